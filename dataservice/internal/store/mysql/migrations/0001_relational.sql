@@ -1,0 +1,1 @@
+-- relational schema: users, friendships, groups, members, subscriptions, followers, reset tokens

@@ -1,0 +1,1 @@
+-- document role: messages, conversation counters, cursors, articles

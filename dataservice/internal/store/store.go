@@ -1,0 +1,369 @@
+// Package store declares what the DataService stores and the two interfaces
+// its adapters implement: Relational (users, friendships, groups, members,
+// subscriptions, followers, reset tokens — MySQL) and Documents (messages,
+// cursors, articles — MongoDB or MySQL). It holds the domain types and the
+// sentinel errors every adapter returns; the gRPC layer maps those to codes.
+//
+// It imports only the standard library. Adapters live in store/mysql and
+// store/mongo; the conformance suite every adapter runs is in storetest.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Sentinel errors. Adapters wrap them (fmt.Errorf("...: %w", ErrNotFound));
+// callers match with errors.Is. Anything else is an internal failure.
+var (
+	ErrNotFound     = errors.New("not found")
+	ErrExists       = errors.New("already exists")
+	ErrPrecondition = errors.New("precondition failed")
+)
+
+// PreconditionError says which state blocked a conditional write. It wraps
+// ErrPrecondition and carries a message that is safe to show callers.
+type PreconditionError struct{ Reason string }
+
+func (e *PreconditionError) Error() string { return "precondition failed: " + e.Reason }
+func (e *PreconditionError) Unwrap() error { return ErrPrecondition }
+
+// Preconditionf returns a *PreconditionError with a formatted reason.
+func Preconditionf(format string, args ...any) error {
+	return &PreconditionError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// ExistsError names what already exists (e.g. "email"). It wraps ErrExists.
+type ExistsError struct{ Field string }
+
+func (e *ExistsError) Error() string { return e.Field + " already exists" }
+func (e *ExistsError) Unwrap() error { return ErrExists }
+
+// Page asks for one page of a list ordered by a key. Limit is already
+// validated (1..1000); After is the key of the previous page's last row,
+// "" for the first page. Adapters encode it as they like (an id, "id:seq").
+type Page struct {
+	Limit int
+	After string
+}
+
+// Gender values mirror the API's enum.
+type Gender int32
+
+type User struct {
+	ID           int64
+	Email        string
+	Name         string
+	PasswordHash string
+	Mobile       string
+	Gender       Gender
+	Avatar       string
+	QRCode       string
+	Deleted      bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+	TokenVersion int64
+}
+
+// UserUpdate holds the fields to change; nil means unchanged.
+type UserUpdate struct {
+	Name             *string
+	Mobile           *string
+	Gender           *Gender
+	Avatar           *string
+	QRCode           *string
+	PasswordHash     *string
+	Deleted          *bool
+	BumpTokenVersion bool
+}
+
+type ResetToken struct {
+	ID        int64
+	UserID    int64
+	TokenHash string
+	ExpiresAt time.Time
+	Used      bool
+	CreatedAt time.Time
+}
+
+type Friendship struct {
+	SelfID      int64
+	FriendID    int64
+	Note        string
+	Message     string
+	Accepted    bool
+	Blacklisted bool
+	Deleted     bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+type FriendshipUpdate struct {
+	Note        *string
+	Message     *string
+	Accepted    *bool
+	Blacklisted *bool
+	Deleted     *bool
+}
+
+// Direction of a friendship listing: rows held by the user (Outgoing) or
+// rows about the user (Incoming).
+type Direction int
+
+const (
+	Outgoing Direction = iota + 1
+	Incoming
+)
+
+type FriendshipFilter struct {
+	UserID      int64
+	Direction   Direction
+	Accepted    *bool
+	Blacklisted *bool
+	Deleted     *bool
+}
+
+type FriendInfo struct {
+	Friendship Friendship
+	Friend     User
+}
+
+type GroupRole int32
+
+const (
+	RoleMember GroupRole = 1
+	RoleAdmin  GroupRole = 2
+	RoleOwner  GroupRole = 3
+)
+
+type Group struct {
+	ID          int64
+	Name        string
+	OwnerID     int64
+	Avatar      string
+	QRCode      string
+	Dismissed   bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	MemberCount int64
+}
+
+type GroupUpdate struct {
+	Name      *string
+	Avatar    *string
+	QRCode    *string
+	OwnerID   *int64
+	Dismissed *bool
+}
+
+type GroupMember struct {
+	GroupID   int64
+	UserID    int64
+	Nickname  string
+	Role      GroupRole
+	Left      bool
+	JoinedAt  time.Time
+	UpdatedAt time.Time
+}
+
+type GroupMemberUpdate struct {
+	Nickname *string
+	Role     *GroupRole
+	Left     *bool
+}
+
+type GroupMemberInfo struct {
+	Member GroupMember
+	User   User
+}
+
+type Subscription struct {
+	ID            int64
+	Name          string
+	OwnerID       int64
+	Intro         string
+	Avatar        string
+	QRCode        string
+	Deleted       bool
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+	FollowerCount int64
+}
+
+type SubscriptionUpdate struct {
+	Name    *string
+	Intro   *string
+	Avatar  *string
+	QRCode  *string
+	OwnerID *int64
+}
+
+type Follower struct {
+	SubscriptionID int64
+	UserID         int64
+	Left           bool
+	FollowedAt     time.Time
+	UpdatedAt      time.Time
+}
+
+// Relational is the MySQL role. New rows get their ids from the caller
+// (snowflake), so adapters never rely on auto-increment. Every method
+// returns ErrNotFound / ErrExists / ErrPrecondition (possibly wrapped in the
+// typed errors above) for the conditions documented in protos/data/v1.
+type Relational interface {
+	CreateUser(ctx context.Context, u User) (User, error)
+	GetUser(ctx context.Context, id int64) (User, error)
+	GetUserByEmail(ctx context.Context, email string) (User, error)
+	GetUsers(ctx context.Context, ids []int64) ([]User, error)
+	SearchUsers(ctx context.Context, namePrefix string, includeDeleted bool, p Page) (users []User, next string, err error)
+	UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error)
+	CreateResetToken(ctx context.Context, t ResetToken) (ResetToken, error)
+	// ResetPasswordPlus consumes the token, sets the hash and bumps the token version in one transaction.
+	ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
+
+	PutFriendship(ctx context.Context, f Friendship) (Friendship, error)
+	GetFriendship(ctx context.Context, selfID, friendID int64) (Friendship, error)
+	UpdateFriendship(ctx context.Context, selfID, friendID int64, up FriendshipUpdate) (Friendship, error)
+	ListFriendships(ctx context.Context, f FriendshipFilter, p Page) (rows []Friendship, next string, err error)
+	AcceptFriendPlus(ctx context.Context, requesterID, accepterID int64, note string) (requesterSide, accepterSide Friendship, err error)
+	DeleteFriendPlus(ctx context.Context, selfID, friendID int64) error
+	FriendsInfoPlus(ctx context.Context, userID int64, p Page) (rows []FriendInfo, next string, err error)
+
+	CreateGroupPlus(ctx context.Context, g Group, memberIDs []int64) (Group, []GroupMember, error)
+	GetGroup(ctx context.Context, id int64) (Group, error)
+	GetGroups(ctx context.Context, ids []int64) ([]Group, error)
+	SearchGroups(ctx context.Context, namePrefix string, includeDismissed bool, p Page) (groups []Group, next string, err error)
+	UpdateGroup(ctx context.Context, id int64, up GroupUpdate) (Group, error)
+	ListGroupsByMember(ctx context.Context, userID int64, includeDismissed bool, p Page) (groups []Group, next string, err error)
+	AddGroupMember(ctx context.Context, m GroupMember) (GroupMember, error)
+	GetGroupMember(ctx context.Context, groupID, userID int64) (GroupMember, error)
+	UpdateGroupMember(ctx context.Context, groupID, userID int64, up GroupMemberUpdate) (GroupMember, error)
+	ListGroupMembers(ctx context.Context, groupID int64, includeLeft bool, p Page) (members []GroupMember, next string, err error)
+	TransferGroupPlus(ctx context.Context, groupID, fromOwnerID, newOwnerID int64) (Group, error)
+	GroupMembersInfoPlus(ctx context.Context, groupID int64, p Page) (rows []GroupMemberInfo, next string, err error)
+
+	CreateSubscription(ctx context.Context, s Subscription) (Subscription, error)
+	GetSubscription(ctx context.Context, id int64) (Subscription, error)
+	GetSubscriptions(ctx context.Context, ids []int64) ([]Subscription, error)
+	SearchSubscriptions(ctx context.Context, namePrefix string, includeDeleted bool, p Page) (subs []Subscription, next string, err error)
+	ListSubscriptionsByOwner(ctx context.Context, ownerID int64, includeDeleted bool, p Page) (subs []Subscription, next string, err error)
+	UpdateSubscription(ctx context.Context, id int64, up SubscriptionUpdate) (Subscription, error)
+	DeleteSubscriptionPlus(ctx context.Context, id int64) (sub Subscription, released int64, err error)
+	Follow(ctx context.Context, subscriptionID, userID int64) (Follower, error)
+	Unfollow(ctx context.Context, subscriptionID, userID int64) (Follower, error)
+	GetFollower(ctx context.Context, subscriptionID, userID int64) (Follower, error)
+	ListFollowers(ctx context.Context, subscriptionID int64, p Page) (followers []Follower, next string, err error)
+	ListFollowing(ctx context.Context, userID int64, p Page) (subs []Subscription, next string, err error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
+
+type Message struct {
+	ID           int64
+	Conversation string
+	Seq          int64
+	SenderID     int64
+	ClientMsgID  string
+	Kind         string
+	Content      []byte
+	CreatedAt    time.Time
+}
+
+// AppendResult is what an append stored, or found stored before.
+type AppendResult struct {
+	Message   Message
+	Duplicate bool
+}
+
+// MessageRange selects messages AfterSeq < seq (< BeforeSeq when > 0).
+type MessageRange struct {
+	Conversation string
+	AfterSeq     int64
+	BeforeSeq    int64
+	Limit        int
+	NewestFirst  bool
+}
+
+type Cursor struct {
+	UserID       int64
+	DeviceID     string
+	Conversation string
+	DeliveredSeq int64
+	AckedSeq     int64
+	UpdatedAt    time.Time
+}
+
+type CursorFilter struct {
+	UserID        int64
+	DeviceID      string
+	AllDevices    bool
+	Conversations []string
+}
+
+type ArticleState int32
+
+const (
+	ArticleDraft     ArticleState = 1
+	ArticleInReview  ArticleState = 2
+	ArticleApproved  ArticleState = 3
+	ArticleRejected  ArticleState = 4
+	ArticlePublished ArticleState = 5
+	ArticleWithdrawn ArticleState = 6
+)
+
+type Article struct {
+	ID             int64
+	SubscriptionID int64
+	AuthorID       int64
+	Title          string
+	Body           string
+	CoverURL       string
+	State          ArticleState
+	RejectReason   string
+	ReviewerID     int64
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	PublishedAt    time.Time // zero until published
+}
+
+type ArticleUpdate struct {
+	Title         *string
+	Body          *string
+	CoverURL      *string
+	State         *ArticleState
+	RejectReason  *string
+	ReviewerID    *int64
+	PublishedAt   *time.Time
+	ExpectedState ArticleState // 0: no check
+}
+
+// Documents is the document role (MongoDB in production, MySQL by default).
+type Documents interface {
+	// AppendMessages stores msgs (ID and CreatedAt set by the caller; Seq
+	// assigned here, consecutive per conversation in slice order) and returns
+	// one result per input in order. A (SenderID, ClientMsgID) stored before,
+	// or earlier in msgs, yields the first stored message with Duplicate set.
+	AppendMessages(ctx context.Context, msgs []Message) ([]AppendResult, error)
+	GetMessages(ctx context.Context, r MessageRange) (msgs []Message, hasMore bool, err error)
+	GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p Page) (msgs []Message, next string, err error)
+	GetMessageByClientID(ctx context.Context, senderID int64, clientMsgID string) (Message, error)
+	// ConversationHeads returns the last seq of each conversation, 0 when none, in input order.
+	ConversationHeads(ctx context.Context, conversations []string) ([]int64, error)
+
+	// AdvanceCursors raises each cursor to the max of stored and given seqs and returns the stored result, in input order.
+	AdvanceCursors(ctx context.Context, cs []Cursor) ([]Cursor, error)
+	ListCursors(ctx context.Context, f CursorFilter) ([]Cursor, error)
+
+	CreateArticle(ctx context.Context, a Article) (Article, error)
+	GetArticle(ctx context.Context, id int64) (Article, error)
+	UpdateArticle(ctx context.Context, id int64, up ArticleUpdate) (Article, error)
+	// ListArticles: subscriptionID 0 means all; states empty means all; newest id first.
+	ListArticles(ctx context.Context, subscriptionID int64, states []ArticleState, p Page) (arts []Article, next string, err error)
+	DeleteArticle(ctx context.Context, id int64) error
+
+	Ping(ctx context.Context) error
+	Close() error
+}

@@ -1,0 +1,134 @@
+package main
+
+import (
+	"bytes"
+	"crypto/tls"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+)
+
+var pemFiles = []string{"ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "client.pem", "client-key.pem"}
+
+func readAll(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	got := map[string][]byte{}
+	for _, f := range pemFiles {
+		b, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			t.Fatalf("read %s: %v", f, err)
+		}
+		got[f] = b
+	}
+	return got
+}
+
+func TestRunIsIdempotent(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "certs")
+	var out bytes.Buffer
+	if err := run([]string{"-dir", dir}, &out); err != nil {
+		t.Fatalf("first run: %v", err)
+	}
+	if !bytes.Contains(out.Bytes(), []byte(filepath.Join(dir, "server.pem"))) {
+		t.Errorf("output does not name the server certificate:\n%s", out.String())
+	}
+	first := readAll(t, dir)
+	if err := run([]string{"-dir", dir}, io.Discard); err != nil {
+		t.Fatalf("second run: %v", err)
+	}
+	second := readAll(t, dir)
+	for _, f := range pemFiles {
+		if !bytes.Equal(first[f], second[f]) {
+			t.Errorf("%s changed on the second run", f)
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "client-key.pem")); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("client key must be private: %v %v", fi.Mode(), err)
+	}
+}
+
+func TestRunRejectsEmptyHosts(t *testing.T) {
+	if err := run([]string{"-dir", t.TempDir(), "-hosts", " , "}, io.Discard); err == nil {
+		t.Fatal("want an error for -hosts with no host")
+	}
+}
+
+// The written server and client certificates complete a mutual-TLS handshake
+// through tlsconfig, and a client whose certificate comes from another CA is
+// refused.
+func TestHandshake(t *testing.T) {
+	dir := t.TempDir()
+	if err := run([]string{"-dir", dir}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	set := devpki.Paths(dir)
+	srvCfg, err := tlsconfig.Server(set.Server)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", srvCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if err := c.(*tls.Conn).Handshake(); err != nil {
+					return
+				}
+				io.Copy(c, c) // echo
+			}()
+		}
+	}()
+
+	t.Run("client from certgen", func(t *testing.T) {
+		cliCfg, err := tlsconfig.Client(set.Client, "localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.Dial("tcp", ln.Addr().String(), cliCfg)
+		if err != nil {
+			t.Fatalf("handshake: %v", err)
+		}
+		defer c.Close()
+		if _, err := c.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(c, buf); err != nil || string(buf) != "ping" {
+			t.Fatalf("echo: %q %v", buf, err)
+		}
+	})
+
+	t.Run("client from another CA", func(t *testing.T) {
+		other := t.TempDir()
+		if err := run([]string{"-dir", other}, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		foreign := devpki.Paths(other).Client
+		foreign.CA = set.Client.CA // trusts our server, but its own cert is foreign
+		cliCfg, err := tlsconfig.Client(foreign, "localhost")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, err := tls.Dial("tcp", ln.Addr().String(), cliCfg)
+		if err == nil {
+			// TLS 1.3 reports the server's refusal on the first read.
+			_, err = c.Read(make([]byte, 1))
+			c.Close()
+		}
+		if err == nil {
+			t.Fatal("server accepted a client certificate from another CA")
+		}
+	})
+}

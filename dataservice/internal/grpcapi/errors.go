@@ -1,0 +1,53 @@
+package grpcapi
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+)
+
+// msgInternal is all a caller learns of a failure it cannot act on; the
+// cause goes to the log.
+const msgInternal = "internal error"
+
+// statusOf is the one table from store errors to gRPC status. op names the
+// operation for the log ("append messages").
+func statusOf(ctx context.Context, log *slog.Logger, op string, err error) error {
+	var exists *store.ExistsError
+	var pre *store.PreconditionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &exists):
+		return status.Error(codes.AlreadyExists, exists.Field+" already exists")
+	case errors.Is(err, store.ErrExists):
+		return status.Error(codes.AlreadyExists, "already exists")
+	case errors.As(err, &pre):
+		return status.Error(codes.FailedPrecondition, pre.Reason)
+	case errors.Is(err, store.ErrPrecondition):
+		return status.Error(codes.FailedPrecondition, "precondition failed")
+	case errors.Is(err, store.ErrNotFound):
+		return status.Error(codes.NotFound, "not found")
+	case errors.Is(err, store.ErrBadPageToken):
+		return invalid("page_token", "not a token this list handed out")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, context.Canceled.Error())
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	}
+	// A driver cut short by the caller's context may report a broken
+	// connection rather than the context's error: the context tells.
+	switch ctx.Err() {
+	case context.Canceled:
+		return status.Error(codes.Canceled, context.Canceled.Error())
+	case context.DeadlineExceeded:
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error())
+	}
+	log.ErrorContext(ctx, "store failed", "op", op, "err", err)
+	return status.Error(codes.Internal, msgInternal)
+}

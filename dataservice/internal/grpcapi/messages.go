@@ -1,0 +1,254 @@
+package grpcapi
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+)
+
+type messagesServer struct {
+	datav1.UnimplementedMessagesServer
+	*base
+}
+
+// conversations checks a list of conversation names.
+func (c *checker) conversations(field string, v []string, min, max int) {
+	if len(v) < min || len(v) > max {
+		c.add(field, "must hold %d..%d conversations", min, max)
+		return
+	}
+	for i, conv := range v {
+		c.key(fmt.Sprintf("%s[%d]", field, i), conv, maxConversationBytes)
+	}
+}
+
+// appendRequest checks one message to append; prefix is "" or "messages[i].".
+func (c *checker) appendRequest(prefix string, r *datav1.AppendMessageRequest) {
+	c.key(prefix+"conversation", r.GetConversation(), maxConversationBytes)
+	c.nonNegative(prefix+"sender_id", r.GetSenderId()) // 0: system
+	c.key(prefix+"client_msg_id", r.GetClientMsgId(), maxClientMsgIDBytes)
+	c.key(prefix+"kind", r.GetKind(), maxKindBytes)
+	if len(r.GetContent()) > maxContentBytes {
+		c.add(prefix+"content", "at most %d bytes", maxContentBytes)
+	}
+}
+
+func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Time) store.Message {
+	return store.Message{
+		ID:           s.ids.Next(),
+		Conversation: r.GetConversation(),
+		SenderID:     r.GetSenderId(),
+		ClientMsgID:  r.GetClientMsgId(),
+		Kind:         r.GetKind(),
+		Content:      r.GetContent(),
+		CreatedAt:    now,
+	}
+}
+
+func (s *messagesServer) AppendMessage(ctx context.Context, r *datav1.AppendMessageRequest) (*datav1.AppendMessageResponse, error) {
+	var c checker
+	c.appendRequest("", r)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	res, err := s.docs.AppendMessages(ctx, []store.Message{s.newMessage(r, s.now())})
+	if err != nil {
+		return nil, s.fail(ctx, "append message", err)
+	}
+	if len(res) != 1 {
+		return nil, s.fail(ctx, "append message", fmt.Errorf("store returned %d results for 1 message", len(res)))
+	}
+	return appendResultPB(res[0]), nil
+}
+
+func (s *messagesServer) AppendMessagesPlus(ctx context.Context, r *datav1.AppendMessagesPlusRequest) (*datav1.AppendMessagesPlusResponse, error) {
+	var c checker
+	in := r.GetMessages()
+	if len(in) == 0 || len(in) > maxBatch {
+		c.add("messages", "must hold 1..%d messages", maxBatch)
+	} else {
+		for i, m := range in {
+			c.appendRequest(fmt.Sprintf("messages[%d].", i), m)
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	now := s.now()
+	msgs := make([]store.Message, len(in))
+	for i, m := range in {
+		msgs[i] = s.newMessage(m, now)
+	}
+	res, err := s.docs.AppendMessages(ctx, msgs)
+	if err != nil {
+		return nil, s.fail(ctx, "append messages", err)
+	}
+	if len(res) != len(msgs) {
+		return nil, s.fail(ctx, "append messages", fmt.Errorf("store returned %d results for %d messages", len(res), len(msgs)))
+	}
+	out := &datav1.AppendMessagesPlusResponse{Results: make([]*datav1.AppendMessageResponse, len(res))}
+	for i, x := range res {
+		out.Results[i] = appendResultPB(x)
+	}
+	return out, nil
+}
+
+func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesRequest) (*datav1.GetMessagesResponse, error) {
+	var c checker
+	c.key("conversation", r.GetConversation(), maxConversationBytes)
+	c.nonNegative("after_seq", r.GetAfterSeq())
+	c.nonNegative("before_seq", r.GetBeforeSeq())
+	if r.GetBeforeSeq() > 0 && r.GetBeforeSeq() <= r.GetAfterSeq() {
+		c.add("before_seq", "must be greater than after_seq")
+	}
+	limit := c.limit(r.GetLimit())
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	msgs, more, err := s.docs.GetMessages(ctx, store.MessageRange{
+		Conversation: r.GetConversation(),
+		AfterSeq:     r.GetAfterSeq(),
+		BeforeSeq:    r.GetBeforeSeq(),
+		Limit:        limit,
+		NewestFirst:  r.GetNewestFirst(),
+	})
+	if err != nil {
+		return nil, s.fail(ctx, "get messages", err)
+	}
+	return &datav1.GetMessagesResponse{Messages: messagesPB(msgs), HasMore: more}, nil
+}
+
+func (s *messagesServer) GetMessagesByTime(ctx context.Context, r *datav1.GetMessagesByTimeRequest) (*datav1.GetMessagesByTimeResponse, error) {
+	var c checker
+	c.key("conversation", r.GetConversation(), maxConversationBytes)
+	c.timestamp("from", r.GetFrom())
+	c.timestamp("to", r.GetTo())
+	if len(c.violations) == 0 && !fromTS(r.GetTo()).After(fromTS(r.GetFrom())) {
+		c.add("to", "must be after from")
+	}
+	p := c.page(r.GetLimit(), r.GetPageToken())
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	msgs, next, err := s.docs.GetMessagesByTime(ctx, r.GetConversation(), fromTS(r.GetFrom()), fromTS(r.GetTo()), p)
+	if err != nil {
+		return nil, s.fail(ctx, "get messages by time", err)
+	}
+	return &datav1.GetMessagesByTimeResponse{Messages: messagesPB(msgs), NextPageToken: encodePageToken(next)}, nil
+}
+
+func (s *messagesServer) GetMessageByClientID(ctx context.Context, r *datav1.GetMessageByClientIDRequest) (*datav1.Message, error) {
+	var c checker
+	c.nonNegative("sender_id", r.GetSenderId())
+	c.key("client_msg_id", r.GetClientMsgId(), maxClientMsgIDBytes)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	m, err := s.docs.GetMessageByClientID(ctx, r.GetSenderId(), r.GetClientMsgId())
+	if err != nil {
+		return nil, s.fail(ctx, "get message by client id", err)
+	}
+	return messagePB(m), nil
+}
+
+func (s *messagesServer) GetConversationHeads(ctx context.Context, r *datav1.GetConversationHeadsRequest) (*datav1.GetConversationHeadsResponse, error) {
+	var c checker
+	c.conversations("conversations", r.GetConversations(), 1, maxListIDs)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	heads, err := s.docs.ConversationHeads(ctx, r.GetConversations())
+	if err != nil {
+		return nil, s.fail(ctx, "get conversation heads", err)
+	}
+	if len(heads) != len(r.GetConversations()) {
+		return nil, s.fail(ctx, "get conversation heads", fmt.Errorf("store returned %d heads for %d conversations", len(heads), len(r.GetConversations())))
+	}
+	out := &datav1.GetConversationHeadsResponse{Heads: make([]*datav1.ConversationHead, len(heads))}
+	for i, h := range heads {
+		out.Heads[i] = &datav1.ConversationHead{Conversation: r.GetConversations()[i], LastSeq: h}
+	}
+	return out, nil
+}
+
+// cursorRequest checks one cursor to advance; prefix is "" or "cursors[i].".
+func (c *checker) cursorRequest(prefix string, r *datav1.AdvanceCursorRequest) {
+	c.id(prefix+"user_id", r.GetUserId())
+	c.maxBytes(prefix+"device_id", r.GetDeviceId(), maxDeviceIDBytes)
+	c.key(prefix+"conversation", r.GetConversation(), maxConversationBytes)
+	c.nonNegative(prefix+"delivered_seq", r.GetDeliveredSeq())
+	c.nonNegative(prefix+"acked_seq", r.GetAckedSeq())
+}
+
+func cursorOf(r *datav1.AdvanceCursorRequest) store.Cursor {
+	return store.Cursor{
+		UserID:       r.GetUserId(),
+		DeviceID:     r.GetDeviceId(),
+		Conversation: r.GetConversation(),
+		DeliveredSeq: r.GetDeliveredSeq(),
+		AckedSeq:     r.GetAckedSeq(),
+	}
+}
+
+func (s *messagesServer) AdvanceCursor(ctx context.Context, r *datav1.AdvanceCursorRequest) (*datav1.Cursor, error) {
+	var c checker
+	c.cursorRequest("", r)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	cs, err := s.docs.AdvanceCursors(ctx, []store.Cursor{cursorOf(r)})
+	if err != nil {
+		return nil, s.fail(ctx, "advance cursor", err)
+	}
+	if len(cs) != 1 {
+		return nil, s.fail(ctx, "advance cursor", fmt.Errorf("store returned %d cursors for 1", len(cs)))
+	}
+	return cursorPB(cs[0]), nil
+}
+
+func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.AdvanceCursorsPlusRequest) (*datav1.AdvanceCursorsPlusResponse, error) {
+	var c checker
+	in := r.GetCursors()
+	if len(in) == 0 || len(in) > maxBatch {
+		c.add("cursors", "must hold 1..%d cursors", maxBatch)
+	} else {
+		for i, x := range in {
+			c.cursorRequest(fmt.Sprintf("cursors[%d].", i), x)
+		}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	want := make([]store.Cursor, len(in))
+	for i, x := range in {
+		want[i] = cursorOf(x)
+	}
+	cs, err := s.docs.AdvanceCursors(ctx, want)
+	if err != nil {
+		return nil, s.fail(ctx, "advance cursors", err)
+	}
+	return &datav1.AdvanceCursorsPlusResponse{Cursors: cursorsPB(cs)}, nil
+}
+
+func (s *messagesServer) ListCursors(ctx context.Context, r *datav1.ListCursorsRequest) (*datav1.ListCursorsResponse, error) {
+	var c checker
+	c.id("user_id", r.GetUserId())
+	c.maxBytes("device_id", r.GetDeviceId(), maxDeviceIDBytes)
+	c.conversations("conversations", r.GetConversations(), 0, maxListIDs)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	cs, err := s.docs.ListCursors(ctx, store.CursorFilter{
+		UserID:        r.GetUserId(),
+		DeviceID:      r.GetDeviceId(),
+		AllDevices:    r.GetAllDevices(),
+		Conversations: r.GetConversations(),
+	})
+	if err != nil {
+		return nil, s.fail(ctx, "list cursors", err)
+	}
+	return &datav1.ListCursorsResponse{Cursors: cursorsPB(cs)}, nil
+}

@@ -1,0 +1,153 @@
+// Command dataservice serves the DataService (protos/data/v1) over gRPC with
+// mutual TLS, on MySQL for the relational role and MySQL or MongoDB for the
+// document role. Configuration: flags or environment, see -h.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/privateim/privateim/dataservice/internal/config"
+	"github.com/privateim/privateim/dataservice/internal/grpcapi"
+	"github.com/privateim/privateim/dataservice/internal/snowflake"
+	"github.com/privateim/privateim/dataservice/internal/store"
+	"github.com/privateim/privateim/dataservice/internal/store/mongo"
+	"github.com/privateim/privateim/dataservice/internal/store/mysql"
+	"github.com/privateim/privateim/protos/tlsconfig"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	// The handler passes every level; run filters by the configured one.
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	if err := run(ctx, log, os.Args[1:], os.Getenv); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			os.Exit(0)
+		}
+		log.Error("dataservice stopped", "err", err)
+		stop()
+		os.Exit(1)
+	}
+}
+
+// startTimeout bounds connecting to the stores and applying migrations.
+const startTimeout = 60 * time.Second
+
+// run serves until ctx is done, then shuts down in order: health
+// NOT_SERVING, graceful stop (bounded by the shutdown timeout), stores
+// closed. It returns nil after a clean shutdown.
+func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string) error {
+	cfg, err := config.Load(args, getenv, os.Stderr)
+	if err != nil {
+		return err
+	}
+	log = slog.New(minLevel{min: cfg.LogLevel, Handler: log.Handler()})
+	log.Info("starting", "config", cfg)
+
+	ids, err := snowflake.New(cfg.SnowflakeNode)
+	if err != nil {
+		return err
+	}
+	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
+	if err != nil {
+		return fmt.Errorf("server tls: %w", err)
+	}
+
+	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
+	rel, docs, closeStores, err := openStores(startCtx, cfg)
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := closeStores(); err != nil {
+			log.Error("close stores", "err", err)
+		}
+	}()
+
+	lis, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
+	}
+	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds)
+
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(lis) }()
+	srv.SetServing(true)
+	log.Info("listening", "addr", lis.Addr().String(), "doc_backend", cfg.DocBackend)
+
+	watchCtx, stopWatch := context.WithCancel(ctx)
+	defer stopWatch()
+	if cfg.HealthInterval > 0 {
+		go srv.WatchStores(watchCtx, cfg.HealthInterval)
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
+	stopWatch()
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+	defer cancel()
+	srv.Shutdown(shutCtx)
+	if err := <-serveErr; err != nil {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// openStores opens the relational store (always MySQL) and the document
+// store cfg.DocBackend names. close closes both.
+func openStores(ctx context.Context, cfg config.Config) (store.Relational, store.Documents, func() error, error) {
+	db, err := mysql.Open(ctx, cfg.MySQLDSN, mysql.Options{})
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("open mysql %s: %w", config.MaskDSN(cfg.MySQLDSN), err)
+	}
+	rel := mysql.NewRelational(db)
+	var docs store.Documents
+	switch cfg.DocBackend {
+	case config.BackendMongo:
+		md, err := mongo.Open(ctx, cfg.MongoURI, cfg.MongoDB)
+		if err != nil {
+			db.Close()
+			return nil, nil, nil, fmt.Errorf("open mongo %s: %w", config.MaskURI(cfg.MongoURI), err)
+		}
+		docs = md
+	default:
+		docs = mysql.NewDocuments(db)
+	}
+	closeAll := func() error {
+		return errors.Join(docs.Close(), rel.Close(), db.Close())
+	}
+	return rel, docs, closeAll, nil
+}
+
+// minLevel drops records below min before they reach Handler.
+type minLevel struct {
+	min slog.Level
+	slog.Handler
+}
+
+func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= h.min && h.Handler.Enabled(ctx, l)
+}
+
+func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
+	return minLevel{h.min, h.Handler.WithAttrs(as)}
+}
+
+func (h minLevel) WithGroup(name string) slog.Handler {
+	return minLevel{h.min, h.Handler.WithGroup(name)}
+}

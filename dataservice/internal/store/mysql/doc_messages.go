@@ -1,0 +1,399 @@
+package mysql
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-sql-driver/mysql"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+)
+
+const msgCols = "id, conversation, seq, sender_id, client_msg_id, kind, content, created_at"
+
+// An append batch is inserted in statements of at most this many content
+// bytes, far below MariaDB's default max_allowed_packet (16 MiB), so 1000
+// messages of 256 KiB each still go through.
+const maxInsertBytes = 4 << 20
+
+// A dedup race loses against at most one rival per key; after this many
+// rounds something else is wrong.
+const maxDedupRetries = 8
+
+// errDedupRace: another transaction stored one of our (sender, client id)
+// keys after we looked. Retrying sees its row.
+var errDedupRace = errors.New("idempotency key stored concurrently")
+
+type dedupKey struct {
+	sender int64
+	client string
+}
+
+func keyOf(m store.Message) dedupKey { return dedupKey{m.SenderID, m.ClientMsgID} }
+
+// AppendMessages stores msgs in one transaction: one read of the keys stored
+// before, one multi-row upsert of the counters, one read of the counters and
+// one multi-row insert per 4 MiB of content.
+func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([]store.AppendResult, error) {
+	if len(msgs) == 0 {
+		return []store.AppendResult{}, nil
+	}
+	var out []store.AppendResult
+	for attempt := 0; ; attempt++ {
+		err := docTx(ctx, d.db, func(tx *sql.Tx) error {
+			var err error
+			out, err = appendTx(ctx, tx, msgs)
+			return err
+		})
+		if err == nil {
+			return out, nil
+		}
+		if !errors.Is(err, errDedupRace) || attempt+1 >= maxDedupRetries {
+			return nil, fmt.Errorf("append %d messages: %w", len(msgs), err)
+		}
+	}
+}
+
+func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message) ([]store.AppendResult, error) {
+	first := make(map[dedupKey]int, len(msgs)) // key -> index of its first occurrence
+	for i, m := range msgs {
+		if _, ok := first[keyOf(m)]; !ok {
+			first[keyOf(m)] = i
+		}
+	}
+	stored, err := messagesByKeys(ctx, tx, first)
+	if err != nil {
+		return nil, err
+	}
+
+	// The messages to store: first occurrences of keys not stored before.
+	var fresh []int
+	count := map[string]int64{}
+	for i, m := range msgs {
+		k := keyOf(m)
+		if _, ok := stored[k]; ok || first[k] != i {
+			continue
+		}
+		fresh = append(fresh, i)
+		count[m.Conversation]++
+	}
+
+	results := make([]store.AppendResult, len(msgs))
+	if len(fresh) > 0 {
+		heads, err := bumpCounters(ctx, tx, count)
+		if err != nil {
+			return nil, err
+		}
+		// heads[c] is the last seq now reserved; ours are the count[c] before it.
+		next := make(map[string]int64, len(count))
+		for c, n := range count {
+			next[c] = heads[c] - n + 1
+		}
+		rows := make([]store.Message, 0, len(fresh))
+		for _, i := range fresh {
+			m := msgs[i]
+			m.Seq = next[m.Conversation]
+			next[m.Conversation]++
+			m.CreatedAt = dbTime(m.CreatedAt)
+			if m.Content == nil {
+				m.Content = []byte{}
+			}
+			results[i] = store.AppendResult{Message: m}
+			rows = append(rows, m)
+		}
+		if err := insertMessages(ctx, tx, rows); err != nil {
+			return nil, err
+		}
+	}
+	for i, m := range msgs {
+		k := keyOf(m)
+		if s, ok := stored[k]; ok {
+			results[i] = store.AppendResult{Message: s, Duplicate: true}
+		} else if f := first[k]; f != i {
+			results[i] = store.AppendResult{Message: results[f].Message, Duplicate: true}
+		}
+	}
+	return results, nil
+}
+
+// messagesByKeys reads the stored messages with any of keys, grouping the
+// keys by sender so each group is one range on the unique index.
+func messagesByKeys(ctx context.Context, tx *sql.Tx, keys map[dedupKey]int) (map[dedupKey]store.Message, error) {
+	bySender := map[int64][]string{}
+	for k := range keys {
+		bySender[k.sender] = append(bySender[k.sender], k.client)
+	}
+	var where []string
+	args := make([]any, 0, len(keys)+len(bySender))
+	for s, clients := range bySender {
+		where = append(where, "(sender_id = ? AND client_msg_id IN ("+placeholders(len(clients))+"))")
+		args = append(args, s)
+		for _, c := range clients {
+			args = append(args, c)
+		}
+	}
+	rows, err := tx.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency keys: %w", err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, fmt.Errorf("read idempotency keys: %w", err)
+	}
+	out := make(map[dedupKey]store.Message, len(msgs))
+	for _, m := range msgs {
+		out[keyOf(m)] = m
+	}
+	return out, nil
+}
+
+// bumpCounters adds count[c] to each conversation's counter, creating
+// missing ones, and returns the new values. The upsert lists conversations
+// in sorted order so concurrent batches lock counters in the same order.
+func bumpCounters(ctx context.Context, tx *sql.Tx, count map[string]int64) (map[string]int64, error) {
+	convs := make([]string, 0, len(count))
+	for c := range count {
+		convs = append(convs, c)
+	}
+	slices.Sort(convs)
+	values := strings.Repeat("(?, ?), ", len(convs)-1) + "(?, ?)"
+	args := make([]any, 0, 2*len(convs))
+	for _, c := range convs {
+		args = append(args, c, count[c])
+	}
+	if _, err := tx.ExecContext(ctx, "INSERT INTO conversation_seq (conversation, seq) VALUES "+values+
+		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq)", args...); err != nil {
+		return nil, fmt.Errorf("bump seq counters: %w", err)
+	}
+	in := make([]any, len(convs))
+	for i, c := range convs {
+		in[i] = c
+	}
+	// We hold these rows' locks, so the values are ours until commit.
+	rows, err := tx.QueryContext(ctx, "SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+
+		placeholders(len(convs))+")", in...)
+	if err != nil {
+		return nil, fmt.Errorf("read seq counters: %w", err)
+	}
+	defer rows.Close()
+	heads := make(map[string]int64, len(convs))
+	for rows.Next() {
+		var c string
+		var seq int64
+		if err := rows.Scan(&c, &seq); err != nil {
+			return nil, fmt.Errorf("read seq counters: %w", err)
+		}
+		heads[c] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read seq counters: %w", err)
+	}
+	if len(heads) != len(convs) {
+		return nil, fmt.Errorf("read seq counters: got %d of %d", len(heads), len(convs))
+	}
+	return heads, nil
+}
+
+// insertMessages inserts rows with multi-row INSERTs of bounded size, in
+// (sender, client id) order so two batches sharing keys take the unique
+// index's locks in the same order.
+func insertMessages(ctx context.Context, tx *sql.Tx, rows []store.Message) error {
+	slices.SortFunc(rows, func(a, b store.Message) int {
+		return cmp.Or(cmp.Compare(a.SenderID, b.SenderID), strings.Compare(a.ClientMsgID, b.ClientMsgID))
+	})
+	for len(rows) > 0 {
+		n, size := 0, 0
+		for n < len(rows) && (n == 0 || size+len(rows[n].Content) <= maxInsertBytes) {
+			size += len(rows[n].Content)
+			n++
+		}
+		chunk := rows[:n]
+		rows = rows[n:]
+		args := make([]any, 0, 8*len(chunk))
+		for _, m := range chunk {
+			args = append(args, m.ID, m.Conversation, m.Seq, m.SenderID, m.ClientMsgID, m.Kind, m.Content, m.CreatedAt)
+		}
+		values := strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
+		if _, err := tx.ExecContext(ctx, "INSERT INTO messages ("+msgCols+") VALUES "+values, args...); err != nil {
+			if isDuplicate(err) {
+				return classifyDuplicate(err)
+			}
+			return fmt.Errorf("insert messages: %w", err)
+		}
+	}
+	return nil
+}
+
+// classifyDuplicate tells a lost idempotency race (retry) from a reused
+// message id (the caller's mistake).
+func classifyDuplicate(err error) error {
+	var me *mysql.MySQLError
+	errors.As(err, &me)
+	switch {
+	case strings.Contains(me.Message, "uq_messages_sender_client"):
+		return errDedupRace
+	case strings.Contains(me.Message, "PRIMARY"):
+		return fmt.Errorf("insert messages: %w", &store.ExistsError{Field: "message id"})
+	}
+	return fmt.Errorf("insert messages: %w", err)
+}
+
+func scanMessages(rows *sql.Rows) ([]store.Message, error) {
+	defer rows.Close()
+	var out []store.Message
+	for rows.Next() {
+		var m store.Message
+		if err := rows.Scan(&m.ID, &m.Conversation, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Content, &m.CreatedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// GetMessages returns the messages of r in ascending seq order.
+func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]store.Message, bool, error) {
+	limit := clampLimit(r.Limit)
+	q := "SELECT " + msgCols + " FROM messages WHERE conversation = ? AND seq > ?"
+	args := []any{r.Conversation, r.AfterSeq}
+	if r.BeforeSeq > 0 {
+		q += " AND seq < ?"
+		args = append(args, r.BeforeSeq)
+	}
+	if r.NewestFirst {
+		q += " ORDER BY seq DESC LIMIT ?"
+	} else {
+		q += " ORDER BY seq LIMIT ?"
+	}
+	args = append(args, limit+1)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	more := len(msgs) > limit
+	if more {
+		msgs = msgs[:limit]
+	}
+	if r.NewestFirst {
+		slices.Reverse(msgs)
+	}
+	return orEmpty(msgs), more, nil
+}
+
+// GetMessagesByTime pages through [from, to) by (created_at, seq). The page
+// token is "<created_at unix microseconds>:<seq>" of the last row returned.
+func (d *Documents) GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p store.Page) ([]store.Message, string, error) {
+	limit := clampLimit(p.Limit)
+	from, to = dbTime(from), dbTime(to)
+	q := "SELECT " + msgCols + " FROM messages WHERE conversation = ? AND created_at >= ? AND created_at < ?"
+	args := []any{conversation, from, to}
+	if p.After != "" {
+		at, seq, err := parseTimeToken(p.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+		}
+		if at.After(from) {
+			args[1] = at
+		}
+		q += " AND (created_at > ? OR (created_at = ? AND seq > ?))"
+		args = append(args, at, at, seq)
+	}
+	q += " ORDER BY created_at, seq LIMIT ?"
+	args = append(args, limit+1)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+	}
+	next := ""
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		last := msgs[limit-1]
+		next = strconv.FormatInt(last.CreatedAt.UnixMicro(), 10) + ":" + strconv.FormatInt(last.Seq, 10)
+	}
+	return orEmpty(msgs), next, nil
+}
+
+func parseTimeToken(tok string) (time.Time, int64, error) {
+	us, s, ok := strings.Cut(tok, ":")
+	micros, err1 := strconv.ParseInt(us, 10, 64)
+	seq, err2 := strconv.ParseInt(s, 10, 64)
+	if !ok || err1 != nil || err2 != nil || seq < 1 {
+		return time.Time{}, 0, fmt.Errorf("page token %q: %w", tok, store.ErrBadPageToken)
+	}
+	return time.UnixMicro(micros).UTC(), seq, nil
+}
+
+// GetMessageByClientID returns the message stored under the idempotency key.
+func (d *Documents) GetMessageByClientID(ctx context.Context, senderID int64, clientMsgID string) (store.Message, error) {
+	rows, err := d.db.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE sender_id = ? AND client_msg_id = ?", senderID, clientMsgID)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("get message %d/%q: %w", senderID, clientMsgID, err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return store.Message{}, fmt.Errorf("get message %d/%q: %w", senderID, clientMsgID, err)
+	}
+	if len(msgs) == 0 {
+		return store.Message{}, fmt.Errorf("get message %d/%q: %w", senderID, clientMsgID, store.ErrNotFound)
+	}
+	return msgs[0], nil
+}
+
+// ConversationHeads reads the counters: seqs are gap-free, so a counter is
+// its conversation's last seq.
+func (d *Documents) ConversationHeads(ctx context.Context, conversations []string) ([]int64, error) {
+	out := make([]int64, len(conversations))
+	if len(conversations) == 0 {
+		return out, nil
+	}
+	args := make([]any, len(conversations))
+	for i, c := range conversations {
+		args[i] = c
+	}
+	rows, err := d.db.QueryContext(ctx, "SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+
+		placeholders(len(args))+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("conversation heads: %w", err)
+	}
+	defer rows.Close()
+	heads := make(map[string]int64, len(conversations))
+	for rows.Next() {
+		var c string
+		var seq int64
+		if err := rows.Scan(&c, &seq); err != nil {
+			return nil, fmt.Errorf("conversation heads: %w", err)
+		}
+		heads[c] = seq
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("conversation heads: %w", err)
+	}
+	for i, c := range conversations {
+		out[i] = heads[c]
+	}
+	return out, nil
+}
+
+// orEmpty turns nil into an empty slice so callers can tell "none" from an
+// error path without nil checks.
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
+}

@@ -1,0 +1,79 @@
+# PrivateIM. On a fresh Debian/Ubuntu machine (root or sudo, Go installed):
+#   make run    provision, make certs, build and start the services; Ctrl-C stops them
+#   make test   provision, lint, check generated code and go.mod files, go test -race every module
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+# -buildvcs=false: builds in CI checkouts and copies need no git metadata.
+GOFLAGS ?= -buildvcs=false
+export GOFLAGS
+GOTEST_FLAGS ?= -race -count=1 -timeout 15m
+
+# Every module of go.work, as a path relative to here.
+MODULES = $(shell go list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
+# .dev/env holds the MYSQL_DSN that scripts/provision.sh chose.
+WITH_ENV = set -a; . ./.dev/env; set +a
+
+.PHONY: help run test lint generate generate-check tidy-check certs provision db-stop clean
+
+help:
+	@echo 'make run             start the dev stack (provisions MySQL, makes certs); Ctrl-C stops it'
+	@echo 'make test            lint, generate-check, tidy-check, then go test -race over every module'
+	@echo 'make lint            gofmt, go vet, only dataservice may use a database driver'
+	@echo 'make generate        regenerate protos/ Go code'
+	@echo 'make generate-check  fail when the committed generated code is stale'
+	@echo 'make tidy-check      fail when a go.mod/go.sum is not tidy (GOWORK=off)'
+	@echo 'make certs           make the dev CA and certificates in certs/'
+	@echo 'make provision       install what is missing, find or start MySQL'
+	@echo 'make db-stop         stop the private mariadbd, if provision started one'
+	@echo 'make clean           db-stop, remove binaries, private MySQL data and certs'
+
+provision:
+	@bash scripts/provision.sh
+
+certs:
+	@go run ./tools/certgen -dir certs
+
+run: provision certs
+	@go build -o .dev/bin/devstack ./tools/devstack
+	@$(WITH_ENV); exec .dev/bin/devstack -certs certs -bin .dev/bin
+
+test: provision certs lint generate-check tidy-check
+	@$(WITH_ENV); fail=0; \
+	for m in $(MODULES); do \
+		echo "== go test $(GOTEST_FLAGS) ./... in $$m"; \
+		(cd "$$m" && go test $(GOTEST_FLAGS) ./...) || fail=1; \
+	done; \
+	exit $$fail
+
+lint:
+	@bash scripts/lint.sh
+	@echo 'lint: gofmt, go vet and the database-driver rule pass'
+
+generate:
+	@bash scripts/generate.sh
+
+# Regenerates into a copy of protos/ so that a failure leaves the tree as it was.
+generate-check:
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	cp -a protos/. "$$tmp/"; \
+	bash scripts/generate.sh "$$tmp"; \
+	if ! diff -r protos "$$tmp" >/dev/null; then \
+		diff -ru protos "$$tmp" | head -50 >&2; \
+		echo 'generate-check: generated code in protos/ is stale; run `make generate` and commit' >&2; \
+		exit 1; \
+	fi; \
+	echo 'generate-check: protos/ is up to date'
+
+tidy-check:
+	@fail=0; for m in $(MODULES); do \
+		(cd "$$m" && GOWORK=off go mod tidy -diff) || { echo "tidy-check: run 'go mod tidy' in $$m" >&2; fail=1; }; \
+	done; \
+	if [ $$fail = 0 ]; then echo 'tidy-check: every go.mod is tidy'; fi; exit $$fail
+
+db-stop:
+	@bash scripts/provision.sh stop
+
+clean: db-stop
+	rm -rf .dev/bin .dev/mariadb .dev/mariadb.* .dev/mariadb-install.log .dev/env certs/*.pem

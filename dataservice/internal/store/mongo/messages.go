@@ -1,0 +1,363 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
+	"go.mongodb.org/mongo-driver/v2/mongo/readpref"
+	"go.mongodb.org/mongo-driver/v2/mongo/writeconcern"
+)
+
+// maxAppendAttempts bounds the retries of an append that lost a race on a
+// (sender, cmid) key to another transaction. One retry normally suffices:
+// it finds the winner's message and returns it as a duplicate.
+const maxAppendAttempts = 5
+
+// defaultLimit applies when a caller passes no limit (the API's default).
+const defaultLimit = 50
+
+// appendTxnOptions: snapshot reads so the existence check and the counter see one
+// consistent state, majority writes so a committed append survives failover.
+var appendTxnOptions = options.Transaction().
+	SetReadConcern(readconcern.Snapshot()).
+	SetWriteConcern(writeconcern.Majority()).
+	SetReadPreference(readpref.Primary())
+
+// appendPlan is what the input alone decides: the distinct idempotency keys
+// and, per input, the index of the first input with the same key.
+type appendPlan struct {
+	keys  []clientKey
+	first []int
+}
+
+func planAppend(msgs []store.Message) appendPlan {
+	p := appendPlan{first: make([]int, len(msgs))}
+	seen := make(map[clientKey]int, len(msgs))
+	for i, m := range msgs {
+		k := clientKey{m.SenderID, m.ClientMsgID}
+		if j, ok := seen[k]; ok {
+			p.first[i] = j
+			continue
+		}
+		seen[k] = i
+		p.first[i] = i
+		p.keys = append(p.keys, k)
+	}
+	return p
+}
+
+// AppendMessages stores msgs in one transaction: find the keys stored
+// before, reserve seqs for the new messages by $inc of each conversation's
+// counter, insert them. A transaction that loses a race on a counter or key
+// gets a write conflict, which WithTransaction retries; one that finds the
+// key committed by another after its own check gets a duplicate key, and
+// the whole append is retried here, finding the winner this time. (Inside
+// a snapshot transaction the server mostly reports such races as write
+// conflicts; duplicate keys come from writers outside transactions.)
+func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([]store.AppendResult, error) {
+	if len(msgs) == 0 {
+		return nil, nil
+	}
+	plan := planAppend(msgs)
+	sess, err := d.client.StartSession()
+	if err != nil {
+		return nil, fmt.Errorf("append %d messages: start session: %w", len(msgs), err)
+	}
+	defer sess.EndSession(context.WithoutCancel(ctx))
+	for attempt := 1; ; attempt++ {
+		res, err := sess.WithTransaction(ctx, func(ctx context.Context) (any, error) {
+			return d.appendTxn(ctx, msgs, plan)
+		}, appendTxnOptions)
+		if err == nil {
+			return res.([]store.AppendResult), nil
+		}
+		if errors.Is(err, errRaced) && ctx.Err() == nil {
+			if attempt < maxAppendAttempts {
+				continue
+			}
+			return nil, fmt.Errorf("append %d messages: %w after %d attempts: %w", len(msgs), errTooManyConflicts, attempt, err)
+		}
+		if mdb.IsDuplicateKeyError(err) && dupKeyIndex(err) != idxID {
+			// A seq taken twice means a counter behind its messages: an
+			// internal fault, not something the caller sent twice.
+			return nil, fmt.Errorf("append %d messages: %w", len(msgs), err)
+		}
+		return nil, fmt.Errorf("append %d messages: %w", len(msgs), translate(err))
+	}
+}
+
+// errRaced marks a duplicate key that a concurrent append caused after this
+// one's reads: the key or the counter it found missing now exists.
+var errRaced = errors.New("raced with a concurrent append")
+
+// raced marks err with errRaced when it is a duplicate key on one of the
+// given indexes; the driver's labels stay reachable for WithTransaction.
+func raced(err error, indexes ...string) error {
+	if mdb.IsDuplicateKeyError(err) && slices.Contains(indexes, dupKeyIndex(err)) {
+		return fmt.Errorf("%w: %w", errRaced, err)
+	}
+	return err
+}
+
+// appendTxn is the body of the append transaction. WithTransaction may run
+// it several times, so it only reads msgs and plan.
+func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan appendPlan) ([]store.AppendResult, error) {
+	existing, err := d.findByClientKeys(ctx, plan.keys)
+	if err != nil {
+		return nil, err
+	}
+	b := newAppendBatch(msgs, plan, existing)
+	if len(b.convs) > 0 {
+		last, err := d.reserveSeqs(ctx, b.convs, b.count)
+		if err != nil {
+			return nil, err
+		}
+		docs := b.assign(msgs, plan, last)
+		if _, err := d.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
+			return nil, fmt.Errorf("insert messages: %w", raced(err, idxSenderCMID))
+		}
+	}
+	return b.finish(plan), nil
+}
+
+// appendBatch is one run of the append transaction, computed without I/O so
+// that its bookkeeping is unit-tested.
+type appendBatch struct {
+	results []store.AppendResult
+	convs   []string         // conversations with new messages, first-appearance order
+	count   map[string]int64 // new messages per conversation
+}
+
+// newAppendBatch answers the inputs whose key was stored before and counts
+// the new messages of each conversation.
+func newAppendBatch(msgs []store.Message, plan appendPlan, existing map[clientKey]store.Message) *appendBatch {
+	b := &appendBatch{results: make([]store.AppendResult, len(msgs)), count: map[string]int64{}}
+	for i, m := range msgs {
+		if plan.first[i] != i {
+			continue
+		}
+		if old, ok := existing[clientKey{m.SenderID, m.ClientMsgID}]; ok {
+			b.results[i] = store.AppendResult{Message: old, Duplicate: true}
+			continue
+		}
+		if b.count[m.Conversation] == 0 {
+			b.convs = append(b.convs, m.Conversation)
+		}
+		b.count[m.Conversation]++
+	}
+	return b
+}
+
+// assign numbers the new messages of each conversation last-count+1 ..
+// last in input order and returns the documents to insert.
+func (b *appendBatch) assign(msgs []store.Message, plan appendPlan, last map[string]int64) []any {
+	next := make(map[string]int64, len(b.convs))
+	for _, c := range b.convs {
+		next[c] = last[c] - b.count[c] + 1
+	}
+	docs := make([]any, 0, len(msgs))
+	for i, m := range msgs {
+		if plan.first[i] != i || b.results[i].Duplicate {
+			continue
+		}
+		m.Seq = next[m.Conversation]
+		next[m.Conversation]++
+		// Answer what a later read returns: UTC, no monotonic clock, non-nil content.
+		m.CreatedAt = fromNanos(nanos(m.CreatedAt))
+		if m.Content == nil {
+			m.Content = []byte{}
+		}
+		docs = append(docs, messageDocument(m))
+		b.results[i] = store.AppendResult{Message: m}
+	}
+	return docs
+}
+
+// finish answers the repeats within the batch with their first's message.
+func (b *appendBatch) finish(plan appendPlan) []store.AppendResult {
+	for i, j := range plan.first {
+		if j != i {
+			b.results[i] = store.AppendResult{Message: b.results[j].Message, Duplicate: true}
+		}
+	}
+	return b.results
+}
+
+func (d *Documents) findByClientKeys(ctx context.Context, keys []clientKey) (map[clientKey]store.Message, error) {
+	cur, err := d.messages.Find(ctx, existingFilter(keys))
+	if err != nil {
+		return nil, fmt.Errorf("find client ids: %w", err)
+	}
+	var docs []messageDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("find client ids: %w", err)
+	}
+	found := make(map[clientKey]store.Message, len(docs))
+	for _, doc := range docs {
+		found[clientKey{doc.Sender, doc.CMID}] = doc.message()
+	}
+	return found, nil
+}
+
+// reserveSeqs raises each conversation's counter by count[conv] and returns
+// the new values (the last seq reserved). One conversation takes one
+// findOneAndUpdate; several take one bulk write plus one read, which inside
+// the transaction sees the transaction's own increments.
+func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[string]int64) (map[string]int64, error) {
+	last := make(map[string]int64, len(convs))
+	if len(convs) == 1 {
+		c := convs[0]
+		var doc counterDoc
+		err := d.counters.FindOneAndUpdate(ctx, counterFilter(c), counterIncUpdate(count[c]),
+			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+		if err != nil {
+			return nil, fmt.Errorf("reserve seqs of %q: %w", c, raced(err, idxID))
+		}
+		last[c] = doc.Seq
+		return last, nil
+	}
+	models := make([]mdb.WriteModel, len(convs))
+	for i, c := range convs {
+		models[i] = mdb.NewUpdateOneModel().SetFilter(counterFilter(c)).SetUpdate(counterIncUpdate(count[c])).SetUpsert(true)
+	}
+	if _, err := d.counters.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
+		return nil, fmt.Errorf("reserve seqs of %d conversations: %w", len(convs), raced(err, idxID))
+	}
+	cur, err := d.counters.Find(ctx, countersFilter(convs))
+	if err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
+	}
+	var docs []counterDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("read counters: %w", err)
+	}
+	for _, doc := range docs {
+		last[doc.Conv] = doc.Seq
+	}
+	for _, c := range convs {
+		if last[c] < count[c] {
+			return nil, fmt.Errorf("read counters: counter of %q is %d after reserving %d", c, last[c], count[c])
+		}
+	}
+	return last, nil
+}
+
+// GetMessages returns messages of r in ascending seq; hasMore tells of more
+// in the range past the page (newer ones, or older ones with NewestFirst).
+func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]store.Message, bool, error) {
+	limit := r.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	var cur *mdb.Cursor
+	var err error
+	if r.NewestFirst {
+		cur, err = d.messages.Aggregate(ctx, newestPipeline(r, limit))
+	} else {
+		cur, err = d.messages.Find(ctx, rangeFilter(r),
+			options.Find().SetSort(seqSort()).SetLimit(int64(limit)+1))
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	docs, err := decodeMessages(ctx, cur)
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	hasMore := len(docs) > limit
+	if hasMore {
+		if r.NewestFirst {
+			docs = docs[1:] // the extra one is the oldest
+		} else {
+			docs = docs[:limit]
+		}
+	}
+	return docs, hasMore, nil
+}
+
+// GetMessagesByTime returns messages of conversation created in [from, to),
+// ordered by (created_at, seq), one page at a time.
+func (d *Documents) GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p store.Page) ([]store.Message, string, error) {
+	var after *timeKey
+	if p.After != "" {
+		k, err := decodeTimeToken(p.After)
+		if err != nil {
+			return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+		}
+		after = &k
+	}
+	limit := p.Limit
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	cur, err := d.messages.Find(ctx, byTimeFilter(conversation, from, to, after),
+		options.Find().SetSort(timeSort()).SetLimit(int64(limit)+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+	}
+	msgs, err := decodeMessages(ctx, cur)
+	if err != nil {
+		return nil, "", fmt.Errorf("get messages of %q by time: %w", conversation, err)
+	}
+	next := ""
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		lastMsg := msgs[limit-1]
+		next = encodeTimeToken(timeKey{ts: nanos(lastMsg.CreatedAt), seq: lastMsg.Seq})
+	}
+	return msgs, next, nil
+}
+
+func decodeMessages(ctx context.Context, cur *mdb.Cursor) ([]store.Message, error) {
+	var docs []messageDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, err
+	}
+	msgs := make([]store.Message, len(docs))
+	for i, doc := range docs {
+		msgs[i] = doc.message()
+	}
+	return msgs, nil
+}
+
+// GetMessageByClientID returns the message a sender stored under clientMsgID.
+func (d *Documents) GetMessageByClientID(ctx context.Context, senderID int64, clientMsgID string) (store.Message, error) {
+	var doc messageDoc
+	if err := d.messages.FindOne(ctx, byClientIDFilter(senderID, clientMsgID)).Decode(&doc); err != nil {
+		return store.Message{}, fmt.Errorf("get message %d/%q: %w", senderID, clientMsgID, translate(err))
+	}
+	return doc.message(), nil
+}
+
+// ConversationHeads returns the last seq of each conversation (0 when none).
+// The counter is the head: it moves only in the transaction that inserts the
+// messages it numbers.
+func (d *Documents) ConversationHeads(ctx context.Context, conversations []string) ([]int64, error) {
+	if len(conversations) == 0 {
+		return []int64{}, nil
+	}
+	cur, err := d.counters.Find(ctx, countersFilter(conversations))
+	if err != nil {
+		return nil, fmt.Errorf("conversation heads: %w", err)
+	}
+	var docs []counterDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("conversation heads: %w", err)
+	}
+	head := make(map[string]int64, len(docs))
+	for _, doc := range docs {
+		head[doc.Conv] = doc.Seq
+	}
+	heads := make([]int64, len(conversations))
+	for i, c := range conversations {
+		heads[i] = head[c]
+	}
+	return heads, nil
+}

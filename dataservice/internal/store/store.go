@@ -21,6 +21,8 @@ var (
 	ErrNotFound     = errors.New("not found")
 	ErrExists       = errors.New("already exists")
 	ErrPrecondition = errors.New("precondition failed")
+	// ErrBadPageToken: Page.After is not a key this list handed out.
+	ErrBadPageToken = errors.New("bad page token")
 )
 
 // PreconditionError says which state blocked a conditional write. It wraps

@@ -1,0 +1,341 @@
+package mysql
+
+import (
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+)
+
+func TestRelUsers(t *testing.T) {
+	r, ctx := relOpen(t)
+	start := time.Now()
+	in := store.User{
+		ID: 100, Email: "alice@example.com", Name: "Alice", PasswordHash: "argon2$x",
+		Mobile: "+8613800000000", Gender: 2, Avatar: "https://a/1.png", QRCode: "qr://alice",
+		Deleted: true, TokenVersion: 9, CreatedAt: time.Unix(1, 0), // ignored by CreateUser
+	}
+	alice, err := r.CreateUser(ctx, in)
+	if err != nil {
+		t.Fatalf("create: %v", err)
+	}
+	relWantFresh(t, alice.CreatedAt, start)
+	if alice.UpdatedAt != alice.CreatedAt || alice.TokenVersion != 1 || alice.Deleted {
+		t.Fatalf("created %+v: want updated = created, token_version 1, not deleted", alice)
+	}
+	want := in
+	want.CreatedAt, want.UpdatedAt, want.TokenVersion, want.Deleted = alice.CreatedAt, alice.UpdatedAt, 1, false
+	relWantEqual(t, alice, want)
+
+	t.Run("GetUser", func(t *testing.T) {
+		got, err := r.GetUser(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, got, alice)
+	})
+	t.Run("GetUser unknown", func(t *testing.T) {
+		_, err := r.GetUser(ctx, 999)
+		relWantIs(t, err, store.ErrNotFound)
+	})
+	t.Run("GetUserByEmail", func(t *testing.T) {
+		got, err := r.GetUserByEmail(ctx, "alice@example.com")
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, got, alice)
+	})
+	t.Run("GetUserByEmail compares as given", func(t *testing.T) {
+		_, err := r.GetUserByEmail(ctx, "ALICE@example.com")
+		relWantIs(t, err, store.ErrNotFound)
+	})
+
+	for _, tc := range []struct {
+		name  string
+		u     store.User
+		field string
+	}{
+		{"duplicate email", store.User{ID: 101, Email: "alice@example.com", Name: "x"}, "email"},
+		{"duplicate id", store.User{ID: 100, Email: "other@example.com", Name: "x"}, "id"},
+	} {
+		t.Run("CreateUser "+tc.name, func(t *testing.T) {
+			_, err := r.CreateUser(ctx, tc.u)
+			relWantExists(t, err, tc.field)
+		})
+	}
+	t.Run("CreateUser email differing in case", func(t *testing.T) {
+		if _, err := r.CreateUser(ctx, store.User{ID: 102, Email: "Alice@example.com", Name: "Alice2"}); err != nil {
+			t.Fatalf("emails are compared as given: %v", err)
+		}
+	})
+	t.Run("CreateUser emoji and CJK", func(t *testing.T) {
+		u, err := r.CreateUser(ctx, store.User{ID: 103, Email: "🍎@example.com", Name: "张伟 🍎"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// utf8mb4_unicode_ci would weigh every emoji the same; the email key must not.
+		if _, err := r.CreateUser(ctx, store.User{ID: 104, Email: "🍌@example.com", Name: "x"}); err != nil {
+			t.Fatalf("different emoji collide: %v", err)
+		}
+		got, err := r.GetUser(ctx, 103)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, got, u)
+	})
+
+	t.Run("GetUsers", func(t *testing.T) {
+		for _, tc := range []struct {
+			name string
+			ids  []int64
+			want []int64
+		}{
+			{"input order", []int64{103, 100, 102}, []int64{103, 100, 102}},
+			{"unknown left out", []int64{7, 100, 8, 104}, []int64{100, 104}},
+			{"duplicates once", []int64{100, 100, 103, 100}, []int64{100, 103}},
+			{"none known", []int64{1, 2}, nil},
+			{"empty", nil, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				us, err := r.GetUsers(ctx, tc.ids)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []int64
+				for _, u := range us {
+					got = append(got, u.ID)
+				}
+				relWantEqual(t, got, tc.want)
+			})
+		}
+	})
+
+	t.Run("UpdateUser", func(t *testing.T) {
+		name, mobile, avatar, qr, hash := "Alicia", "123", "https://a/2.png", "qr://2", "new$hash"
+		gender := store.Gender(1)
+		deleted := true
+		before := time.Now()
+		got, err := r.UpdateUser(ctx, 100, store.UserUpdate{
+			Name: &name, Mobile: &mobile, Gender: &gender, Avatar: &avatar, QRCode: &qr,
+			PasswordHash: &hash, Deleted: &deleted, BumpTokenVersion: true,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantFresh(t, got.UpdatedAt, before)
+		want := store.User{
+			ID: 100, Email: "alice@example.com", Name: name, PasswordHash: hash, Mobile: mobile, Gender: gender,
+			Avatar: avatar, QRCode: qr, Deleted: true, CreatedAt: alice.CreatedAt, UpdatedAt: got.UpdatedAt, TokenVersion: 2,
+		}
+		relWantEqual(t, got, want)
+		stored, err := r.GetUser(ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, stored, want)
+
+		// Unset fields stay; no bump without asking.
+		undelete := false
+		got, err = r.UpdateUser(ctx, 100, store.UserUpdate{Deleted: &undelete})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Deleted || got.Name != name || got.TokenVersion != 2 {
+			t.Fatalf("partial update: %+v", got)
+		}
+	})
+	t.Run("UpdateUser unknown", func(t *testing.T) {
+		name := "x"
+		_, err := r.UpdateUser(ctx, 999, store.UserUpdate{Name: &name})
+		relWantIs(t, err, store.ErrNotFound)
+	})
+}
+
+func TestRelSearchUsers(t *testing.T) {
+	r, ctx := relOpen(t)
+	names := map[int64]string{
+		1: "alice", 2: "Alan", 3: "albert", 4: "bob", 5: "ALFRED", 6: "alvin", 7: "alma", 8: "al", // 7 start with "al"
+		20: "50% off", 21: "50x off", 22: "a_b", 23: "axb", 24: `a\b`, 25: `a\\b`, 26: "a!b", 27: "a!!b",
+		30: "张伟", 31: "张三", 32: "李四", 33: "弓长",
+	}
+	for id, name := range names {
+		relMustUser(t, r, id, name)
+	}
+	del := true
+	if _, err := r.UpdateUser(ctx, 6, store.UserUpdate{Deleted: &del}); err != nil {
+		t.Fatal(err)
+	}
+	search := func(prefix string, includeDeleted bool) func(store.Page) ([]store.User, string, error) {
+		return func(p store.Page) ([]store.User, string, error) { return r.SearchUsers(ctx, prefix, includeDeleted, p) }
+	}
+	id := func(u store.User) int64 { return u.ID }
+
+	for _, tc := range []struct {
+		name           string
+		prefix         string
+		includeDeleted bool
+		limit          int
+		want           [][]int64
+	}{
+		{"pages across", "al", false, 2, [][]int64{{1, 2}, {3, 5}, {7, 8}}},
+		{"includes deleted when asked", "al", true, 3, [][]int64{{1, 2, 3}, {5, 6, 7}, {8}}},
+		{"exact page boundary", "al", false, 6, [][]int64{{1, 2, 3, 5, 7, 8}}},
+		{"case-insensitive", "AL", false, 10, [][]int64{{1, 2, 3, 5, 7, 8}}},
+		{"percent is literal", "50%", false, 10, [][]int64{{20}}},
+		{"underscore is literal", "a_", false, 10, [][]int64{{22}}},
+		{"backslash is literal", `a\b`, false, 10, [][]int64{{24}}},
+		{"two backslashes", `a\\`, false, 10, [][]int64{{25}}},
+		{"escape char is literal", "a!b", false, 10, [][]int64{{26}}},
+		{"doubled escape char", "a!!", false, 10, [][]int64{{27}}},
+		{"CJK prefix", "张", false, 10, [][]int64{{30, 31}}},
+		{"CJK full name", "张伟", false, 10, [][]int64{{30}}},
+		{"no match", "zzz", false, 10, [][]int64{nil}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			relWantEqual(t, relCollect(t, tc.limit, id, search(tc.prefix, tc.includeDeleted)), tc.want)
+		})
+	}
+	t.Run("next token is the last id", func(t *testing.T) {
+		_, next, err := r.SearchUsers(ctx, "al", false, store.Page{Limit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if next != "2" {
+			t.Fatalf("next = %q, want \"2\"", next)
+		}
+	})
+}
+
+func TestRelResetPassword(t *testing.T) {
+	r, ctx := relOpen(t)
+	relMustUser(t, r, 1, "alice")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
+
+	t.Run("CreateResetToken", func(t *testing.T) {
+		start := time.Now()
+		tok, err := r.CreateResetToken(ctx, store.ResetToken{ID: 10, UserID: 1, TokenHash: "hash-ok", ExpiresAt: now.Add(time.Hour), Used: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantFresh(t, tok.CreatedAt, start)
+		if tok.Used || !tok.ExpiresAt.Equal(now.Add(time.Hour).Truncate(time.Microsecond)) {
+			t.Fatalf("token %+v", tok)
+		}
+	})
+	for _, tc := range []struct {
+		name  string
+		tok   store.ResetToken
+		field string
+	}{
+		{"duplicate hash", store.ResetToken{ID: 11, UserID: 1, TokenHash: "hash-ok", ExpiresAt: now}, "token_hash"},
+		{"duplicate id", store.ResetToken{ID: 10, UserID: 1, TokenHash: "other", ExpiresAt: now}, "id"},
+	} {
+		t.Run("CreateResetToken "+tc.name, func(t *testing.T) {
+			_, err := r.CreateResetToken(ctx, tc.tok)
+			relWantExists(t, err, tc.field)
+		})
+	}
+	t.Run("CreateResetToken unknown user", func(t *testing.T) {
+		_, err := r.CreateResetToken(ctx, store.ResetToken{ID: 12, UserID: 999, TokenHash: "x", ExpiresAt: now})
+		relWantIs(t, err, store.ErrNotFound)
+	})
+	if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 13, UserID: 1, TokenHash: "hash-expired", ExpiresAt: now}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("unknown token", func(t *testing.T) {
+		_, err := r.ResetPasswordPlus(ctx, "nope", "new", now)
+		relWantIs(t, err, store.ErrNotFound)
+	})
+	t.Run("expired token", func(t *testing.T) {
+		// Expiry is exclusive: at expires_at the token is dead.
+		_, err := r.ResetPasswordPlus(ctx, "hash-expired", "new", now.Truncate(time.Microsecond))
+		relWantPrecondition(t, err, "reset token expired")
+	})
+	t.Run("resets and bumps token version", func(t *testing.T) {
+		u, err := r.ResetPasswordPlus(ctx, "hash-ok", "new$hash", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.PasswordHash != "new$hash" || u.TokenVersion != 2 || u.ID != 1 {
+			t.Fatalf("user after reset: %+v", u)
+		}
+		stored, err := r.GetUser(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, stored, u)
+	})
+	t.Run("used token", func(t *testing.T) {
+		_, err := r.ResetPasswordPlus(ctx, "hash-ok", "again", now)
+		relWantPrecondition(t, err, "reset token used")
+		u, err := r.GetUser(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.PasswordHash != "new$hash" || u.TokenVersion != 2 {
+			t.Fatalf("a refused reset changed the user: %+v", u)
+		}
+	})
+}
+
+// TestRelConcurrentReset: racing resets with one token, exactly one wins.
+func TestRelConcurrentReset(t *testing.T) {
+	r, ctx := relOpen(t)
+	relMustUser(t, r, 1, "alice")
+	if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 1, UserID: 1, TokenHash: "h", ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 10
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = r.ResetPasswordPlus(ctx, "h", "p", time.Now()) })
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		switch {
+		case err == nil:
+			ok++
+		default:
+			relWantPrecondition(t, err, "reset token used")
+		}
+	}
+	if ok != 1 {
+		t.Fatalf("%d resets succeeded, want 1", ok)
+	}
+	u, err := r.GetUser(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u.TokenVersion != 2 {
+		t.Fatalf("token_version = %d, want 2", u.TokenVersion)
+	}
+}
+
+// TestRelConcurrentCreateUser: racing creates with one email, one wins.
+func TestRelConcurrentCreateUser(t *testing.T) {
+	r, ctx := relOpen(t)
+	const n = 8
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			_, errs[i] = r.CreateUser(ctx, store.User{ID: int64(i + 1), Email: "same@example.com", Name: "x"})
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for _, err := range errs {
+		if err == nil {
+			ok++
+			continue
+		}
+		relWantExists(t, err, "email")
+	}
+	if ok != 1 {
+		t.Fatalf("%d creates succeeded, want 1", ok)
+	}
+}

@@ -35,14 +35,16 @@ type config struct {
 	certs        string // directory written by tools/certgen
 	mysqlDSN     string // server DSN from scripts/provision.sh (.dev/env)
 	dataAddr     string // DataService gRPC listen address
+	docBackend   string // DOC_BACKEND, passed on in the environment; shown
 	startTimeout time.Duration
 	stopGrace    time.Duration
 }
 
 func loadConfig(args []string) (config, error) {
 	c := config{
-		mysqlDSN: envOr("MYSQL_DSN", "root@tcp(127.0.0.1:3306)/"),
-		dataAddr: envOr("DATASERVICE_ADDR", "127.0.0.1:9090"),
+		mysqlDSN:   envOr("MYSQL_DSN", "root@tcp(127.0.0.1:3306)/"),
+		dataAddr:   envOr("DATASERVICE_ADDR", "127.0.0.1:9090"),
+		docBackend: envOr("DOC_BACKEND", "mysql"),
 	}
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.StringVar(&c.root, "root", ".", "repository root")
@@ -93,7 +95,7 @@ func services(c config) []service {
 		pkg:  "./dataservice/cmd/dataservice",
 		addr: c.dataAddr,
 		env:  append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv...),
-		note: fmt.Sprintf("MySQL %s, documents in %s", maskDSN(dsn), envOr("DOC_BACKEND", "mysql")),
+		note: fmt.Sprintf("MySQL %s, documents in %s", maskDSN(dsn), c.docBackend),
 	}}
 }
 

@@ -9,7 +9,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 out=$(cd "${1:-protos}" && pwd)
-command -v protoc >/dev/null || bash scripts/provision.sh protoc
+bash scripts/provision.sh protoc # installs protoc and its well-known types if missing
 bin="$root/.dev/bin"
 mkdir -p "$bin"
 (cd tools && go build -o "$bin/protoc-gen-go" google.golang.org/protobuf/cmd/protoc-gen-go &&

@@ -3,7 +3,7 @@
 # missing. Idempotent; run it as root or as a user with sudo, on Debian or
 # Ubuntu (or here).
 #
-#   scripts/provision.sh          everything: protoc and MySQL
+#   scripts/provision.sh          everything: Go check, gcc (for -race), protoc, MySQL
 #   scripts/provision.sh protoc   protoc only (scripts/generate.sh)
 #   scripts/provision.sh mysql    MySQL only
 #   scripts/provision.sh stop     stop the private mariadbd, if it runs
@@ -66,8 +66,18 @@ ensure_go() {
 	command -v go >/dev/null || die "Go is missing: install Go 1.26 (or any Go >= 1.21, which fetches the 1.26 toolchain itself): https://go.dev/doc/install"
 }
 
+# go test -race needs cgo, so a C compiler and the C library headers.
+ensure_cc() {
+	command -v gcc >/dev/null && [ -f /usr/include/stdlib.h ] || apt_install gcc libc6-dev
+}
+
+# protoc needs the well-known types (google/protobuf/*.proto) too; they come
+# with libprotobuf-dev, only a recommendation of protobuf-compiler.
 ensure_protoc() {
-	command -v protoc >/dev/null || apt_install protobuf-compiler
+	local missing=()
+	command -v protoc >/dev/null || missing+=(protobuf-compiler)
+	[ -f /usr/include/google/protobuf/timestamp.proto ] || missing+=(libprotobuf-dev)
+	((${#missing[@]} == 0)) || apt_install "${missing[@]}"
 }
 
 ensure_client() {
@@ -124,9 +134,11 @@ start_private() {
 	mkdir -p "$dev"
 	if [ ! -d "$datadir/mysql" ]; then
 		say "initializing $datadir"
+		# --force: no host name lookups, which fail where /etc/hosts is bare;
+		# the grant for root@127.0.0.1 is made below.
 		rm -rf "$datadir"
 		"$installdb" --no-defaults --datadir="$datadir" "${userflag[@]}" \
-			--auth-root-authentication-method=normal --skip-test-db >"$dev/mariadb-install.log" 2>&1 ||
+			--auth-root-authentication-method=normal --skip-test-db --force >"$dev/mariadb-install.log" 2>&1 ||
 			{ tail -20 "$dev/mariadb-install.log" >&2; die "mariadb-install-db failed"; }
 	fi
 	if private_running; then
@@ -199,7 +211,7 @@ provision_mysql() {
 }
 
 case ${1:-all} in
-all) ensure_go; ensure_protoc; provision_mysql ;;
+all) ensure_go; ensure_cc; ensure_protoc; provision_mysql ;;
 protoc) ensure_protoc ;;
 mysql) provision_mysql ;;
 stop) stop_private ;;

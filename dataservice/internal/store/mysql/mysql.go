@@ -50,8 +50,11 @@ func Open(ctx context.Context, dsn string, o Options) (*sql.DB, error) {
 	if cfg.Params == nil {
 		cfg.Params = map[string]string{}
 	}
-	cfg.Params["charset"] = "utf8mb4"
-	cfg.Collation = "utf8mb4_unicode_ci"
+	// charset is not a server variable: it must go through Charset, or the
+	// driver sends "SET charset = ..." and the server refuses it.
+	if err := cfg.Apply(mysql.Charset("utf8mb4", "utf8mb4_unicode_ci")); err != nil {
+		return nil, fmt.Errorf("mysql charset: %w", err)
+	}
 	cfg.Params["time_zone"] = "'+00:00'"
 	cfg.InterpolateParams = false
 	connector, err := mysql.NewConnector(cfg)
@@ -66,14 +69,43 @@ func Open(ctx context.Context, dsn string, o Options) (*sql.DB, error) {
 	}
 	db.SetConnMaxLifetime(o.ConnMaxLife)
 	if err := db.PingContext(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("ping mysql: %w", err)
+		var me *mysql.MySQLError
+		if !errors.As(err, &me) || me.Number != 1049 { // 1049: unknown database
+			db.Close()
+			return nil, fmt.Errorf("ping mysql: %w", err)
+		}
+		if err := createDatabase(ctx, cfg); err != nil {
+			db.Close()
+			return nil, err
+		}
+		if err := db.PingContext(ctx); err != nil {
+			db.Close()
+			return nil, fmt.Errorf("ping mysql: %w", err)
+		}
 	}
 	if err := Migrate(ctx, db); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
+}
+
+// createDatabase creates cfg's database, so a fresh server needs no manual
+// step before the first start.
+func createDatabase(ctx context.Context, cfg *mysql.Config) error {
+	server := cfg.Clone()
+	server.DBName = ""
+	connector, err := mysql.NewConnector(server)
+	if err != nil {
+		return fmt.Errorf("mysql connector: %w", err)
+	}
+	db := sql.OpenDB(connector)
+	defer db.Close()
+	name := "`" + strings.ReplaceAll(cfg.DBName, "`", "``") + "`"
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE IF NOT EXISTS "+name+" CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci"); err != nil {
+		return fmt.Errorf("create database %s: %w", cfg.DBName, err)
+	}
+	return nil
 }
 
 func orDefault(v, d int) int {

@@ -24,7 +24,12 @@ done
 drivers='github\.com/go-sql-driver/mysql|go\.mongodb\.org/mongo-driver|github\.com/lib/pq|github\.com/jackc/pgx|github\.com/jackc/pgconn|github\.com/mattn/go-sqlite3|modernc\.org/sqlite|github\.com/microsoft/go-mssqldb|github\.com/denisenkom/go-mssqldb|github\.com/sijms/go-ora|github\.com/godror/godror|github\.com/ClickHouse/clickhouse-go|github\.com/gocql/gocql|gorm\.io/driver|github\.com/ziutek/mymysql|github\.com/go-mysql-org'
 for m in "${modules[@]}"; do
 	[ "$m" = dataservice ] && continue
-	if hits=$(grep -nE "(^|[[:space:]])($drivers)[^[:space:]]*[[:space:]]+v[0-9]" "$m/go.mod"); then
+	# tools/go.mod pins developer tools (mailpit keeps its mail in SQLite):
+	# what they require indirectly is theirs, not ours; a direct requirement
+	# still fails.
+	skip='^$'
+	[ "$m" = tools ] && skip='// indirect$'
+	if hits=$(grep -nE "(^|[[:space:]])($drivers)[^[:space:]]*[[:space:]]+v[0-9]" "$m/go.mod" | grep -vE "$skip"); then
 		echo "lint: only dataservice/go.mod may require a database driver; $m/go.mod does:" >&2
 		echo "$hits" >&2
 		fail=1

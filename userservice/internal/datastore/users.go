@@ -1,0 +1,121 @@
+package datastore
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+
+	"github.com/privateim/privateim/userservice/internal/account"
+)
+
+var _ account.Store = (*Client)(nil)
+
+// CreateUser stores a new account.
+func (c *Client) CreateUser(ctx context.Context, u account.NewUser) (account.User, error) {
+	pb, err := c.users.CreateUser(ctx, &datav1.CreateUserRequest{Email: u.Email, Name: u.Name, PasswordHash: u.PasswordHash})
+	if err != nil {
+		return account.User{}, translate("CreateUser", err)
+	}
+	return userFromPB(pb), nil
+}
+
+// GetUser reads an account by id.
+func (c *Client) GetUser(ctx context.Context, id int64) (account.User, error) {
+	pb, err := c.users.GetUser(ctx, &datav1.GetUserRequest{Id: id})
+	if err != nil {
+		return account.User{}, translate("GetUser", err)
+	}
+	return userFromPB(pb), nil
+}
+
+// GetUserByEmail reads an account by its (normalized) email.
+func (c *Client) GetUserByEmail(ctx context.Context, email string) (account.User, error) {
+	pb, err := c.users.GetUserByEmail(ctx, &datav1.GetUserByEmailRequest{Email: email})
+	if err != nil {
+		return account.User{}, translate("GetUserByEmail", err)
+	}
+	return userFromPB(pb), nil
+}
+
+// UpdateUser changes the fields u sets.
+func (c *Client) UpdateUser(ctx context.Context, id int64, u account.Update) (account.User, error) {
+	req := &datav1.UpdateUserRequest{
+		Id:               id,
+		Name:             u.Name,
+		Mobile:           u.Mobile,
+		PasswordHash:     u.PasswordHash,
+		BumpTokenVersion: u.BumpTokenVersion,
+	}
+	if u.Gender != nil {
+		g := genderToPB(*u.Gender)
+		req.Gender = &g
+	}
+	pb, err := c.users.UpdateUser(ctx, req)
+	if err != nil {
+		return account.User{}, translate("UpdateUser", err)
+	}
+	return userFromPB(pb), nil
+}
+
+// CreateResetToken stores the hash of a password-reset token.
+func (c *Client) CreateResetToken(ctx context.Context, userID int64, tokenHash string, expiresAt time.Time) error {
+	_, err := c.users.CreateResetToken(ctx, &datav1.CreateResetTokenRequest{
+		UserId: userID, TokenHash: tokenHash, ExpiresAt: timestamppb.New(expiresAt),
+	})
+	return translate("CreateResetToken", err)
+}
+
+// ResetPassword spends a reset token and sets the password in one call.
+func (c *Client) ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (account.User, error) {
+	resp, err := c.users.ResetPasswordPlus(ctx, &datav1.ResetPasswordPlusRequest{
+		TokenHash: tokenHash, PasswordHash: passwordHash, Now: timestamppb.New(now),
+	})
+	if err != nil {
+		return account.User{}, translate("ResetPasswordPlus", err)
+	}
+	return userFromPB(resp.GetUser()), nil
+}
+
+func userFromPB(u *datav1.User) account.User {
+	return account.User{
+		ID:           u.GetId(),
+		Email:        u.GetEmail(),
+		Name:         u.GetName(),
+		PasswordHash: u.GetPasswordHash(),
+		Mobile:       u.GetMobile(),
+		Gender:       genderFromPB(u.GetGender()),
+		Avatar:       u.GetAvatar(),
+		QRCode:       u.GetQrCode(),
+		Deleted:      u.GetDeleted(),
+		TokenVersion: u.GetTokenVersion(),
+		CreatedAt:    u.GetCreatedAt().AsTime(),
+		UpdatedAt:    u.GetUpdatedAt().AsTime(),
+	}
+}
+
+func genderFromPB(g datav1.Gender) account.Gender {
+	switch g {
+	case datav1.Gender_GENDER_MALE:
+		return account.GenderMale
+	case datav1.Gender_GENDER_FEMALE:
+		return account.GenderFemale
+	case datav1.Gender_GENDER_OTHER:
+		return account.GenderOther
+	}
+	return account.GenderUnspecified
+}
+
+func genderToPB(g account.Gender) datav1.Gender {
+	switch g {
+	case account.GenderMale:
+		return datav1.Gender_GENDER_MALE
+	case account.GenderFemale:
+		return datav1.Gender_GENDER_FEMALE
+	case account.GenderOther:
+		return datav1.Gender_GENDER_OTHER
+	}
+	return datav1.Gender_GENDER_UNSPECIFIED
+}

@@ -1,0 +1,189 @@
+package httpapi
+
+import (
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/privateim/privateim/userservice/internal/account"
+	"github.com/privateim/privateim/userservice/internal/ratelimit"
+)
+
+// Account serves sign-up, sign-in, the caller's profile and password, and
+// the forgotten-password flow. A nil limiter limits nothing.
+type Account struct {
+	Svc            *account.Service
+	SigninPerEmail *ratelimit.Limiter
+	SigninPerIP    *ratelimit.Limiter
+	ForgotPerEmail *ratelimit.Limiter
+	ForgotPerIP    *ratelimit.Limiter
+}
+
+// Register implements Feature.
+func (a Account) Register(r Routes) {
+	r.Public.POST("/auth/signup", a.signup)
+	r.Public.POST("/auth/signin", limitIP(a.SigninPerIP), a.signin)
+	r.Public.POST("/auth/password/forgot", limitIP(a.ForgotPerIP), a.forgot)
+	r.Public.POST("/auth/password/reset", a.reset)
+	r.Authed.GET("/me", a.me)
+	r.Authed.PATCH("/me", a.patchMe)
+	r.Authed.PUT("/me/password", a.changePassword)
+}
+
+// MeJSON is the caller's own account.
+type MeJSON struct {
+	ID        ID        `json:"id"`
+	Email     string    `json:"email"`
+	Name      string    `json:"name"`
+	Mobile    string    `json:"mobile"`
+	Gender    string    `json:"gender"`
+	Avatar    string    `json:"avatar"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+func meJSON(u account.User) MeJSON {
+	return MeJSON{ID: ID(u.ID), Email: u.Email, Name: u.Name, Mobile: u.Mobile, Gender: string(u.Gender),
+		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+}
+
+// AuthJSON answers sign-up and sign-in.
+type AuthJSON struct {
+	Token string `json:"token"`
+	User  MeJSON `json:"user"`
+}
+
+func (a Account) signup(c *gin.Context) {
+	var req struct {
+		Name     string `json:"name"`
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	tok, u, err := a.Svc.SignUp(c.Request.Context(), req.Name, req.Email, req.Password)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusCreated, AuthJSON{Token: tok, User: meJSON(u)})
+}
+
+func (a Account) signin(c *gin.Context) {
+	var req struct {
+		Email    string `json:"email"`
+		Password string `json:"password"`
+	}
+	if !bind(c, &req) || !limit(c, a.SigninPerEmail, emailKey(req.Email), "too many sign-in attempts for this email") {
+		return
+	}
+	tok, u, err := a.Svc.SignIn(c.Request.Context(), req.Email, req.Password)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, AuthJSON{Token: tok, User: meJSON(u)})
+}
+
+func (a Account) forgot(c *gin.Context) {
+	var req struct {
+		Email string `json:"email"`
+	}
+	if !bind(c, &req) || !limit(c, a.ForgotPerEmail, emailKey(req.Email), "too many reset requests for this email") {
+		return
+	}
+	if err := a.Svc.Forgot(c.Request.Context(), req.Email); err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "if an account has this email, a reset link is on its way"})
+}
+
+func (a Account) reset(c *gin.Context) {
+	var req struct {
+		Token    string `json:"token"`
+		Password string `json:"password"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	if err := a.Svc.Reset(c.Request.Context(), req.Token, req.Password); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a Account) me(c *gin.Context) {
+	u, err := a.Svc.Me(c.Request.Context(), userID(c))
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, meJSON(u))
+}
+
+func (a Account) patchMe(c *gin.Context) {
+	var req struct {
+		Name   *string `json:"name"`
+		Mobile *string `json:"mobile"`
+		Gender *string `json:"gender"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	p := account.ProfilePatch{Name: req.Name, Mobile: req.Mobile}
+	if req.Gender != nil {
+		g := account.Gender(*req.Gender)
+		p.Gender = &g
+	}
+	u, err := a.Svc.UpdateProfile(c.Request.Context(), userID(c), p)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, meJSON(u))
+}
+
+func (a Account) changePassword(c *gin.Context) {
+	var req struct {
+		OldPassword string `json:"old_password"`
+		Password    string `json:"password"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	if err := a.Svc.ChangePassword(c.Request.Context(), userID(c), req.OldPassword, req.Password); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+// emailKey is the rate-limit key of an email as typed: normalized the way
+// accounts are, so case games do not earn more attempts.
+func emailKey(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
+
+// limitIP is middleware taking one event of l for the client's IP.
+func limitIP(l *ratelimit.Limiter) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if limit(c, l, c.ClientIP(), "too many requests from this address") {
+			c.Next()
+		}
+	}
+}
+
+// limit takes one event of l for key, answering 429 with Retry-After when
+// none is left; the handler returns when it is false.
+func limit(c *gin.Context, l *ratelimit.Limiter, key, message string) bool {
+	ok, wait := l.Allow(key)
+	if ok {
+		return true
+	}
+	tooMany(c, int(math.Ceil(min(wait, 24*time.Hour).Seconds())), message)
+	return false
+}

@@ -1,0 +1,127 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/privateim/privateim/userservice/internal/errs"
+)
+
+// MaxJSONBody is the largest JSON request body accepted, in bytes.
+const MaxJSONBody = 1 << 20
+
+// bind decodes the request's JSON body into dst strictly (see decodeJSON)
+// and answers the error itself; the handler returns when bind is false.
+func bind(c *gin.Context, dst any) bool {
+	r := c.Request
+	if r.ContentLength > MaxJSONBody {
+		fail(c, errTooLarge)
+		return false
+	}
+	err := decodeJSON(r.Header.Get("Content-Type"), http.MaxBytesReader(c.Writer, r.Body, MaxJSONBody), dst)
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	return true
+}
+
+var (
+	errTooLarge  = errs.New(errs.KindTooLarge, "too_large", "request body larger than 1 MiB")
+	errMediaType = errs.New(errs.KindUnsupportedMedia, "unsupported_media_type", "Content-Type must be application/json")
+)
+
+func badJSON(msg string) *errs.Error { return errs.New(errs.KindInvalid, "bad_json", msg) }
+
+// decodeJSON reads one JSON object from body into dst (a pointer to a
+// struct). Its errors are *errs.Error, or those of reading body:
+//
+//   - contentType not application/json (parameters allowed): 415 unsupported_media_type
+//   - body over MaxJSONBody (an *http.MaxBytesError from the reader): 413 too_large
+//   - empty, malformed or trailing data, or not an object: 400 bad_json
+//   - a value of the wrong type: 400 wrong_type with the field's JSON path
+//   - a field dst does not have: 400 unknown_field naming it
+func decodeJSON(contentType string, body io.Reader, dst any) error {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return errMediaType
+	}
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		return decodeError(err)
+	}
+	// One object and nothing after it but white space.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return badJSON("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		mbe    *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return badJSON("empty body; want a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badJSON("JSON ends too early")
+	case errors.As(err, &syntax):
+		return badJSON("malformed JSON: " + strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badJSON("the body must be a JSON object")
+		}
+		want := jsonKind(typ.Type.Kind().String())
+		if typ.Type == idType {
+			want = "an id (a decimal string)"
+		}
+		return &errs.Error{Kind: errs.KindInvalid, Code: "wrong_type", Field: typ.Field,
+			Message: "must be " + want + ", not " + typ.Value}
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return &errs.Error{Kind: errs.KindInvalid, Code: "unknown_field", Field: f, Message: "unknown field"}
+	}
+	var ioErr interface{ Timeout() bool }
+	if errors.As(err, &ioErr) {
+		return err // reading the body failed: not the caller's JSON
+	}
+	// Other decoder errors (invalid UTF-8 in a string is accepted; a bad
+	// "string"-tagged number is one) are about the JSON.
+	return badJSON(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// jsonKind names a Go kind as a JSON type.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "another type"
+}

@@ -1,0 +1,191 @@
+// Package server wires the userservice from a Config: the DataService
+// client, the features, the public HTTP API and the internal gRPC API. The
+// binary (cmd/userservice) and the tests (usertest) both start it here, so
+// what is tested is what runs.
+//
+// Shutdown order: /readyz reports not ready, HTTP Shutdown waits for the
+// requests in flight, gRPC reports NOT_SERVING and stops gracefully, then
+// the features and clients close (queued mails sent, DataService connection
+// closed), all within ShutdownTimeout.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/privateim/privateim/protos/tlsconfig"
+
+	"github.com/privateim/privateim/userservice/internal/account"
+	"github.com/privateim/privateim/userservice/internal/config"
+	"github.com/privateim/privateim/userservice/internal/datastore"
+	"github.com/privateim/privateim/userservice/internal/grpcapi"
+	"github.com/privateim/privateim/userservice/internal/httpapi"
+	"github.com/privateim/privateim/userservice/internal/mailer"
+	"github.com/privateim/privateim/userservice/internal/ratelimit"
+)
+
+// Server is one userservice, listening once New returns.
+type Server struct {
+	cfg      config.Config
+	log      *slog.Logger
+	data     *datastore.Client
+	accounts *account.Service
+	api      *httpapi.API
+	http     *http.Server
+	grpc     *grpcapi.Server
+	httpLis  net.Listener
+	grpcLis  net.Listener
+	closers  []func(context.Context) error // run in reverse order after the servers stop
+}
+
+// New builds everything and opens both listeners; Run serves. On error
+// whatever was opened is closed.
+func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.closeAll(context.Background())
+		}
+	}()
+
+	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.DataTLS); err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, func(context.Context) error { return s.data.Close() })
+
+	mail, err := mailer.New(cfg.SMTPAddr, cfg.SMTPUser, cfg.SMTPPassword, cfg.MailFrom)
+	if err != nil {
+		return nil, err
+	}
+	s.accounts, err = account.New(account.Deps{Store: s.data, Mailer: mail, Log: log}, account.Config{
+		JWTSecret:  []byte(cfg.JWTSecret),
+		TokenTTL:   cfg.JWTTTL,
+		BcryptCost: cfg.BcryptCost,
+		ResetTTL:   cfg.ResetTTL,
+		ResetURL:   strings.TrimRight(cfg.PublicURL, "/") + "/reset-password",
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, s.accounts.Close)
+
+	// Features register their HTTP routes here, one value each.
+	features := []httpapi.Feature{
+		httpapi.Account{
+			Svc:            s.accounts,
+			SigninPerEmail: limiter(cfg.SigninPerEmail, cfg.RateKeys),
+			SigninPerIP:    limiter(cfg.SigninPerIP, cfg.RateKeys),
+			ForgotPerEmail: limiter(cfg.ForgotPerEmail, cfg.RateKeys),
+			ForgotPerIP:    limiter(cfg.ForgotPerIP, cfg.RateKeys),
+		},
+	}
+	s.api, err = httpapi.New(httpapi.Deps{
+		Log:            log,
+		Auth:           s.accounts,
+		Ready:          s.data.Check,
+		TrustedProxies: cfg.TrustedProxies,
+		Features:       features,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("http api: %w", err)
+	}
+	s.http = &http.Server{
+		Handler:           s.api.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute, // uploads of up to 20 MiB on slow links
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("server tls: %w", err)
+	}
+	s.grpc = grpcapi.NewServer(log, s.accounts, creds)
+
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		s.httpLis.Close()
+		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
+	}
+	return s, nil
+}
+
+func limiter(r config.Rate, keys int) *ratelimit.Limiter { return ratelimit.New(r.N, r.Per, keys) }
+
+// HTTPAddr is the address the HTTP API listens on.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// GRPCAddr is the address the gRPC API listens on.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// Run serves until ctx ends, then shuts down in order (see the package
+// comment). It returns nil after a clean shutdown, or why serving failed.
+func (s *Server) Run(ctx context.Context) error {
+	httpErr := make(chan error, 1)
+	grpcErr := make(chan error, 1)
+	go func() {
+		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			httpErr <- err
+			return
+		}
+		httpErr <- nil
+	}()
+	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	s.api.SetReady(true)
+	s.grpc.SetServing(true)
+	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr())
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		failed = fmt.Errorf("serve http: %w", err)
+		httpErr <- nil // for the wait below
+	case err := <-grpcErr:
+		failed = fmt.Errorf("serve grpc: %w", err)
+		grpcErr <- nil
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+
+	s.api.SetReady(false)
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown cut requests short", "err", err)
+		s.http.Close()
+	}
+	s.grpc.Shutdown(shutCtx)
+	errs := []error{failed, <-httpErr, <-grpcErr}
+	errs = append(errs, s.closeAll(shutCtx))
+	err := errors.Join(errs...)
+	if err == nil {
+		s.log.Info("stopped")
+	}
+	return err
+}
+
+// closeAll runs the closers in reverse order.
+func (s *Server) closeAll(ctx context.Context) error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		if err := s.closers[i](ctx); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.closers = nil
+	return errors.Join(errs...)
+}

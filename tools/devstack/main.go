@@ -11,10 +11,13 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"os"
@@ -35,6 +38,11 @@ type config struct {
 	certs        string // directory written by tools/certgen
 	mysqlDSN     string // server DSN from scripts/provision.sh (.dev/env)
 	dataAddr     string // DataService gRPC listen address
+	userHTTP     string // userservice public HTTP API
+	userGRPC     string // userservice internal gRPC (mTLS)
+	mailSMTP     string // mailpit SMTP
+	mailWeb      string // mailpit web UI and API
+	jwtSecret    string // JWT_SECRET, or read from (made into) .dev/jwt-secret
 	docBackend   string // DOC_BACKEND, passed on in the environment; shown
 	startTimeout time.Duration
 	stopGrace    time.Duration
@@ -45,6 +53,11 @@ func loadConfig(args []string) (config, error) {
 		mysqlDSN:   envOr("MYSQL_DSN", "root@tcp(127.0.0.1:3306)/"),
 		dataAddr:   envOr("DATASERVICE_ADDR", "127.0.0.1:9090"),
 		docBackend: envOr("DOC_BACKEND", "mysql"),
+		userHTTP:   envOr("USERSERVICE_HTTP_ADDR", "127.0.0.1:8080"),
+		userGRPC:   envOr("USERSERVICE_GRPC_ADDR", "127.0.0.1:9092"),
+		mailSMTP:   envOr("MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
+		mailWeb:    envOr("MAILPIT_WEB_ADDR", "127.0.0.1:8025"),
+		jwtSecret:  os.Getenv("JWT_SECRET"),
 	}
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.StringVar(&c.root, "root", ".", "repository root")
@@ -65,7 +78,35 @@ func loadConfig(args []string) (config, error) {
 			*p = filepath.Join(root, *p)
 		}
 	}
+	if c.jwtSecret == "" {
+		if c.jwtSecret, err = devSecret(filepath.Join(root, ".dev", "jwt-secret")); err != nil {
+			return c, err
+		}
+	}
 	return c, nil
+}
+
+// devSecret reads the JWT secret of the dev stack from path, making a random
+// one there first when the file is missing, so tokens survive restarts.
+func devSecret(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		if s := strings.TrimSpace(string(b)); len(s) >= 32 {
+			return s, nil
+		}
+		return "", fmt.Errorf("%s holds fewer than 32 characters; delete it to get a new secret", path)
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return "", err
+	}
+	var b [32]byte
+	_, _ = rand.Read(b[:])
+	s := hex.EncodeToString(b[:])
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("write jwt secret: %w", err)
+	}
+	return s, nil
 }
 
 func envOr(key, def string) string {
@@ -76,26 +117,57 @@ func envOr(key, def string) string {
 }
 
 // service is one binary of the stack. Later issues append theirs to
-// services(): userservice, messageservice, subscriptionservice.
+// services(): messageservice, subscriptionservice.
 type service struct {
-	name string   // binary name: the last element of pkg
-	pkg  string   // Go package to build, relative to the repository root
-	addr string   // gRPC address, checked with grpc.health.v1 over mTLS
-	env  []string // added to devstack's own environment
-	note string   // shown next to the endpoint
-	bin  string   // path of the built binary, set by build
+	name       string   // binary name: the last element of pkg
+	pkg        string   // Go package to build, relative to the repository root (or a tool's import path)
+	addr       string   // gRPC address, checked with grpc.health.v1 over mTLS
+	httpHealth string   // instead of addr: a URL that answers 200 once it is up
+	ports      []string // every address it listens on, checked free before starting
+	args       []string // command-line arguments
+	env        []string // added to devstack's own environment
+	endpoints  []string // lines printed once the stack is up
+	bin        string   // path of the built binary, set by build
 }
 
 func services(c config) []service {
 	certs := devpki.Paths(c.certs)
 	tlsEnv := []string{"TLS_CA=" + certs.Server.CA, "TLS_CERT=" + certs.Server.Cert, "TLS_KEY=" + certs.Server.Key}
 	dsn := withDatabase(c.mysqlDSN, "privateim")
+	dev := filepath.Join(c.root, ".dev")
 	return []service{{
-		name: "dataservice",
-		pkg:  "./dataservice/cmd/dataservice",
-		addr: c.dataAddr,
-		env:  append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv...),
-		note: fmt.Sprintf("MySQL %s, documents in %s", maskDSN(dsn), c.docBackend),
+		name:      "dataservice",
+		pkg:       "./dataservice/cmd/dataservice",
+		addr:      c.dataAddr,
+		ports:     []string{c.dataAddr},
+		env:       append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv...),
+		endpoints: []string{fmt.Sprintf("gRPC + mTLS  %-16s MySQL %s, documents in %s", c.dataAddr, maskDSN(dsn), c.docBackend)},
+	}, {
+		name:       "mailpit",
+		pkg:        "github.com/axllent/mailpit", // a tool of tools/go.mod
+		httpHealth: "http://" + dialAddr(c.mailWeb) + "/api/v1/info",
+		ports:      []string{c.mailSMTP, c.mailWeb},
+		args: []string{"--smtp", c.mailSMTP, "--listen", c.mailWeb, "--database", filepath.Join(dev, "mailpit.db"),
+			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure", "--disable-version-check"},
+		endpoints: []string{
+			fmt.Sprintf("SMTP         %-16s catches every mail the services send", c.mailSMTP),
+			fmt.Sprintf("web          http://%s/  read the mails (password-reset links)", dialAddr(c.mailWeb)),
+		},
+	}, {
+		name:  "userservice",
+		pkg:   "./userservice/cmd/userservice",
+		addr:  c.userGRPC,
+		ports: []string{c.userHTTP, c.userGRPC},
+		env: append([]string{
+			"HTTP_ADDR=" + c.userHTTP, "GRPC_ADDR=" + c.userGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
+			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
+			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP), "PUBLIC_URL=http://" + dialAddr(c.userHTTP),
+			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
+		}, tlsEnv...),
+		endpoints: []string{
+			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /healthz, /readyz)", dialAddr(c.userHTTP)),
+			fmt.Sprintf("gRPC + mTLS  %-16s privateim.user.v1.Auth/CheckToken", c.userGRPC),
+		},
 	}}
 }
 
@@ -149,8 +221,10 @@ func run(ctx context.Context, log *slog.Logger, args []string, out io.Writer) er
 	}
 	svcs := services(c)
 	for _, s := range svcs {
-		if err := checkFree(s.addr); err != nil {
-			return fmt.Errorf("%s: %w (is another `make run` still running?)", s.name, err)
+		for _, addr := range s.ports {
+			if err := checkFree(addr); err != nil {
+				return fmt.Errorf("%s: %w (is another `make run` still running?)", s.name, err)
+			}
 		}
 	}
 	if err := build(ctx, log, c, svcs); err != nil {
@@ -207,7 +281,13 @@ func printEndpoints(w io.Writer, c config, svcs []service) {
 	certs := devpki.Paths(c.certs)
 	fmt.Fprintln(w, "\nPrivateIM dev stack is up. Ctrl-C stops it.")
 	for _, s := range svcs {
-		fmt.Fprintf(w, "  %-20s gRPC + mTLS  %-16s %s\n", s.name, s.addr, s.note)
+		for i, e := range s.endpoints {
+			name := s.name
+			if i > 0 {
+				name = ""
+			}
+			fmt.Fprintf(w, "  %-14s %s\n", name, e)
+		}
 	}
 	fmt.Fprintf(w, "Client certificate: %s, key %s, CA %s. For example:\n", rel(certs.Client.Cert), rel(certs.Client.Key), rel(certs.Client.CA))
 	fmt.Fprintf(w, "  go tool grpcurl -cacert %s -cert %s -key %s %s list\n\n",

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"sync"
@@ -68,7 +69,11 @@ func (s *stack) run(ctx context.Context, svcs []service, ready func()) (err erro
 		}
 		started = append(started, c)
 		go func() { <-c.done; died <- c }()
-		if err := s.waitHealthy(ctx, c, svc.addr); err != nil {
+		wait := func() error { return s.waitHealthy(ctx, c, svc.addr) }
+		if svc.httpHealth != "" {
+			wait = func() error { return s.waitHTTP(ctx, c, svc.httpHealth) }
+		}
+		if err := wait(); err != nil {
 			if ctx.Err() != nil {
 				return nil // interrupted while starting: stop what runs, quietly
 			}
@@ -89,7 +94,7 @@ func (s *stack) run(ctx context.Context, svcs []service, ready func()) (err erro
 }
 
 func (s *stack) start(svc service) (*child, error) {
-	cmd := exec.Command(svc.bin)
+	cmd := exec.Command(svc.bin, svc.args...)
 	cmd.Env = append(os.Environ(), svc.env...)
 	w := &prefixWriter{w: s.out, prefix: []byte(svc.name + " | ")}
 	cmd.Stdout, cmd.Stderr = w, w
@@ -170,6 +175,39 @@ func (s *stack) waitHealthy(ctx context.Context, c *child, addr string) error {
 			return fmt.Errorf("%s exited before it was healthy: %v", c.name, exitReason(c.err))
 		case <-ctx.Done():
 			return fmt.Errorf("%s not healthy at %s: %w (last: %v)", c.name, addr, ctx.Err(), last)
+		case <-tick.C:
+		}
+	}
+}
+
+// waitHTTP polls url until it answers 200, the child exits, ctx ends or
+// startTimeout passes: for services without a gRPC health service (mailpit).
+func (s *stack) waitHTTP(ctx context.Context, c *child, url string) error {
+	ctx, cancel := context.WithTimeout(ctx, s.startTimeout)
+	defer cancel()
+	client := &http.Client{Timeout: 2 * time.Second}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET %s: %s", url, resp.Status)
+		}
+		last = err
+		select {
+		case <-c.done:
+			return fmt.Errorf("%s exited before it was healthy: %v", c.name, exitReason(c.err))
+		case <-ctx.Done():
+			return fmt.Errorf("%s not healthy at %s: %w (last: %v)", c.name, url, ctx.Err(), last)
 		case <-tick.C:
 		}
 	}

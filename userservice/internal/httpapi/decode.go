@@ -3,6 +3,7 @@ package httpapi
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -52,9 +53,19 @@ func decodeJSON(contentType string, body io.Reader, dst any) error {
 	if err != nil || mt != "application/json" {
 		return errMediaType
 	}
-	dec := json.NewDecoder(body)
+	rec := &readRecorder{r: body}
+	dec := json.NewDecoder(rec)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(dst); err != nil {
+		if rec.err != nil {
+			// Reading failed: the connection's fault (or the size
+			// limit's), not the JSON's.
+			var mbe *http.MaxBytesError
+			if errors.As(rec.err, &mbe) {
+				return errTooLarge
+			}
+			return fmt.Errorf("read request body: %w", rec.err)
+		}
 		return decodeError(err)
 	}
 	// One object and nothing after it but white space.
@@ -98,13 +109,23 @@ func decodeError(err error) error {
 		f = strings.Trim(f, `"`)
 		return &errs.Error{Kind: errs.KindInvalid, Code: "unknown_field", Field: f, Message: "unknown field"}
 	}
-	var ioErr interface{ Timeout() bool }
-	if errors.As(err, &ioErr) {
-		return err // reading the body failed: not the caller's JSON
-	}
-	// Other decoder errors (invalid UTF-8 in a string is accepted; a bad
-	// "string"-tagged number is one) are about the JSON.
+	// Other decoder errors (a bad ",string"-tagged value is one) are about
+	// the JSON.
 	return badJSON(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// readRecorder keeps the first error of reading, other than io.EOF.
+type readRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readRecorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && r.err == nil {
+		r.err = err
+	}
+	return n, err
 }
 
 // jsonKind names a Go kind as a JSON type.

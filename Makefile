@@ -15,7 +15,7 @@ MODULES = $(shell go list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # .dev/env holds the MYSQL_DSN that scripts/provision.sh chose.
 WITH_ENV = set -a; . ./.dev/env; set +a
 
-.PHONY: help run test lint generate generate-check tidy-check certs provision db-stop clean
+.PHONY: help run test lint generate generate-check tidy-check certs provision search-deps db-stop clean
 
 help:
 	@echo 'make run             start the dev stack (provisions MySQL, makes certs); Ctrl-C stops it'
@@ -26,6 +26,7 @@ help:
 	@echo 'make tidy-check      fail when a go.mod/go.sum is not tidy (GOWORK=off)'
 	@echo 'make certs           make the dev CA and certificates in certs/'
 	@echo 'make provision       install what is missing, find or start MySQL'
+	@echo 'make search-deps     build .dev/bin/zincsearch (once) for the Elasticsearch adapter tests'
 	@echo 'make db-stop         stop the private mariadbd, if provision started one'
 	@echo 'make clean           db-stop, remove binaries, private MySQL data and certs'
 
@@ -39,7 +40,7 @@ run: provision certs
 	@go build -o .dev/bin/devstack ./tools/devstack
 	@$(WITH_ENV); exec .dev/bin/devstack -certs certs -bin .dev/bin
 
-test: provision certs lint generate-check tidy-check
+test: provision certs lint generate-check tidy-check search-deps
 	@$(WITH_ENV); fail=0; \
 	for m in $(MODULES); do \
 		echo "== go test $(GOTEST_FLAGS) ./... in $$m"; \
@@ -71,6 +72,11 @@ tidy-check:
 		(cd "$$m" && GOWORK=off go mod tidy -diff) || { echo "tidy-check: run 'go mod tidy' in $$m" >&2; fail=1; }; \
 	done; \
 	if [ $$fail = 0 ]; then echo 'tidy-check: every go.mod is tidy'; fi; exit $$fail
+
+# zincsearch stands in for Elasticsearch in the search tests (which also call
+# the script themselves); built once from the Go module proxy, see the script.
+search-deps:
+	@bash scripts/zincsearch.sh
 
 db-stop:
 	@bash scripts/provision.sh stop

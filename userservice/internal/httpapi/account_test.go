@@ -292,7 +292,9 @@ func TestTokenExpires(t *testing.T) {
 
 type statusErr struct{ r usertest.Response }
 
-func (e statusErr) Error() string { return "status " + http.StatusText(e.r.Status) + ": " + string(e.r.Body) }
+func (e statusErr) Error() string {
+	return "status " + http.StatusText(e.r.Status) + ": " + string(e.r.Body)
+}
 
 func errStatus(r usertest.Response) error { return statusErr{r} }
 

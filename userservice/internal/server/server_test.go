@@ -1,0 +1,126 @@
+package server_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/privateim/privateim/tools/stacktest"
+
+	"github.com/privateim/privateim/userservice/internal/config"
+	"github.com/privateim/privateim/userservice/internal/server"
+	"github.com/privateim/privateim/userservice/internal/usertest"
+)
+
+// TestShutdownDrains stops the server while a request is being uploaded and
+// a reset mail is queued: the request is answered, the mail is sent, and
+// Run returns nil; afterwards nothing listens.
+func TestShutdownDrains(t *testing.T) {
+	t.Parallel()
+	data := stacktest.StartDataService(t)
+	mail := stacktest.StartMailpit(t)
+	cfg := config.Default()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", data.Addr
+	cfg.TLS, cfg.DataTLS = data.Certs.Server, data.Certs.Client
+	cfg.JWTSecret = rand.Text() + rand.Text()
+	cfg.BcryptCost = bcrypt.MinCost
+	cfg.SMTPAddr = mail.SMTPAddr
+	cfg.SigninPerEmail, cfg.SigninPerIP, cfg.ForgotPerEmail, cfg.ForgotPerIP = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
+	srv, err := server.New(cfg, usertest.Logger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := "http://" + srv.HTTPAddr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		r, err := http.Get(base + "/readyz")
+		if err != nil {
+			return err
+		}
+		r.Body.Close()
+		if r.StatusCode != http.StatusOK {
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	})
+
+	post := func(path, body string) (*http.Response, error) {
+		return http.Post(base+path, "application/json", strings.NewReader(body))
+	}
+	r, err := post("/api/v1/auth/signup", `{"name":"Ada","email":"ada@example.com","password":"correct horse"}`)
+	if err != nil || r.StatusCode != http.StatusCreated {
+		t.Fatalf("sign up: %v %v", r, err)
+	}
+	r.Body.Close()
+	r, err = post("/api/v1/auth/password/forgot", `{"email":"ada@example.com"}`)
+	if err != nil || r.StatusCode != http.StatusAccepted {
+		t.Fatalf("forgot: %v %v", r, err)
+	}
+	r.Body.Close()
+
+	// A sign-up whose body is still on its way when the server stops.
+	pr, pw := io.Pipe()
+	answered := make(chan int, 1)
+	go func() {
+		r, err := http.Post(base+"/api/v1/auth/signup", "application/json", pr)
+		if err != nil {
+			answered <- -1
+			return
+		}
+		r.Body.Close()
+		answered <- r.StatusCode
+	}()
+	if _, err := pw.Write([]byte(`{"name":"Bob","email":"bob@example.com",`)); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	// The listener closes at once: new connections are refused while the
+	// one in flight is served.
+	stacktest.Eventually(t, 10*time.Second, func() error {
+		c, err := (&http.Client{Timeout: time.Second}).Get(base + "/healthz")
+		if err == nil {
+			c.Body.Close()
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	})
+	if _, err := pw.Write([]byte(`"password":"correct horse"}`)); err != nil {
+		t.Fatal(err)
+	}
+	pw.Close()
+	if s := <-answered; s != http.StatusCreated {
+		t.Errorf("the request in flight got %d, want 201", s)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Run: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return")
+	}
+	mail.WaitMessage(t, "ada@example.com", 1, 15*time.Second)
+}
+
+func TestNewRejectsBadConfig(t *testing.T) {
+	t.Parallel()
+	cfg := config.Default() // no JWT secret
+	if _, err := server.New(cfg, usertest.Logger()); err == nil || !strings.Contains(err.Error(), "jwt-secret") {
+		t.Errorf("New without a secret: %v", err)
+	}
+	cfg.JWTSecret = rand.Text() + rand.Text()
+	cfg.TLS.CA = "/nonexistent/ca.pem"
+	cfg.DataTLS.CA = cfg.TLS.CA
+	if _, err := server.New(cfg, usertest.Logger()); err == nil {
+		t.Error("New with missing certificates succeeded")
+	}
+}

@@ -10,9 +10,10 @@
 //   - The query is trimmed; an empty one is ErrEmptyQuery. It is width-folded
 //     (fullwidth Latin to ASCII, halfwidth katakana to fullwidth), lowercased
 //     and split into words at Unicode word boundaries (UAX #29, the rules of
-//     both indexes' tokenizers). Characters that are not letters, digits or
-//     CJK separate words, so quotes, *, ?, :, \ and the like are never query
-//     syntax and never an error; a query made only of them finds nothing.
+//     both indexes' tokenizers). Punctuation and symbols separate words,
+//     except where UAX #29 keeps them inside one ("o'brien", "example.com",
+//     "a:b"); quotes, *, ?, :, \ and the like are never query syntax and never
+//     an error, and a query made only of them finds nothing.
 //   - On kind user, a query containing "@" is an email: it finds only the user
 //     whose email equals it, ignoring case. Emails are indexed as SHA-256
 //     hashes and never returned; they are not matched by words or prefixes.

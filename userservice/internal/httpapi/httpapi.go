@@ -69,7 +69,9 @@ func New(d Deps) (*API, error) {
 	e.HandleMethodNotAllowed = true
 	e.ContextWithFallback = true
 	a := &API{engine: e, deps: d}
-	e.Use(a.recovery, a.logRequests)
+	// The request log is outermost so that it also logs the requests whose
+	// handler panicked, answered by recovery.
+	e.Use(a.logRequests, a.recovery)
 	e.NoRoute(func(c *gin.Context) { writeError(c, http.StatusNotFound, "not_found", "no such route", "") })
 	e.NoMethod(func(c *gin.Context) {
 		writeError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route", "")

@@ -28,8 +28,8 @@ type addrCatcher struct {
 }
 
 func (h *addrCatcher) Enabled(context.Context, slog.Level) bool { return true }
-func (h *addrCatcher) WithAttrs([]slog.Attr) slog.Handler      { return h }
-func (h *addrCatcher) WithGroup(string) slog.Handler           { return h }
+func (h *addrCatcher) WithAttrs([]slog.Attr) slog.Handler       { return h }
+func (h *addrCatcher) WithGroup(string) slog.Handler            { return h }
 func (h *addrCatcher) Handle(_ context.Context, r slog.Record) error {
 	if r.Message == "listening" {
 		r.Attrs(func(a slog.Attr) bool {

@@ -214,9 +214,9 @@ const MinJWTSecret = 32
 // Validate reports every setting that cannot work.
 func (c Config) Validate() error {
 	var errs []error
-	for name, v := range map[string]string{"http-addr": c.HTTPAddr, "grpc-addr": c.GRPCAddr, "data-addr": c.DataAddr, "smtp-addr": c.SMTPAddr} {
-		if v == "" {
-			errs = append(errs, fmt.Errorf("%s is empty", name))
+	for _, a := range []struct{ name, v string }{{"http-addr", c.HTTPAddr}, {"grpc-addr", c.GRPCAddr}, {"data-addr", c.DataAddr}, {"smtp-addr", c.SMTPAddr}} {
+		if a.v == "" {
+			errs = append(errs, fmt.Errorf("%s is empty", a.name))
 		}
 	}
 	if len(c.JWTSecret) < MinJWTSecret {

@@ -149,15 +149,15 @@ func (s *Server) Run(ctx context.Context) error {
 	s.grpc.SetServing(true)
 	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr())
 
+	// Each serve goroutine sends exactly once; a result taken here is not
+	// waited for again below.
 	var failed error
 	select {
 	case <-ctx.Done():
 	case err := <-httpErr:
-		failed = fmt.Errorf("serve http: %w", err)
-		httpErr <- nil // for the wait below
+		failed, httpErr = fmt.Errorf("serve http: %w", err), nil
 	case err := <-grpcErr:
-		failed = fmt.Errorf("serve grpc: %w", err)
-		grpcErr <- nil
+		failed, grpcErr = fmt.Errorf("serve grpc: %w", err), nil
 	}
 	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
 	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
@@ -169,7 +169,13 @@ func (s *Server) Run(ctx context.Context) error {
 		s.http.Close()
 	}
 	s.grpc.Shutdown(shutCtx)
-	errs := []error{failed, <-httpErr, <-grpcErr}
+	errs := []error{failed}
+	if httpErr != nil {
+		errs = append(errs, <-httpErr)
+	}
+	if grpcErr != nil {
+		errs = append(errs, <-grpcErr)
+	}
 	errs = append(errs, s.closeAll(shutCtx))
 	err := errors.Join(errs...)
 	if err == nil {

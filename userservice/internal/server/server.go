@@ -27,6 +27,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/grpcapi"
 	"github.com/privateim/privateim/userservice/internal/httpapi"
 	"github.com/privateim/privateim/userservice/internal/mailer"
+	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
 )
 
@@ -78,8 +79,16 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.closers = append(s.closers, s.accounts.Close)
 
+	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL})
+	if err != nil {
+		return nil, err
+	}
+	s.closers = append(s.closers, mediaSvc.Close)
+
 	// Features register their HTTP routes here, one value each.
 	features := []httpapi.Feature{
+		httpapi.Media{Svc: mediaSvc},
+		httpapi.QRCode{Svc: mediaSvc},
 		httpapi.Account{
 			Svc:            s.accounts,
 			SigninPerEmail: limiter(cfg.SigninPerEmail, cfg.RateKeys),

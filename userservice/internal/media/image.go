@@ -1,0 +1,135 @@
+package media
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path"
+	"regexp"
+
+	// The image formats accepted, registered with package image.
+	_ "image/gif"
+	_ "image/jpeg"
+	_ "image/png"
+
+	_ "golang.org/x/image/webp"
+
+	"github.com/privateim/privateim/userservice/internal/errs"
+)
+
+// avatarExt is the stored extension of each accepted format, as package
+// image names them. Other registered formats are refused.
+var avatarExt = map[string]string{"png": ".png", "jpeg": ".jpg", "gif": ".gif", "webp": ".webp"}
+
+// decodeImage decodes data whole, refusing formats outside avatarExt and
+// images over maxPixels before decoding them. It returns ErrNotImage,
+// ErrBadImage or ErrImageTooBig.
+func decodeImage(data []byte, maxPixels int) (image.Image, string, error) {
+	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
+	if errors.Is(err, image.ErrFormat) {
+		return nil, "", ErrNotImage
+	}
+	if err != nil {
+		return nil, "", ErrBadImage
+	}
+	if _, ok := avatarExt[format]; !ok {
+		return nil, "", ErrNotImage
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return nil, "", ErrBadImage
+	}
+	if cfg.Width > maxPixels/cfg.Height {
+		return nil, "", &errs.Error{Kind: ErrImageTooBig.Kind, Code: ErrImageTooBig.Code,
+			Message: fmt.Sprintf("the image is %d×%d pixels; at most %d pixels in all", cfg.Width, cfg.Height, maxPixels)}
+	}
+	// Decoding the whole image, not just its header, catches a valid
+	// header followed by garbage.
+	img, _, err := image.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, "", ErrBadImage
+	}
+	return img, format, nil
+}
+
+// SetAvatar reads an image of at most MaxAvatarBytes from r, checks that it
+// is a PNG, JPEG, GIF or WebP image by decoding it, stores it under a random
+// name and makes it the user's avatar. It returns the avatar's URL. The
+// avatar it replaces is deleted. Errors of reading r are returned wrapped.
+func (s *Service) SetAvatar(ctx context.Context, userID int64, r io.Reader) (string, error) {
+	data, err := readAll(r, MaxAvatarBytes, ErrAvatarTooBig)
+	if err != nil {
+		return "", err
+	}
+	release, err := s.acquire(ctx)
+	if err != nil {
+		return "", err
+	}
+	_, format, err := decodeImage(data, MaxAvatarPixels)
+	release()
+	if err != nil {
+		return "", err
+	}
+	name := randomName() + avatarExt[format]
+	rel := path.Join(dirAvatars, name)
+	if err := s.write(rel, data); err != nil {
+		return "", err
+	}
+	url := s.url(dirAvatars, name)
+	prev, err := s.store.SetUserAvatar(ctx, userID, url)
+	if err != nil {
+		s.remove(rel)
+		if errors.Is(err, errs.ErrNotFound) {
+			return "", ErrUserNotFound
+		}
+		return "", fmt.Errorf("set avatar of user %d: %w", userID, err)
+	}
+	// The previous avatar is ours to delete when it is one of our files;
+	// whatever the host part of its URL was then.
+	if m := oldAvatar.FindStringSubmatch(prev); m != nil && m[1] != name {
+		s.remove(path.Join(dirAvatars, m[1]))
+	}
+	return url, nil
+}
+
+var oldAvatar = regexp.MustCompile(`/static/avatars/([0-9a-f]{32}\.(?:png|jpg|gif|webp))$`)
+
+// write stores data at rel (a new random name) in the upload directory.
+func (s *Service) write(rel string, data []byte) error {
+	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
+	if err != nil {
+		return fmt.Errorf("store upload: %w", err)
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		s.remove(rel)
+		return fmt.Errorf("store upload: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		s.remove(rel)
+		return fmt.Errorf("store upload: %w", err)
+	}
+	return nil
+}
+
+// remove deletes rel, logging a failure: an orphan file costs only space.
+func (s *Service) remove(rel string) {
+	if err := s.root.Remove(rel); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("remove upload", "file", rel, "err", err)
+	}
+}
+
+// readAll reads r up to max bytes; more is tooBig.
+func readAll(r io.Reader, max int64, tooBig error) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, &ReadError{Err: err}
+	}
+	if int64(len(b)) > max {
+		return nil, tooBig
+	}
+	return b, nil
+}

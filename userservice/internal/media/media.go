@@ -1,0 +1,146 @@
+// Package media is the userservice's media feature: avatars and chat files
+// stored under one upload directory and served back under /static/, and
+// PrivateIM QR codes (privateim://user/<id>, privateim://group/<id>,
+// privateim://subscription/<id>) made as PNG and read from pictures.
+//
+// Uploads are trusted by their bytes only: an avatar is decoded whole (PNG,
+// JPEG, GIF or WebP) before it is kept; a file's type is sniffed from its
+// first 512 bytes (http.DetectContentType), never taken from its name or the
+// client's header. Stored names are random, so a URL is unguessable and
+// never reused.
+//
+// Layout of the upload directory (URLs are PublicURL + "/static/" + path):
+//
+//	avatars/<32 hex><ext>   ext from the decoded format (.png .jpg .gif .webp)
+//	files/<32 hex><ext>     ext from the sniffed type, ".bin" when unsafe or unknown
+//
+// It declares the Store it needs and answers with *errs.Error values. It
+// imports no gin, grpc or adapter.
+package media
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+
+	"github.com/privateim/privateim/userservice/internal/errs"
+)
+
+// Size limits of what is uploaded.
+const (
+	MaxAvatarBytes  = 2 << 20  // an avatar file
+	MaxFileBytes    = 20 << 20 // a file sent in chat
+	MaxQRImageBytes = 8 << 20  // a picture to read a QR code from (phone photos)
+
+	// Decoded size limits: a small file can declare a huge image (a
+	// decompression bomb), so dimensions are checked before decoding.
+	MaxAvatarPixels = 4096 * 4096
+	MaxQRPixels     = 6000 * 6000
+)
+
+// Store is what the feature needs of storage. Errors wrap the errs store
+// sentinels.
+type Store interface {
+	// SetUserAvatar sets the user's avatar URL and returns the one it
+	// replaced. errs.ErrNotFound: no such user.
+	SetUserAvatar(ctx context.Context, userID int64, url string) (previous string, err error)
+	// GroupExists reports whether the group exists and is not dismissed.
+	GroupExists(ctx context.Context, groupID int64) (bool, error)
+}
+
+// Config of the feature.
+type Config struct {
+	Dir       string // UPLOAD_DIR; created when missing
+	PublicURL string // base of the URLs answered, e.g. "http://127.0.0.1:8080"
+	// Decoders bounds the images decoded at once (each can take tens of
+	// MiB); 0 means 2.
+	Decoders int
+}
+
+// Errors of the feature.
+var (
+	ErrNotImage      = errs.New(errs.KindUnsupportedMedia, "unsupported_image", "not a PNG, JPEG, GIF or WebP image")
+	ErrBadImage      = errs.New(errs.KindInvalid, "invalid_image", "the image is damaged or truncated and cannot be decoded")
+	ErrImageTooBig   = errs.New(errs.KindInvalid, "image_too_large", "the image has too many pixels")
+	ErrAvatarTooBig  = errs.New(errs.KindTooLarge, "too_large", "the avatar is larger than 2 MiB")
+	ErrFileTooBig    = errs.New(errs.KindTooLarge, "too_large", "the file is larger than 20 MiB")
+	ErrQRImageTooBig = errs.New(errs.KindTooLarge, "too_large", "the image is larger than 8 MiB")
+	ErrQRNotImage    = errs.New(errs.KindInvalid, "not_an_image", "not a PNG, JPEG, GIF or WebP image")
+	ErrNoQRCode      = errs.New(errs.KindInvalid, "no_qr_code", "no readable QR code in the image")
+	ErrNotOurQRCode  = errs.New(errs.KindInvalid, "not_privateim_qr_code", "the QR code is not a PrivateIM user, group or subscription code")
+	ErrGroupNotFound = errs.New(errs.KindNotFound, "group_not_found", "no such group")
+	ErrUserNotFound  = errs.New(errs.KindNotFound, "user_not_found", "no such user")
+	// ErrStaticNotFound is every miss under /static/, whatever the reason,
+	// so that probing tells nothing.
+	ErrStaticNotFound = errs.New(errs.KindNotFound, "not_found", "no such file")
+)
+
+// Service is the media feature. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	log    *slog.Logger
+	root   *os.Root // the upload directory; every file access goes through it
+	public string   // PublicURL without a trailing slash
+	decode chan struct{}
+}
+
+const (
+	dirAvatars = "avatars"
+	dirFiles   = "files"
+)
+
+// New opens (creating if needed) the upload directory. Close releases it.
+func New(store Store, log *slog.Logger, c Config) (*Service, error) {
+	if c.Dir == "" {
+		return nil, errors.New("media: no upload directory")
+	}
+	if c.Decoders <= 0 {
+		c.Decoders = 2
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	for _, d := range []string{dirAvatars, dirFiles} {
+		if err := os.MkdirAll(c.Dir+string(os.PathSeparator)+d, 0o750); err != nil {
+			return nil, fmt.Errorf("media: create upload directory: %w", err)
+		}
+	}
+	root, err := os.OpenRoot(c.Dir)
+	if err != nil {
+		return nil, fmt.Errorf("media: open upload directory: %w", err)
+	}
+	return &Service{
+		store:  store,
+		log:    log,
+		root:   root,
+		public: strings.TrimRight(c.PublicURL, "/"),
+		decode: make(chan struct{}, c.Decoders),
+	}, nil
+}
+
+// Close releases the upload directory.
+func (s *Service) Close(context.Context) error { return s.root.Close() }
+
+// acquire takes a decoding slot, or fails when ctx ends first.
+func (s *Service) acquire(ctx context.Context) (release func(), err error) {
+	select {
+	case s.decode <- struct{}{}:
+		return func() { <-s.decode }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// randomName is 32 hex digits (128 random bits).
+func randomName() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:]) // never fails
+	return hex.EncodeToString(b[:])
+}
+
+func (s *Service) url(dir, name string) string { return s.public + "/static/" + dir + "/" + name }

@@ -183,7 +183,7 @@ func SanitizeName(name string) string {
 		for cut > 0 && !utf8.RuneStart(base[cut]) {
 			cut--
 		}
-		name = base[:cut] + ext
+		name = strings.TrimRight(base[:cut], ". ") + ext
 	}
 	if name == "" {
 		return "file"

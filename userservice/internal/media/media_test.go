@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/privateim/privateim/userservice/internal/errs"
 )
@@ -235,4 +237,51 @@ func countFiles(t *testing.T, s *Service) int {
 		t.Fatal(err)
 	}
 	return len(names)
+}
+
+func FuzzSanitizeName(f *testing.F) {
+	for _, s := range []string{"a.txt", "../../x", "\u202eexe.txt", " . ", strings.Repeat("長", 200) + ".tar.gz", "\xff"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		out := SanitizeName(in)
+		if out == "" || len(out) > 255 || !utf8.ValidString(out) {
+			t.Fatalf("SanitizeName(%q) = %q: empty, too long or not UTF-8", in, out)
+		}
+		for _, r := range out {
+			if r == '/' || r == '\\' || strings.ContainsRune(`"<>:|?*`, r) || unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
+				t.Fatalf("SanitizeName(%q) = %q keeps %q", in, out, r)
+			}
+		}
+		if strings.HasPrefix(out, ".") || out != strings.TrimSpace(out) {
+			t.Fatalf("SanitizeName(%q) = %q: leading dot or outer space", in, out)
+		}
+		if again := SanitizeName(out); again != out {
+			t.Fatalf("not idempotent: %q -> %q -> %q", in, out, again)
+		}
+	})
+}
+
+func FuzzParseQRContent(f *testing.F) {
+	for _, s := range []string{"privateim://user/1", "privateim://group/01", "privateim://subscription/9223372036854775807", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		c, err := ParseQRContent(in)
+		if err != nil {
+			return
+		}
+		// Only canonical contents parse: writing the result back gives the input.
+		if QRContent(c.Kind, c.ID) != in || c.Content != in || c.ID <= 0 {
+			t.Fatalf("ParseQRContent(%q) = %+v", in, c)
+		}
+	})
+}
+
+func TestSanitizeNameCutsAtSpace(t *testing.T) {
+	t.Parallel()
+	in := strings.Repeat("a", 254) + "  b" // no extension; the cut falls on a space
+	if got := SanitizeName(in); got != strings.Repeat("a", 254) {
+		t.Errorf("SanitizeName = %q", got)
+	}
 }

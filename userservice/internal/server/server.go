@@ -43,6 +43,7 @@ type Server struct {
 	httpLis  net.Listener
 	grpcLis  net.Listener
 	closers  []func(context.Context) error // run in reverse order after the servers stop
+	rel      relations                     // search index and relation events (relations.go)
 }
 
 // New builds everything and opens both listeners; Run serves. On error
@@ -63,11 +64,15 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.closers = append(s.closers, func(context.Context) error { return s.data.Close() })
 
+	if err := s.openRelations(context.Background()); err != nil {
+		return nil, err
+	}
+
 	mail, err := mailer.New(cfg.SMTPAddr, cfg.SMTPUser, cfg.SMTPPassword, cfg.MailFrom)
 	if err != nil {
 		return nil, err
 	}
-	s.accounts, err = account.New(account.Deps{Store: s.data, Mailer: mail, Log: log}, account.Config{
+	s.accounts, err = account.New(account.Deps{Store: s.data, Mailer: mail, Log: log, Changed: s.indexUser}, account.Config{
 		JWTSecret:  []byte(cfg.JWTSecret),
 		TokenTTL:   cfg.JWTTTL,
 		BcryptCost: cfg.BcryptCost,
@@ -97,6 +102,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			ForgotPerIP:    limiter(cfg.ForgotPerIP, cfg.RateKeys),
 		},
 	}
+	features = append(features, s.relationFeatures(log)...)
 	s.api, err = httpapi.New(httpapi.Deps{
 		Log:            log,
 		Auth:           s.accounts,

@@ -1,0 +1,497 @@
+// Package group is the userservice's group feature: creating groups with
+// friends as first members, joining, quitting, the owner's powers (rename,
+// remove members, transfer ownership, dismiss), nicknames, and finding
+// groups by name through the search index, which it keeps current (a
+// group is put on create and rename, deleted on dismiss).
+//
+// Rules (the OpenAPI document repeats them for clients):
+//
+//   - member_ids at creation must all be the creator's friends (403
+//     "not_friend" naming member_ids otherwise); duplicates and the creator
+//     are ignored.
+//   - A group holds at most MemberLimit members, the owner included: a
+//     creation or join beyond it is 409 "group_full". A join re-checks the
+//     count after it is stored and undoes itself when racing joins overshot,
+//     so the limit holds even under concurrency.
+//   - Rename, remove a member, transfer and dismiss are the owner's (403
+//     "not_owner"); the members list and the nickname are the members'
+//     (403 "not_member"). Acting on a user who is not a member is 404
+//     "member_not_found". The owner cannot quit or be removed: 409
+//     "owner_must_transfer" (transfer ownership or dismiss first).
+//   - A dismissed group is gone for reading (404 "group_not_found") and
+//     every change to it is 409 "group_dismissed".
+//
+// Each membership change is announced through relation.Publisher after the
+// DataService stored it. It never imports gin, grpc or an adapter.
+package group
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/internal/paging"
+	"github.com/privateim/privateim/userservice/internal/relation"
+	"github.com/privateim/privateim/userservice/internal/search"
+	"github.com/privateim/privateim/userservice/internal/textfield"
+)
+
+// Limits of what people type.
+const (
+	MaxNameRunes     = 32
+	MaxNicknameRunes = 32
+	// DefaultMemberLimit is used when Config.MemberLimit is 0.
+	DefaultMemberLimit = 500
+)
+
+// Group as stored.
+type Group struct {
+	ID          int64
+	Name        string
+	OwnerID     int64
+	Avatar      string
+	Dismissed   bool
+	MemberCount int64
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Role of a member.
+type Role string
+
+// Roles.
+const (
+	RoleMember Role = "member"
+	RoleAdmin  Role = "admin"
+	RoleOwner  Role = "owner"
+)
+
+// Member is one membership.
+type Member struct {
+	GroupID  int64
+	UserID   int64
+	Nickname string
+	Role     Role
+	Left     bool
+	JoinedAt time.Time
+}
+
+// Profile is what a member list shows of a user.
+type Profile struct {
+	ID      int64
+	Name    string
+	Avatar  string
+	Deleted bool
+}
+
+// MemberInfo is a member with their profile.
+type MemberInfo struct {
+	Member Member
+	User   Profile
+}
+
+// Update changes the fields that are not nil.
+type Update struct {
+	Name      *string
+	Dismissed *bool
+}
+
+// MemberUpdate changes the fields that are not nil.
+type MemberUpdate struct {
+	Nickname *string
+	Left     *bool
+}
+
+// Store is what the feature needs of storage. Errors wrap the errs store
+// sentinels; lists answer errs.ErrInvalid for a page token they did not
+// hand out.
+type Store interface {
+	// IsFriend reports whether userID holds otherID as an accepted friend.
+	IsFriend(ctx context.Context, userID, otherID int64) (bool, error)
+	// CreateGroup stores the group with ownerID as OWNER and memberIDs as
+	// members, at once.
+	CreateGroup(ctx context.Context, name string, ownerID int64, memberIDs []int64) (Group, error)
+	Group(ctx context.Context, id int64) (Group, error)       // errs.ErrNotFound
+	Groups(ctx context.Context, ids []int64) ([]Group, error) // unknown ids left out
+	UpdateGroup(ctx context.Context, id int64, u Update) (Group, error)
+	// GroupsOf lists the live groups userID is a member of, by id.
+	GroupsOf(ctx context.Context, userID int64, limit int, token string) ([]Group, string, error)
+	// AddMember makes userID a MEMBER; errs.ErrExists when they are one.
+	AddMember(ctx context.Context, groupID, userID int64) error
+	Member(ctx context.Context, groupID, userID int64) (Member, error) // errs.ErrNotFound
+	UpdateMember(ctx context.Context, groupID, userID int64, u MemberUpdate) (Member, error)
+	// MembersInfo lists the members that have not left, by user id.
+	MembersInfo(ctx context.Context, groupID int64, limit int, token string) ([]MemberInfo, string, error)
+	// TransferGroup makes to the owner if from still is; errs.ErrPrecondition
+	// when from is not the owner or to not a member.
+	TransferGroup(ctx context.Context, groupID, from, to int64) (Group, error)
+}
+
+// Errors of the feature, beyond field-level *errs.Error from validation.
+var (
+	ErrGroupNotFound     = errs.New(errs.KindNotFound, "group_not_found", "no such group")
+	ErrDismissed         = errs.New(errs.KindConflict, "group_dismissed", "the group was dismissed")
+	ErrNotOwner          = errs.New(errs.KindForbidden, "not_owner", "only the group's owner may do this")
+	ErrNotMember         = errs.New(errs.KindForbidden, "not_member", "you are not a member of this group")
+	ErrMemberNotFound    = errs.New(errs.KindNotFound, "member_not_found", "this user is not a member of the group")
+	ErrAlreadyMember     = errs.New(errs.KindConflict, "already_member", "you are a member already")
+	ErrFull              = errs.New(errs.KindConflict, "group_full", "the group has reached its member limit")
+	ErrOwnerMustTransfer = errs.New(errs.KindConflict, "owner_must_transfer", "the owner cannot leave; transfer ownership or dismiss the group first")
+	ErrNotFriend         = &errs.Error{Kind: errs.KindForbidden, Code: "not_friend", Field: "member_ids", Message: "only your friends can be added"}
+	ErrTransferToSelf    = &errs.Error{Kind: errs.KindInvalid, Code: "self", Field: "user_id", Message: "you own the group already"}
+)
+
+// Deps are the feature's collaborators.
+type Deps struct {
+	Store  Store
+	Index  search.Index
+	Events relation.Publisher // relation.Nop when nil
+	Log    *slog.Logger
+	Now    func() time.Time // time.Now when nil
+	// MemberLimit is the most members a group may have; DefaultMemberLimit
+	// when 0.
+	MemberLimit int
+}
+
+// Service is the feature. Safe for concurrent use.
+type Service struct {
+	store  Store
+	index  search.Index
+	events relation.Publisher
+	log    *slog.Logger
+	now    func() time.Time
+	limit  int
+}
+
+// New returns the feature.
+func New(d Deps) *Service {
+	if d.Events == nil {
+		d.Events = relation.Nop{}
+	}
+	if d.Log == nil {
+		d.Log = slog.New(slog.DiscardHandler)
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.MemberLimit <= 0 {
+		d.MemberLimit = DefaultMemberLimit
+	}
+	return &Service{store: d.Store, index: d.Index, events: d.Events, log: d.Log, now: d.Now, limit: d.MemberLimit}
+}
+
+// MemberLimit is the configured limit.
+func (s *Service) MemberLimit() int { return s.limit }
+
+// Create makes a group owned by me with my friends memberIDs.
+func (s *Service) Create(ctx context.Context, me int64, name string, memberIDs []int64) (Group, error) {
+	name, err := textfield.Check("name", name, MaxNameRunes, true)
+	if err != nil {
+		return Group{}, err
+	}
+	ids := make([]int64, 0, len(memberIDs))
+	for _, id := range memberIDs {
+		if id != me && !slices.Contains(ids, id) {
+			ids = append(ids, id)
+		}
+		if len(ids)+1 > s.limit {
+			return Group{}, ErrFull
+		}
+	}
+	for _, id := range ids {
+		ok, err := s.store.IsFriend(ctx, me, id)
+		if err != nil {
+			return Group{}, fmt.Errorf("create group: friendship %d->%d: %w", me, id, err)
+		}
+		if !ok {
+			return Group{}, ErrNotFriend
+		}
+	}
+	g, err := s.store.CreateGroup(ctx, name, me, ids)
+	if err != nil {
+		return Group{}, fmt.Errorf("create group of %d: %w", me, err)
+	}
+	at := s.now()
+	evs := []relation.Event{{Kind: relation.GroupMemberJoined, UserID: me, GroupID: g.ID, At: at}}
+	for _, id := range ids {
+		evs = append(evs, relation.Event{Kind: relation.GroupMemberJoined, UserID: id, PeerUserID: me, GroupID: g.ID, At: at})
+	}
+	s.events.Publish(ctx, evs...)
+	s.indexPut(ctx, g)
+	return g, nil
+}
+
+// indexPut keeps the search index current; the group is stored already, so
+// a failure is logged, not returned.
+func (s *Service) indexPut(ctx context.Context, g Group) {
+	if err := s.index.Put(ctx, search.Doc{Kind: search.KindGroup, ID: g.ID, Name: g.Name}); err != nil {
+		s.log.ErrorContext(ctx, "index group", "group", g.ID, "err", err)
+	}
+}
+
+// live reads a group that is not dismissed: ErrGroupNotFound for unknown,
+// dismissedErr for dismissed.
+func (s *Service) live(ctx context.Context, id int64, dismissedErr error) (Group, error) {
+	g, err := s.store.Group(ctx, id)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return Group{}, ErrGroupNotFound
+	case err != nil:
+		return Group{}, fmt.Errorf("get group %d: %w", id, err)
+	case g.Dismissed:
+		return Group{}, dismissedErr
+	}
+	return g, nil
+}
+
+// owned reads a live group I own.
+func (s *Service) owned(ctx context.Context, me, id int64) (Group, error) {
+	g, err := s.live(ctx, id, ErrDismissed)
+	if err != nil {
+		return Group{}, err
+	}
+	if g.OwnerID != me {
+		return Group{}, ErrNotOwner
+	}
+	return g, nil
+}
+
+// member reads userID's live membership; ok is false when they are none.
+func (s *Service) member(ctx context.Context, groupID, userID int64) (Member, bool, error) {
+	m, err := s.store.Member(ctx, groupID, userID)
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return Member{}, false, nil
+	case err != nil:
+		return Member{}, false, fmt.Errorf("get member %d of group %d: %w", userID, groupID, err)
+	}
+	return m, !m.Left, nil
+}
+
+// Get returns a live group; anyone signed in may look (to decide to join).
+func (s *Service) Get(ctx context.Context, id int64) (Group, error) {
+	return s.live(ctx, id, ErrGroupNotFound)
+}
+
+// Mine lists the live groups I am a member of, by id.
+func (s *Service) Mine(ctx context.Context, me int64, limit int, token string) ([]Group, string, error) {
+	gs, next, err := s.store.GroupsOf(ctx, me, limit, token)
+	if err != nil {
+		return nil, "", paging.ListError("list my groups", err)
+	}
+	return gs, next, nil
+}
+
+// Search finds live groups by name (search.Index rules), best first.
+func (s *Service) Search(ctx context.Context, q string, limit int, token string) ([]Group, string, error) {
+	page, err := s.index.Search(ctx, search.KindGroup, q, limit, token)
+	if err != nil {
+		return nil, "", paging.SearchError(err)
+	}
+	if len(page.IDs) == 0 {
+		return nil, page.Next, nil
+	}
+	gs, err := s.store.Groups(ctx, page.IDs)
+	if err != nil {
+		return nil, "", fmt.Errorf("get %d groups: %w", len(page.IDs), err)
+	}
+	byID := make(map[int64]Group, len(gs))
+	for _, g := range gs {
+		byID[g.ID] = g
+	}
+	out := make([]Group, 0, len(gs))
+	for _, id := range page.IDs {
+		if g, ok := byID[id]; ok && !g.Dismissed {
+			out = append(out, g)
+		}
+	}
+	return out, page.Next, nil
+}
+
+// Rename sets the name of a group I own; a nil name changes nothing.
+func (s *Service) Rename(ctx context.Context, me, id int64, name *string) (Group, error) {
+	var n string
+	if name != nil {
+		var err error
+		if n, err = textfield.Check("name", *name, MaxNameRunes, true); err != nil {
+			return Group{}, err
+		}
+	}
+	g, err := s.owned(ctx, me, id)
+	if err != nil || name == nil {
+		return g, err
+	}
+	if g, err = s.store.UpdateGroup(ctx, id, Update{Name: &n}); err != nil {
+		return Group{}, fmt.Errorf("rename group %d: %w", id, err)
+	}
+	s.indexPut(ctx, g)
+	return g, nil
+}
+
+// Join makes me a member of a live group with room.
+func (s *Service) Join(ctx context.Context, me, id int64) (Group, error) {
+	g, err := s.live(ctx, id, ErrDismissed)
+	if err != nil {
+		return Group{}, err
+	}
+	if _, ok, err := s.member(ctx, id, me); err != nil {
+		return Group{}, err
+	} else if ok {
+		return Group{}, ErrAlreadyMember
+	}
+	if g.MemberCount >= int64(s.limit) {
+		return Group{}, ErrFull
+	}
+	err = s.store.AddMember(ctx, id, me)
+	switch {
+	case errors.Is(err, errs.ErrExists):
+		return Group{}, ErrAlreadyMember
+	case errors.Is(err, errs.ErrNotFound):
+		return Group{}, ErrGroupNotFound
+	case err != nil:
+		return Group{}, fmt.Errorf("join group %d: %w", id, err)
+	}
+	if g, err = s.store.Group(ctx, id); err != nil {
+		return Group{}, fmt.Errorf("get group %d: %w", id, err)
+	}
+	if g.MemberCount > int64(s.limit) {
+		// Racing joins overshot: undo mine. (Both racers may undo; the
+		// group then has room again and a retry succeeds.)
+		if _, err := s.store.UpdateMember(ctx, id, me, MemberUpdate{Left: ptr(true)}); err != nil {
+			return Group{}, fmt.Errorf("undo join of group %d: %w", id, err)
+		}
+		return Group{}, ErrFull
+	}
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberJoined, UserID: me, GroupID: id, At: s.now()})
+	return g, nil
+}
+
+// Quit ends my membership; the owner must transfer or dismiss first.
+func (s *Service) Quit(ctx context.Context, me, id int64) error {
+	g, err := s.live(ctx, id, ErrDismissed)
+	if err != nil {
+		return err
+	}
+	if _, ok, err := s.member(ctx, id, me); err != nil {
+		return err
+	} else if !ok {
+		return ErrNotMember
+	}
+	if g.OwnerID == me {
+		return ErrOwnerMustTransfer
+	}
+	if _, err := s.store.UpdateMember(ctx, id, me, MemberUpdate{Left: ptr(true)}); err != nil {
+		return fmt.Errorf("quit group %d: %w", id, err)
+	}
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberLeft, UserID: me, GroupID: id, At: s.now()})
+	return nil
+}
+
+// Members lists a live group's members, for its members.
+func (s *Service) Members(ctx context.Context, me, id int64, limit int, token string) ([]MemberInfo, string, error) {
+	if _, err := s.live(ctx, id, ErrGroupNotFound); err != nil {
+		return nil, "", err
+	}
+	if _, ok, err := s.member(ctx, id, me); err != nil {
+		return nil, "", err
+	} else if !ok {
+		return nil, "", ErrNotMember
+	}
+	ms, next, err := s.store.MembersInfo(ctx, id, limit, token)
+	if err != nil {
+		return nil, "", paging.ListError("list members", err)
+	}
+	return ms, next, nil
+}
+
+// Remove takes user out of a group I own.
+func (s *Service) Remove(ctx context.Context, me, id, user int64) error {
+	if _, err := s.owned(ctx, me, id); err != nil {
+		return err
+	}
+	if user == me {
+		return ErrOwnerMustTransfer
+	}
+	if _, ok, err := s.member(ctx, id, user); err != nil {
+		return err
+	} else if !ok {
+		return ErrMemberNotFound
+	}
+	if _, err := s.store.UpdateMember(ctx, id, user, MemberUpdate{Left: ptr(true)}); err != nil {
+		return fmt.Errorf("remove member %d of group %d: %w", user, id, err)
+	}
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberLeft, UserID: user, PeerUserID: me, GroupID: id, At: s.now()})
+	return nil
+}
+
+// Transfer makes member to the owner of a group I own; I stay a member.
+func (s *Service) Transfer(ctx context.Context, me, id, to int64) (Group, error) {
+	if to == 0 {
+		return Group{}, errs.Required("user_id")
+	}
+	if _, err := s.owned(ctx, me, id); err != nil {
+		return Group{}, err
+	}
+	if to == me {
+		return Group{}, ErrTransferToSelf
+	}
+	if _, ok, err := s.member(ctx, id, to); err != nil {
+		return Group{}, err
+	} else if !ok {
+		return Group{}, &errs.Error{Kind: ErrMemberNotFound.Kind, Code: ErrMemberNotFound.Code, Message: ErrMemberNotFound.Message, Field: "user_id"}
+	}
+	g, err := s.store.TransferGroup(ctx, id, me, to)
+	switch {
+	case errors.Is(err, errs.ErrPrecondition):
+		// A racing transfer or quit changed things since the checks.
+		return Group{}, errs.New(errs.KindConflict, "transfer_conflict", "the group changed meanwhile; look again")
+	case err != nil:
+		return Group{}, fmt.Errorf("transfer group %d to %d: %w", id, to, err)
+	}
+	return g, nil
+}
+
+// SetNickname sets my nickname in a live group (empty clears it).
+func (s *Service) SetNickname(ctx context.Context, me, id int64, nickname *string) (Member, error) {
+	if nickname == nil {
+		return Member{}, errs.Required("nickname")
+	}
+	n, err := textfield.Check("nickname", *nickname, MaxNicknameRunes, false)
+	if err != nil {
+		return Member{}, err
+	}
+	if _, err := s.live(ctx, id, ErrDismissed); err != nil {
+		return Member{}, err
+	}
+	if _, ok, err := s.member(ctx, id, me); err != nil {
+		return Member{}, err
+	} else if !ok {
+		return Member{}, ErrNotMember
+	}
+	m, err := s.store.UpdateMember(ctx, id, me, MemberUpdate{Nickname: &n})
+	if err != nil {
+		return Member{}, fmt.Errorf("set nickname in group %d: %w", id, err)
+	}
+	return m, nil
+}
+
+// Dismiss ends a group I own, for everyone.
+func (s *Service) Dismiss(ctx context.Context, me, id int64) error {
+	if _, err := s.owned(ctx, me, id); err != nil {
+		return err
+	}
+	if _, err := s.store.UpdateGroup(ctx, id, Update{Dismissed: ptr(true)}); err != nil {
+		return fmt.Errorf("dismiss group %d: %w", id, err)
+	}
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupDismissed, UserID: me, GroupID: id, At: s.now()})
+	if err := s.index.Delete(ctx, search.KindGroup, id); err != nil {
+		s.log.ErrorContext(ctx, "unindex group", "group", id, "err", err)
+	}
+	return nil
+}
+
+func ptr[T any](v T) *T { return &v }

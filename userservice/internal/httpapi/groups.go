@@ -1,0 +1,257 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/privateim/privateim/userservice/internal/group"
+)
+
+// Groups serves the group routes (rules: package group).
+type Groups struct {
+	Svc *group.Service
+}
+
+// Register implements Feature.
+func (g Groups) Register(r Routes) {
+	r.Authed.POST("/groups", g.create)
+	r.Authed.GET("/groups", g.mine)
+	r.Authed.GET("/groups/search", g.search)
+	r.Authed.GET("/groups/:id", g.get)
+	r.Authed.PATCH("/groups/:id", g.rename)
+	r.Authed.DELETE("/groups/:id", g.dismiss)
+	r.Authed.POST("/groups/:id/join", g.join)
+	r.Authed.POST("/groups/:id/quit", g.quit)
+	r.Authed.GET("/groups/:id/members", g.members)
+	r.Authed.DELETE("/groups/:id/members/:user_id", g.remove)
+	r.Authed.PUT("/groups/:id/owner", g.transfer)
+	r.Authed.PATCH("/groups/:id/me", g.nickname)
+}
+
+// GroupJSON is a group.
+type GroupJSON struct {
+	ID          ID        `json:"id"`
+	Name        string    `json:"name"`
+	OwnerID     ID        `json:"owner_id"`
+	Avatar      string    `json:"avatar"`
+	MemberCount int64     `json:"member_count"`
+	CreatedAt   time.Time `json:"created_at"`
+	UpdatedAt   time.Time `json:"updated_at"`
+}
+
+func groupJSON(gr group.Group) GroupJSON {
+	return GroupJSON{ID: ID(gr.ID), Name: gr.Name, OwnerID: ID(gr.OwnerID), Avatar: gr.Avatar,
+		MemberCount: gr.MemberCount, CreatedAt: gr.CreatedAt, UpdatedAt: gr.UpdatedAt}
+}
+
+func groupsJSON(gs []group.Group) []GroupJSON {
+	out := make([]GroupJSON, 0, len(gs))
+	for _, gr := range gs {
+		out = append(out, groupJSON(gr))
+	}
+	return out
+}
+
+// MemberJSON is a membership; User is set in member lists.
+type MemberJSON struct {
+	GroupID  ID              `json:"group_id"`
+	UserID   ID              `json:"user_id"`
+	User     *MemberUserJSON `json:"user,omitempty"`
+	Nickname string          `json:"nickname"`
+	Role     string          `json:"role"`
+	JoinedAt time.Time       `json:"joined_at"`
+}
+
+// MemberUserJSON is what a member list shows of a user.
+type MemberUserJSON struct {
+	ID     ID     `json:"id"`
+	Name   string `json:"name"`
+	Avatar string `json:"avatar"`
+}
+
+func memberJSON(m group.Member) MemberJSON {
+	return MemberJSON{GroupID: ID(m.GroupID), UserID: ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt}
+}
+
+// reply answers gr as JSON with status, or err.
+func replyGroup(c *gin.Context, status int, gr group.Group, err error) {
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(status, groupJSON(gr))
+}
+
+func (g Groups) create(c *gin.Context) {
+	var req struct {
+		Name      string `json:"name"`
+		MemberIDs []ID   `json:"member_ids"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	ids := make([]int64, len(req.MemberIDs))
+	for i, id := range req.MemberIDs {
+		ids[i] = int64(id)
+	}
+	gr, err := g.Svc.Create(c.Request.Context(), userID(c), req.Name, ids)
+	replyGroup(c, http.StatusCreated, gr, err)
+}
+
+func (g Groups) mine(c *gin.Context) {
+	limit, token, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	gs, next, err := g.Svc.Mine(c.Request.Context(), userID(c), limit, token)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"groups": groupsJSON(gs), "next_page_token": next})
+}
+
+func (g Groups) search(c *gin.Context) {
+	limit, token, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	gs, next, err := g.Svc.Search(c.Request.Context(), c.Query("q"), limit, token)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"groups": groupsJSON(gs), "next_page_token": next})
+}
+
+func (g Groups) get(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	gr, err := g.Svc.Get(c.Request.Context(), id)
+	replyGroup(c, http.StatusOK, gr, err)
+}
+
+func (g Groups) rename(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	var req struct {
+		Name *string `json:"name"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	gr, err := g.Svc.Rename(c.Request.Context(), userID(c), id, req.Name)
+	replyGroup(c, http.StatusOK, gr, err)
+}
+
+func (g Groups) dismiss(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	if err := g.Svc.Dismiss(c.Request.Context(), userID(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (g Groups) join(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	gr, err := g.Svc.Join(c.Request.Context(), userID(c), id)
+	replyGroup(c, http.StatusOK, gr, err)
+}
+
+func (g Groups) quit(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	if err := g.Svc.Quit(c.Request.Context(), userID(c), id); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (g Groups) members(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	limit, token, ok := pageParams(c)
+	if !ok {
+		return
+	}
+	ms, next, err := g.Svc.Members(c.Request.Context(), userID(c), id, limit, token)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	out := make([]MemberJSON, 0, len(ms))
+	for _, mi := range ms {
+		j := memberJSON(mi.Member)
+		j.User = &MemberUserJSON{ID: ID(mi.User.ID), Name: mi.User.Name, Avatar: mi.User.Avatar}
+		out = append(out, j)
+	}
+	c.JSON(http.StatusOK, gin.H{"members": out, "next_page_token": next})
+}
+
+func (g Groups) remove(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	user, ok := pathID(c, "user_id")
+	if !ok {
+		return
+	}
+	if err := g.Svc.Remove(c.Request.Context(), userID(c), id, user); err != nil {
+		fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (g Groups) transfer(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	var req struct {
+		UserID ID `json:"user_id"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	gr, err := g.Svc.Transfer(c.Request.Context(), userID(c), id, int64(req.UserID))
+	replyGroup(c, http.StatusOK, gr, err)
+}
+
+func (g Groups) nickname(c *gin.Context) {
+	id, ok := pathID(c, "id")
+	if !ok {
+		return
+	}
+	var req struct {
+		Nickname *string `json:"nickname"`
+	}
+	if !bind(c, &req) {
+		return
+	}
+	m, err := g.Svc.SetNickname(c.Request.Context(), userID(c), id, req.Nickname)
+	if err != nil {
+		fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, memberJSON(m))
+}

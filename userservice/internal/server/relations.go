@@ -1,0 +1,82 @@
+package server
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+
+	"github.com/privateim/privateim/userservice/internal/account"
+	"github.com/privateim/privateim/userservice/internal/events"
+	"github.com/privateim/privateim/userservice/internal/follow"
+	"github.com/privateim/privateim/userservice/internal/friend"
+	"github.com/privateim/privateim/userservice/internal/group"
+	"github.com/privateim/privateim/userservice/internal/httpapi"
+	"github.com/privateim/privateim/userservice/internal/relation"
+	"github.com/privateim/privateim/userservice/internal/search"
+	"github.com/privateim/privateim/userservice/internal/search/bleve"
+	"github.com/privateim/privateim/userservice/internal/search/elastic"
+)
+
+// relations is what the people, group and follow features share: the
+// search index and the relation-event publisher.
+type relations struct {
+	index  search.Index
+	events relation.Publisher
+}
+
+// openRelations opens the search index (Elasticsearch when ES_URL is set,
+// else bleve in SEARCH_DIR) and the relation-event publisher (NATS when
+// NATS_URL is set, else one that drops events), registering their closers.
+func (s *Server) openRelations(ctx context.Context) error {
+	if s.cfg.ESURL != "" {
+		x, err := elastic.New(ctx, elastic.Options{URL: s.cfg.ESURL, Log: s.log})
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		s.rel.index = x
+	} else {
+		x, err := bleve.Open(s.cfg.SearchDir)
+		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		s.rel.index = x
+	}
+	s.closers = append(s.closers, func(context.Context) error { return s.rel.index.Close() })
+
+	if s.cfg.NATSURL == "" {
+		s.rel.events = events.NewLogging(s.log)
+		return nil
+	}
+	p, err := events.Connect(s.cfg.NATSURL, s.log)
+	if err != nil {
+		return fmt.Errorf("relation events: %w", err)
+	}
+	s.rel.events = p
+	s.closers = append(s.closers, p.Close)
+	return nil
+}
+
+// indexUser keeps a user's search document current (account.Deps.Changed):
+// deleted users leave the index. The account is stored already, so a
+// failure is logged, not returned.
+func (s *Server) indexUser(ctx context.Context, u account.User) {
+	var err error
+	if u.Deleted {
+		err = s.rel.index.Delete(ctx, search.KindUser, u.ID)
+	} else {
+		err = s.rel.index.Put(ctx, search.Doc{Kind: search.KindUser, ID: u.ID, Name: u.Name, Email: u.Email})
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "index user", "user", u.ID, "err", err)
+	}
+}
+
+// relationFeatures are the HTTP features of people, groups and follows.
+func (s *Server) relationFeatures(log *slog.Logger) []httpapi.Feature {
+	return []httpapi.Feature{
+		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
+		httpapi.Groups{Svc: group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
+			MemberLimit: s.cfg.GroupMemberLimit})},
+		httpapi.Follows{Svc: follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,6 +36,7 @@ func TestShutdownDrains(t *testing.T) {
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.SMTPAddr = mail.SMTPAddr
+	cfg.SearchDir, cfg.UploadDir = filepath.Join(t.TempDir(), "search"), filepath.Join(t.TempDir(), "uploads")
 	cfg.SigninPerEmail, cfg.SigninPerIP, cfg.ForgotPerEmail, cfg.ForgotPerIP = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
 	srv, err := server.New(cfg, usertest.Logger())
 	if err != nil {

@@ -94,6 +94,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	features := []httpapi.Feature{
 		httpapi.Media{Svc: mediaSvc},
 		httpapi.QRCode{Svc: mediaSvc},
+		httpapi.OpenAPI{},
 		httpapi.Account{
 			Svc:            s.accounts,
 			SigninPerEmail: limiter(cfg.SigninPerEmail, cfg.RateKeys),

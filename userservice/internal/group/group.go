@@ -391,7 +391,8 @@ func (s *Service) Quit(ctx context.Context, me, id int64) error {
 	return nil
 }
 
-// Members lists a live group's members, for its members.
+// Members lists a live group's members, for its members; deleted accounts
+// are left out (a page may be short).
 func (s *Service) Members(ctx context.Context, me, id int64, limit int, token string) ([]MemberInfo, string, error) {
 	if _, err := s.live(ctx, id, ErrGroupNotFound); err != nil {
 		return nil, "", err
@@ -405,6 +406,8 @@ func (s *Service) Members(ctx context.Context, me, id int64, limit int, token st
 	if err != nil {
 		return nil, "", paging.ListError("list members", err)
 	}
+	// Deleted accounts are gone for everyone, as in friend lists.
+	ms = slices.DeleteFunc(ms, func(mi MemberInfo) bool { return mi.User.Deleted })
 	return ms, next, nil
 }
 

@@ -9,10 +9,15 @@
 //     "already_following". Unfollowing an account one does not follow
 //     (never did, or unfollowed already) is 404 "not_following".
 //   - Search asks the search index first. Accounts are written by the
-//     subscription service, so the index holds those this service has seen:
-//     when the index finds nothing, the DataService's name-prefix search
-//     answers instead and what it finds is indexed. Page tokens carry which
-//     of the two answered.
+//     subscription service, which keeps the index current through the
+//     Directory gRPC API (IndexSubscription, RemoveSubscription; see
+//     directory.go). For accounts made before it called, or when a call was
+//     lost, the DataService's name-prefix search answers when the index finds
+//     nothing, and what it finds is indexed. Page tokens carry which of the
+//     two answered.
+//   - Index writes of one account are serialized in this process (a read of
+//     the account and the write after it under one lock), so a slow writer
+//     cannot put back a name an account no longer has.
 //
 // Each follow and unfollow is announced through relation.Publisher after
 // the DataService stored it. It never imports gin, grpc or an adapter.
@@ -24,6 +29,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -86,6 +92,7 @@ type Service struct {
 	events relation.Publisher
 	log    *slog.Logger
 	now    func() time.Time
+	locks  [lockStripes]sync.Mutex // index writes of account id under locks[id % lockStripes]; see lock
 }
 
 // New returns the feature.
@@ -173,20 +180,11 @@ func (s *Service) searchStore(ctx context.Context, q string, limit int, token st
 	if err != nil {
 		return nil, "", paging.ListError("search subscriptions", err)
 	}
-	for _, sub := range subs {
-		s.indexPut(ctx, sub)
-	}
+	s.indexFound(ctx, subs)
 	if next != "" {
 		next = fromStore + next
 	}
 	return subs, next, nil
-}
-
-// indexPut indexes an account seen live; a failure is logged.
-func (s *Service) indexPut(ctx context.Context, sub Subscription) {
-	if err := s.index.Put(ctx, search.Doc{Kind: search.KindSubscription, ID: sub.ID, Name: sub.Name}); err != nil {
-		s.log.WarnContext(ctx, "index subscription", "subscription", sub.ID, "err", err)
-	}
 }
 
 // Follow makes me a follower of a live account.
@@ -210,7 +208,6 @@ func (s *Service) Follow(ctx context.Context, me, id int64) (Subscription, error
 		return Subscription{}, fmt.Errorf("follow %d by %d: %w", id, me, err)
 	}
 	s.events.Publish(ctx, relation.Event{Kind: relation.SubscriptionFollowed, UserID: me, SubscriptionID: id, At: s.now()})
-	s.indexPut(ctx, sub)
 	sub.FollowerCount++
 	return sub, nil
 }

@@ -1,7 +1,9 @@
 // Package grpcapi is the userservice's internal gRPC API for the other
 // services, served with mutual TLS: privateim.user.v1.Auth (CheckToken),
-// the gRPC health service and server reflection. Errors become gRPC codes
-// here, once (codeOf); causes of internal errors go to the log only.
+// privateim.user.v1.Directory (the subscription service keeps the search
+// index of subscription accounts current; directory.go), the gRPC health
+// service and server reflection. Errors become gRPC codes here, once
+// (codeOf); causes of internal errors go to the log only.
 //
 // It may import grpc, the protos and the features; never an adapter.
 package grpcapi
@@ -39,12 +41,13 @@ type Server struct {
 }
 
 // NewServer builds the server; it reports NOT_SERVING until SetServing(true).
-func NewServer(log *slog.Logger, tokens TokenChecker, creds credentials.TransportCredentials) *Server {
+func NewServer(log *slog.Logger, tokens TokenChecker, dir Directory, creds credentials.TransportCredentials) *Server {
 	s := &Server{
 		grpc:   grpc.NewServer(grpc.Creds(creds)),
 		health: health.NewServer(),
 	}
 	userv1.RegisterAuthServer(s.grpc, &authServer{log: log, tokens: tokens})
+	userv1.RegisterDirectoryServer(s.grpc, &directoryServer{log: log, dir: dir})
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	s.SetServing(false)
@@ -67,6 +70,7 @@ func (s *Server) SetServing(ok bool) {
 	}
 	s.health.SetServingStatus("", st)
 	s.health.SetServingStatus(userv1.Auth_ServiceDesc.ServiceName, st)
+	s.health.SetServingStatus(userv1.Directory_ServiceDesc.ServiceName, st)
 }
 
 // Shutdown reports NOT_SERVING, then stops gracefully; when ctx ends first
@@ -98,7 +102,7 @@ func (a *authServer) CheckToken(ctx context.Context, r *userv1.CheckTokenRequest
 	}
 	cl, err := a.tokens.CheckToken(ctx, r.GetToken())
 	if err != nil {
-		return nil, a.statusOf(ctx, "check token", err)
+		return nil, statusOf(ctx, a.log, "check token", err)
 	}
 	return &userv1.CheckTokenResponse{
 		UserId:       cl.UserID,
@@ -120,9 +124,15 @@ var codeOf = map[errs.Kind]codes.Code{
 	errs.KindRateLimited:      codes.ResourceExhausted,
 }
 
-func (a *authServer) statusOf(ctx context.Context, op string, err error) error {
+// statusOf turns err into a status: an *errs.Error of a known kind keeps
+// its message (prefixed by the field at fault, "name: required"); anything
+// else is logged and answered Internal.
+func statusOf(ctx context.Context, log *slog.Logger, op string, err error) error {
 	if e, ok := errs.As(err); ok {
 		if c, ok := codeOf[e.Kind]; ok {
+			if e.Field != "" {
+				return status.Error(c, e.Field+": "+e.Message)
+			}
 			return status.Error(c, e.Message)
 		}
 	}
@@ -132,6 +142,6 @@ func (a *authServer) statusOf(ctx context.Context, op string, err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
 	}
-	a.log.ErrorContext(ctx, "call failed", "op", op, "err", err)
+	log.ErrorContext(ctx, "call failed", "op", op, "err", err)
 	return status.Error(codes.Internal, "internal error")
 }

@@ -20,8 +20,9 @@ import (
 // relations is what the people, group and follow features share: the
 // search index and the relation-event publisher.
 type relations struct {
-	index  search.Index
-	events relation.Publisher
+	index   search.Index
+	events  relation.Publisher
+	follows *follow.Service // set by relationFeatures; also served as gRPC Directory
 }
 
 // openRelations opens the search index (Elasticsearch when ES_URL is set,
@@ -73,10 +74,11 @@ func (s *Server) indexUser(ctx context.Context, u account.User) {
 
 // relationFeatures are the HTTP features of people, groups and follows.
 func (s *Server) relationFeatures(log *slog.Logger) []httpapi.Feature {
+	s.rel.follows = follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})
 	return []httpapi.Feature{
 		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
 		httpapi.Groups{Svc: group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
 			MemberLimit: s.cfg.GroupMemberLimit})},
-		httpapi.Follows{Svc: follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
+		httpapi.Follows{Svc: s.rel.follows},
 	}
 }

@@ -128,7 +128,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.grpc = grpcapi.NewServer(log, s.accounts, creds)
+	s.grpc = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds)
 
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)

@@ -86,6 +86,7 @@ func (s *articlesServer) UpdateArticle(ctx context.Context, r *datav1.UpdateArti
 		State:         optEnum[datav1.ArticleState, store.ArticleState](r.State),
 		RejectReason:  r.RejectReason,
 		ReviewerID:    r.ReviewerId,
+		Pushed:        r.Pushed,
 		ExpectedState: store.ArticleState(r.GetExpectedState()),
 	}
 	if r.PublishedAt != nil {
@@ -114,7 +115,9 @@ func (s *articlesServer) ListArticles(ctx context.Context, r *datav1.ListArticle
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	arts, next, err := s.docs.ListArticles(ctx, r.GetSubscriptionId(), states, p)
+	arts, next, err := s.docs.ListArticles(ctx, store.ArticleFilter{
+		SubscriptionID: r.GetSubscriptionId(), States: states, UnpushedOnly: r.GetUnpushedOnly(),
+	}, p)
 	if err != nil {
 		return nil, s.fail(ctx, "list articles", err)
 	}

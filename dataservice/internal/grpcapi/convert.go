@@ -203,6 +203,7 @@ func articlePB(a store.Article) *datav1.Article {
 		UpdatedAt:      ts(a.UpdatedAt),
 		PublishedAt:    ts(a.PublishedAt),
 		ReviewerId:     a.ReviewerID,
+		Pushed:         a.Pushed,
 	}
 }
 

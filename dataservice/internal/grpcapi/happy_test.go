@@ -397,6 +397,16 @@ func articlesHappy(t *testing.T, e *dataservicetest.Env) {
 	if len(pubOnly.GetArticles()) != 1 {
 		t.Errorf("ListArticles published: %v", pubOnly)
 	}
+	unpushedReq := &datav1.ListArticlesRequest{States: []datav1.ArticleState{datav1.ArticleState_ARTICLE_STATE_PUBLISHED}, UnpushedOnly: true}
+	if l := check(e.Articles.ListArticles(ctx, unpushedReq))(t); len(l.GetArticles()) != 1 || l.GetArticles()[0].GetPushed() {
+		t.Errorf("ListArticles unpushed: %v", l)
+	}
+	if p := check(e.Articles.UpdateArticle(ctx, &datav1.UpdateArticleRequest{Id: a.GetId(), Pushed: proto.Bool(true)}))(t); !p.GetPushed() {
+		t.Errorf("UpdateArticle pushed: %v", p)
+	}
+	if l := check(e.Articles.ListArticles(ctx, unpushedReq))(t); len(l.GetArticles()) != 0 {
+		t.Errorf("ListArticles unpushed after the push: %v", l)
+	}
 	check(e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: a.GetId()}))(t)
 	wantCode(t, errOf(e.Articles.GetArticle(ctx, &datav1.GetArticleRequest{Id: a.GetId()})), codes.NotFound)
 }

@@ -329,6 +329,7 @@ type Article struct {
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
 	PublishedAt    time.Time // zero until published
+	Pushed         bool      // delivered to the followers (Broadcast succeeded)
 }
 
 type ArticleUpdate struct {
@@ -339,7 +340,15 @@ type ArticleUpdate struct {
 	RejectReason  *string
 	ReviewerID    *int64
 	PublishedAt   *time.Time
+	Pushed        *bool
 	ExpectedState ArticleState // 0: no check
+}
+
+// ArticleFilter selects the articles ListArticles returns.
+type ArticleFilter struct {
+	SubscriptionID int64          // 0: every subscription
+	States         []ArticleState // empty: every state
+	UnpushedOnly   bool           // only those whose Pushed is false
 }
 
 // Documents is the document role (MongoDB in production, MySQL by default).
@@ -362,8 +371,8 @@ type Documents interface {
 	CreateArticle(ctx context.Context, a Article) (Article, error)
 	GetArticle(ctx context.Context, id int64) (Article, error)
 	UpdateArticle(ctx context.Context, id int64, up ArticleUpdate) (Article, error)
-	// ListArticles: subscriptionID 0 means all; states empty means all; newest id first.
-	ListArticles(ctx context.Context, subscriptionID int64, states []ArticleState, p Page) (arts []Article, next string, err error)
+	// ListArticles returns the articles f selects, newest id first.
+	ListArticles(ctx context.Context, f ArticleFilter, p Page) (arts []Article, next string, err error)
 	DeleteArticle(ctx context.Context, id int64) error
 
 	Ping(ctx context.Context) error

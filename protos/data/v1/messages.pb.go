@@ -1245,8 +1245,11 @@ type Article struct {
 	UpdatedAt      *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	PublishedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=published_at,json=publishedAt,proto3" json:"published_at,omitempty"` // unset until published
 	ReviewerId     int64                  `protobuf:"varint,12,opt,name=reviewer_id,json=reviewerId,proto3" json:"reviewer_id,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Set once the article reached its followers (the subscription service's
+	// Broadcast succeeded); a published article without it is still to push.
+	Pushed        bool `protobuf:"varint,13,opt,name=pushed,proto3" json:"pushed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Article) Reset() {
@@ -1361,6 +1364,13 @@ func (x *Article) GetReviewerId() int64 {
 		return x.ReviewerId
 	}
 	return 0
+}
+
+func (x *Article) GetPushed() bool {
+	if x != nil {
+		return x.Pushed
+	}
+	return false
 }
 
 type CreateArticleRequest struct {
@@ -1506,6 +1516,7 @@ type UpdateArticleRequest struct {
 	ReviewerId    *int64                 `protobuf:"varint,7,opt,name=reviewer_id,json=reviewerId,proto3,oneof" json:"reviewer_id,omitempty"`
 	PublishedAt   *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=published_at,json=publishedAt,proto3,oneof" json:"published_at,omitempty"`
 	ExpectedState ArticleState           `protobuf:"varint,9,opt,name=expected_state,json=expectedState,proto3,enum=privateim.data.v1.ArticleState" json:"expected_state,omitempty"` // UNSPECIFIED: no check
+	Pushed        *bool                  `protobuf:"varint,10,opt,name=pushed,proto3,oneof" json:"pushed,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1603,6 +1614,13 @@ func (x *UpdateArticleRequest) GetExpectedState() ArticleState {
 	return ArticleState_ARTICLE_STATE_UNSPECIFIED
 }
 
+func (x *UpdateArticleRequest) GetPushed() bool {
+	if x != nil && x.Pushed != nil {
+		return *x.Pushed
+	}
+	return false
+}
+
 // Articles of one subscription (or, with subscription_id 0, of every
 // subscription) in the given states (all when empty), newest id first.
 type ListArticlesRequest struct {
@@ -1611,8 +1629,11 @@ type ListArticlesRequest struct {
 	States         []ArticleState         `protobuf:"varint,2,rep,packed,name=states,proto3,enum=privateim.data.v1.ArticleState" json:"states,omitempty"`
 	Limit          int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
 	PageToken      string                 `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Only articles whose pushed flag is false (with states [PUBLISHED]: the
+	// published articles still to push).
+	UnpushedOnly  bool `protobuf:"varint,5,opt,name=unpushed_only,json=unpushedOnly,proto3" json:"unpushed_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListArticlesRequest) Reset() {
@@ -1671,6 +1692,13 @@ func (x *ListArticlesRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListArticlesRequest) GetUnpushedOnly() bool {
+	if x != nil {
+		return x.UnpushedOnly
+	}
+	return false
 }
 
 type ListArticlesResponse struct {
@@ -1888,7 +1916,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"allDevices\x12$\n" +
 	"\rconversations\x18\x04 \x03(\tR\rconversations\"J\n" +
 	"\x13ListCursorsResponse\x123\n" +
-	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\xd8\x03\n" +
+	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\xf0\x03\n" +
 	"\aArticle\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12'\n" +
 	"\x0fsubscription_id\x18\x02 \x01(\x03R\x0esubscriptionId\x12\x1b\n" +
@@ -1905,7 +1933,8 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12=\n" +
 	"\fpublished_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\vpublishedAt\x12\x1f\n" +
 	"\vreviewer_id\x18\f \x01(\x03R\n" +
-	"reviewerId\"\xda\x01\n" +
+	"reviewerId\x12\x16\n" +
+	"\x06pushed\x18\r \x01(\bR\x06pushed\"\xda\x01\n" +
 	"\x14CreateArticleRequest\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\x03R\x0esubscriptionId\x12\x1b\n" +
 	"\tauthor_id\x18\x02 \x01(\x03R\bauthorId\x12\x14\n" +
@@ -1914,7 +1943,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\tcover_url\x18\x05 \x01(\tR\bcoverUrl\x125\n" +
 	"\x05state\x18\x06 \x01(\x0e2\x1f.privateim.data.v1.ArticleStateR\x05state\"#\n" +
 	"\x11GetArticleRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\xf2\x03\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\"\x9a\x04\n" +
 	"\x14UpdateArticleRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x19\n" +
 	"\x05title\x18\x02 \x01(\tH\x00R\x05title\x88\x01\x01\x12\x17\n" +
@@ -1925,7 +1954,9 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\vreviewer_id\x18\a \x01(\x03H\x05R\n" +
 	"reviewerId\x88\x01\x01\x12B\n" +
 	"\fpublished_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampH\x06R\vpublishedAt\x88\x01\x01\x12F\n" +
-	"\x0eexpected_state\x18\t \x01(\x0e2\x1f.privateim.data.v1.ArticleStateR\rexpectedStateB\b\n" +
+	"\x0eexpected_state\x18\t \x01(\x0e2\x1f.privateim.data.v1.ArticleStateR\rexpectedState\x12\x1b\n" +
+	"\x06pushed\x18\n" +
+	" \x01(\bH\aR\x06pushed\x88\x01\x01B\b\n" +
 	"\x06_titleB\a\n" +
 	"\x05_bodyB\f\n" +
 	"\n" +
@@ -1933,13 +1964,15 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x06_stateB\x10\n" +
 	"\x0e_reject_reasonB\x0e\n" +
 	"\f_reviewer_idB\x0f\n" +
-	"\r_published_at\"\xac\x01\n" +
+	"\r_published_atB\t\n" +
+	"\a_pushed\"\xd1\x01\n" +
 	"\x13ListArticlesRequest\x12'\n" +
 	"\x0fsubscription_id\x18\x01 \x01(\x03R\x0esubscriptionId\x127\n" +
 	"\x06states\x18\x02 \x03(\x0e2\x1f.privateim.data.v1.ArticleStateR\x06states\x12\x14\n" +
 	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tR\tpageToken\"v\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\x12#\n" +
+	"\runpushed_only\x18\x05 \x01(\bR\funpushedOnly\"v\n" +
 	"\x14ListArticlesResponse\x126\n" +
 	"\barticles\x18\x01 \x03(\v2\x1a.privateim.data.v1.ArticleR\barticles\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +

@@ -91,7 +91,8 @@ func stateName(s store.ArticleState) string {
 }
 
 // ListArticles returns articles newest id first; see store.Documents.
-func (d *Documents) ListArticles(ctx context.Context, subscriptionID int64, states []store.ArticleState, p store.Page) ([]store.Article, string, error) {
+func (d *Documents) ListArticles(ctx context.Context, f store.ArticleFilter, p store.Page) ([]store.Article, string, error) {
+	subscriptionID := f.SubscriptionID
 	var afterID int64
 	if p.After != "" {
 		id, err := decodeIDToken(p.After)
@@ -104,7 +105,7 @@ func (d *Documents) ListArticles(ctx context.Context, subscriptionID int64, stat
 	if limit <= 0 {
 		limit = defaultLimit
 	}
-	cur, err := d.articles.Find(ctx, listArticlesFilter(subscriptionID, states, afterID),
+	cur, err := d.articles.Find(ctx, listArticlesFilter(f, afterID),
 		options.Find().SetSort(articleSort()).SetLimit(int64(limit)+1))
 	if err != nil {
 		return nil, "", fmt.Errorf("list articles of %d: %w", subscriptionID, err)

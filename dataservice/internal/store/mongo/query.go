@@ -285,6 +285,7 @@ type articleDoc struct {
 	Created   int64  `bson:"created"`
 	Updated   int64  `bson:"updated"`
 	Published int64  `bson:"published,omitempty"`
+	Pushed    bool   `bson:"pushed,omitempty"` // absent in articles stored before the flag: false
 }
 
 func (a articleDoc) article() store.Article {
@@ -301,6 +302,7 @@ func (a articleDoc) article() store.Article {
 		CreatedAt:      fromNanos(a.Created),
 		UpdatedAt:      fromNanos(a.Updated),
 		PublishedAt:    fromNanos(a.Published),
+		Pushed:         a.Pushed,
 	}
 }
 
@@ -321,6 +323,9 @@ func articleDocument(a store.Article) bson.D {
 	}
 	if !a.PublishedAt.IsZero() {
 		d = append(d, bson.E{Key: "published", Value: nanos(a.PublishedAt)})
+	}
+	if a.Pushed {
+		d = append(d, bson.E{Key: "pushed", Value: true})
 	}
 	return d
 }
@@ -367,6 +372,9 @@ func articleUpdate(up store.ArticleUpdate, now time.Time) bson.D {
 			set = append(set, bson.E{Key: "published", Value: nanos(*up.PublishedAt)})
 		}
 	}
+	if up.Pushed != nil {
+		set = append(set, bson.E{Key: "pushed", Value: *up.Pushed})
+	}
 	set = append(set, bson.E{Key: "updated", Value: nanos(now)})
 	u := bson.D{{Key: "$set", Value: set}}
 	if unpublish {
@@ -376,8 +384,10 @@ func articleUpdate(up store.ArticleUpdate, now time.Time) bson.D {
 }
 
 // listArticlesFilter selects articles of one subscription (all when 0), in
-// the given states (all when empty), older than afterID (when > 0).
-func listArticlesFilter(subscriptionID int64, states []store.ArticleState, afterID int64) bson.D {
+// the given states (all when empty), not pushed (when asked; an absent flag
+// is false), older than afterID (when > 0).
+func listArticlesFilter(af store.ArticleFilter, afterID int64) bson.D {
+	subscriptionID, states := af.SubscriptionID, af.States
 	f := bson.D{}
 	if subscriptionID != 0 {
 		f = append(f, bson.E{Key: "sub", Value: subscriptionID})
@@ -388,6 +398,9 @@ func listArticlesFilter(subscriptionID int64, states []store.ArticleState, after
 			in[i] = int32(s)
 		}
 		f = append(f, bson.E{Key: "state", Value: bson.D{{Key: "$in", Value: in}}})
+	}
+	if af.UnpushedOnly {
+		f = append(f, bson.E{Key: "pushed", Value: bson.D{{Key: "$ne", Value: true}}})
 	}
 	if afterID > 0 {
 		f = append(f, bson.E{Key: "_id", Value: bson.D{{Key: "$lt", Value: afterID}}})

@@ -250,6 +250,7 @@ func TestArticleBuilders(t *testing.T) {
 	pub.PublishedAt = t1
 	title, state, reason, reviewer, body, cover := "New", store.ArticlePublished, "", int64(8), "b2", "c2"
 	zero := time.Time{}
+	pushed := true
 	base := `{"_id":` + L("5") + `,"sub":` + L("2") + `,"author":` + L("3") + `,"title":"T","body":"B","cover":"http://c",` +
 		`"state":` + I("1") + `,"reason":"r","reviewer":` + L("4") + `,"created":` + L(t0ns) + `,"updated":` + L(t1ns)
 	runBuilders(t, []builderCase{
@@ -265,11 +266,14 @@ func TestArticleBuilders(t *testing.T) {
 				`,"published":` + L(t1ns) + `,"updated":` + L(t0ns) + `}}`},
 		{"update zero published unsets it", articleUpdate(store.ArticleUpdate{PublishedAt: &zero}, t0),
 			`{"$set":{"updated":` + L(t0ns) + `},"$unset":{"published":""}}`},
-		{"list everything", listArticlesFilter(0, nil, 0), `{}`},
-		{"list one subscription", listArticlesFilter(2, nil, 0), `{"sub":` + L("2") + `}`},
-		{"list states after id", listArticlesFilter(0, []store.ArticleState{store.ArticlePublished, store.ArticleWithdrawn}, 99),
+		{"list everything", listArticlesFilter(store.ArticleFilter{}, 0), `{}`},
+		{"list one subscription", listArticlesFilter(store.ArticleFilter{SubscriptionID: 2}, 0), `{"sub":` + L("2") + `}`},
+		{"list unpushed published", listArticlesFilter(store.ArticleFilter{States: []store.ArticleState{store.ArticlePublished}, UnpushedOnly: true}, 0),
+			`{"state":{"$in":[` + I("5") + `]},"pushed":{"$ne":true}}`},
+		{"update pushed", articleUpdate(store.ArticleUpdate{Pushed: &pushed}, t0), `{"$set":{"pushed":true,"updated":` + L(t0ns) + `}}`},
+		{"list states after id", listArticlesFilter(store.ArticleFilter{States: []store.ArticleState{store.ArticlePublished, store.ArticleWithdrawn}}, 99),
 			`{"state":{"$in":[` + I("5") + `,` + I("6") + `]},"_id":{"$lt":` + L("99") + `}}`},
-		{"list all filters", listArticlesFilter(2, []store.ArticleState{store.ArticleDraft}, 99),
+		{"list all filters", listArticlesFilter(store.ArticleFilter{SubscriptionID: 2, States: []store.ArticleState{store.ArticleDraft}}, 99),
 			`{"sub":` + L("2") + `,"state":{"$in":[` + I("1") + `]},"_id":{"$lt":` + L("99") + `}}`},
 		{"sort", articleSort(), `{"_id":` + I("-1") + `}`},
 	})

@@ -12,7 +12,7 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
 
-const articleCols = "id, subscription_id, author_id, title, body, cover_url, state, reject_reason, reviewer_id, created_at, updated_at, published_at"
+const articleCols = "id, subscription_id, author_id, title, body, cover_url, state, reject_reason, reviewer_id, created_at, updated_at, published_at, pushed"
 
 // stateName is the name callers see in a precondition reason.
 func stateName(s store.ArticleState) string {
@@ -56,9 +56,9 @@ func (d *Documents) CreateArticle(ctx context.Context, a store.Article) (store.A
 	a.CreatedAt, a.UpdatedAt = dbTime(a.CreatedAt), dbTime(a.UpdatedAt)
 	pub := nullTime(a.PublishedAt)
 	a.PublishedAt = pub.Time
-	_, err := d.db.ExecContext(ctx, "INSERT INTO articles ("+articleCols+") VALUES ("+placeholders(12)+")",
+	_, err := d.db.ExecContext(ctx, "INSERT INTO articles ("+articleCols+") VALUES ("+placeholders(13)+")",
 		a.ID, a.SubscriptionID, a.AuthorID, a.Title, a.Body, a.CoverURL, a.State, a.RejectReason, a.ReviewerID,
-		a.CreatedAt, a.UpdatedAt, pub)
+		a.CreatedAt, a.UpdatedAt, pub, a.Pushed)
 	if isDuplicate(err) {
 		return store.Article{}, fmt.Errorf("create article %d: %w", a.ID, &store.ExistsError{Field: "article id"})
 	}
@@ -74,7 +74,7 @@ func scanArticle(r rowScanner) (store.Article, error) {
 	var a store.Article
 	var pub sql.NullTime
 	err := r.Scan(&a.ID, &a.SubscriptionID, &a.AuthorID, &a.Title, &a.Body, &a.CoverURL, &a.State, &a.RejectReason,
-		&a.ReviewerID, &a.CreatedAt, &a.UpdatedAt, &pub)
+		&a.ReviewerID, &a.CreatedAt, &a.UpdatedAt, &pub, &a.Pushed)
 	if pub.Valid {
 		a.PublishedAt = pub.Time
 	}
@@ -145,6 +145,10 @@ func (d *Documents) UpdateArticle(ctx context.Context, id int64, up store.Articl
 			a.PublishedAt = pub.Time
 			field("published_at", pub)
 		}
+		if up.Pushed != nil {
+			a.Pushed = *up.Pushed
+			field("pushed", a.Pushed)
+		}
 		args = append(args, id)
 		_, err = tx.ExecContext(ctx, "UPDATE articles SET "+strings.Join(set, ", ")+" WHERE id = ?", args...)
 		return err
@@ -156,7 +160,8 @@ func (d *Documents) UpdateArticle(ctx context.Context, id int64, up store.Articl
 }
 
 // ListArticles pages newest id first; the page token is the last id returned.
-func (d *Documents) ListArticles(ctx context.Context, subscriptionID int64, states []store.ArticleState, p store.Page) ([]store.Article, string, error) {
+func (d *Documents) ListArticles(ctx context.Context, f store.ArticleFilter, p store.Page) ([]store.Article, string, error) {
+	subscriptionID, states := f.SubscriptionID, f.States
 	limit := clampLimit(p.Limit)
 	var where []string
 	var args []any
@@ -169,6 +174,9 @@ func (d *Documents) ListArticles(ctx context.Context, subscriptionID int64, stat
 		for _, s := range states {
 			args = append(args, s)
 		}
+	}
+	if f.UnpushedOnly {
+		where = append(where, "pushed = FALSE")
 	}
 	if p.After != "" {
 		after, err := parseIDToken(p.After)

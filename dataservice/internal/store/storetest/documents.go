@@ -70,6 +70,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"ArticleUpdateExpectedState", testArticleUpdateExpectedState},
 		{"ArticleList", testArticleList},
 		{"ArticleListBadToken", testArticleListBadToken},
+		{"ArticlePushed", testArticlePushed},
 		{"ArticleDelete", testArticleDelete},
 	}
 	for _, tc := range tests {
@@ -1006,7 +1007,7 @@ func sameArticle(a, b store.Article) bool {
 	return a.ID == b.ID && a.SubscriptionID == b.SubscriptionID && a.AuthorID == b.AuthorID && a.Title == b.Title &&
 		a.Body == b.Body && a.CoverURL == b.CoverURL && a.State == b.State && a.RejectReason == b.RejectReason &&
 		a.ReviewerID == b.ReviewerID && a.CreatedAt.Equal(b.CreatedAt) && a.UpdatedAt.Equal(b.UpdatedAt) &&
-		a.PublishedAt.Equal(b.PublishedAt)
+		a.PublishedAt.Equal(b.PublishedAt) && a.Pushed == b.Pushed
 }
 
 func wantArticle(t *testing.T, what string, got, want store.Article) {
@@ -1168,7 +1169,7 @@ func (f *docFixture) listAll(t *testing.T, sub int64, states []store.ArticleStat
 	t.Helper()
 	after := ""
 	for range 100 {
-		arts, next, err := f.s.ListArticles(f.ctx, sub, states, store.Page{Limit: limit, After: after})
+		arts, next, err := f.s.ListArticles(f.ctx, store.ArticleFilter{SubscriptionID: sub, States: states}, store.Page{Limit: limit, After: after})
 		if err != nil {
 			t.Fatalf("ListArticles(%d, %v, after %q): %v", sub, states, after, err)
 		}
@@ -1244,17 +1245,90 @@ func testArticleList(t *testing.T, f *docFixture) {
 			}
 		})
 	}
-	arts, _, err := f.s.ListArticles(f.ctx, 20, nil, store.Page{Limit: 1})
+	arts, _, err := f.s.ListArticles(f.ctx, store.ArticleFilter{SubscriptionID: 20}, store.Page{Limit: 1})
 	if err != nil || len(arts) != 1 {
 		t.Fatalf("ListArticles: %d, %v", len(arts), err)
 	}
 	wantArticle(t, "listed article", arts[0], all[len(all)-1])
 }
 
+// testArticlePushed: the pushed flag starts false (unless created set),
+// UpdateArticle sets it (alone, and with an expected state), and
+// UnpushedOnly with states [published] lists the published articles still
+// to push, across subscriptions, paged.
+func testArticlePushed(t *testing.T, f *docFixture) {
+	draft := f.create(t, f.article(1, "draft", store.ArticleDraft))
+	p1 := f.create(t, f.article(1, "p1", store.ArticlePublished))
+	p2 := f.create(t, f.article(2, "p2", store.ArticlePublished))
+	p3 := f.article(2, "p3", store.ArticlePublished)
+	p3.Pushed = true
+	p3 = f.create(t, p3)
+	for _, a := range []store.Article{draft, p1, p2} {
+		got, err := f.s.GetArticle(f.ctx, a.ID)
+		if err != nil || got.Pushed {
+			t.Fatalf("GetArticle(%d) = pushed %v, %v; want false", a.ID, got.Pushed, err)
+		}
+	}
+	if got, err := f.s.GetArticle(f.ctx, p3.ID); err != nil || !got.Pushed {
+		t.Fatalf("GetArticle(created pushed) = pushed %v, %v; want true", got.Pushed, err)
+	}
+	unpushed := func() []int64 {
+		t.Helper()
+		var ids []int64
+		after := ""
+		for range 10 {
+			arts, next, err := f.s.ListArticles(f.ctx, store.ArticleFilter{
+				States: []store.ArticleState{store.ArticlePublished}, UnpushedOnly: true,
+			}, store.Page{Limit: 1, After: after})
+			if err != nil {
+				t.Fatalf("ListArticles(unpushed): %v", err)
+			}
+			for _, a := range arts {
+				if a.Pushed || a.State != store.ArticlePublished {
+					t.Errorf("listed %d: pushed %v state %d", a.ID, a.Pushed, a.State)
+				}
+				ids = append(ids, a.ID)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		return ids
+	}
+	if got, want := unpushed(), []int64{p2.ID, p1.ID}; !slices.Equal(got, want) {
+		t.Fatalf("unpushed = %v, want %v", got, want)
+	}
+	yes := true
+	got, err := f.s.UpdateArticle(f.ctx, p1.ID, store.ArticleUpdate{Pushed: &yes, ExpectedState: store.ArticlePublished})
+	if err != nil || !got.Pushed || got.Title != "p1" || got.State != store.ArticlePublished {
+		t.Fatalf("UpdateArticle(pushed) = %+v, %v", got, err)
+	}
+	if got, err := f.s.GetArticle(f.ctx, p1.ID); err != nil || !got.Pushed {
+		t.Fatalf("GetArticle after setting pushed = %v, %v", got.Pushed, err)
+	}
+	if got, want := unpushed(), []int64{p2.ID}; !slices.Equal(got, want) {
+		t.Fatalf("unpushed after one push = %v, want %v", got, want)
+	}
+	// Withdrawn before it was pushed: no longer to push.
+	withdrawn := store.ArticleWithdrawn
+	if _, err := f.s.UpdateArticle(f.ctx, p2.ID, store.ArticleUpdate{State: &withdrawn}); err != nil {
+		t.Fatal(err)
+	}
+	if got := unpushed(); len(got) != 0 {
+		t.Fatalf("unpushed after withdrawal = %v, want none", got)
+	}
+	// Without the flag, lists show every article as before.
+	all, _, err := f.s.ListArticles(f.ctx, store.ArticleFilter{}, store.Page{Limit: 10})
+	if err != nil || len(all) != 4 {
+		t.Fatalf("ListArticles(all) = %d, %v; want 4", len(all), err)
+	}
+}
+
 func testArticleListBadToken(t *testing.T, f *docFixture) {
 	f.create(t, f.article(1, "one", store.ArticleDraft))
 	for _, tok := range []string{"not a token!", "%%%"} {
-		_, _, err := f.s.ListArticles(f.ctx, 1, nil, store.Page{Limit: 10, After: tok})
+		_, _, err := f.s.ListArticles(f.ctx, store.ArticleFilter{SubscriptionID: 1}, store.Page{Limit: 10, After: tok})
 		if !errors.Is(err, store.ErrBadPageToken) {
 			t.Errorf("ListArticles(after %q): err %v, want ErrBadPageToken", tok, err)
 		}

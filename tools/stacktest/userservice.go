@@ -1,0 +1,70 @@
+package stacktest
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var userservice = &binary{name: "userservice", pkg: "./userservice/cmd/userservice", dir: "."}
+
+// UserService is one running userservice process.
+type UserService struct {
+	URL      string // http://127.0.0.1:port, the public HTTP API
+	GRPCAddr string // 127.0.0.1:port, Auth over mutual TLS (the DataService's CA)
+	LogFile  string
+}
+
+// UserServiceOptions change what StartUserService sets up.
+type UserServiceOptions struct {
+	// NATSURL makes it publish relation events there; "" for none.
+	NATSURL string
+	// Env is added last, overriding the defaults below.
+	Env []string
+}
+
+// StartUserService starts the userservice binary, built once per process
+// from userservice/cmd/userservice, against d: on 127.0.0.1:0 ports, with
+// d's certificates (so d.Certs.Client calls its gRPC API), a random JWT
+// secret, bcrypt at its minimum cost, rate limits off, mail to a closed
+// port, uploads and search index in a temp dir. It is stopped at cleanup.
+func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *UserService {
+	tb.Helper()
+	bin := userservice.build(tb)
+	dir := tb.TempDir()
+	u := &UserService{LogFile: filepath.Join(dir, "userservice.log")}
+	env := []string{
+		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + d.Addr,
+		"TLS_CA=" + d.Certs.Server.CA, "TLS_CERT=" + d.Certs.Server.Cert, "TLS_KEY=" + d.Certs.Server.Key,
+		"TLS_CLIENT_CERT=" + d.Certs.Client.Cert, "TLS_CLIENT_KEY=" + d.Certs.Client.Key,
+		"JWT_SECRET=" + rand.Text() + rand.Text(),
+		"BCRYPT_COST=4",
+		"SMTP_ADDR=" + FreeAddr(tb), // nobody listens: mails fail and are logged
+		"UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
+		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
+		"NATS_URL=" + o.NATSURL,
+		"LOG_LEVEL=info",
+	}
+	p := startProcess(tb, bin, u.LogFile, append(env, o.Env...), nil)
+	// The userservice logs {"msg":"listening","http":...,"grpc":...} once
+	// it serves.
+	var addrs struct{ HTTP, GRPC string }
+	_, err := p.waitLine(60*time.Second, func(line string) (string, bool) {
+		var rec struct{ Msg, HTTP, GRPC string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.HTTP != "" && rec.GRPC != "" {
+			addrs.HTTP, addrs.GRPC = rec.HTTP, rec.GRPC
+			return rec.HTTP, true
+		}
+		return "", false
+	})
+	if err != nil {
+		tb.Fatalf("userservice did not start: %v\n%s", err, tail(u.LogFile))
+	}
+	u.URL, u.GRPCAddr = "http://"+addrs.HTTP, addrs.GRPC
+	if err := waitServing(u.GRPCAddr, d.Certs.Client, 30*time.Second); err != nil {
+		tb.Fatalf("userservice not healthy: %v\n%s", err, tail(u.LogFile))
+	}
+	return u
+}

@@ -40,6 +40,9 @@ type config struct {
 	dataAddr     string // DataService gRPC listen address
 	userHTTP     string // userservice public HTTP API
 	userGRPC     string // userservice internal gRPC (mTLS)
+	msgHTTP      string // messageservice WebSocket (GET /ws) and health
+	msgGRPC      string // messageservice internal gRPC (mTLS)
+	natsListen   string // the NATS server embedded in the messageservice; the userservice publishes there
 	mailSMTP     string // mailpit SMTP
 	mailWeb      string // mailpit web UI and API
 	jwtSecret    string // JWT_SECRET, or read from (made into) .dev/jwt-secret
@@ -55,6 +58,9 @@ func loadConfig(args []string) (config, error) {
 		docBackend: envOr("DOC_BACKEND", "mysql"),
 		userHTTP:   envOr("USERSERVICE_HTTP_ADDR", "127.0.0.1:8080"),
 		userGRPC:   envOr("USERSERVICE_GRPC_ADDR", "127.0.0.1:9092"),
+		msgHTTP:    envOr("MESSAGESERVICE_HTTP_ADDR", "127.0.0.1:8081"),
+		msgGRPC:    envOr("MESSAGESERVICE_GRPC_ADDR", "127.0.0.1:9091"),
+		natsListen: envOr("NATS_LISTEN", "127.0.0.1:4250"),
 		mailSMTP:   envOr("MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
 		mailWeb:    envOr("MAILPIT_WEB_ADDR", "127.0.0.1:8025"),
 		jwtSecret:  os.Getenv("JWT_SECRET"),
@@ -154,6 +160,24 @@ func services(c config) []service {
 			fmt.Sprintf("web          http://%s/  read the mails (password-reset links)", dialAddr(c.mailWeb)),
 		},
 	}, {
+		// Before the userservice: its embedded NATS server must be up
+		// when the userservice connects to publish relation events. It
+		// reaches the userservice (token checks) lazily.
+		name:  "messageservice",
+		pkg:   "./messageservice/cmd/messageservice",
+		addr:  c.msgGRPC,
+		ports: []string{c.msgHTTP, c.msgGRPC, c.natsListen},
+		env: append([]string{
+			"HTTP_ADDR=" + c.msgHTTP, "GRPC_ADDR=" + c.msgGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
+			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_LISTEN=" + c.natsListen,
+			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
+		}, tlsEnv...),
+		endpoints: []string{
+			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),
+			fmt.Sprintf("gRPC + mTLS  %-16s internal API (health)", c.msgGRPC),
+			fmt.Sprintf("NATS         nats://%s  embedded; relation events", dialAddr(c.natsListen)),
+		},
+	}, {
 		name:  "userservice",
 		pkg:   "./userservice/cmd/userservice",
 		addr:  c.userGRPC,
@@ -163,6 +187,7 @@ func services(c config) []service {
 			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
 			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP), "PUBLIC_URL=http://" + dialAddr(c.userHTTP),
 			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
+			"NATS_URL=nats://" + dialAddr(c.natsListen),
 		}, tlsEnv...),
 		endpoints: []string{
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /healthz, /readyz)", dialAddr(c.userHTTP)),

@@ -1,0 +1,795 @@
+// Package chat is the messageservice's send pipeline and delivery contract
+// on one node: authorize (friends, blacklist, group membership from caches
+// kept current by relation events), append to the DataService (idempotent by
+// client_msg_id), confirm with `sent`, fan out to every connection of the
+// receivers and the sender's other connections in seq order per
+// conversation, redeliver unacked messages, and on connect catch a device up
+// from its cursors before live traffic.
+//
+// It imports the frame protocol and hub, never a transport or a driver: a
+// connection is a Transport, the DataService is a Store.
+//
+// Lock order (take left before right, never the reverse):
+//
+//	Service.convLocks[i] -> Session.mu
+//
+// groups.mu, groupNode.mu, relations.mu, Service.limMu and the hub's shard
+// locks are leaves: nothing else is taken while holding one (a group node's
+// mu is held across a DataService read, never with a Session.mu).
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/privateim/privateim/messageservice/internal/frame"
+	"github.com/privateim/privateim/messageservice/internal/hub"
+)
+
+// Transport is one client connection. Send never blocks: a connection whose
+// queue is full is closed as a slow reader and Send returns false.
+type Transport interface {
+	Send(b []byte) bool
+	// SendWait waits for room in the queue (catch-up uses it).
+	SendWait(ctx context.Context, b []byte) error
+	Close(code int, reason string)
+}
+
+// Close codes the chat features use.
+const (
+	CloseReplaced  = 4001 // a newer connection of the user took the slot
+	CloseQueueFull = 4002 // too much live traffic queued during catch-up
+)
+
+// Options of a Service.
+type Options struct {
+	RetryInterval time.Duration // unacked messages are sent again after this
+	MaxTries      int           // sends of one message to one connection
+	SendRate      float64       // per user per second; 0 = no limit
+	SendBurst     int
+	CacheTTL      time.Duration // friendship and membership cache lifetime
+	// CatchUpQueue bounds the live frames held for a connection while it
+	// catches up; more closes it (CloseQueueFull) and it reconnects.
+	CatchUpQueue int
+}
+
+// Service is safe for concurrent use. Close stops its goroutines.
+type Service struct {
+	log   *slog.Logger
+	store Store
+	opt   Options
+	hub   *hub.Hub[*Session]
+	rels  relations
+	grps  groups
+
+	convLocks [256]sync.Mutex // serialize append + fan-out per conversation
+
+	limMu    sync.Mutex // guards limiters
+	limiters map[int64]*rate.Limiter
+
+	presence chan presenceEvent // to the presence worker; bounded
+	ctx      context.Context    // ends at Close: catch-ups and the worker stop
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup // the presence worker and catch-ups
+
+	pending  atomic.Int64 // unacked messages held for redelivery, all connections
+	catching atomic.Int64 // connections still catching up
+}
+
+type presenceEvent struct {
+	user   int64
+	online bool
+}
+
+// New makes a Service; call Close when done.
+func New(log *slog.Logger, st Store, opt Options) *Service {
+	if opt.MaxTries < 1 {
+		opt.MaxTries = 1
+	}
+	if opt.CatchUpQueue < 1 {
+		opt.CatchUpQueue = 4096
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Service{
+		log: log, store: st, opt: opt, hub: hub.New[*Session](),
+		rels:     relations{ttl: opt.CacheTTL, m: make(map[[2]int64]relEntry)},
+		grps:     groups{ttl: opt.CacheTTL, nodes: make(map[int64]*groupNode)},
+		limiters: make(map[int64]*rate.Limiter),
+		presence: make(chan presenceEvent, 4096),
+		ctx:      ctx, cancel: cancel,
+	}
+	s.wg.Go(s.presenceWorker)
+	return s
+}
+
+// Close stops catch-ups and the presence worker and waits for them.
+// Sessions still open stay usable but get no presence frames.
+func (s *Service) Close() {
+	s.cancel()
+	s.wg.Wait()
+}
+
+// Stats is a snapshot of the node.
+type Stats struct {
+	Users, Conns int
+	Pending      int64 // unacked messages held for redelivery
+	CatchingUp   int64 // connections whose catch-up has not finished
+}
+
+// Stats counts online users, connections and pending messages.
+func (s *Service) Stats() Stats {
+	u, c := s.hub.Count()
+	return Stats{Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load()}
+}
+
+// Online reports whether user has a connection on this node.
+func (s *Service) Online(user int64) bool { return s.hub.Online(user) }
+
+func (s *Service) convLock(conv string) *sync.Mutex {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(conv))
+	return &s.convLocks[h.Sum32()%uint32(len(s.convLocks))]
+}
+
+func (s *Service) allow(user int64) bool {
+	if s.opt.SendRate <= 0 {
+		return true
+	}
+	s.limMu.Lock()
+	l := s.limiters[user]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(s.opt.SendRate), s.opt.SendBurst)
+		s.limiters[user] = l
+	}
+	s.limMu.Unlock()
+	return l.Allow()
+}
+
+// RelationKind is a relation change (docs/events.md).
+type RelationKind int
+
+// The relation changes chat applies.
+const (
+	FriendAdded RelationKind = iota + 1
+	FriendRemoved
+	Blocked
+	Unblocked
+	GroupMemberJoined
+	GroupMemberLeft
+	GroupDismissed
+)
+
+// Relation is one relation event.
+type RelationEvent struct {
+	Kind         RelationKind
+	User, Peer   int64
+	Group        int64
+	Subscription int64
+}
+
+// ApplyRelation updates the caches with one relation event.
+func (s *Service) ApplyRelation(ev RelationEvent) {
+	switch ev.Kind {
+	case FriendAdded, FriendRemoved, Blocked, Unblocked:
+		s.rels.forget(ev.User, ev.Peer)
+	case GroupMemberJoined:
+		s.grps.joined(ev.Group, ev.User)
+	case GroupMemberLeft:
+		s.grps.left(ev.Group, ev.User)
+	case GroupDismissed:
+		s.grps.dismiss(ev.Group)
+	}
+}
+
+// Open registers a new connection of user's device and starts catching it
+// up. The transport calls Session.Close when the connection ends.
+func (s *Service) Open(t Transport, user int64, device string) *Session {
+	ctx, cancel := context.WithCancel(s.ctx)
+	sess := &Session{
+		svc: s, t: t, user: user, device: device,
+		ctx: ctx, cancel: cancel,
+		catching: true,
+		convs:    make(map[string]*convState),
+	}
+	evicted, hasEvicted, first := s.hub.Add(user, sess)
+	if hasEvicted {
+		evicted.t.Close(CloseReplaced, "replaced")
+	}
+	if first {
+		s.announce(user, true)
+	}
+	s.catching.Add(1)
+	s.wg.Go(sess.catchUp)
+	return sess
+}
+
+func (s *Service) announce(user int64, online bool) {
+	select {
+	case s.presence <- presenceEvent{user, online}:
+	default:
+		s.log.Warn("presence queue full; dropped", "user", user, "online", online)
+	}
+}
+
+// presenceWorker tells online friends when a user comes online or goes
+// offline, one event at a time so that they arrive in order.
+func (s *Service) presenceWorker() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case ev := <-s.presence:
+			ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+			friends, err := s.store.Friends(ctx, ev.user)
+			cancel()
+			if err != nil {
+				s.log.Warn("presence: list friends", "user", ev.user, "err", err)
+				continue
+			}
+			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(ev.user), Online: ev.online})
+			for _, f := range friends {
+				for _, c := range s.hub.Conns(f) {
+					c.t.Send(b)
+				}
+			}
+		}
+	}
+}
+
+// Session is one connection's delivery state.
+type Session struct {
+	svc    *Service
+	t      Transport
+	user   int64
+	device string
+	ctx    context.Context // ends when the session closes
+	cancel context.CancelFunc
+
+	mu       sync.Mutex // guards everything below
+	closed   bool
+	catching bool        // catch-up runs; live frames wait in queued
+	queued   []liveFrame // live frames held during catch-up
+	convs    map[string]*convState
+	timer    *time.Timer // redelivery; armed while any pending
+	armed    bool
+}
+
+type liveFrame struct {
+	conv string
+	seq  int64
+	b    []byte
+}
+
+// convState is one conversation on one connection.
+type convState struct {
+	delivered int64 // highest seq sent to this connection
+	acked     int64 // highest seq this device acked (as known here)
+	pending   []pending
+	own       map[int64]bool // seqs this connection sent while catching up
+}
+
+type pending struct {
+	seq   int64
+	b     []byte
+	tries int
+	due   time.Time
+}
+
+// User is the session's user id.
+func (ss *Session) User() int64 { return ss.user }
+
+// Close ends the session: no more deliveries; the user goes offline when it
+// was their last connection.
+func (ss *Session) Close() {
+	ss.mu.Lock()
+	if ss.closed {
+		ss.mu.Unlock()
+		return
+	}
+	ss.closed = true
+	if ss.timer != nil {
+		ss.timer.Stop()
+	}
+	var n int64
+	for _, cs := range ss.convs {
+		n += int64(len(cs.pending))
+		cs.pending = nil
+	}
+	ss.svc.pending.Add(-n)
+	ss.queued = nil
+	ss.mu.Unlock()
+	ss.cancel()
+	if ss.svc.hub.Remove(ss.user, ss) {
+		ss.svc.limMu.Lock()
+		delete(ss.svc.limiters, ss.user)
+		ss.svc.limMu.Unlock()
+		ss.svc.announce(ss.user, false)
+	}
+}
+
+func (ss *Session) conv(name string) *convState {
+	cs := ss.convs[name]
+	if cs == nil {
+		cs = &convState{}
+		ss.convs[name] = cs
+	}
+	return cs
+}
+
+// deliverLive hands a live message to the session: held while it catches
+// up, else sent at once unless already delivered.
+func (ss *Session) deliverLive(conv string, seq int64, b []byte) {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return
+	}
+	if ss.catching {
+		if len(ss.queued) >= ss.svc.opt.CatchUpQueue {
+			ss.queued = nil
+			go ss.t.Close(CloseQueueFull, "catch-up queue full")
+			return
+		}
+		ss.queued = append(ss.queued, liveFrame{conv, seq, b})
+		return
+	}
+	ss.pushLocked(conv, seq, b)
+}
+
+// pushLocked sends a message frame unless this connection had it, and holds
+// it for redelivery until acked.
+func (ss *Session) pushLocked(conv string, seq int64, b []byte) bool {
+	cs := ss.conv(conv)
+	if seq <= cs.delivered {
+		return false
+	}
+	cs.delivered = seq
+	ss.t.Send(b)
+	ss.holdLocked(cs, seq, b)
+	return true
+}
+
+func (ss *Session) holdLocked(cs *convState, seq int64, b []byte) {
+	cs.pending = append(cs.pending, pending{seq: seq, b: b, tries: 1, due: time.Now().Add(ss.svc.opt.RetryInterval)})
+	ss.svc.pending.Add(1)
+	if !ss.armed {
+		ss.armed = true
+		if ss.timer == nil {
+			ss.timer = time.AfterFunc(ss.svc.opt.RetryInterval, ss.redeliver)
+		} else {
+			ss.timer.Reset(ss.svc.opt.RetryInterval)
+		}
+	}
+}
+
+// redeliver sends again what is due; a message sent MaxTries times is
+// dropped here and stays pending for the device (its cursor is not acked),
+// so the next connection of the device gets it.
+func (ss *Session) redeliver() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return
+	}
+	now := time.Now()
+	var next time.Time
+	names := make([]string, 0, len(ss.convs))
+	for name, cs := range ss.convs {
+		if len(cs.pending) > 0 {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		cs := ss.convs[name]
+		kept := cs.pending[:0]
+		for _, p := range cs.pending {
+			if !p.due.After(now) {
+				if p.tries >= ss.svc.opt.MaxTries {
+					ss.svc.pending.Add(-1)
+					continue
+				}
+				ss.t.Send(p.b)
+				p.tries++
+				p.due = now.Add(ss.svc.opt.RetryInterval)
+			}
+			if next.IsZero() || p.due.Before(next) {
+				next = p.due
+			}
+			kept = append(kept, p)
+		}
+		clear(cs.pending[len(kept):])
+		cs.pending = kept
+	}
+	if next.IsZero() {
+		ss.armed = false
+		return
+	}
+	ss.timer.Reset(next.Sub(now))
+}
+
+// catchUp sends, per conversation of the user, everything after the
+// device's acked seq, then lets live frames through.
+func (ss *Session) catchUp() {
+	defer ss.svc.catching.Add(-1)
+	if err := ss.doCatchUp(); err != nil {
+		if ss.ctx.Err() == nil {
+			ss.svc.log.Error("catch up", "user", ss.user, "device", ss.device, "err", err)
+			ss.t.Close(1011, "internal error")
+		}
+		return
+	}
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return
+	}
+	ss.catching = false
+	for _, cs := range ss.convs {
+		cs.own = nil
+	}
+	for _, f := range ss.queued {
+		ss.pushLocked(f.conv, f.seq, f.b)
+	}
+	ss.queued = nil
+}
+
+func (ss *Session) doCatchUp() error {
+	ctx := ss.ctx
+	st := ss.svc.store
+	convs := map[string]bool{frame.System(ss.user).String(): true}
+	friends, err := st.Friends(ctx, ss.user)
+	if err != nil {
+		return fmt.Errorf("friends: %w", err)
+	}
+	for _, f := range friends {
+		convs[frame.Direct(ss.user, f).String()] = true
+	}
+	groups, err := st.GroupsOf(ctx, ss.user)
+	if err != nil {
+		return fmt.Errorf("groups: %w", err)
+	}
+	for _, g := range groups {
+		convs[frame.Group(g).String()] = true
+	}
+	cursors, err := st.Cursors(ctx, ss.user, "", true)
+	if err != nil {
+		return fmt.Errorf("cursors: %w", err)
+	}
+	mine, best := map[string]int64{}, map[string]int64{}
+	seen := false
+	for _, c := range cursors {
+		convs[c.Conversation] = true
+		best[c.Conversation] = max(best[c.Conversation], c.Acked)
+		if c.Device == ss.device {
+			seen = true
+			mine[c.Conversation] = c.Acked
+		}
+	}
+	// A device seen for the first time starts after the highest seq any of
+	// the user's devices acked; its cursors are written now so that the
+	// start stays put when it reconnects before acking.
+	base := mine
+	if !seen {
+		base = best
+		for conv, acked := range best {
+			if err := st.AdvanceCursor(ctx, ss.user, ss.device, conv, acked, acked); err != nil {
+				return fmt.Errorf("start cursor: %w", err)
+			}
+		}
+		sys := frame.System(ss.user).String()
+		if err := st.AdvanceCursor(ctx, ss.user, ss.device, sys, best[sys], best[sys]); err != nil {
+			return fmt.Errorf("start cursor: %w", err)
+		}
+	}
+	names := make([]string, 0, len(convs))
+	for c := range convs {
+		names = append(names, c)
+	}
+	slices.Sort(names)
+	heads, err := st.Heads(ctx, names)
+	if err != nil {
+		return fmt.Errorf("heads: %w", err)
+	}
+	ss.mu.Lock()
+	for _, name := range names {
+		cs := ss.conv(name)
+		cs.delivered = max(cs.delivered, base[name])
+		cs.acked = max(cs.acked, base[name])
+	}
+	ss.mu.Unlock()
+	for _, name := range names {
+		after := base[name]
+		for heads[name] > after {
+			msgs, more, err := st.Messages(ctx, name, after, frame.MaxSyncLimit)
+			if err != nil {
+				return fmt.Errorf("messages of %s: %w", name, err)
+			}
+			for _, m := range msgs {
+				b := frame.Marshal(messageFrame(m, "message"))
+				ss.mu.Lock()
+				if ss.closed {
+					ss.mu.Unlock()
+					return ctx.Err()
+				}
+				cs := ss.conv(name)
+				fresh := m.Seq > cs.delivered && !cs.own[m.Seq]
+				if m.Seq > cs.delivered {
+					cs.delivered = m.Seq
+				}
+				if fresh {
+					ss.holdLocked(cs, m.Seq, b)
+				}
+				ss.mu.Unlock()
+				if fresh {
+					if err := ss.t.SendWait(ctx, b); err != nil {
+						return err
+					}
+				}
+				after = m.Seq
+			}
+			if !more || len(msgs) == 0 {
+				break
+			}
+		}
+	}
+	return nil
+}
+
+// messageFrame renders a stored message.
+func messageFrame(m Message, typ string) frame.Message {
+	f := frame.Message{
+		Type: typ, MsgID: frame.FormatID(m.ID), Conversation: m.Conversation, Seq: m.Seq,
+		From: frame.FormatID(m.SenderID), Content: m.Content, TS: m.CreatedAt.UnixMilli(),
+	}
+	if c, err := frame.ParseConversation(m.Conversation); err == nil {
+		switch c.Kind {
+		case frame.KindUser:
+			peer := c.A
+			if peer == m.SenderID {
+				peer = c.B
+			}
+			f.To = frame.Target{Kind: "user", ID: frame.FormatID(peer)}
+		case frame.KindGroup:
+			f.To = frame.Target{Kind: "group", ID: frame.FormatID(c.A)}
+		case frame.KindSubscription:
+			f.To = frame.Target{Kind: "subscription", ID: frame.FormatID(c.A)}
+		case frame.KindSystem:
+			f.To = frame.Target{Kind: "user", ID: frame.FormatID(c.A)}
+		}
+	}
+	if len(f.Content) == 0 {
+		f.Content = []byte("null")
+	}
+	return f
+}
+
+func sentFrame(m Message) []byte {
+	return frame.Marshal(frame.Sent{
+		Type: "sent", ClientMsgID: m.ClientMsgID, MsgID: frame.FormatID(m.ID),
+		Conversation: m.Conversation, Seq: m.Seq, TS: m.CreatedAt.UnixMilli(),
+	})
+}
+
+// Send stores the message and fans it out; it returns the `sent` frame for
+// the sending connection, which is the same for a re-sent client_msg_id.
+func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
+	s := ss.svc
+	if !s.allow(ss.user) {
+		return nil, ErrRateLimited
+	}
+	conv, receivers, err := s.authorize(ctx, ss.user, f)
+	if err != nil {
+		return nil, err
+	}
+	content, err := jsonContent(f.Content)
+	if err != nil {
+		return nil, err
+	}
+	lock := s.convLock(conv)
+	lock.Lock()
+	m, dup, err := s.store.Append(ctx, AppendRequest{
+		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
+	})
+	if err != nil {
+		lock.Unlock()
+		return nil, fmt.Errorf("append to %s: %w", conv, err)
+	}
+	if dup {
+		lock.Unlock()
+		return sentFrame(m), nil
+	}
+	b := frame.Marshal(messageFrame(m, "message"))
+	for _, u := range receivers {
+		for _, c := range s.hub.Conns(u) {
+			if c != ss {
+				c.deliverLive(m.Conversation, m.Seq, b)
+			}
+		}
+	}
+	// The sending connection has the message: it moves this device's
+	// cursor past it when nothing before it is outstanding here.
+	ss.mu.Lock()
+	advance := false
+	var delivered int64
+	if ss.catching && !ss.closed {
+		// Catch-up may read this message back: it must not send the
+		// sending connection its own message.
+		cs := ss.conv(m.Conversation)
+		if cs.own == nil {
+			cs.own = make(map[int64]bool)
+		}
+		cs.own[m.Seq] = true
+	}
+	if !ss.catching && !ss.closed {
+		cs := ss.conv(m.Conversation)
+		// Every earlier seq of the conversation was fanned out before this
+		// append (the conversation lock), so nothing is skipped here.
+		cs.delivered = max(cs.delivered, m.Seq)
+		if cs.acked == m.Seq-1 && len(cs.pending) == 0 {
+			cs.acked, advance = m.Seq, true
+		}
+		delivered = cs.delivered
+	}
+	ss.mu.Unlock()
+	lock.Unlock()
+	if advance {
+		if err := s.store.AdvanceCursor(ctx, ss.user, ss.device, m.Conversation, delivered, m.Seq); err != nil {
+			s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
+		}
+	}
+	return sentFrame(m), nil
+}
+
+// authorize returns the conversation of a send and who receives it.
+func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (string, []int64, error) {
+	switch f.To.Kind {
+	case "user":
+		to := f.ToID
+		if to == user {
+			return "", nil, ErrNoSuchTarget
+		}
+		mine, theirs, err := s.rels.get(ctx, s.store, user, to)
+		if err != nil {
+			return "", nil, fmt.Errorf("friendship %d-%d: %w", user, to, err)
+		}
+		if mine.Blacklisted || theirs.Blacklisted {
+			return "", nil, ErrBlocked
+		}
+		if !mine.friends() || !theirs.friends() {
+			if !mine.Found && !theirs.Found {
+				ok, err := s.store.UserExists(ctx, to)
+				if err != nil {
+					return "", nil, fmt.Errorf("user %d: %w", to, err)
+				}
+				if !ok {
+					return "", nil, ErrNoSuchTarget
+				}
+			}
+			return "", nil, ErrNotFriends
+		}
+		return frame.Direct(user, to).String(), []int64{to, user}, nil
+	case "group":
+		member, members, err := s.grps.members(ctx, s.store, f.ToID, user)
+		if err != nil {
+			return "", nil, err
+		}
+		if !member {
+			return "", nil, ErrNotMember
+		}
+		return frame.Group(f.ToID).String(), members, nil
+	}
+	return "", nil, ErrNoSuchTarget
+}
+
+// participants returns who takes part in a conversation user names, or an
+// error when user does not.
+func (s *Service) participants(ctx context.Context, user int64, conv string) ([]int64, error) {
+	c, err := frame.ParseConversation(conv)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Kind {
+	case frame.KindUser:
+		if user != c.A && user != c.B {
+			return nil, ErrNotMember
+		}
+		return []int64{c.A, c.B}, nil
+	case frame.KindGroup:
+		member, members, err := s.grps.members(ctx, s.store, c.A, user)
+		if err != nil {
+			return nil, err
+		}
+		if !member {
+			return nil, ErrNotMember
+		}
+		return members, nil
+	case frame.KindSystem:
+		if c.A != user {
+			return nil, ErrNotMember
+		}
+		return []int64{user}, nil
+	}
+	// Subscriptions come with the subscription nodes (a later part).
+	return nil, ErrNotMember
+}
+
+// Ack moves this device's cursor to seq (cumulative) and stops redelivery
+// of what it covers on this connection.
+func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
+	ss.mu.Lock()
+	cs := ss.convs[f.Conversation]
+	if cs == nil || f.Seq > cs.delivered {
+		ss.mu.Unlock()
+		return ErrAckAhead
+	}
+	n := 0
+	for n < len(cs.pending) && cs.pending[n].seq <= f.Seq {
+		n++
+	}
+	if n > 0 {
+		clear(cs.pending[:n])
+		cs.pending = cs.pending[n:]
+		ss.svc.pending.Add(int64(-n))
+	}
+	cs.acked = max(cs.acked, f.Seq)
+	delivered := cs.delivered
+	ss.mu.Unlock()
+	if err := ss.svc.store.AdvanceCursor(ctx, ss.user, ss.device, f.Conversation, delivered, f.Seq); err != nil {
+		return fmt.Errorf("advance cursor: %w", err)
+	}
+	return nil
+}
+
+// Sync returns the history frame of a conversation after f.AfterSeq.
+func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
+	if _, err := ss.svc.participants(ctx, ss.user, f.Conversation); err != nil {
+		return nil, err
+	}
+	msgs, more, err := ss.svc.store.Messages(ctx, f.Conversation, f.AfterSeq, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", f.Conversation, err)
+	}
+	h := frame.History{Type: "history", Conversation: f.Conversation, Messages: make([]frame.Message, len(msgs)), HasMore: more}
+	for i, m := range msgs {
+		h.Messages[i] = messageFrame(m, "")
+	}
+	return frame.Marshal(h), nil
+}
+
+// Read forwards a read receipt to the other participants' connections and
+// the user's other connections.
+func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
+	users, err := ss.svc.participants(ctx, ss.user, f.Conversation)
+	if err != nil {
+		return err
+	}
+	b := frame.Marshal(frame.ReadReceipt{Type: "read", Conversation: f.Conversation, Seq: f.Seq, User: frame.FormatID(ss.user)})
+	for _, u := range users {
+		for _, c := range ss.svc.hub.Conns(u) {
+			if c != ss {
+				c.t.Send(b)
+			}
+		}
+	}
+	return nil
+}
+
+var errContent = errors.New("content does not encode")
+
+func jsonContent(c frame.Content) ([]byte, error) {
+	b := frame.Marshal(c)
+	if len(b) == 0 {
+		return nil, errContent
+	}
+	return b, nil
+}

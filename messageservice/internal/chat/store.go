@@ -1,0 +1,81 @@
+package chat
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Errors of the chat features. The WebSocket transport turns them into
+// error codes in one table (wsconn); anything else is "internal".
+var (
+	ErrNotFriends   = errors.New("not friends")
+	ErrBlocked      = errors.New("blocked")
+	ErrNotMember    = errors.New("not a member")
+	ErrNoSuchTarget = errors.New("no such user or group")
+	ErrRateLimited  = errors.New("sending too fast")
+	ErrAckAhead     = errors.New("ack of a seq not delivered on this connection")
+	// ErrNotFound is what a Store returns for an unknown row.
+	ErrNotFound = errors.New("not found")
+)
+
+// Message is a stored message.
+type Message struct {
+	ID           int64
+	Conversation string
+	Seq          int64
+	SenderID     int64
+	ClientMsgID  string
+	Kind         string
+	Content      []byte // JSON of frame.Content
+	CreatedAt    time.Time
+}
+
+// Relation is what one user holds about another (one direction).
+type Relation struct {
+	Found       bool
+	Accepted    bool
+	Blacklisted bool
+	Deleted     bool
+}
+
+func (r Relation) friends() bool { return r.Found && r.Accepted && !r.Deleted }
+
+// Cursor is one device's delivery cursor in one conversation.
+type Cursor struct {
+	Device       string
+	Conversation string
+	Acked        int64
+}
+
+// AppendRequest is a message to store.
+type AppendRequest struct {
+	Conversation string
+	SenderID     int64
+	ClientMsgID  string
+	Kind         string
+	Content      []byte
+}
+
+// Store is what chat needs of the DataService. Unknown rows are ErrNotFound.
+type Store interface {
+	Friendship(ctx context.Context, self, friend int64) (Relation, error)
+	UserExists(ctx context.Context, id int64) (bool, error)
+	// Friends are user's accepted, not deleted friends.
+	Friends(ctx context.Context, user int64) ([]int64, error)
+	// GroupMembers are the members (not left) of a group; ErrNotFound when
+	// there is no such group, dismissed reports a dismissed one.
+	GroupMembers(ctx context.Context, group int64) (members []int64, dismissed bool, err error)
+	// GroupsOf are the groups user is a member of.
+	GroupsOf(ctx context.Context, user int64) ([]int64, error)
+	// Append stores a message; duplicate reports an earlier (sender,
+	// client_msg_id), whose message is returned.
+	Append(ctx context.Context, r AppendRequest) (m Message, duplicate bool, err error)
+	// Messages after seq after, in seq order, at most limit.
+	Messages(ctx context.Context, conversation string, after int64, limit int) ([]Message, bool, error)
+	// Heads are the last seqs of the conversations (absent: none).
+	Heads(ctx context.Context, conversations []string) (map[string]int64, error)
+	AdvanceCursor(ctx context.Context, user int64, device, conversation string, delivered, acked int64) error
+	// Cursors of user: of device, or of every device when all.
+	Cursors(ctx context.Context, user int64, device string, all bool) ([]Cursor, error)
+}

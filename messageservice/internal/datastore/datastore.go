@@ -1,0 +1,298 @@
+// Package datastore is the messageservice's adapter to the DataService
+// (chat.Store) and to the userservice's Auth (token checks), both gRPC over
+// mutual TLS. gRPC codes are translated once, in translate: NotFound becomes
+// chat.ErrNotFound, Unauthenticated and InvalidArgument of CheckToken become
+// ErrBadToken; anything else stays an opaque error for the log.
+package datastore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/codes"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
+
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+	"github.com/privateim/privateim/protos/tlsconfig"
+	userv1 "github.com/privateim/privateim/protos/user/v1"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+)
+
+// ErrBadToken is a token the userservice refuses.
+var ErrBadToken = errors.New("bad token")
+
+const maxMessageBytes = 16 << 20
+
+var _ chat.Store = (*Client)(nil)
+
+func dial(addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
+	creds, err := tlsconfig.ClientCredentials(files, "")
+	if err != nil {
+		return nil, fmt.Errorf("client tls: %w", err)
+	}
+	bo := backoff.DefaultConfig
+	bo.MaxDelay = 5 * time.Second
+	conn, err := grpc.NewClient(addr,
+		grpc.WithTransportCredentials(creds),
+		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}),
+		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)))
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	return conn, nil
+}
+
+// Client is the DataService client; safe for concurrent use.
+type Client struct {
+	conn     *grpc.ClientConn
+	health   healthpb.HealthClient
+	users    datav1.UsersClient
+	friends  datav1.FriendsClient
+	groups   datav1.GroupsClient
+	messages datav1.MessagesClient
+}
+
+// Dial makes a DataService client; it connects lazily.
+func Dial(addr string, files tlsconfig.Files) (*Client, error) {
+	conn, err := dial(addr, files)
+	if err != nil {
+		return nil, fmt.Errorf("dataservice: %w", err)
+	}
+	return &Client{
+		conn: conn, health: healthpb.NewHealthClient(conn),
+		users: datav1.NewUsersClient(conn), friends: datav1.NewFriendsClient(conn),
+		groups: datav1.NewGroupsClient(conn), messages: datav1.NewMessagesClient(conn),
+	}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// Check is nil when the DataService says it serves.
+func (c *Client) Check(ctx context.Context) error { return check(ctx, c.health, "dataservice") }
+
+func check(ctx context.Context, h healthpb.HealthClient, name string) error {
+	resp, err := h.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("%s health: %w", name, err)
+	}
+	if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("%s health: %s", name, s)
+	}
+	return nil
+}
+
+// translate is the one table from gRPC codes to errors callers match.
+func translate(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	st, ok := status.FromError(err)
+	if !ok {
+		return fmt.Errorf("%s: %w", op, err)
+	}
+	switch st.Code() {
+	case codes.NotFound:
+		return fmt.Errorf("%s: %w", op, chat.ErrNotFound)
+	case codes.Canceled:
+		return fmt.Errorf("%s: %w", op, errors.Join(context.Canceled, err))
+	case codes.DeadlineExceeded:
+		return fmt.Errorf("%s: %w", op, errors.Join(context.DeadlineExceeded, err))
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+// Friendship reads what self holds about friend.
+func (c *Client) Friendship(ctx context.Context, self, friend int64) (chat.Relation, error) {
+	f, err := c.friends.GetFriendship(ctx, &datav1.GetFriendshipRequest{SelfId: self, FriendId: friend})
+	if err != nil {
+		return chat.Relation{}, translate("GetFriendship", err)
+	}
+	return chat.Relation{Found: true, Accepted: f.GetAccepted(), Blacklisted: f.GetBlacklisted(), Deleted: f.GetDeleted()}, nil
+}
+
+// UserExists reports whether the user is known.
+func (c *Client) UserExists(ctx context.Context, id int64) (bool, error) {
+	_, err := c.users.GetUser(ctx, &datav1.GetUserRequest{Id: id})
+	err = translate("GetUser", err)
+	if errors.Is(err, chat.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Friends lists user's accepted, not deleted friends.
+func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
+	var out []int64
+	accepted, deleted := true, false
+	token := ""
+	for {
+		resp, err := c.friends.ListFriendships(ctx, &datav1.ListFriendshipsRequest{
+			UserId: user, Direction: datav1.FriendshipDirection_FRIENDSHIP_DIRECTION_OUTGOING,
+			Accepted: &accepted, Deleted: &deleted, Limit: 1000, PageToken: token,
+		})
+		if err != nil {
+			return nil, translate("ListFriendships", err)
+		}
+		for _, f := range resp.GetFriendships() {
+			out = append(out, f.GetFriendId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// GroupMembers lists a group's members that have not left.
+func (c *Client) GroupMembers(ctx context.Context, group int64) ([]int64, bool, error) {
+	g, err := c.groups.GetGroup(ctx, &datav1.GetGroupRequest{Id: group})
+	if err != nil {
+		return nil, false, translate("GetGroup", err)
+	}
+	if g.GetDismissed() {
+		return nil, true, nil
+	}
+	var out []int64
+	token := ""
+	for {
+		resp, err := c.groups.ListGroupMembers(ctx, &datav1.ListGroupMembersRequest{GroupId: group, Limit: 1000, PageToken: token})
+		if err != nil {
+			return nil, false, translate("ListGroupMembers", err)
+		}
+		for _, m := range resp.GetMembers() {
+			if !m.GetLeft() {
+				out = append(out, m.GetUserId())
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, false, nil
+		}
+	}
+}
+
+// GroupsOf lists the groups user is a member of.
+func (c *Client) GroupsOf(ctx context.Context, user int64) ([]int64, error) {
+	var out []int64
+	token := ""
+	for {
+		resp, err := c.groups.ListGroupsByMember(ctx, &datav1.ListGroupsByMemberRequest{UserId: user, Limit: 1000, PageToken: token})
+		if err != nil {
+			return nil, translate("ListGroupsByMember", err)
+		}
+		for _, g := range resp.GetGroups() {
+			out = append(out, g.GetId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+func message(m *datav1.Message) chat.Message {
+	return chat.Message{
+		ID: m.GetId(), Conversation: m.GetConversation(), Seq: m.GetSeq(), SenderID: m.GetSenderId(),
+		ClientMsgID: m.GetClientMsgId(), Kind: m.GetKind(), Content: m.GetContent(), CreatedAt: m.GetCreatedAt().AsTime(),
+	}
+}
+
+// Append stores one message.
+func (c *Client) Append(ctx context.Context, r chat.AppendRequest) (chat.Message, bool, error) {
+	resp, err := c.messages.AppendMessage(ctx, &datav1.AppendMessageRequest{
+		Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
+	})
+	if err != nil {
+		return chat.Message{}, false, translate("AppendMessage", err)
+	}
+	return message(resp.GetMessage()), resp.GetDuplicate(), nil
+}
+
+// Messages reads up to limit messages after seq after.
+func (c *Client) Messages(ctx context.Context, conv string, after int64, limit int) ([]chat.Message, bool, error) {
+	resp, err := c.messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: conv, AfterSeq: after, Limit: int32(limit)})
+	if err != nil {
+		return nil, false, translate("GetMessages", err)
+	}
+	out := make([]chat.Message, len(resp.GetMessages()))
+	for i, m := range resp.GetMessages() {
+		out[i] = message(m)
+	}
+	return out, resp.GetHasMore(), nil
+}
+
+// Heads reads the last seqs of conversations, 1000 per call.
+func (c *Client) Heads(ctx context.Context, convs []string) (map[string]int64, error) {
+	out := make(map[string]int64, len(convs))
+	for len(convs) > 0 {
+		n := min(len(convs), 1000)
+		resp, err := c.messages.GetConversationHeads(ctx, &datav1.GetConversationHeadsRequest{Conversations: convs[:n]})
+		if err != nil {
+			return nil, translate("GetConversationHeads", err)
+		}
+		for _, h := range resp.GetHeads() {
+			out[h.GetConversation()] = h.GetLastSeq()
+		}
+		convs = convs[n:]
+	}
+	return out, nil
+}
+
+// AdvanceCursor moves a cursor forward (never back).
+func (c *Client) AdvanceCursor(ctx context.Context, user int64, device, conv string, delivered, acked int64) error {
+	_, err := c.messages.AdvanceCursor(ctx, &datav1.AdvanceCursorRequest{
+		UserId: user, DeviceId: device, Conversation: conv, DeliveredSeq: delivered, AckedSeq: acked,
+	})
+	return translate("AdvanceCursor", err)
+}
+
+// Cursors lists user's cursors: of device, or of all devices.
+func (c *Client) Cursors(ctx context.Context, user int64, device string, all bool) ([]chat.Cursor, error) {
+	resp, err := c.messages.ListCursors(ctx, &datav1.ListCursorsRequest{UserId: user, DeviceId: device, AllDevices: all})
+	if err != nil {
+		return nil, translate("ListCursors", err)
+	}
+	out := make([]chat.Cursor, len(resp.GetCursors()))
+	for i, cu := range resp.GetCursors() {
+		out[i] = chat.Cursor{Device: cu.GetDeviceId(), Conversation: cu.GetConversation(), Acked: cu.GetAckedSeq()}
+	}
+	return out, nil
+}
+
+// Auth checks tokens with the userservice.
+type Auth struct {
+	conn   *grpc.ClientConn
+	health healthpb.HealthClient
+	auth   userv1.AuthClient
+}
+
+// DialAuth makes a userservice Auth client; it connects lazily.
+func DialAuth(addr string, files tlsconfig.Files) (*Auth, error) {
+	conn, err := dial(addr, files)
+	if err != nil {
+		return nil, fmt.Errorf("userservice: %w", err)
+	}
+	return &Auth{conn: conn, health: healthpb.NewHealthClient(conn), auth: userv1.NewAuthClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (a *Auth) Close() error { return a.conn.Close() }
+
+// Check is nil when the userservice says it serves.
+func (a *Auth) Check(ctx context.Context) error { return check(ctx, a.health, "userservice") }
+
+// CheckToken returns the token's user, or ErrBadToken.
+func (a *Auth) CheckToken(ctx context.Context, token string) (int64, error) {
+	resp, err := a.auth.CheckToken(ctx, &userv1.CheckTokenRequest{Token: token})
+	if err != nil {
+		if c := status.Code(err); c == codes.Unauthenticated || c == codes.InvalidArgument {
+			return 0, ErrBadToken
+		}
+		return 0, translate("CheckToken", err)
+	}
+	return resp.GetUserId(), nil
+}

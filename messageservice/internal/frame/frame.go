@@ -1,0 +1,350 @@
+// Package frame is the WebSocket protocol of the messageservice
+// (docs/websocket.md): the JSON frames clients send, decoded and validated by
+// Decode, the frames the server sends, and the error codes. One JSON object
+// per text frame, each with "type"; ids are decimal strings.
+//
+// It imports only the standard library.
+package frame
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Error codes of error frames.
+const (
+	CodeBadFrame     = "bad_frame"
+	CodeUnknownType  = "unknown_type"
+	CodeNotFriends   = "not_friends"
+	CodeBlocked      = "blocked"
+	CodeNotMember    = "not_member"
+	CodeNoSuchTarget = "no_such_target"
+	CodeTooLarge     = "too_large"
+	CodeRateLimited  = "rate_limited"
+	CodeInternal     = "internal"
+)
+
+// Error is a frame the server refuses, with the protocol code to answer.
+type Error struct {
+	Code        string
+	Message     string
+	ClientMsgID string // of a send frame, when known
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func bad(format string, args ...any) *Error {
+	return &Error{Code: CodeBadFrame, Message: fmt.Sprintf(format, args...)}
+}
+
+// Limits of the protocol.
+const (
+	MaxClientMsgID = 64
+	MaxDeviceID    = 64
+	MaxSyncLimit   = 200
+	DefaultSync    = 50
+	MaxText        = 8000 // runes of a text or emoji content
+)
+
+// Target is whom a message goes to.
+type Target struct {
+	Kind string `json:"kind"` // user or group
+	ID   string `json:"id"`
+}
+
+// Content of a message. Text and emoji carry Text; image and file carry
+// what POST /api/v1/files returned.
+type Content struct {
+	Kind string `json:"kind"`
+	Text string `json:"text,omitempty"`
+	URL  string `json:"url,omitempty"`
+	Name string `json:"name,omitempty"`
+	Size int64  `json:"size,omitempty"`
+	MIME string `json:"mime,omitempty"`
+}
+
+// Client frames.
+type (
+	// Send asks to store and deliver a message.
+	Send struct {
+		ClientMsgID string
+		To          Target
+		ToID        int64
+		Content     Content
+	}
+	// Ack says the client holds everything of Conversation up to Seq.
+	Ack struct {
+		Conversation string
+		Seq          int64
+	}
+	// Sync asks for history after AfterSeq.
+	Sync struct {
+		Conversation string
+		AfterSeq     int64
+		Limit        int
+	}
+	// Read is a read receipt up to Seq.
+	Read struct {
+		Conversation string
+		Seq          int64
+	}
+	// Ping asks for a pong.
+	Ping struct{}
+)
+
+// wire is every field a client frame may carry.
+type wire struct {
+	Type         string           `json:"type"`
+	ClientMsgID  *string          `json:"client_msg_id"`
+	To           *Target          `json:"to"`
+	Content      *json.RawMessage `json:"content"`
+	Conversation *string          `json:"conversation"`
+	Seq          *int64           `json:"seq"`
+	AfterSeq     *int64           `json:"after_seq"`
+	Limit        *int             `json:"limit"`
+}
+
+// Decode reads one client frame: *Send, *Ack, *Sync, *Read or *Ping, or a
+// *Error with code bad_frame or unknown_type.
+func Decode(b []byte) (any, error) {
+	b = bytes.TrimSpace(b)
+	if len(b) == 0 || b[0] != '{' {
+		return nil, bad("want one JSON object")
+	}
+	var w wire
+	if err := json.Unmarshal(b, &w); err != nil {
+		return nil, bad("invalid JSON: %v", plainJSONError(err))
+	}
+	switch w.Type {
+	case "send":
+		s, err := decodeSend(&w)
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	case "ack":
+		conv, seq, err := convSeq(&w)
+		if err != nil {
+			return nil, err
+		}
+		return &Ack{Conversation: conv, Seq: seq}, nil
+	case "read":
+		conv, seq, err := convSeq(&w)
+		if err != nil {
+			return nil, err
+		}
+		return &Read{Conversation: conv, Seq: seq}, nil
+	case "sync":
+		if w.Conversation == nil {
+			return nil, bad("conversation is missing")
+		}
+		if _, err := ParseConversation(*w.Conversation); err != nil {
+			return nil, err
+		}
+		s := &Sync{Conversation: *w.Conversation, Limit: DefaultSync}
+		if w.AfterSeq != nil {
+			s.AfterSeq = *w.AfterSeq
+		}
+		if s.AfterSeq < 0 {
+			return nil, bad("after_seq must be >= 0")
+		}
+		if w.Limit != nil {
+			s.Limit = *w.Limit
+		}
+		if s.Limit < 1 || s.Limit > MaxSyncLimit {
+			return nil, bad("limit must be 1..%d", MaxSyncLimit)
+		}
+		return s, nil
+	case "ping":
+		return &Ping{}, nil
+	case "":
+		return nil, bad("type is missing")
+	default:
+		return nil, &Error{Code: CodeUnknownType, Message: fmt.Sprintf("unknown frame type %q", truncate(w.Type, 32))}
+	}
+}
+
+func convSeq(w *wire) (string, int64, error) {
+	if w.Conversation == nil {
+		return "", 0, bad("conversation is missing")
+	}
+	if _, err := ParseConversation(*w.Conversation); err != nil {
+		return "", 0, err
+	}
+	if w.Seq == nil || *w.Seq < 1 {
+		return "", 0, bad("seq must be a number >= 1")
+	}
+	return *w.Conversation, *w.Seq, nil
+}
+
+func decodeSend(w *wire) (*Send, error) {
+	s := &Send{}
+	if w.ClientMsgID != nil {
+		s.ClientMsgID = *w.ClientMsgID
+	}
+	if n := len(s.ClientMsgID); n < 1 || n > MaxClientMsgID || !utf8.ValidString(s.ClientMsgID) {
+		return nil, bad("client_msg_id must be 1..%d bytes of UTF-8", MaxClientMsgID)
+	}
+	fail := func(format string, args ...any) (*Send, error) {
+		e := bad(format, args...)
+		e.ClientMsgID = s.ClientMsgID
+		return nil, e
+	}
+	if w.To == nil {
+		return fail("to is missing")
+	}
+	s.To = *w.To
+	if s.To.Kind != "user" && s.To.Kind != "group" {
+		return fail(`to.kind must be "user" or "group"`)
+	}
+	id, err := ParseID(s.To.ID)
+	if err != nil {
+		return fail("to.id: %v", err)
+	}
+	s.ToID = id
+	if w.Content == nil {
+		return fail("content is missing")
+	}
+	if err := json.Unmarshal(*w.Content, &s.Content); err != nil {
+		return fail("content: %v", plainJSONError(err))
+	}
+	if msg := validContent(&s.Content); msg != "" {
+		return fail("content: %s", msg)
+	}
+	return s, nil
+}
+
+func validContent(c *Content) string {
+	switch c.Kind {
+	case "text", "emoji":
+		if c.Text == "" || !utf8.ValidString(c.Text) || utf8.RuneCountInString(c.Text) > MaxText {
+			return fmt.Sprintf("text must be 1..%d characters of UTF-8", MaxText)
+		}
+		c.URL, c.Name, c.Size, c.MIME = "", "", 0, ""
+	case "image", "file":
+		if c.URL == "" || len(c.URL) > 1024 || !(strings.HasPrefix(c.URL, "http://") || strings.HasPrefix(c.URL, "https://") || strings.HasPrefix(c.URL, "/")) {
+			return "url must be the URL POST /api/v1/files returned"
+		}
+		if c.Name == "" || len(c.Name) > 255 || !utf8.ValidString(c.Name) {
+			return "name must be 1..255 bytes of UTF-8"
+		}
+		if c.Size < 0 {
+			return "size must be >= 0"
+		}
+		if c.MIME == "" || len(c.MIME) > 255 {
+			return "mime must be 1..255 bytes"
+		}
+		c.Text = ""
+	default:
+		return `kind must be "text", "emoji", "image" or "file"`
+	}
+	return ""
+}
+
+// ParseID reads a decimal id > 0.
+func ParseID(s string) (int64, error) {
+	id, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || id < 1 || strconv.FormatInt(id, 10) != s {
+		return 0, errors.New("want a decimal id > 0")
+	}
+	return id, nil
+}
+
+// FormatID writes an id as the protocol does.
+func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
+
+// Conversation kinds.
+const (
+	KindUser         = "u"
+	KindGroup        = "g"
+	KindSubscription = "s"
+	KindSystem       = "sys"
+)
+
+// Conversation is a parsed conversation name: u:<low>:<high> (A < B),
+// g:<id>, s:<id> or sys:<id> (A is the id).
+type Conversation struct {
+	Kind string
+	A, B int64
+}
+
+// ParseConversation reads a conversation name, or returns a bad_frame *Error.
+func ParseConversation(s string) (Conversation, error) {
+	kind, rest, ok := strings.Cut(s, ":")
+	if !ok || len(s) > 128 {
+		return Conversation{}, bad("conversation %q: want u:<id>:<id>, g:<id>, s:<id> or sys:<id>", truncate(s, 64))
+	}
+	c := Conversation{Kind: kind}
+	var err error
+	switch kind {
+	case KindUser:
+		a, b, ok := strings.Cut(rest, ":")
+		if !ok {
+			break
+		}
+		if c.A, err = ParseID(a); err != nil {
+			break
+		}
+		if c.B, err = ParseID(b); err != nil {
+			break
+		}
+		if c.A < c.B {
+			return c, nil
+		}
+	case KindGroup, KindSubscription, KindSystem:
+		if c.A, err = ParseID(rest); err == nil {
+			return c, nil
+		}
+	}
+	return Conversation{}, bad("conversation %q: want u:<lower id>:<higher id>, g:<id>, s:<id> or sys:<id>", truncate(s, 64))
+}
+
+// String is the conversation's name.
+func (c Conversation) String() string {
+	if c.Kind == KindUser {
+		return "u:" + FormatID(c.A) + ":" + FormatID(c.B)
+	}
+	return c.Kind + ":" + FormatID(c.A)
+}
+
+// Direct is the 1:1 conversation of two users.
+func Direct(a, b int64) Conversation {
+	if a > b {
+		a, b = b, a
+	}
+	return Conversation{Kind: KindUser, A: a, B: b}
+}
+
+// Group is the conversation of a group.
+func Group(id int64) Conversation { return Conversation{Kind: KindGroup, A: id} }
+
+// System is the conversation of a user's system notices.
+func System(user int64) Conversation { return Conversation{Kind: KindSystem, A: user} }
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "…"
+}
+
+// plainJSONError keeps what encoding/json says short and free of Go types.
+func plainJSONError(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Sprintf("field %q has the wrong type", te.Field)
+		}
+		return "wrong type"
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Sprintf("syntax error at offset %d", se.Offset)
+	}
+	return "cannot decode"
+}

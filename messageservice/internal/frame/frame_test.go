@@ -1,0 +1,139 @@
+package frame
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestDecode(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		want any    // a frame type, when it decodes
+		code string // else the error code
+	}{
+		{"send text", `{"type":"send","client_msg_id":"c1","to":{"kind":"user","id":"12"},"content":{"kind":"text","text":"hi"}}`, &Send{}, ""},
+		{"send file", `{"type":"send","client_msg_id":"c1","to":{"kind":"group","id":"3"},"content":{"kind":"file","url":"http://h/static/a","name":"a.pdf","size":3,"mime":"application/pdf"}}`, &Send{}, ""},
+		{"ack", `{"type":"ack","conversation":"u:1:2","seq":4}`, &Ack{}, ""},
+		{"read", `{"type":"read","conversation":"g:9","seq":1}`, &Read{}, ""},
+		{"sync", `{"type":"sync","conversation":"g:9","after_seq":0,"limit":200}`, &Sync{}, ""},
+		{"ping", `{"type":"ping"}`, &Ping{}, ""},
+		{"not json", `hello`, nil, CodeBadFrame},
+		{"array", `[1]`, nil, CodeBadFrame},
+		{"no type", `{}`, nil, CodeBadFrame},
+		{"type not string", `{"type":1}`, nil, CodeBadFrame},
+		{"unknown", `{"type":"dance"}`, nil, CodeUnknownType},
+		{"empty client id", `{"type":"send","client_msg_id":"","to":{"kind":"user","id":"1"},"content":{"kind":"text","text":"x"}}`, nil, CodeBadFrame},
+		{"long client id", `{"type":"send","client_msg_id":"` + strings.Repeat("a", 65) + `","to":{"kind":"user","id":"1"},"content":{"kind":"text","text":"x"}}`, nil, CodeBadFrame},
+		{"bad kind", `{"type":"send","client_msg_id":"c","to":{"kind":"bot","id":"1"},"content":{"kind":"text","text":"x"}}`, nil, CodeBadFrame},
+		{"bad id", `{"type":"send","client_msg_id":"c","to":{"kind":"user","id":"01"},"content":{"kind":"text","text":"x"}}`, nil, CodeBadFrame},
+		{"empty text", `{"type":"send","client_msg_id":"c","to":{"kind":"user","id":"1"},"content":{"kind":"text","text":""}}`, nil, CodeBadFrame},
+		{"image without url", `{"type":"send","client_msg_id":"c","to":{"kind":"user","id":"1"},"content":{"kind":"image","name":"a","mime":"image/png"}}`, nil, CodeBadFrame},
+		{"ack bad conversation", `{"type":"ack","conversation":"u:2:1","seq":4}`, nil, CodeBadFrame},
+		{"ack no seq", `{"type":"ack","conversation":"u:1:2"}`, nil, CodeBadFrame},
+		{"sync over limit", `{"type":"sync","conversation":"g:9","limit":201}`, nil, CodeBadFrame},
+		{"sync negative", `{"type":"sync","conversation":"g:9","after_seq":-1}`, nil, CodeBadFrame},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Decode([]byte(tt.in))
+			if tt.code != "" {
+				var fe *Error
+				if !errors.As(err, &fe) || fe.Code != tt.code {
+					t.Fatalf("Decode = %v, %v; want code %s", got, err, tt.code)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if gotT, wantT := typeName(got), typeName(tt.want); gotT != wantT {
+				t.Fatalf("Decode = %s, want %s", gotT, wantT)
+			}
+		})
+	}
+}
+
+func typeName(v any) string {
+	switch v.(type) {
+	case *Send:
+		return "send"
+	case *Ack:
+		return "ack"
+	case *Read:
+		return "read"
+	case *Sync:
+		return "sync"
+	case *Ping:
+		return "ping"
+	}
+	return "?"
+}
+
+func TestSendErrorCarriesClientMsgID(t *testing.T) {
+	_, err := Decode([]byte(`{"type":"send","client_msg_id":"c7","to":{"kind":"user","id":"x"},"content":{"kind":"text","text":"x"}}`))
+	var fe *Error
+	if !errors.As(err, &fe) || fe.ClientMsgID != "c7" {
+		t.Fatalf("err = %#v, want client_msg_id c7", err)
+	}
+}
+
+func TestConversation(t *testing.T) {
+	for _, s := range []string{"u:1:2", "g:5", "s:7", "sys:9"} {
+		c, err := ParseConversation(s)
+		if err != nil || c.String() != s {
+			t.Errorf("ParseConversation(%q) = %v, %v", s, c, err)
+		}
+	}
+	for _, s := range []string{"u:2:1", "u:1:1", "x:1", "g:", "g:-1", "g:1:2", "u:1"} {
+		if _, err := ParseConversation(s); err == nil {
+			t.Errorf("ParseConversation(%q) accepted", s)
+		}
+	}
+	if Direct(9, 3).String() != "u:3:9" {
+		t.Error("Direct does not order the ids")
+	}
+}
+
+// FuzzDecode: Decode never panics, returns exactly one of a frame or an
+// error, errors are *Error with a protocol code, and what it accepts has
+// valid fields.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{
+		`{"type":"send","client_msg_id":"c1","to":{"kind":"user","id":"12"},"content":{"kind":"text","text":"hi"}}`,
+		`{"type":"ack","conversation":"u:1:2","seq":4}`,
+		`{"type":"sync","conversation":"g:9","after_seq":3,"limit":20}`,
+		`{"type":"read","conversation":"sys:9","seq":1}`,
+		`{"type":"ping"}`, `{"type":"x"}`, `[]`, `{"type":"send","content":null}`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		v, err := Decode(b)
+		if (v == nil) == (err == nil) {
+			t.Fatalf("Decode(%q) = %v, %v: want exactly one", b, v, err)
+		}
+		if err != nil {
+			var fe *Error
+			if !errors.As(err, &fe) || (fe.Code != CodeBadFrame && fe.Code != CodeUnknownType) {
+				t.Fatalf("Decode(%q): error %v is not a protocol error", b, err)
+			}
+			return
+		}
+		switch fr := v.(type) {
+		case *Send:
+			if fr.ClientMsgID == "" || fr.ToID < 1 || validContent(&fr.Content) != "" {
+				t.Fatalf("Decode(%q) accepted %+v", b, fr)
+			}
+		case *Ack:
+			if _, err := ParseConversation(fr.Conversation); err != nil || fr.Seq < 1 {
+				t.Fatalf("Decode(%q) accepted %+v", b, fr)
+			}
+		case *Sync:
+			if fr.Limit < 1 || fr.Limit > MaxSyncLimit || fr.AfterSeq < 0 {
+				t.Fatalf("Decode(%q) accepted %+v", b, fr)
+			}
+		}
+	})
+}

@@ -1,0 +1,71 @@
+package frame
+
+import "encoding/json"
+
+// Server frames. Encode them with Marshal.
+type (
+	// Sent confirms a stored message to its sender.
+	Sent struct {
+		Type         string `json:"type"` // "sent"
+		ClientMsgID  string `json:"client_msg_id"`
+		MsgID        string `json:"msg_id"`
+		Conversation string `json:"conversation"`
+		Seq          int64  `json:"seq"`
+		TS           int64  `json:"ts"` // unix ms
+	}
+	// Message is a stored message; in a history frame Type is empty.
+	Message struct {
+		Type         string          `json:"type,omitempty"` // "message"
+		MsgID        string          `json:"msg_id"`
+		Conversation string          `json:"conversation"`
+		Seq          int64           `json:"seq"`
+		From         string          `json:"from"`
+		To           Target          `json:"to"`
+		Content      json.RawMessage `json:"content"`
+		TS           int64           `json:"ts"`
+	}
+	// History answers a sync.
+	History struct {
+		Type         string    `json:"type"` // "history"
+		Conversation string    `json:"conversation"`
+		Messages     []Message `json:"messages"`
+		HasMore      bool      `json:"has_more"`
+	}
+	// ReadReceipt forwards a read frame to the other members.
+	ReadReceipt struct {
+		Type         string `json:"type"` // "read"
+		Conversation string `json:"conversation"`
+		Seq          int64  `json:"seq"`
+		User         string `json:"user"`
+	}
+	// Presence tells friends a user came online or went offline.
+	Presence struct {
+		Type   string `json:"type"` // "presence"
+		User   string `json:"user"`
+		Online bool   `json:"online"`
+	}
+	// ErrorFrame refuses a client frame; the connection stays open.
+	ErrorFrame struct {
+		Type        string `json:"type"` // "error"
+		Code        string `json:"code"`
+		Message     string `json:"message"`
+		ClientMsgID string `json:"client_msg_id,omitempty"`
+	}
+)
+
+// Pong is the answer to a ping, encoded once.
+var Pong = []byte(`{"type":"pong"}`)
+
+// Marshal encodes a server frame; the frames above cannot fail to encode.
+func Marshal(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic("frame: marshal " + err.Error())
+	}
+	return b
+}
+
+// ErrorBytes encodes an error frame.
+func ErrorBytes(code, message, clientMsgID string) []byte {
+	return Marshal(ErrorFrame{Type: "error", Code: code, Message: message, ClientMsgID: clientMsgID})
+}

@@ -1,0 +1,264 @@
+// Package server assembles the messageservice from its Config, the way the
+// binary runs it: the DataService and userservice clients, NATS (embedded
+// or external) with the relation-event subscription, the chat service, the
+// WebSocket server on HTTP_ADDR (GET /ws, /healthz, /readyz) and the
+// internal gRPC server on GRPC_ADDR (mTLS; health for now).
+//
+// Shutdown order: /readyz and gRPC health say not serving -> every
+// WebSocket closed with 1001 "going away" -> HTTP shutdown -> gRPC stop ->
+// chat service, NATS and the clients closed.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	natsserver "github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/privateim/privateim/protos/tlsconfig"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/config"
+	"github.com/privateim/privateim/messageservice/internal/datastore"
+	"github.com/privateim/privateim/messageservice/internal/events"
+	"github.com/privateim/privateim/messageservice/internal/wsconn"
+)
+
+// Server is one messageservice node.
+type Server struct {
+	cfg    config.Config
+	log    *slog.Logger
+	data   *datastore.Client
+	auth   *datastore.Auth
+	ns     *natsserver.Server // nil with an external NATS
+	nc     *nats.Conn
+	chat   *chat.Service
+	ws     *wsconn.Server
+	http   *http.Server
+	grpc   *grpc.Server
+	health *health.Server
+	ready  atomic.Bool
+
+	httpLis, grpcLis net.Listener
+}
+
+// New connects and listens; Run serves. On error everything opened is
+// closed again.
+func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			for _, l := range []net.Listener{s.httpLis, s.grpcLis} {
+				if l != nil {
+					l.Close()
+				}
+			}
+			s.closeAll()
+		}
+	}()
+	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.ClientTLS); err != nil {
+		return nil, err
+	}
+	if s.auth, err = datastore.DialAuth(cfg.UserAddr, cfg.ClientTLS); err != nil {
+		return nil, err
+	}
+	url := cfg.NATSURL
+	if url == "" {
+		if s.ns, err = startNATS(cfg.NATSListen); err != nil {
+			return nil, err
+		}
+		url = s.ns.ClientURL()
+		log.Info("embedded nats", "url", url)
+	}
+	if s.nc, err = nats.Connect(url, nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1),
+		nats.ReconnectHandler(func(*nats.Conn) { log.Info("nats reconnected") }),
+		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) })); err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+	}
+	s.chat = chat.New(log, s.data, chat.Options{
+		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL,
+	})
+	if _, err = events.Subscribe(log, s.nc, s.chat.ApplyRelation); err != nil {
+		return nil, err
+	}
+	s.ws = wsconn.NewServer(log, s.auth, func(c *wsconn.Conn, user int64, device string) wsconn.Session {
+		return s.chat.Open(c, user, device)
+	}, wsconn.Options{
+		MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue,
+		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, BadToken: datastore.ErrBadToken,
+	})
+	mux := http.NewServeMux()
+	mux.Handle("GET /ws", s.ws)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"status":"ok"}`))
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	s.http = &http.Server{
+		Handler:           mux,
+		ReadHeaderTimeout: 10 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("server tls: %w", err)
+	}
+	s.grpc = grpc.NewServer(grpc.Creds(creds))
+	s.health = health.NewServer()
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
+	}
+	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
+	}
+	return s, nil
+}
+
+func startNATS(listen string) (*natsserver.Server, error) {
+	host, portStr, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("nats-listen %q: %w", listen, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil {
+		return nil, fmt.Errorf("nats-listen %q: port: %w", listen, err)
+	}
+	if port == 0 {
+		port = -1 // a random free port
+	}
+	ns, err := natsserver.NewServer(&natsserver.Options{Host: host, Port: port, NoLog: true, NoSigs: true})
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	go ns.Start()
+	if !ns.ReadyForConnections(10 * time.Second) {
+		ns.Shutdown()
+		return nil, fmt.Errorf("embedded nats on %s did not start", listen)
+	}
+	return ns, nil
+}
+
+// HTTPAddr is where GET /ws listens.
+func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
+
+// GRPCAddr is where the internal gRPC API listens.
+func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
+
+// Chat is the node's chat service (tests read its Stats).
+func (s *Server) Chat() *chat.Service { return s.chat }
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	if !s.ready.Load() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"shutting down"}`))
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := errors.Join(s.data.Check(ctx), s.auth.Check(ctx)); err != nil {
+		s.log.Warn("not ready", "err", err)
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte(`{"status":"dependencies unavailable"}`))
+		return
+	}
+	_, _ = w.Write([]byte(`{"status":"ready"}`))
+}
+
+// Run serves until ctx ends, then shuts down in order. It returns nil
+// after a clean shutdown.
+func (s *Server) Run(ctx context.Context) error {
+	httpErr := make(chan error, 1)
+	grpcErr := make(chan error, 1)
+	go func() {
+		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			httpErr <- err
+			return
+		}
+		httpErr <- nil
+	}()
+	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	s.ready.Store(true)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr(), "node", s.cfg.NodeID)
+
+	var failed error
+	select {
+	case <-ctx.Done():
+	case err := <-httpErr:
+		failed, httpErr = fmt.Errorf("serve http: %w", err), nil
+	case err := <-grpcErr:
+		failed, grpcErr = fmt.Errorf("serve grpc: %w", err), nil
+	}
+	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
+	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
+	defer cancel()
+
+	s.ready.Store(false)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	if err := s.ws.CloseAll(shutCtx); err != nil {
+		s.log.Warn("websockets did not all close in time", "err", err)
+	}
+	if err := s.http.Shutdown(shutCtx); err != nil {
+		s.log.Warn("http shutdown cut requests short", "err", err)
+		s.http.Close()
+	}
+	stopped := make(chan struct{})
+	go func() { s.grpc.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-shutCtx.Done():
+		s.grpc.Stop()
+		<-stopped
+	}
+	errs := []error{failed}
+	if httpErr != nil {
+		errs = append(errs, <-httpErr)
+	}
+	if grpcErr != nil {
+		if err := <-grpcErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			errs = append(errs, err)
+		}
+	}
+	s.closeAll()
+	err := errors.Join(errs...)
+	if err == nil {
+		s.log.Info("stopped")
+	}
+	return err
+}
+
+// closeAll closes what New opened, in reverse order.
+func (s *Server) closeAll() {
+	if s.chat != nil {
+		s.chat.Close()
+	}
+	if s.nc != nil {
+		s.nc.Close()
+	}
+	if s.ns != nil {
+		s.ns.Shutdown()
+		s.ns.WaitForShutdown()
+	}
+	if s.auth != nil {
+		s.auth.Close()
+	}
+	if s.data != nil {
+		s.data.Close()
+	}
+}

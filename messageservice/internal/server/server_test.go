@@ -1,0 +1,409 @@
+package server_test
+
+import (
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/privateim/privateim/tools/stacktest"
+
+	"github.com/privateim/privateim/messageservice/internal/mstest"
+)
+
+const wait = 10 * time.Second
+
+func stack(t *testing.T) *mstest.Stack {
+	t.Helper()
+	// Each test gets its own stack: cleanups run per test, and the stacks
+	// are cheap enough (a DataService, a userservice, a NATS).
+	return mstest.StartStack(t)
+}
+
+func conv(a, b mstest.User) string {
+	if len(a.ID) > len(b.ID) || (len(a.ID) == len(b.ID) && a.ID > b.ID) {
+		a, b = b, a
+	}
+	return "u:" + a.ID + ":" + b.ID
+}
+
+// TestChat runs the single-node chat against one stack and node.
+func TestChat(t *testing.T) {
+	st := stack(t)
+	node := st.StartNode(t, st.Config())
+
+	t.Run("direct both ways", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		ca, cb := node.Dial(t, a, ""), node.Dial(t, b, "")
+		ca.Send("m1", "user", b.ID, "hello b")
+		sent := ca.Await("sent", wait)
+		if sent.ClientMsgID != "m1" || sent.Conversation != conv(a, b) || sent.Seq != 1 || sent.MsgID == "" || sent.TS == 0 {
+			t.Fatalf("sent = %s", sent.Raw)
+		}
+		m := cb.Await("message", wait)
+		if m.MsgID != sent.MsgID || m.From != a.ID || m.Seq != 1 || !strings.Contains(string(m.Content), "hello b") {
+			t.Fatalf("message = %s", m.Raw)
+		}
+		if string(m.To) != `{"kind":"user","id":"`+b.ID+`"}` {
+			t.Fatalf("to = %s", m.To)
+		}
+		cb.Ack(m.Conversation, m.Seq)
+		cb.Send("m2", "user", a.ID, "hello a")
+		if s := cb.Await("sent", wait); s.Seq != 2 {
+			t.Fatalf("sent = %s", s.Raw)
+		}
+		if m := ca.Await("message", wait); m.From != b.ID || m.Seq != 2 {
+			t.Fatalf("message = %s", m.Raw)
+		}
+	})
+
+	t.Run("sender's other connections get the message", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		phone, laptop := node.Dial(t, a, "phone"), node.Dial(t, a, "laptop")
+		node.Dial(t, b, "")
+		node.Settle(t)
+		phone.Send("x1", "user", b.ID, "from my phone")
+		sent := phone.Await("sent", wait)
+		if m := laptop.Await("message", wait); m.MsgID != sent.MsgID {
+			t.Fatalf("laptop got %s", m.Raw)
+		}
+		if ms := mstest.Messages(phone.UntilPong(wait)); len(ms) != 0 {
+			t.Fatalf("the sending connection got its own message: %v", ms)
+		}
+	})
+
+	t.Run("fourth connection evicts the oldest", func(t *testing.T) {
+		u := st.NewUser(t, "u")
+		c1 := node.Dial(t, u, "")
+		c1.UntilPong(wait) // c1 is registered before c2
+		c2 := node.Dial(t, u, "")
+		c2.UntilPong(wait)
+		c3 := node.Dial(t, u, "")
+		c3.UntilPong(wait)
+		c4 := node.Dial(t, u, "")
+		code, reason := c1.ExpectClose(wait)
+		if code != 4001 || reason != "replaced" {
+			t.Fatalf("close = %d %q, want 4001 replaced", code, reason)
+		}
+		for _, c := range []*mstest.Client{c2, c3, c4} {
+			c.UntilPong(wait)
+		}
+		if s := node.Chat().Stats(); s.Conns < 3 {
+			t.Fatalf("stats = %+v", s)
+		}
+	})
+
+	t.Run("offline messages in order on reconnect", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		ca := node.Dial(t, a, "")
+		for i := range 5 {
+			ca.Send(fmt.Sprint("o", i), "user", b.ID, fmt.Sprint("text ", i))
+			if s := ca.Await("sent", wait); s.Seq != int64(i+1) {
+				t.Fatalf("sent = %s", s.Raw)
+			}
+		}
+		cb := node.Dial(t, b, "")
+		for i := range 5 {
+			m := cb.Await("message", wait)
+			if m.Seq != int64(i+1) || !strings.Contains(string(m.Content), fmt.Sprint("text ", i)) {
+				t.Fatalf("message %d = %s", i, m.Raw)
+			}
+		}
+		cb.Ack(conv(a, b), 5)
+		cb.UntilPong(wait) // the ack is processed
+		cb.WS.Close()
+		cb = node.Dial(t, b, "")
+		node.Settle(t)
+		if ms := mstest.Messages(cb.UntilPong(wait)); len(ms) != 0 {
+			t.Fatalf("acked messages delivered again: %d", len(ms))
+		}
+		// A new device starts after what the user's devices acked.
+		tablet := node.Dial(t, b, "tablet")
+		node.Settle(t)
+		if ms := mstest.Messages(tablet.UntilPong(wait)); len(ms) != 0 {
+			t.Fatalf("a new device got %d old messages", len(ms))
+		}
+		ca.Send("o5", "user", b.ID, "new")
+		if m := tablet.Await("message", wait); m.Seq != 6 {
+			t.Fatalf("tablet got %s", m.Raw)
+		}
+	})
+
+	t.Run("re-sent client_msg_id is stored and delivered once", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		ca, cb := node.Dial(t, a, ""), node.Dial(t, b, "")
+		ca.Send("same", "user", b.ID, "once")
+		first := ca.Await("sent", wait)
+		m := cb.Await("message", wait)
+		cb.Ack(m.Conversation, m.Seq)
+		ca.Send("same", "user", b.ID, "once")
+		again := ca.Await("sent", wait)
+		if string(again.Raw) != string(first.Raw) {
+			t.Fatalf("re-send answered %s, first %s", again.Raw, first.Raw)
+		}
+		ca.Send("next", "user", b.ID, "next")
+		if s := ca.Await("sent", wait); s.Seq != 2 {
+			t.Fatalf("next message seq %d: the re-send was stored again", s.Seq)
+		}
+		for _, f := range mstest.Messages(cb.UntilPong(wait)) {
+			if f.MsgID == first.MsgID {
+				continue // a redelivery before the ack arrived is allowed
+			}
+			if f.Seq != 2 {
+				t.Fatalf("b got %s", f.Raw)
+			}
+		}
+	})
+
+	t.Run("sync pages history", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		ca := node.Dial(t, a, "")
+		for i := range 3 {
+			ca.Send(fmt.Sprint("s", i), "user", b.ID, "x")
+			ca.Await("sent", wait)
+		}
+		ca.WriteJSON(map[string]any{"type": "sync", "conversation": conv(a, b), "after_seq": 0, "limit": 2})
+		h := ca.Await("history", wait)
+		if len(h.Messages) != 2 || !h.HasMore || h.Messages[0].Seq != 1 || h.Messages[1].Seq != 2 {
+			t.Fatalf("history = %s", h.Raw)
+		}
+		ca.WriteJSON(map[string]any{"type": "sync", "conversation": conv(a, b), "after_seq": 2, "limit": 2})
+		if h := ca.Await("history", wait); len(h.Messages) != 1 || h.HasMore {
+			t.Fatalf("history = %s", h.Raw)
+		}
+		stranger := st.NewUser(t, "s")
+		cs := node.Dial(t, stranger, "")
+		cs.WriteJSON(map[string]any{"type": "sync", "conversation": conv(a, b)})
+		if e := cs.Await("error", wait); e.Code != "not_member" {
+			t.Fatalf("error = %s", e.Raw)
+		}
+	})
+
+	t.Run("read receipts and presence", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		cb := node.Dial(t, b, "")
+		cb.UntilPong(wait)
+		ca := node.Dial(t, a, "")
+		if p := cb.Await("presence", wait); p.User != a.ID || !p.Online {
+			t.Fatalf("presence = %s", p.Raw)
+		}
+		ca.WriteJSON(map[string]any{"type": "read", "conversation": conv(a, b), "seq": 3})
+		if r := cb.Await("read", wait); r.User != a.ID || r.Seq != 3 || r.Conversation != conv(a, b) {
+			t.Fatalf("read = %s", r.Raw)
+		}
+		ca.WS.Close()
+		if p := cb.Await("presence", wait); p.User != a.ID || p.Online {
+			t.Fatalf("presence = %s", p.Raw)
+		}
+	})
+
+	t.Run("errors", func(t *testing.T) {
+		a, b, c := st.NewUser(t, "a"), st.NewUser(t, "b"), st.NewUser(t, "c")
+		st.Befriend(t, a, b)
+		ca := node.Dial(t, a, "")
+		expect := func(code, clientMsgID string) {
+			t.Helper()
+			e := ca.Await("error", wait)
+			if e.Code != code || e.ClientMsgID != clientMsgID {
+				t.Fatalf("error = %s, want %s for %q", e.Raw, code, clientMsgID)
+			}
+		}
+		ca.Send("nf", "user", c.ID, "hi")
+		expect("not_friends", "nf")
+		ca.Send("ns", "user", "999999999", "hi")
+		expect("no_such_target", "ns")
+		ca.Send("ng", "group", "999999999", "hi")
+		expect("no_such_target", "ng")
+		g := st.NewGroup(t, c)
+		ca.Send("nm", "group", g, "hi")
+		expect("not_member", "nm")
+		ca.WS.WriteMessage(websocket.TextMessage, []byte("nonsense"))
+		expect("bad_frame", "")
+		ca.WriteJSON(map[string]any{"type": "send", "client_msg_id": "bf", "to": map[string]string{"kind": "user", "id": "x"}})
+		expect("bad_frame", "bf")
+		ca.WriteJSON(map[string]any{"type": "dance"})
+		expect("unknown_type", "")
+		ca.Ack(conv(a, b), 99)
+		expect("bad_frame", "")
+
+		// Blocked: the cached friendship is dropped by the BLOCKED event.
+		ca.Send("ok", "user", b.ID, "hi")
+		ca.Await("sent", wait)
+		st.Block(t, b, a)
+		stacktest.Eventually(t, wait, func() error {
+			ca.Send("bl", "user", b.ID, "hi")
+			f := ca.Next(wait)
+			for f.Type == "message" || f.Type == "presence" {
+				f = ca.Next(wait)
+			}
+			if f.Type == "error" && f.Code == "blocked" {
+				return nil
+			}
+			return fmt.Errorf("got %s", f.Raw)
+		})
+
+		// The connection survived every error frame.
+		ca.UntilPong(wait)
+
+		ca.WS.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","pad":"`+strings.Repeat("x", 70<<10)+`"}`))
+		if code, _ := ca.ExpectClose(wait); code != websocket.CloseMessageTooBig {
+			t.Fatalf("close = %d, want 1009", code)
+		}
+	})
+
+	t.Run("bad token is 401", func(t *testing.T) {
+		_, resp, err := node.TryDial("not-a-token", "")
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("dial = %v, %v", resp, err)
+		}
+		_, resp, err = node.TryDial("", "")
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("dial = %v, %v", resp, err)
+		}
+	})
+
+	t.Run("group of 50", func(t *testing.T) {
+		owner := st.NewUser(t, "owner")
+		members := make([]mstest.User, 49)
+		for i := range members {
+			members[i] = st.NewUser(t, fmt.Sprint("m", i))
+		}
+		g := st.NewGroup(t, owner, members...)
+		co := node.Dial(t, owner, "")
+		// The last member stays offline until the message is stored.
+		clients := make([]*mstest.Client, 48)
+		for i := range clients {
+			clients[i] = node.Dial(t, members[i], "")
+		}
+		for _, c := range clients {
+			c.UntilPong(wait) // caught up: live traffic flows
+		}
+		co.Send("g1", "group", g, "hello all")
+		sent := co.Await("sent", wait)
+		if sent.Conversation != "g:"+g || sent.Seq != 1 {
+			t.Fatalf("sent = %s", sent.Raw)
+		}
+		for i, c := range clients {
+			m := c.Await("message", wait)
+			if m.MsgID != sent.MsgID || string(m.To) != `{"kind":"group","id":"`+g+`"}` {
+				t.Fatalf("member %d got %s", i, m.Raw)
+			}
+			c.Ack(m.Conversation, m.Seq)
+		}
+		late := node.Dial(t, members[48], "")
+		if m := late.Await("message", wait); m.MsgID != sent.MsgID {
+			t.Fatalf("offline member got %s", m.Raw)
+		}
+		// Leaving the group ends membership at once (GROUP_MEMBER_LEFT).
+		st.Do(t, http.MethodPost, "/groups/"+g+"/quit", members[0].Token, nil, http.StatusNoContent, nil)
+		stacktest.Eventually(t, wait, func() error {
+			clients[0].Send(fmt.Sprint("q", time.Now().UnixNano()), "group", g, "still here?")
+			f := clients[0].Next(wait)
+			for f.Type == "message" {
+				f = clients[0].Next(wait)
+			}
+			if f.Type == "error" && f.Code == "not_member" {
+				return nil
+			}
+			return fmt.Errorf("got %s", f.Raw)
+		})
+	})
+}
+
+// TestRetries: a connection that never acks gets a message exactly
+// MaxTries times, then it stays pending for the device until reconnect.
+func TestRetries(t *testing.T) {
+	st := stack(t)
+	cfg := st.Config()
+	cfg.RetryInterval = 150 * time.Millisecond
+	cfg.MaxTries = 3
+	node := st.StartNode(t, cfg)
+	a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+	st.Befriend(t, a, b)
+	ca, cb := node.Dial(t, a, ""), node.Dial(t, b, "phone")
+	cb.UntilPong(wait)
+	ca.Send("r1", "user", b.ID, "ack me")
+	sent := ca.Await("sent", wait)
+	if m := cb.Await("message", wait); m.MsgID != sent.MsgID {
+		t.Fatalf("got %s", m.Raw)
+	}
+	stacktest.Eventually(t, wait, func() error {
+		if p := node.Chat().Stats().Pending; p != 0 {
+			return fmt.Errorf("%d pending", p)
+		}
+		return nil
+	})
+	got := 1
+	for _, f := range mstest.Messages(cb.UntilPong(wait)) {
+		if f.MsgID != sent.MsgID {
+			t.Fatalf("unexpected %s", f.Raw)
+		}
+		got++
+	}
+	if got != 3 {
+		t.Fatalf("sent %d times, want 3", got)
+	}
+	cb.WS.Close()
+	cb = node.Dial(t, b, "phone")
+	if m := cb.Await("message", wait); m.MsgID != sent.MsgID {
+		t.Fatalf("after reconnect: %s", m.Raw)
+	}
+	cb.Ack(sent.Conversation, sent.Seq)
+	cb.UntilPong(wait)
+	if p := node.Chat().Stats().Pending; p != 0 {
+		t.Fatalf("%d pending after the ack", p)
+	}
+}
+
+// TestRateLimit: a user sending faster than the limit gets rate_limited.
+func TestRateLimit(t *testing.T) {
+	st := stack(t)
+	cfg := st.Config()
+	cfg.SendRate, cfg.SendBurst = 1, 2
+	node := st.StartNode(t, cfg)
+	a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+	st.Befriend(t, a, b)
+	ca := node.Dial(t, a, "")
+	for i := range 5 {
+		ca.Send(fmt.Sprint("r", i), "user", b.ID, "fast")
+	}
+	limited := 0
+	for range 5 {
+		f := ca.Next(wait)
+		for f.Type == "presence" {
+			f = ca.Next(wait)
+		}
+		if f.Type == "error" && f.Code == "rate_limited" {
+			limited++
+		}
+	}
+	if limited < 2 {
+		t.Fatalf("%d of 5 sends limited, want >= 2 with a burst of 2", limited)
+	}
+}
+
+// TestShutdown: stopping the node closes every WebSocket with 1001.
+func TestShutdown(t *testing.T) {
+	st := stack(t)
+	node := st.StartNode(t, st.Config())
+	u := st.NewUser(t, "u")
+	c := node.Dial(t, u, "")
+	c.UntilPong(wait)
+	stopped := make(chan error, 1)
+	go func() { stopped <- node.Stop() }()
+	if code, reason := c.ExpectClose(wait); code != websocket.CloseGoingAway || reason != "going away" {
+		t.Fatalf("close = %d %q", code, reason)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatalf("stop: %v", err)
+	}
+}

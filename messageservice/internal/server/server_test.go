@@ -235,6 +235,20 @@ func TestChat(t *testing.T) {
 		ca.Ack(conv(a, b), 99)
 		expect("bad_frame", "")
 
+		// Friends now: the cached "not friends" is dropped by FRIEND_ADDED.
+		st.Befriend(t, a, c)
+		stacktest.Eventually(t, wait, func() error {
+			ca.Send(fmt.Sprint("fa", time.Now().UnixNano()), "user", c.ID, "hi")
+			f := ca.Next(wait)
+			for f.Type == "message" || f.Type == "presence" {
+				f = ca.Next(wait)
+			}
+			if f.Type == "sent" {
+				return nil
+			}
+			return fmt.Errorf("got %s", f.Raw)
+		})
+
 		// Blocked: the cached friendship is dropped by the BLOCKED event.
 		ca.Send("ok", "user", b.ID, "hi")
 		ca.Await("sent", wait)
@@ -303,6 +317,24 @@ func TestChat(t *testing.T) {
 		if m := late.Await("message", wait); m.MsgID != sent.MsgID {
 			t.Fatalf("offline member got %s", m.Raw)
 		}
+		// A newcomer to the cached group may send at once (GROUP_MEMBER_JOINED).
+		newcomer := st.NewUser(t, "new")
+		st.Do(t, http.MethodPost, "/groups/"+g+"/join", newcomer.Token, nil, http.StatusOK, nil)
+		cn := node.Dial(t, newcomer, "")
+		stacktest.Eventually(t, wait, func() error {
+			cn.Send(fmt.Sprint("n", time.Now().UnixNano()), "group", g, "hi all")
+			f := cn.Next(wait)
+			for f.Type == "message" {
+				f = cn.Next(wait)
+			}
+			if f.Type == "sent" {
+				return nil
+			}
+			return fmt.Errorf("got %s", f.Raw)
+		})
+		if m := co.Await("message", wait); m.From != newcomer.ID {
+			t.Fatalf("owner got %s", m.Raw)
+		}
 		// Leaving the group ends membership at once (GROUP_MEMBER_LEFT).
 		st.Do(t, http.MethodPost, "/groups/"+g+"/quit", members[0].Token, nil, http.StatusNoContent, nil)
 		stacktest.Eventually(t, wait, func() error {
@@ -310,6 +342,19 @@ func TestChat(t *testing.T) {
 			f := clients[0].Next(wait)
 			for f.Type == "message" {
 				f = clients[0].Next(wait)
+			}
+			if f.Type == "error" && f.Code == "not_member" {
+				return nil
+			}
+			return fmt.Errorf("got %s", f.Raw)
+		})
+		// Dismissing the group ends every membership (GROUP_DISMISSED).
+		st.Do(t, http.MethodDelete, "/groups/"+g, owner.Token, nil, http.StatusNoContent, nil)
+		stacktest.Eventually(t, wait, func() error {
+			co.Send(fmt.Sprint("d", time.Now().UnixNano()), "group", g, "anyone?")
+			f := co.Next(wait)
+			for f.Type == "message" {
+				f = co.Next(wait)
 			}
 			if f.Type == "error" && f.Code == "not_member" {
 				return nil

@@ -143,6 +143,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	go c.readLoop()
 }
 
+// Count is the number of open connections.
+func (s *Server) Count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.conns)
+}
+
 // CloseAll closes every connection with 1001 "going away", refuses new
 // ones, and waits (until ctx ends) for their goroutines to end.
 func (s *Server) CloseAll(ctx context.Context) error {

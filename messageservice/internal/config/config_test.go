@@ -1,0 +1,64 @@
+package config
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+	"time"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(nil, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HTTPAddr != ":8081" || c.GRPCAddr != ":9091" || c.NATSListen != "127.0.0.1:4250" || c.NATSURL != "" ||
+		c.SendRate != 20 || c.SendBurst != 40 || c.MaxFrameBytes != 64<<10 || c.RetryInterval != 5*time.Second ||
+		c.MaxTries != 3 || c.PingInterval != 30*time.Second || c.IdleTimeout != 60*time.Second {
+		t.Fatalf("defaults = %+v", c)
+	}
+	if !strings.HasSuffix(c.NodeID, ":8081") {
+		t.Fatalf("node id %q, want hostname:8081", c.NodeID)
+	}
+}
+
+func TestFlagsOverrideEnv(t *testing.T) {
+	c, err := Load([]string{"-send-rate", "0", "-node-id", "n2"}, env(map[string]string{"SEND_RATE": "5", "NODE_ID": "n1", "RETRY_INTERVAL": "1s"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.SendRate != 0 || c.NodeID != "n2" || c.RetryInterval != time.Second {
+		t.Fatalf("config = %+v", c)
+	}
+}
+
+func TestInvalid(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		env  map[string]string
+		want string
+	}{
+		{"bad duration", map[string]string{"RETRY_INTERVAL": "soon"}, "RETRY_INTERVAL"},
+		{"zero tries", map[string]string{"MAX_TRIES": "0"}, "max-tries"},
+		{"tiny frames", map[string]string{"MAX_FRAME_BYTES": "10"}, "max-frame-bytes"},
+		{"ping after idle", map[string]string{"PING_INTERVAL": "2m"}, "ping-interval"},
+		{"rate without burst", map[string]string{"SEND_BURST": "0"}, "send-burst"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Load(nil, env(tt.env), io.Discard)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("Load = %v, want an error naming %s", err, tt.want)
+			}
+		})
+	}
+	if _, err := Load([]string{"-h"}, env(nil), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Fatalf("-h = %v", err)
+	}
+	if _, err := Load([]string{"extra"}, env(nil), io.Discard); err == nil {
+		t.Fatal("an extra argument was accepted")
+	}
+}

@@ -1,0 +1,254 @@
+package wsconn
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+var errBad = errors.New("bad token")
+
+type tokens struct{}
+
+func (tokens) CheckToken(_ context.Context, t string) (int64, error) {
+	switch t {
+	case "good":
+		return 7, nil
+	case "down":
+		return 0, errors.New("userservice unavailable")
+	}
+	return 0, errBad
+}
+
+// session answers sends with a set error or a sent frame.
+type session struct {
+	mu      sync.Mutex
+	sendErr error
+}
+
+func (s *session) setErr(err error) {
+	s.mu.Lock()
+	s.sendErr = err
+	s.mu.Unlock()
+}
+
+func (s *session) Send(context.Context, *frame.Send) ([]byte, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.sendErr != nil {
+		return nil, s.sendErr
+	}
+	return []byte(`{"type":"sent"}`), nil
+}
+func (s *session) Ack(context.Context, *frame.Ack) error { return nil }
+func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
+	return []byte(`{"type":"history"}`), nil
+}
+func (s *session) Read(context.Context, *frame.Read) error { return nil }
+func (s *session) Close()                                  {}
+
+type fixture struct {
+	srv   *Server
+	url   string
+	mu    sync.Mutex
+	conns []*Conn
+	sess  *session
+}
+
+func start(t *testing.T, opt Options) *fixture {
+	t.Helper()
+	if opt.MaxFrameBytes == 0 {
+		opt.MaxFrameBytes = 1024
+	}
+	if opt.SendQueue == 0 {
+		opt.SendQueue = 16
+	}
+	if opt.PingInterval == 0 {
+		opt.PingInterval, opt.IdleTimeout = time.Minute, 2*time.Minute
+	}
+	opt.BadToken = errBad
+	f := &fixture{sess: &session{}}
+	f.srv = NewServer(slog.New(slog.DiscardHandler), tokens{}, func(c *Conn, user int64, device string) Session {
+		f.mu.Lock()
+		f.conns = append(f.conns, c)
+		f.mu.Unlock()
+		return f.sess
+	}, opt)
+	hs := httptest.NewServer(f.srv)
+	t.Cleanup(func() {
+		_ = f.srv.CloseAll(context.Background())
+		hs.Close()
+	})
+	f.url = "ws" + strings.TrimPrefix(hs.URL, "http")
+	return f
+}
+
+func (f *fixture) dial(t *testing.T, query string) *websocket.Conn {
+	t.Helper()
+	c, resp, err := websocket.DefaultDialer.Dial(f.url+"?token=good"+query, nil)
+	if err != nil {
+		t.Fatalf("dial: %v (%v)", err, resp)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func (f *fixture) conn(i int) *Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.conns[i]
+}
+
+func read(t *testing.T, c *websocket.Conn) string {
+	t.Helper()
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, b, err := c.ReadMessage()
+	if err != nil {
+		t.Fatalf("read: %v", err)
+	}
+	return string(b)
+}
+
+func TestRefusedBeforeUpgrade(t *testing.T) {
+	f := start(t, Options{})
+	for _, tt := range []struct {
+		name, query string
+		status      int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"bad token", "?token=bad", http.StatusUnauthorized},
+		{"userservice down", "?token=down", http.StatusServiceUnavailable},
+		{"empty device", "?token=good&device_id=", http.StatusBadRequest},
+		{"long device", "?token=good&device_id=" + strings.Repeat("d", 65), http.StatusBadRequest},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, resp, err := websocket.DefaultDialer.Dial(f.url+tt.query, nil)
+			if err == nil || resp == nil || resp.StatusCode != tt.status {
+				t.Fatalf("dial = %v, %v; want HTTP %d", resp, err, tt.status)
+			}
+		})
+	}
+	t.Run("bearer header", func(t *testing.T) {
+		c, _, err := websocket.DefaultDialer.Dial(f.url, http.Header{"Authorization": {"Bearer good"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Close()
+	})
+}
+
+func TestErrorFramesKeepTheConnection(t *testing.T) {
+	f := start(t, Options{})
+	c := f.dial(t, "")
+	send := `{"type":"send","client_msg_id":"c1","to":{"kind":"user","id":"2"},"content":{"kind":"text","text":"x"}}`
+	for _, tt := range []struct {
+		in, want string
+		err      error
+	}{
+		{`nonsense`, `"code":"bad_frame"`, nil},
+		{`{"type":"nope"}`, `"code":"unknown_type"`, nil},
+		{send, `{"type":"error","code":"not_friends","message":"you and the receiver are not friends","client_msg_id":"c1"}`, chat.ErrNotFriends},
+		{send, `"code":"blocked"`, chat.ErrBlocked},
+		{send, `"code":"rate_limited"`, chat.ErrRateLimited},
+		{send, `"code":"internal"`, errors.New("dataservice down")},
+		{`{"type":"ping"}`, `{"type":"pong"}`, nil},
+	} {
+		f.sess.setErr(tt.err)
+		if err := c.WriteMessage(websocket.TextMessage, []byte(tt.in)); err != nil {
+			t.Fatal(err)
+		}
+		if got := read(t, c); !strings.Contains(got, tt.want) {
+			t.Fatalf("%s -> %s, want %s", tt.in, got, tt.want)
+		}
+	}
+	if err := c.WriteMessage(websocket.BinaryMessage, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, c); !strings.Contains(got, "bad_frame") {
+		t.Fatalf("binary frame -> %s", got)
+	}
+}
+
+func TestTooLargeCloses1009(t *testing.T) {
+	f := start(t, Options{MaxFrameBytes: 1024})
+	c := f.dial(t, "")
+	_ = c.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping","x":"`+strings.Repeat("a", 2000)+`"}`))
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseMessageTooBig {
+		t.Fatalf("read = %v, want close 1009", err)
+	}
+}
+
+// TestSlowReaderDisconnected: a client that never reads is disconnected
+// when its queue overflows, and Send never blocks meanwhile; another
+// client is served as before.
+func TestSlowReaderDisconnected(t *testing.T) {
+	f := start(t, Options{SendQueue: 16, MaxFrameBytes: 1 << 20})
+	slow := f.dial(t, "")
+	fast := f.dial(t, "")
+	_ = slow
+	sc := f.conn(0)
+	big := []byte(`{"type":"message","pad":"` + strings.Repeat("p", 64<<10) + `"}`)
+	deadline := time.Now().Add(20 * time.Second)
+	for sc.Send(big) {
+		if time.Now().After(deadline) {
+			t.Fatal("the queue of a client that never reads did not overflow")
+		}
+	}
+	if sc.Send(big) {
+		t.Fatal("Send succeeded on a closed connection")
+	}
+	if err := fast.WriteMessage(websocket.TextMessage, []byte(`{"type":"ping"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if got := read(t, fast); got != `{"type":"pong"}` {
+		t.Fatalf("fast client got %s", got)
+	}
+}
+
+// TestIdleClosed: a client that answers no ping is closed after the idle
+// timeout.
+func TestIdleClosed(t *testing.T) {
+	f := start(t, Options{PingInterval: 20 * time.Millisecond, IdleTimeout: 100 * time.Millisecond})
+	f.dial(t, "")
+	if f.srv.Count() != 1 {
+		t.Fatalf("%d connections", f.srv.Count())
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for f.srv.Count() != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("a silent connection was not closed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestCloseAllGoingAway(t *testing.T) {
+	f := start(t, Options{})
+	c := f.dial(t, "")
+	if err := f.srv.CloseAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	_, _, err := c.ReadMessage()
+	var ce *websocket.CloseError
+	if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+		t.Fatalf("read = %v, want close 1001", err)
+	}
+	if _, resp, err := websocket.DefaultDialer.Dial(f.url+"?token=good", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
+		t.Fatalf("dial after CloseAll = %v, %v", resp, err)
+	}
+}

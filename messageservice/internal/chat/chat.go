@@ -57,6 +57,9 @@ type Options struct {
 	SendRate      float64       // per user per second; 0 = no limit
 	SendBurst     int
 	CacheTTL      time.Duration // friendship and membership cache lifetime
+	// GapWait is how long a live message past a gap waits for the
+	// missing ones before they are read from the DataService.
+	GapWait time.Duration
 	// CatchUpQueue bounds the live frames held for a connection while it
 	// catches up; more closes it (CloseQueueFull) and it reconnects.
 	CatchUpQueue int
@@ -81,8 +84,96 @@ type Service struct {
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the presence worker and catch-ups
 
-	pending  atomic.Int64 // unacked messages held for redelivery, all connections
-	catching atomic.Int64 // connections still catching up
+	pending    atomic.Int64 // unacked messages held for redelivery, all connections
+	catching   atomic.Int64 // connections still catching up
+	nextID     atomic.Uint64
+	messagesIn atomic.Int64 // sends stored (not duplicates)
+	deliveries atomic.Int64 // message frames handed to connections
+
+	// cluster routes to the other nodes; nil on a single node. Set once
+	// with SetCluster before the first connection.
+	cluster Cluster
+}
+
+// Cluster is what chat needs of the other nodes (internal/cluster).
+type Cluster interface {
+	// Opened and Closed announce a local connection.
+	Opened(user int64, conn uint64, opened time.Time)
+	Closed(user int64, conn uint64)
+	// Remote groups users by the other nodes holding their connections.
+	Remote(users []int64) map[string][]int64
+	// Forward hands a delivery to another node (one NATS message).
+	Forward(node string, d Delivery)
+	// OnlineElsewhere reports whether user has a connection on another node.
+	OnlineElsewhere(user int64) bool
+}
+
+// Delivery is a frame for users' connections on one node: a message
+// frame (Conv and Seq set: delivered in seq order and redelivered until
+// acked) or another frame (presence, read).
+type Delivery struct {
+	Users []int64 `json:"u"`
+	Conv  string  `json:"c,omitempty"`
+	Seq   int64   `json:"s,omitempty"`
+	Frame []byte  `json:"f"`
+}
+
+// SetCluster makes the service route to other nodes.
+func (s *Service) SetCluster(c Cluster) { s.cluster = c }
+
+// fanout delivers a frame to every connection of users on every node but
+// except (the sending connection).
+func (s *Service) fanout(users []int64, except *Session, d Delivery) {
+	s.DeliverLocal(d, except)
+	if s.cluster == nil {
+		return
+	}
+	for node, us := range s.cluster.Remote(users) {
+		d.Users = us
+		s.cluster.Forward(node, d)
+	}
+}
+
+// DeliverLocal hands d to the local connections of d.Users but except.
+func (s *Service) DeliverLocal(d Delivery, except *Session) {
+	for _, u := range d.Users {
+		for _, c := range s.hub.Conns(u) {
+			if c == except {
+				continue
+			}
+			if d.Conv != "" {
+				c.deliverLive(d.Conv, d.Seq, d.Frame)
+			} else {
+				c.t.Send(d.Frame)
+			}
+		}
+	}
+}
+
+// LocalConn is one connection of this node.
+type LocalConn struct {
+	User   int64
+	ID     uint64
+	Opened time.Time
+}
+
+// LocalConns lists this node's connections.
+func (s *Service) LocalConns() []LocalConn {
+	var out []LocalConn
+	s.hub.Each(func(user int64, c *Session) {
+		out = append(out, LocalConn{User: user, ID: c.id, Opened: c.opened})
+	})
+	return out
+}
+
+// Evict closes a local connection with 4001 "replaced": a newer one of
+// its user opened elsewhere in the cluster.
+func (s *Service) Evict(user int64, id uint64) {
+	for _, c := range s.hub.Conns(user) {
+		if c.id == id {
+			c.t.Close(CloseReplaced, "replaced")
+		}
+	}
 }
 
 type presenceEvent struct {
@@ -94,6 +185,9 @@ type presenceEvent struct {
 func New(log *slog.Logger, st Store, opt Options) *Service {
 	if opt.MaxTries < 1 {
 		opt.MaxTries = 1
+	}
+	if opt.GapWait <= 0 {
+		opt.GapWait = 500 * time.Millisecond
 	}
 	if opt.CatchUpQueue < 1 {
 		opt.CatchUpQueue = 4096
@@ -123,16 +217,30 @@ type Stats struct {
 	Users, Conns int
 	Pending      int64 // unacked messages held for redelivery
 	CatchingUp   int64 // connections whose catch-up has not finished
+	MessagesIn   int64 // sends stored since start (not duplicates)
+	Deliveries   int64 // message frames handed to connections since start
+	Groups       int   // group nodes cached
 }
 
 // Stats counts online users, connections and pending messages.
 func (s *Service) Stats() Stats {
 	u, c := s.hub.Count()
-	return Stats{Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load()}
+	s.grps.mu.Lock()
+	g := len(s.grps.nodes)
+	s.grps.mu.Unlock()
+	return Stats{
+		Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load(),
+		MessagesIn: s.messagesIn.Load(), Deliveries: s.deliveries.Load(), Groups: g,
+	}
 }
 
 // Online reports whether user has a connection on this node.
 func (s *Service) Online(user int64) bool { return s.hub.Online(user) }
+
+// UserOnline reports whether user has a connection on any node.
+func (s *Service) UserOnline(user int64) bool {
+	return s.hub.Online(user) || (s.cluster != nil && s.cluster.OnlineElsewhere(user))
+}
 
 func (s *Service) convLock(conv string) *sync.Mutex {
 	h := fnv.New32a()
@@ -195,7 +303,7 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 func (s *Service) Open(t Transport, user int64, device string) *Session {
 	ctx, cancel := context.WithCancel(s.ctx)
 	sess := &Session{
-		svc: s, t: t, user: user, device: device,
+		svc: s, t: t, user: user, device: device, id: s.nextID.Add(1), opened: time.Now(),
 		ctx: ctx, cancel: cancel,
 		catching: true,
 		convs:    make(map[string]*convState),
@@ -204,8 +312,11 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 	if hasEvicted {
 		evicted.t.Close(CloseReplaced, "replaced")
 	}
-	if first {
+	if first && (s.cluster == nil || !s.cluster.OnlineElsewhere(user)) {
 		s.announce(user, true)
+	}
+	if s.cluster != nil {
+		s.cluster.Opened(user, sess.id, sess.opened)
 	}
 	s.catching.Add(1)
 	s.wg.Go(sess.catchUp)
@@ -236,11 +347,7 @@ func (s *Service) presenceWorker() {
 				continue
 			}
 			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(ev.user), Online: ev.online})
-			for _, f := range friends {
-				for _, c := range s.hub.Conns(f) {
-					c.t.Send(b)
-				}
-			}
+			s.fanout(friends, nil, Delivery{Users: friends, Frame: b})
 		}
 	}
 }
@@ -251,6 +358,8 @@ type Session struct {
 	t      Transport
 	user   int64
 	device string
+	id     uint64 // unique on this node
+	opened time.Time
 	ctx    context.Context // ends when the session closes
 	cancel context.CancelFunc
 
@@ -274,7 +383,10 @@ type convState struct {
 	delivered int64 // highest seq sent to this connection
 	acked     int64 // highest seq this device acked (as known here)
 	pending   []pending
-	own       map[int64]bool // seqs this connection sent while catching up
+	own       map[int64]bool   // seqs this connection sent while catching up
+	known     bool             // delivered is a real start (caught up, or the first live message)
+	ahead     map[int64][]byte // live frames past a gap, by seq
+	filling   bool             // a gap fill is scheduled
 }
 
 type pending struct {
@@ -308,11 +420,17 @@ func (ss *Session) Close() {
 	ss.queued = nil
 	ss.mu.Unlock()
 	ss.cancel()
-	if ss.svc.hub.Remove(ss.user, ss) {
+	last := ss.svc.hub.Remove(ss.user, ss)
+	if ss.svc.cluster != nil {
+		ss.svc.cluster.Closed(ss.user, ss.id)
+	}
+	if last {
 		ss.svc.limMu.Lock()
 		delete(ss.svc.limiters, ss.user)
 		ss.svc.limMu.Unlock()
-		ss.svc.announce(ss.user, false)
+		if ss.svc.cluster == nil || !ss.svc.cluster.OnlineElsewhere(ss.user) {
+			ss.svc.announce(ss.user, false)
+		}
 	}
 }
 
@@ -345,17 +463,93 @@ func (ss *Session) deliverLive(conv string, seq int64, b []byte) {
 	ss.pushLocked(conv, seq, b)
 }
 
-// pushLocked sends a message frame unless this connection had it, and holds
-// it for redelivery until acked.
-func (ss *Session) pushLocked(conv string, seq int64, b []byte) bool {
+// pushLocked sends a live message frame in seq order: unless this
+// connection had it; past a gap (a message of another node's fan-out not
+// here yet) it waits in ahead, and the gap is read from the DataService
+// when it does not fill within GapWait.
+func (ss *Session) pushLocked(conv string, seq int64, b []byte) {
 	cs := ss.conv(conv)
-	if seq <= cs.delivered {
-		return false
+	if !cs.known {
+		// A conversation that was not caught up on connect (a new friend,
+		// a group joined since): its first live message is the start.
+		cs.known = true
+		cs.delivered = max(cs.delivered, seq-1)
 	}
-	cs.delivered = seq
-	ss.t.Send(b)
-	ss.holdLocked(cs, seq, b)
-	return true
+	if seq <= cs.delivered {
+		return
+	}
+	if seq > cs.delivered+1 {
+		if cs.ahead == nil {
+			cs.ahead = make(map[int64][]byte)
+		}
+		cs.ahead[seq] = b
+		if !cs.filling {
+			cs.filling = true
+			time.AfterFunc(ss.svc.opt.GapWait, func() { ss.fillGap(conv) })
+		}
+		return
+	}
+	ss.sendLocked(cs, seq, b)
+}
+
+// sendLocked sends the next message of cs and any that waited behind it.
+// A nil frame in ahead is a message this connection sent itself.
+func (ss *Session) sendLocked(cs *convState, seq int64, b []byte) {
+	for {
+		cs.delivered = seq
+		if b != nil { // nil: the connection's own message, it has it
+			ss.t.Send(b)
+			ss.svc.deliveries.Add(1)
+			ss.holdLocked(cs, seq, b)
+		}
+		seq++
+		var ok bool
+		if b, ok = cs.ahead[seq]; !ok {
+			return
+		}
+		delete(cs.ahead, seq)
+	}
+}
+
+// fillGap reads the messages missing before the frames waiting in ahead.
+func (ss *Session) fillGap(conv string) {
+	ss.mu.Lock()
+	cs := ss.convs[conv]
+	if ss.closed || cs == nil || len(cs.ahead) == 0 {
+		if cs != nil {
+			cs.filling = false
+		}
+		ss.mu.Unlock()
+		return
+	}
+	from, to := cs.delivered, int64(0)
+	for seq := range cs.ahead {
+		if to == 0 || seq < to {
+			to = seq
+		}
+	}
+	ss.mu.Unlock()
+	ctx, cancel := context.WithTimeout(ss.ctx, 10*time.Second)
+	msgs, _, err := ss.svc.store.Messages(ctx, conv, from, int(min(to-from-1, 1000)))
+	cancel()
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return
+	}
+	if err != nil {
+		ss.svc.log.Warn("fill delivery gap", "user", ss.user, "conversation", conv, "err", err)
+	}
+	for _, m := range msgs {
+		if m.Seq == cs.delivered+1 {
+			ss.sendLocked(cs, m.Seq, frame.Marshal(messageFrame(m, "message")))
+		}
+	}
+	if len(cs.ahead) > 0 {
+		time.AfterFunc(ss.svc.opt.GapWait, func() { ss.fillGap(conv) })
+		return
+	}
+	cs.filling = false
 }
 
 func (ss *Session) holdLocked(cs *convState, seq int64, b []byte) {
@@ -503,6 +697,7 @@ func (ss *Session) doCatchUp() error {
 	ss.mu.Lock()
 	for _, name := range names {
 		cs := ss.conv(name)
+		cs.known = true
 		cs.delivered = max(cs.delivered, base[name])
 		cs.acked = max(cs.acked, base[name])
 	}
@@ -528,6 +723,7 @@ func (ss *Session) doCatchUp() error {
 				}
 				if fresh {
 					ss.holdLocked(cs, m.Seq, b)
+					ss.svc.deliveries.Add(1)
 				}
 				ss.mu.Unlock()
 				if fresh {
@@ -608,14 +804,9 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 		lock.Unlock()
 		return sentFrame(m), nil
 	}
+	s.messagesIn.Add(1)
 	b := frame.Marshal(messageFrame(m, "message"))
-	for _, u := range receivers {
-		for _, c := range s.hub.Conns(u) {
-			if c != ss {
-				c.deliverLive(m.Conversation, m.Seq, b)
-			}
-		}
-	}
+	s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
 	// The sending connection has the message: it moves this device's
 	// cursor past it when nothing before it is outstanding here.
 	ss.mu.Lock()
@@ -632,9 +823,25 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	}
 	if !ss.catching && !ss.closed {
 		cs := ss.conv(m.Conversation)
-		// Every earlier seq of the conversation was fanned out before this
-		// append (the conversation lock), so nothing is skipped here.
-		cs.delivered = max(cs.delivered, m.Seq)
+		if !cs.known {
+			cs.known = true
+			cs.delivered = max(cs.delivered, m.Seq-1)
+		}
+		switch {
+		case m.Seq == cs.delivered+1:
+			ss.sendLocked(cs, m.Seq, nil)
+		case m.Seq > cs.delivered+1:
+			// Another node's message before it is still on its way.
+			if cs.ahead == nil {
+				cs.ahead = make(map[int64][]byte)
+			}
+			cs.ahead[m.Seq] = nil
+			if !cs.filling {
+				cs.filling = true
+				conv := m.Conversation
+				time.AfterFunc(s.opt.GapWait, func() { ss.fillGap(conv) })
+			}
+		}
 		if cs.acked == m.Seq-1 && len(cs.pending) == 0 {
 			cs.acked, advance = m.Seq, true
 		}
@@ -774,13 +981,7 @@ func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
 		return err
 	}
 	b := frame.Marshal(frame.ReadReceipt{Type: "read", Conversation: f.Conversation, Seq: f.Seq, User: frame.FormatID(ss.user)})
-	for _, u := range users {
-		for _, c := range ss.svc.hub.Conns(u) {
-			if c != ss {
-				c.t.Send(b)
-			}
-		}
-	}
+	ss.svc.fanout(users, ss, Delivery{Users: users, Frame: b})
 	return nil
 }
 

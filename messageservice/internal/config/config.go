@@ -41,6 +41,8 @@ type Config struct {
 	MaxTries      int           // MAX_TRIES: sends of one message to one connection, the first included
 	CacheTTL      time.Duration // CACHE_TTL: friendship and group-membership cache entries are reread after this
 
+	ClusterHeartbeat time.Duration // CLUSTER_HEARTBEAT: nodes announce themselves this often; silent for 3 of them = gone
+
 	LogLevel        slog.Level    // LOG_LEVEL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
@@ -93,6 +95,7 @@ var settings = []setting{
 	{"RETRY_INTERVAL", "retry-interval", "5s", "an unacked message is sent again after this", dur(func(c *Config) *time.Duration { return &c.RetryInterval })},
 	{"MAX_TRIES", "max-tries", "3", "sends of one message to one connection, the first included", num(func(c *Config) *int { return &c.MaxTries })},
 	{"CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", dur(func(c *Config) *time.Duration { return &c.CacheTTL })},
+	{"CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", dur(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
@@ -181,7 +184,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"shutdown-timeout", c.ShutdownTimeout}} {
+	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", d.name))
 		}
@@ -204,7 +207,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Int64("max_frame_bytes", c.MaxFrameBytes), slog.Int("send_queue", c.SendQueue),
 		slog.String("ping_interval", c.PingInterval.String()), slog.String("idle_timeout", c.IdleTimeout.String()),
 		slog.String("retry_interval", c.RetryInterval.String()), slog.Int("max_tries", c.MaxTries),
-		slog.String("cache_ttl", c.CacheTTL.String()),
+		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("cluster_heartbeat", c.ClusterHeartbeat.String()),
 		slog.String("log_level", c.LogLevel.String()), slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 	)
 }

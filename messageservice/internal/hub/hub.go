@@ -114,6 +114,21 @@ func (h *Hub[C]) Online(user int64) bool {
 	return s.users[user] != nil
 }
 
+// Each calls fn for every connection, one shard at a time; fn must not
+// call the hub.
+func (h *Hub[C]) Each(fn func(user int64, c C)) {
+	for i := range h.shards {
+		s := &h.shards[i]
+		s.mu.Lock()
+		for u, n := range s.users {
+			for _, c := range n.conns {
+				fn(u, c)
+			}
+		}
+		s.mu.Unlock()
+	}
+}
+
 // Count returns the online users and their connections.
 func (h *Hub[C]) Count() (users, conns int) {
 	for i := range h.shards {

@@ -1,6 +1,7 @@
 // Package server assembles the messageservice from its Config, the way the
 // binary runs it: the DataService and userservice clients, NATS (embedded
-// or external) with the relation-event subscription, the chat service, the
+// or external) with the relation-event subscription and the cluster
+// (registry and routing between nodes sharing that NATS), the chat service, the
 // WebSocket server on HTTP_ADDR (GET /ws, /healthz, /readyz) and the
 // internal gRPC server on GRPC_ADDR (mTLS; health for now).
 //
@@ -29,6 +30,7 @@ import (
 	"github.com/privateim/privateim/protos/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/cluster"
 	"github.com/privateim/privateim/messageservice/internal/config"
 	"github.com/privateim/privateim/messageservice/internal/datastore"
 	"github.com/privateim/privateim/messageservice/internal/events"
@@ -37,18 +39,19 @@ import (
 
 // Server is one messageservice node.
 type Server struct {
-	cfg    config.Config
-	log    *slog.Logger
-	data   *datastore.Client
-	auth   *datastore.Auth
-	ns     *natsserver.Server // nil with an external NATS
-	nc     *nats.Conn
-	chat   *chat.Service
-	ws     *wsconn.Server
-	http   *http.Server
-	grpc   *grpc.Server
-	health *health.Server
-	ready  atomic.Bool
+	cfg     config.Config
+	log     *slog.Logger
+	data    *datastore.Client
+	auth    *datastore.Auth
+	ns      *natsserver.Server // nil with an external NATS
+	nc      *nats.Conn
+	chat    *chat.Service
+	cluster *cluster.Cluster
+	ws      *wsconn.Server
+	http    *http.Server
+	grpc    *grpc.Server
+	health  *health.Server
+	ready   atomic.Bool
 
 	httpLis, grpcLis net.Listener
 }
@@ -81,7 +84,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		url = s.ns.ClientURL()
 		log.Info("embedded nats", "url", url)
 	}
-	if s.nc, err = nats.Connect(url, nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1),
+	if s.nc, err = nats.Connect(url, nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1), nats.NoEcho(),
 		nats.ReconnectHandler(func(*nats.Conn) { log.Info("nats reconnected") }),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) })); err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
@@ -93,6 +96,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if _, err = events.Subscribe(log, s.nc, s.chat.ApplyRelation); err != nil {
 		return nil, err
 	}
+	if s.cluster, err = cluster.Start(log, s.nc, s.chat, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat}); err != nil {
+		return nil, err
+	}
+	s.chat.SetCluster(s.cluster)
 	s.ws = wsconn.NewServer(log, s.auth, func(c *wsconn.Conn, user int64, device string) wsconn.Session {
 		return s.chat.Open(c, user, device)
 	}, wsconn.Options{
@@ -161,6 +168,9 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
 // Chat is the node's chat service (tests read its Stats).
 func (s *Server) Chat() *chat.Service { return s.chat }
+
+// Cluster is the node's view of the cluster.
+func (s *Server) Cluster() *cluster.Cluster { return s.cluster }
 
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json")
@@ -245,6 +255,9 @@ func (s *Server) Run(ctx context.Context) error {
 
 // closeAll closes what New opened, in reverse order.
 func (s *Server) closeAll() {
+	if s.cluster != nil {
+		s.cluster.Close()
+	}
 	if s.chat != nil {
 		s.chat.Close()
 	}

@@ -1,0 +1,374 @@
+// Package cluster lets several messageservice nodes serve one user base
+// over NATS: a user->node registry that every node keeps in memory, and
+// routing that carries a delivery to exactly the nodes holding receivers —
+// one NATS message per node, none to nodes without receivers.
+//
+// Subjects (JSON payloads):
+//
+//	privateim.msg.conn            a connection opened or closed on a node
+//	privateim.msg.hello           a node started: every node answers with its snapshot
+//	privateim.msg.snapshot        all connections of one node (replaces what others knew)
+//	privateim.msg.heartbeat       a node is alive, and how many connections it holds
+//	privateim.msg.resync.<node>   asks node for a snapshot (a heartbeat's count disagreed)
+//	privateim.msg.node.<node>     deliveries for users on node
+//
+// A node not heard for DeadAfter is dropped from the registry (a killed
+// node). NATS core delivers at most once: heartbeat counts repair a lost
+// conn event within a heartbeat or two.
+//
+// A 4th connection of a user anywhere closes the oldest one of the
+// cluster: every node applies the same rule (the newest three by open
+// time, ties by node and id, stay) and closes its own connections beyond.
+//
+// Locking: Cluster.mu guards users and nodes; it is a leaf (no call into
+// chat or NATS under it).
+package cluster
+
+import (
+	"cmp"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/hub"
+)
+
+const prefix = "privateim.msg."
+
+// Local is what the cluster needs of this node's chat service.
+type Local interface {
+	DeliverLocal(d chat.Delivery, except *chat.Session)
+	LocalConns() []chat.LocalConn
+	Evict(user int64, conn uint64)
+}
+
+// Options of a Cluster.
+type Options struct {
+	NodeID    string
+	Heartbeat time.Duration // 0: 1s
+	DeadAfter time.Duration // 0: 3 heartbeats
+}
+
+// Cluster is one node's view of the cluster. Close stops it.
+type Cluster struct {
+	log   *slog.Logger
+	nc    *nats.Conn
+	node  string
+	opt   Options
+	local Local
+	subs  []*nats.Subscription
+	stop  chan struct{}
+	wg    sync.WaitGroup
+
+	mu    sync.Mutex
+	users map[int64][]connRef // every connection of the cluster, by user
+	nodes map[string]*nodeInfo
+}
+
+type connRef struct {
+	Node   string `json:"n"`
+	ID     uint64 `json:"i"`
+	User   int64  `json:"u"`
+	Opened int64  `json:"o"` // unix ns
+}
+
+type nodeInfo struct {
+	seen  time.Time
+	count int // connections the node said it holds
+}
+
+type connEvent struct {
+	Open bool    `json:"open"`
+	Conn connRef `json:"c"`
+}
+
+type snapshot struct {
+	Node  string    `json:"n"`
+	Conns []connRef `json:"c"`
+}
+
+type heartbeat struct {
+	Node  string `json:"n"`
+	Count int    `json:"c"`
+}
+
+var _ chat.Cluster = (*Cluster)(nil)
+
+// Start joins the cluster on nc (made with nats.NoEcho, so that the node
+// does not hear itself) and asks the others for their snapshots.
+func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster, error) {
+	if opt.Heartbeat <= 0 {
+		opt.Heartbeat = time.Second
+	}
+	if opt.DeadAfter <= 0 {
+		opt.DeadAfter = 3 * opt.Heartbeat
+	}
+	c := &Cluster{
+		log: log, nc: nc, node: opt.NodeID, opt: opt, local: local, stop: make(chan struct{}),
+		users: make(map[int64][]connRef), nodes: make(map[string]*nodeInfo),
+	}
+	handlers := map[string]nats.MsgHandler{
+		prefix + "conn":             c.onConn,
+		prefix + "hello":            func(*nats.Msg) { c.publishSnapshot() },
+		prefix + "snapshot":         c.onSnapshot,
+		prefix + "heartbeat":        c.onHeartbeat,
+		prefix + "resync." + c.node: func(*nats.Msg) { c.publishSnapshot() },
+		prefix + "node." + c.node:   c.onDelivery,
+	}
+	for subj, h := range handlers {
+		sub, err := nc.Subscribe(subj, h)
+		if err != nil {
+			c.unsubscribe()
+			return nil, fmt.Errorf("subscribe %s: %w", subj, err)
+		}
+		c.subs = append(c.subs, sub)
+	}
+	if err := nc.Flush(); err != nil {
+		c.unsubscribe()
+		return nil, fmt.Errorf("cluster subscriptions: %w", err)
+	}
+	c.publish(prefix+"hello", struct{}{})
+	c.wg.Go(c.beat)
+	return c, nil
+}
+
+// Close leaves the cluster. The others drop this node after DeadAfter; a
+// node shutting down has closed its connections already, so they know.
+func (c *Cluster) Close() {
+	close(c.stop)
+	c.wg.Wait()
+	c.unsubscribe()
+}
+
+func (c *Cluster) unsubscribe() {
+	for _, s := range c.subs {
+		_ = s.Unsubscribe()
+	}
+}
+
+func (c *Cluster) publish(subject string, v any) {
+	b, err := json.Marshal(v)
+	if err == nil {
+		err = c.nc.Publish(subject, b)
+	}
+	if err != nil {
+		c.log.Warn("cluster publish", "subject", subject, "err", err)
+	}
+}
+
+// Opened records a local connection and tells the others.
+func (c *Cluster) Opened(user int64, conn uint64, opened time.Time) {
+	ev := connEvent{Open: true, Conn: connRef{Node: c.node, ID: conn, User: user, Opened: opened.UnixNano()}}
+	evict := c.apply(ev)
+	c.publish(prefix+"conn", ev)
+	c.evict(evict)
+}
+
+// Closed forgets a local connection and tells the others.
+func (c *Cluster) Closed(user int64, conn uint64) {
+	ev := connEvent{Open: false, Conn: connRef{Node: c.node, ID: conn, User: user}}
+	c.apply(ev)
+	c.publish(prefix+"conn", ev)
+}
+
+func (c *Cluster) onConn(m *nats.Msg) {
+	var ev connEvent
+	if err := json.Unmarshal(m.Data, &ev); err != nil || ev.Conn.Node == c.node {
+		return
+	}
+	c.evict(c.apply(ev))
+}
+
+// apply changes the registry; it returns this node's connections of the
+// user that are now beyond the newest hub.MaxConns of the cluster.
+func (c *Cluster) apply(ev connEvent) []connRef {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := ev.Conn.User
+	list := slices.DeleteFunc(c.users[u], func(r connRef) bool { return r.Node == ev.Conn.Node && r.ID == ev.Conn.ID })
+	if ev.Open {
+		list = append(list, ev.Conn)
+	}
+	if len(list) == 0 {
+		delete(c.users, u)
+		return nil
+	}
+	c.users[u] = list
+	if len(list) <= hub.MaxConns {
+		return nil
+	}
+	sorted := slices.Clone(list)
+	slices.SortFunc(sorted, func(a, b connRef) int {
+		return cmp.Or(cmp.Compare(b.Opened, a.Opened), cmp.Compare(a.Node, b.Node), cmp.Compare(a.ID, b.ID))
+	})
+	var out []connRef
+	for _, r := range sorted[hub.MaxConns:] {
+		if r.Node == c.node {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+func (c *Cluster) evict(refs []connRef) {
+	for _, r := range refs {
+		c.local.Evict(r.User, r.ID)
+	}
+}
+
+func (c *Cluster) publishSnapshot() {
+	snap := snapshot{Node: c.node}
+	for _, lc := range c.local.LocalConns() {
+		snap.Conns = append(snap.Conns, connRef{Node: c.node, ID: lc.ID, User: lc.User, Opened: lc.Opened.UnixNano()})
+	}
+	c.publish(prefix+"snapshot", snap)
+}
+
+func (c *Cluster) onSnapshot(m *nats.Msg) {
+	var snap snapshot
+	if err := json.Unmarshal(m.Data, &snap); err != nil || snap.Node == c.node {
+		return
+	}
+	c.mu.Lock()
+	c.dropNodeLocked(snap.Node)
+	for _, r := range snap.Conns {
+		r.Node = snap.Node
+		c.users[r.User] = append(c.users[r.User], r)
+	}
+	c.nodes[snap.Node] = &nodeInfo{seen: time.Now(), count: len(snap.Conns)}
+	c.mu.Unlock()
+}
+
+func (c *Cluster) dropNodeLocked(node string) {
+	for u, list := range c.users {
+		list = slices.DeleteFunc(list, func(r connRef) bool { return r.Node == node })
+		if len(list) == 0 {
+			delete(c.users, u)
+		} else {
+			c.users[u] = list
+		}
+	}
+	delete(c.nodes, node)
+}
+
+func (c *Cluster) onHeartbeat(m *nats.Msg) {
+	var hb heartbeat
+	if err := json.Unmarshal(m.Data, &hb); err != nil || hb.Node == c.node {
+		return
+	}
+	c.mu.Lock()
+	n := c.nodes[hb.Node]
+	if n == nil {
+		n = &nodeInfo{}
+		c.nodes[hb.Node] = n
+	}
+	n.seen, n.count = time.Now(), hb.Count
+	known := 0
+	for _, list := range c.users {
+		for _, r := range list {
+			if r.Node == hb.Node {
+				known++
+			}
+		}
+	}
+	c.mu.Unlock()
+	if known != hb.Count {
+		c.publish(prefix+"resync."+hb.Node, struct{}{})
+	}
+}
+
+// beat publishes heartbeats and drops nodes not heard for DeadAfter.
+func (c *Cluster) beat() {
+	t := time.NewTicker(c.opt.Heartbeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+		}
+		c.publish(prefix+"heartbeat", heartbeat{Node: c.node, Count: len(c.local.LocalConns())})
+		now := time.Now()
+		c.mu.Lock()
+		for node, n := range c.nodes {
+			if now.Sub(n.seen) > c.opt.DeadAfter {
+				c.log.Warn("node gone", "node", node)
+				c.dropNodeLocked(node)
+			}
+		}
+		c.mu.Unlock()
+	}
+}
+
+// Remote groups users by the other nodes holding their connections.
+func (c *Cluster) Remote(users []int64) map[string][]int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out map[string][]int64
+	for _, u := range users {
+		for _, r := range c.users[u] {
+			if r.Node == c.node {
+				continue
+			}
+			if out == nil {
+				out = make(map[string][]int64)
+			}
+			if l := out[r.Node]; len(l) == 0 || l[len(l)-1] != u {
+				out[r.Node] = append(l, u)
+			}
+		}
+	}
+	return out
+}
+
+// OnlineElsewhere reports whether user has a connection on another node.
+func (c *Cluster) OnlineElsewhere(user int64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, r := range c.users[user] {
+		if r.Node != c.node {
+			return true
+		}
+	}
+	return false
+}
+
+// Conns is how many connections user holds in the cluster, as this node
+// knows.
+func (c *Cluster) Conns(user int64) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.users[user])
+}
+
+// Nodes lists the other nodes this one hears.
+func (c *Cluster) Nodes() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.nodes))
+	for n := range c.nodes {
+		out = append(out, n)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// Forward sends a delivery to node.
+func (c *Cluster) Forward(node string, d chat.Delivery) {
+	c.publish(prefix+"node."+node, d)
+}
+
+func (c *Cluster) onDelivery(m *nats.Msg) {
+	var d chat.Delivery
+	if err := json.Unmarshal(m.Data, &d); err != nil {
+		c.log.Warn("cluster delivery does not decode", "err", err)
+		return
+	}
+	c.local.DeliverLocal(d, nil)
+}

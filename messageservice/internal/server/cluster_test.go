@@ -1,0 +1,180 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/nats-io/nats.go"
+
+	"github.com/privateim/privateim/tools/stacktest"
+
+	"github.com/privateim/privateim/messageservice/internal/mstest"
+)
+
+// nodeMessages counts the NATS messages carrying message frames to each
+// node's delivery subject (presence and read frames travel there too).
+type nodeMessages struct {
+	mu sync.Mutex
+	n  map[string]int
+}
+
+func countNodeMessages(t *testing.T, url string) *nodeMessages {
+	t.Helper()
+	nc, err := nats.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	c := &nodeMessages{n: map[string]int{}}
+	if _, err := nc.Subscribe("privateim.msg.node.>", func(m *nats.Msg) {
+		var d struct {
+			Conv string `json:"c"`
+		}
+		if json.Unmarshal(m.Data, &d) != nil || d.Conv == "" {
+			return
+		}
+		c.mu.Lock()
+		c.n[strings.TrimPrefix(m.Subject, "privateim.msg.node.")]++
+		c.mu.Unlock()
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := nc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func (c *nodeMessages) reset() map[string]int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.n
+	c.n = map[string]int{}
+	return out
+}
+
+// seen waits until node sees users online (on any node).
+func seen(t *testing.T, node *mstest.Node, users ...mstest.User) {
+	t.Helper()
+	stacktest.Eventually(t, wait, func() error {
+		for _, u := range users {
+			id, _ := strconv.ParseInt(u.ID, 10, 64)
+			if !node.Chat().UserOnline(id) {
+				return fmt.Errorf("node %s does not see %s online", node.Config.NodeID, u.ID)
+			}
+		}
+		return nil
+	})
+}
+
+func TestCluster(t *testing.T) {
+	st := stack(t)
+	var nodes [3]*mstest.Node
+	for i := range nodes {
+		cfg := st.Config()
+		cfg.NodeID = fmt.Sprint("n", i+1)
+		nodes[i] = st.StartNode(t, cfg)
+	}
+	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
+	counts := countNodeMessages(t, st.NATSURL)
+
+	t.Run("direct across nodes, one NATS message to the receiver's node only", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		ca, cb := n1.Dial(t, a, ""), n2.Dial(t, b, "")
+		seen(t, n1, b)
+		seen(t, n2, a)
+		n1.Settle(t)
+		n2.Settle(t)
+		counts.reset()
+		ca.Send("x1", "user", b.ID, "across")
+		sent := ca.Await("sent", wait)
+		if m := cb.Await("message", wait); m.MsgID != sent.MsgID {
+			t.Fatalf("b got %s", m.Raw)
+		}
+		cb.Ack(sent.Conversation, sent.Seq)
+		cb.Send("y1", "user", a.ID, "back")
+		if m := ca.Await("message", wait); m.From != b.ID || m.Seq != 2 {
+			t.Fatalf("a got %s", m.Raw)
+		}
+		cb.UntilPong(wait)
+		ca.UntilPong(wait)
+		if got := counts.reset(); got["n1"] != 1 || got["n2"] != 1 || got["n3"] != 0 {
+			t.Fatalf("NATS messages per node = %v, want n1 1, n2 1, n3 0", got)
+		}
+	})
+
+	t.Run("group across nodes, one NATS message per node", func(t *testing.T) {
+		owner := st.NewUser(t, "owner")
+		members := make([]mstest.User, 6)
+		for i := range members {
+			members[i] = st.NewUser(t, fmt.Sprint("m", i))
+		}
+		g := st.NewGroup(t, owner, members...)
+		co := n1.Dial(t, owner, "")
+		var clients []*mstest.Client
+		for i, m := range members {
+			clients = append(clients, []*mstest.Node{n2, n3}[i%2].Dial(t, m, ""))
+		}
+		seen(t, n1, members...)
+		for _, n := range nodes {
+			n.Settle(t)
+		}
+		counts.reset()
+		co.Send("g1", "group", g, "hello nodes")
+		sent := co.Await("sent", wait)
+		for i, c := range clients {
+			if m := c.Await("message", wait); m.MsgID != sent.MsgID {
+				t.Fatalf("member %d got %s", i, m.Raw)
+			}
+		}
+		if got := counts.reset(); got["n2"] != 1 || got["n3"] != 1 || got["n1"] != 0 {
+			t.Fatalf("NATS messages per node = %v, want n2 1, n3 1", got)
+		}
+	})
+
+	t.Run("fourth connection on another node evicts the oldest", func(t *testing.T) {
+		u := st.NewUser(t, "u")
+		c1 := n1.Dial(t, u, "")
+		seen(t, n2, u)
+		c2 := n2.Dial(t, u, "")
+		c2.UntilPong(wait)
+		c3 := n3.Dial(t, u, "")
+		c3.UntilPong(wait)
+		stacktest.Eventually(t, wait, func() error {
+			id, _ := strconv.ParseInt(u.ID, 10, 64)
+			for _, n := range nodes {
+				if got := n.Cluster().Conns(id); got != 3 {
+					return fmt.Errorf("node %s knows %d connections", n.Config.NodeID, got)
+				}
+			}
+			return nil
+		})
+		c4 := n2.Dial(t, u, "")
+		if code, reason := c1.ExpectClose(wait); code != 4001 || reason != "replaced" {
+			t.Fatalf("close = %d %q", code, reason)
+		}
+		for _, c := range []*mstest.Client{c2, c3, c4} {
+			c.UntilPong(wait)
+		}
+	})
+
+	t.Run("presence across nodes", func(t *testing.T) {
+		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, a, b)
+		cb := n3.Dial(t, b, "")
+		seen(t, n1, b)
+		ca := n1.Dial(t, a, "")
+		if p := cb.Await("presence", wait); p.User != a.ID || !p.Online {
+			t.Fatalf("presence = %s", p.Raw)
+		}
+		ca.WS.Close()
+		if p := cb.Await("presence", wait); p.User != a.ID || p.Online {
+			t.Fatalf("presence = %s", p.Raw)
+		}
+	})
+}

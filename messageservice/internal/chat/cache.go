@@ -52,73 +52,71 @@ func (r *relations) forget(a, b int64) {
 	r.mu.Unlock()
 }
 
-// groups holds the group nodes: each group's member set, loaded from the
-// DataService on first use and after ttl, kept current by relation events.
+// nodes holds membership nodes — group nodes (members) or subscription
+// nodes (followers) — each loaded from the DataService on first use and
+// after ttl, kept current by relation events, and pruned by age and
+// activity (Prune).
 //
-// Locking: groups.mu guards the map only; a node's mu guards the node and
+// Locking: nodes.mu guards the map only; a node's mu guards the node and
 // is held while it loads, so an event waits for a load in flight and is
-// applied on top of it. groups.mu is never held while taking a node's mu.
-type groups struct {
-	ttl   time.Duration
-	mu    sync.Mutex
-	nodes map[int64]*groupNode
+// applied on top of it. nodes.mu is never held while taking a node's mu.
+type nodes struct {
+	ttl  time.Duration
+	now  func() time.Time
+	load func(ctx context.Context, id int64) (ids []int64, gone bool, err error)
+	mu   sync.Mutex
+	m    map[int64]*memberNode
 }
 
-type groupNode struct {
-	mu        sync.Mutex
-	loaded    time.Time // zero: load on next use
-	missing   bool      // no such group
-	dismissed bool
-	members   map[int64]struct{}
-	list      []int64 // the members; replaced, never changed in place
-	lastUsed  time.Time
+type memberNode struct {
+	created time.Time // when the node was made (its age for pruning)
+	hits    int64     // uses since created (its activity for pruning)
+
+	mu      sync.Mutex
+	loaded  time.Time // zero: load on next use
+	missing bool      // no such group or subscription
+	gone    bool      // dismissed or deleted: nobody is a member
+	members map[int64]struct{}
+	list    []int64 // the members; replaced, never changed in place
 }
 
-func (g *groups) node(id int64) *groupNode {
+func newNodes(ttl time.Duration, now func() time.Time, load func(context.Context, int64) ([]int64, bool, error)) nodes {
+	return nodes{ttl: ttl, now: now, load: load, m: make(map[int64]*memberNode)}
+}
+
+func (g *nodes) node(id int64) *memberNode {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	n := g.nodes[id]
+	n := g.m[id]
 	if n == nil {
-		n = &groupNode{}
-		g.nodes[id] = n
+		n = &memberNode{created: g.now()}
+		g.m[id] = n
 	}
+	n.hits++
 	return n
 }
 
-func (g *groups) cached(id int64) *groupNode {
+func (g *nodes) cached(id int64) *memberNode {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.nodes[id]
+	return g.m[id]
 }
 
-// members returns whether user is a member of group and every member (a
-// slice the caller must not change). ErrNoSuchTarget for an unknown group.
-func (g *groups) members(ctx context.Context, st Store, group, user int64) (bool, []int64, error) {
-	n := g.node(group)
+func (g *nodes) len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.m)
+}
+
+// members returns whether user is a member of id and every member (a
+// slice the caller must not change). ErrNoSuchTarget for an unknown id.
+func (g *nodes) members(ctx context.Context, id, user int64) (bool, []int64, error) {
+	n := g.node(id)
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	now := time.Now()
-	if n.loaded.IsZero() || now.Sub(n.loaded) > g.ttl {
-		ids, dismissed, err := st.GroupMembers(ctx, group)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			n.missing, n.dismissed, n.members, n.list = true, false, nil, nil
-		case err != nil:
-			return false, nil, err
-		default:
-			n.missing, n.dismissed = false, dismissed
-			n.members = make(map[int64]struct{}, len(ids))
-			for _, id := range ids {
-				n.members[id] = struct{}{}
-			}
-			n.list = slices.Clone(ids)
-			if dismissed {
-				n.members, n.list = nil, nil
-			}
-		}
-		n.loaded = now
+	if err := g.loadLocked(ctx, id, n); err != nil {
+		return false, nil, err
 	}
-	n.lastUsed = now
 	if n.missing {
 		return false, nil, ErrNoSuchTarget
 	}
@@ -126,15 +124,56 @@ func (g *groups) members(ctx context.Context, st Store, group, user int64) (bool
 	return ok, n.list, nil
 }
 
-// joined, left and dismissed apply relation events to a cached node.
-func (g *groups) joined(group, user int64) {
-	n := g.cached(group)
+// list returns every member of id; ErrNoSuchTarget when id is unknown or
+// gone (dismissed, deleted).
+func (g *nodes) list(ctx context.Context, id int64) ([]int64, error) {
+	n := g.node(id)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := g.loadLocked(ctx, id, n); err != nil {
+		return nil, err
+	}
+	if n.missing || n.gone {
+		return nil, ErrNoSuchTarget
+	}
+	return n.list, nil
+}
+
+func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
+	now := time.Now()
+	if !n.loaded.IsZero() && now.Sub(n.loaded) <= g.ttl {
+		return nil
+	}
+	ids, gone, err := g.load(ctx, id)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		n.missing, n.gone, n.members, n.list = true, false, nil, nil
+	case err != nil:
+		return err
+	default:
+		n.missing, n.gone = false, gone
+		n.members = make(map[int64]struct{}, len(ids))
+		for _, id := range ids {
+			n.members[id] = struct{}{}
+		}
+		n.list = slices.Clone(ids)
+		if gone {
+			n.members, n.list = nil, nil
+		}
+	}
+	n.loaded = now
+	return nil
+}
+
+// joined, left and ended apply relation events to a cached node.
+func (g *nodes) joined(id, user int64) {
+	n := g.cached(id)
 	if n == nil {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.missing || n.dismissed || n.loaded.IsZero() {
+	if n.missing || n.gone || n.loaded.IsZero() {
 		n.loaded = time.Time{} // surprising: reread
 		return
 	}
@@ -144,8 +183,8 @@ func (g *groups) joined(group, user int64) {
 	}
 }
 
-func (g *groups) left(group, user int64) {
-	n := g.cached(group)
+func (g *nodes) left(id, user int64) {
+	n := g.cached(id)
 	if n == nil {
 		return
 	}
@@ -153,19 +192,76 @@ func (g *groups) left(group, user int64) {
 	defer n.mu.Unlock()
 	if _, ok := n.members[user]; ok {
 		delete(n.members, user)
-		n.list = slices.DeleteFunc(slices.Clone(n.list), func(id int64) bool { return id == user })
+		n.list = slices.DeleteFunc(slices.Clone(n.list), func(x int64) bool { return x == user })
 	}
 }
 
-func (g *groups) dismiss(group int64) {
-	n := g.cached(group)
+func (g *nodes) ended(id int64) {
+	n := g.cached(id)
 	if n == nil {
 		return
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	n.dismissed, n.members, n.list = true, nil, nil
+	n.gone, n.members, n.list = true, nil, nil
 	if n.loaded.IsZero() {
 		n.loaded = time.Now()
 	}
+}
+
+// PruneOptions say which cached nodes a pruning drops.
+type PruneOptions struct {
+	MaxAge   time.Duration // nodes made longer ago than this; 0: none by age
+	MaxNodes int           // when more than this many are cached (after the age cut) ...
+	Percent  int           // ... this percentage of them, the least active first
+}
+
+// prune drops nodes older than MaxAge, then, when more than MaxNodes
+// remain, the least active Percent of them. It returns how many it
+// dropped. A dropped node is made again, empty, on its next use.
+func (g *nodes) prune(now time.Time, o PruneOptions) int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	dropped := 0
+	if o.MaxAge > 0 {
+		for id, n := range g.m {
+			if now.Sub(n.created) > o.MaxAge {
+				delete(g.m, id)
+				dropped++
+			}
+		}
+	}
+	if o.MaxNodes > 0 && len(g.m) > o.MaxNodes && o.Percent > 0 {
+		type entry struct {
+			id   int64
+			hits int64
+			made time.Time
+		}
+		es := make([]entry, 0, len(g.m))
+		for id, n := range g.m {
+			es = append(es, entry{id, n.hits, n.created})
+		}
+		slices.SortFunc(es, func(a, b entry) int {
+			if a.hits != b.hits {
+				return cmpInt(a.hits, b.hits)
+			}
+			return a.made.Compare(b.made)
+		})
+		k := len(es) * min(o.Percent, 100) / 100
+		for _, e := range es[:k] {
+			delete(g.m, e.id)
+			dropped++
+		}
+	}
+	return dropped
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

@@ -60,6 +60,8 @@ type Options struct {
 	// GapWait is how long a live message past a gap waits for the
 	// missing ones before they are read from the DataService.
 	GapWait time.Duration
+	// Now is the clock of cache ages (pruning); nil: time.Now.
+	Now func() time.Time
 	// CatchUpQueue bounds the live frames held for a connection while it
 	// catches up; more closes it (CloseQueueFull) and it reconnects.
 	CatchUpQueue int
@@ -72,7 +74,8 @@ type Service struct {
 	opt   Options
 	hub   *hub.Hub[*Session]
 	rels  relations
-	grps  groups
+	grps  nodes // group nodes: members
+	subs  nodes // subscription nodes: followers
 
 	convLocks [256]sync.Mutex // serialize append + fan-out per conversation
 
@@ -186,6 +189,9 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 	if opt.MaxTries < 1 {
 		opt.MaxTries = 1
 	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
 	if opt.GapWait <= 0 {
 		opt.GapWait = 500 * time.Millisecond
 	}
@@ -196,7 +202,8 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
 		rels:     relations{ttl: opt.CacheTTL, m: make(map[[2]int64]relEntry)},
-		grps:     groups{ttl: opt.CacheTTL, nodes: make(map[int64]*groupNode)},
+		grps:     newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
+		subs:     newNodes(opt.CacheTTL, opt.Now, st.Followers),
 		limiters: make(map[int64]*rate.Limiter),
 		presence: make(chan presenceEvent, 4096),
 		ctx:      ctx, cancel: cancel,
@@ -214,23 +221,28 @@ func (s *Service) Close() {
 
 // Stats is a snapshot of the node.
 type Stats struct {
-	Users, Conns int
-	Pending      int64 // unacked messages held for redelivery
-	CatchingUp   int64 // connections whose catch-up has not finished
-	MessagesIn   int64 // sends stored since start (not duplicates)
-	Deliveries   int64 // message frames handed to connections since start
-	Groups       int   // group nodes cached
+	Users, Conns  int
+	Pending       int64 // unacked messages held for redelivery
+	CatchingUp    int64 // connections whose catch-up has not finished
+	MessagesIn    int64 // sends stored since start (not duplicates)
+	Deliveries    int64 // message frames handed to connections since start
+	Groups        int   // group nodes cached
+	Subscriptions int   // subscription nodes cached
+}
+
+// Prune drops cached group and subscription nodes by age and activity
+// (PruneOptions) as of now; it returns how many of each it dropped.
+func (s *Service) Prune(now time.Time, o PruneOptions) (groups, subscriptions int) {
+	return s.grps.prune(now, o), s.subs.prune(now, o)
 }
 
 // Stats counts online users, connections and pending messages.
 func (s *Service) Stats() Stats {
 	u, c := s.hub.Count()
-	s.grps.mu.Lock()
-	g := len(s.grps.nodes)
-	s.grps.mu.Unlock()
 	return Stats{
 		Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load(),
-		MessagesIn: s.messagesIn.Load(), Deliveries: s.deliveries.Load(), Groups: g,
+		MessagesIn: s.messagesIn.Load(), Deliveries: s.deliveries.Load(),
+		Groups: s.grps.len(), Subscriptions: s.subs.len(),
 	}
 }
 
@@ -274,6 +286,8 @@ const (
 	GroupMemberJoined
 	GroupMemberLeft
 	GroupDismissed
+	SubscriptionFollowed
+	SubscriptionUnfollowed
 )
 
 // Relation is one relation event.
@@ -294,7 +308,11 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 	case GroupMemberLeft:
 		s.grps.left(ev.Group, ev.User)
 	case GroupDismissed:
-		s.grps.dismiss(ev.Group)
+		s.grps.ended(ev.Group)
+	case SubscriptionFollowed:
+		s.subs.joined(ev.Subscription, ev.User)
+	case SubscriptionUnfollowed:
+		s.subs.left(ev.Subscription, ev.User)
 	}
 }
 
@@ -655,6 +673,13 @@ func (ss *Session) doCatchUp() error {
 	for _, g := range groups {
 		convs[frame.Group(g).String()] = true
 	}
+	following, err := st.Following(ctx, ss.user)
+	if err != nil {
+		return fmt.Errorf("following: %w", err)
+	}
+	for _, sub := range following {
+		convs[frame.Subscription(sub).String()] = true
+	}
 	cursors, err := st.Cursors(ctx, ss.user, "", true)
 	if err != nil {
 		return fmt.Errorf("cursors: %w", err)
@@ -886,7 +911,7 @@ func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (str
 		}
 		return frame.Direct(user, to).String(), []int64{to, user}, nil
 	case "group":
-		member, members, err := s.grps.members(ctx, s.store, f.ToID, user)
+		member, members, err := s.grps.members(ctx, f.ToID, user)
 		if err != nil {
 			return "", nil, err
 		}
@@ -912,7 +937,7 @@ func (s *Service) participants(ctx context.Context, user int64, conv string) ([]
 		}
 		return []int64{c.A, c.B}, nil
 	case frame.KindGroup:
-		member, members, err := s.grps.members(ctx, s.store, c.A, user)
+		member, members, err := s.grps.members(ctx, c.A, user)
 		if err != nil {
 			return nil, err
 		}
@@ -920,13 +945,23 @@ func (s *Service) participants(ctx context.Context, user int64, conv string) ([]
 			return nil, ErrNotMember
 		}
 		return members, nil
+	case frame.KindSubscription:
+		// Followers read a subscription's history; posts come only
+		// from Broadcast, and read receipts go to nobody else.
+		follower, _, err := s.subs.members(ctx, c.A, user)
+		if err != nil {
+			return nil, err
+		}
+		if !follower {
+			return nil, ErrNotMember
+		}
+		return []int64{user}, nil
 	case frame.KindSystem:
 		if c.A != user {
 			return nil, ErrNotMember
 		}
 		return []int64{user}, nil
 	}
-	// Subscriptions come with the subscription nodes (a later part).
 	return nil, ErrNotMember
 }
 

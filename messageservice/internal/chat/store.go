@@ -57,6 +57,12 @@ type AppendRequest struct {
 	Content      []byte
 }
 
+// AppendResult is one stored message of AppendBatch.
+type AppendResult struct {
+	Message   Message
+	Duplicate bool
+}
+
 // Store is what chat needs of the DataService. Unknown rows are ErrNotFound.
 type Store interface {
 	Friendship(ctx context.Context, self, friend int64) (Relation, error)
@@ -66,6 +72,15 @@ type Store interface {
 	// GroupMembers are the members (not left) of a group; ErrNotFound when
 	// there is no such group, dismissed reports a dismissed one.
 	GroupMembers(ctx context.Context, group int64) (members []int64, dismissed bool, err error)
+	// Followers are the followers (not left) of a subscription;
+	// ErrNotFound when there is no such subscription, deleted reports a
+	// deleted one.
+	Followers(ctx context.Context, subscription int64) (followers []int64, deleted bool, err error)
+	// Following are the subscriptions user follows.
+	Following(ctx context.Context, user int64) ([]int64, error)
+	// AppendBatch stores up to 1000 messages in one round trip; results
+	// in request order.
+	AppendBatch(ctx context.Context, rs []AppendRequest) ([]AppendResult, error)
 	// GroupsOf are the groups user is a member of.
 	GroupsOf(ctx context.Context, user int64) ([]int64, error)
 	// Append stores a message; duplicate reports an earlier (sender,

@@ -43,6 +43,11 @@ type Config struct {
 
 	ClusterHeartbeat time.Duration // CLUSTER_HEARTBEAT: nodes announce themselves this often; silent for 3 of them = gone
 
+	PruneHour     int           // PRUNE_HOUR: hour of the day (UTC, 0..23) of the daily pruning of group and subscription nodes; -1 = never
+	PruneMaxAge   time.Duration // PRUNE_MAX_AGE: nodes cached longer are pruned
+	PruneMaxNodes int           // PRUNE_MAX_NODES: with more cached (of each kind) ...
+	PrunePercent  int           // PRUNE_PERCENT: ... the least active percentage is pruned
+
 	LogLevel        slog.Level    // LOG_LEVEL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
@@ -96,6 +101,10 @@ var settings = []setting{
 	{"MAX_TRIES", "max-tries", "3", "sends of one message to one connection, the first included", num(func(c *Config) *int { return &c.MaxTries })},
 	{"CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", dur(func(c *Config) *time.Duration { return &c.CacheTTL })},
 	{"CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", dur(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })},
+	{"PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", num(func(c *Config) *int { return &c.PruneHour })},
+	{"PRUNE_MAX_AGE", "prune-max-age", "24h", "cached nodes older than this are pruned", dur(func(c *Config) *time.Duration { return &c.PruneMaxAge })},
+	{"PRUNE_MAX_NODES", "prune-max-nodes", "100000", "when more nodes of a kind are cached ...", num(func(c *Config) *int { return &c.PruneMaxNodes })},
+	{"PRUNE_PERCENT", "prune-percent", "10", "... this percentage of them, the least active, is pruned", num(func(c *Config) *int { return &c.PrunePercent })},
 	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
@@ -189,6 +198,12 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s must be > 0", d.name))
 		}
 	}
+	if c.PruneHour < -1 || c.PruneHour > 23 {
+		errs = append(errs, fmt.Errorf("prune-hour %d: want 0..23, or -1 for never", c.PruneHour))
+	}
+	if c.PruneMaxAge < 0 || c.PruneMaxNodes < 0 || c.PrunePercent < 0 || c.PrunePercent > 100 {
+		errs = append(errs, errors.New("prune-max-age, prune-max-nodes must be >= 0 and prune-percent 0..100"))
+	}
 	if c.PingInterval >= c.IdleTimeout {
 		errs = append(errs, fmt.Errorf("ping-interval %s must be shorter than idle-timeout %s", c.PingInterval, c.IdleTimeout))
 	}
@@ -208,6 +223,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("ping_interval", c.PingInterval.String()), slog.String("idle_timeout", c.IdleTimeout.String()),
 		slog.String("retry_interval", c.RetryInterval.String()), slog.Int("max_tries", c.MaxTries),
 		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("cluster_heartbeat", c.ClusterHeartbeat.String()),
+		slog.Int("prune_hour", c.PruneHour), slog.String("prune_max_age", c.PruneMaxAge.String()),
+		slog.Int("prune_max_nodes", c.PruneMaxNodes), slog.Int("prune_percent", c.PrunePercent),
 		slog.String("log_level", c.LogLevel.String()), slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
 	)
 }

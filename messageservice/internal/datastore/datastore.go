@@ -56,6 +56,8 @@ type Client struct {
 	friends  datav1.FriendsClient
 	groups   datav1.GroupsClient
 	messages datav1.MessagesClient
+
+	subscriptions datav1.SubscriptionsClient
 }
 
 // Dial makes a DataService client; it connects lazily.
@@ -68,6 +70,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 		conn: conn, health: healthpb.NewHealthClient(conn),
 		users: datav1.NewUsersClient(conn), friends: datav1.NewFriendsClient(conn),
 		groups: datav1.NewGroupsClient(conn), messages: datav1.NewMessagesClient(conn),
+		subscriptions: datav1.NewSubscriptionsClient(conn),
 	}, nil
 }
 
@@ -295,4 +298,68 @@ func (a *Auth) CheckToken(ctx context.Context, token string) (int64, error) {
 		return 0, translate("CheckToken", err)
 	}
 	return resp.GetUserId(), nil
+}
+
+// Followers lists a subscription's followers that have not left.
+func (c *Client) Followers(ctx context.Context, sub int64) ([]int64, bool, error) {
+	s, err := c.subscriptions.GetSubscription(ctx, &datav1.GetSubscriptionRequest{Id: sub})
+	if err != nil {
+		return nil, false, translate("GetSubscription", err)
+	}
+	if s.GetDeleted() {
+		return nil, true, nil
+	}
+	var out []int64
+	token := ""
+	for {
+		resp, err := c.subscriptions.ListFollowers(ctx, &datav1.ListFollowersRequest{SubscriptionId: sub, Limit: 1000, PageToken: token})
+		if err != nil {
+			return nil, false, translate("ListFollowers", err)
+		}
+		for _, f := range resp.GetFollowers() {
+			if !f.GetLeft() {
+				out = append(out, f.GetUserId())
+			}
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, false, nil
+		}
+	}
+}
+
+// Following lists the subscriptions user follows.
+func (c *Client) Following(ctx context.Context, user int64) ([]int64, error) {
+	var out []int64
+	token := ""
+	for {
+		resp, err := c.subscriptions.ListFollowing(ctx, &datav1.ListFollowingRequest{UserId: user, Limit: 1000, PageToken: token})
+		if err != nil {
+			return nil, translate("ListFollowing", err)
+		}
+		for _, s := range resp.GetSubscriptions() {
+			out = append(out, s.GetId())
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			return out, nil
+		}
+	}
+}
+
+// AppendBatch stores up to 1000 messages in one call.
+func (c *Client) AppendBatch(ctx context.Context, rs []chat.AppendRequest) ([]chat.AppendResult, error) {
+	req := &datav1.AppendMessagesPlusRequest{Messages: make([]*datav1.AppendMessageRequest, len(rs))}
+	for i, r := range rs {
+		req.Messages[i] = &datav1.AppendMessageRequest{
+			Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
+		}
+	}
+	resp, err := c.messages.AppendMessagesPlus(ctx, req)
+	if err != nil {
+		return nil, translate("AppendMessagesPlus", err)
+	}
+	out := make([]chat.AppendResult, len(resp.GetResults()))
+	for i, r := range resp.GetResults() {
+		out[i] = chat.AppendResult{Message: message(r.GetMessage()), Duplicate: r.GetDuplicate()}
+	}
+	return out, nil
 }

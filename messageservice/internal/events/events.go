@@ -59,6 +59,10 @@ func Convert(ev *eventsv1.RelationEvent) (chat.RelationEvent, bool) {
 		e.Kind = chat.GroupMemberLeft
 	case eventsv1.RelationEvent_GROUP_DISMISSED:
 		e.Kind = chat.GroupDismissed
+	case eventsv1.RelationEvent_SUBSCRIPTION_FOLLOWED:
+		e.Kind = chat.SubscriptionFollowed
+	case eventsv1.RelationEvent_SUBSCRIPTION_UNFOLLOWED:
+		e.Kind = chat.SubscriptionUnfollowed
 	default:
 		return e, false
 	}

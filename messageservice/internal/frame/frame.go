@@ -323,6 +323,9 @@ func Direct(a, b int64) Conversation {
 // Group is the conversation of a group.
 func Group(id int64) Conversation { return Conversation{Kind: KindGroup, A: id} }
 
+// Subscription is the conversation of a subscription's posts.
+func Subscription(id int64) Conversation { return Conversation{Kind: KindSubscription, A: id} }
+
 // System is the conversation of a user's system notices.
 func System(user int64) Conversation { return Conversation{Kind: KindSystem, A: user} }
 

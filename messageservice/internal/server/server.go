@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
 	"github.com/privateim/privateim/protos/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
@@ -34,6 +35,7 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/config"
 	"github.com/privateim/privateim/messageservice/internal/datastore"
 	"github.com/privateim/privateim/messageservice/internal/events"
+	"github.com/privateim/privateim/messageservice/internal/grpcapi"
 	"github.com/privateim/privateim/messageservice/internal/wsconn"
 )
 
@@ -127,6 +129,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s.health = health.NewServer()
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
+	messagev1.RegisterMessageServiceServer(s.grpc, grpcapi.New(log, s.chat, cfg.NodeID, s.pruneOptions(), nil))
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
@@ -158,6 +161,34 @@ func startNATS(listen string) (*natsserver.Server, error) {
 		return nil, fmt.Errorf("embedded nats on %s did not start", listen)
 	}
 	return ns, nil
+}
+
+func (s *Server) pruneOptions() chat.PruneOptions {
+	return chat.PruneOptions{MaxAge: s.cfg.PruneMaxAge, MaxNodes: s.cfg.PruneMaxNodes, Percent: s.cfg.PrunePercent}
+}
+
+// pruneDaily prunes the cached group and subscription nodes every day at
+// PruneHour (UTC) until ctx ends.
+func (s *Server) pruneDaily(ctx context.Context) {
+	if s.cfg.PruneHour < 0 {
+		return
+	}
+	for {
+		now := time.Now().UTC()
+		next := time.Date(now.Year(), now.Month(), now.Day(), s.cfg.PruneHour, 0, 0, 0, time.UTC)
+		if !next.After(now) {
+			next = next.AddDate(0, 0, 1)
+		}
+		t := time.NewTimer(next.Sub(now))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+		g, sub := s.chat.Prune(time.Now(), s.pruneOptions())
+		s.log.Info("daily pruning", "groups", g, "subscriptions", sub)
+	}
 }
 
 // HTTPAddr is where GET /ws listens.
@@ -203,6 +234,10 @@ func (s *Server) Run(ctx context.Context) error {
 		httpErr <- nil
 	}()
 	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	pruneCtx, stopPrune := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); s.pruneDaily(pruneCtx) }()
+	defer func() { stopPrune(); <-pruned }()
 	s.ready.Store(true)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr(), "node", s.cfg.NodeID)

@@ -1,0 +1,85 @@
+package chat
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"strconv"
+
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+// pushKey is the idempotency key of a push to one user: the DataService
+// keys idempotency by (sender, client_msg_id) and system notices all have
+// sender 0, so the user goes into the key (hashed when too long).
+func pushKey(user int64, clientMsgID string) string {
+	k := strconv.FormatInt(user, 10) + ":" + clientMsgID
+	if len(k) <= frame.MaxClientMsgID {
+		return k
+	}
+	sum := sha256.Sum256([]byte(k))
+	return "sha256:" + hex.EncodeToString(sum[:])[:48]
+}
+
+// Push stores a system notice in each user's sys:<user> conversation and
+// delivers it to their connections on every node (the rest get it on
+// connect). Results come in users order; a repeat of clientMsgID for a
+// user stores and delivers nothing and returns the first result.
+func (s *Service) Push(ctx context.Context, users []int64, clientMsgID, kind string, content []byte) ([]AppendResult, error) {
+	reqs := make([]AppendRequest, len(users))
+	for i, u := range users {
+		reqs[i] = AppendRequest{Conversation: frame.System(u).String(), ClientMsgID: pushKey(u, clientMsgID), Kind: kind, Content: content}
+	}
+	res, err := s.store.AppendBatch(ctx, reqs)
+	if err != nil {
+		return nil, fmt.Errorf("push to %d users: %w", len(users), err)
+	}
+	for i, r := range res {
+		if r.Duplicate {
+			continue
+		}
+		s.messagesIn.Add(1)
+		res[i].Message.ClientMsgID = clientMsgID
+		b := frame.Marshal(messageFrame(r.Message, "message"))
+		// Concurrent pushes to one user may fan out out of seq order:
+		// the sessions put them back in order (pushLocked).
+		s.fanout([]int64{users[i]}, nil, Delivery{Users: []int64{users[i]}, Conv: r.Message.Conversation, Seq: r.Message.Seq, Frame: b})
+	}
+	return res, nil
+}
+
+// Broadcast stores a subscription's post in s:<subscription> and hands it
+// to every follower's connections on every node; the others get it on
+// connect. ErrNoSuchTarget for an unknown or deleted subscription.
+func (s *Service) Broadcast(ctx context.Context, sub, sender int64, clientMsgID, kind string, content []byte) (AppendResult, error) {
+	followers, err := s.subs.list(ctx, sub)
+	if err != nil {
+		return AppendResult{}, err
+	}
+	conv := frame.Subscription(sub).String()
+	lock := s.convLock(conv)
+	lock.Lock()
+	defer lock.Unlock()
+	m, dup, err := s.store.Append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content})
+	if err != nil {
+		return AppendResult{}, fmt.Errorf("broadcast to %s: %w", conv, err)
+	}
+	if !dup {
+		s.messagesIn.Add(1)
+		b := frame.Marshal(messageFrame(m, "message"))
+		s.fanout(followers, nil, Delivery{Users: followers, Conv: conv, Seq: m.Seq, Frame: b})
+	}
+	return AppendResult{Message: m, Duplicate: dup}, nil
+}
+
+// OnlineUsers returns the users of ids with a connection on any node.
+func (s *Service) OnlineUsers(ids []int64) []int64 {
+	var out []int64
+	for _, id := range ids {
+		if s.UserOnline(id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}

@@ -1,0 +1,163 @@
+// Package grpcapi is the messageservice's internal gRPC API
+// (privateim.message.v1.MessageService, mutual TLS on GRPC_ADDR): Push
+// (system notices), Broadcast (a subscription's post), Online, Prune and
+// Stats. It validates requests, calls chat and translates errors in one
+// place (code): callers get a safe message, the log gets the cause.
+package grpcapi
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"time"
+	"unicode/utf8"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+// Limits of the requests.
+const (
+	MaxUsers   = 1000
+	MaxContent = 64 << 10
+)
+
+// Node is what the API needs of the node.
+type Node interface {
+	Push(ctx context.Context, users []int64, clientMsgID, kind string, content []byte) ([]chat.AppendResult, error)
+	Broadcast(ctx context.Context, sub, sender int64, clientMsgID, kind string, content []byte) (chat.AppendResult, error)
+	OnlineUsers(ids []int64) []int64
+	Prune(now time.Time, o chat.PruneOptions) (groups, subscriptions int)
+	Stats() chat.Stats
+}
+
+var _ Node = (*chat.Service)(nil)
+
+// Server implements messagev1.MessageServiceServer.
+type Server struct {
+	messagev1.UnimplementedMessageServiceServer
+	log    *slog.Logger
+	node   Node
+	nodeID string
+	prune  chat.PruneOptions
+	now    func() time.Time
+}
+
+// New makes the API of node; Prune prunes with o as of now().
+func New(log *slog.Logger, node Node, nodeID string, o chat.PruneOptions, now func() time.Time) *Server {
+	if now == nil {
+		now = time.Now
+	}
+	return &Server{log: log, node: node, nodeID: nodeID, prune: o, now: now}
+}
+
+func invalid(msg string) error { return status.Error(codes.InvalidArgument, msg) }
+
+// code is the one table from errors to gRPC status.
+func (s *Server) code(op string, err error) error {
+	switch {
+	case errors.Is(err, chat.ErrNoSuchTarget):
+		return status.Error(codes.NotFound, "no such subscription")
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, "canceled")
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, "deadline exceeded")
+	}
+	s.log.Error(op, "err", err)
+	return status.Error(codes.Unavailable, op+" failed; try again")
+}
+
+func checkMessage(clientMsgID, kind string, content []byte) error {
+	if n := len(clientMsgID); n < 1 || n > frame.MaxClientMsgID || !utf8.ValidString(clientMsgID) {
+		return invalid("client_msg_id must be 1..64 bytes of UTF-8")
+	}
+	if n := len(kind); n < 1 || n > 32 {
+		return invalid("kind must be 1..32 bytes")
+	}
+	if len(content) > MaxContent {
+		return invalid("content must be at most 64 KiB")
+	}
+	var obj map[string]json.RawMessage
+	if json.Unmarshal(content, &obj) != nil || obj == nil {
+		return invalid("content must be a JSON object")
+	}
+	return nil
+}
+
+func stored(r chat.AppendResult) *messagev1.Stored {
+	return &messagev1.Stored{
+		MsgId: r.Message.ID, Conversation: r.Message.Conversation, Seq: r.Message.Seq,
+		CreatedAt: timestamppb.New(r.Message.CreatedAt), Duplicate: r.Duplicate,
+	}
+}
+
+// Push stores a notice in each user's sys conversation and delivers it.
+func (s *Server) Push(ctx context.Context, req *messagev1.PushRequest) (*messagev1.PushResponse, error) {
+	if n := len(req.GetUserIds()); n < 1 || n > MaxUsers {
+		return nil, invalid("user_ids must hold 1..1000 ids")
+	}
+	for _, id := range req.GetUserIds() {
+		if id < 1 {
+			return nil, invalid("user_ids must be > 0")
+		}
+	}
+	if err := checkMessage(req.GetClientMsgId(), req.GetKind(), req.GetContent()); err != nil {
+		return nil, err
+	}
+	res, err := s.node.Push(ctx, req.GetUserIds(), req.GetClientMsgId(), req.GetKind(), req.GetContent())
+	if err != nil {
+		return nil, s.code("push", err)
+	}
+	out := &messagev1.PushResponse{Results: make([]*messagev1.Stored, len(res))}
+	for i, r := range res {
+		out.Results[i] = stored(r)
+	}
+	return out, nil
+}
+
+// Broadcast stores a subscription's post and hands it to its followers.
+func (s *Server) Broadcast(ctx context.Context, req *messagev1.BroadcastRequest) (*messagev1.BroadcastResponse, error) {
+	if req.GetSubscriptionId() < 1 || req.GetSenderId() < 1 {
+		return nil, invalid("subscription_id and sender_id must be > 0")
+	}
+	if err := checkMessage(req.GetClientMsgId(), req.GetKind(), req.GetContent()); err != nil {
+		return nil, err
+	}
+	r, err := s.node.Broadcast(ctx, req.GetSubscriptionId(), req.GetSenderId(), req.GetClientMsgId(), req.GetKind(), req.GetContent())
+	if err != nil {
+		return nil, s.code("broadcast", err)
+	}
+	return &messagev1.BroadcastResponse{Stored: stored(r)}, nil
+}
+
+// Online returns the users of the request online anywhere in the cluster.
+func (s *Server) Online(_ context.Context, req *messagev1.OnlineRequest) (*messagev1.OnlineResponse, error) {
+	if n := len(req.GetUserIds()); n < 1 || n > MaxUsers {
+		return nil, invalid("user_ids must hold 1..1000 ids")
+	}
+	return &messagev1.OnlineResponse{OnlineUserIds: s.node.OnlineUsers(req.GetUserIds())}, nil
+}
+
+// Prune prunes this node's group and subscription nodes now.
+func (s *Server) Prune(context.Context, *messagev1.PruneRequest) (*messagev1.PruneResponse, error) {
+	g, sub := s.node.Prune(s.now(), s.prune)
+	s.log.Info("pruned on request", "groups", g, "subscriptions", sub)
+	return &messagev1.PruneResponse{GroupsPruned: int64(g), SubscriptionsPruned: int64(sub)}, nil
+}
+
+// Stats describes this node.
+func (s *Server) Stats(context.Context, *messagev1.StatsRequest) (*messagev1.StatsResponse, error) {
+	st := s.node.Stats()
+	return &messagev1.StatsResponse{
+		NodeId: s.nodeID, Connections: int64(st.Conns), Users: int64(st.Users),
+		GroupsCached: int64(st.Groups), SubscriptionsCached: int64(st.Subscriptions),
+		MessagesIn: st.MessagesIn, Deliveries: st.Deliveries,
+	}, nil
+}

@@ -251,7 +251,19 @@ type Client struct {
 // Dial connects u (device "" when empty) and fails the test on error.
 func (n *Node) Dial(tb testing.TB, u User, device string) *Client {
 	tb.Helper()
-	c, resp, err := n.TryDial(u.Token, device)
+	return DialURL(tb, n.URL, u, device)
+}
+
+// TryDial connects with token and device.
+func (n *Node) TryDial(token, device string) (*websocket.Conn, *http.Response, error) {
+	return TryDialURL(n.URL, token, device)
+}
+
+// DialURL connects u to the WebSocket URL wsURL and fails the test on
+// error; the connection is closed at cleanup.
+func DialURL(tb testing.TB, wsURL string, u User, device string) *Client {
+	tb.Helper()
+	c, resp, err := TryDialURL(wsURL, u.Token, device)
 	if err != nil {
 		status := 0
 		if resp != nil {
@@ -259,23 +271,21 @@ func (n *Node) Dial(tb testing.TB, u User, device string) *Client {
 		}
 		tb.Fatalf("dial as %s: %v (HTTP %d)", u.ID, err, status)
 	}
-	cl := &Client{tb: tb, WS: c}
 	tb.Cleanup(func() { c.Close() })
-	return cl
+	return &Client{tb: tb, WS: c}
 }
 
-// TryDial connects with token and device.
-func (n *Node) TryDial(token, device string) (*websocket.Conn, *http.Response, error) {
-	u := n.URL
+// TryDialURL connects to wsURL with token and device.
+func TryDialURL(wsURL, token, device string) (*websocket.Conn, *http.Response, error) {
 	if device != "" {
-		u += "?device_id=" + url.QueryEscape(device)
+		wsURL += "?device_id=" + url.QueryEscape(device)
 	}
 	h := http.Header{}
 	if token != "" {
 		h.Set("Authorization", "Bearer "+token)
 	}
 	d := websocket.Dialer{HandshakeTimeout: 10 * time.Second}
-	c, resp, err := d.Dial(u, h)
+	c, resp, err := d.Dial(wsURL, h)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
 	}

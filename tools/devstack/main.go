@@ -174,7 +174,7 @@ func services(c config) []service {
 		}, tlsEnv...),
 		endpoints: []string{
 			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),
-			fmt.Sprintf("gRPC + mTLS  %-16s internal API (health)", c.msgGRPC),
+			fmt.Sprintf("gRPC + mTLS  %-16s privateim.message.v1.MessageService (Push, Broadcast, Online, Prune, Stats)", c.msgGRPC),
 			fmt.Sprintf("NATS         nats://%s  embedded; relation events", dialAddr(c.natsListen)),
 		},
 	}, {

@@ -165,6 +165,21 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 	return nil
 }
 
+// stale makes every node load again on its next use.
+func (g *nodes) stale() {
+	g.mu.Lock()
+	ns := make([]*memberNode, 0, len(g.m))
+	for _, n := range g.m {
+		ns = append(ns, n)
+	}
+	g.mu.Unlock()
+	for _, n := range ns {
+		n.mu.Lock()
+		n.loaded = time.Time{}
+		n.mu.Unlock()
+	}
+}
+
 // joined, left and ended apply relation events to a cached node.
 func (g *nodes) joined(id, user int64) {
 	n := g.cached(id)

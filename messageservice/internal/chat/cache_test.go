@@ -96,3 +96,17 @@ func TestEventsUpdateNodes(t *testing.T) {
 		t.Fatal("an event made a node")
 	}
 }
+
+func TestStale(t *testing.T) {
+	loads := 0
+	g := newNodes(time.Hour, time.Now, func(context.Context, int64) ([]int64, bool, error) {
+		loads++
+		return []int64{1}, false, nil
+	})
+	use(t, &g, 1, 2)
+	g.stale()
+	use(t, &g, 1, 1)
+	if loads != 2 {
+		t.Fatalf("%d loads, want 2 (one before, one after stale)", loads)
+	}
+}

@@ -316,6 +316,17 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 	}
 }
 
+// ForgetCaches marks every cached relation and membership stale, so the
+// next use reads the DataService: relation events may have been missed
+// (NATS reconnected; delivery is at most once).
+func (s *Service) ForgetCaches() {
+	s.rels.mu.Lock()
+	clear(s.rels.m)
+	s.rels.mu.Unlock()
+	s.grps.stale()
+	s.subs.stale()
+}
+
 // Open registers a new connection of user's device and starts catching it
 // up. The transport calls Session.Close when the connection ends.
 func (s *Service) Open(t Transport, user int64, device string) *Session {

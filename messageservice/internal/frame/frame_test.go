@@ -137,3 +137,22 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func BenchmarkDecodeSend(b *testing.B) {
+	in := []byte(`{"type":"send","client_msg_id":"c-123456","to":{"kind":"group","id":"383162417879715840"},"content":{"kind":"text","text":"hello, how are you today?"}}`)
+	b.SetBytes(int64(len(in)))
+	for b.Loop() {
+		if _, err := Decode(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkMarshalMessage(b *testing.B) {
+	m := Message{Type: "message", MsgID: "383162417879715840", Conversation: "g:383162417879715841", Seq: 42,
+		From: "383162417674194944", To: Target{Kind: "group", ID: "383162417879715841"},
+		Content: []byte(`{"kind":"text","text":"hello, how are you today?"}`), TS: 1795420239236}
+	for b.Loop() {
+		_ = Marshal(m)
+	}
+}

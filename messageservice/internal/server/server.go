@@ -87,7 +87,12 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		log.Info("embedded nats", "url", url)
 	}
 	if s.nc, err = nats.Connect(url, nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1), nats.NoEcho(),
-		nats.ReconnectHandler(func(*nats.Conn) { log.Info("nats reconnected") }),
+		nats.ReconnectHandler(func(*nats.Conn) {
+			log.Info("nats reconnected; relation caches reread")
+			if s.chat != nil {
+				s.chat.ForgetCaches()
+			}
+		}),
 		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) })); err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}

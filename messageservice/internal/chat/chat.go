@@ -20,6 +20,7 @@ package chat
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -115,10 +116,10 @@ type Cluster interface {
 // frame (Conv and Seq set: delivered in seq order and redelivered until
 // acked) or another frame (presence, read).
 type Delivery struct {
-	Users []int64 `json:"u"`
-	Conv  string  `json:"c,omitempty"`
-	Seq   int64   `json:"s,omitempty"`
-	Frame []byte  `json:"f"`
+	Users []int64         `json:"u"`
+	Conv  string          `json:"c,omitempty"`
+	Seq   int64           `json:"s,omitempty"`
+	Frame json.RawMessage `json:"f"` // a JSON frame; raw, not base64, on the wire
 }
 
 // SetCluster makes the service route to other nodes.
@@ -337,6 +338,7 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 		catching: true,
 		convs:    make(map[string]*convState),
 	}
+	s.catching.Add(1) // before the hub shows the session: Stats never says caught up too early
 	evicted, hasEvicted, first := s.hub.Add(user, sess)
 	if hasEvicted {
 		evicted.t.Close(CloseReplaced, "replaced")
@@ -347,7 +349,6 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 	if s.cluster != nil {
 		s.cluster.Opened(user, sess.id, sess.opened)
 	}
-	s.catching.Add(1)
 	s.wg.Go(sess.catchUp)
 	return sess
 }
@@ -658,7 +659,22 @@ func (ss *Session) catchUp() {
 	}
 	ss.catching = false
 	for _, cs := range ss.convs {
+		// Messages this connection sent during catch-up that catch-up did
+		// not read back: it has them; mark them so that they are skipped,
+		// not read from the DataService as a gap.
+		for seq := range cs.own {
+			if seq > cs.delivered {
+				if cs.ahead == nil {
+					cs.ahead = make(map[int64][]byte)
+				}
+				cs.ahead[seq] = nil
+			}
+		}
 		cs.own = nil
+		if b, ok := cs.ahead[cs.delivered+1]; ok {
+			delete(cs.ahead, cs.delivered+1)
+			ss.sendLocked(cs, cs.delivered+1, b)
+		}
 	}
 	for _, f := range ss.queued {
 		ss.pushLocked(f.conv, f.seq, f.b)

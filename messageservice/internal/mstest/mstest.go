@@ -117,8 +117,9 @@ func (st *Stack) StartNode(tb testing.TB, cfg config.Config) *Node {
 	return n
 }
 
-// Settle waits until every connection of the node has caught up, so that
-// what a client has not received by a ping's pong it will not receive.
+// Settle waits until every connection of the node has caught up (Dial
+// returns once the session is open), so that what a client has not
+// received by a ping's pong it will not receive.
 func (n *Node) Settle(tb testing.TB) {
 	tb.Helper()
 	stacktest.Eventually(tb, 10*time.Second, func() error {
@@ -244,8 +245,9 @@ type Frame struct {
 
 // Client is one WebSocket connection of a test.
 type Client struct {
-	tb testing.TB
-	WS *websocket.Conn
+	tb  testing.TB
+	WS  *websocket.Conn
+	buf []Frame // read before Dial returned, not yet taken by Next
 }
 
 // Dial connects u (device "" when empty) and fails the test on error.
@@ -272,7 +274,11 @@ func DialURL(tb testing.TB, wsURL string, u User, device string) *Client {
 		tb.Fatalf("dial as %s: %v (HTTP %d)", u.ID, err, status)
 	}
 	tb.Cleanup(func() { c.Close() })
-	return &Client{tb: tb, WS: c}
+	cl := &Client{tb: tb, WS: c}
+	// A pong proves the server opened the session (and counts it as
+	// catching up, see Node.Settle); frames before it are kept for Next.
+	cl.buf = cl.UntilPong(10 * time.Second)
+	return cl
 }
 
 // TryDialURL connects to wsURL with token and device.
@@ -312,6 +318,11 @@ func (c *Client) Next(timeout time.Duration) Frame {
 
 // TryNext reads the next frame.
 func (c *Client) TryNext(timeout time.Duration) (Frame, error) {
+	if len(c.buf) > 0 {
+		f := c.buf[0]
+		c.buf = c.buf[1:]
+		return f, nil
+	}
 	_ = c.WS.SetReadDeadline(time.Now().Add(timeout))
 	_, b, err := c.WS.ReadMessage()
 	if err != nil {

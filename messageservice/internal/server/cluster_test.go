@@ -1,6 +1,7 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -9,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/nats-io/nats.go"
+
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/tools/stacktest"
 
@@ -177,4 +180,53 @@ func TestCluster(t *testing.T) {
 			t.Fatalf("presence = %s", p.Raw)
 		}
 	})
+}
+
+// TestGapFilled: a live message past a gap (another node's message not
+// here yet) waits, the missing one is read from the DataService, and the
+// connection gets both in seq order.
+func TestGapFilled(t *testing.T) {
+	st := stack(t)
+	cfg := st.Config()
+	cfg.NodeID = "g1"
+	node := st.StartNode(t, cfg)
+	a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+	st.Befriend(t, a, b)
+	cb := node.Dial(t, b, "")
+	node.Settle(t)
+	cb.UntilPong(wait)
+
+	// Two messages stored by "another node": straight into the DataService.
+	data := datav1.NewMessagesClient(dialGRPC(t, st, st.Data.Addr))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	var stored []*datav1.Message
+	for i := range 2 {
+		r, err := data.AppendMessage(ctx, &datav1.AppendMessageRequest{
+			Conversation: conv(a, b), SenderId: id(t, a), ClientMsgId: fmt.Sprint("other-node-", i),
+			Kind: "text", Content: []byte(fmt.Sprintf(`{"kind":"text","text":"m%d"}`, i)),
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored = append(stored, r.GetMessage())
+	}
+	// Only the second reaches this node.
+	nc, err := nats.Connect(st.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	m2 := stored[1]
+	frameJSON := fmt.Sprintf(`{"type":"message","msg_id":"%d","conversation":%q,"seq":2,"from":%q,"to":{"kind":"user","id":%q},"content":{"kind":"text","text":"m1"},"ts":1}`,
+		m2.GetId(), conv(a, b), a.ID, b.ID)
+	d, _ := json.Marshal(map[string]any{"u": []int64{id(t, b)}, "c": conv(a, b), "s": 2, "f": json.RawMessage(frameJSON)})
+	if err := nc.Publish("privateim.msg.node.g1", d); err != nil {
+		t.Fatal(err)
+	}
+	first := cb.Await("message", wait)
+	second := cb.Await("message", wait)
+	if first.Seq != 1 || second.Seq != 2 || first.MsgID != strconv.FormatInt(stored[0].GetId(), 10) {
+		t.Fatalf("got %s then %s, want seq 1 then 2", first.Raw, second.Raw)
+	}
 }

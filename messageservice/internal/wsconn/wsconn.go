@@ -265,7 +265,13 @@ func (c *Conn) readLoop() {
 		s.wg.Done()
 	}()
 	c.ws.SetReadLimit(s.opt.MaxFrameBytes)
-	alive := func() { _ = c.ws.SetReadDeadline(time.Now().Add(s.opt.IdleTimeout)) }
+	alive := func() {
+		select {
+		case <-c.done: // closing: keep the short deadline Close set
+		default:
+			_ = c.ws.SetReadDeadline(time.Now().Add(s.opt.IdleTimeout))
+		}
+	}
 	alive()
 	c.ws.SetPongHandler(func(string) error { alive(); return nil })
 	ctx, cancel := context.WithCancel(context.Background())

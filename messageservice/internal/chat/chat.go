@@ -79,6 +79,7 @@ type Service struct {
 	subs  nodes // subscription nodes: followers
 
 	convLocks [256]sync.Mutex // serialize append + fan-out per conversation
+	appends   appender        // batches concurrent appends
 
 	limMu    sync.Mutex // guards limiters
 	limiters map[int64]*rate.Limiter
@@ -209,6 +210,10 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 		presence: make(chan presenceEvent, 4096),
 		ctx:      ctx, cancel: cancel,
 	}
+	s.appends = appender{store: st, calls: make(chan *appendCall, 4*maxBatch)}
+	for range appendWorkers {
+		s.wg.Go(func() { s.appends.run(ctx.Done()) })
+	}
 	s.wg.Go(s.presenceWorker)
 	return s
 }
@@ -229,6 +234,7 @@ type Stats struct {
 	Deliveries    int64 // message frames handed to connections since start
 	Groups        int   // group nodes cached
 	Subscriptions int   // subscription nodes cached
+	Batched       int64 // messages appended in batches of more than one
 }
 
 // Prune drops cached group and subscription nodes by age and activity
@@ -243,7 +249,7 @@ func (s *Service) Stats() Stats {
 	return Stats{
 		Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load(),
 		MessagesIn: s.messagesIn.Load(), Deliveries: s.deliveries.Load(),
-		Groups: s.grps.len(), Subscriptions: s.subs.len(),
+		Groups: s.grps.len(), Subscriptions: s.subs.len(), Batched: s.appends.batched.Load(),
 	}
 }
 
@@ -845,7 +851,7 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	}
 	lock := s.convLock(conv)
 	lock.Lock()
-	m, dup, err := s.store.Append(ctx, AppendRequest{
+	m, dup, err := s.appends.append(ctx, AppendRequest{
 		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
 	})
 	if err != nil {

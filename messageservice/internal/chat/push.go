@@ -61,7 +61,7 @@ func (s *Service) Broadcast(ctx context.Context, sub, sender int64, clientMsgID,
 	lock := s.convLock(conv)
 	lock.Lock()
 	defer lock.Unlock()
-	m, dup, err := s.store.Append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content})
+	m, dup, err := s.appends.append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content})
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("broadcast to %s: %w", conv, err)
 	}

@@ -3,7 +3,9 @@ package server_test
 import (
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -451,4 +453,140 @@ func TestShutdown(t *testing.T) {
 	if err := <-stopped; err != nil {
 		t.Fatalf("stop: %v", err)
 	}
+}
+
+// TestConcurrentSenders: five members write to their group at once (the
+// conversation lock orders their appends); every member gets the others' messages in strictly
+// increasing seq order, and with its own sent frames every seq 1..50.
+func TestConcurrentSenders(t *testing.T) {
+	st := stack(t)
+	node := st.StartNode(t, st.Config())
+	users := make([]mstest.User, 5)
+	for i := range users {
+		users[i] = st.NewUser(t, fmt.Sprint("u", i))
+	}
+	g := st.NewGroup(t, users[0], users[1:]...)
+	clients := make([]*mstest.Client, len(users))
+	for i, u := range users {
+		clients[i] = node.Dial(t, u, "")
+	}
+	node.Settle(t)
+	const each = 10
+	var wg sync.WaitGroup
+	errs := make(chan error, len(users))
+	for i, c := range clients {
+		wg.Go(func() {
+			var seqs []int64
+			have, lastMsg := map[int64]bool{}, int64(0)
+			sent, got := 0, 0
+			for k := range each {
+				c.Send(fmt.Sprint(i, "-", k), "group", g, fmt.Sprint("from ", i))
+			}
+			deadline := time.Now().Add(wait)
+			for sent < each || got < each*(len(users)-1) {
+				f, err := c.TryNext(time.Until(deadline))
+				if err != nil {
+					errs <- fmt.Errorf("user %d: %d sent, %d got: %w", i, sent, got, err)
+					return
+				}
+				switch f.Type {
+				case "sent":
+					sent++
+					seqs = append(seqs, f.Seq)
+				case "message":
+					if have[f.Seq] {
+						continue // a redelivery before the ack arrived
+					}
+					if f.Seq <= lastMsg {
+						errs <- fmt.Errorf("user %d got seq %d after %d", i, f.Seq, lastMsg)
+						return
+					}
+					have[f.Seq], lastMsg = true, f.Seq
+					got++
+					seqs = append(seqs, f.Seq)
+					c.Ack(f.Conversation, f.Seq)
+				case "error":
+					errs <- fmt.Errorf("user %d: %s", i, f.Raw)
+					return
+				}
+			}
+			slices.Sort(seqs)
+			for k, s := range seqs {
+				if s != int64(k+1) {
+					errs <- fmt.Errorf("user %d saw seqs %v", i, seqs)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+// TestConcurrentPairs: ten pairs write at once, each in its own
+// conversation, so their appends can share AppendMessagesPlus calls; every
+// message is confirmed with the right seq and delivered once in order.
+func TestConcurrentPairs(t *testing.T) {
+	st := stack(t)
+	node := st.StartNode(t, st.Config())
+	const pairs, each = 10, 10
+	type pair struct {
+		a, b   mstest.User
+		ca, cb *mstest.Client
+	}
+	ps := make([]pair, pairs)
+	for i := range ps {
+		ps[i].a, ps[i].b = st.NewUser(t, "a"), st.NewUser(t, "b")
+		st.Befriend(t, ps[i].a, ps[i].b)
+		ps[i].ca, ps[i].cb = node.Dial(t, ps[i].a, ""), node.Dial(t, ps[i].b, "")
+	}
+	node.Settle(t)
+	var wg sync.WaitGroup
+	errs := make(chan error, 2*pairs)
+	for i := range ps {
+		p := ps[i]
+		wg.Go(func() {
+			for k := range each {
+				p.ca.Send(fmt.Sprint("p", k), "user", p.b.ID, "x")
+			}
+			for k := range each {
+				f, err := p.ca.TryNext(wait)
+				for err == nil && f.Type == "presence" {
+					f, err = p.ca.TryNext(wait)
+				}
+				if err != nil || f.Type != "sent" || f.Seq != int64(k+1) {
+					errs <- fmt.Errorf("pair %d: sent %d = %s, %v", i, k, f.Raw, err)
+					return
+				}
+			}
+		})
+		wg.Go(func() {
+			next := int64(1)
+			for next <= each {
+				f, err := p.cb.TryNext(wait)
+				if err != nil {
+					errs <- fmt.Errorf("pair %d: got up to %d: %v", i, next-1, err)
+					return
+				}
+				if f.Type != "message" || f.Seq < next {
+					continue // presence, or a redelivery
+				}
+				if f.Seq != next {
+					errs <- fmt.Errorf("pair %d: seq %d, want %d", i, f.Seq, next)
+					return
+				}
+				p.cb.Ack(f.Conversation, f.Seq)
+				next++
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	t.Logf("%d of %d messages appended in batches", node.Chat().Stats().Batched, pairs*each)
 }

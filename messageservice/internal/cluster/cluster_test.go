@@ -1,0 +1,73 @@
+package cluster
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"testing"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+)
+
+type evictions struct{ got []string }
+
+func (e *evictions) DeliverLocal(chat.Delivery, *chat.Session) {}
+func (e *evictions) LocalConns() []chat.LocalConn              { return nil }
+func (e *evictions) Evict(user int64, conn uint64) {
+	e.got = append(e.got, fmt.Sprint(user, "/", conn))
+}
+
+func newCluster(node string, local Local) *Cluster {
+	return &Cluster{log: slog.New(slog.DiscardHandler), node: node, local: local,
+		users: map[int64][]connRef{}, nodes: map[string]*nodeInfo{}}
+}
+
+func open(node string, id uint64, user, at int64) connEvent {
+	return connEvent{Open: true, Conn: connRef{Node: node, ID: id, User: user, Opened: at}}
+}
+
+func TestFourthConnectionEvictsTheOldestOfTheCluster(t *testing.T) {
+	ev := &evictions{}
+	c := newCluster("a", ev)
+	c.evict(c.apply(open("b", 1, 7, 100))) // oldest, on another node
+	c.evict(c.apply(open("a", 1, 7, 200)))
+	c.evict(c.apply(open("a", 2, 7, 300)))
+	if len(ev.got) != 0 {
+		t.Fatalf("evicted %v with three connections", ev.got)
+	}
+	c.evict(c.apply(open("c", 1, 7, 400)))
+	if len(ev.got) != 0 {
+		t.Fatalf("node a evicted %v; the oldest is node b's", ev.got)
+	}
+	if c.Conns(7) != 4 {
+		t.Fatalf("%d connections known", c.Conns(7))
+	}
+	// b's closes; a 4th again: now a's oldest goes.
+	c.apply(connEvent{Open: false, Conn: connRef{Node: "b", ID: 1, User: 7}})
+	c.evict(c.apply(open("c", 2, 7, 500)))
+	if !slices.Equal(ev.got, []string{"7/1"}) {
+		t.Fatalf("evicted %v, want a's connection 1", ev.got)
+	}
+}
+
+func TestRemoteGroupsByNode(t *testing.T) {
+	c := newCluster("a", &evictions{})
+	c.apply(open("a", 1, 1, 1))
+	c.apply(open("b", 1, 2, 1))
+	c.apply(open("b", 2, 2, 2)) // two connections of user 2 on b: b once
+	c.apply(open("c", 1, 3, 1))
+	c.apply(open("b", 3, 3, 1))
+	got := c.Remote([]int64{1, 2, 3, 4})
+	if !slices.Equal(got["b"], []int64{2, 3}) || !slices.Equal(got["c"], []int64{3}) || got["a"] != nil || len(got) != 2 {
+		t.Fatalf("Remote = %v", got)
+	}
+	if !c.OnlineElsewhere(2) || c.OnlineElsewhere(1) {
+		t.Fatal("OnlineElsewhere is wrong")
+	}
+	c.mu.Lock()
+	c.dropNodeLocked("b")
+	c.mu.Unlock()
+	if got := c.Remote([]int64{2, 3}); len(got) != 1 || !slices.Equal(got["c"], []int64{3}) {
+		t.Fatalf("after b is gone: %v", got)
+	}
+}

@@ -9,7 +9,7 @@
 //	privateim.msg.hello           a node started: every node answers with its snapshot
 //	privateim.msg.snapshot        all connections of one node (replaces what others knew)
 //	privateim.msg.heartbeat       a node is alive, and how many connections it holds
-//	privateim.msg.resync.<node>   asks node for a snapshot (a heartbeat's count disagreed)
+//	privateim.msg.resync.<node>   asks node for a snapshot (two heartbeats' counts disagreed)
 //	privateim.msg.node.<node>     deliveries for users on node
 //
 // A node not heard for DeadAfter is dropped from the registry (a killed
@@ -62,6 +62,7 @@ type Cluster struct {
 	node  string
 	opt   Options
 	local Local
+	pub   func(subject string, data []byte) error // nc.Publish
 	subs  []*nats.Subscription
 	stop  chan struct{}
 	wg    sync.WaitGroup
@@ -79,8 +80,9 @@ type connRef struct {
 }
 
 type nodeInfo struct {
-	seen  time.Time
-	count int // connections the node said it holds
+	seen     time.Time
+	count    int // connections the node said it holds
+	mismatch int // heartbeats in a row whose count disagreed with the registry
 }
 
 type connEvent struct {
@@ -110,7 +112,7 @@ func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster,
 		opt.DeadAfter = 3 * opt.Heartbeat
 	}
 	c := &Cluster{
-		log: log, nc: nc, node: opt.NodeID, opt: opt, local: local, stop: make(chan struct{}),
+		log: log, nc: nc, node: opt.NodeID, opt: opt, local: local, pub: nc.Publish, stop: make(chan struct{}),
 		users: make(map[int64][]connRef), nodes: make(map[string]*nodeInfo),
 	}
 	handlers := map[string]nats.MsgHandler{
@@ -155,7 +157,7 @@ func (c *Cluster) unsubscribe() {
 func (c *Cluster) publish(subject string, v any) {
 	b, err := json.Marshal(v)
 	if err == nil {
-		err = c.nc.Publish(subject, b)
+		err = c.pub(subject, b)
 	}
 	if err != nil {
 		c.log.Warn("cluster publish", "subject", subject, "err", err)
@@ -257,9 +259,11 @@ func (c *Cluster) dropNodeLocked(node string) {
 	delete(c.nodes, node)
 }
 
-func (c *Cluster) onHeartbeat(m *nats.Msg) {
+func (c *Cluster) onHeartbeat(m *nats.Msg) { c.onHeartbeatData(m.Data) }
+
+func (c *Cluster) onHeartbeatData(data []byte) {
 	var hb heartbeat
-	if err := json.Unmarshal(m.Data, &hb); err != nil || hb.Node == c.node {
+	if err := json.Unmarshal(data, &hb); err != nil || hb.Node == c.node {
 		return
 	}
 	c.mu.Lock()
@@ -277,8 +281,17 @@ func (c *Cluster) onHeartbeat(m *nats.Msg) {
 			}
 		}
 	}
-	c.mu.Unlock()
+	// Events in flight make one heartbeat disagree now and then; two in
+	// a row mean one was lost.
+	resync := false
 	if known != hb.Count {
+		n.mismatch++
+		resync = n.mismatch >= 2
+	} else {
+		n.mismatch = 0
+	}
+	c.mu.Unlock()
+	if resync {
 		c.publish(prefix+"resync."+hb.Node, struct{}{})
 	}
 }

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -17,9 +18,14 @@ func (e *evictions) Evict(user int64, conn uint64) {
 	e.got = append(e.got, fmt.Sprint(user, "/", conn))
 }
 
-func newCluster(node string, local Local) *Cluster {
-	return &Cluster{log: slog.New(slog.DiscardHandler), node: node, local: local,
+// newCluster is a Cluster without NATS: what it publishes is counted in
+// published by subject.
+func newCluster(node string, local Local) (*Cluster, map[string]int) {
+	published := map[string]int{}
+	c := &Cluster{log: slog.New(slog.DiscardHandler), node: node, local: local,
 		users: map[int64][]connRef{}, nodes: map[string]*nodeInfo{}}
+	c.pub = func(subject string, _ []byte) error { published[subject]++; return nil }
+	return c, published
 }
 
 func open(node string, id uint64, user, at int64) connEvent {
@@ -28,7 +34,7 @@ func open(node string, id uint64, user, at int64) connEvent {
 
 func TestFourthConnectionEvictsTheOldestOfTheCluster(t *testing.T) {
 	ev := &evictions{}
-	c := newCluster("a", ev)
+	c, _ := newCluster("a", ev)
 	c.evict(c.apply(open("b", 1, 7, 100))) // oldest, on another node
 	c.evict(c.apply(open("a", 1, 7, 200)))
 	c.evict(c.apply(open("a", 2, 7, 300)))
@@ -51,7 +57,7 @@ func TestFourthConnectionEvictsTheOldestOfTheCluster(t *testing.T) {
 }
 
 func TestRemoteGroupsByNode(t *testing.T) {
-	c := newCluster("a", &evictions{})
+	c, _ := newCluster("a", &evictions{})
 	c.apply(open("a", 1, 1, 1))
 	c.apply(open("b", 1, 2, 1))
 	c.apply(open("b", 2, 2, 2)) // two connections of user 2 on b: b once
@@ -69,5 +75,26 @@ func TestRemoteGroupsByNode(t *testing.T) {
 	c.mu.Unlock()
 	if got := c.Remote([]int64{2, 3}); len(got) != 1 || !slices.Equal(got["c"], []int64{3}) {
 		t.Fatalf("after b is gone: %v", got)
+	}
+}
+
+func TestHeartbeatRepairsALostEvent(t *testing.T) {
+	c, published := newCluster("a", &evictions{})
+	c.apply(open("b", 1, 5, 1))
+	hb := func(count int) {
+		b, _ := json.Marshal(heartbeat{Node: "b", Count: count})
+		c.onHeartbeatData(b)
+	}
+	hb(1)
+	if c.nodes["b"].mismatch != 0 {
+		t.Fatal("a matching heartbeat counted as a mismatch")
+	}
+	hb(2) // b's second connection event was lost
+	if n := published["privateim.msg.resync.b"]; n != 0 {
+		t.Fatalf("one disagreeing heartbeat asked for %d resyncs", n)
+	}
+	hb(2)
+	if n := published["privateim.msg.resync.b"]; n != 1 {
+		t.Fatalf("two disagreeing heartbeats asked for %d resyncs, want 1", n)
 	}
 }

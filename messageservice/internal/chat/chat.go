@@ -25,7 +25,9 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -719,7 +721,14 @@ func (ss *Session) doCatchUp() error {
 	}
 	mine, best := map[string]int64{}, map[string]int64{}
 	seen := false
+	current := maps.Clone(convs) // the user's conversations now
 	for _, c := range cursors {
+		// A cursor outlives membership: a group left, a subscription
+		// unfollowed. Only 1:1s (no message reaches ex-friends) and the
+		// conversations the user is part of now are caught up.
+		if !current[c.Conversation] && !strings.HasPrefix(c.Conversation, frame.KindUser+":") {
+			continue
+		}
 		convs[c.Conversation] = true
 		best[c.Conversation] = max(best[c.Conversation], c.Acked)
 		if c.Device == ss.device {
@@ -1004,8 +1013,24 @@ func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
 	ss.mu.Lock()
 	cs := ss.convs[f.Conversation]
 	if cs == nil || f.Seq > cs.delivered {
+		// Not sent on this connection (yet): an ack of what an earlier
+		// connection of the device had, sent again by catch-up soon. Take
+		// it when the user takes part in the conversation and the seq
+		// exists, so that a cursor never names another's conversation or
+		// a seq past the head.
 		ss.mu.Unlock()
-		return ErrAckAhead
+		if _, err := ss.svc.participants(ctx, ss.user, f.Conversation); err != nil {
+			return err
+		}
+		heads, err := ss.svc.store.Heads(ctx, []string{f.Conversation})
+		if err != nil {
+			return fmt.Errorf("head of %s: %w", f.Conversation, err)
+		}
+		if f.Seq > heads[f.Conversation] {
+			return ErrAckAhead
+		}
+		ss.mu.Lock()
+		cs = ss.conv(f.Conversation)
 	}
 	n := 0
 	for n < len(cs.pending) && cs.pending[n].seq <= f.Seq {

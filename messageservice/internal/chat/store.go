@@ -14,7 +14,7 @@ var (
 	ErrNotMember    = errors.New("not a member")
 	ErrNoSuchTarget = errors.New("no such user or group")
 	ErrRateLimited  = errors.New("sending too fast")
-	ErrAckAhead     = errors.New("ack of a seq not delivered on this connection")
+	ErrAckAhead     = errors.New("ack of a seq past the last of the conversation")
 	// ErrNotFound is what a Store returns for an unknown row.
 	ErrNotFound = errors.New("not found")
 )

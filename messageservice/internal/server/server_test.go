@@ -236,6 +236,8 @@ func TestChat(t *testing.T) {
 		expect("unknown_type", "")
 		ca.Ack(conv(a, b), 99)
 		expect("bad_frame", "")
+		ca.Ack(conv(b, c), 1) // not a's conversation
+		expect("not_member", "")
 
 		// Friends now: the cached "not friends" is dropped by FRIEND_ADDED.
 		st.Befriend(t, a, c)
@@ -350,6 +352,18 @@ func TestChat(t *testing.T) {
 			}
 			return fmt.Errorf("got %s", f.Raw)
 		})
+		// A member who left gets nothing of the group on reconnect, though
+		// their device still has a cursor there.
+		co.Send("after-quit", "group", g, "not for the one who left")
+		co.Await("sent", wait)
+		clients[0].WS.Close()
+		again := node.Dial(t, members[0], "")
+		node.Settle(t)
+		for _, m := range mstest.Messages(again.UntilPong(wait)) {
+			if m.Conversation == "g:"+g {
+				t.Fatalf("a former member got %s", m.Raw)
+			}
+		}
 		// Dismissing the group ends every membership (GROUP_DISMISSED).
 		st.Do(t, http.MethodDelete, "/groups/"+g, owner.Token, nil, http.StatusNoContent, nil)
 		stacktest.Eventually(t, wait, func() error {

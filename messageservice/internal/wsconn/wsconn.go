@@ -346,7 +346,7 @@ var codes = []struct {
 	{chat.ErrNotMember, frame.CodeNotMember, "you are not a member of this conversation"},
 	{chat.ErrNoSuchTarget, frame.CodeNoSuchTarget, "no such user or group"},
 	{chat.ErrRateLimited, frame.CodeRateLimited, "sending too fast; slow down"},
-	{chat.ErrAckAhead, frame.CodeBadFrame, "ack of a seq this connection was not sent"},
+	{chat.ErrAckAhead, frame.CodeBadFrame, "ack of a seq past the last message of the conversation"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {

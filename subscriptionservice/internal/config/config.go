@@ -1,0 +1,172 @@
+// Package config is the subscriptionservice's one configuration: every
+// setting, its default, its flag and its environment variable, filled in one
+// place (Load). Flags override the environment, which overrides the
+// defaults.
+//
+// It imports only the standard library and protos/tlsconfig.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/privateim/privateim/protos/tlsconfig"
+)
+
+// Config of the subscriptionservice binary. Default returns one with every
+// default.
+type Config struct {
+	HTTPAddr    string          // HTTP_ADDR: the public HTTP API
+	GRPCAddr    string          // GRPC_ADDR: the internal gRPC API (mTLS)
+	DataAddr    string          // DATA_ADDR: the DataService
+	UserAddr    string          // USER_ADDR: the userservice's internal gRPC (CheckToken, Directory)
+	MessageAddr string          // MESSAGE_ADDR: the MessageService's internal gRPC (Broadcast)
+	TLS         tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: this server's side
+	ClientTLS   tlsconfig.Files // TLS_CA, TLS_CLIENT_CERT, TLS_CLIENT_KEY: calling the other services
+
+	// ReviewerEmails (REVIEWER_EMAILS, comma separated) are the accounts
+	// allowed to approve and reject articles, lower-cased.
+	ReviewerEmails []string
+	PublicURL      string // PUBLIC_URL: base of avatar URLs
+	UploadDir      string // UPLOAD_DIR: avatars
+
+	PushTimeout  time.Duration // PUSH_TIMEOUT: one Broadcast call
+	PushRetryMin time.Duration // PUSH_RETRY_MIN: first wait before retrying failed pushes
+	PushRetryMax time.Duration // PUSH_RETRY_MAX: longest wait between retries (and the sweep interval)
+
+	LogLevel        slog.Level    // LOG_LEVEL
+	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+}
+
+// setting is one row of the table Load fills the Config from.
+type setting struct {
+	env, flag, def, usage string
+	set                   func(*Config, string) error
+}
+
+func str(p func(*Config) *string) func(*Config, string) error {
+	return func(c *Config, v string) error { *p(c) = v; return nil }
+}
+
+func dur(p func(*Config) *time.Duration) func(*Config, string) error {
+	return func(c *Config, v string) (err error) { *p(c), err = time.ParseDuration(v); return err }
+}
+
+var settings = []setting{
+	{"HTTP_ADDR", "http-addr", ":8082", "public HTTP API listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
+	{"GRPC_ADDR", "grpc-addr", ":9093", "internal gRPC (mTLS) listen address", str(func(c *Config) *string { return &c.GRPCAddr })},
+	{"DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", str(func(c *Config) *string { return &c.DataAddr })},
+	{"USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice internal gRPC address (CheckToken, Directory)", str(func(c *Config) *string { return &c.UserAddr })},
+	{"MESSAGE_ADDR", "message-addr", "127.0.0.1:9091", "MessageService internal gRPC address (Broadcast)", str(func(c *Config) *string { return &c.MessageAddr })},
+	{"TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs the peers' certificates (clients of this service and the services it calls)", func(c *Config, v string) error {
+		c.TLS.CA, c.ClientTLS.CA = v, v
+		return nil
+	}},
+	{"TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", str(func(c *Config) *string { return &c.TLS.Cert })},
+	{"TLS_KEY", "tls-key", "certs/server-key.pem", "server key", str(func(c *Config) *string { return &c.TLS.Key })},
+	{"TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the services this one calls", str(func(c *Config) *string { return &c.ClientTLS.Cert })},
+	{"TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key for the services this one calls", str(func(c *Config) *string { return &c.ClientTLS.Key })},
+	{"REVIEWER_EMAILS", "reviewer-emails", "", "comma-separated emails of the accounts that review articles", func(c *Config, v string) error {
+		c.ReviewerEmails = nil
+		for e := range strings.SplitSeq(v, ",") {
+			if e = strings.ToLower(strings.TrimSpace(e)); e == "" {
+				continue
+			}
+			if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+				return fmt.Errorf("%q is not a bare email address", e)
+			}
+			c.ReviewerEmails = append(c.ReviewerEmails, e)
+		}
+		return nil
+	}},
+	{"PUBLIC_URL", "public-url", "http://127.0.0.1:8082", "public base URL of this service, used in avatar URLs", str(func(c *Config) *string { return &c.PublicURL })},
+	{"UPLOAD_DIR", "upload-dir", ".dev/subscription-uploads", "where subscription avatars are stored", str(func(c *Config) *string { return &c.UploadDir })},
+	{"PUSH_TIMEOUT", "push-timeout", "5s", "how long one Broadcast to the MessageService may take", dur(func(c *Config) *time.Duration { return &c.PushTimeout })},
+	{"PUSH_RETRY_MIN", "push-retry-min", "1s", "first wait before retrying articles whose push failed", dur(func(c *Config) *time.Duration { return &c.PushRetryMin })},
+	{"PUSH_RETRY_MAX", "push-retry-max", "1m", "longest wait between push retries; also how often published articles not yet pushed are looked for", dur(func(c *Config) *time.Duration { return &c.PushRetryMax })},
+	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
+		return c.LogLevel.UnmarshalText([]byte(v))
+	}},
+	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+}
+
+// Default returns the Config of the defaults alone. Tests start from it.
+func Default() Config {
+	var c Config
+	for _, s := range settings {
+		if err := s.set(&c, s.def); err != nil {
+			panic(fmt.Sprintf("config: default of %s: %v", s.env, err))
+		}
+	}
+	return c
+}
+
+// Load fills a Config from the defaults, then getenv, then args (without
+// the program name), and validates it. -h prints the usage to usage and
+// returns flag.ErrHelp.
+func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("subscriptionservice", flag.ContinueOnError)
+	fs.SetOutput(usage)
+	values := make([]*string, len(settings))
+	for i, s := range settings {
+		v := s.def
+		if e := getenv(s.env); e != "" {
+			v = e
+		}
+		values[i] = fs.String(s.flag, v, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+	}
+	if err := fs.Parse(args); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	var errs []error
+	for i, s := range settings {
+		if err := s.set(&c, *values[i]); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every setting out of range, in the order of the table.
+func (c Config) Validate() error {
+	var errs []error
+	for _, a := range []struct{ env, v string }{
+		{"HTTP_ADDR", c.HTTPAddr}, {"GRPC_ADDR", c.GRPCAddr}, {"DATA_ADDR", c.DataAddr},
+		{"USER_ADDR", c.UserAddr}, {"MESSAGE_ADDR", c.MessageAddr},
+		{"TLS_CA", c.TLS.CA}, {"TLS_CERT", c.TLS.Cert}, {"TLS_KEY", c.TLS.Key},
+		{"TLS_CLIENT_CERT", c.ClientTLS.Cert}, {"TLS_CLIENT_KEY", c.ClientTLS.Key}, {"UPLOAD_DIR", c.UploadDir},
+	} {
+		if a.v == "" {
+			errs = append(errs, fmt.Errorf("%s: required", a.env))
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("PUBLIC_URL: %q is not an http(s) URL", c.PublicURL))
+	}
+	for _, d := range []struct {
+		env string
+		v   time.Duration
+	}{{"PUSH_TIMEOUT", c.PushTimeout}, {"PUSH_RETRY_MIN", c.PushRetryMin}, {"PUSH_RETRY_MAX", c.PushRetryMax}, {"SHUTDOWN_TIMEOUT", c.ShutdownTimeout}} {
+		if d.v <= 0 {
+			errs = append(errs, fmt.Errorf("%s: must be > 0", d.env))
+		}
+	}
+	if c.PushRetryMax < c.PushRetryMin {
+		errs = append(errs, errors.New("PUSH_RETRY_MAX: must be >= PUSH_RETRY_MIN"))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,151 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/privateim/privateim/subscriptionservice/internal/errs"
+)
+
+// MaxJSONBody is the largest JSON request body accepted, in bytes.
+const MaxJSONBody = 1 << 20
+
+// bind decodes the request's JSON body into dst strictly (see decodeJSON)
+// and answers the error itself; the handler returns when bind is false.
+func bind(c *gin.Context, dst any) bool {
+	r := c.Request
+	if r.ContentLength > MaxJSONBody {
+		fail(c, errTooLarge)
+		return false
+	}
+	err := decodeJSON(r.Header.Get("Content-Type"), http.MaxBytesReader(c.Writer, r.Body, MaxJSONBody), dst)
+	if err != nil {
+		fail(c, err)
+		return false
+	}
+	return true
+}
+
+var (
+	errTooLarge  = errs.New(errs.KindTooLarge, "too_large", "request body larger than 1 MiB")
+	errMediaType = errs.New(errs.KindUnsupportedMedia, "unsupported_media_type", "Content-Type must be application/json")
+)
+
+func badJSON(msg string) *errs.Error { return errs.New(errs.KindInvalid, "bad_json", msg) }
+
+// decodeJSON reads one JSON object from body into dst (a pointer to a
+// struct). Its errors are *errs.Error, or those of reading body:
+//
+//   - contentType not application/json (parameters allowed): 415 unsupported_media_type
+//   - body over MaxJSONBody (an *http.MaxBytesError from the reader): 413 too_large
+//   - empty, malformed or trailing data, or not an object: 400 bad_json
+//   - a value of the wrong type: 400 wrong_type with the field's JSON path
+//   - a field dst does not have: 400 unknown_field naming it
+func decodeJSON(contentType string, body io.Reader, dst any) error {
+	mt, _, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "application/json" {
+		return errMediaType
+	}
+	rec := &readRecorder{r: body}
+	dec := json.NewDecoder(rec)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(dst); err != nil {
+		if rec.err != nil {
+			// Reading failed: the connection's fault (or the size
+			// limit's), not the JSON's.
+			var mbe *http.MaxBytesError
+			if errors.As(rec.err, &mbe) {
+				return errTooLarge
+			}
+			return fmt.Errorf("read request body: %w", rec.err)
+		}
+		return decodeError(err)
+	}
+	// One object and nothing after it but white space.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errTooLarge
+		}
+		return badJSON("unexpected data after the JSON object")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var (
+		syntax *json.SyntaxError
+		typ    *json.UnmarshalTypeError
+		mbe    *http.MaxBytesError
+	)
+	switch {
+	case errors.As(err, &mbe):
+		return errTooLarge
+	case errors.Is(err, io.EOF):
+		return badJSON("empty body; want a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return badJSON("JSON ends too early")
+	case errors.As(err, &syntax):
+		return badJSON("malformed JSON: " + strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		if typ.Field == "" {
+			return badJSON("the body must be a JSON object")
+		}
+		want := jsonKind(typ.Type.Kind().String())
+		if typ.Type == idType {
+			want = "an id (a decimal string)"
+		}
+		return &errs.Error{Kind: errs.KindInvalid, Code: "wrong_type", Field: typ.Field,
+			Message: "must be " + want + ", not " + typ.Value}
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		f = strings.Trim(f, `"`)
+		return &errs.Error{Kind: errs.KindInvalid, Code: "unknown_field", Field: f, Message: "unknown field"}
+	}
+	// Other decoder errors (a bad ",string"-tagged value is one) are about
+	// the JSON.
+	return badJSON(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// readRecorder keeps the first error of reading, other than io.EOF.
+type readRecorder struct {
+	r   io.Reader
+	err error
+}
+
+func (r *readRecorder) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if err != nil && !errors.Is(err, io.EOF) && r.err == nil {
+		r.err = err
+	}
+	return n, err
+}
+
+// jsonKind names a Go kind as a JSON type.
+func jsonKind(k string) string {
+	switch k {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64":
+		return "an integer"
+	case "float32", "float64":
+		return "a number"
+	}
+	return "another type"
+}
+
+// errRequired is the 400 of a missing field.
+func errRequired(field string) *errs.Error { return errs.Required(field) }

@@ -1,0 +1,169 @@
+// Package httpapi is the subscriptionservice's public HTTP API on gin: decoding and
+// validating requests, calling a feature, encoding answers, and turning
+// errors into statuses through one table (errors.go).
+//
+// Each feature's routes live in their own file (subscriptions.go, articles.go)
+// as a type implementing Feature; the server passes them in Deps.Features,
+// so adding a feature touches no other route file. Handlers use the shared
+// helpers: bind (strict JSON decoding, decode.go), fail (the error table),
+// userID (the caller, auth.go) and pathID.
+//
+// It may import gin, the features and errs; never an adapter.
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"sync/atomic"
+	"time"
+
+	"github.com/gin-gonic/gin"
+)
+
+// Feature registers one feature's routes.
+type Feature interface {
+	Register(Routes)
+}
+
+// Routes are where a Feature registers.
+type Routes struct {
+	Root   *gin.Engine      // outside /api/v1: /static/, /openapi.yaml
+	Public *gin.RouterGroup // /api/v1, no token needed
+	Authed *gin.RouterGroup // /api/v1, a valid bearer token needed; userID(c) is the caller
+}
+
+// Authenticator verifies a bearer token and returns its user's id. Its
+// errors are *errs.Error of KindUnauthenticated for tokens at fault.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (userID int64, err error)
+}
+
+// Deps is what the API needs.
+type Deps struct {
+	Log            *slog.Logger
+	Auth           Authenticator
+	Ready          func(context.Context) error // nil when the DataService answers its health check
+	TrustedProxies []string                    // whose X-Forwarded-For is believed; nil: none
+	Features       []Feature
+}
+
+// API is the HTTP handler with its readiness switch.
+type API struct {
+	engine *gin.Engine
+	ready  atomic.Bool
+	deps   Deps
+}
+
+// readyTimeout bounds the DataService health check of /readyz.
+const readyTimeout = 2 * time.Second
+
+// New builds the API; it reports not ready until SetReady(true).
+func New(d Deps) (*API, error) {
+	gin.SetMode(gin.ReleaseMode)
+	e := gin.New()
+	if err := e.SetTrustedProxies(d.TrustedProxies); err != nil {
+		return nil, err
+	}
+	e.HandleMethodNotAllowed = true
+	e.ContextWithFallback = true
+	a := &API{engine: e, deps: d}
+	// The request log is outermost so that it also logs the requests whose
+	// handler panicked, answered by recovery.
+	e.Use(a.logRequests, a.recovery)
+	e.NoRoute(func(c *gin.Context) { writeError(c, http.StatusNotFound, "not_found", "no such route", "") })
+	e.NoMethod(func(c *gin.Context) {
+		writeError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route", "")
+	})
+	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
+	e.GET("/readyz", a.readyz)
+
+	v1 := e.Group("/api/v1")
+	r := Routes{Root: e, Public: v1, Authed: v1.Group("", a.authenticate)}
+	for _, f := range d.Features {
+		f.Register(r)
+	}
+	return a, nil
+}
+
+// Handler serves the API.
+func (a *API) Handler() http.Handler { return a.engine }
+
+// SetReady switches /readyz; the server turns it off first when stopping so
+// load balancers stop sending before the listener closes.
+func (a *API) SetReady(ok bool) { a.ready.Store(ok) }
+
+func (a *API) readyz(c *gin.Context) {
+	if !a.ready.Load() {
+		writeError(c, http.StatusServiceUnavailable, "not_ready", "not serving", "")
+		return
+	}
+	if a.deps.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), readyTimeout)
+		defer cancel()
+		if err := a.deps.Ready(ctx); err != nil {
+			a.deps.Log.WarnContext(ctx, "not ready", "err", err)
+			writeError(c, http.StatusServiceUnavailable, "not_ready", "dataservice unreachable", "")
+			return
+		}
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
+
+// logKey is where logRequests leaves the logger for fail.
+const logKey = "httpapi.log"
+
+func logger(c *gin.Context) *slog.Logger {
+	if l, ok := c.Get(logKey); ok {
+		return l.(*slog.Logger)
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+// logRequests logs one line per request, after it is answered. Health
+// probes log at debug.
+func (a *API) logRequests(c *gin.Context) {
+	start := time.Now()
+	c.Set(logKey, a.deps.Log)
+	c.Next()
+	route := c.FullPath()
+	if route == "" {
+		route = "(no route)"
+	}
+	level := slog.LevelInfo
+	if route == "/healthz" || route == "/readyz" {
+		level = slog.LevelDebug
+	}
+	a.deps.Log.Log(c.Request.Context(), level, "http",
+		"method", c.Request.Method,
+		"route", route,
+		"path", c.Request.URL.Path,
+		"status", c.Writer.Status(),
+		"bytes", c.Writer.Size(),
+		"dur", time.Since(start),
+		"ip", c.ClientIP(),
+	)
+}
+
+// recovery turns a panic in a handler into a logged error and a 500 whose
+// body says nothing about it.
+func (a *API) recovery(c *gin.Context) {
+	defer func() {
+		r := recover()
+		if r == nil {
+			return
+		}
+		if r == http.ErrAbortHandler {
+			panic(r) // net/http's way to abort a response; it logs nothing
+		}
+		a.deps.Log.ErrorContext(c.Request.Context(), "panic in handler",
+			"method", c.Request.Method, "path", c.Request.URL.Path, "panic", r, "stack", string(debug.Stack()))
+		if c.Writer.Written() {
+			c.Abort()
+			return
+		}
+		writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
+	}()
+	c.Next()
+}

@@ -43,6 +43,9 @@ type config struct {
 	msgHTTP      string // messageservice WebSocket (GET /ws) and health
 	msgGRPC      string // messageservice internal gRPC (mTLS)
 	natsListen   string // the NATS server embedded in the messageservice; the userservice publishes there
+	subHTTP      string // subscriptionservice public HTTP API
+	subGRPC      string // subscriptionservice internal gRPC (mTLS)
+	reviewers    string // REVIEWER_EMAILS, passed through to the subscriptionservice
 	mailSMTP     string // mailpit SMTP
 	mailWeb      string // mailpit web UI and API
 	jwtSecret    string // JWT_SECRET, or read from (made into) .dev/jwt-secret
@@ -61,6 +64,9 @@ func loadConfig(args []string) (config, error) {
 		msgHTTP:    envOr("MESSAGESERVICE_HTTP_ADDR", "127.0.0.1:8081"),
 		msgGRPC:    envOr("MESSAGESERVICE_GRPC_ADDR", "127.0.0.1:9091"),
 		natsListen: envOr("NATS_LISTEN", "127.0.0.1:4250"),
+		subHTTP:    envOr("SUBSCRIPTIONSERVICE_HTTP_ADDR", "127.0.0.1:8082"),
+		subGRPC:    envOr("SUBSCRIPTIONSERVICE_GRPC_ADDR", "127.0.0.1:9093"),
+		reviewers:  os.Getenv("REVIEWER_EMAILS"),
 		mailSMTP:   envOr("MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
 		mailWeb:    envOr("MAILPIT_WEB_ADDR", "127.0.0.1:8025"),
 		jwtSecret:  os.Getenv("JWT_SECRET"),
@@ -193,7 +199,35 @@ func services(c config) []service {
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /healthz, /readyz)", dialAddr(c.userHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.user.v1.Auth/CheckToken", c.userGRPC),
 		},
+	}, {
+		// After the userservice (token checks, search index) and the
+		// messageservice (Broadcast); it reaches both lazily anyway.
+		name:  "subscriptionservice",
+		pkg:   "./subscriptionservice/cmd/subscriptionservice",
+		addr:  c.subGRPC,
+		ports: []string{c.subHTTP, c.subGRPC},
+		env: append([]string{
+			"HTTP_ADDR=" + c.subHTTP, "GRPC_ADDR=" + c.subGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
+			"USER_ADDR=" + dialAddr(c.userGRPC), "MESSAGE_ADDR=" + dialAddr(c.msgGRPC),
+			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
+			"REVIEWER_EMAILS=" + c.reviewers, "PUBLIC_URL=http://" + dialAddr(c.subHTTP),
+			"UPLOAD_DIR=" + filepath.Join(dev, "subscription-uploads"),
+		}, tlsEnv...),
+		endpoints: []string{
+			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /openapi.yaml, /healthz, /readyz)", dialAddr(c.subHTTP)),
+			fmt.Sprintf("gRPC + mTLS  %-16s privateim.subscription.v1.Subscriptions (CreateArticle, Publish, ListArticles)", c.subGRPC),
+			fmt.Sprintf("reviewers    %s  (REVIEWER_EMAILS)", reviewersShown(c.reviewers)),
+		},
 	}}
+}
+
+// reviewersShown is REVIEWER_EMAILS as printed: "none" when unset, so a
+// person sees why nobody can approve articles.
+func reviewersShown(v string) string {
+	if strings.TrimSpace(v) == "" {
+		return "none: set REVIEWER_EMAILS=you@example.com before make run to review articles"
+	}
+	return v
 }
 
 // withDatabase returns dsn (go-sql-driver format) selecting db when it

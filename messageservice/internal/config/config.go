@@ -50,6 +50,7 @@ type Config struct {
 
 	LogLevel        slog.Level    // LOG_LEVEL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
+	DrainSpread     time.Duration // DRAIN_SPREAD: at shutdown, WebSockets are closed in waves over this
 }
 
 type setting struct {
@@ -109,6 +110,7 @@ var settings = []setting{
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", dur(func(c *Config) *time.Duration { return &c.DrainSpread })},
 }
 
 // Default returns the Config of the defaults alone. Tests start from it.
@@ -204,6 +206,9 @@ func (c Config) Validate() error {
 	if c.PruneMaxAge < 0 || c.PruneMaxNodes < 0 || c.PrunePercent < 0 || c.PrunePercent > 100 {
 		errs = append(errs, errors.New("prune-max-age, prune-max-nodes must be >= 0 and prune-percent 0..100"))
 	}
+	if c.DrainSpread < 0 || c.DrainSpread >= c.ShutdownTimeout {
+		errs = append(errs, fmt.Errorf("drain-spread %s: want >= 0 and shorter than shutdown-timeout %s", c.DrainSpread, c.ShutdownTimeout))
+	}
 	if c.PingInterval >= c.IdleTimeout {
 		errs = append(errs, fmt.Errorf("ping-interval %s must be shorter than idle-timeout %s", c.PingInterval, c.IdleTimeout))
 	}
@@ -226,5 +231,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("prune_hour", c.PruneHour), slog.String("prune_max_age", c.PruneMaxAge.String()),
 		slog.Int("prune_max_nodes", c.PruneMaxNodes), slog.Int("prune_percent", c.PrunePercent),
 		slog.String("log_level", c.LogLevel.String()), slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
+		slog.String("drain_spread", c.DrainSpread.String()),
 	)
 }

@@ -69,7 +69,8 @@ type Node struct {
 }
 
 // Config returns the Config tests start from: every port 127.0.0.1:0,
-// the stack's addresses and certificates, and short retries.
+// the stack's addresses and certificates, short retries, no send limit,
+// and no spreading of closes at shutdown.
 func (st *Stack) Config() config.Config {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
@@ -80,6 +81,7 @@ func (st *Stack) Config() config.Config {
 	cfg.SendRate = 0
 	cfg.RetryInterval = 300 * time.Millisecond
 	cfg.ShutdownTimeout = 10 * time.Second
+	cfg.DrainSpread = 0 // tests stop nodes often: close at once
 	return cfg
 }
 

@@ -261,7 +261,7 @@ func (s *Server) Run(ctx context.Context) error {
 
 	s.ready.Store(false)
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	if err := s.ws.CloseAll(shutCtx); err != nil {
+	if err := s.ws.CloseAll(shutCtx, s.cfg.DrainSpread); err != nil {
 		s.log.Warn("websockets did not all close in time", "err", err)
 	}
 	if err := s.http.Shutdown(shutCtx); err != nil {

@@ -151,8 +151,10 @@ func (s *Server) Count() int {
 }
 
 // CloseAll closes every connection with 1001 "going away", refuses new
-// ones, and waits (until ctx ends) for their goroutines to end.
-func (s *Server) CloseAll(ctx context.Context) error {
+// ones, and waits (until ctx ends) for their goroutines to end. The closes
+// are spread over spread in ten waves ("lame duck"), so that the clients
+// do not all reconnect to the other nodes in the same instant.
+func (s *Server) CloseAll(ctx context.Context, spread time.Duration) error {
 	s.mu.Lock()
 	s.closing = true
 	conns := make([]*Conn, 0, len(s.conns))
@@ -160,8 +162,22 @@ func (s *Server) CloseAll(ctx context.Context) error {
 		conns = append(conns, c)
 	}
 	s.mu.Unlock()
-	for _, c := range conns {
-		c.Close(CloseGoingAway, "going away")
+	const waves = 10
+	per := max(1, (len(conns)+waves-1)/waves)
+	if spread <= 0 {
+		per = len(conns)
+	}
+	for i := 0; i < len(conns); i += per {
+		for _, c := range conns[i:min(i+per, len(conns))] {
+			c.Close(CloseGoingAway, "going away")
+		}
+		if i+per < len(conns) {
+			select {
+			case <-time.After(spread / waves):
+			case <-ctx.Done():
+				spread, per = 0, len(conns) // out of time: the rest at once
+			}
+		}
 	}
 	done := make(chan struct{})
 	go func() { s.wg.Wait(); close(done) }()

@@ -87,7 +87,7 @@ func start(t *testing.T, opt Options) *fixture {
 	}, opt)
 	hs := httptest.NewServer(f.srv)
 	t.Cleanup(func() {
-		_ = f.srv.CloseAll(context.Background())
+		_ = f.srv.CloseAll(context.Background(), 0)
 		hs.Close()
 	})
 	f.url = "ws" + strings.TrimPrefix(hs.URL, "http")
@@ -239,7 +239,7 @@ func TestIdleClosed(t *testing.T) {
 func TestCloseAllGoingAway(t *testing.T) {
 	f := start(t, Options{})
 	c := f.dial(t, "")
-	if err := f.srv.CloseAll(context.Background()); err != nil {
+	if err := f.srv.CloseAll(context.Background(), 0); err != nil {
 		t.Fatal(err)
 	}
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
@@ -250,5 +250,27 @@ func TestCloseAllGoingAway(t *testing.T) {
 	}
 	if _, resp, err := websocket.DefaultDialer.Dial(f.url+"?token=good", nil); err == nil || resp.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after CloseAll = %v, %v", resp, err)
+	}
+}
+
+func TestCloseAllInWaves(t *testing.T) {
+	f := start(t, Options{})
+	var cs []*websocket.Conn
+	for range 25 {
+		cs = append(cs, f.dial(t, ""))
+	}
+	if err := f.srv.CloseAll(context.Background(), 100*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cs {
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		_, _, err := c.ReadMessage()
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != websocket.CloseGoingAway {
+			t.Fatalf("connection %d: %v, want close 1001", i, err)
+		}
+	}
+	if n := f.srv.Count(); n != 0 {
+		t.Fatalf("%d connections left", n)
 	}
 }

@@ -10,6 +10,7 @@ replace (
 require (
 	github.com/getkin/kin-openapi v0.152.0
 	github.com/gin-gonic/gin v1.11.0
+	github.com/gorilla/websocket v1.5.3
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
 	github.com/privateim/privateim/tools v0.0.0-00010101000000-000000000000

@@ -381,7 +381,9 @@ func (s *Service) presenceWorker() {
 			friends, err := s.store.Friends(ctx, ev.user)
 			cancel()
 			if err != nil {
-				s.log.Warn("presence: list friends", "user", ev.user, "err", err)
+				if s.ctx.Err() == nil { // not shutting down
+					s.log.Warn("presence: list friends", "user", ev.user, "err", err)
+				}
 				continue
 			}
 			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(ev.user), Online: ev.online})

@@ -93,7 +93,11 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 				s.chat.ForgetCaches()
 			}
 		}),
-		nats.DisconnectErrHandler(func(_ *nats.Conn, err error) { log.Warn("nats disconnected", "err", err) })); err != nil {
+		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
+			if !nc.IsClosed() { // not our own Close at shutdown
+				log.Warn("nats disconnected", "err", err)
+			}
+		})); err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}
 	s.chat = chat.New(log, s.data, chat.Options{

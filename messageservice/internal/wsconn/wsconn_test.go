@@ -104,6 +104,12 @@ func (f *fixture) dial(t *testing.T, query string) *websocket.Conn {
 	return c
 }
 
+func (f *fixture) opened() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.conns)
+}
+
 func (f *fixture) conn(i int) *Conn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -197,10 +203,12 @@ func TestTooLargeCloses1009(t *testing.T) {
 // client is served as before.
 func TestSlowReaderDisconnected(t *testing.T) {
 	f := start(t, Options{SendQueue: 16, MaxFrameBytes: 1 << 20})
-	slow := f.dial(t, "")
-	fast := f.dial(t, "")
-	_ = slow
+	f.dial(t, "") // the slow one: never reads
+	for f.opened() != 1 {
+		time.Sleep(5 * time.Millisecond) // until its session is open
+	}
 	sc := f.conn(0)
+	fast := f.dial(t, "")
 	big := []byte(`{"type":"message","pad":"` + strings.Repeat("p", 64<<10) + `"}`)
 	deadline := time.Now().Add(20 * time.Second)
 	for sc.Send(big) {

@@ -131,10 +131,11 @@ func (s *articlesServer) ListArticles(ctx context.Context, r *datav1.ListArticle
 func (s *articlesServer) DeleteArticle(ctx context.Context, r *datav1.DeleteArticleRequest) (*datav1.DeleteArticleResponse, error) {
 	var c checker
 	c.id("id", r.GetId())
+	c.enum("expected_state", int32(r.GetExpectedState()), 0, stateMax)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	if err := s.docs.DeleteArticle(ctx, r.GetId()); err != nil {
+	if err := s.docs.DeleteArticle(ctx, r.GetId(), store.ArticleState(r.GetExpectedState())); err != nil {
 		return nil, s.fail(ctx, "delete article", err)
 	}
 	return &datav1.DeleteArticleResponse{}, nil

@@ -407,6 +407,7 @@ func articlesHappy(t *testing.T, e *dataservicetest.Env) {
 	if l := check(e.Articles.ListArticles(ctx, unpushedReq))(t); len(l.GetArticles()) != 0 {
 		t.Errorf("ListArticles unpushed after the push: %v", l)
 	}
-	check(e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: a.GetId()}))(t)
+	wantCode(t, errOf(e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: a.GetId(), ExpectedState: datav1.ArticleState_ARTICLE_STATE_DRAFT})), codes.FailedPrecondition)
+	check(e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: a.GetId(), ExpectedState: datav1.ArticleState_ARTICLE_STATE_PUBLISHED}))(t)
 	wantCode(t, errOf(e.Articles.GetArticle(ctx, &datav1.GetArticleRequest{Id: a.GetId()})), codes.NotFound)
 }

@@ -591,6 +591,10 @@ func badCases() []badCase {
 			_, err := e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{})
 			return err
 		}),
+		ia("DeleteArticle/bad expected_state", "expected_state", func(ctx C, e *E) error {
+			_, err := e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: 1, ExpectedState: 99})
+			return err
+		}),
 		nf("DeleteArticle/unknown", func(ctx C, e *E) error {
 			_, err := e.Articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: unknown})
 			return err

@@ -373,7 +373,9 @@ type Documents interface {
 	UpdateArticle(ctx context.Context, id int64, up ArticleUpdate) (Article, error)
 	// ListArticles returns the articles f selects, newest id first.
 	ListArticles(ctx context.Context, f ArticleFilter, p Page) (arts []Article, next string, err error)
-	DeleteArticle(ctx context.Context, id int64) error
+	// DeleteArticle removes an article for good; with expected set (not 0)
+	// only while it is in that state (*PreconditionError otherwise).
+	DeleteArticle(ctx context.Context, id int64, expected ArticleState) error
 
 	Ping(ctx context.Context) error
 	Close() error

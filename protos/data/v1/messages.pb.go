@@ -1753,9 +1753,14 @@ func (x *ListArticlesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// DeleteArticle removes an article for good. When expected_state is set the
+// delete happens only if the stored state equals it (FailedPrecondition
+// otherwise, naming the current state), so a delete decided on a state read
+// earlier cannot remove an article a concurrent step has moved on.
 type DeleteArticleRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	ExpectedState ArticleState           `protobuf:"varint,2,opt,name=expected_state,json=expectedState,proto3,enum=privateim.data.v1.ArticleState" json:"expected_state,omitempty"` // UNSPECIFIED: no check
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1795,6 +1800,13 @@ func (x *DeleteArticleRequest) GetId() int64 {
 		return x.Id
 	}
 	return 0
+}
+
+func (x *DeleteArticleRequest) GetExpectedState() ArticleState {
+	if x != nil {
+		return x.ExpectedState
+	}
+	return ArticleState_ARTICLE_STATE_UNSPECIFIED
 }
 
 type DeleteArticleResponse struct {
@@ -1975,9 +1987,10 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\runpushed_only\x18\x05 \x01(\bR\funpushedOnly\"v\n" +
 	"\x14ListArticlesResponse\x126\n" +
 	"\barticles\x18\x01 \x03(\v2\x1a.privateim.data.v1.ArticleR\barticles\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"n\n" +
 	"\x14DeleteArticleRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\x03R\x02id\"\x17\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12F\n" +
+	"\x0eexpected_state\x18\x02 \x01(\x0e2\x1f.privateim.data.v1.ArticleStateR\rexpectedState\"\x17\n" +
 	"\x15DeleteArticleResponse*\xd5\x01\n" +
 	"\fArticleState\x12\x1d\n" +
 	"\x19ARTICLE_STATE_UNSPECIFIED\x10\x00\x12\x17\n" +
@@ -2074,39 +2087,40 @@ var file_data_v1_messages_proto_depIdxs = []int32{
 	0,  // 20: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
 	0,  // 21: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
 	20, // 22: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	2,  // 23: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	4,  // 24: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	6,  // 25: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	8,  // 26: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	10, // 27: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	11, // 28: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	15, // 29: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	16, // 30: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	18, // 31: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	21, // 32: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	22, // 33: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	23, // 34: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	24, // 35: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	26, // 36: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	3,  // 37: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	5,  // 38: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	7,  // 39: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	9,  // 40: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 41: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	13, // 42: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	14, // 43: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	17, // 44: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	19, // 45: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	20, // 46: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	20, // 47: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	20, // 48: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	25, // 49: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	27, // 50: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	37, // [37:51] is the sub-list for method output_type
-	23, // [23:37] is the sub-list for method input_type
-	23, // [23:23] is the sub-list for extension type_name
-	23, // [23:23] is the sub-list for extension extendee
-	0,  // [0:23] is the sub-list for field type_name
+	0,  // 23: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 24: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	4,  // 25: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	6,  // 26: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	8,  // 27: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	10, // 28: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	11, // 29: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	15, // 30: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	16, // 31: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	18, // 32: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	21, // 33: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	22, // 34: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	23, // 35: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	24, // 36: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	26, // 37: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	3,  // 38: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	5,  // 39: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	7,  // 40: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	9,  // 41: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 42: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	13, // 43: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	14, // 44: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	17, // 45: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	19, // 46: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	20, // 47: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	20, // 48: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	20, // 49: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	25, // 50: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	27, // 51: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	38, // [38:52] is the sub-list for method output_type
+	24, // [24:38] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }

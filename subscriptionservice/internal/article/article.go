@@ -121,7 +121,9 @@ type Store interface {
 	GetArticle(ctx context.Context, id int64) (Article, error)
 	UpdateArticle(ctx context.Context, id int64, up Update) (Article, error)
 	ListArticles(ctx context.Context, f Filter, p Page) ([]Article, string, error)
-	DeleteArticle(ctx context.Context, id int64) error
+	// DeleteArticle deletes for good, only while the article is in state
+	// expected (errs.ErrPrecondition otherwise).
+	DeleteArticle(ctx context.Context, id int64, expected State) error
 	Account(ctx context.Context, id int64) (Account, error)
 	IsFollower(ctx context.Context, subscriptionID, userID int64) (bool, error)
 	UserEmail(ctx context.Context, userID int64) (string, error)
@@ -407,6 +409,12 @@ func (s *Service) Publish(ctx context.Context, userID, subID, id int64) (Article
 // Withdraw marks a published article withdrawn (owner only); a draft,
 // rejected, in-review or approved article is deleted for good instead.
 // It returns the withdrawn article, or deleted true.
+//
+// The delete is conditional on the state read, like every step: a reviewer
+// approving or the owner publishing at the same moment cannot have the
+// article deleted under them as if it were still in the state read (a
+// published article is withdrawn, never deleted). A lost race reads the
+// article again and decides anew.
 func (s *Service) Withdraw(ctx context.Context, userID, subID, id int64) (a Article, deleted bool, err error) {
 	if _, err := s.owned(ctx, userID, subID); err != nil {
 		return Article{}, false, err
@@ -414,21 +422,32 @@ func (s *Service) Withdraw(ctx context.Context, userID, subID, id int64) (a Arti
 	if a, err = s.get(ctx, subID, id); err != nil {
 		return Article{}, false, err
 	}
-	switch a.State {
-	case Published:
-		st := Withdrawn
-		a, err = s.step(ctx, id, "withdraw", Update{State: &st, ExpectedState: Published})
-		return a, false, err
-	case Withdrawn:
-		return Article{}, false, StateError(id, a.State, "delete")
-	}
-	if err := s.store.DeleteArticle(ctx, id); err != nil {
-		if errors.Is(err, errs.ErrNotFound) {
-			return Article{}, false, ErrNotFound
+	for attempt := 1; ; attempt++ {
+		switch a.State {
+		case Published:
+			st := Withdrawn
+			a, err = s.step(ctx, id, "withdraw", Update{State: &st, ExpectedState: Published})
+			return a, false, err
+		case Withdrawn:
+			return Article{}, false, StateError(id, a.State, "delete")
 		}
-		return Article{}, false, fmt.Errorf("delete article %d: %w", id, err)
+		err := s.store.DeleteArticle(ctx, id, a.State)
+		switch {
+		case err == nil:
+			return Article{}, true, nil
+		case errors.Is(err, errs.ErrNotFound):
+			return Article{}, false, ErrNotFound
+		case !errors.Is(err, errs.ErrPrecondition):
+			return Article{}, false, fmt.Errorf("delete article %d: %w", id, err)
+		}
+		if a, err = s.get(ctx, subID, id); err != nil {
+			return Article{}, false, err
+		}
+		if attempt == 3 {
+			// Moved on under each of three tries: answer with the state now.
+			return Article{}, false, StateError(id, a.State, "delete")
+		}
 	}
-	return Article{}, true, nil
 }
 
 // canRead reports whether userID may read account subID's articles: the

@@ -94,8 +94,8 @@ func (c *Client) ListArticles(ctx context.Context, f article.Filter, p article.P
 }
 
 // DeleteArticle implements article.Store.
-func (c *Client) DeleteArticle(ctx context.Context, id int64) error {
-	_, err := c.articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: id})
+func (c *Client) DeleteArticle(ctx context.Context, id int64, expected article.State) error {
+	_, err := c.articles.DeleteArticle(ctx, &datav1.DeleteArticleRequest{Id: id, ExpectedState: datav1.ArticleState(expected)})
 	return translate("DeleteArticle", err)
 }
 

@@ -126,14 +126,24 @@ func (d *Documents) ListArticles(ctx context.Context, f store.ArticleFilter, p s
 	return arts, next, nil
 }
 
-// DeleteArticle removes an article for good.
-func (d *Documents) DeleteArticle(ctx context.Context, id int64) error {
-	res, err := d.articles.DeleteOne(ctx, idFilter(id))
+// DeleteArticle removes an article for good. With an expected state the
+// filter includes it; when nothing matched, the article read afterwards
+// tells "gone" from "in another state".
+func (d *Documents) DeleteArticle(ctx context.Context, id int64, expected store.ArticleState) error {
+	res, err := d.articles.DeleteOne(ctx, articleUpdateFilter(id, expected))
 	if err != nil {
 		return fmt.Errorf("delete article %d: %w", id, err)
 	}
-	if res.DeletedCount == 0 {
+	if res.DeletedCount > 0 {
+		return nil
+	}
+	if expected == 0 {
 		return fmt.Errorf("delete article %d: %w", id, store.ErrNotFound)
 	}
-	return nil
+	var cur articleDoc
+	if err := d.articles.FindOne(ctx, idFilter(id)).Decode(&cur); err != nil {
+		return fmt.Errorf("delete article %d: %w", id, translate(err))
+	}
+	return fmt.Errorf("delete article %d: %w", id,
+		&store.PreconditionError{Reason: "article is " + stateName(store.ArticleState(cur.State))})
 }

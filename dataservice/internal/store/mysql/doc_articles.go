@@ -216,18 +216,28 @@ func (d *Documents) ListArticles(ctx context.Context, f store.ArticleFilter, p s
 	return arts, next, nil
 }
 
-// DeleteArticle removes the row for good.
-func (d *Documents) DeleteArticle(ctx context.Context, id int64) error {
-	res, err := d.db.ExecContext(ctx, "DELETE FROM articles WHERE id = ?", id)
+// DeleteArticle removes the row for good. With an expected state it locks
+// the row first, as UpdateArticle does (the same lock order, and a deadlock
+// victim is run again), checks the state and deletes, so a delete and a
+// transition from one state cannot both succeed.
+func (d *Documents) DeleteArticle(ctx context.Context, id int64, expected store.ArticleState) error {
+	err := docTx(ctx, d.db, func(tx *sql.Tx) error {
+		var state store.ArticleState
+		err := tx.QueryRowContext(ctx, "SELECT state FROM articles WHERE id = ? FOR UPDATE", id).Scan(&state)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if expected != 0 && state != expected {
+			return store.Preconditionf("article %d is %s, not %s", id, stateName(state), stateName(expected))
+		}
+		_, err = tx.ExecContext(ctx, "DELETE FROM articles WHERE id = ?", id)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("delete article %d: %w", id, err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("delete article %d: %w", id, err)
-	}
-	if n == 0 {
-		return fmt.Errorf("delete article %d: %w", id, store.ErrNotFound)
 	}
 	return nil
 }

@@ -72,6 +72,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"ArticleListBadToken", testArticleListBadToken},
 		{"ArticlePushed", testArticlePushed},
 		{"ArticleDelete", testArticleDelete},
+		{"ArticleDeleteConditional", testArticleDeleteConditional},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1338,17 +1339,66 @@ func testArticleListBadToken(t *testing.T, f *docFixture) {
 func testArticleDelete(t *testing.T, f *docFixture) {
 	a := f.create(t, f.article(1, "gone", store.ArticleDraft))
 	b := f.create(t, f.article(1, "stays", store.ArticleDraft))
-	if err := f.s.DeleteArticle(f.ctx, a.ID); err != nil {
+	if err := f.s.DeleteArticle(f.ctx, a.ID, 0); err != nil {
 		t.Fatalf("DeleteArticle: %v", err)
 	}
 	if _, err := f.s.GetArticle(f.ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("GetArticle after delete: err %v, want ErrNotFound", err)
 	}
-	if err := f.s.DeleteArticle(f.ctx, a.ID); !errors.Is(err, store.ErrNotFound) {
+	if err := f.s.DeleteArticle(f.ctx, a.ID, 0); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("DeleteArticle twice: err %v, want ErrNotFound", err)
 	}
 	ids, _ := f.listAll(t, 1, nil, 10)
 	if !slices.Equal(ids, []int64{b.ID}) {
 		t.Errorf("ListArticles after delete = %v, want [%d]", ids, b.ID)
+	}
+}
+
+// testArticleDeleteConditional: with an expected state the delete happens
+// only in that state; otherwise a *PreconditionError naming the state, and
+// ErrNotFound once the article is gone. Of concurrent conditional deletes
+// and transitions from one state exactly one wins.
+func testArticleDeleteConditional(t *testing.T, f *docFixture) {
+	a := f.create(t, f.article(1, "approved", store.ArticleApproved))
+	err := f.s.DeleteArticle(f.ctx, a.ID, store.ArticleInReview)
+	var pre *store.PreconditionError
+	if !errors.As(err, &pre) || !errors.Is(err, store.ErrPrecondition) || !strings.Contains(pre.Reason, "approved") {
+		t.Fatalf("DeleteArticle(expected in review) of an approved article: err %v, want a precondition naming approved", err)
+	}
+	if got, err := f.s.GetArticle(f.ctx, a.ID); err != nil || got.State != store.ArticleApproved {
+		t.Fatalf("article after the refused delete: %+v, %v", got, err)
+	}
+	if err := f.s.DeleteArticle(f.ctx, a.ID, store.ArticleApproved); err != nil {
+		t.Fatalf("DeleteArticle(expected approved): %v", err)
+	}
+	if err := f.s.DeleteArticle(f.ctx, a.ID, store.ArticleApproved); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("DeleteArticle(expected) of a deleted article: err %v, want ErrNotFound", err)
+	}
+
+	// A publish (approved -> published) and a delete expecting approved,
+	// at once: exactly one wins, and the article ends as the winner says.
+	for i := range 20 {
+		b := f.create(t, f.article(1, fmt.Sprintf("race %d", i), store.ArticleApproved))
+		published := store.ArticlePublished
+		var wg sync.WaitGroup
+		var upErr, delErr error
+		wg.Go(func() {
+			_, upErr = f.s.UpdateArticle(f.ctx, b.ID, store.ArticleUpdate{State: &published, ExpectedState: store.ArticleApproved})
+		})
+		wg.Go(func() { delErr = f.s.DeleteArticle(f.ctx, b.ID, store.ArticleApproved) })
+		wg.Wait()
+		got, getErr := f.s.GetArticle(f.ctx, b.ID)
+		switch {
+		case upErr == nil && errors.Is(delErr, store.ErrPrecondition):
+			if getErr != nil || got.State != store.ArticlePublished {
+				t.Fatalf("race %d: publish won, article %+v, %v", i, got, getErr)
+			}
+		case delErr == nil && (errors.Is(upErr, store.ErrNotFound) || errors.Is(upErr, store.ErrPrecondition)):
+			if !errors.Is(getErr, store.ErrNotFound) {
+				t.Fatalf("race %d: delete won, article still there: %+v, %v", i, got, getErr)
+			}
+		default:
+			t.Fatalf("race %d: update err %v, delete err %v: not exactly one winner", i, upErr, delErr)
+		}
 	}
 }

@@ -12,6 +12,7 @@ tool (
 )
 
 require (
+	github.com/gorilla/websocket v1.5.3
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
 	google.golang.org/grpc v1.85.0
 )
@@ -45,7 +46,6 @@ require (
 	github.com/google/uuid v1.6.0 // indirect
 	github.com/gorilla/css v1.0.1 // indirect
 	github.com/gorilla/mux v1.8.1 // indirect
-	github.com/gorilla/websocket v1.5.3 // indirect
 	github.com/inbucket/html2text v1.0.0 // indirect
 	github.com/inconshreveable/mousetrap v1.1.0 // indirect
 	github.com/jhillyerd/enmime/v2 v2.2.0 // indirect

@@ -302,6 +302,9 @@ type readers struct {
 	first  chan struct{} // closed when any follower receives an article frame
 	once   sync.Once
 	frames atomic.Int64 // article frames received, duplicates included
+	// onArticle, when set before any connection opens, is called (from the
+	// reading goroutines) the first time a follower gets an article's seq.
+	onArticle func(articleID string)
 }
 
 func newReaders(tb testing.TB) *readers {
@@ -368,6 +371,7 @@ func (r *readers) read(c *websocket.Conn, conv string, f *follower) {
 		if acked[m.Seq] || m.Seq <= f.durable {
 			f.dupAfter++
 		}
+		fresh := f.got[m.Seq] == 0
 		f.got[m.Seq]++
 		if m.Content.Kind == "article" {
 			if f.articleIDs == nil {
@@ -381,6 +385,9 @@ func (r *readers) read(c *websocket.Conn, conv string, f *follower) {
 			r.once.Do(func() { close(r.first) })
 		}
 		f.mu.Unlock()
+		if fresh && m.Content.Kind == "article" && r.onArticle != nil {
+			r.onArticle(m.Content.ArticleID)
+		}
 		if err := c.WriteJSON(map[string]any{"type": "ack", "conversation": conv, "seq": m.Seq}); err != nil {
 			return
 		}

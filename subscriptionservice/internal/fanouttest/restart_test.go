@@ -50,6 +50,7 @@ func TestRestartDuringBroadcast(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("no follower received the article within 60s of publishing")
 	}
+	before := r.frames.Load() // frames read when the kill is sent
 	s.ms.Kill()
 	killedAt := time.Now()
 	had := 0
@@ -66,8 +67,8 @@ func TestRestartDuringBroadcast(t *testing.T) {
 	if p.err != nil || p.status != http.StatusOK {
 		t.Fatalf("publish: %d %s %v", p.status, p.body, p.err)
 	}
-	t.Logf("killed the messageservice with %d of %d online followers holding the article; publish answered pushed=%v",
-		had, online, p.pushed)
+	t.Logf("killed the messageservice when %d of %d online followers had read the article (%d once it was dead: frames in flight); publish answered pushed=%v",
+		before, online, had, p.pushed)
 
 	s.startMessageService(t)
 	t.Logf("messageservice up again after %s", time.Since(killedAt).Round(time.Millisecond))

@@ -15,11 +15,12 @@ MODULES = $(shell go list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # .dev/env holds the MYSQL_DSN that scripts/provision.sh chose.
 WITH_ENV = set -a; . ./.dev/env; set +a
 
-.PHONY: help run test lint generate generate-check tidy-check certs provision search-deps db-stop clean
+.PHONY: help run test load lint generate generate-check tidy-check certs provision search-deps db-stop clean
 
 help:
 	@echo 'make run             start the dev stack (provisions MySQL, makes certs); Ctrl-C stops it'
 	@echo 'make test            lint, generate-check, tidy-check, then go test -race over every module'
+	@echo 'make load            tools/loadgen --local at medium sizes, every workload (docs/benchmarks.md)'
 	@echo 'make lint            gofmt, go vet, only dataservice may use a database driver'
 	@echo 'make generate        regenerate protos/ Go code'
 	@echo 'make generate-check  fail when the committed generated code is stale'
@@ -45,6 +46,25 @@ test: provision certs lint generate-check tidy-check search-deps
 	for m in $(MODULES); do \
 		echo "== go test $(GOTEST_FLAGS) ./... in $$m"; \
 		(cd "$$m" && go test $(GOTEST_FLAGS) ./...) || fail=1; \
+	done; \
+	exit $$fail
+
+# A medium run of every workload of tools/loadgen, each against its own
+# --local stack (fresh database, dropped after). LOAD_FLAGS adds flags to
+# every run (e.g. --baseline, --json); LOAD_WORKLOADS replaces the list.
+LOAD_FLAGS ?=
+LOAD_WORKLOADS ?= \
+	'idle -n 2000' \
+	'p2p --pairs 200 --rate 1000 --duration 20s' \
+	'group --members 100 --publishers 10 --rate 200 --duration 20s' \
+	'broadcast --followers 2000 --posts 3' \
+	'storm -n 1000'
+load: provision
+	@go build -o .dev/bin/loadgen ./tools/loadgen
+	@$(WITH_ENV); fail=0; \
+	for w in $(LOAD_WORKLOADS); do \
+		echo "== loadgen $$w --local $(LOAD_FLAGS)"; \
+		.dev/bin/loadgen $$w --local $(LOAD_FLAGS) || fail=1; \
 	done; \
 	exit $$fail
 

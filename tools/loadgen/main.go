@@ -111,7 +111,7 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	fs.BoolVar(&c.quiet, "quiet", false, "no progress line")
 	fs.IntVar(&c.workers, "workers", 16, "sign-up and relation requests at once")
 	fs.IntVar(&c.connectWorkers, "connect-workers", 64, "WebSocket dials at once")
-	fs.DurationVar(&c.drain, "drain", 15*time.Second, "how long to wait for outstanding sent frames and deliveries at the end")
+	fs.DurationVar(&c.drain, "drain", 10*time.Second, "at the end, stop waiting for outstanding sent frames and deliveries once none arrived for this long")
 	switch c.workload {
 	case "idle":
 		fs.IntVar(&c.n, "n", 1000, "users connected")

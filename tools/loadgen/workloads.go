@@ -161,15 +161,23 @@ func (r *runner) delivered() int64 {
 }
 
 // drain waits until every sent message has its sent frame and every owed
-// delivery arrived, or cfg.drain passes.
+// delivery arrived, or nothing more arrived for cfg.drain (an overloaded
+// server still working off its backlog is waited for).
 func (r *runner) drain(ctx context.Context, users []*user) {
-	deadline := time.Now().Add(r.cfg.drain)
-	for time.Now().Before(deadline) && ctx.Err() == nil {
+	var last int64 = -1
+	quietSince := time.Now()
+	for ctx.Err() == nil {
 		var got int64
 		for _, u := range users {
 			got += u.rx.got.Load()
 		}
-		if r.led.acked.Load() >= r.sent.Load() && got >= r.led.expected.Load() {
+		acked := r.led.acked.Load()
+		if acked >= r.sent.Load() && got >= r.led.expected.Load() {
+			return
+		}
+		if progress := got + acked; progress != last {
+			last, quietSince = progress, time.Now()
+		} else if time.Since(quietSince) > r.cfg.drain {
 			return
 		}
 		time.Sleep(10 * time.Millisecond)
@@ -354,7 +362,9 @@ func (r *runner) measure(ctx context.Context, rep *report, name string, us []*us
 	actx, stopAck := context.WithCancel(ctx)
 	defer stopAck()
 	go acker(actx, 100*time.Millisecond, r.all)
-	go r.progress(actx, name)
+	pctx, stopProgress := context.WithCancel(actx)
+	defer stopProgress()
+	go r.progress(pctx, name)
 	// The server catches each new connection up in the background; sending
 	// during it is legal but measures connect time, not steady state.
 	select {
@@ -365,6 +375,7 @@ func (r *runner) measure(ctx context.Context, rep *report, name string, us []*us
 	r.drive(ctx, senders)
 	window := time.Since(start)
 	r.drain(ctx, us)
+	stopProgress()
 	r.result(rep, window)
 	byUser := map[*user]*client{}
 	for _, c := range cs {
@@ -398,7 +409,9 @@ func (r *runner) broadcast(ctx context.Context, rep *report) error {
 	actx, stopAck := context.WithCancel(ctx)
 	defer stopAck()
 	go acker(actx, 100*time.Millisecond, r.all)
-	go r.progress(actx, "broadcast")
+	pctx, stopProgress := context.WithCancel(actx)
+	defer stopProgress()
+	go r.progress(pctx, "broadcast")
 	r.firstSend.Store(time.Now().UnixNano())
 	for p := range r.cfg.posts {
 		before := r.led.expected.Load()
@@ -426,6 +439,7 @@ func (r *runner) broadcast(ctx context.Context, rep *report) error {
 		rep.LastFollowerMs = append(rep.LastFollowerMs, round3(float64(time.Unix(0, r.lastDelivery.Load()).Sub(t0))/1e6))
 	}
 	r.drain(ctx, followers)
+	stopProgress()
 	r.result(rep, 0)
 	byUser := map[*user]*client{}
 	for _, c := range cs {
@@ -454,7 +468,9 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 	actx, stopAck := context.WithCancel(ctx)
 	defer stopAck()
 	go acker(actx, 100*time.Millisecond, r.all)
-	go r.progress(actx, "storm")
+	pctx, stopProgress := context.WithCancel(actx)
+	defer stopProgress()
+	go r.progress(pctx, "storm")
 
 	pushAll := func() error {
 		seqs, err := r.b.push(ctx, us, "lg-storm", fmt.Appendf(nil, `{"t":%d}`, time.Now().UnixNano()))
@@ -518,6 +534,7 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 		}
 	}
 	r.drain(ctx, us)
+	stopProgress()
 	rep.Storm = &stormStats{N: len(us), AllBackMs: round3(float64(allBack) / 1e6), AllSyncedMs: round3(float64(time.Unix(0, r.lastDelivery.Load()).Sub(t0)) / 1e6)}
 	r.result(rep, 0)
 	byUser := map[*user]*client{}

@@ -82,6 +82,7 @@ type Service struct {
 
 	convLocks [256]sync.Mutex // serialize append + fan-out per conversation
 	appends   appender        // batches concurrent appends
+	cursors   *cursorWriter   // coalesces cursor advances
 
 	limMu    sync.Mutex // guards limiters
 	limiters map[int64]*rate.Limiter
@@ -216,12 +217,15 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 	for range appendWorkers {
 		s.wg.Go(func() { s.appends.run(ctx.Done()) })
 	}
+	s.cursors = newCursorWriter(log, st)
+	s.wg.Go(func() { s.cursors.run(ctx.Done()) })
 	s.wg.Go(s.presenceWorker)
 	return s
 }
 
-// Close stops catch-ups and the presence worker and waits for them.
-// Sessions still open stay usable but get no presence frames.
+// Close stops catch-ups and the presence worker and waits for them; the
+// cursor advances queued so far are written. Sessions still open stay
+// usable but get no presence frames.
 func (s *Service) Close() {
 	s.cancel()
 	s.wg.Wait()
@@ -717,6 +721,10 @@ func (ss *Session) doCatchUp() error {
 	for _, sub := range following {
 		convs[frame.Subscription(sub).String()] = true
 	}
+	// Acks this node took are written before they are read back.
+	if err := ss.svc.cursors.sync(ctx); err != nil {
+		return fmt.Errorf("cursors: %w", err)
+	}
 	cursors, err := st.Cursors(ctx, ss.user, "", true)
 	if err != nil {
 		return fmt.Errorf("cursors: %w", err)
@@ -744,14 +752,19 @@ func (ss *Session) doCatchUp() error {
 	base := mine
 	if !seen {
 		base = best
+		sys := frame.System(ss.user).String()
+		start := []CursorAdvance{{User: ss.user, Device: ss.device, Conversation: sys, Delivered: best[sys], Acked: best[sys]}}
 		for conv, acked := range best {
-			if err := st.AdvanceCursor(ctx, ss.user, ss.device, conv, acked, acked); err != nil {
-				return fmt.Errorf("start cursor: %w", err)
+			if conv != sys {
+				start = append(start, CursorAdvance{User: ss.user, Device: ss.device, Conversation: conv, Delivered: acked, Acked: acked})
 			}
 		}
-		sys := frame.System(ss.user).String()
-		if err := st.AdvanceCursor(ctx, ss.user, ss.device, sys, best[sys], best[sys]); err != nil {
-			return fmt.Errorf("start cursor: %w", err)
+		for len(start) > 0 {
+			n := min(len(start), maxCursorCall)
+			if err := st.AdvanceCursors(ctx, start[:n]); err != nil {
+				return fmt.Errorf("start cursors: %w", err)
+			}
+			start = start[n:]
 		}
 	}
 	names := make([]string, 0, len(convs))
@@ -919,7 +932,8 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	ss.mu.Unlock()
 	lock.Unlock()
 	if advance {
-		if err := s.store.AdvanceCursor(ctx, ss.user, ss.device, m.Conversation, delivered, m.Seq); err != nil {
+		a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
+		if err := s.cursors.advance(ctx, a); err != nil {
 			s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
 		}
 	}
@@ -1010,7 +1024,8 @@ func (s *Service) participants(ctx context.Context, user int64, conv string) ([]
 }
 
 // Ack moves this device's cursor to seq (cumulative) and stops redelivery
-// of what it covers on this connection.
+// of what it covers on this connection. The cursor is written by the
+// node's cursor writer, coalesced with other acks (cursors.go).
 func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
 	ss.mu.Lock()
 	cs := ss.convs[f.Conversation]
@@ -1046,7 +1061,8 @@ func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
 	cs.acked = max(cs.acked, f.Seq)
 	delivered := cs.delivered
 	ss.mu.Unlock()
-	if err := ss.svc.store.AdvanceCursor(ctx, ss.user, ss.device, f.Conversation, delivered, f.Seq); err != nil {
+	a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: f.Conversation, Delivered: delivered, Acked: f.Seq}
+	if err := ss.svc.cursors.advance(ctx, a); err != nil {
 		return fmt.Errorf("advance cursor: %w", err)
 	}
 	return nil

@@ -90,7 +90,9 @@ type Store interface {
 	Messages(ctx context.Context, conversation string, after int64, limit int) ([]Message, bool, error)
 	// Heads are the last seqs of the conversations (absent: none).
 	Heads(ctx context.Context, conversations []string) (map[string]int64, error)
-	AdvanceCursor(ctx context.Context, user int64, device, conversation string, delivered, acked int64) error
+	// AdvanceCursors moves up to 1000 cursors forward (each seq becomes
+	// the max of the stored and the given one) in one round trip.
+	AdvanceCursors(ctx context.Context, as []CursorAdvance) error
 	// Cursors of user: of device, or of every device when all.
 	Cursors(ctx context.Context, user int64, device string, all bool) ([]Cursor, error)
 }

@@ -245,12 +245,16 @@ func (c *Client) Heads(ctx context.Context, convs []string) (map[string]int64, e
 	return out, nil
 }
 
-// AdvanceCursor moves a cursor forward (never back).
-func (c *Client) AdvanceCursor(ctx context.Context, user int64, device, conv string, delivered, acked int64) error {
-	_, err := c.messages.AdvanceCursor(ctx, &datav1.AdvanceCursorRequest{
-		UserId: user, DeviceId: device, Conversation: conv, DeliveredSeq: delivered, AckedSeq: acked,
-	})
-	return translate("AdvanceCursor", err)
+// AdvanceCursors moves up to 1000 cursors forward (never back) in one call.
+func (c *Client) AdvanceCursors(ctx context.Context, as []chat.CursorAdvance) error {
+	req := &datav1.AdvanceCursorsPlusRequest{Cursors: make([]*datav1.AdvanceCursorRequest, len(as))}
+	for i, a := range as {
+		req.Cursors[i] = &datav1.AdvanceCursorRequest{
+			UserId: a.User, DeviceId: a.Device, Conversation: a.Conversation, DeliveredSeq: a.Delivered, AckedSeq: a.Acked,
+		}
+	}
+	_, err := c.messages.AdvanceCursorsPlus(ctx, req)
+	return translate("AdvanceCursorsPlus", err)
 }
 
 // Cursors lists user's cursors: of device, or of all devices.

@@ -1,0 +1,180 @@
+package chat
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+)
+
+// CursorAdvance moves one device's cursor in one conversation forward:
+// the DataService keeps the max of the stored and the given seqs.
+type CursorAdvance struct {
+	User         int64
+	Device       string
+	Conversation string
+	Delivered    int64
+	Acked        int64
+}
+
+type cursorKey struct {
+	user         int64
+	device, conv string
+}
+
+type cursorSeqs struct{ delivered, acked int64 }
+
+// cursorBatch is the advances collected while the previous batch was
+// being written; done closes once it is written (or given up on).
+type cursorBatch struct {
+	m    map[cursorKey]cursorSeqs
+	done chan struct{}
+}
+
+func newCursorBatch() *cursorBatch {
+	return &cursorBatch{m: make(map[cursorKey]cursorSeqs), done: make(chan struct{})}
+}
+
+// cursorWriter coalesces cursor advances (acks, and the sender's own
+// messages) into AdvanceCursorsPlus calls, off the connections' read
+// loops. Advances are cumulative and the DataService keeps the max, so
+// only the highest seqs per (user, device, conversation) need writing: a
+// batch keeps one entry per key. Like the appender it is a group commit:
+// the first advance is written at once, the ones arriving meanwhile go in
+// the next call. The batch is bounded (maxPendingCursors keys): an advance
+// that finds it full waits for the write in flight.
+//
+// An advance not yet written when the node dies is lost like an ack frame
+// still in flight: the device gets those messages again on reconnect, never
+// fewer. A catch-up calls sync first, so that a reconnect to this node
+// reads every ack it took before.
+//
+// Owner: Service (run stops on Close, after a last flush). mu is a leaf.
+type cursorWriter struct {
+	log   *slog.Logger
+	store Store
+	kick  chan struct{} // cap 1: the current batch is not empty
+
+	mu       sync.Mutex // guards cur and inflight
+	cur      *cursorBatch
+	inflight *cursorBatch // being written; nil when idle
+}
+
+const (
+	maxCursorCall     = 1000 // AdvanceCursorsPlus takes at most 1000
+	maxPendingCursors = 20000
+)
+
+func newCursorWriter(log *slog.Logger, st Store) *cursorWriter {
+	return &cursorWriter{log: log, store: st, kick: make(chan struct{}, 1), cur: newCursorBatch()}
+}
+
+// advance queues a; it blocks only while the batch is full.
+func (w *cursorWriter) advance(ctx context.Context, a CursorAdvance) error {
+	k := cursorKey{a.User, a.Device, a.Conversation}
+	for {
+		w.mu.Lock()
+		b := w.cur
+		old, ok := b.m[k]
+		if ok || len(b.m) < maxPendingCursors {
+			b.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
+			w.mu.Unlock()
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+		w.mu.Unlock()
+		select { // full: wait until this batch is taken and written
+		case <-b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sync waits until every advance queued before it is written.
+func (w *cursorWriter) sync(ctx context.Context) error {
+	w.mu.Lock()
+	var waits []chan struct{}
+	if w.inflight != nil {
+		waits = append(waits, w.inflight.done)
+	}
+	if len(w.cur.m) > 0 {
+		waits = append(waits, w.cur.done)
+	}
+	w.mu.Unlock()
+	for _, ch := range waits {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+// run writes batches until stop closes, then writes what is left.
+func (w *cursorWriter) run(stop <-chan struct{}) {
+	for {
+		select {
+		case <-w.kick:
+			w.flush(stop)
+		case <-stop:
+			w.flush(nil)
+			return
+		}
+	}
+}
+
+// flush writes the current batch. A failed write is merged back into the
+// batch after it and tried again after a pause, unless stopping.
+func (w *cursorWriter) flush(stop <-chan struct{}) {
+	w.mu.Lock()
+	b := w.cur
+	if len(b.m) == 0 {
+		w.mu.Unlock()
+		return
+	}
+	w.cur, w.inflight = newCursorBatch(), b
+	w.mu.Unlock()
+
+	as := make([]CursorAdvance, 0, len(b.m))
+	for k, v := range b.m {
+		as = append(as, CursorAdvance{User: k.user, Device: k.device, Conversation: k.conv, Delivered: v.delivered, Acked: v.acked})
+	}
+	var failed []CursorAdvance
+	for len(as) > 0 {
+		n := min(len(as), maxCursorCall)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		err := w.store.AdvanceCursors(ctx, as[:n])
+		cancel()
+		if err != nil {
+			w.log.Warn("advance cursors", "cursors", n, "err", err)
+			failed = append(failed, as[:n]...)
+		}
+		as = as[n:]
+	}
+	w.mu.Lock()
+	w.inflight = nil
+	if stop != nil {
+		for _, a := range failed {
+			k := cursorKey{a.User, a.Device, a.Conversation}
+			old := w.cur.m[k]
+			w.cur.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
+		}
+	}
+	w.mu.Unlock()
+	close(b.done)
+	if len(failed) > 0 && stop != nil {
+		select {
+		case <-time.After(200 * time.Millisecond):
+		case <-stop:
+		}
+		select {
+		case w.kick <- struct{}{}:
+		default:
+		}
+	}
+}

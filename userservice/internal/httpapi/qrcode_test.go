@@ -91,7 +91,7 @@ func TestQRCodes(t *testing.T) {
 		src, _ := png.Decode(bytes.NewReader(img))
 		photo := image.NewRGBA(image.Rect(0, 0, 640, 480))
 		draw.Draw(photo, photo.Bounds(), image.NewUniform(image.White.C), image.Point{}, draw.Src)
-		draw.Draw(photo, image.Rect(150, 100, 150+media.QRSize, 100+media.QRSize), src, image.Point{}, draw.Src)
+		draw.Draw(photo, src.Bounds().Add(image.Pt(150, 100)), src, image.Point{}, draw.Src)
 		var jp bytes.Buffer
 		if err := jpeg.Encode(&jp, photo, &jpeg.Options{Quality: 85}); err != nil {
 			t.Fatal(err)

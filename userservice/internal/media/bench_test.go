@@ -29,7 +29,7 @@ func BenchmarkParseQRCode(b *testing.B) {
 	src, _ := png.Decode(bytes.NewReader(code))
 	photo := image.NewRGBA(image.Rect(0, 0, 1280, 960))
 	draw.Draw(photo, photo.Bounds(), image.White, image.Point{}, draw.Src)
-	draw.Draw(photo, image.Rect(500, 300, 500+QRSize, 300+QRSize), src, image.Point{}, draw.Src)
+	draw.Draw(photo, src.Bounds().Add(image.Pt(500, 300)), src, image.Point{}, draw.Src)
 	var jp bytes.Buffer
 	if err := jpeg.Encode(&jp, photo, &jpeg.Options{Quality: 85}); err != nil {
 		b.Fatal(err)

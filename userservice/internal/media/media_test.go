@@ -111,8 +111,8 @@ func TestQRRoundTrip(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if img.Bounds().Dx() != QRSize {
-			t.Errorf("size %d, want %d", img.Bounds().Dx(), QRSize)
+		if w := img.Bounds().Dx(); w%QRModulePixels != 0 || w < 21*QRModulePixels {
+			t.Errorf("side %d px, want whole modules of %d px", w, QRModulePixels)
 		}
 		got, err := DecodeQR(img)
 		if err != nil || got != content {
@@ -283,5 +283,28 @@ func TestSanitizeNameCutsAtSpace(t *testing.T) {
 	in := strings.Repeat("a", 254) + "  b" // no extension; the cut falls on a space
 	if got := SanitizeName(in); got != strings.Repeat("a", 254) {
 		t.Errorf("SanitizeName = %q", got)
+	}
+}
+
+// TestQRRoundTripIDs reads back the codes of ids that once failed to decode
+// (fractional module sizes, one binarizer only) and a spread of others.
+func TestQRRoundTripIDs(t *testing.T) {
+	ids := []int64{7400013137660412863, 7400015061983185814}
+	for i := int64(0); i < 100; i++ {
+		ids = append(ids, 7400000000000000000+i*7919*1000003)
+	}
+	for _, id := range ids {
+		content := QRContent(QRUser, id)
+		b, err := EncodeQR(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := DecodeQR(img); err != nil || got != content {
+			t.Errorf("DecodeQR(%s) = %q, %v", content, got, err)
+		}
 	}
 }

@@ -40,7 +40,7 @@ import (
 const (
 	MaxAvatarBytes  = 2 << 20
 	MaxAvatarPixels = 4096 * 4096
-	QRSize          = 256 // side of the QR code PNGs, in pixels
+	QRModulePixels  = 8 // pixels per QR module: whole pixels keep codes readable (a fixed 256 px side made some unreadable)
 	dirAvatars      = "avatars"
 )
 
@@ -200,7 +200,11 @@ func QRContent(id int64) string { return "privateim://subscription/" + strconv.F
 
 // QRCode is a PNG of the account's QR code, with medium error correction.
 func QRCode(id int64) ([]byte, error) {
-	png, err := qrcode.Encode(QRContent(id), qrcode.Medium, QRSize)
+	q, err := qrcode.New(QRContent(id), qrcode.Medium)
+	if err != nil {
+		return nil, fmt.Errorf("encode qr code: %w", err)
+	}
+	png, err := q.PNG(-QRModulePixels) // negative: pixels per module
 	if err != nil {
 		return nil, fmt.Errorf("encode qr code: %w", err)
 	}

@@ -3,65 +3,90 @@ package chat
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"sync/atomic"
 	"time"
 )
 
 // appender batches concurrent appends into AppendMessagesPlus calls (group
-// commit): a worker takes one request, adds whatever else is waiting at
-// that moment (up to 1000), and stores them in one round trip. A lone
+// commit). Conversations are spread over appendWorkers workers by a hash of
+// their name; a worker takes one request, adds whatever else waits for it at
+// that moment (up to maxBatch, of any of its conversations, several of one
+// conversation among them) and stores them in one round trip. A lone
 // request goes at once, so batching adds no latency; under load, fewer
 // round trips carry more messages. A batch the DataService refuses as a
 // whole is retried one message at a time, so one bad request fails alone.
+//
+// Order: the DataService gives the messages of one conversation in a batch
+// consecutive seqs in request order, and one worker stores one batch after
+// the other, so a conversation's seqs follow its submission order. The
+// worker runs each request's stored callback (the fan-out) in batch order
+// before the next batch: a node hands out a conversation's messages in seq
+// order without a lock held across the round trip, so one conversation
+// (a busy group) is no longer limited to one message per round trip.
 type appender struct {
 	store   Store
-	calls   chan *appendCall // bounded; senders wait for room
-	batched atomic.Int64     // messages stored in batches of more than one
+	shards  [appendWorkers]chan *appendCall // bounded; senders wait for room
+	batched atomic.Int64                    // messages stored in batches of more than one
 }
 
 type appendCall struct {
-	req  AppendRequest
-	done chan struct{}
-	res  AppendResult
-	err  error
+	req AppendRequest
+	// stored, when set, runs on the worker once the message is stored, in
+	// seq order within the conversation; it must not block.
+	stored func(m Message, dup bool)
+	done   chan struct{}
+	res    AppendResult
+	err    error
 }
 
 const (
-	appendWorkers = 4
+	appendWorkers = 8
 	maxBatch      = 1000
 )
 
-// run is one worker; it returns when stop closes.
-func (a *appender) run(stop <-chan struct{}) {
+func newAppender(st Store) *appender {
+	a := &appender{store: st}
+	for i := range a.shards {
+		a.shards[i] = make(chan *appendCall, maxBatch)
+	}
+	return a
+}
+
+// run is the worker of shard i; it returns when stop closes.
+func (a *appender) run(i int, stop <-chan struct{}) {
+	calls := a.shards[i]
 	batch := make([]*appendCall, 0, maxBatch)
 	for {
 		select {
 		case <-stop:
 			return
-		case c := <-a.calls:
+		case c := <-calls:
 			batch = append(batch[:0], c)
 		}
 	drain:
 		for len(batch) < maxBatch {
 			select {
-			case c := <-a.calls:
+			case c := <-calls:
 				batch = append(batch, c)
 			default:
 				break drain
 			}
 		}
 		a.store1(batch)
+		for _, c := range batch {
+			if c.err == nil && c.stored != nil {
+				c.stored(c.res.Message, c.res.Duplicate)
+			}
+			close(c.done)
+		}
+		clear(batch)
 	}
 }
 
 func (a *appender) store1(batch []*appendCall) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	defer func() {
-		for _, c := range batch {
-			close(c.done)
-		}
-	}()
 	if len(batch) > 1 {
 		reqs := make([]AppendRequest, len(batch))
 		for i, c := range batch {
@@ -81,13 +106,17 @@ func (a *appender) store1(batch []*appendCall) {
 	}
 }
 
-// append stores r, batched with concurrent ones. When ctx ends first the
-// message may still be stored: the client sends it again with the same
-// client_msg_id and gets the stored one.
-func (a *appender) append(ctx context.Context, r AppendRequest) (Message, bool, error) {
-	c := &appendCall{req: r, done: make(chan struct{})}
+// append stores r, batched with concurrent ones, and runs stored (when
+// not nil) on the worker in the conversation's seq order. When ctx ends
+// first the message may still be stored (and stored still runs): the
+// client sends it again with the same client_msg_id and gets the stored
+// one.
+func (a *appender) append(ctx context.Context, r AppendRequest, stored func(m Message, dup bool)) (Message, bool, error) {
+	c := &appendCall{req: r, stored: stored, done: make(chan struct{})}
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(r.Conversation))
 	select {
-	case a.calls <- c:
+	case a.shards[h.Sum32()%appendWorkers] <- c:
 	case <-ctx.Done():
 		return Message{}, false, fmt.Errorf("append to %s: %w", r.Conversation, ctx.Err())
 	}

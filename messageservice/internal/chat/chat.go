@@ -9,11 +9,11 @@
 // It imports the frame protocol and hub, never a transport or a driver: a
 // connection is a Transport, the DataService is a Store.
 //
-// Lock order (take left before right, never the reverse):
-//
-//	Service.convLocks[i] -> Session.mu
-//
-// groups.mu, groupNode.mu, relations.mu, Service.limMu and the hub's shard
+// Locking: Session.mu guards one connection's delivery state. Messages of
+// one conversation are fanned out in seq order by the append worker that
+// stored them (appender.go), which holds no lock of its own and takes one
+// receiver's Session.mu at a time. Session.mu, groups.mu, groupNode.mu,
+// relations.mu, Service.limMu, the cursor writer's mu and the hub's shard
 // locks are leaves: nothing else is taken while holding one (a group node's
 // mu is held across a DataService read, never with a Session.mu).
 package chat
@@ -23,7 +23,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"maps"
 	"slices"
@@ -80,9 +79,8 @@ type Service struct {
 	grps  nodes // group nodes: members
 	subs  nodes // subscription nodes: followers
 
-	convLocks [256]sync.Mutex // serialize append + fan-out per conversation
-	appends   appender        // batches concurrent appends
-	cursors   *cursorWriter   // coalesces cursor advances
+	appends *appender     // batches appends; fans out in seq order per conversation
+	cursors *cursorWriter // coalesces cursor advances
 
 	limMu    sync.Mutex // guards limiters
 	limiters map[int64]*rate.Limiter
@@ -213,9 +211,9 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 		presence: make(chan presenceEvent, 4096),
 		ctx:      ctx, cancel: cancel,
 	}
-	s.appends = appender{store: st, calls: make(chan *appendCall, 4*maxBatch)}
-	for range appendWorkers {
-		s.wg.Go(func() { s.appends.run(ctx.Done()) })
+	s.appends = newAppender(st)
+	for i := range appendWorkers {
+		s.wg.Go(func() { s.appends.run(i, ctx.Done()) })
 	}
 	s.cursors = newCursorWriter(log, st)
 	s.wg.Go(func() { s.cursors.run(ctx.Done()) })
@@ -265,12 +263,6 @@ func (s *Service) Online(user int64) bool { return s.hub.Online(user) }
 // UserOnline reports whether user has a connection on any node.
 func (s *Service) UserOnline(user int64) bool {
 	return s.hub.Online(user) || (s.cluster != nil && s.cluster.OnlineElsewhere(user))
-}
-
-func (s *Service) convLock(conv string) *sync.Mutex {
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(conv))
-	return &s.convLocks[h.Sum32()%uint32(len(s.convLocks))]
 }
 
 func (s *Service) allow(user int64) bool {
@@ -873,28 +865,42 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	lock := s.convLock(conv)
-	lock.Lock()
+	var advance bool
+	var delivered int64
 	m, dup, err := s.appends.append(ctx, AppendRequest{
 		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
+	}, func(m Message, dup bool) {
+		// On the append worker, in the conversation's seq order.
+		if dup {
+			return
+		}
+		s.messagesIn.Add(1)
+		b := frame.Marshal(messageFrame(m, "message"))
+		s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
+		advance, delivered = ss.ownStored(m)
 	})
 	if err != nil {
-		lock.Unlock()
 		return nil, fmt.Errorf("append to %s: %w", conv, err)
 	}
-	if dup {
-		lock.Unlock()
-		return sentFrame(m), nil
+	if !dup && advance {
+		a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
+		if err := s.cursors.advance(ctx, a); err != nil {
+			s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
+		}
 	}
-	s.messagesIn.Add(1)
-	b := frame.Marshal(messageFrame(m, "message"))
-	s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
-	// The sending connection has the message: it moves this device's
-	// cursor past it when nothing before it is outstanding here.
+	return sentFrame(m), nil
+}
+
+// ownStored records on the sending connection a message it sent: it has
+// it. It reports whether the device's cursor may move past it (nothing
+// before it is outstanding here) and the connection's delivered seq.
+func (ss *Session) ownStored(m Message) (advance bool, delivered int64) {
 	ss.mu.Lock()
-	advance := false
-	var delivered int64
-	if ss.catching && !ss.closed {
+	defer ss.mu.Unlock()
+	if ss.closed {
+		return false, 0
+	}
+	if ss.catching {
 		// Catch-up may read this message back: it must not send the
 		// sending connection its own message.
 		cs := ss.conv(m.Conversation)
@@ -902,42 +908,32 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 			cs.own = make(map[int64]bool)
 		}
 		cs.own[m.Seq] = true
+		return false, 0
 	}
-	if !ss.catching && !ss.closed {
-		cs := ss.conv(m.Conversation)
-		if !cs.known {
-			cs.known = true
-			cs.delivered = max(cs.delivered, m.Seq-1)
-		}
-		switch {
-		case m.Seq == cs.delivered+1:
-			ss.sendLocked(cs, m.Seq, nil)
-		case m.Seq > cs.delivered+1:
-			// Another node's message before it is still on its way.
-			if cs.ahead == nil {
-				cs.ahead = make(map[int64][]byte)
-			}
-			cs.ahead[m.Seq] = nil
-			if !cs.filling {
-				cs.filling = true
-				conv := m.Conversation
-				time.AfterFunc(s.opt.GapWait, func() { ss.fillGap(conv) })
-			}
-		}
-		if cs.acked == m.Seq-1 && len(cs.pending) == 0 {
-			cs.acked, advance = m.Seq, true
-		}
-		delivered = cs.delivered
+	cs := ss.conv(m.Conversation)
+	if !cs.known {
+		cs.known = true
+		cs.delivered = max(cs.delivered, m.Seq-1)
 	}
-	ss.mu.Unlock()
-	lock.Unlock()
-	if advance {
-		a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
-		if err := s.cursors.advance(ctx, a); err != nil {
-			s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
+	switch {
+	case m.Seq == cs.delivered+1:
+		ss.sendLocked(cs, m.Seq, nil)
+	case m.Seq > cs.delivered+1:
+		// Another node's message before it is still on its way.
+		if cs.ahead == nil {
+			cs.ahead = make(map[int64][]byte)
+		}
+		cs.ahead[m.Seq] = nil
+		if !cs.filling {
+			cs.filling = true
+			conv := m.Conversation
+			time.AfterFunc(ss.svc.opt.GapWait, func() { ss.fillGap(conv) })
 		}
 	}
-	return sentFrame(m), nil
+	if cs.acked == m.Seq-1 && len(cs.pending) == 0 {
+		cs.acked, advance = m.Seq, true
+	}
+	return advance, cs.delivered
 }
 
 // authorize returns the conversation of a send and who receives it.

@@ -58,17 +58,17 @@ func (s *Service) Broadcast(ctx context.Context, sub, sender int64, clientMsgID,
 		return AppendResult{}, err
 	}
 	conv := frame.Subscription(sub).String()
-	lock := s.convLock(conv)
-	lock.Lock()
-	defer lock.Unlock()
-	m, dup, err := s.appends.append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content})
+	m, dup, err := s.appends.append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content},
+		func(m Message, dup bool) {
+			// On the append worker, in the conversation's seq order.
+			if !dup {
+				s.messagesIn.Add(1)
+				b := frame.Marshal(messageFrame(m, "message"))
+				s.fanout(followers, nil, Delivery{Users: followers, Conv: conv, Seq: m.Seq, Frame: b})
+			}
+		})
 	if err != nil {
 		return AppendResult{}, fmt.Errorf("broadcast to %s: %w", conv, err)
-	}
-	if !dup {
-		s.messagesIn.Add(1)
-		b := frame.Marshal(messageFrame(m, "message"))
-		s.fanout(followers, nil, Delivery{Users: followers, Conv: conv, Seq: m.Seq, Frame: b})
 	}
 	return AppendResult{Message: m, Duplicate: dup}, nil
 }

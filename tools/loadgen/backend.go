@@ -147,8 +147,8 @@ func (b *stackBackend) do(ctx context.Context, method, path, token string, in an
 	return nil
 }
 
-// parallel runs fn(i) for i in [0, n) on b.workers goroutines and returns
-// the first error.
+// parallel runs fn(i) for i in [0, n) on workers goroutines and returns
+// the first error (the others stop taking work).
 func parallel(ctx context.Context, workers, n int, fn func(ctx context.Context, i int) error) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)

@@ -64,10 +64,11 @@ func (f *inFrame) sentAt() (time.Time, bool) {
 // receiver is one device's delivery log: per conversation, how often each
 // seq arrived. It survives reconnects (storm). Its lock is a leaf.
 type receiver struct {
-	mu    sync.Mutex
-	convs map[string]*convRecv
-	dirty atomic.Bool // something arrived that is not acked yet
-	got   atomic.Int64
+	mu       sync.Mutex
+	convs    map[string]*convRecv
+	dirty    atomic.Bool  // something arrived that is not acked yet
+	got      atomic.Int64 // first deliveries
+	afterAck atomic.Int64 // duplicates of seqs this device had acked: redelivered although acked
 }
 
 type convRecv struct {
@@ -93,6 +94,9 @@ func (r *receiver) record(conv string, seq int64) (dup bool) {
 		c.counts = grown
 	}
 	dup = c.counts[seq] > 0
+	if dup && seq <= c.acked {
+		r.afterAck.Add(1)
+	}
 	if c.counts[seq] < 255 {
 		c.counts[seq]++
 	}
@@ -157,6 +161,8 @@ type handlers struct {
 	sent    func(c *client, f *inFrame, at time.Time)
 	message func(c *client, f *inFrame, at time.Time, dup bool)
 	err     func(c *client, f *inFrame)
+	// closed: the connection ended without close or drop being called.
+	closed func(c *client, err error)
 	// drop, for tests, makes the client ignore a delivery as if the
 	// network lost it: the injected fault the integrity check must see.
 	drop func(u *user, conv string, seq int64) bool
@@ -166,14 +172,15 @@ type handlers struct {
 // wmu (gorilla allows one writer); reads happen on the read goroutine,
 // which owns the receiver updates and the handler calls.
 type client struct {
-	u    *user
-	ws   *websocket.Conn
-	h    *handlers
-	wmu  sync.Mutex
-	pong chan struct{}         // a pong arrived; buffered 1
-	hist chan inFrame          // history answers for sync
-	done chan struct{}         // closed when the read goroutine ends
-	err  atomic.Pointer[error] // why it ended
+	u       *user
+	ws      *websocket.Conn
+	h       *handlers
+	wmu     sync.Mutex
+	pong    chan struct{}         // a pong arrived; buffered 1
+	hist    chan inFrame          // history answers for sync
+	done    chan struct{}         // closed when the read goroutine ends
+	err     atomic.Pointer[error] // why it ended
+	closing atomic.Bool           // close or drop was called: the end is ours
 }
 
 var dialer = websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 4096}
@@ -210,6 +217,9 @@ func (c *client) read() {
 		_, b, err := c.ws.ReadMessage()
 		if err != nil {
 			c.err.Store(&err)
+			if c.h.closed != nil && !c.closing.Load() {
+				c.h.closed(c, err)
+			}
 			return
 		}
 		now := time.Now()
@@ -345,6 +355,7 @@ func (c *client) endErr() error {
 // close closes the connection with a close frame and waits for the read
 // goroutine.
 func (c *client) close() {
+	c.closing.Store(true)
 	c.wmu.Lock()
 	_ = c.ws.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.CloseNormalClosure, ""), time.Now().Add(time.Second))
 	c.wmu.Unlock()
@@ -355,6 +366,7 @@ func (c *client) close() {
 // drop cuts the TCP connection without a close frame, as a phone losing
 // its network does.
 func (c *client) drop() {
+	c.closing.Store(true)
 	if tc, ok := c.ws.NetConn().(*net.TCPConn); ok {
 		_ = tc.SetLinger(0)
 	}
@@ -364,7 +376,9 @@ func (c *client) drop() {
 
 // acker sends the cumulative acks of every client every interval until ctx
 // ends. One goroutine for all connections: thousands of idle clients cost
-// nothing. clients returns the current connections.
+// nothing. A connection whose writer is busy (a sender blocked by a server
+// that does not read) is skipped this round, so it never delays the acks
+// of the others. clients returns the current connections.
 func acker(ctx context.Context, interval time.Duration, clients func() []*client) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
@@ -375,9 +389,15 @@ func acker(ctx context.Context, interval time.Duration, clients func() []*client
 		case <-t.C:
 		}
 		for _, c := range clients() {
-			for conv, seq := range c.u.rx.toAck() {
-				_ = c.write(map[string]any{"type": "ack", "conversation": conv, "seq": seq})
+			if !c.u.rx.dirty.Load() || !c.wmu.TryLock() {
+				continue
 			}
+			for conv, seq := range c.u.rx.toAck() {
+				b := fmt.Appendf(nil, `{"type":"ack","conversation":%q,"seq":%d}`, conv, seq)
+				_ = c.ws.SetWriteDeadline(time.Now().Add(30 * time.Second))
+				_ = c.ws.WriteMessage(websocket.TextMessage, b)
+			}
+			c.wmu.Unlock()
 		}
 	}
 }

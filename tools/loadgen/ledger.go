@@ -11,7 +11,8 @@ import (
 // ledger is the run's record of what the server acknowledged: per
 // conversation, who should receive it and, per seq, who sent it. The
 // integrity check compares it with the receivers. mu guards convs and each
-// convLog; it is a leaf lock.
+// convLog. Lock order: receiver.mu -> ledger.mu (check reads a receiver
+// and asks the ledger about each seq); nothing else holds two locks.
 type ledger struct {
 	mu       sync.Mutex
 	convs    map[string]*convLog
@@ -109,7 +110,8 @@ type integrity struct {
 	Echoed        int64    `json:"echoed"`             // a sender's own message delivered back to its (only) connection: a duplicate for that device
 	Missing       int64    `json:"missing"`
 	Duplicates    int64    `json:"duplicates"`
-	Errors        int64    `json:"errors"` // error frames and strange acks
+	DupAfterAck   int64    `json:"duplicates_after_ack"` // of those, copies of a seq the receiver had already acked
+	Errors        int64    `json:"errors"`               // error frames and strange acks
 	Problems      []string `json:"problems,omitempty"`
 	OK            bool     `json:"ok"`
 }
@@ -155,6 +157,7 @@ func (l *ledger) check(ctx context.Context, sent, errs int64, stored func(ctx co
 			}
 			if !seenRx[m.rx] {
 				seenRx[m.rx] = true
+				in.DupAfterAck += m.rx.afterAck.Load()
 				m.rx.duplicates(func(conv string, seq int64, n int) {
 					in.Duplicates += int64(n - 1)
 					in.problem("duplicate: user %s %s seq %d received %d times", m.id, conv, seq, n)

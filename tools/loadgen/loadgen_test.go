@@ -100,6 +100,15 @@ func TestWorkloadsLocal(t *testing.T) {
 			t.Errorf("exit %d, storm %+v", code, rep.Storm)
 		}
 	})
+	t.Run("fast path", func(t *testing.T) {
+		// Relations written to the DataService directly: the messageservice
+		// reads them on its first cache miss.
+		rep, code := runJSON(t, nil, "group", "--local", "--fast", "--members", "6", "--publishers", "2", "--rate", "20", "--duration", "1s")
+		checkIntegrity(t, rep, 20, 20*5)
+		if code != 0 || rep.Params["fast"] != true {
+			t.Errorf("exit %d, params %v", code, rep.Params)
+		}
+	})
 	t.Run("idle", func(t *testing.T) {
 		rep, code := runJSON(t, nil, "idle", "--local", "-n", "20", "--duration", "0s")
 		checkIntegrity(t, rep, 0, 0)
@@ -206,5 +215,26 @@ func TestParseConfig(t *testing.T) {
 	})
 	if err != nil || c.pairs != 7 || c.window != 3 || c.mysqlDSN != "u@tcp(db:3306)/" || c.wsURL != "ws://127.0.0.1:8081/ws" {
 		t.Fatalf("config = %+v, %v", c, err)
+	}
+}
+
+// TestRunTable: the command line as a person types it, the human table on
+// stdout, exit 0; a bad flag exits 2.
+func TestRunTable(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), []string{"p2p", "--baseline-only", "--pairs", "2", "--rate", "20", "--duration", "1500ms", "--settle", "0"}, &out, &errOut, func(string) string { return "" })
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, errOut.String())
+	}
+	for _, want := range []string{"p2p duration=1.5s pairs=2 rate=20", "latency p99 ms", "  missing             0", "  ok                  true"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	if !strings.Contains(errOut.String(), "[p2p baseline]") {
+		t.Errorf("no progress line on stderr: %q", errOut.String())
+	}
+	if code := run(context.Background(), []string{"p2p", "--pairs", "x"}, &out, &errOut, func(string) string { return "" }); code != 2 {
+		t.Errorf("bad flag: exit %d, want 2", code)
 	}
 }

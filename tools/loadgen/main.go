@@ -36,6 +36,7 @@ type config struct {
 
 	local    bool
 	root     string
+	bin      string
 	mysqlDSN string
 	userURL  string
 	wsURL    string
@@ -98,6 +99,7 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	fs.SetOutput(stderr)
 	fs.BoolVar(&c.local, "local", false, "build and start the whole stack on free ports and a fresh database (MYSQL_DSN names the server)")
 	fs.StringVar(&c.root, "root", ".", "a directory inside the repository (for --local and the default --certs)")
+	fs.StringVar(&c.bin, "bin", "", "with --local: take the service binaries from this directory instead of building them")
 	fs.StringVar(&c.userURL, "user-url", "http://127.0.0.1:8080", "userservice HTTP API")
 	fs.StringVar(&c.wsURL, "ws", "ws://127.0.0.1:8081/ws", "messageservice WebSocket")
 	fs.StringVar(&c.msgGRPC, "msg-grpc", "127.0.0.1:9091", "messageservice internal gRPC (Broadcast, Push)")
@@ -239,10 +241,10 @@ func measure(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer
 	root, rootErr := repoRoot(cfg.root)
 	var target backend
 	if cfg.local {
-		if rootErr != nil {
+		if rootErr != nil && cfg.bin == "" {
 			return nil, rootErr
 		}
-		st, err := startLocal(ctx, log, root, cfg.mysqlDSN, nil)
+		st, err := startLocal(ctx, log, root, cfg.bin, cfg.mysqlDSN, nil)
 		if err != nil {
 			return nil, fmt.Errorf("local stack: %w", err)
 		}

@@ -156,13 +156,9 @@ func (r *relay) handleSend(c *relayConn, clientMsgID, kind, to string, content j
 	msgID := r.msgID
 	r.mu.Unlock()
 	now := time.Now().UnixMilli()
-	toJSON, _ := json.Marshal(map[string]string{"kind": kind, "id": to})
-	if kind == "user" {
-		toJSON, _ = json.Marshal(map[string]string{"kind": "user", "id": to})
-	}
 	msg, _ := json.Marshal(map[string]any{
 		"type": "message", "msg_id": strconv.FormatInt(msgID, 10), "conversation": conv, "seq": seq,
-		"from": c.user, "to": json.RawMessage(toJSON), "content": content, "ts": now,
+		"from": c.user, "to": map[string]string{"kind": kind, "id": to}, "content": content, "ts": now,
 	})
 	r.fanout(receivers, c, msg)
 	sent, _ := json.Marshal(map[string]any{"type": "sent", "client_msg_id": clientMsgID, "msg_id": strconv.FormatInt(msgID, 10), "conversation": conv, "seq": seq, "ts": now})

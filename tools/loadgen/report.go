@@ -106,8 +106,10 @@ func writeTable(w io.Writer, r *report) error {
 	add("seconds", func(x *report) string { return num(x.Seconds) })
 	if r.Sent > 0 {
 		add("sent", func(x *report) string { return fmt.Sprint(x.Sent) })
-		add("sent/s", func(x *report) string { return num(x.SentPerS) })
-		add("sent-acked/s", func(x *report) string { return num(x.AckedPerS) })
+		if r.SentPerS > 0 { // a send loop ran (p2p, group)
+			add("sent/s", func(x *report) string { return num(x.SentPerS) })
+			add("sent-acked/s", func(x *report) string { return num(x.AckedPerS) })
+		}
 		add("delivered/s", func(x *report) string { return num(x.DeliveredPerS) })
 		add("latency p50 ms", func(x *report) string { return num(x.Latency.P50) })
 		add("latency p90 ms", func(x *report) string { return num(x.Latency.P90) })
@@ -152,6 +154,7 @@ func writeTable(w io.Writer, r *report) error {
 	add("  delivered", in(func(i integrity) int64 { return i.Delivered }))
 	add("  missing", in(func(i integrity) int64 { return i.Missing }))
 	add("  duplicates", in(func(i integrity) int64 { return i.Duplicates }))
+	add("    of acked seqs", in(func(i integrity) int64 { return i.DupAfterAck }))
 	add("  echoed to sender", in(func(i integrity) int64 { return i.Echoed }))
 	add("  not owed", in(func(i integrity) int64 { return i.Unowed }))
 	add("  errors", in(func(i integrity) int64 { return i.Errors }))

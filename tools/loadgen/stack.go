@@ -112,14 +112,16 @@ func freeAddr() (string, error) {
 	return l.Addr().String(), nil
 }
 
-// startLocal builds and starts the stack. mysqlServer is a server DSN
+// startLocal builds (unless bin names a directory holding them) and starts
+// the stack. mysqlServer is a server DSN
 // (MYSQL_DSN, default root@tcp(127.0.0.1:3306)/); msgEnv is added to the
 // messageservice's environment last. On error, whatever started is
 // stopped.
-func startLocal(ctx context.Context, log *slog.Logger, root, mysqlServer string, msgEnv []string) (_ *localStack, err error) {
-	bin, err := buildBinaries(ctx, root)
-	if err != nil {
-		return nil, err
+func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer string, msgEnv []string) (_ *localStack, err error) {
+	if bin == "" {
+		if bin, err = buildBinaries(ctx, root); err != nil {
+			return nil, err
+		}
 	}
 	dir, err := os.MkdirTemp("", "loadgen-")
 	if err != nil {

@@ -70,6 +70,11 @@ func newRunner(cfg config, b backend, log *slog.Logger, stderr io.Writer) *runne
 				r.log.Warn("error frame", "user", c.u.id, "code", f.Code, "message", f.Message, "client_msg_id", f.ClientMsgID)
 			}
 		},
+		closed: func(c *client, err error) {
+			if r.errs.Add(1) <= 5 {
+				r.log.Warn("connection ended by the server", "user", c.u.id, "err", err)
+			}
+		},
 		drop: cfg.drop,
 	}
 	return r
@@ -224,10 +229,16 @@ func (r *runner) drive(ctx context.Context, senders []sender) {
 			v, _ := r.windows.Load(s.c.u.id)
 			w := v.(chan struct{})
 			wg.Go(func() {
+				stop := time.NewTimer(time.Until(end))
+				defer stop.Stop()
 				for k := 0; ; k++ {
 					select {
 					case w <- struct{}{}:
 					case <-ctx.Done():
+						return
+					case <-stop.C: // the window stayed full to the end
+						return
+					case <-s.c.done: // the server closed the connection
 						return
 					}
 					now := time.Now()

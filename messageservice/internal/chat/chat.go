@@ -406,6 +406,10 @@ type Session struct {
 	convs    map[string]*convState
 	timer    *time.Timer // redelivery; armed while any pending
 	armed    bool
+	// sending counts this connection's sends in flight by client_msg_id:
+	// catch-up may read one back after it is stored and before the
+	// append worker marks it as the connection's own (cs.own).
+	sending map[string]int
 }
 
 type liveFrame struct {
@@ -791,7 +795,8 @@ func (ss *Session) doCatchUp() error {
 					return ctx.Err()
 				}
 				cs := ss.conv(name)
-				fresh := m.Seq > cs.delivered && !cs.own[m.Seq]
+				mine := m.SenderID == ss.user && ss.sending[m.ClientMsgID] > 0
+				fresh := m.Seq > cs.delivered && !cs.own[m.Seq] && !mine
 				if m.Seq > cs.delivered {
 					cs.delivered = m.Seq
 				}
@@ -865,6 +870,19 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	ss.mu.Lock()
+	if ss.sending == nil {
+		ss.sending = make(map[string]int)
+	}
+	ss.sending[f.ClientMsgID]++
+	ss.mu.Unlock()
+	defer func() {
+		ss.mu.Lock()
+		if ss.sending[f.ClientMsgID]--; ss.sending[f.ClientMsgID] <= 0 {
+			delete(ss.sending, f.ClientMsgID)
+		}
+		ss.mu.Unlock()
+	}()
 	var advance bool
 	var delivered int64
 	m, dup, err := s.appends.append(ctx, AppendRequest{

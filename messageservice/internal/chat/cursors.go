@@ -128,8 +128,9 @@ func (w *cursorWriter) run(stop <-chan struct{}) {
 	}
 }
 
-// flush writes the current batch. A failed write is merged back into the
-// batch after it and tried again after a pause, unless stopping.
+// flush writes the current batch. A refused call is split into single
+// cursors; those that fail alone are merged back into the batch after it
+// and tried again after a pause, unless stopping.
 func (w *cursorWriter) flush(stop <-chan struct{}) {
 	w.mu.Lock()
 	b := w.cur
@@ -149,10 +150,20 @@ func (w *cursorWriter) flush(stop <-chan struct{}) {
 		n := min(len(as), maxCursorCall)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		err := w.store.AdvanceCursors(ctx, as[:n])
+		if err != nil && n > 1 {
+			// One refused cursor must not hold back the others: each
+			// alone; what still fails is tried again later.
+			for i := range as[:n] {
+				if w.store.AdvanceCursors(ctx, as[i:i+1]) != nil {
+					failed = append(failed, as[i])
+				}
+			}
+		} else if err != nil {
+			failed = append(failed, as[0])
+		}
 		cancel()
 		if err != nil {
-			w.log.Warn("advance cursors", "cursors", n, "err", err)
-			failed = append(failed, as[:n]...)
+			w.log.Warn("advance cursors", "cursors", n, "failed", len(failed), "err", err)
 		}
 		as = as[n:]
 	}

@@ -232,10 +232,16 @@ func TestSlowReaderDisconnected(t *testing.T) {
 func TestIdleClosed(t *testing.T) {
 	f := start(t, Options{PingInterval: 20 * time.Millisecond, IdleTimeout: 100 * time.Millisecond})
 	f.dial(t, "")
-	if f.srv.Count() != 1 {
-		t.Fatalf("%d connections", f.srv.Count())
-	}
+	// The server opens the session just after the upgrade answer, so the
+	// dial can return first: wait for the open (a count that only grows),
+	// not for Count, which the idle close may already have taken back to 0.
 	deadline := time.Now().Add(10 * time.Second)
+	for f.opened() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d sessions opened, want 1", f.opened())
+		}
+		time.Sleep(time.Millisecond)
+	}
 	for f.srv.Count() != 0 {
 		if time.Now().After(deadline) {
 			t.Fatal("a silent connection was not closed")

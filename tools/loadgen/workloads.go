@@ -129,6 +129,23 @@ func (r *runner) closeAll() {
 	wg.Wait()
 }
 
+// background runs fn in a goroutine until the returned stop is called; stop
+// cancels fn's context and waits for fn to return, so nothing it writes
+// (the progress line to stderr) can land after stop. stop may be called
+// more than once.
+func background(ctx context.Context, fn func(context.Context)) (stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn(ctx)
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
 // progress prints a line to stderr every second until ctx ends.
 func (r *runner) progress(ctx context.Context, name string) {
 	if r.cfg.quiet {
@@ -370,12 +387,10 @@ func (r *runner) group(ctx context.Context, rep *report) error {
 // measure runs the senders with the acker and progress line, drains, and
 // checks integrity.
 func (r *runner) measure(ctx context.Context, rep *report, name string, us []*user, cs []*client, senders []sender) error {
-	actx, stopAck := context.WithCancel(ctx)
+	stopAck := background(ctx, func(ctx context.Context) { acker(ctx, 100*time.Millisecond, r.all) })
 	defer stopAck()
-	go acker(actx, 100*time.Millisecond, r.all)
-	pctx, stopProgress := context.WithCancel(actx)
+	stopProgress := background(ctx, func(ctx context.Context) { r.progress(ctx, name) })
 	defer stopProgress()
-	go r.progress(pctx, name)
 	// The server catches each new connection up in the background; sending
 	// during it is legal but measures connect time, not steady state.
 	select {
@@ -417,12 +432,10 @@ func (r *runner) broadcast(ctx context.Context, rep *report) error {
 	}
 	rep.Connect = &connectStats{N: len(cs), Seconds: round3(time.Since(connStart).Seconds())}
 	rep.Connect.PerS = round1(float64(len(cs)) / time.Since(connStart).Seconds())
-	actx, stopAck := context.WithCancel(ctx)
+	stopAck := background(ctx, func(ctx context.Context) { acker(ctx, 100*time.Millisecond, r.all) })
 	defer stopAck()
-	go acker(actx, 100*time.Millisecond, r.all)
-	pctx, stopProgress := context.WithCancel(actx)
+	stopProgress := background(ctx, func(ctx context.Context) { r.progress(ctx, "broadcast") })
 	defer stopProgress()
-	go r.progress(pctx, "broadcast")
 	r.firstSend.Store(time.Now().UnixNano())
 	for p := range r.cfg.posts {
 		before := r.led.expected.Load()
@@ -476,12 +489,10 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 	if err != nil {
 		return err
 	}
-	actx, stopAck := context.WithCancel(ctx)
+	stopAck := background(ctx, func(ctx context.Context) { acker(ctx, 100*time.Millisecond, r.all) })
 	defer stopAck()
-	go acker(actx, 100*time.Millisecond, r.all)
-	pctx, stopProgress := context.WithCancel(actx)
+	stopProgress := background(ctx, func(ctx context.Context) { r.progress(ctx, "storm") })
 	defer stopProgress()
-	go r.progress(pctx, "storm")
 
 	pushAll := func() error {
 		seqs, err := r.b.push(ctx, us, "lg-storm", fmt.Appendf(nil, `{"t":%d}`, time.Now().UnixNano()))
@@ -585,8 +596,8 @@ func (r *runner) idle(ctx context.Context, rep *report) error {
 	rep.Connect = &connectStats{N: len(cs), Seconds: round3(took.Seconds()), PerS: round1(float64(len(cs)) / took.Seconds())}
 	// Let the server finish the sessions' catch-up and settle its heap.
 	hold := max(r.cfg.duration, 2*time.Second)
-	pctx, stop := context.WithCancel(ctx)
-	go r.progress(pctx, "idle")
+	stop := background(ctx, func(ctx context.Context) { r.progress(ctx, "idle") })
+	defer stop()
 	select {
 	case <-time.After(hold):
 	case <-ctx.Done():

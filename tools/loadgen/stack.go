@@ -312,18 +312,6 @@ func (s *localStack) stop() error {
 	return os.RemoveAll(s.dir)
 }
 
-// alive fails when a child has exited.
-func (s *localStack) alive() error {
-	for _, p := range s.procs {
-		select {
-		case <-p.done:
-			return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, tailFile(p.log))
-		default:
-		}
-	}
-	return nil
-}
-
 func tailFile(path string) string {
 	b, err := os.ReadFile(path)
 	if err != nil {

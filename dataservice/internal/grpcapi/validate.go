@@ -90,13 +90,6 @@ func (c *checker) nonNegative(field string, v int64) {
 	}
 }
 
-// required: non-empty string.
-func (c *checker) required(field, v string) {
-	if v == "" {
-		c.add(field, "required")
-	}
-}
-
 func (c *checker) maxBytes(field, v string, max int) {
 	if len(v) > max {
 		c.add(field, "at most %d bytes", max)

@@ -284,12 +284,6 @@ type follower struct {
 	conns      []*websocket.Conn
 }
 
-func (f *follower) has(seq int64) bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.got[seq] > 0
-}
-
 func (f *follower) hasArticle() bool {
 	f.mu.Lock()
 	defer f.mu.Unlock()

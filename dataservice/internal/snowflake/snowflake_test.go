@@ -32,7 +32,10 @@ func TestTimeField(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := time.Now().Add(-time.Millisecond)
+	// The generator's clock is the start millisecond plus the whole
+	// milliseconds elapsed since: two truncations, so an id may read up to
+	// one millisecond before the truncated wall time.
+	before := time.Now().Truncate(time.Millisecond).Add(-time.Millisecond)
 	id := g.Next()
 	after := time.Now().Add(time.Millisecond)
 	if got := Time(id); got.Before(before) || got.After(after) {

@@ -5,15 +5,16 @@ go 1.26.0
 replace (
 	github.com/privateim/privateim/protos => ../protos
 	github.com/privateim/privateim/tools => ../tools
+	github.com/privateim/privateim/userservice => ../userservice
 )
 
 require (
-	github.com/getkin/kin-openapi v0.152.0
 	github.com/gin-gonic/gin v1.11.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
 	github.com/privateim/privateim/tools v0.0.0-00010101000000-000000000000
+	github.com/privateim/privateim/userservice v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	golang.org/x/image v0.32.0
 	google.golang.org/grpc v1.85.0
@@ -26,6 +27,7 @@ require (
 	github.com/bytedance/sonic/loader v0.5.0 // indirect
 	github.com/cloudwego/base64x v0.1.6 // indirect
 	github.com/gabriel-vasile/mimetype v1.4.12 // indirect
+	github.com/getkin/kin-openapi v0.152.0 // indirect
 	github.com/gin-contrib/sse v1.1.0 // indirect
 	github.com/go-openapi/jsonpointer v0.22.5 // indirect
 	github.com/go-openapi/swag/jsonname v0.25.5 // indirect

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Articles serves the article routes: the owner's (write, submit, publish,
@@ -17,7 +18,7 @@ type Articles struct {
 }
 
 // Register implements Feature.
-func (h Articles) Register(r Routes) {
+func (h Articles) Register(r httpkit.Routes) {
 	r.Authed.POST("/subscriptions/:id/articles", h.create)
 	r.Authed.GET("/subscriptions/:id/articles", h.list)
 	r.Authed.GET("/subscriptions/:id/articles/:aid", h.get)
@@ -33,27 +34,27 @@ func (h Articles) Register(r Routes) {
 // ArticleJSON is an article in answers. Followers see no review fields;
 // withdrawn articles lose body and cover for them.
 type ArticleJSON struct {
-	ID             ID         `json:"id"`
-	SubscriptionID ID         `json:"subscription_id"`
-	AuthorID       ID         `json:"author_id"`
-	Title          string     `json:"title"`
-	Body           string     `json:"body"`
-	CoverURL       string     `json:"cover_url"`
-	State          string     `json:"state"`
-	RejectReason   string     `json:"reject_reason,omitempty"`
-	ReviewerID     *ID        `json:"reviewer_id,omitempty"`
-	Pushed         bool       `json:"pushed"`
-	CreatedAt      time.Time  `json:"created_at"`
-	UpdatedAt      time.Time  `json:"updated_at"`
-	PublishedAt    *time.Time `json:"published_at,omitempty"`
+	ID             httpkit.ID  `json:"id"`
+	SubscriptionID httpkit.ID  `json:"subscription_id"`
+	AuthorID       httpkit.ID  `json:"author_id"`
+	Title          string      `json:"title"`
+	Body           string      `json:"body"`
+	CoverURL       string      `json:"cover_url"`
+	State          string      `json:"state"`
+	RejectReason   string      `json:"reject_reason,omitempty"`
+	ReviewerID     *httpkit.ID `json:"reviewer_id,omitempty"`
+	Pushed         bool        `json:"pushed"`
+	CreatedAt      time.Time   `json:"created_at"`
+	UpdatedAt      time.Time   `json:"updated_at"`
+	PublishedAt    *time.Time  `json:"published_at,omitempty"`
 }
 
 func articleJSON(a article.Article) ArticleJSON {
-	out := ArticleJSON{ID: ID(a.ID), SubscriptionID: ID(a.SubscriptionID), AuthorID: ID(a.AuthorID), Title: a.Title,
+	out := ArticleJSON{ID: httpkit.ID(a.ID), SubscriptionID: httpkit.ID(a.SubscriptionID), AuthorID: httpkit.ID(a.AuthorID), Title: a.Title,
 		Body: a.Body, CoverURL: a.CoverURL, State: a.State.String(), RejectReason: a.RejectReason, Pushed: a.Pushed,
 		CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 	if a.ReviewerID != 0 {
-		r := ID(a.ReviewerID)
+		r := httpkit.ID(a.ReviewerID)
 		out.ReviewerID = &r
 	}
 	if !a.PublishedAt.IsZero() {
@@ -79,17 +80,17 @@ type articleInput struct {
 }
 
 func (h Articles) create(c *gin.Context) {
-	sub, ok := pathID(c, "id")
+	sub, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	var req articleInput
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	a, err := h.Svc.Create(c.Request.Context(), userID(c), sub, article.Input(req))
+	a, err := h.Svc.Create(c.Request.Context(), httpkit.UserID(c), sub, article.Input(req))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, articleJSON(a))
@@ -97,10 +98,10 @@ func (h Articles) create(c *gin.Context) {
 
 // ids reads the :id and :aid path parameters.
 func ids(c *gin.Context) (sub, aid int64, ok bool) {
-	if sub, ok = pathID(c, "id"); !ok {
+	if sub, ok = httpkit.PathID(c, "id"); !ok {
 		return 0, 0, false
 	}
-	aid, ok = pathID(c, "aid")
+	aid, ok = httpkit.PathID(c, "aid")
 	return sub, aid, ok
 }
 
@@ -110,12 +111,12 @@ func (h Articles) edit(c *gin.Context) {
 		return
 	}
 	var req articleInput
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	a, err := h.Svc.Edit(c.Request.Context(), userID(c), sub, aid, article.Input(req))
+	a, err := h.Svc.Edit(c.Request.Context(), httpkit.UserID(c), sub, aid, article.Input(req))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))
@@ -126,16 +127,16 @@ func (h Articles) get(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := h.Svc.Get(c.Request.Context(), userID(c), sub, aid)
+	a, err := h.Svc.Get(c.Request.Context(), httpkit.UserID(c), sub, aid)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))
 }
 
 func (h Articles) list(c *gin.Context) {
-	sub, ok := pathID(c, "id")
+	sub, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
@@ -143,9 +144,9 @@ func (h Articles) list(c *gin.Context) {
 	if !ok {
 		return
 	}
-	as, next, err := h.Svc.List(c.Request.Context(), userID(c), sub, article.Page{Limit: limit, Token: token})
+	as, next, err := h.Svc.List(c.Request.Context(), httpkit.UserID(c), sub, article.Page{Limit: limit, Token: token})
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"articles": articlesJSON(as), "next_page_token": next})
@@ -156,9 +157,9 @@ func (h Articles) submit(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := h.Svc.Submit(c.Request.Context(), userID(c), sub, aid)
+	a, err := h.Svc.Submit(c.Request.Context(), httpkit.UserID(c), sub, aid)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))
@@ -169,9 +170,9 @@ func (h Articles) publish(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, err := h.Svc.Publish(c.Request.Context(), userID(c), sub, aid)
+	a, err := h.Svc.Publish(c.Request.Context(), httpkit.UserID(c), sub, aid)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))
@@ -184,9 +185,9 @@ func (h Articles) delete(c *gin.Context) {
 	if !ok {
 		return
 	}
-	a, deleted, err := h.Svc.Withdraw(c.Request.Context(), userID(c), sub, aid)
+	a, deleted, err := h.Svc.Withdraw(c.Request.Context(), httpkit.UserID(c), sub, aid)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	if deleted {
@@ -201,41 +202,41 @@ func (h Articles) queue(c *gin.Context) {
 	if !ok {
 		return
 	}
-	as, next, err := h.Svc.Queue(c.Request.Context(), userID(c), article.Page{Limit: limit, Token: token})
+	as, next, err := h.Svc.Queue(c.Request.Context(), httpkit.UserID(c), article.Page{Limit: limit, Token: token})
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"articles": articlesJSON(as), "next_page_token": next})
 }
 
 func (h Articles) approve(c *gin.Context) {
-	aid, ok := pathID(c, "aid")
+	aid, ok := httpkit.PathID(c, "aid")
 	if !ok {
 		return
 	}
-	a, err := h.Svc.Approve(c.Request.Context(), userID(c), aid)
+	a, err := h.Svc.Approve(c.Request.Context(), httpkit.UserID(c), aid)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))
 }
 
 func (h Articles) reject(c *gin.Context) {
-	aid, ok := pathID(c, "aid")
+	aid, ok := httpkit.PathID(c, "aid")
 	if !ok {
 		return
 	}
 	var req struct {
 		Reason string `json:"reason"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	a, err := h.Svc.Reject(c.Request.Context(), userID(c), aid, req.Reason)
+	a, err := h.Svc.Reject(c.Request.Context(), httpkit.UserID(c), aid, req.Reason)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, articleJSON(a))

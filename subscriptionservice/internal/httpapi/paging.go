@@ -5,7 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Limits of the limit query parameter, and of page_token in bytes.
@@ -25,14 +26,14 @@ func pageParams(c *gin.Context) (limit int, token string, ok bool) {
 	if s, set := c.GetQuery("limit"); set {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > maxLimit {
-			fail(c, errs.Invalid("limit", "must be a whole number 1..%d", maxLimit))
+			httpkit.Fail(c, errs.Invalid("limit", "must be a whole number 1..%d", maxLimit))
 			return 0, "", false
 		}
 		limit = n
 	}
 	token = c.Query("page_token")
 	if len(token) > maxPageToken {
-		fail(c, errBadPageToken)
+		httpkit.Fail(c, errBadPageToken)
 		return 0, "", false
 	}
 	return limit, token, true

@@ -8,6 +8,8 @@ import (
 
 	"github.com/privateim/privateim/subscriptionservice/internal/media"
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
+	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Subscriptions serves the account routes.
@@ -17,7 +19,7 @@ type Subscriptions struct {
 }
 
 // Register implements Feature.
-func (h Subscriptions) Register(r Routes) {
+func (h Subscriptions) Register(r httpkit.Routes) {
 	r.Authed.POST("/subscriptions", h.create)
 	r.Authed.GET("/subscriptions/mine", h.mine)
 	r.Authed.GET("/subscriptions/:id", h.get)
@@ -32,18 +34,18 @@ func (h Subscriptions) Register(r Routes) {
 
 // SubscriptionJSON is an account in answers.
 type SubscriptionJSON struct {
-	ID            ID        `json:"id"`
-	Name          string    `json:"name"`
-	Intro         string    `json:"intro"`
-	OwnerID       ID        `json:"owner_id"`
-	AvatarURL     string    `json:"avatar_url"`
-	FollowerCount int64     `json:"follower_count"`
-	CreatedAt     time.Time `json:"created_at"`
-	UpdatedAt     time.Time `json:"updated_at"`
+	ID            httpkit.ID `json:"id"`
+	Name          string     `json:"name"`
+	Intro         string     `json:"intro"`
+	OwnerID       httpkit.ID `json:"owner_id"`
+	AvatarURL     string     `json:"avatar_url"`
+	FollowerCount int64      `json:"follower_count"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
 }
 
 func subscriptionJSON(a subscription.Account) SubscriptionJSON {
-	return SubscriptionJSON{ID: ID(a.ID), Name: a.Name, Intro: a.Intro, OwnerID: ID(a.OwnerID), AvatarURL: a.Avatar,
+	return SubscriptionJSON{ID: httpkit.ID(a.ID), Name: a.Name, Intro: a.Intro, OwnerID: httpkit.ID(a.OwnerID), AvatarURL: a.Avatar,
 		FollowerCount: a.FollowerCount, CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt}
 }
 
@@ -52,36 +54,36 @@ func (h Subscriptions) create(c *gin.Context) {
 		Name  *string `json:"name"`
 		Intro string  `json:"intro"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	name := ""
 	if req.Name != nil {
 		name = *req.Name
 	}
-	a, err := h.Svc.Create(c.Request.Context(), userID(c), name, req.Intro)
+	a, err := h.Svc.Create(c.Request.Context(), httpkit.UserID(c), name, req.Intro)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, subscriptionJSON(a))
 }
 
 func (h Subscriptions) get(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	a, err := h.Svc.Get(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, subscriptionJSON(a))
 }
 
 func (h Subscriptions) patch(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
@@ -89,59 +91,59 @@ func (h Subscriptions) patch(c *gin.Context) {
 		Name  *string `json:"name"`
 		Intro *string `json:"intro"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	a, err := h.Svc.Patch(c.Request.Context(), userID(c), id, req.Name, req.Intro)
+	a, err := h.Svc.Patch(c.Request.Context(), httpkit.UserID(c), id, req.Name, req.Intro)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, subscriptionJSON(a))
 }
 
 func (h Subscriptions) delete(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	n, err := h.Svc.Delete(c.Request.Context(), userID(c), id)
+	n, err := h.Svc.Delete(c.Request.Context(), httpkit.UserID(c), id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"released_followers": n})
 }
 
 func (h Subscriptions) avatar(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	part, ok := formFile(c, "avatar", media.MaxAvatarBytes, "avatar")
+	part, ok := httpkit.FormFile(c, "avatar", media.MaxAvatarBytes, "avatar")
 	if !ok {
 		return
 	}
-	url, err := h.Svc.SetAvatar(c.Request.Context(), userID(c), id, part)
+	url, err := h.Svc.SetAvatar(c.Request.Context(), httpkit.UserID(c), id, part)
 	if err != nil {
-		fail(c, uploadError(err, "avatar", media.MaxAvatarBytes))
+		httpkit.Fail(c, httpkit.UploadError(err, "avatar", media.MaxAvatarBytes))
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"avatar_url": url})
 }
 
 func (h Subscriptions) qrcode(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	if _, err := h.Svc.Get(c.Request.Context(), id); err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	png, err := media.QRCode(id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Header("Cache-Control", "private, max-age=86400")
@@ -149,23 +151,23 @@ func (h Subscriptions) qrcode(c *gin.Context) {
 }
 
 func (h Subscriptions) owner(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	var req struct {
-		UserID *ID `json:"user_id"`
+		UserID *httpkit.ID `json:"user_id"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	if req.UserID == nil {
-		fail(c, errRequired("user_id"))
+		httpkit.Fail(c, errs.Required("user_id"))
 		return
 	}
-	a, err := h.Svc.SetOwner(c.Request.Context(), userID(c), id, int64(*req.UserID))
+	a, err := h.Svc.SetOwner(c.Request.Context(), httpkit.UserID(c), id, int64(*req.UserID))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, subscriptionJSON(a))
@@ -176,9 +178,9 @@ func (h Subscriptions) mine(c *gin.Context) {
 	if !ok {
 		return
 	}
-	as, next, err := h.Svc.Mine(c.Request.Context(), userID(c), subscription.Page{Limit: limit, Token: token})
+	as, next, err := h.Svc.Mine(c.Request.Context(), httpkit.UserID(c), subscription.Page{Limit: limit, Token: token})
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	out := make([]SubscriptionJSON, len(as))
@@ -189,7 +191,7 @@ func (h Subscriptions) mine(c *gin.Context) {
 }
 
 func (h Subscriptions) followers(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
@@ -197,18 +199,18 @@ func (h Subscriptions) followers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	fs, next, err := h.Svc.Followers(c.Request.Context(), userID(c), id, subscription.Page{Limit: limit, Token: token})
+	fs, next, err := h.Svc.Followers(c.Request.Context(), httpkit.UserID(c), id, subscription.Page{Limit: limit, Token: token})
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	type follower struct {
-		UserID     ID        `json:"user_id"`
-		FollowedAt time.Time `json:"followed_at"`
+		UserID     httpkit.ID `json:"user_id"`
+		FollowedAt time.Time  `json:"followed_at"`
 	}
 	out := make([]follower, len(fs))
 	for i, f := range fs {
-		out[i] = follower{UserID: ID(f.UserID), FollowedAt: f.FollowedAt}
+		out[i] = follower{UserID: httpkit.ID(f.UserID), FollowedAt: f.FollowedAt}
 	}
 	c.JSON(http.StatusOK, gin.H{"followers": out, "next_page_token": next})
 }
@@ -218,13 +220,13 @@ func (h Subscriptions) followers(c *gin.Context) {
 func (h Subscriptions) static(c *gin.Context) {
 	f, err := h.Avatars.Open(c.Param("name"))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	defer f.Close()
 	st, err := f.Stat()
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Header("X-Content-Type-Options", "nosniff")

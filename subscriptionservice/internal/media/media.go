@@ -32,7 +32,7 @@ import (
 	"github.com/skip2/go-qrcode"
 	_ "golang.org/x/image/webp"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // Limits of an avatar: its file, and its decoded size (a small file can
@@ -53,13 +53,6 @@ var (
 	// ErrStaticNotFound is every miss under /static/, whatever the reason.
 	ErrStaticNotFound = errs.New(errs.KindNotFound, "not_found", "no such file")
 )
-
-// ReadError is a failure to read the upload (the client's connection or a
-// size limit of the transport), not a fault of the image.
-type ReadError struct{ Err error }
-
-func (e *ReadError) Error() string { return "read upload: " + e.Err.Error() }
-func (e *ReadError) Unwrap() error { return e.Err }
 
 // avatarExt is the stored extension of each accepted format.
 var avatarExt = map[string]string{"png": ".png", "jpeg": ".jpg", "gif": ".gif", "webp": ".webp"}
@@ -95,7 +88,7 @@ func (a *Avatars) Close() error { return a.root.Close() }
 func (a *Avatars) Put(ctx context.Context, r io.Reader) (string, error) {
 	data, err := io.ReadAll(io.LimitReader(r, MaxAvatarBytes+1))
 	if err != nil {
-		return "", &ReadError{Err: err}
+		return "", &errs.ReadError{Err: err}
 	}
 	if len(data) > MaxAvatarBytes {
 		return "", ErrAvatarTooBig

@@ -29,6 +29,7 @@ import (
 	"github.com/privateim/privateim/subscriptionservice/internal/messenger"
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 	"github.com/privateim/privateim/subscriptionservice/internal/userclient"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Server is one subscriptionservice, listening once New returns.
@@ -36,7 +37,7 @@ type Server struct {
 	cfg      config.Config
 	log      *slog.Logger
 	Articles *article.Service // exported for tests that wait on the push loop
-	api      *httpapi.API
+	api      *httpkit.API
 	http     *http.Server
 	grpc     *grpcapi.Server
 	httpLis  net.Listener
@@ -89,12 +90,12 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	// clients it uses close.
 	s.closers = append(s.closers, s.Articles.Close)
 
-	s.api, err = httpapi.New(httpapi.Deps{
+	s.api, err = httpkit.New(httpkit.Deps{
 		Log:   log,
 		Auth:  users,
 		Ready: data.Check,
-		Features: []httpapi.Feature{
-			httpapi.OpenAPI{},
+		Features: []httpkit.Feature{
+			httpkit.OpenAPI{Doc: httpapi.OpenAPIDoc},
 			httpapi.Subscriptions{Svc: accounts, Avatars: avatars},
 			httpapi.Articles{Svc: s.Articles},
 		},

@@ -17,8 +17,8 @@ import (
 	"github.com/privateim/privateim/protos/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/errs"
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 var _ subscription.Directory = (*Client)(nil)

@@ -6,9 +6,9 @@ import (
 
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
 	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/userservice/internal/textfield"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // Directory is what the Directory service needs of the follow feature.

@@ -10,6 +10,7 @@ import (
 
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Account serves sign-up, sign-in, the caller's profile and password, and
@@ -23,7 +24,7 @@ type Account struct {
 }
 
 // Register implements Feature.
-func (a Account) Register(r Routes) {
+func (a Account) Register(r httpkit.Routes) {
 	r.Public.POST("/auth/signup", a.signup)
 	r.Public.POST("/auth/signin", limitIP(a.SigninPerIP), a.signin)
 	r.Public.POST("/auth/password/forgot", limitIP(a.ForgotPerIP), a.forgot)
@@ -35,18 +36,18 @@ func (a Account) Register(r Routes) {
 
 // MeJSON is the caller's own account.
 type MeJSON struct {
-	ID        ID        `json:"id"`
-	Email     string    `json:"email"`
-	Name      string    `json:"name"`
-	Mobile    string    `json:"mobile"`
-	Gender    string    `json:"gender"`
-	Avatar    string    `json:"avatar"`
-	CreatedAt time.Time `json:"created_at"`
-	UpdatedAt time.Time `json:"updated_at"`
+	ID        httpkit.ID `json:"id"`
+	Email     string     `json:"email"`
+	Name      string     `json:"name"`
+	Mobile    string     `json:"mobile"`
+	Gender    string     `json:"gender"`
+	Avatar    string     `json:"avatar"`
+	CreatedAt time.Time  `json:"created_at"`
+	UpdatedAt time.Time  `json:"updated_at"`
 }
 
 func meJSON(u account.User) MeJSON {
-	return MeJSON{ID: ID(u.ID), Email: u.Email, Name: u.Name, Mobile: u.Mobile, Gender: string(u.Gender),
+	return MeJSON{ID: httpkit.ID(u.ID), Email: u.Email, Name: u.Name, Mobile: u.Mobile, Gender: string(u.Gender),
 		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
 }
 
@@ -62,12 +63,12 @@ func (a Account) signup(c *gin.Context) {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	tok, u, err := a.Svc.SignUp(c.Request.Context(), req.Name, req.Email, req.Password)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusCreated, AuthJSON{Token: tok, User: meJSON(u)})
@@ -78,12 +79,12 @@ func (a Account) signin(c *gin.Context) {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if !bind(c, &req) || !limit(c, a.SigninPerEmail, emailKey(req.Email), "too many sign-in attempts for this email") {
+	if !httpkit.Bind(c, &req) || !limit(c, a.SigninPerEmail, emailKey(req.Email), "too many sign-in attempts for this email") {
 		return
 	}
 	tok, u, err := a.Svc.SignIn(c.Request.Context(), req.Email, req.Password)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, AuthJSON{Token: tok, User: meJSON(u)})
@@ -93,11 +94,11 @@ func (a Account) forgot(c *gin.Context) {
 	var req struct {
 		Email string `json:"email"`
 	}
-	if !bind(c, &req) || !limit(c, a.ForgotPerEmail, emailKey(req.Email), "too many reset requests for this email") {
+	if !httpkit.Bind(c, &req) || !limit(c, a.ForgotPerEmail, emailKey(req.Email), "too many reset requests for this email") {
 		return
 	}
 	if err := a.Svc.Forgot(c.Request.Context(), req.Email); err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusAccepted, gin.H{"status": "if an account has this email, a reset link is on its way"})
@@ -108,20 +109,20 @@ func (a Account) reset(c *gin.Context) {
 		Token    string `json:"token"`
 		Password string `json:"password"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	if err := a.Svc.Reset(c.Request.Context(), req.Token, req.Password); err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
 func (a Account) me(c *gin.Context) {
-	u, err := a.Svc.Me(c.Request.Context(), userID(c))
+	u, err := a.Svc.Me(c.Request.Context(), httpkit.UserID(c))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, meJSON(u))
@@ -133,7 +134,7 @@ func (a Account) patchMe(c *gin.Context) {
 		Mobile *string `json:"mobile"`
 		Gender *string `json:"gender"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	p := account.ProfilePatch{Name: req.Name, Mobile: req.Mobile}
@@ -141,9 +142,9 @@ func (a Account) patchMe(c *gin.Context) {
 		g := account.Gender(*req.Gender)
 		p.Gender = &g
 	}
-	u, err := a.Svc.UpdateProfile(c.Request.Context(), userID(c), p)
+	u, err := a.Svc.UpdateProfile(c.Request.Context(), httpkit.UserID(c), p)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, meJSON(u))
@@ -154,11 +155,11 @@ func (a Account) changePassword(c *gin.Context) {
 		OldPassword string `json:"old_password"`
 		Password    string `json:"password"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	if err := a.Svc.ChangePassword(c.Request.Context(), userID(c), req.OldPassword, req.Password); err != nil {
-		fail(c, err)
+	if err := a.Svc.ChangePassword(c.Request.Context(), httpkit.UserID(c), req.OldPassword, req.Password); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -184,6 +185,6 @@ func limit(c *gin.Context, l *ratelimit.Limiter, key, message string) bool {
 	if ok {
 		return true
 	}
-	tooMany(c, int(math.Ceil(min(wait, 24*time.Hour).Seconds())), message)
+	httpkit.TooMany(c, int(math.Ceil(min(wait, 24*time.Hour).Seconds())), message)
 	return false
 }

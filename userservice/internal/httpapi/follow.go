@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/follow"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Follows serves the follower side of subscription accounts (rules:
@@ -16,7 +17,7 @@ type Follows struct {
 }
 
 // Register implements Feature.
-func (f Follows) Register(r Routes) {
+func (f Follows) Register(r httpkit.Routes) {
 	r.Authed.GET("/subscriptions/search", f.search)
 	r.Authed.GET("/subscriptions/following", f.following)
 	r.Authed.POST("/subscriptions/:id/follow", f.follow)
@@ -25,12 +26,12 @@ func (f Follows) Register(r Routes) {
 
 // SubscriptionJSON is a subscription account.
 type SubscriptionJSON struct {
-	ID            ID        `json:"id"`
-	Name          string    `json:"name"`
-	Intro         string    `json:"intro"`
-	Avatar        string    `json:"avatar"`
-	FollowerCount int64     `json:"follower_count"`
-	CreatedAt     time.Time `json:"created_at"`
+	ID            httpkit.ID `json:"id"`
+	Name          string     `json:"name"`
+	Intro         string     `json:"intro"`
+	Avatar        string     `json:"avatar"`
+	FollowerCount int64      `json:"follower_count"`
+	CreatedAt     time.Time  `json:"created_at"`
 }
 
 func subscriptionsJSON(ss []follow.Subscription) []SubscriptionJSON {
@@ -42,7 +43,7 @@ func subscriptionsJSON(ss []follow.Subscription) []SubscriptionJSON {
 }
 
 func subscriptionJSON(s follow.Subscription) SubscriptionJSON {
-	return SubscriptionJSON{ID: ID(s.ID), Name: s.Name, Intro: s.Intro, Avatar: s.Avatar, FollowerCount: s.FollowerCount, CreatedAt: s.CreatedAt}
+	return SubscriptionJSON{ID: httpkit.ID(s.ID), Name: s.Name, Intro: s.Intro, Avatar: s.Avatar, FollowerCount: s.FollowerCount, CreatedAt: s.CreatedAt}
 }
 
 func (f Follows) search(c *gin.Context) {
@@ -52,7 +53,7 @@ func (f Follows) search(c *gin.Context) {
 	}
 	ss, next, err := f.Svc.Search(c.Request.Context(), c.Query("q"), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"subscriptions": subscriptionsJSON(ss), "next_page_token": next})
@@ -63,34 +64,34 @@ func (f Follows) following(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ss, next, err := f.Svc.Following(c.Request.Context(), userID(c), limit, token)
+	ss, next, err := f.Svc.Following(c.Request.Context(), httpkit.UserID(c), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"subscriptions": subscriptionsJSON(ss), "next_page_token": next})
 }
 
 func (f Follows) follow(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	s, err := f.Svc.Follow(c.Request.Context(), userID(c), id)
+	s, err := f.Svc.Follow(c.Request.Context(), httpkit.UserID(c), id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, subscriptionJSON(s))
 }
 
 func (f Follows) unfollow(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	if err := f.Svc.Unfollow(c.Request.Context(), userID(c), id); err != nil {
-		fail(c, err)
+	if err := f.Svc.Unfollow(c.Request.Context(), httpkit.UserID(c), id); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)

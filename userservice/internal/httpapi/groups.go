@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/group"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Groups serves the group routes (rules: package group).
@@ -15,7 +16,7 @@ type Groups struct {
 }
 
 // Register implements Feature.
-func (g Groups) Register(r Routes) {
+func (g Groups) Register(r httpkit.Routes) {
 	r.Authed.POST("/groups", g.create)
 	r.Authed.GET("/groups", g.mine)
 	r.Authed.GET("/groups/search", g.search)
@@ -32,17 +33,17 @@ func (g Groups) Register(r Routes) {
 
 // GroupJSON is a group.
 type GroupJSON struct {
-	ID          ID        `json:"id"`
-	Name        string    `json:"name"`
-	OwnerID     ID        `json:"owner_id"`
-	Avatar      string    `json:"avatar"`
-	MemberCount int64     `json:"member_count"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          httpkit.ID `json:"id"`
+	Name        string     `json:"name"`
+	OwnerID     httpkit.ID `json:"owner_id"`
+	Avatar      string     `json:"avatar"`
+	MemberCount int64      `json:"member_count"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
 }
 
 func groupJSON(gr group.Group) GroupJSON {
-	return GroupJSON{ID: ID(gr.ID), Name: gr.Name, OwnerID: ID(gr.OwnerID), Avatar: gr.Avatar,
+	return GroupJSON{ID: httpkit.ID(gr.ID), Name: gr.Name, OwnerID: httpkit.ID(gr.OwnerID), Avatar: gr.Avatar,
 		MemberCount: gr.MemberCount, CreatedAt: gr.CreatedAt, UpdatedAt: gr.UpdatedAt}
 }
 
@@ -56,8 +57,8 @@ func groupsJSON(gs []group.Group) []GroupJSON {
 
 // MemberJSON is a membership; User is set in member lists.
 type MemberJSON struct {
-	GroupID  ID              `json:"group_id"`
-	UserID   ID              `json:"user_id"`
+	GroupID  httpkit.ID      `json:"group_id"`
+	UserID   httpkit.ID      `json:"user_id"`
 	User     *MemberUserJSON `json:"user,omitempty"`
 	Nickname string          `json:"nickname"`
 	Role     string          `json:"role"`
@@ -66,19 +67,19 @@ type MemberJSON struct {
 
 // MemberUserJSON is what a member list shows of a user.
 type MemberUserJSON struct {
-	ID     ID     `json:"id"`
-	Name   string `json:"name"`
-	Avatar string `json:"avatar"`
+	ID     httpkit.ID `json:"id"`
+	Name   string     `json:"name"`
+	Avatar string     `json:"avatar"`
 }
 
 func memberJSON(m group.Member) MemberJSON {
-	return MemberJSON{GroupID: ID(m.GroupID), UserID: ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt}
+	return MemberJSON{GroupID: httpkit.ID(m.GroupID), UserID: httpkit.ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt}
 }
 
 // reply answers gr as JSON with status, or err.
 func replyGroup(c *gin.Context, status int, gr group.Group, err error) {
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(status, groupJSON(gr))
@@ -86,17 +87,17 @@ func replyGroup(c *gin.Context, status int, gr group.Group, err error) {
 
 func (g Groups) create(c *gin.Context) {
 	var req struct {
-		Name      string `json:"name"`
-		MemberIDs []ID   `json:"member_ids"`
+		Name      string       `json:"name"`
+		MemberIDs []httpkit.ID `json:"member_ids"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	ids := make([]int64, len(req.MemberIDs))
 	for i, id := range req.MemberIDs {
 		ids[i] = int64(id)
 	}
-	gr, err := g.Svc.Create(c.Request.Context(), userID(c), req.Name, ids)
+	gr, err := g.Svc.Create(c.Request.Context(), httpkit.UserID(c), req.Name, ids)
 	replyGroup(c, http.StatusCreated, gr, err)
 }
 
@@ -105,9 +106,9 @@ func (g Groups) mine(c *gin.Context) {
 	if !ok {
 		return
 	}
-	gs, next, err := g.Svc.Mine(c.Request.Context(), userID(c), limit, token)
+	gs, next, err := g.Svc.Mine(c.Request.Context(), httpkit.UserID(c), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"groups": groupsJSON(gs), "next_page_token": next})
@@ -120,14 +121,14 @@ func (g Groups) search(c *gin.Context) {
 	}
 	gs, next, err := g.Svc.Search(c.Request.Context(), c.Query("q"), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"groups": groupsJSON(gs), "next_page_token": next})
 }
 
 func (g Groups) get(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
@@ -136,55 +137,55 @@ func (g Groups) get(c *gin.Context) {
 }
 
 func (g Groups) rename(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	var req struct {
 		Name *string `json:"name"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	gr, err := g.Svc.Rename(c.Request.Context(), userID(c), id, req.Name)
+	gr, err := g.Svc.Rename(c.Request.Context(), httpkit.UserID(c), id, req.Name)
 	replyGroup(c, http.StatusOK, gr, err)
 }
 
 func (g Groups) dismiss(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	if err := g.Svc.Dismiss(c.Request.Context(), userID(c), id); err != nil {
-		fail(c, err)
+	if err := g.Svc.Dismiss(c.Request.Context(), httpkit.UserID(c), id); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
 func (g Groups) join(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	gr, err := g.Svc.Join(c.Request.Context(), userID(c), id)
+	gr, err := g.Svc.Join(c.Request.Context(), httpkit.UserID(c), id)
 	replyGroup(c, http.StatusOK, gr, err)
 }
 
 func (g Groups) quit(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	if err := g.Svc.Quit(c.Request.Context(), userID(c), id); err != nil {
-		fail(c, err)
+	if err := g.Svc.Quit(c.Request.Context(), httpkit.UserID(c), id); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
 func (g Groups) members(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
@@ -192,65 +193,65 @@ func (g Groups) members(c *gin.Context) {
 	if !ok {
 		return
 	}
-	ms, next, err := g.Svc.Members(c.Request.Context(), userID(c), id, limit, token)
+	ms, next, err := g.Svc.Members(c.Request.Context(), httpkit.UserID(c), id, limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	out := make([]MemberJSON, 0, len(ms))
 	for _, mi := range ms {
 		j := memberJSON(mi.Member)
-		j.User = &MemberUserJSON{ID: ID(mi.User.ID), Name: mi.User.Name, Avatar: mi.User.Avatar}
+		j.User = &MemberUserJSON{ID: httpkit.ID(mi.User.ID), Name: mi.User.Name, Avatar: mi.User.Avatar}
 		out = append(out, j)
 	}
 	c.JSON(http.StatusOK, gin.H{"members": out, "next_page_token": next})
 }
 
 func (g Groups) remove(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	user, ok := pathID(c, "user_id")
+	user, ok := httpkit.PathID(c, "user_id")
 	if !ok {
 		return
 	}
-	if err := g.Svc.Remove(c.Request.Context(), userID(c), id, user); err != nil {
-		fail(c, err)
+	if err := g.Svc.Remove(c.Request.Context(), httpkit.UserID(c), id, user); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
 }
 
 func (g Groups) transfer(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	var req struct {
-		UserID ID `json:"user_id"`
+		UserID httpkit.ID `json:"user_id"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	gr, err := g.Svc.Transfer(c.Request.Context(), userID(c), id, int64(req.UserID))
+	gr, err := g.Svc.Transfer(c.Request.Context(), httpkit.UserID(c), id, int64(req.UserID))
 	replyGroup(c, http.StatusOK, gr, err)
 }
 
 func (g Groups) nickname(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	var req struct {
 		Nickname *string `json:"nickname"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	m, err := g.Svc.SetNickname(c.Request.Context(), userID(c), id, req.Nickname)
+	m, err := g.Svc.SetNickname(c.Request.Context(), httpkit.UserID(c), id, req.Nickname)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, memberJSON(m))

@@ -7,6 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/media"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Media serves avatar and file uploads and the stored files under /static/.
@@ -15,7 +16,7 @@ type Media struct {
 }
 
 // Register implements Feature.
-func (m Media) Register(r Routes) {
+func (m Media) Register(r httpkit.Routes) {
 	r.Authed.PUT("/me/avatar", m.putAvatar)
 	r.Authed.POST("/files", m.postFile)
 	r.Root.GET("/static/*path", m.static)
@@ -36,26 +37,26 @@ type FileJSON struct {
 }
 
 func (m Media) putAvatar(c *gin.Context) {
-	part, ok := formFile(c, "avatar", media.MaxAvatarBytes, "avatar")
+	part, ok := httpkit.FormFile(c, "avatar", media.MaxAvatarBytes, "avatar")
 	if !ok {
 		return
 	}
-	url, err := m.Svc.SetAvatar(c.Request.Context(), userID(c), part)
+	url, err := m.Svc.SetAvatar(c.Request.Context(), httpkit.UserID(c), part)
 	if err != nil {
-		fail(c, uploadError(err, "avatar", media.MaxAvatarBytes))
+		httpkit.Fail(c, httpkit.UploadError(err, "avatar", media.MaxAvatarBytes))
 		return
 	}
 	c.JSON(http.StatusOK, AvatarJSON{AvatarURL: url})
 }
 
 func (m Media) postFile(c *gin.Context) {
-	part, ok := formFile(c, "file", media.MaxFileBytes, "file")
+	part, ok := httpkit.FormFile(c, "file", media.MaxFileBytes, "file")
 	if !ok {
 		return
 	}
 	f, err := m.Svc.SaveFile(c.Request.Context(), part.FileName(), part)
 	if err != nil {
-		fail(c, uploadError(err, "file", media.MaxFileBytes))
+		httpkit.Fail(c, httpkit.UploadError(err, "file", media.MaxFileBytes))
 		return
 	}
 	c.JSON(http.StatusCreated, FileJSON{URL: f.URL, Name: f.Name, Size: f.Size, MIME: f.MIME})
@@ -68,7 +69,7 @@ func (m Media) postFile(c *gin.Context) {
 func (m Media) static(c *gin.Context) {
 	st, err := m.Svc.OpenStatic(c.Param("path"))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	defer st.File.Close()

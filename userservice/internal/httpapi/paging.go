@@ -5,8 +5,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
 	"github.com/privateim/privateim/userservice/internal/paging"
+	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // maxPageToken bounds the page_token query parameter, in bytes.
@@ -20,14 +21,14 @@ func pageParams(c *gin.Context) (limit int, token string, ok bool) {
 	if s, set := c.GetQuery("limit"); set {
 		n, err := strconv.Atoi(s)
 		if err != nil || n < 1 || n > paging.MaxLimit {
-			fail(c, errs.Invalid("limit", "must be a whole number 1..%d", paging.MaxLimit))
+			httpkit.Fail(c, errs.Invalid("limit", "must be a whole number 1..%d", paging.MaxLimit))
 			return 0, "", false
 		}
 		limit = n
 	}
 	token = c.Query("page_token")
 	if len(token) > maxPageToken {
-		fail(c, paging.ErrBadPageToken)
+		httpkit.Fail(c, paging.ErrBadPageToken)
 		return 0, "", false
 	}
 	return limit, token, true
@@ -39,5 +40,5 @@ func bindOptional(c *gin.Context, dst any) bool {
 	if c.Request.ContentLength == 0 && c.GetHeader("Content-Type") == "" {
 		return true
 	}
-	return bind(c, dst)
+	return httpkit.Bind(c, dst)
 }

@@ -7,8 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
 	"github.com/privateim/privateim/userservice/internal/friend"
+	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // People serves looking users up, friend requests, friends and the
@@ -18,7 +19,7 @@ type People struct {
 }
 
 // Register implements Feature.
-func (p People) Register(r Routes) {
+func (p People) Register(r httpkit.Routes) {
 	r.Authed.GET("/users/search", p.searchUsers)
 	r.Authed.GET("/users/:id", p.getUser)
 	r.Authed.POST("/friends/requests", p.request)
@@ -36,17 +37,17 @@ func (p People) Register(r Routes) {
 // UserJSON is another user as the caller sees them: mobile, gender and
 // note only between friends (and for oneself).
 type UserJSON struct {
-	ID     ID      `json:"id"`
-	Name   string  `json:"name"`
-	Avatar string  `json:"avatar"`
-	Friend bool    `json:"friend"`
-	Mobile *string `json:"mobile,omitempty"`
-	Gender *string `json:"gender,omitempty"`
-	Note   *string `json:"note,omitempty"`
+	ID     httpkit.ID `json:"id"`
+	Name   string     `json:"name"`
+	Avatar string     `json:"avatar"`
+	Friend bool       `json:"friend"`
+	Mobile *string    `json:"mobile,omitempty"`
+	Gender *string    `json:"gender,omitempty"`
+	Note   *string    `json:"note,omitempty"`
 }
 
 func userJSON(v friend.View) UserJSON {
-	u := UserJSON{ID: ID(v.ID), Name: v.Name, Avatar: v.Avatar, Friend: v.Friend}
+	u := UserJSON{ID: httpkit.ID(v.ID), Name: v.Name, Avatar: v.Avatar, Friend: v.Friend}
 	if v.Full {
 		u.Mobile, u.Gender = &v.Mobile, &v.Gender
 	}
@@ -69,22 +70,22 @@ func (p People) searchUsers(c *gin.Context) {
 	if !ok {
 		return
 	}
-	vs, next, err := p.Svc.SearchUsers(c.Request.Context(), userID(c), c.Query("q"), limit, token)
+	vs, next, err := p.Svc.SearchUsers(c.Request.Context(), httpkit.UserID(c), c.Query("q"), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"users": usersJSON(vs), "next_page_token": next})
 }
 
 func (p People) getUser(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
-	v, err := p.Svc.User(c.Request.Context(), userID(c), id)
+	v, err := p.Svc.User(c.Request.Context(), httpkit.UserID(c), id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, userJSON(v))
@@ -92,26 +93,26 @@ func (p People) getUser(c *gin.Context) {
 
 func (p People) request(c *gin.Context) {
 	var req struct {
-		UserID  ID     `json:"user_id"`
-		Note    string `json:"note"`
-		Message string `json:"message"`
+		UserID  httpkit.ID `json:"user_id"`
+		Note    string     `json:"note"`
+		Message string     `json:"message"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
 	if req.UserID == 0 {
-		fail(c, errs.Required("user_id"))
+		httpkit.Fail(c, errs.Required("user_id"))
 		return
 	}
-	ctx, me := c.Request.Context(), userID(c)
+	ctx, me := c.Request.Context(), httpkit.UserID(c)
 	res, err := p.Svc.Request(ctx, me, int64(req.UserID), req.Note, req.Message)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	v, err := p.Svc.User(ctx, me, int64(req.UserID))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	status := http.StatusCreated
@@ -135,9 +136,9 @@ func (p People) requests(c *gin.Context) {
 	if !ok {
 		return
 	}
-	rs, next, err := p.Svc.Requests(c.Request.Context(), userID(c), c.Query("direction"), limit, token)
+	rs, next, err := p.Svc.Requests(c.Request.Context(), httpkit.UserID(c), c.Query("direction"), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	out := make([]RequestJSON, 0, len(rs))
@@ -154,7 +155,7 @@ func (p People) requests(c *gin.Context) {
 }
 
 func (p People) accept(c *gin.Context) {
-	from, ok := pathID(c, "user_id")
+	from, ok := httpkit.PathID(c, "user_id")
 	if !ok {
 		return
 	}
@@ -164,21 +165,21 @@ func (p People) accept(c *gin.Context) {
 	if !bindOptional(c, &req) {
 		return
 	}
-	ctx, me := c.Request.Context(), userID(c)
+	ctx, me := c.Request.Context(), httpkit.UserID(c)
 	if err := p.Svc.Accept(ctx, me, from, req.Note); err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	v, err := p.Svc.User(ctx, me, from)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, userJSON(v))
 }
 
 func (p People) reject(c *gin.Context) {
-	from, ok := pathID(c, "user_id")
+	from, ok := httpkit.PathID(c, "user_id")
 	if !ok {
 		return
 	}
@@ -188,8 +189,8 @@ func (p People) reject(c *gin.Context) {
 	if !bindOptional(c, &req) {
 		return
 	}
-	if err := p.Svc.Reject(c.Request.Context(), userID(c), from, req.Blacklist); err != nil {
-		fail(c, err)
+	if err := p.Svc.Reject(c.Request.Context(), httpkit.UserID(c), from, req.Blacklist); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -207,9 +208,9 @@ func (p People) friends(c *gin.Context) {
 	if !ok {
 		return
 	}
-	fs, next, err := p.Svc.Friends(c.Request.Context(), userID(c), limit, token)
+	fs, next, err := p.Svc.Friends(c.Request.Context(), httpkit.UserID(c), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	out := make([]FriendJSON, 0, len(fs))
@@ -220,19 +221,19 @@ func (p People) friends(c *gin.Context) {
 }
 
 func (p People) setNote(c *gin.Context) {
-	id, ok := pathID(c, "user_id")
+	id, ok := httpkit.PathID(c, "user_id")
 	if !ok {
 		return
 	}
 	var req struct {
 		Note *string `json:"note"`
 	}
-	if !bind(c, &req) {
+	if !httpkit.Bind(c, &req) {
 		return
 	}
-	v, err := p.Svc.SetNote(c.Request.Context(), userID(c), id, req.Note)
+	v, err := p.Svc.SetNote(c.Request.Context(), httpkit.UserID(c), id, req.Note)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, userJSON(v))
@@ -252,12 +253,12 @@ func (p People) unblock(c *gin.Context) {
 
 // noContent runs op on the caller and the path's user_id, answering 204.
 func (p People) noContent(c *gin.Context, op func(ctx context.Context, me, user int64) error) {
-	id, ok := pathID(c, "user_id")
+	id, ok := httpkit.PathID(c, "user_id")
 	if !ok {
 		return
 	}
-	if err := op(c.Request.Context(), userID(c), id); err != nil {
-		fail(c, err)
+	if err := op(c.Request.Context(), httpkit.UserID(c), id); err != nil {
+		httpkit.Fail(c, err)
 		return
 	}
 	c.Status(http.StatusNoContent)
@@ -268,9 +269,9 @@ func (p People) blacklist(c *gin.Context) {
 	if !ok {
 		return
 	}
-	vs, next, err := p.Svc.Blacklist(c.Request.Context(), userID(c), limit, token)
+	vs, next, err := p.Svc.Blacklist(c.Request.Context(), httpkit.UserID(c), limit, token)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"users": usersJSON(vs), "next_page_token": next})

@@ -6,6 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/media"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // QRCode serves the caller's and groups' QR codes as PNG and reads QR codes
@@ -15,7 +16,7 @@ type QRCode struct {
 }
 
 // Register implements Feature.
-func (q QRCode) Register(r Routes) {
+func (q QRCode) Register(r httpkit.Routes) {
 	r.Authed.GET("/me/qrcode", q.me)
 	r.Authed.GET("/groups/:id/qrcode", q.group)
 	r.Authed.POST("/qrcode/parse", q.parse)
@@ -23,28 +24,28 @@ func (q QRCode) Register(r Routes) {
 
 // QRCodeJSON answers POST /qrcode/parse.
 type QRCodeJSON struct {
-	Content string `json:"content"`
-	Kind    string `json:"kind"`
-	ID      ID     `json:"id"`
+	Content string     `json:"content"`
+	Kind    string     `json:"kind"`
+	ID      httpkit.ID `json:"id"`
 }
 
 func (q QRCode) me(c *gin.Context) {
-	png, err := q.Svc.UserQRCode(userID(c))
+	png, err := q.Svc.UserQRCode(httpkit.UserID(c))
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	writePNG(c, png)
 }
 
 func (q QRCode) group(c *gin.Context) {
-	id, ok := pathID(c, "id")
+	id, ok := httpkit.PathID(c, "id")
 	if !ok {
 		return
 	}
 	png, err := q.Svc.GroupQRCode(c.Request.Context(), id)
 	if err != nil {
-		fail(c, err)
+		httpkit.Fail(c, err)
 		return
 	}
 	writePNG(c, png)
@@ -59,14 +60,14 @@ func writePNG(c *gin.Context, png []byte) {
 }
 
 func (q QRCode) parse(c *gin.Context) {
-	part, ok := formFile(c, "image", media.MaxQRImageBytes, "image")
+	part, ok := httpkit.FormFile(c, "image", media.MaxQRImageBytes, "image")
 	if !ok {
 		return
 	}
 	code, err := q.Svc.ParseQRCode(c.Request.Context(), part)
 	if err != nil {
-		fail(c, uploadError(err, "image", media.MaxQRImageBytes))
+		httpkit.Fail(c, httpkit.UploadError(err, "image", media.MaxQRImageBytes))
 		return
 	}
-	c.JSON(http.StatusOK, QRCodeJSON{Content: code.Content, Kind: string(code.Kind), ID: ID(code.ID)})
+	c.JSON(http.StatusOK, QRCodeJSON{Content: code.Content, Kind: string(code.Kind), ID: httpkit.ID(code.ID)})
 }

@@ -15,7 +15,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // File is a stored chat file.
@@ -39,7 +39,7 @@ func (s *Service) SaveFile(ctx context.Context, name string, r io.Reader) (File,
 	head := make([]byte, sniffLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
-		return File{}, &ReadError{Err: err}
+		return File{}, &errs.ReadError{Err: err}
 	}
 	if n == 0 {
 		return File{}, ErrEmptyFile
@@ -73,7 +73,7 @@ func writeFile(f *os.File, head []byte, r io.Reader) (int64, error) {
 	}
 	rest, err := io.Copy(f, io.LimitReader(markReads{r}, MaxFileBytes+1-int64(len(head))))
 	if err != nil {
-		if _, ok := errors.AsType[*ReadError](err); ok {
+		if _, ok := errors.AsType[*errs.ReadError](err); ok {
 			return 0, err
 		}
 		return 0, fmt.Errorf("store file: %w", err)
@@ -88,23 +88,14 @@ func writeFile(f *os.File, head []byte, r io.Reader) (int64, error) {
 	return size, nil
 }
 
-// ReadError is a failure to read the upload (the client's body was cut, too
-// large, or malformed), as opposed to a failure to store it. Err is the
-// reader's error; an *http.MaxBytesError in it means the request was too
-// large.
-type ReadError struct{ Err error }
-
-func (e *ReadError) Error() string { return "read upload: " + e.Err.Error() }
-func (e *ReadError) Unwrap() error { return e.Err }
-
-// markReads wraps the errors of reading in *ReadError, so that io.Copy's
+// markReads wraps the errors of reading in *errs.ReadError, so that io.Copy's
 // errors of reading and writing are told apart.
 type markReads struct{ r io.Reader }
 
 func (r markReads) Read(p []byte) (int, error) {
 	n, err := r.r.Read(p)
 	if err != nil && err != io.EOF {
-		err = &ReadError{Err: err}
+		err = &errs.ReadError{Err: err}
 	}
 	return n, err
 }

@@ -18,7 +18,7 @@ import (
 
 	_ "golang.org/x/image/webp"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // avatarExt is the stored extension of each accepted format, as package
@@ -126,7 +126,7 @@ func (s *Service) remove(rel string) {
 func readAll(r io.Reader, max int64, tooBig error) ([]byte, error) {
 	b, err := io.ReadAll(io.LimitReader(r, max+1))
 	if err != nil {
-		return nil, &ReadError{Err: err}
+		return nil, &errs.ReadError{Err: err}
 	}
 	if int64(len(b)) > max {
 		return nil, tooBig

@@ -28,7 +28,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // Size limits of what is uploaded.

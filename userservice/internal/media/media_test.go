@@ -17,7 +17,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 func testImage() image.Image {

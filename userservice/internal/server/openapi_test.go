@@ -4,21 +4,16 @@ import (
 	"context"
 	"crypto/rand"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 
-	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/protos/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/httpapi"
+	"github.com/privateim/privateim/userservice/pkg/openapitest"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the routes the
@@ -52,84 +47,5 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		}
 	})
 
-	// Served as is.
-	rec := httptest.NewRecorder()
-	s.api.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/openapi.yaml", nil))
-	if rec.Code != http.StatusOK || rec.Header().Get("Content-Type") != "application/yaml" || rec.Body.String() != string(httpapi.OpenAPIDoc) {
-		t.Fatalf("GET /openapi.yaml = %d %q, want 200 application/yaml with the embedded document", rec.Code, rec.Header().Get("Content-Type"))
-	}
-
-	loader := openapi3.NewLoader()
-	doc, err := loader.LoadFromData(httpapi.OpenAPIDoc)
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	if err := doc.Validate(loader.Context); err != nil {
-		t.Fatalf("not valid OpenAPI 3: %v", err)
-	}
-	if !strings.HasPrefix(doc.OpenAPI, "3.") {
-		t.Fatalf("openapi %q, want 3.x", doc.OpenAPI)
-	}
-
-	documented := map[string]bool{}
-	for path, item := range doc.Paths.Map() {
-		for method, op := range item.Operations() {
-			documented[method+" "+path] = true
-			if op.OperationID == "" || op.Summary == "" {
-				t.Errorf("%s %s: no operationId or summary", method, path)
-			}
-			checkPathParams(t, method, path, item, op)
-		}
-	}
-	registered := map[string]bool{}
-	for _, r := range s.api.Handler().(*gin.Engine).Routes() {
-		registered[r.Method+" "+openAPIPath(r.Path)] = true
-	}
-	for _, route := range sortedKeys(registered) {
-		if !documented[route] {
-			t.Errorf("route %s is not in openapi.yaml", route)
-		}
-	}
-	for _, route := range sortedKeys(documented) {
-		if !registered[route] {
-			t.Errorf("openapi.yaml documents %s, which is not registered", route)
-		}
-	}
-	t.Logf("%d routes registered and documented", len(registered))
-	if len(registered) < 40 {
-		t.Errorf("only %d routes registered; is a feature missing from New?", len(registered))
-	}
-}
-
-var ginParam = regexp.MustCompile(`[:*]([A-Za-z_]+)`)
-
-// openAPIPath writes gin's /groups/:id and /static/*path as /groups/{id}
-// and /static/{path}.
-func openAPIPath(p string) string { return ginParam.ReplaceAllString(p, "{$1}") }
-
-// checkPathParams wants every {name} of path declared as a path parameter.
-func checkPathParams(t *testing.T, method, path string, item *openapi3.PathItem, op *openapi3.Operation) {
-	t.Helper()
-	declared := map[string]bool{}
-	for _, ps := range []openapi3.Parameters{item.Parameters, op.Parameters} {
-		for _, p := range ps {
-			if p.Value != nil && p.Value.In == openapi3.ParameterInPath {
-				declared[p.Value.Name] = true
-			}
-		}
-	}
-	for _, m := range regexp.MustCompile(`\{([^}]+)\}`).FindAllStringSubmatch(path, -1) {
-		if !declared[m[1]] {
-			t.Errorf("%s %s: path parameter %s not declared", method, path, m[1])
-		}
-	}
-}
-
-func sortedKeys(m map[string]bool) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
+	openapitest.CheckRoutes(t, s.api.Handler().(*gin.Engine), httpapi.OpenAPIDoc, 40)
 }

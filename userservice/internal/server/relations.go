@@ -15,6 +15,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/search/bleve"
 	"github.com/privateim/privateim/userservice/internal/search/elastic"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // relations is what the people, group and follow features share: the
@@ -73,9 +74,9 @@ func (s *Server) indexUser(ctx context.Context, u account.User) {
 }
 
 // relationFeatures are the HTTP features of people, groups and follows.
-func (s *Server) relationFeatures(log *slog.Logger) []httpapi.Feature {
+func (s *Server) relationFeatures(log *slog.Logger) []httpkit.Feature {
 	s.rel.follows = follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})
-	return []httpapi.Feature{
+	return []httpkit.Feature{
 		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
 		httpapi.Groups{Svc: group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
 			MemberLimit: s.cfg.GroupMemberLimit})},

@@ -29,6 +29,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/mailer"
 	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
+	"github.com/privateim/privateim/userservice/pkg/httpkit"
 )
 
 // Server is one userservice, listening once New returns.
@@ -37,7 +38,7 @@ type Server struct {
 	log      *slog.Logger
 	data     *datastore.Client
 	accounts *account.Service
-	api      *httpapi.API
+	api      *httpkit.API
 	http     *http.Server
 	grpc     *grpcapi.Server
 	httpLis  net.Listener
@@ -91,10 +92,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s.closers = append(s.closers, mediaSvc.Close)
 
 	// Features register their HTTP routes here, one value each.
-	features := []httpapi.Feature{
+	features := []httpkit.Feature{
 		httpapi.Media{Svc: mediaSvc},
 		httpapi.QRCode{Svc: mediaSvc},
-		httpapi.OpenAPI{},
+		httpkit.OpenAPI{Doc: httpapi.OpenAPIDoc},
 		httpapi.Account{
 			Svc:            s.accounts,
 			SigninPerEmail: limiter(cfg.SigninPerEmail, cfg.RateKeys),
@@ -104,7 +105,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		},
 	}
 	features = append(features, s.relationFeatures(log)...)
-	s.api, err = httpapi.New(httpapi.Deps{
+	s.api, err = httpkit.New(httpkit.Deps{
 		Log:            log,
 		Auth:           s.accounts,
 		Ready:          s.data.Check,

@@ -11,7 +11,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // Check trims v and wants at most max printable runes (spaces allowed); an

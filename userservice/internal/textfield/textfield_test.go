@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
 	"github.com/privateim/privateim/userservice/internal/textfield"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 func TestCheck(t *testing.T) {

@@ -1,4 +1,4 @@
-package datastore
+package dataconn
 
 import (
 	"context"
@@ -8,11 +8,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 func TestTranslate(t *testing.T) {
-	if translate("GetUser", nil) != nil {
+	if Translate("GetUser", nil) != nil {
 		t.Fatal("nil became an error")
 	}
 	for c, want := range map[codes.Code]error{
@@ -23,17 +23,17 @@ func TestTranslate(t *testing.T) {
 		codes.Canceled:           context.Canceled,
 		codes.DeadlineExceeded:   context.DeadlineExceeded,
 	} {
-		err := translate("Op", status.Error(c, "reset token expired"))
+		err := Translate("Op", status.Error(c, "reset token expired"))
 		if !errors.Is(err, want) {
 			t.Errorf("%s: %v does not match %v", c, err, want)
 		}
 	}
 	var se *errs.StoreError
-	if err := translate("ResetPasswordPlus", status.Error(codes.FailedPrecondition, "reset token expired")); !errors.As(err, &se) || se.Message != "reset token expired" || se.Op != "ResetPasswordPlus" {
+	if err := Translate("ResetPasswordPlus", status.Error(codes.FailedPrecondition, "reset token expired")); !errors.As(err, &se) || se.Message != "reset token expired" || se.Op != "ResetPasswordPlus" {
 		t.Errorf("StoreError = %+v", se)
 	}
 	for _, c := range []codes.Code{codes.Internal, codes.Unavailable, codes.Unknown, codes.PermissionDenied} {
-		err := translate("Op", status.Error(c, "boom"))
+		err := Translate("Op", status.Error(c, "boom"))
 		for _, s := range []error{errs.ErrNotFound, errs.ErrExists, errs.ErrPrecondition, errs.ErrInvalid} {
 			if errors.Is(err, s) {
 				t.Errorf("%s became %v", c, s)
@@ -43,7 +43,7 @@ func TestTranslate(t *testing.T) {
 			t.Errorf("%s: the status is not kept for the log: %v", c, err)
 		}
 	}
-	if err := translate("Op", errors.New("plain")); err == nil || errors.Is(err, errs.ErrNotFound) {
+	if err := Translate("Op", errors.New("plain")); err == nil || errors.Is(err, errs.ErrNotFound) {
 		t.Errorf("plain error: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"context"
@@ -8,7 +8,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // statusOf is the one table from error kinds to HTTP statuses. A kind
@@ -19,10 +19,12 @@ var statusOf = map[errs.Kind]int{
 	errs.KindForbidden:        http.StatusForbidden,
 	errs.KindNotFound:         http.StatusNotFound,
 	errs.KindConflict:         http.StatusConflict,
+	errs.KindState:            http.StatusConflict,
 	errs.KindGone:             http.StatusGone,
 	errs.KindTooLarge:         http.StatusRequestEntityTooLarge,
 	errs.KindUnsupportedMedia: http.StatusUnsupportedMediaType,
 	errs.KindRateLimited:      http.StatusTooManyRequests,
+	errs.KindUnavailable:      http.StatusServiceUnavailable,
 }
 
 const (
@@ -42,13 +44,13 @@ type ErrorDetail struct {
 	Field   string `json:"field,omitempty"`
 }
 
-// fail answers err through the table: an *errs.Error with its status, code,
+// Fail answers err through the table: an *errs.Error with its status, code,
 // message and field; anything else is logged and answered as a bare 500.
 // The handler returns after calling it.
-func fail(c *gin.Context, err error) {
+func Fail(c *gin.Context, err error) {
 	if e, ok := errs.As(err); ok {
 		if status, ok := statusOf[e.Kind]; ok {
-			writeError(c, status, e.Code, e.Message, e.Field)
+			WriteError(c, status, e.Code, e.Message, e.Field)
 			return
 		}
 	}
@@ -59,20 +61,20 @@ func fail(c *gin.Context, err error) {
 	} else {
 		logger(c).ErrorContext(ctx, "request failed", "method", c.Request.Method, "path", c.Request.URL.Path, "err", err)
 	}
-	writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
+	WriteError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
 }
 
-// tooMany answers 429 with Retry-After in whole seconds, at least one.
-func tooMany(c *gin.Context, retryAfterSeconds int, message string) {
+// TooMany answers 429 with Retry-After in whole seconds, at least one.
+func TooMany(c *gin.Context, retryAfterSeconds int, message string) {
 	if retryAfterSeconds < 1 {
 		retryAfterSeconds = 1
 	}
 	c.Header("Retry-After", strconv.Itoa(retryAfterSeconds))
-	writeError(c, http.StatusTooManyRequests, "rate_limited", message, "")
+	WriteError(c, http.StatusTooManyRequests, "rate_limited", message, "")
 }
 
-// writeError writes the error body and aborts the handler chain.
-func writeError(c *gin.Context, status int, code, message, field string) {
+// WriteError writes the error body and aborts the handler chain.
+func WriteError(c *gin.Context, status int, code, message, field string) {
 	if status == http.StatusUnauthorized {
 		c.Header("WWW-Authenticate", `Bearer realm="privateim"`)
 	}

@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"bytes"
@@ -17,7 +17,7 @@ type panicky struct{}
 
 func (panicky) Register(r Routes) {
 	r.Public.GET("/panic", func(*gin.Context) { panic("secret detail 42") })
-	r.Authed.GET("/whoami", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"id": ID(userID(c))}) })
+	r.Authed.GET("/whoami", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"id": ID(UserID(c))}) })
 }
 
 type fixedAuth struct{}
@@ -110,7 +110,7 @@ func TestReadyzFollowsSetReady(t *testing.T) {
 func TestPathID(t *testing.T) {
 	e := gin.New()
 	e.GET("/x/:id", func(c *gin.Context) {
-		if id, ok := pathID(c, "id"); ok {
+		if id, ok := PathID(c, "id"); ok {
 			c.JSON(http.StatusOK, gin.H{"id": ID(id)})
 		}
 	})

@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"errors"
@@ -10,8 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/errs"
-	"github.com/privateim/privateim/subscriptionservice/internal/media"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // multipartSlack is what a multipart body may hold beyond the file itself:
@@ -28,49 +27,49 @@ func tooLarge(what string, limit int64) *errs.Error {
 	return errs.New(errs.KindTooLarge, "too_large", fmt.Sprintf("%s larger than %d MiB", what, limit>>20))
 }
 
-// formFile finds the part named field of a multipart/form-data body without
+// FormFile finds the part named field of a multipart/form-data body without
 // buffering anything (no ParseMultipartForm, no temporary files): the parts
 // before it are skipped, and the body is cut at limit+multipartSlack bytes;
 // a Content-Length over that is refused before anything is read. It answers
 // the error itself; the handler returns when ok is false, and otherwise
-// reads the part, passing the errors through uploadError.
-func formFile(c *gin.Context, field string, limit int64, what string) (part *multipart.Part, ok bool) {
+// reads the part, passing the errors through UploadError.
+func FormFile(c *gin.Context, field string, limit int64, what string) (part *multipart.Part, ok bool) {
 	r := c.Request
 	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		fail(c, errNotMultipart)
+		Fail(c, errNotMultipart)
 		return nil, false
 	}
 	max := limit + multipartSlack
 	if r.ContentLength > max {
-		fail(c, tooLarge(what, limit))
+		Fail(c, tooLarge(what, limit))
 		return nil, false
 	}
 	mr := multipart.NewReader(http.MaxBytesReader(c.Writer, r.Body, max), params["boundary"])
 	for {
 		p, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			fail(c, errs.Required(field))
+			Fail(c, errs.Required(field))
 			return nil, false
 		}
 		if err != nil {
-			fail(c, bodyError(err, what, limit))
+			Fail(c, bodyError(err, what, limit))
 			return nil, false
 		}
 		if p.FormName() == field {
 			return p, true
 		}
 		if _, err := io.Copy(io.Discard, p); err != nil {
-			fail(c, bodyError(err, what, limit))
+			Fail(c, bodyError(err, what, limit))
 			return nil, false
 		}
 	}
 }
 
-// uploadError is the answer to an error of a media call that read an
-// upload: reading failures are the body's (bodyError), the rest pass.
-func uploadError(err error, what string, limit int64) error {
-	if re, ok := errors.AsType[*media.ReadError](err); ok {
+// UploadError is the answer to an error of a call that read an upload
+// (an *errs.ReadError in its chain): reading failures are the body's (bodyError), the rest pass.
+func UploadError(err error, what string, limit int64) error {
+	if re, ok := errors.AsType[*errs.ReadError](err); ok {
 		return bodyError(re.Err, what, limit)
 	}
 	return err

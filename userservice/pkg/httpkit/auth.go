@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"net/http"
@@ -6,11 +6,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // userIDKey is where authenticate leaves the caller's id.
-const userIDKey = "httpapi.user_id"
+const userIDKey = "httpkit.user_id"
 
 var errNoToken = errs.New(errs.KindUnauthenticated, "unauthenticated", "missing bearer token")
 
@@ -19,34 +19,34 @@ func (a *API) authenticate(c *gin.Context) {
 	scheme, token, ok := strings.Cut(c.GetHeader("Authorization"), " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		fail(c, errNoToken)
+		Fail(c, errNoToken)
 		return
 	}
 	id, err := a.deps.Auth.Authenticate(c.Request.Context(), token)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return
 	}
 	c.Set(userIDKey, id)
 	c.Next()
 }
 
-// userID is the authenticated caller; only under Routes.Authed.
-func userID(c *gin.Context) int64 {
+// UserID is the authenticated caller; only under Routes.Authed.
+func UserID(c *gin.Context) int64 {
 	id, ok := c.Get(userIDKey)
 	if !ok {
 		// A handler registered on Public asked: a programming error.
-		panic("httpapi: userID outside Routes.Authed")
+		panic("httpkit: UserID outside Routes.Authed")
 	}
 	return id.(int64)
 }
 
-// pathID parses the path parameter name as an id (a decimal > 0), answering
+// PathID parses the path parameter name as an id (a decimal > 0), answering
 // 400 naming it when it is not; the handler returns when ok is false.
-func pathID(c *gin.Context, name string) (id int64, ok bool) {
+func PathID(c *gin.Context, name string) (id int64, ok bool) {
 	id, err := ParseID(c.Param(name))
 	if err != nil {
-		writeError(c, http.StatusBadRequest, "invalid", "must be a decimal id", name)
+		WriteError(c, http.StatusBadRequest, "invalid", "must be a decimal id", name)
 		return 0, false
 	}
 	return id, true

@@ -1,15 +1,19 @@
-// Package httpapi is the subscriptionservice's public HTTP API on gin: decoding and
-// validating requests, calling a feature, encoding answers, and turning
-// errors into statuses through one table (errors.go).
+// Package httpkit is the HTTP plumbing on gin that the services with a public
+// HTTP API share (the userservice and the subscriptionservice), so that
+// every one of them answers alike: the engine with recovery, a request log
+// and /healthz, /readyz (this file); strict JSON decoding (Bind, decode.go);
+// ids as decimal strings (ID, ids.go); streamed multipart uploads
+// (FormFile, multipart.go); the Bearer middleware over an Authenticator
+// (UserID, PathID, auth.go); and errors turned into statuses through one
+// table (Fail, errors.go), with the body {"error":{"code","message","field"}}.
 //
-// Each feature's routes live in their own file (subscriptions.go, articles.go)
-// as a type implementing Feature; the server passes them in Deps.Features,
-// so adding a feature touches no other route file. Handlers use the shared
-// helpers: bind (strict JSON decoding, decode.go), fail (the error table),
-// userID (the caller, auth.go) and pathID.
+// A service's own httpapi package holds its features: each a type
+// implementing Feature, passed in Deps.Features, registering its routes on
+// Routes.Public or Routes.Authed.
 //
-// It may import gin, the features and errs; never an adapter.
-package httpapi
+// It may import gin and errs; never a service's feature or adapter, and no
+// business rule of any service.
+package httpkit
 
 import (
 	"context"
@@ -31,7 +35,7 @@ type Feature interface {
 type Routes struct {
 	Root   *gin.Engine      // outside /api/v1: /static/, /openapi.yaml
 	Public *gin.RouterGroup // /api/v1, no token needed
-	Authed *gin.RouterGroup // /api/v1, a valid bearer token needed; userID(c) is the caller
+	Authed *gin.RouterGroup // /api/v1, a valid bearer token needed; UserID(c) is the caller
 }
 
 // Authenticator verifies a bearer token and returns its user's id. Its
@@ -72,9 +76,9 @@ func New(d Deps) (*API, error) {
 	// The request log is outermost so that it also logs the requests whose
 	// handler panicked, answered by recovery.
 	e.Use(a.logRequests, a.recovery)
-	e.NoRoute(func(c *gin.Context) { writeError(c, http.StatusNotFound, "not_found", "no such route", "") })
+	e.NoRoute(func(c *gin.Context) { WriteError(c, http.StatusNotFound, "not_found", "no such route", "") })
 	e.NoMethod(func(c *gin.Context) {
-		writeError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route", "")
+		WriteError(c, http.StatusMethodNotAllowed, "method_not_allowed", "method not allowed on this route", "")
 	})
 	e.GET("/healthz", func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) })
 	e.GET("/readyz", a.readyz)
@@ -96,7 +100,7 @@ func (a *API) SetReady(ok bool) { a.ready.Store(ok) }
 
 func (a *API) readyz(c *gin.Context) {
 	if !a.ready.Load() {
-		writeError(c, http.StatusServiceUnavailable, "not_ready", "not serving", "")
+		WriteError(c, http.StatusServiceUnavailable, "not_ready", "not serving", "")
 		return
 	}
 	if a.deps.Ready != nil {
@@ -104,15 +108,15 @@ func (a *API) readyz(c *gin.Context) {
 		defer cancel()
 		if err := a.deps.Ready(ctx); err != nil {
 			a.deps.Log.WarnContext(ctx, "not ready", "err", err)
-			writeError(c, http.StatusServiceUnavailable, "not_ready", "dataservice unreachable", "")
+			WriteError(c, http.StatusServiceUnavailable, "not_ready", "dataservice unreachable", "")
 			return
 		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// logKey is where logRequests leaves the logger for fail.
-const logKey = "httpapi.log"
+// logKey is where logRequests leaves the logger for Fail.
+const logKey = "httpkit.log"
 
 func logger(c *gin.Context) *slog.Logger {
 	if l, ok := c.Get(logKey); ok {
@@ -163,7 +167,7 @@ func (a *API) recovery(c *gin.Context) {
 			c.Abort()
 			return
 		}
-		writeError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
+		WriteError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
 	}()
 	c.Next()
 }

@@ -1,6 +1,7 @@
-// Package errs is the error vocabulary of the subscriptionservice, shared by the
-// features, the adapters and the transports so that each boundary translates
-// errors once:
+// Package errs is the error vocabulary of the services that serve HTTP with
+// httpkit (the userservice and the subscriptionservice), shared by their
+// features, adapters and transports so that each boundary translates errors
+// once:
 //
 //   - the datastore adapter turns DataService gRPC codes into the store
 //     sentinels below (ErrNotFound, ErrExists, ErrPrecondition, ErrInvalid);
@@ -28,7 +29,8 @@ var (
 )
 
 // StoreError is a store failure with the DataService's message (for example
-// "article 5 is draft, not approved" for ErrPrecondition). It wraps one of the sentinels.
+// "reset token expired", "article 5 is draft, not approved" for
+// ErrPrecondition). It wraps one of the sentinels.
 type StoreError struct {
 	Op       string // the DataService call, e.g. "GetUser"
 	Sentinel error  // ErrNotFound, ErrExists, ErrPrecondition or ErrInvalid
@@ -42,18 +44,21 @@ func (e *StoreError) Unwrap() error { return e.Sentinel }
 // kinds to its own statuses in one table.
 type Kind int
 
-// Kinds. The HTTP statuses they become are in httpapi's table.
+// Kinds. The HTTP statuses they become are in httpkit's table; each
+// service's grpcapi maps the kinds it uses to gRPC codes.
 const (
 	KindInternal         Kind = iota // 500: never built on purpose; the zero value
 	KindInvalid                      // 400: bad input, Field names the culprit when there is one
 	KindUnauthenticated              // 401: no, bad, expired or revoked token; wrong password
 	KindForbidden                    // 403: authenticated but not allowed
 	KindNotFound                     // 404
-	KindConflict                     // 409: a duplicate (a taken name)
-	KindState                        // 409: the article's state forbids the step; the message names it
+	KindConflict                     // 409: duplicate, or a state that forbids the action
+	KindState                        // 409: the resource's state forbids the step; the message names it
+	KindGone                         // 410: existed once, no longer usable (a spent reset token)
 	KindTooLarge                     // 413
 	KindUnsupportedMedia             // 415
-	KindUnavailable                  // 503: a service this one needs (the userservice's token check) is down
+	KindRateLimited                  // 429
+	KindUnavailable                  // 503: a service this one needs is down
 )
 
 // Error is a failure safe to show a caller: a Kind, a stable machine code
@@ -74,7 +79,7 @@ func (e *Error) Error() string {
 
 // New returns an *Error; features declare their sentinels with it:
 //
-//	var ErrNameTaken = errs.New(errs.KindConflict, "name_taken", "a subscription account has this name")
+//	var ErrEmailTaken = errs.New(errs.KindConflict, "email_taken", "an account with this email exists")
 func New(k Kind, code, message string) *Error {
 	return &Error{Kind: k, Code: code, Message: message}
 }
@@ -89,6 +94,17 @@ func Invalid(field, format string, args ...any) *Error {
 func Required(field string) *Error {
 	return &Error{Kind: KindInvalid, Code: "required", Message: "required", Field: field}
 }
+
+// ReadError is a failure to read an upload (the client's body was cut, too
+// large, or malformed), as opposed to a failure to store it or a fault of
+// its content. Err is the reader's error; an *http.MaxBytesError in it
+// means the request was too large. Code that reads an upload wraps such
+// failures in it, so the transport answers them as the body's
+// (httpkit.UploadError).
+type ReadError struct{ Err error }
+
+func (e *ReadError) Error() string { return "read upload: " + e.Err.Error() }
+func (e *ReadError) Unwrap() error { return e.Err }
 
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {

@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"encoding/json"
@@ -11,23 +11,23 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // MaxJSONBody is the largest JSON request body accepted, in bytes.
 const MaxJSONBody = 1 << 20
 
-// bind decodes the request's JSON body into dst strictly (see decodeJSON)
-// and answers the error itself; the handler returns when bind is false.
-func bind(c *gin.Context, dst any) bool {
+// Bind decodes the request's JSON body into dst strictly (see DecodeJSON)
+// and answers the error itself; the handler returns when Bind is false.
+func Bind(c *gin.Context, dst any) bool {
 	r := c.Request
 	if r.ContentLength > MaxJSONBody {
-		fail(c, errTooLarge)
+		Fail(c, errTooLarge)
 		return false
 	}
-	err := decodeJSON(r.Header.Get("Content-Type"), http.MaxBytesReader(c.Writer, r.Body, MaxJSONBody), dst)
+	err := DecodeJSON(r.Header.Get("Content-Type"), http.MaxBytesReader(c.Writer, r.Body, MaxJSONBody), dst)
 	if err != nil {
-		fail(c, err)
+		Fail(c, err)
 		return false
 	}
 	return true
@@ -40,7 +40,7 @@ var (
 
 func badJSON(msg string) *errs.Error { return errs.New(errs.KindInvalid, "bad_json", msg) }
 
-// decodeJSON reads one JSON object from body into dst (a pointer to a
+// DecodeJSON reads one JSON object from body into dst (a pointer to a
 // struct). Its errors are *errs.Error, or those of reading body:
 //
 //   - contentType not application/json (parameters allowed): 415 unsupported_media_type
@@ -48,7 +48,7 @@ func badJSON(msg string) *errs.Error { return errs.New(errs.KindInvalid, "bad_js
 //   - empty, malformed or trailing data, or not an object: 400 bad_json
 //   - a value of the wrong type: 400 wrong_type with the field's JSON path
 //   - a field dst does not have: 400 unknown_field naming it
-func decodeJSON(contentType string, body io.Reader, dst any) error {
+func DecodeJSON(contentType string, body io.Reader, dst any) error {
 	mt, _, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "application/json" {
 		return errMediaType

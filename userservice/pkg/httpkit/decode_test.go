@@ -1,4 +1,4 @@
-package httpapi
+package httpkit
 
 import (
 	"bytes"
@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/userservice/internal/errs"
+	"github.com/privateim/privateim/userservice/pkg/errs"
 )
 
 // decodeTarget has the field types requests use.
@@ -69,7 +69,7 @@ func TestDecodeJSON(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			var dst decodeTarget
-			err := decodeJSON(tt.contentType, strings.NewReader(tt.body), &dst)
+			err := DecodeJSON(tt.contentType, strings.NewReader(tt.body), &dst)
 			if tt.code == "" {
 				if err != nil {
 					t.Fatalf("decode: %v", err)
@@ -91,7 +91,7 @@ func TestDecodeJSON(t *testing.T) {
 func TestDecodeJSONValues(t *testing.T) {
 	t.Parallel()
 	var dst decodeTarget
-	err := decodeJSON("application/json", strings.NewReader(`{"name":"爱达","user_id":"9007199254740993","nick":null}`), &dst)
+	err := DecodeJSON("application/json", strings.NewReader(`{"name":"爱达","user_id":"9007199254740993","nick":null}`), &dst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,14 +112,14 @@ func TestDecodeJSONTooLarge(t *testing.T) {
 	rec := httptest.NewRecorder()
 	body := http.MaxBytesReader(rec, io.NopCloser(strings.NewReader(big)), MaxJSONBody)
 	var dst decodeTarget
-	err := decodeJSON("application/json", body, &dst)
+	err := DecodeJSON("application/json", body, &dst)
 	if e, ok := errs.As(err); !ok || e.Kind != errs.KindTooLarge {
 		t.Fatalf("err = %v, want too_large", err)
 	}
 	// White space past the limit after a complete object is too large too:
 	// the limit is on the body, not on the JSON.
 	body = http.MaxBytesReader(rec, io.NopCloser(strings.NewReader("{}"+strings.Repeat(" ", MaxJSONBody))), MaxJSONBody)
-	if e, ok := errs.As(decodeJSON("application/json", body, &dst)); !ok || e.Kind != errs.KindTooLarge {
+	if e, ok := errs.As(DecodeJSON("application/json", body, &dst)); !ok || e.Kind != errs.KindTooLarge {
 		t.Fatalf("trailing white space over the limit: want too_large")
 	}
 }
@@ -127,7 +127,7 @@ func TestDecodeJSONTooLarge(t *testing.T) {
 // FuzzDecodeJSON checks that any body either decodes into a value that
 // survives a round trip, or fails with a client error (*errs.Error of a 4xx
 // kind) — never a panic, never an internal error. `make test` runs the
-// seeds; `go test -fuzz FuzzDecodeJSON ./internal/httpapi` explores.
+// seeds; `go test -fuzz FuzzDecodeJSON ./pkg/httpkit` explores.
 func FuzzDecodeJSON(f *testing.F) {
 	for _, s := range []string{
 		`{"name":"Ada","age":3,"ok":true,"nick":"a","user_id":"42","tags":["x"],"inner":{"note":"n"}}`,
@@ -142,7 +142,7 @@ func FuzzDecodeJSON(f *testing.F) {
 	f.Fuzz(func(t *testing.T, contentType string, body []byte) {
 		rec := httptest.NewRecorder()
 		var dst decodeTarget
-		err := decodeJSON(contentType, http.MaxBytesReader(rec, io.NopCloser(bytes.NewReader(body)), MaxJSONBody), &dst)
+		err := DecodeJSON(contentType, http.MaxBytesReader(rec, io.NopCloser(bytes.NewReader(body)), MaxJSONBody), &dst)
 		if err != nil {
 			e, ok := errs.As(err)
 			if !ok {
@@ -161,7 +161,7 @@ func FuzzDecodeJSON(f *testing.F) {
 			t.Fatalf("re-encode %+v: %v", dst, err)
 		}
 		var again decodeTarget
-		if err := decodeJSON("application/json", bytes.NewReader(b), &again); err != nil {
+		if err := DecodeJSON("application/json", bytes.NewReader(b), &again); err != nil {
 			t.Fatalf("round trip of %s: %v", b, err)
 		}
 		if b2, _ := json.Marshal(again); !bytes.Equal(b, b2) {
@@ -172,7 +172,7 @@ func FuzzDecodeJSON(f *testing.F) {
 
 func TestDecodeJSONReadErrorIsNotTheCallersJSON(t *testing.T) {
 	t.Parallel()
-	err := decodeJSON("application/json", io.MultiReader(strings.NewReader(`{"name":`), errReader{}), &decodeTarget{})
+	err := DecodeJSON("application/json", io.MultiReader(strings.NewReader(`{"name":`), errReader{}), &decodeTarget{})
 	if !errors.Is(err, errRead) {
 		t.Fatalf("err = %v, want the read error", err)
 	}

@@ -355,9 +355,21 @@ func messagesHappy(t *testing.T, e *dataservicetest.Env) {
 	if len(cs.GetCursors()) != 2 || cs.GetCursors()[0].GetDeliveredSeq() != 5 || cs.GetCursors()[0].GetAckedSeq() != 4 {
 		t.Errorf("AdvanceCursorsPlus: %v", cs)
 	}
+	// no_result: written (each seq the max of stored and given), nothing answered.
+	nr := check(e.Messages.AdvanceCursorsPlus(ctx, &datav1.AdvanceCursorsPlusRequest{NoResult: true, Cursors: []*datav1.AdvanceCursorRequest{
+		{UserId: 2, Conversation: "u:1:2", DeliveredSeq: 3, AckedSeq: 6},
+		{UserId: 2, DeviceId: "phone", Conversation: "g:10", DeliveredSeq: 1, AckedSeq: 1},
+	}}))(t)
+	if len(nr.GetCursors()) != 0 {
+		t.Errorf("AdvanceCursorsPlus with no_result answered %v", nr)
+	}
 	lc := check(e.Messages.ListCursors(ctx, &datav1.ListCursorsRequest{UserId: 2, AllDevices: true}))(t)
-	if len(lc.GetCursors()) != 2 {
-		t.Errorf("ListCursors: %v", lc)
+	var got []string
+	for _, c := range lc.GetCursors() {
+		got = append(got, fmt.Sprintf("%s/%s=%d,%d", c.GetDeviceId(), c.GetConversation(), c.GetDeliveredSeq(), c.GetAckedSeq()))
+	}
+	if fmt.Sprint(got) != "[/u:1:2=5,6 phone/g:10=2,1]" {
+		t.Errorf("ListCursors after no_result: %v", got)
 	}
 }
 

@@ -35,6 +35,9 @@ type appendCall struct {
 	// stored, when set, runs on the worker once the message is stored, in
 	// seq order within the conversation; it must not block.
 	stored func(m Message, dup bool)
+	// finish, when set, runs on the worker after stored, for every call
+	// (err set when the message was not stored); done is then not used.
+	finish func(m Message, dup bool, err error)
 	done   chan struct{}
 	res    AppendResult
 	err    error
@@ -78,7 +81,11 @@ func (a *appender) run(i int, stop <-chan struct{}) {
 			if c.err == nil && c.stored != nil {
 				c.stored(c.res.Message, c.res.Duplicate)
 			}
-			close(c.done)
+			if c.finish != nil {
+				c.finish(c.res.Message, c.res.Duplicate, c.err)
+			} else {
+				close(c.done)
+			}
 		}
 		clear(batch)
 	}
@@ -113,17 +120,33 @@ func (a *appender) store1(batch []*appendCall) {
 // one.
 func (a *appender) append(ctx context.Context, r AppendRequest, stored func(m Message, dup bool)) (Message, bool, error) {
 	c := &appendCall{req: r, stored: stored, done: make(chan struct{})}
-	h := fnv.New32a()
-	_, _ = h.Write([]byte(r.Conversation))
-	select {
-	case a.shards[h.Sum32()%appendWorkers] <- c:
-	case <-ctx.Done():
-		return Message{}, false, fmt.Errorf("append to %s: %w", r.Conversation, ctx.Err())
+	if err := a.enqueue(ctx, c); err != nil {
+		return Message{}, false, err
 	}
 	select {
 	case <-c.done:
 		return c.res.Message, c.res.Duplicate, c.err
 	case <-ctx.Done():
 		return Message{}, false, fmt.Errorf("append to %s: %w", r.Conversation, ctx.Err())
+	}
+}
+
+// submit queues r behind the appends queued before it and returns: the
+// order of submits fixes the order of seqs within a conversation. stored
+// runs as for append; finish runs on the worker once r is stored or has
+// failed. When submit returns an error, neither runs.
+func (a *appender) submit(ctx context.Context, r AppendRequest, stored func(m Message, dup bool), finish func(m Message, dup bool, err error)) error {
+	return a.enqueue(ctx, &appendCall{req: r, stored: stored, finish: finish})
+}
+
+// enqueue hands c to the worker of its conversation, waiting for room.
+func (a *appender) enqueue(ctx context.Context, c *appendCall) error {
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(c.req.Conversation))
+	select {
+	case a.shards[h.Sum32()%appendWorkers] <- c:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("append to %s: %w", c.req.Conversation, ctx.Err())
 	}
 }

@@ -410,6 +410,9 @@ type Session struct {
 	// catch-up may read one back after it is stored and before the
 	// append worker marks it as the connection's own (cs.own).
 	sending map[string]int
+	// slots holds a token per send queued for storing (maxInFlight);
+	// made by the read loop on its first send.
+	slots chan struct{}
 }
 
 type liveFrame struct {
@@ -855,20 +858,44 @@ func sentFrame(m Message) []byte {
 	})
 }
 
-// Send stores the message and fans it out; it returns the `sent` frame for
-// the sending connection, which is the same for a re-sent client_msg_id.
-func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
+// maxInFlight bounds the sends of one connection queued for storing at
+// once: a connection keeps several in flight, so that its messages share
+// batches, but cannot flood the append workers.
+const maxInFlight = 16
+
+// Send authorizes f and queues it for storing behind this connection's
+// earlier sends, then returns; ctx bounds only that part. reply gets the
+// `sent` frame (the same for a re-sent client_msg_id) or the error, once:
+// from the append worker after the message is stored and fanned out, or
+// before Send returns. Messages of one connection get seqs in the order
+// of its Send calls. With maxInFlight sends of the connection queued,
+// Send waits for one to finish.
+func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []byte, err error)) {
 	s := ss.svc
 	if !s.allow(ss.user) {
-		return nil, ErrRateLimited
+		reply(nil, ErrRateLimited)
+		return
 	}
 	conv, receivers, err := s.authorize(ctx, ss.user, f)
 	if err != nil {
-		return nil, err
+		reply(nil, err)
+		return
 	}
 	content, err := jsonContent(f.Content)
 	if err != nil {
-		return nil, err
+		reply(nil, err)
+		return
+	}
+	// Only the connection's read loop calls Send: slots needs no lock.
+	if ss.slots == nil {
+		ss.slots = make(chan struct{}, maxInFlight)
+	}
+	slots := ss.slots
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		reply(nil, fmt.Errorf("append to %s: %w", conv, ctx.Err()))
+		return
 	}
 	ss.mu.Lock()
 	if ss.sending == nil {
@@ -876,37 +903,52 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send) ([]byte, error) {
 	}
 	ss.sending[f.ClientMsgID]++
 	ss.mu.Unlock()
-	defer func() {
+	id := f.ClientMsgID
+	release := func() {
 		ss.mu.Lock()
-		if ss.sending[f.ClientMsgID]--; ss.sending[f.ClientMsgID] <= 0 {
-			delete(ss.sending, f.ClientMsgID)
+		if ss.sending[id]--; ss.sending[id] <= 0 {
+			delete(ss.sending, id)
 		}
 		ss.mu.Unlock()
-	}()
+		<-slots
+	}
 	var advance bool
 	var delivered int64
-	m, dup, err := s.appends.append(ctx, AppendRequest{
-		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
+	err = s.appends.submit(ctx, AppendRequest{
+		Conversation: conv, SenderID: ss.user, ClientMsgID: id, Kind: f.Content.Kind, Content: content,
 	}, func(m Message, dup bool) {
 		// On the append worker, in the conversation's seq order.
 		if dup {
+			// A re-send of a stored message (its sent frame was lost,
+			// e.g. with a killed node): nothing is delivered again, and
+			// the connection holds it like any message it sent, so a
+			// catch-up reading it back must not send it here.
+			advance, delivered = ss.ownStored(m)
 			return
 		}
 		s.messagesIn.Add(1)
 		b := frame.Marshal(messageFrame(m, "message"))
 		s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
 		advance, delivered = ss.ownStored(m)
+	}, func(m Message, dup bool, err error) {
+		// On the append worker, after the fan-out.
+		release()
+		if err != nil {
+			reply(nil, fmt.Errorf("append to %s: %w", conv, err))
+			return
+		}
+		if advance {
+			a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
+			if err := s.cursors.advance(s.ctx, a); err != nil {
+				s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
+			}
+		}
+		reply(sentFrame(m), nil)
 	})
 	if err != nil {
-		return nil, fmt.Errorf("append to %s: %w", conv, err)
+		release()
+		reply(nil, err)
 	}
-	if !dup && advance {
-		a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
-		if err := s.cursors.advance(ctx, a); err != nil {
-			s.log.Warn("advance cursor after send", "user", ss.user, "conversation", m.Conversation, "err", err)
-		}
-	}
-	return sentFrame(m), nil
 }
 
 // ownStored records on the sending connection a message it sent: it has

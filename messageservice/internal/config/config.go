@@ -51,6 +51,9 @@ type Config struct {
 	LogLevel        slog.Level    // LOG_LEVEL
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 	DrainSpread     time.Duration // DRAIN_SPREAD: at shutdown, WebSockets are closed in waves over this
+	// PprofAddr (PPROF_ADDR) serves net/http/pprof when set; off by
+	// default. Bind it to 127.0.0.1: profiles show internals.
+	PprofAddr string
 }
 
 type setting struct {
@@ -110,6 +113,7 @@ var settings = []setting{
 		return c.LogLevel.UnmarshalText([]byte(v))
 	}},
 	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof here (e.g. 127.0.0.1:6061); empty for off", str(func(c *Config) *string { return &c.PprofAddr })},
 	{"DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", dur(func(c *Config) *time.Duration { return &c.DrainSpread })},
 }
 
@@ -231,6 +235,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("prune_hour", c.PruneHour), slog.String("prune_max_age", c.PruneMaxAge.String()),
 		slog.Int("prune_max_nodes", c.PruneMaxNodes), slog.Int("prune_percent", c.PrunePercent),
 		slog.String("log_level", c.LogLevel.String()), slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
-		slog.String("drain_spread", c.DrainSpread.String()),
+		slog.String("drain_spread", c.DrainSpread.String()), slog.String("pprof_addr", c.PprofAddr),
 	)
 }

@@ -247,7 +247,8 @@ func (c *Client) Heads(ctx context.Context, convs []string) (map[string]int64, e
 
 // AdvanceCursors moves up to 1000 cursors forward (never back) in one call.
 func (c *Client) AdvanceCursors(ctx context.Context, as []chat.CursorAdvance) error {
-	req := &datav1.AdvanceCursorsPlusRequest{Cursors: make([]*datav1.AdvanceCursorRequest, len(as))}
+	// chat does not use the stored cursors: no_result spares their read-back.
+	req := &datav1.AdvanceCursorsPlusRequest{Cursors: make([]*datav1.AdvanceCursorRequest, len(as)), NoResult: true}
 	for i, a := range as {
 		req.Cursors[i] = &datav1.AdvanceCursorRequest{
 			UserId: a.User, DeviceId: a.Device, Conversation: a.Conversation, DeliveredSeq: a.Delivered, AckedSeq: a.Acked,

@@ -154,10 +154,11 @@ func (s *Server) Prune(context.Context, *messagev1.PruneRequest) (*messagev1.Pru
 
 // Stats describes this node.
 func (s *Server) Stats(context.Context, *messagev1.StatsRequest) (*messagev1.StatsResponse, error) {
-	st := s.node.Stats()
+	st, ps := s.node.Stats(), readProcStats()
 	return &messagev1.StatsResponse{
 		NodeId: s.nodeID, Connections: int64(st.Conns), Users: int64(st.Users),
 		GroupsCached: int64(st.Groups), SubscriptionsCached: int64(st.Subscriptions),
 		MessagesIn: st.MessagesIn, Deliveries: st.Deliveries,
+		Goroutines: ps.goroutines, HeapBytes: ps.heapBytes, RssBytes: ps.rssBytes,
 	}, nil
 }

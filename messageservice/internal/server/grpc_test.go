@@ -172,6 +172,11 @@ func TestInternalAPI(t *testing.T) {
 		if s.GetNodeId() != "n1" || s.GetConnections() < 1 || s.GetGroupsCached() < 1 || s.GetMessagesIn() < 1 {
 			t.Fatalf("stats = %v", s)
 		}
+		// The process: a connection has goroutines of its own; the heap is
+		// resident, so RSS holds at least the heap (Linux reports RSS).
+		if s.GetGoroutines() <= s.GetConnections() || s.GetHeapBytes() <= 0 || s.GetRssBytes() < s.GetHeapBytes() {
+			t.Fatalf("process stats = goroutines %d, heap %d, rss %d", s.GetGoroutines(), s.GetHeapBytes(), s.GetRssBytes())
+		}
 		// Prune with the defaults drops nothing young and few.
 		p, err := api.Prune(ctx, &messagev1.PruneRequest{})
 		if err != nil || p.GetGroupsPruned() != 0 {

@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -51,11 +52,12 @@ type Server struct {
 	cluster *cluster.Cluster
 	ws      *wsconn.Server
 	http    *http.Server
+	pprof   *http.Server // nil unless PprofAddr is set
 	grpc    *grpc.Server
 	health  *health.Server
 	ready   atomic.Bool
 
-	httpLis, grpcLis net.Listener
+	httpLis, grpcLis, pprofLis net.Listener
 }
 
 // New connects and listens; Run serves. On error everything opened is
@@ -64,7 +66,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			for _, l := range []net.Listener{s.httpLis, s.grpcLis} {
+			for _, l := range []net.Listener{s.httpLis, s.grpcLis, s.pprofLis} {
 				if l != nil {
 					l.Close()
 				}
@@ -145,7 +147,24 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
 		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
 	}
+	if cfg.PprofAddr != "" {
+		if s.pprofLis, err = net.Listen("tcp", cfg.PprofAddr); err != nil {
+			return nil, fmt.Errorf("listen pprof %s: %w", cfg.PprofAddr, err)
+		}
+		s.pprof = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+	}
 	return s, nil
+}
+
+// pprofMux serves net/http/pprof on its own mux, never on the public one.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
 
 func startNATS(listen string) (*natsserver.Server, error) {
@@ -243,6 +262,11 @@ func (s *Server) Run(ctx context.Context) error {
 		httpErr <- nil
 	}()
 	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	if s.pprof != nil {
+		go func() { _ = s.pprof.Serve(s.pprofLis) }() // ends at Close below
+		defer s.pprof.Close()
+		s.log.Info("pprof", "addr", s.pprofLis.Addr().String())
+	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	pruned := make(chan struct{})
 	go func() { defer close(pruned); s.pruneDaily(pruneCtx) }()

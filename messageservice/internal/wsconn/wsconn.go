@@ -6,6 +6,15 @@
 // lets it overflow is disconnected, never blocking others. The server pings
 // every PingInterval and closes a connection silent for IdleTimeout. Error
 // frames never close the connection.
+//
+// An idle connection costs as little as it can (issue 6: RSS per idle
+// connection): one goroutine, the read loop, blocked in gorilla's read on a
+// 1 KB buffer. Nothing else waits: the writer goroutine runs only while the
+// queue holds frames (Send starts it, it ends once the queue is empty), write
+// buffers come from a pool shared by every connection and are held only
+// during a write, the queue is a slice that is empty for an idle connection,
+// and pings are a runtime timer per connection (time.AfterFunc) that starts
+// the writer to send one.
 package wsconn
 
 import (
@@ -25,7 +34,10 @@ import (
 
 // Session is what a connection's frames are handed to (*chat.Session).
 type Session interface {
-	Send(ctx context.Context, f *frame.Send) ([]byte, error)
+	// Send queues f behind the connection's earlier sends and returns;
+	// reply runs once, possibly later on another goroutine, with the sent
+	// frame or the error. ctx bounds only the queueing.
+	Send(ctx context.Context, f *frame.Send, reply func(sent []byte, err error))
 	Ack(ctx context.Context, f *frame.Ack) error
 	Sync(ctx context.Context, f *frame.Sync) ([]byte, error)
 	Read(ctx context.Context, f *frame.Read) error
@@ -49,6 +61,21 @@ type Options struct {
 	BadToken error
 }
 
+const (
+	readBufferSize  = 1024
+	writeBufferSize = 4096
+	// maxSpare is the largest queue slice a connection keeps for reuse
+	// once it is empty; a larger one (after a burst) is let go.
+	maxSpare = 64
+)
+
+// writeBuffers is shared by every connection of every Server: a
+// connection holds a buffer only while it writes a frame.
+var writeBuffers sync.Pool
+
+// errClosed is SendWait on a closed connection.
+var errClosed = errors.New("connection closed")
+
 // Close codes of the transport.
 const (
 	CloseGoingAway  = websocket.CloseGoingAway     // 1001: the server shuts down
@@ -63,7 +90,7 @@ type Server struct {
 	open  func(c *Conn, user int64, device string) Session
 	opt   Options
 	upg   websocket.Upgrader
-	mu    sync.Mutex // guards conns and closing
+	mu    sync.Mutex // guards conns and closing; never held with a Conn's mu
 	conns map[*Conn]struct{}
 	wg    sync.WaitGroup // one per connection, until its goroutines end
 	// closing refuses new upgrades once CloseAll began.
@@ -78,7 +105,12 @@ func NewServer(log *slog.Logger, auth Authenticator, open func(c *Conn, user int
 	return &Server{
 		log: log, auth: auth, open: open, opt: opt, conns: make(map[*Conn]struct{}),
 		upg: websocket.Upgrader{
-			ReadBufferSize: 4096, WriteBufferSize: 4096,
+			// Frames are small JSON: a 1 KB read buffer reads most in
+			// one call (larger ones in several) and is what an idle
+			// connection keeps; the HTTP server's 4 KB reader is let go.
+			// Write buffers are held only while a frame is written.
+			ReadBufferSize: readBufferSize, WriteBufferSize: writeBufferSize,
+			WriteBufferPool: &writeBuffers,
 			// Clients authenticate with a bearer token, never a cookie,
 			// so a page of another origin cannot act for a user: any
 			// origin may connect (browsers pass ?token=).
@@ -123,11 +155,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	ws, err := s.upg.Upgrade(w, r, nil)
+	hj := &corkHijacker{ResponseWriter: w}
+	ws, err := s.upg.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader answered
 	}
-	c := &Conn{srv: s, ws: ws, out: make(chan []byte, s.opt.SendQueue), done: make(chan struct{})}
+	c := &Conn{srv: s, ws: ws, cork: hj.conn, done: make(chan struct{})}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -139,7 +172,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.wg.Add(1)
 	s.mu.Unlock()
 	c.sess = s.open(c, user, device)
-	go c.writeLoop()
+	c.mu.Lock()
+	c.pinger = time.AfterFunc(s.opt.PingInterval, c.ping) // ping waits for c.mu: c.pinger is set first
+	c.mu.Unlock()
 	go c.readLoop()
 }
 
@@ -192,17 +227,25 @@ func (s *Server) CloseAll(ctx context.Context, spread time.Duration) error {
 	}
 }
 
-// Conn is one WebSocket connection. Send and Close are safe for
-// concurrent use; the read loop alone reads, the write loop alone writes
-// data frames (close frames go through WriteControl, which gorilla allows
-// concurrently).
+// Conn is one WebSocket connection. Send, SendWait and Close are safe for
+// concurrent use; the read loop alone reads; one writer at a time writes
+// data frames and pings (writing says which runs); close frames go through
+// WriteControl, which gorilla allows concurrently.
 type Conn struct {
 	srv       *Server
 	ws        *websocket.Conn
+	cork      *corkConn // the socket under ws
 	sess      Session
-	out       chan []byte   // bounded write queue
 	done      chan struct{} // closed once: stop writing
 	closeOnce sync.Once
+
+	mu      sync.Mutex    // guards everything below; a leaf lock
+	queue   [][]byte      // bounded write queue (opt.SendQueue frames)
+	spare   [][]byte      // the previous queue's slice, kept for reuse when small
+	writing bool          // a writer runs (writeLoop); it ends once queue is empty
+	pingDue bool          // the writer sends a ping next
+	room    chan struct{} // made by a waiting SendWait; closed when the writer takes frames
+	pinger  *time.Timer   // fires ping every opt.PingInterval
 }
 
 var _ chat.Transport = (*Conn)(nil)
@@ -215,24 +258,78 @@ func (c *Conn) Send(b []byte) bool {
 		return false
 	default:
 	}
-	select {
-	case c.out <- b:
-		return true
-	default:
+	c.mu.Lock()
+	if len(c.queue) >= c.srv.opt.SendQueue {
+		c.mu.Unlock()
 		go c.Close(CloseSlowReader, "slow reader")
 		return false
 	}
+	start := c.pushLocked(b)
+	c.mu.Unlock()
+	if start {
+		go c.writeLoop()
+	}
+	return true
 }
 
 // SendWait queues b, waiting for room.
 func (c *Conn) SendWait(ctx context.Context, b []byte) error {
+	for {
+		select {
+		case <-c.done:
+			return errClosed
+		default:
+		}
+		c.mu.Lock()
+		if len(c.queue) < c.srv.opt.SendQueue {
+			start := c.pushLocked(b)
+			c.mu.Unlock()
+			if start {
+				go c.writeLoop()
+			}
+			return nil
+		}
+		if c.room == nil {
+			c.room = make(chan struct{})
+		}
+		room := c.room
+		c.mu.Unlock()
+		select {
+		case <-room:
+		case <-c.done:
+			return errClosed
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// pushLocked queues b and reports whether the caller must start the writer.
+func (c *Conn) pushLocked(b []byte) (start bool) {
+	if c.queue == nil {
+		c.queue, c.spare = c.spare, nil
+	}
+	c.queue = append(c.queue, b)
+	start = !c.writing
+	c.writing = true
+	return start
+}
+
+// ping runs on the pinger's timer: the writer sends a ping next.
+func (c *Conn) ping() {
 	select {
-	case c.out <- b:
-		return nil
 	case <-c.done:
-		return errors.New("connection closed")
-	case <-ctx.Done():
-		return ctx.Err()
+		return
+	default:
+	}
+	c.mu.Lock()
+	c.pingDue = true
+	start := !c.writing
+	c.writing = true
+	c.pinger.Reset(c.srv.opt.PingInterval)
+	c.mu.Unlock()
+	if start {
+		c.writeLoop() // on the timer's goroutine, which ends with it
 	}
 }
 
@@ -247,24 +344,66 @@ func (c *Conn) Close(code int, reason string) {
 	})
 }
 
+// writeLoop writes what is queued, in order, until the queue is empty, and
+// ends. Only one runs at a time (c.writing). After a write error, or once
+// the connection is done, it ends with writing still set, so no other
+// starts: the read loop ends (the socket is closed) and cleans up.
 func (c *Conn) writeLoop() {
-	ping := time.NewTicker(c.srv.opt.PingInterval)
-	defer ping.Stop()
+	opt := c.srv.opt
 	for {
+		c.mu.Lock()
+		batch, ping := c.queue, c.pingDue
+		c.queue, c.pingDue = nil, false
+		if len(batch) == 0 && !ping {
+			c.writing = false
+			c.mu.Unlock()
+			return
+		}
+		if c.room != nil {
+			close(c.room)
+			c.room = nil
+		}
+		c.mu.Unlock()
 		select {
 		case <-c.done:
 			return
-		case b := <-c.out:
-			_ = c.ws.SetWriteDeadline(time.Now().Add(c.srv.opt.WriteTimeout))
-			if err := c.ws.WriteMessage(websocket.TextMessage, b); err != nil {
-				c.ws.Close() // the read loop ends and cleans up
-				return
-			}
-		case <-ping.C:
-			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(c.srv.opt.WriteTimeout)); err != nil {
+		default:
+		}
+		if ping {
+			if err := c.ws.WriteControl(websocket.PingMessage, nil, time.Now().Add(opt.WriteTimeout)); err != nil {
 				c.ws.Close()
 				return
 			}
+		}
+		// Several frames queued: one socket write for the lot (cork.go).
+		corked := len(batch) > 1
+		if corked {
+			c.cork.hold()
+		}
+		for _, b := range batch {
+			_ = c.ws.SetWriteDeadline(time.Now().Add(opt.WriteTimeout))
+			err := c.ws.WriteMessage(websocket.TextMessage, b)
+			if err != nil {
+				if corked {
+					_ = c.cork.release()
+				}
+				c.ws.Close()
+				return
+			}
+		}
+		if corked {
+			if err := c.cork.release(); err != nil {
+				c.ws.Close()
+				return
+			}
+		}
+		if cap(batch) <= maxSpare {
+			clear(batch) // the frames can go
+			c.mu.Lock()
+			if c.spare == nil {
+				c.spare = batch[:0]
+			}
+			c.mu.Unlock()
 		}
 	}
 }
@@ -273,6 +412,10 @@ func (c *Conn) readLoop() {
 	s := c.srv
 	defer func() {
 		c.closeOnce.Do(func() { close(c.done) })
+		c.mu.Lock()
+		c.pinger.Stop()
+		c.queue, c.spare = nil, nil
+		c.mu.Unlock()
 		c.ws.Close()
 		c.sess.Close()
 		s.mu.Lock()
@@ -327,12 +470,15 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 	case *frame.Ping:
 		c.Send(frame.Pong)
 	case *frame.Send:
-		sent, err := c.sess.Send(ctx, f)
-		if err != nil {
-			c.sendError(err, f.ClientMsgID)
-			return
-		}
-		c.Send(sent)
+		// The read loop goes on to the next frame while this one is
+		// stored, so a connection's sends share append batches.
+		c.sess.Send(ctx, f, func(sent []byte, err error) {
+			if err != nil {
+				c.sendError(err, f.ClientMsgID)
+				return
+			}
+			c.Send(sent)
+		})
 	case *frame.Ack:
 		if err := c.sess.Ack(ctx, f); err != nil {
 			c.sendError(err, "")

@@ -3,6 +3,7 @@ package wsconn
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -43,13 +44,15 @@ func (s *session) setErr(err error) {
 	s.mu.Unlock()
 }
 
-func (s *session) Send(context.Context, *frame.Send) ([]byte, error) {
+func (s *session) Send(_ context.Context, _ *frame.Send, reply func([]byte, error)) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.sendErr != nil {
-		return nil, s.sendErr
+	err := s.sendErr
+	s.mu.Unlock()
+	if err != nil {
+		reply(nil, err)
+		return
 	}
-	return []byte(`{"type":"sent"}`), nil
+	reply([]byte(`{"type":"sent"}`), nil)
 }
 func (s *session) Ack(context.Context, *frame.Ack) error { return nil }
 func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
@@ -286,5 +289,38 @@ func TestCloseAllInWaves(t *testing.T) {
 	}
 	if n := f.srv.Count(); n != 0 {
 		t.Fatalf("%d connections left", n)
+	}
+}
+
+// TestBurstInOrder: frames queued faster than they are written go out
+// together (one socket write per batch, cork.go), each intact and in
+// order, small and large (over the 64 KB batch buffer) mixed.
+func TestBurstInOrder(t *testing.T) {
+	f := start(t, Options{SendQueue: 4096, MaxFrameBytes: 1 << 20})
+	ws := f.dial(t, "")
+	for f.opened() != 1 {
+		time.Sleep(5 * time.Millisecond) // until its session is open
+	}
+	sc := f.conn(0)
+	const n = 2000
+	want := make([]string, n)
+	for i := range want {
+		pad := strings.Repeat("p", i%7*10)
+		if i%500 == 499 {
+			pad = strings.Repeat("q", 100<<10)
+		}
+		want[i] = fmt.Sprintf(`{"type":"message","seq":%d,"pad":"%s"}`, i+1, pad)
+	}
+	go func() {
+		for _, w := range want {
+			if !sc.Send([]byte(w)) {
+				return
+			}
+		}
+	}()
+	for i, w := range want {
+		if got := read(t, ws); got != w {
+			t.Fatalf("frame %d: got %.80s, want %.80s", i, got, w)
+		}
 	}
 }

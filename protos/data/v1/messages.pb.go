@@ -1031,8 +1031,12 @@ func (x *AdvanceCursorRequest) GetAckedSeq() int64 {
 
 // AdvanceCursorsPlus advances up to 1000 cursors in one round trip.
 type AdvanceCursorsPlusRequest struct {
-	state         protoimpl.MessageState  `protogen:"open.v1"`
-	Cursors       []*AdvanceCursorRequest `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
+	state   protoimpl.MessageState  `protogen:"open.v1"`
+	Cursors []*AdvanceCursorRequest `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
+	// When true the response holds no cursors, and the store need not read
+	// them back after writing (MySQL: one statement instead of a transaction
+	// of upsert and read).
+	NoResult      bool `protobuf:"varint,2,opt,name=no_result,json=noResult,proto3" json:"no_result,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1072,6 +1076,13 @@ func (x *AdvanceCursorsPlusRequest) GetCursors() []*AdvanceCursorRequest {
 		return x.Cursors
 	}
 	return nil
+}
+
+func (x *AdvanceCursorsPlusRequest) GetNoResult() bool {
+	if x != nil {
+		return x.NoResult
+	}
+	return false
 }
 
 type AdvanceCursorsPlusResponse struct {
@@ -1916,9 +1927,10 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\x12\"\n" +
 	"\fconversation\x18\x03 \x01(\tR\fconversation\x12#\n" +
 	"\rdelivered_seq\x18\x04 \x01(\x03R\fdeliveredSeq\x12\x1b\n" +
-	"\tacked_seq\x18\x05 \x01(\x03R\backedSeq\"^\n" +
+	"\tacked_seq\x18\x05 \x01(\x03R\backedSeq\"{\n" +
 	"\x19AdvanceCursorsPlusRequest\x12A\n" +
-	"\acursors\x18\x01 \x03(\v2'.privateim.data.v1.AdvanceCursorRequestR\acursors\"Q\n" +
+	"\acursors\x18\x01 \x03(\v2'.privateim.data.v1.AdvanceCursorRequestR\acursors\x12\x1b\n" +
+	"\tno_result\x18\x02 \x01(\bR\bnoResult\"Q\n" +
 	"\x1aAdvanceCursorsPlusResponse\x123\n" +
 	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\x91\x01\n" +
 	"\x12ListCursorsRequest\x12\x17\n" +

@@ -564,8 +564,12 @@ type StatsResponse struct {
 	SubscriptionsCached int64                  `protobuf:"varint,5,opt,name=subscriptions_cached,json=subscriptionsCached,proto3" json:"subscriptions_cached,omitempty"`
 	MessagesIn          int64                  `protobuf:"varint,6,opt,name=messages_in,json=messagesIn,proto3" json:"messages_in,omitempty"` // frames of type send accepted since start
 	Deliveries          int64                  `protobuf:"varint,7,opt,name=deliveries,proto3" json:"deliveries,omitempty"`                   // message frames written since start
-	unknownFields       protoimpl.UnknownFields
-	sizeCache           protoimpl.SizeCache
+	// The process, for operators and for soak runs (tools/loadgen soak):
+	Goroutines    int64 `protobuf:"varint,8,opt,name=goroutines,proto3" json:"goroutines,omitempty"`                // runtime.NumGoroutine
+	HeapBytes     int64 `protobuf:"varint,9,opt,name=heap_bytes,json=heapBytes,proto3" json:"heap_bytes,omitempty"` // Go heap in use by live and not yet swept objects
+	RssBytes      int64 `protobuf:"varint,10,opt,name=rss_bytes,json=rssBytes,proto3" json:"rss_bytes,omitempty"`   // resident set size (Linux: /proc/self/statm); 0 where unknown
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *StatsResponse) Reset() {
@@ -647,6 +651,27 @@ func (x *StatsResponse) GetDeliveries() int64 {
 	return 0
 }
 
+func (x *StatsResponse) GetGoroutines() int64 {
+	if x != nil {
+		return x.Goroutines
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetHeapBytes() int64 {
+	if x != nil {
+		return x.HeapBytes
+	}
+	return 0
+}
+
+func (x *StatsResponse) GetRssBytes() int64 {
+	if x != nil {
+		return x.RssBytes
+	}
+	return 0
+}
+
 var File_message_v1_message_proto protoreflect.FileDescriptor
 
 const file_message_v1_message_proto_rawDesc = "" +
@@ -682,7 +707,7 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\rPruneResponse\x12#\n" +
 	"\rgroups_pruned\x18\x01 \x01(\x03R\fgroupsPruned\x121\n" +
 	"\x14subscriptions_pruned\x18\x02 \x01(\x03R\x13subscriptionsPruned\"\x0e\n" +
-	"\fStatsRequest\"\xf9\x01\n" +
+	"\fStatsRequest\"\xd5\x02\n" +
 	"\rStatsResponse\x12\x17\n" +
 	"\anode_id\x18\x01 \x01(\tR\x06nodeId\x12 \n" +
 	"\vconnections\x18\x02 \x01(\x03R\vconnections\x12\x14\n" +
@@ -693,7 +718,14 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"messagesIn\x12\x1e\n" +
 	"\n" +
 	"deliveries\x18\a \x01(\x03R\n" +
-	"deliveries2\xb6\x03\n" +
+	"deliveries\x12\x1e\n" +
+	"\n" +
+	"goroutines\x18\b \x01(\x03R\n" +
+	"goroutines\x12\x1d\n" +
+	"\n" +
+	"heap_bytes\x18\t \x01(\x03R\theapBytes\x12\x1b\n" +
+	"\trss_bytes\x18\n" +
+	" \x01(\x03R\brssBytes2\xb6\x03\n" +
 	"\x0eMessageService\x12M\n" +
 	"\x04Push\x12!.privateim.message.v1.PushRequest\x1a\".privateim.message.v1.PushResponse\x12\\\n" +
 	"\tBroadcast\x12&.privateim.message.v1.BroadcastRequest\x1a'.privateim.message.v1.BroadcastResponse\x12S\n" +

@@ -32,17 +32,9 @@ func (d *Documents) AdvanceCursors(ctx context.Context, cs []store.Cursor) ([]st
 	if len(cs) == 0 {
 		return []store.Cursor{}, nil
 	}
+	insert, args := cursorUpsert(cs)
 	sorted := slices.Clone(cs)
 	slices.SortFunc(sorted, func(a, b store.Cursor) int { return compareCursorKeys(cursorKeyOf(a), cursorKeyOf(b)) })
-	now := dbTime(time.Now())
-	args := make([]any, 0, 6*len(sorted))
-	for _, c := range sorted {
-		args = append(args, c.UserID, c.DeviceID, c.Conversation, c.DeliveredSeq, c.AckedSeq, now)
-	}
-	insert := "INSERT INTO cursors (" + cursorCols + ") VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(sorted)-1) + "(?, ?, ?, ?, ?, ?)" +
-		" ON DUPLICATE KEY UPDATE delivered_seq = GREATEST(delivered_seq, VALUES(delivered_seq))," +
-		" acked_seq = GREATEST(acked_seq, VALUES(acked_seq)), updated_at = VALUES(updated_at)"
 
 	var where []string
 	keyArgs := make([]any, 0, 3*len(sorted))
@@ -81,6 +73,43 @@ func (d *Documents) AdvanceCursors(ctx context.Context, cs []store.Cursor) ([]st
 		out[i] = s
 	}
 	return out, nil
+}
+
+// AdvanceCursorsNoResult is AdvanceCursors without the read-back: one
+// multi-row upsert, a transaction of its own, for callers that do not use
+// the stored cursors (the messageservice's cursor writer).
+func (d *Documents) AdvanceCursorsNoResult(ctx context.Context, cs []store.Cursor) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	insert, args := cursorUpsert(cs)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err = d.db.ExecContext(ctx, insert, args...); err == nil || !isRetryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("advance %d cursors: %w", len(cs), err)
+	}
+	return nil
+}
+
+// cursorUpsert is the multi-row upsert of cs, in key order so concurrent
+// batches lock rows in the same order; each seq becomes GREATEST(stored,
+// given).
+func cursorUpsert(cs []store.Cursor) (string, []any) {
+	sorted := slices.Clone(cs)
+	slices.SortFunc(sorted, func(a, b store.Cursor) int { return compareCursorKeys(cursorKeyOf(a), cursorKeyOf(b)) })
+	now := dbTime(time.Now())
+	args := make([]any, 0, 6*len(sorted))
+	for _, c := range sorted {
+		args = append(args, c.UserID, c.DeviceID, c.Conversation, c.DeliveredSeq, c.AckedSeq, now)
+	}
+	return "INSERT INTO cursors (" + cursorCols + ") VALUES " +
+		strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(sorted)-1) + "(?, ?, ?, ?, ?, ?)" +
+		" ON DUPLICATE KEY UPDATE delivered_seq = GREATEST(delivered_seq, VALUES(delivered_seq))," +
+		" acked_seq = GREATEST(acked_seq, VALUES(acked_seq)), updated_at = VALUES(updated_at)", args
 }
 
 // ListCursors returns a user's cursors ordered by device, then conversation.

@@ -27,8 +27,9 @@ const maxInsertBytes = 4 << 20
 // rounds something else is wrong.
 const maxDedupRetries = 8
 
-// errDedupRace: another transaction stored one of our (sender, client id)
-// keys after we looked. Retrying sees its row.
+// errDedupRace: one of our (sender, client id) keys is stored already
+// (before an insert that did not look, or by another transaction after we
+// looked). Retrying with the lookup sees its row.
 var errDedupRace = errors.New("idempotency key stored concurrently")
 
 type dedupKey struct {
@@ -38,9 +39,12 @@ type dedupKey struct {
 
 func keyOf(m store.Message) dedupKey { return dedupKey{m.SenderID, m.ClientMsgID} }
 
-// AppendMessages stores msgs in one transaction: one read of the keys stored
-// before, one multi-row upsert of the counters, one read of the counters and
-// one multi-row insert per 4 MiB of content.
+// AppendMessages stores msgs in one transaction: one multi-row upsert of the
+// counters, one read of the counters and one multi-row insert per 4 MiB of
+// content. The first attempt does not look for the idempotency keys: it
+// inserts, and a duplicate key (a re-sent message, rare) rolls the whole
+// transaction back, counters included, so seqs stay gap-free; the next
+// attempt reads the keys stored before and answers those as duplicates.
 func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([]store.AppendResult, error) {
 	if len(msgs) == 0 {
 		return []store.AppendResult{}, nil
@@ -49,7 +53,7 @@ func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([
 	for attempt := 0; ; attempt++ {
 		err := docTx(ctx, d.db, func(tx *sql.Tx) error {
 			var err error
-			out, err = appendTx(ctx, tx, msgs)
+			out, err = appendTx(ctx, tx, msgs, attempt > 0)
 			return err
 		})
 		if err == nil {
@@ -61,16 +65,21 @@ func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([
 	}
 }
 
-func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message) ([]store.AppendResult, error) {
+// appendTx stores msgs in tx; lookup reads the keys stored before first,
+// else a key stored before fails the insert with errDedupRace.
+func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message, lookup bool) ([]store.AppendResult, error) {
 	first := make(map[dedupKey]int, len(msgs)) // key -> index of its first occurrence
 	for i, m := range msgs {
 		if _, ok := first[keyOf(m)]; !ok {
 			first[keyOf(m)] = i
 		}
 	}
-	stored, err := messagesByKeys(ctx, tx, first)
-	if err != nil {
-		return nil, err
+	stored := map[dedupKey]store.Message{}
+	if lookup {
+		var err error
+		if stored, err = messagesByKeys(ctx, tx, first); err != nil {
+			return nil, err
+		}
 	}
 
 	// The messages to store: first occurrences of keys not stored before.

@@ -15,12 +15,14 @@ MODULES = $(shell go list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # .dev/env holds the MYSQL_DSN that scripts/provision.sh chose.
 WITH_ENV = set -a; . ./.dev/env; set +a
 
-.PHONY: help run test load lint generate generate-check tidy-check certs provision search-deps db-stop clean
+.PHONY: help run test test-faults load soak lint generate generate-check tidy-check certs provision search-deps db-stop clean
 
 help:
 	@echo 'make run             start the dev stack (provisions MySQL, makes certs); Ctrl-C stops it'
 	@echo 'make test            lint, generate-check, tidy-check, then go test -race over every module'
+	@echo 'make test-faults     tools/loadgen faults at a real size: 3 message nodes, 3 NATS servers, five faults'
 	@echo 'make load            tools/loadgen --local at medium sizes, every workload (docs/benchmarks.md)'
+	@echo 'make soak            30 minutes of load and churn; goroutines and RSS every minute must stay flat'
 	@echo 'make lint            gofmt, go vet, only dataservice may use a database driver'
 	@echo 'make generate        regenerate protos/ Go code'
 	@echo 'make generate-check  fail when the committed generated code is stale'
@@ -49,6 +51,18 @@ test: provision certs lint generate-check tidy-check search-deps
 	done; \
 	exit $$fail
 
+# The faults workload of tools/loadgen at a real size (docs/benchmarks.md,
+# "Faults"): its own MariaDB, DataService, userservice, 3 NATS servers and 3
+# message nodes; a node SIGKILL, DataService, NATS and MariaDB restarts and
+# a held slow reader under p2p + group load. Exit 1 when a message acked
+# with `sent` is missing or doubled or a fault is not served again in 10 s.
+# `make test` runs it small (TestFaults in tools/loadgen). FAULTS_FLAGS adds
+# flags (e.g. --json, --faults kill-node).
+FAULTS_FLAGS ?=
+test-faults: provision
+	@go build -o .dev/bin/loadgen ./tools/loadgen
+	@.dev/bin/loadgen faults --pairs 200 --members 100 --publishers 10 --rate 500 --duration 30s $(FAULTS_FLAGS)
+
 # A medium run of every workload of tools/loadgen, each against its own
 # --local stack (fresh database, dropped after). LOAD_FLAGS adds flags to
 # every run (e.g. --baseline, --json); LOAD_WORKLOADS replaces the list.
@@ -67,6 +81,14 @@ load: provision
 		.dev/bin/loadgen $$w --local $(LOAD_FLAGS) || fail=1; \
 	done; \
 	exit $$fail
+
+# 30 minutes of p2p + group traffic and connection churn against a --local
+# stack; the servers' goroutines, heap and RSS are printed every minute and
+# must stay flat (exit 1 otherwise). Not part of `make test`.
+SOAK_FLAGS ?= --duration 30m --interval 1m
+soak: provision
+	@go build -o .dev/bin/loadgen ./tools/loadgen
+	@$(WITH_ENV); .dev/bin/loadgen soak --local $(SOAK_FLAGS)
 
 lint:
 	@bash scripts/lint.sh

@@ -3,7 +3,8 @@
 # missing. Idempotent; run it as root or as a user with sudo, on Debian or
 # Ubuntu (or here).
 #
-#   scripts/provision.sh          everything: Go check, gcc (for -race), protoc, MySQL
+#   scripts/provision.sh          everything: Go check, gcc (for -race), protoc, MySQL (and the
+#                                 mariadbd binary, for the tests' private servers)
 #   scripts/provision.sh protoc   protoc only (scripts/generate.sh)
 #   scripts/provision.sh mysql    MySQL only
 #   scripts/provision.sh stop     stop the private mariadbd, if it runs
@@ -211,7 +212,10 @@ provision_mysql() {
 }
 
 case ${1:-all} in
-all) ensure_go; ensure_cc; ensure_protoc; provision_mysql ;;
+# ensure_server also where a server already answers: tests that crash and
+# restart MariaDB (dataservice restart_test, loadgen faults) run a private
+# mariadbd of their own.
+all) ensure_go; ensure_cc; ensure_protoc; ensure_server; provision_mysql ;;
 protoc) ensure_protoc ;;
 mysql) provision_mysql ;;
 stop) stop_private ;;

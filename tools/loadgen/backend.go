@@ -54,7 +54,8 @@ type backend interface {
 type stackBackend struct {
 	userURL  string // http://host:port
 	ws       string
-	pid      int // of the messageservice; 0 when unknown
+	pid      int            // of the messageservice; 0 when unknown
+	others   map[string]int // pids of the other services, by name (--local)
 	fast     bool
 	workers  int
 	http     *http.Client

@@ -1,7 +1,7 @@
 // Command loadgen measures a PrivateIM stack with real WebSocket clients
 // and checks, in the same run, that no message was lost or doubled.
 //
-//	loadgen <idle|p2p|group|broadcast|storm> [flags]
+//	loadgen <idle|p2p|group|broadcast|storm|soak|faults> [flags]
 //
 // Against a running stack (`make run`; the flags' defaults are its
 // addresses), or with --local against a stack it builds and starts itself
@@ -64,6 +64,9 @@ type config struct {
 	publishers int
 	followers  int
 	posts      int
+	soak       soakConfig
+	faults     string // faults: the phases, comma-separated
+	sendQueue  int    // faults: SEND_QUEUE of the nodes
 
 	// drop, set only by tests, loses deliveries in the clients.
 	drop func(u *user, conv string, seq int64) bool
@@ -78,6 +81,12 @@ workloads:
   group      --members M --publishers K --rate R --duration D [--window W]
   broadcast  --followers F --posts N   a subscription post to F online followers
   storm      -n N                      N clients drop and reconnect at once; a notice waits for each
+  soak       --duration D --interval I p2p + group traffic and connection churn for D; the servers'
+                                       goroutines and memory, sampled every I, must stay flat
+  faults     --pairs P --members M --rate R --duration D
+                                       a 3-node cluster on 3 NATS servers under p2p + group load: one
+                                       phase per fault (node SIGKILL, DataService, NATS, MariaDB restart,
+                                       slow reader); integrity and "serves again" (<= 10 s) per fault
 
 Run 'loadgen <workload> -h' for the flags.
 `
@@ -90,7 +99,7 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	}
 	c.workload = args[0]
 	switch c.workload {
-	case "idle", "p2p", "group", "broadcast", "storm":
+	case "idle", "p2p", "group", "broadcast", "storm", "soak", "faults":
 	default:
 		fmt.Fprint(stderr, usage)
 		return c, fmt.Errorf("unknown workload %q", c.workload)
@@ -128,6 +137,11 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	case "broadcast":
 		fs.IntVar(&c.followers, "followers", 1000, "online followers")
 		fs.IntVar(&c.posts, "posts", 3, "posts, one after another")
+	case "soak":
+		soakFlags(fs, &c)
+	}
+	if c.workload == "faults" {
+		faultFlags(fs, &c)
 	}
 	if c.workload == "p2p" || c.workload == "group" {
 		fs.DurationVar(&c.settle, "settle", 500*time.Millisecond, "pause between connecting and sending, so the sessions' catch-up is over (0: send at once)")
@@ -141,6 +155,11 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments %v", fs.Args())
 	}
+	if c.workload == "soak" {
+		if err := c.soak.check(&c); err != nil {
+			return c, err
+		}
+	}
 	if c.mysqlDSN = getenv("MYSQL_DSN"); c.mysqlDSN == "" {
 		c.mysqlDSN = "root@tcp(127.0.0.1:3306)/"
 	}
@@ -150,6 +169,10 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 		c.workload == "group" && c.members < 2,
 		c.workload == "broadcast" && (c.followers < 1 || c.posts < 1):
 		return c, errors.New("sizes must be positive")
+	case c.workload == "faults" && (c.pairs < 1 || c.members < 2 || c.publishers < 1 || c.publishers > c.members || c.rate <= 0 || c.sendQueue < 16):
+		return c, errors.New("faults: --pairs >= 1, --members >= 2, --publishers 1..members, --rate > 0, --send-queue >= 16")
+	case c.workload == "faults" && validFaults(c.faults) != nil:
+		return c, validFaults(c.faults)
 	case (c.workload == "p2p" || c.workload == "group") && c.window == 0 && c.rate <= 0:
 		return c, errors.New("--rate must be positive (or use --window)")
 	}
@@ -169,6 +192,8 @@ func (c config) params() map[string]any {
 		p["members"], p["publishers"] = c.members, c.publishers
 	case "broadcast":
 		p["followers"], p["posts"] = c.followers, c.posts
+	case "soak":
+		c.soak.params(c, p)
 	}
 	if c.workload == "p2p" || c.workload == "group" {
 		p["duration"] = c.duration.String()
@@ -207,6 +232,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, getenv fu
 
 // runConfig runs a parsed configuration and writes the report.
 func runConfig(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr io.Writer) int {
+	if cfg.workload == "faults" {
+		return runFaults(ctx, cfg, log, stdout, stderr)
+	}
 	rep, err := measure(ctx, cfg, log, stderr)
 	if err != nil {
 		log.Error("loadgen", "workload", cfg.workload, "err", err)
@@ -223,6 +251,10 @@ func runConfig(ctx context.Context, cfg config, log *slog.Logger, stdout, stderr
 	}
 	if !rep.Integrity.OK || (rep.Baseline != nil && !rep.Baseline.Integrity.OK) {
 		log.Error("integrity check failed", "missing", rep.Integrity.Missing, "duplicates", rep.Integrity.Duplicates, "not_stored", rep.Integrity.StoredMissing)
+		return 1
+	}
+	if rep.Soak != nil && !rep.Soak.Flat {
+		log.Error("soak: goroutines or memory grew (see the trends)")
 		return 1
 	}
 	return 0
@@ -258,6 +290,7 @@ func measure(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer
 			return nil, err
 		}
 		defer sb.close()
+		sb.others = st.pids()
 		target = sb
 	} else {
 		certs := cfg.certs
@@ -310,6 +343,8 @@ func runWorkload(ctx context.Context, cfg config, b backend, log *slog.Logger, s
 		err = r.broadcast(ctx, rep)
 	case "storm":
 		err = r.storm(ctx, rep)
+	case "soak":
+		err = r.soak(ctx, rep)
 	}
 	rep.Seconds = round3(time.Since(start).Seconds())
 	return rep, err

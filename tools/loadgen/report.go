@@ -26,6 +26,7 @@ type report struct {
 	Connect        *connectStats      `json:"connect,omitempty"`
 	LastFollowerMs []float64          `json:"last_follower_ms,omitempty"` // broadcast: per post
 	Storm          *stormStats        `json:"storm,omitempty"`
+	Soak           *soakStats         `json:"soak,omitempty"`
 	Integrity      integrity          `json:"integrity"`
 	Baseline       *report            `json:"baseline,omitempty"`
 	Ratio          map[string]float64 `json:"ratio_to_baseline,omitempty"`
@@ -174,6 +175,11 @@ func writeTable(w io.Writer, r *report) error {
 			fmt.Fprintf(w, " %s %.3g", k, r.Ratio[k])
 		}
 		fmt.Fprintln(w)
+	}
+	if r.Soak != nil {
+		for _, row := range soakRows(r.Soak) {
+			fmt.Fprintln(w, row)
+		}
 	}
 	for _, x := range []*report{r, r.Baseline} {
 		if x != nil {

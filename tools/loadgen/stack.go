@@ -218,21 +218,33 @@ type listenLine struct {
 }
 
 func (s *localStack) start(ctx context.Context, bin, name string, env []string) (*proc, error) {
-	p := &proc{name: name, log: filepath.Join(s.dir, name+".log"), lines: make(chan string, 64), done: make(chan struct{})}
-	f, err := os.Create(p.log)
+	p, err := startProc(name, filepath.Join(bin, name), nil, env, filepath.Join(s.dir, name+".log"))
 	if err != nil {
 		return nil, err
 	}
-	p.cmd = exec.Command(filepath.Join(bin, name))
+	s.procs = append(s.procs, p)
+	return p, nil
+}
+
+// startProc starts path with args and env (added to ours) in its own
+// process group, killed when loadgen dies; its output is appended to
+// logPath (a restarted child keeps one log) and handed line by line to
+// lines while someone reads them.
+func startProc(name, path string, args, env []string, logPath string) (*proc, error) {
+	p := &proc{name: name, log: logPath, lines: make(chan string, 256), done: make(chan struct{})}
+	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	p.cmd = exec.Command(path, args...)
 	p.cmd.Env = append(os.Environ(), env...)
 	pr, pw := io.Pipe()
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
-	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := p.cmd.Start(); err != nil {
 		f.Close()
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	s.procs = append(s.procs, p)
 	go func() {
 		defer f.Close()
 		defer close(p.lines)

@@ -536,17 +536,16 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 				return
 			}
 			back[i] = c
+			// The acker acks it from now on, as a client acks what it
+			// gets at once: a client first acked when the last of the
+			// storm was back would see the 5 s redelivery of its notice.
+			r.mu.Lock()
+			r.clients = append(r.clients, c)
+			r.mu.Unlock()
 		})
 	}
 	wg.Wait()
 	allBack := time.Since(t0)
-	r.mu.Lock()
-	for _, c := range back {
-		if c != nil {
-			r.clients = append(r.clients, c)
-		}
-	}
-	r.mu.Unlock()
 	if p := backErr.Load(); p != nil {
 		return fmt.Errorf("reconnect: %w", *p)
 	}

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"slices"
@@ -39,47 +40,62 @@ type dedupKey struct {
 
 func keyOf(m store.Message) dedupKey { return dedupKey{m.SenderID, m.ClientMsgID} }
 
-// AppendMessages stores msgs in one transaction: one multi-row upsert of the
-// counters, one read of the counters and one multi-row insert per 4 MiB of
-// content. The first attempt does not look for the idempotency keys: it
-// inserts, and a duplicate key (a re-sent message, rare) rolls the whole
-// transaction back, counters included, so seqs stay gap-free; the next
-// attempt reads the keys stored before and answers those as duplicates.
+// AppendMessages stores msgs in one transaction of two round trips to the
+// server (multi-statement packets, see Open): "begin; bump the counters;
+// read them" and "insert the messages; commit". The first attempt does not
+// look for the idempotency keys: it inserts, and a duplicate key (a
+// re-sent message, rare) rolls the whole transaction back, counters
+// included, so seqs stay gap-free; the next attempt first reads the keys
+// stored before and answers those as duplicates. A deadlock victim is run
+// again, up to 5 times.
 func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([]store.AppendResult, error) {
 	if len(msgs) == 0 {
 		return []store.AppendResult{}, nil
 	}
-	var out []store.AppendResult
-	for attempt := 0; ; attempt++ {
-		err := docTx(ctx, d.db, func(tx *sql.Tx) error {
-			var err error
-			out, err = appendTx(ctx, tx, msgs, attempt > 0)
-			return err
-		})
-		if err == nil {
+	lookup := false
+	for races, deadlocks := 0, 0; ; {
+		out, err := d.appendOnce(ctx, msgs, lookup)
+		switch {
+		case err == nil:
 			return out, nil
-		}
-		if !errors.Is(err, errDedupRace) || attempt+1 >= maxDedupRetries {
+		case errors.Is(err, errDedupRace) && races+1 < maxDedupRetries:
+			races++
+			lookup = true
+		case isRetryable(err) && deadlocks+1 < 5:
+			deadlocks++
+		default:
 			return nil, fmt.Errorf("append %d messages: %w", len(msgs), err)
 		}
 	}
 }
 
-// appendTx stores msgs in tx; lookup reads the keys stored before first,
-// else a key stored before fails the insert with errDedupRace.
-func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message, lookup bool) ([]store.AppendResult, error) {
+// beginRC opens a READ COMMITTED transaction (see docTx) as the head of a
+// multi-statement packet.
+const beginRC = "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; START TRANSACTION; "
+
+// appendOnce is one attempt of AppendMessages on a connection of its own;
+// lookup reads the keys stored before first, else a key stored before fails
+// the insert with errDedupRace.
+func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup bool) (_ []store.AppendResult, err error) {
+	conn, err := d.db.Conn(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("connection: %w", err)
+	}
+	defer func() { endConn(conn, err != nil) }()
+
 	first := make(map[dedupKey]int, len(msgs)) // key -> index of its first occurrence
 	for i, m := range msgs {
 		if _, ok := first[keyOf(m)]; !ok {
 			first[keyOf(m)] = i
 		}
 	}
+	head := beginRC // what the next packet starts with
 	stored := map[dedupKey]store.Message{}
 	if lookup {
-		var err error
-		if stored, err = messagesByKeys(ctx, tx, first); err != nil {
+		if stored, err = messagesByKeys(ctx, conn, head, first); err != nil {
 			return nil, err
 		}
+		head = ""
 	}
 
 	// The messages to store: first occurrences of keys not stored before.
@@ -95,8 +111,12 @@ func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message, lookup bool
 	}
 
 	results := make([]store.AppendResult, len(msgs))
-	if len(fresh) > 0 {
-		heads, err := bumpCounters(ctx, tx, count)
+	if len(fresh) == 0 {
+		if _, err := conn.ExecContext(ctx, head+"COMMIT"); err != nil {
+			return nil, fmt.Errorf("commit: %w", err)
+		}
+	} else {
+		heads, err := bumpCounters(ctx, conn, head, count)
 		if err != nil {
 			return nil, err
 		}
@@ -117,7 +137,7 @@ func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message, lookup bool
 			results[i] = store.AppendResult{Message: m}
 			rows = append(rows, m)
 		}
-		if err := insertMessages(ctx, tx, rows); err != nil {
+		if err := insertMessagesAndCommit(ctx, conn, rows); err != nil {
 			return nil, err
 		}
 	}
@@ -132,9 +152,25 @@ func appendTx(ctx context.Context, tx *sql.Tx, msgs []store.Message, lookup bool
 	return results, nil
 }
 
+// endConn hands conn back to the pool. After a failure the transaction may
+// still be open (a statement failed before the COMMIT of its packet): it is
+// rolled back, and a connection that cannot even do that is closed rather
+// than handed to the next caller mid-transaction.
+func endConn(conn *sql.Conn, failed bool) {
+	if failed {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if _, err := conn.ExecContext(ctx, "ROLLBACK"); err != nil {
+			_ = conn.Raw(func(any) error { return driver.ErrBadConn })
+		}
+		cancel()
+	}
+	_ = conn.Close()
+}
+
 // messagesByKeys reads the stored messages with any of keys, grouping the
 // keys by sender so each group is one range on the unique index.
-func messagesByKeys(ctx context.Context, tx *sql.Tx, keys map[dedupKey]int) (map[dedupKey]store.Message, error) {
+// head is prepended to the query (the transaction's begin).
+func messagesByKeys(ctx context.Context, conn *sql.Conn, head string, keys map[dedupKey]int) (map[dedupKey]store.Message, error) {
 	bySender := map[int64][]string{}
 	for k := range keys {
 		bySender[k.sender] = append(bySender[k.sender], k.client)
@@ -148,7 +184,7 @@ func messagesByKeys(ctx context.Context, tx *sql.Tx, keys map[dedupKey]int) (map
 			args = append(args, c)
 		}
 	}
-	rows, err := tx.QueryContext(ctx, "SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	rows, err := conn.QueryContext(ctx, head+"SELECT "+msgCols+" FROM messages WHERE "+strings.Join(where, " OR "), args...)
 	if err != nil {
 		return nil, fmt.Errorf("read idempotency keys: %w", err)
 	}
@@ -164,32 +200,31 @@ func messagesByKeys(ctx context.Context, tx *sql.Tx, keys map[dedupKey]int) (map
 }
 
 // bumpCounters adds count[c] to each conversation's counter, creating
-// missing ones, and returns the new values. The upsert lists conversations
-// in sorted order so concurrent batches lock counters in the same order.
-func bumpCounters(ctx context.Context, tx *sql.Tx, count map[string]int64) (map[string]int64, error) {
+// missing ones, and returns the new values: the upsert and the read in one
+// packet, after head (the transaction's begin). The upsert lists
+// conversations in sorted order so concurrent batches lock counters in the
+// same order.
+func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[string]int64) (map[string]int64, error) {
 	convs := make([]string, 0, len(count))
 	for c := range count {
 		convs = append(convs, c)
 	}
 	slices.Sort(convs)
 	values := strings.Repeat("(?, ?), ", len(convs)-1) + "(?, ?)"
-	args := make([]any, 0, 2*len(convs))
+	args := make([]any, 0, 3*len(convs))
 	for _, c := range convs {
 		args = append(args, c, count[c])
 	}
-	if _, err := tx.ExecContext(ctx, "INSERT INTO conversation_seq (conversation, seq) VALUES "+values+
-		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq)", args...); err != nil {
-		return nil, fmt.Errorf("bump seq counters: %w", err)
+	for _, c := range convs {
+		args = append(args, c)
 	}
-	in := make([]any, len(convs))
-	for i, c := range convs {
-		in[i] = c
-	}
-	// We hold these rows' locks, so the values are ours until commit.
-	rows, err := tx.QueryContext(ctx, "SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+
-		placeholders(len(convs))+")", in...)
+	// We hold these rows' locks after the upsert, so the values read are
+	// ours until commit.
+	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq) VALUES "+values+
+		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq); "+
+		"SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+placeholders(len(convs))+")", args...)
 	if err != nil {
-		return nil, fmt.Errorf("read seq counters: %w", err)
+		return nil, fmt.Errorf("bump seq counters: %w", err)
 	}
 	defer rows.Close()
 	heads := make(map[string]int64, len(convs))
@@ -210,10 +245,11 @@ func bumpCounters(ctx context.Context, tx *sql.Tx, count map[string]int64) (map[
 	return heads, nil
 }
 
-// insertMessages inserts rows with multi-row INSERTs of bounded size, in
-// (sender, client id) order so two batches sharing keys take the unique
-// index's locks in the same order.
-func insertMessages(ctx context.Context, tx *sql.Tx, rows []store.Message) error {
+// insertMessagesAndCommit inserts rows with multi-row INSERTs of bounded
+// size, the last one in one packet with the COMMIT, in (sender, client id)
+// order so two batches sharing keys take the unique index's locks in the
+// same order. A failed INSERT stops its packet: the COMMIT does not run.
+func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.Message) error {
 	slices.SortFunc(rows, func(a, b store.Message) int {
 		return cmp.Or(cmp.Compare(a.SenderID, b.SenderID), strings.Compare(a.ClientMsgID, b.ClientMsgID))
 	})
@@ -229,12 +265,16 @@ func insertMessages(ctx context.Context, tx *sql.Tx, rows []store.Message) error
 		for _, m := range chunk {
 			args = append(args, m.ID, m.Conversation, m.Seq, m.SenderID, m.ClientMsgID, m.Kind, m.Content, m.CreatedAt)
 		}
-		values := strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
-		if _, err := tx.ExecContext(ctx, "INSERT INTO messages ("+msgCols+") VALUES "+values, args...); err != nil {
+		q := "INSERT INTO messages (" + msgCols + ") VALUES " +
+			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
+		if len(rows) == 0 {
+			q += "; COMMIT"
+		}
+		if _, err := conn.ExecContext(ctx, q, args...); err != nil {
 			if isDuplicate(err) {
 				return classifyDuplicate(err)
 			}
-			return fmt.Errorf("insert messages: %w", err)
+			return fmt.Errorf("insert messages and commit: %w", err)
 		}
 	}
 	return nil

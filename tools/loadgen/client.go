@@ -48,7 +48,7 @@ type stamp struct {
 
 func (f *inFrame) sentAt() (time.Time, bool) {
 	var s stamp
-	if json.Unmarshal(f.Content, &s) != nil {
+	if decodeStamp(f.Content, &s) != nil {
 		return time.Time{}, false
 	}
 	ns := s.T
@@ -224,7 +224,7 @@ func (c *client) read() {
 		}
 		now := time.Now()
 		var f inFrame
-		if err := json.Unmarshal(b, &f); err != nil {
+		if err := decodeFrame(b, &f); err != nil {
 			err = fmt.Errorf("frame %q: %w", b, err)
 			c.err.Store(&err)
 			return

@@ -402,7 +402,7 @@ func (r *faultRun) onMessage(fu *fUser, c *client, f *inFrame, at time.Time) {
 // ("<unix ns> <client_msg_id>").
 func stampOf(f *inFrame) (time.Time, bool) {
 	var s stamp
-	if json.Unmarshal(f.Content, &s) != nil {
+	if decodeStamp(f.Content, &s) != nil {
 		return time.Time{}, false
 	}
 	ns, err := strconv.ParseInt(strings.Fields(s.Text + " x")[0], 10, 64)

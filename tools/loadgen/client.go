@@ -316,31 +316,42 @@ func (c *client) ping(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// sync reads the whole history of conv after seq 0, page by page, and
-// returns the seqs stored. Only one sync runs per client at a time.
+// sync reads the whole history of conv and returns the seqs stored. Only
+// one sync runs per client at a time.
 func (c *client) sync(ctx context.Context, conv string) ([]int64, error) {
-	var seqs []int64
+	msgs, err := c.history(ctx, conv)
+	seqs := make([]int64, len(msgs))
+	for i, m := range msgs {
+		seqs[i] = m.Seq
+	}
+	return seqs, err
+}
+
+// history reads the whole history of conv after seq 0, page by page (200
+// a page). Only one runs per client at a time.
+func (c *client) history(ctx context.Context, conv string) ([]inFrame, error) {
+	var out []inFrame
 	after := int64(0)
 	for {
 		if err := c.write(map[string]any{"type": "sync", "conversation": conv, "after_seq": after, "limit": 200}); err != nil {
-			return seqs, err
+			return out, err
 		}
 		var h inFrame
 		select {
 		case h = <-c.hist:
 		case <-c.done:
-			return seqs, c.endErr()
+			return out, c.endErr()
 		case <-ctx.Done():
-			return seqs, ctx.Err()
+			return out, ctx.Err()
 		case <-time.After(30 * time.Second):
-			return seqs, fmt.Errorf("sync %s: no history", conv)
+			return out, fmt.Errorf("sync %s: no history", conv)
 		}
+		out = append(out, h.Messages...)
 		for _, m := range h.Messages {
-			seqs = append(seqs, m.Seq)
 			after = max(after, m.Seq)
 		}
 		if !h.HasMore || len(h.Messages) == 0 {
-			return seqs, nil
+			return out, nil
 		}
 	}
 }

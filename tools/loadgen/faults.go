@@ -606,34 +606,6 @@ func (r *faultRun) servesAgain(ctx context.Context, t0 time.Time, wait time.Dura
 	return -1, last
 }
 
-// syncAll reads conv's whole history (pages of 200) over c.
-func syncAll(ctx context.Context, c *client, conv string) ([]inFrame, error) {
-	var out []inFrame
-	after := int64(0)
-	for {
-		if err := c.write(map[string]any{"type": "sync", "conversation": conv, "after_seq": after, "limit": 200}); err != nil {
-			return out, err
-		}
-		var h inFrame
-		select {
-		case h = <-c.hist:
-		case <-c.done:
-			return out, c.endErr()
-		case <-ctx.Done():
-			return out, ctx.Err()
-		case <-time.After(30 * time.Second):
-			return out, fmt.Errorf("sync %s: no history", conv)
-		}
-		out = append(out, h.Messages...)
-		for _, m := range h.Messages {
-			after = max(after, m.Seq)
-		}
-		if !h.HasMore || len(h.Messages) == 0 {
-			return out, nil
-		}
-	}
-}
-
 // measureFaults is the faults workload: its own stack, the population,
 // the load, one phase per fault, then integrity.
 func measureFaults(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer) (_ *faultsReport, err error) {
@@ -1083,7 +1055,7 @@ func (r *faultRun) check(ctx context.Context) faultIntegrity {
 			in.problem("read back %s: no member connected", name)
 			continue
 		}
-		msgs, err := syncAll(ctx, c, name)
+		msgs, err := c.history(ctx, name)
 		if err != nil {
 			in.Errors++
 			in.problem("read back %s: %v", name, err)

@@ -44,6 +44,9 @@ type backend interface {
 	stores() bool
 	// rss is the server's resident memory in bytes; ok false when unknown.
 	rss() (int64, bool)
+	// procs are the server processes on this machine whose CPU time a
+	// report shows, by name (none for the in-process relay).
+	procs() map[string]int
 }
 
 // stackBackend is the real PrivateIM stack: sign-ups and relations through
@@ -56,6 +59,7 @@ type stackBackend struct {
 	ws       string
 	pid      int            // of the messageservice; 0 when unknown
 	others   map[string]int // pids of the other services, by name (--local)
+	mysql    int            // pid of the MySQL server, when found on this machine
 	fast     bool
 	workers  int
 	http     *http.Client
@@ -109,6 +113,20 @@ func (b *stackBackend) rss() (int64, bool) {
 	}
 	v, err := readRSS(b.pid)
 	return v, err == nil
+}
+
+func (b *stackBackend) procs() map[string]int {
+	out := map[string]int{}
+	for name, pid := range b.others {
+		out[name] = pid
+	}
+	if b.pid != 0 {
+		out["messageservice"] = b.pid
+	}
+	if b.mysql != 0 {
+		out["mysql"] = b.mysql
+	}
+	return out
 }
 
 // do calls the HTTP API; out, when set, gets the JSON answer.

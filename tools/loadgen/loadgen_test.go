@@ -69,6 +69,19 @@ func TestWorkloadsLocal(t *testing.T) {
 		if code != 0 || rep.Latency.Count != 100 || rep.AckLatency.Count != 100 || rep.Latency.P99 <= 0 {
 			t.Errorf("exit %d, latency %+v, ack latency %+v", code, rep.Latency, rep.AckLatency)
 		}
+		// The send window's CPU of each child process and of loadgen; the
+		// total is their sum.
+		sum := 0.0
+		for _, name := range []string{"messageservice", "dataservice", "userservice", "loadgen"} {
+			v, ok := rep.CPU[name]
+			if !ok || v < 0 {
+				t.Errorf("cpu %s = %v, %v; report %v", name, v, ok, rep.CPU)
+			}
+			sum += v
+		}
+		if rep.CPU["total"] < sum-0.05 {
+			t.Errorf("cpu %v: total below the sum of the processes", rep.CPU)
+		}
 	})
 	t.Run("p2p closed loop", func(t *testing.T) {
 		rep, code := runJSON(t, nil, "p2p", "--local", "--pairs", "3", "--window", "2", "--duration", "1s")

@@ -290,7 +290,7 @@ func measure(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer
 			return nil, err
 		}
 		defer sb.close()
-		sb.others = st.pids()
+		sb.others, sb.mysql = st.pids(), mysqlPID(cfg.mysqlDSN)
 		target = sb
 	} else {
 		certs := cfg.certs
@@ -305,6 +305,7 @@ func measure(ctx context.Context, cfg config, log *slog.Logger, stderr io.Writer
 			return nil, err
 		}
 		defer sb.close()
+		sb.mysql = mysqlPID(cfg.mysqlDSN)
 		target = sb
 	}
 	rep, err := runWorkload(ctx, cfg, target, log, stderr)

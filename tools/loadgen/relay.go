@@ -213,10 +213,11 @@ func (c *relayConn) writeLoop() {
 // relayBackend makes the population in the relay's memory.
 type relayBackend struct{ r *relay }
 
-func (b relayBackend) name() string       { return "baseline" }
-func (b relayBackend) wsURL() string      { return "ws://" + b.r.ln.Addr().String() + "/ws" }
-func (b relayBackend) stores() bool       { return false }
-func (b relayBackend) rss() (int64, bool) { return 0, false }
+func (b relayBackend) name() string          { return "baseline" }
+func (b relayBackend) wsURL() string         { return "ws://" + b.r.ln.Addr().String() + "/ws" }
+func (b relayBackend) stores() bool          { return false }
+func (b relayBackend) rss() (int64, bool)    { return 0, false }
+func (b relayBackend) procs() map[string]int { return nil }
 
 func (b relayBackend) signUp(_ context.Context, n int) ([]*user, error) {
 	us := make([]*user, n)

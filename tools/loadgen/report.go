@@ -12,24 +12,26 @@ import (
 
 // report is what one workload run against one target measured.
 type report struct {
-	Workload       string             `json:"workload"`
-	Target         string             `json:"target"` // stack or baseline
-	Params         map[string]any     `json:"params"`
-	Seconds        float64            `json:"seconds"`
-	Sent           int64              `json:"sent"`
-	Acked          int64              `json:"acked"`
-	SentPerS       float64            `json:"sent_per_s"`
-	AckedPerS      float64            `json:"acked_per_s"`
-	DeliveredPerS  float64            `json:"delivered_per_s"`
-	Latency        latency            `json:"latency"`     // send (scheduled) -> delivery
-	AckLatency     latency            `json:"ack_latency"` // send (scheduled) -> sent frame
-	Connect        *connectStats      `json:"connect,omitempty"`
-	LastFollowerMs []float64          `json:"last_follower_ms,omitempty"` // broadcast: per post
-	Storm          *stormStats        `json:"storm,omitempty"`
-	Soak           *soakStats         `json:"soak,omitempty"`
-	Integrity      integrity          `json:"integrity"`
-	Baseline       *report            `json:"baseline,omitempty"`
-	Ratio          map[string]float64 `json:"ratio_to_baseline,omitempty"`
+	Workload       string         `json:"workload"`
+	Target         string         `json:"target"` // stack or baseline
+	Params         map[string]any `json:"params"`
+	Seconds        float64        `json:"seconds"`
+	Sent           int64          `json:"sent"`
+	Acked          int64          `json:"acked"`
+	SentPerS       float64        `json:"sent_per_s"`
+	AckedPerS      float64        `json:"acked_per_s"`
+	DeliveredPerS  float64        `json:"delivered_per_s"`
+	Latency        latency        `json:"latency"`     // send (scheduled) -> delivery
+	AckLatency     latency        `json:"ack_latency"` // send (scheduled) -> sent frame
+	Connect        *connectStats  `json:"connect,omitempty"`
+	LastFollowerMs []float64      `json:"last_follower_ms,omitempty"` // broadcast: per post
+	Storm          *stormStats    `json:"storm,omitempty"`
+	Soak           *soakStats     `json:"soak,omitempty"`
+	// CPU is each process's CPU time in the send window, in cores.
+	CPU       map[string]float64 `json:"cpu_cores,omitempty"`
+	Integrity integrity          `json:"integrity"`
+	Baseline  *report            `json:"baseline,omitempty"`
+	Ratio     map[string]float64 `json:"ratio_to_baseline,omitempty"`
 }
 
 type connectStats struct {
@@ -118,6 +120,14 @@ func writeTable(w io.Writer, r *report) error {
 		add("latency max ms", func(x *report) string { return num(x.Latency.Max) })
 		add("ack p99 ms", func(x *report) string { return num(x.AckLatency.P99) })
 	}
+	for _, name := range cpuNames(r) {
+		add("cpu cores "+name, func(x *report) string {
+			if v, ok := x.CPU[name]; ok {
+				return fmt.Sprintf("%.2f", v)
+			}
+			return "-"
+		})
+	}
 	if r.Connect != nil {
 		add("connections", func(x *report) string { return fmt.Sprint(x.Connect.N) })
 		add("connects/s", func(x *report) string { return num(x.Connect.PerS) })
@@ -189,6 +199,25 @@ func writeTable(w io.Writer, r *report) error {
 		}
 	}
 	return nil
+}
+
+// cpuNames are the processes of the stack's and the baseline's CPU
+// figures, total last.
+func cpuNames(r *report) []string {
+	set := map[string]bool{}
+	for _, x := range []*report{r, r.Baseline} {
+		if x != nil {
+			for k := range x.CPU {
+				set[k] = true
+			}
+		}
+	}
+	delete(set, "total")
+	names := slices.Sorted(maps.Keys(set))
+	if len(names) > 0 {
+		names = append(names, "total")
+	}
+	return names
 }
 
 func paramString(p map[string]any) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"slices"
 	"strconv"
 	"sync"
@@ -78,6 +79,17 @@ func newRunner(cfg config, b backend, log *slog.Logger, stderr io.Writer) *runne
 		drop: cfg.drop,
 	}
 	return r
+}
+
+// cpuPIDs are the processes whose CPU a send window reports: the
+// backend's servers and loadgen itself (which holds the relay).
+func (r *runner) cpuPIDs() map[string]int {
+	pids := r.b.procs()
+	if pids == nil {
+		pids = map[string]int{}
+	}
+	pids["loadgen"] = os.Getpid()
+	return pids
 }
 
 func storeMax(a *atomic.Int64, v int64) {
@@ -397,9 +409,11 @@ func (r *runner) measure(ctx context.Context, rep *report, name string, us []*us
 	case <-time.After(r.cfg.settle):
 	case <-ctx.Done():
 	}
+	cpu := startCPU(r.cpuPIDs())
 	start := time.Now()
 	r.drive(ctx, senders)
 	window := time.Since(start)
+	rep.CPU = cpu.cores()
 	r.drain(ctx, us)
 	stopProgress()
 	r.result(rep, window)

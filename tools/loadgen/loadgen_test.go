@@ -83,6 +83,17 @@ func TestWorkloadsLocal(t *testing.T) {
 			t.Errorf("cpu %v: total below the sum of the processes", rep.CPU)
 		}
 	})
+	t.Run("p2p warm-up", func(t *testing.T) {
+		// 4 pairs at 10 msg/s each for 2 s, the first second left out of
+		// the latency figures: 40 of the 80 deliveries count, all 80 are
+		// checked and in the whole window's figures.
+		rep, code := runJSON(t, nil, "p2p", "--local", "--pairs", "4", "--rate", "40", "--duration", "2s", "--warmup", "1s")
+		checkIntegrity(t, rep, 80, 80)
+		all := rep.LatencyAll
+		if code != 0 || all == nil || all.Count != 80 || rep.Latency.Count != 40 || rep.AckLatency.Count != 40 || rep.Params["warmup"] != "1s" {
+			t.Errorf("exit %d, latency %+v, whole window %+v, ack latency %+v, params %v", code, rep.Latency, all, rep.AckLatency, rep.Params)
+		}
+	})
 	t.Run("p2p closed loop", func(t *testing.T) {
 		rep, code := runJSON(t, nil, "p2p", "--local", "--pairs", "3", "--window", "2", "--duration", "1s")
 		if code != 0 || rep.Sent == 0 || rep.Params["window"] != float64(2) {
@@ -214,7 +225,7 @@ func TestDuplicateCounted(t *testing.T) {
 
 func TestParseConfig(t *testing.T) {
 	env := func(string) string { return "" }
-	for _, bad := range [][]string{{}, {"nope"}, {"p2p", "--pairs", "0"}, {"p2p", "--rate", "0"}, {"group", "--members", "1"}, {"idle", "extra"}} {
+	for _, bad := range [][]string{{}, {"nope"}, {"p2p", "--pairs", "0"}, {"p2p", "--rate", "0"}, {"group", "--members", "1"}, {"idle", "extra"}, {"p2p", "--warmup", "10s"}, {"group", "--duration", "2s", "--warmup", "-1s"}} {
 		var out bytes.Buffer
 		if _, err := parseConfig(bad, &out, env); err == nil && len(bad) > 0 {
 			t.Errorf("parseConfig(%q) accepted", bad)

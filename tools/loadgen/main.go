@@ -54,6 +54,7 @@ type config struct {
 	connectWorkers int // WebSocket dials at once
 	drain          time.Duration
 	settle         time.Duration
+	warmup         time.Duration // p2p, group: left out of the latency figures
 
 	n          int
 	pairs      int
@@ -76,7 +77,7 @@ const usage = `usage: loadgen <workload> [flags]
 
 workloads:
   idle       -n N                      N users connected; server RSS per connection, connect rate
-  p2p        --pairs P --rate R --duration D [--window W]
+  p2p        --pairs P --rate R --duration D [--window W] [--warmup D]
                                        P friend pairs, open loop at R msg/s (closed loop with --window)
   group      --members M --publishers K --rate R --duration D [--window W]
   broadcast  --followers F --posts N   a subscription post to F online followers
@@ -148,6 +149,7 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 		fs.Float64Var(&c.rate, "rate", 1000, "messages per second in all (open loop)")
 		fs.DurationVar(&c.duration, "duration", 10*time.Second, "how long to send")
 		fs.IntVar(&c.window, "window", 0, "closed loop: messages in flight per sender instead of --rate")
+		fs.DurationVar(&c.warmup, "warmup", 0, "leave messages scheduled in the first D of the send window out of the latency figures (they are still sent and checked; the report adds the whole window's latency)")
 	}
 	if err := fs.Parse(args[1:]); err != nil {
 		return c, err
@@ -175,6 +177,8 @@ func parseConfig(args []string, stderr io.Writer, getenv func(string) string) (c
 		return c, validFaults(c.faults)
 	case (c.workload == "p2p" || c.workload == "group") && c.window == 0 && c.rate <= 0:
 		return c, errors.New("--rate must be positive (or use --window)")
+	case c.warmup < 0 || (c.warmup > 0 && c.warmup >= c.duration):
+		return c, errors.New("--warmup must be shorter than --duration")
 	}
 	return c, nil
 }
@@ -197,6 +201,9 @@ func (c config) params() map[string]any {
 	}
 	if c.workload == "p2p" || c.workload == "group" {
 		p["duration"] = c.duration.String()
+		if c.warmup > 0 {
+			p["warmup"] = c.warmup.String()
+		}
 		if c.window > 0 {
 			p["window"] = c.window
 		} else {

@@ -21,8 +21,9 @@ type report struct {
 	SentPerS       float64        `json:"sent_per_s"`
 	AckedPerS      float64        `json:"acked_per_s"`
 	DeliveredPerS  float64        `json:"delivered_per_s"`
-	Latency        latency        `json:"latency"`     // send (scheduled) -> delivery
-	AckLatency     latency        `json:"ack_latency"` // send (scheduled) -> sent frame
+	Latency        latency        `json:"latency"`                        // send (scheduled) -> delivery, after the warm-up
+	LatencyAll     *latency       `json:"latency_whole_window,omitempty"` // with --warmup: the warm-up included
+	AckLatency     latency        `json:"ack_latency"`                    // send (scheduled) -> sent frame
 	Connect        *connectStats  `json:"connect,omitempty"`
 	LastFollowerMs []float64      `json:"last_follower_ms,omitempty"` // broadcast: per post
 	Storm          *stormStats    `json:"storm,omitempty"`
@@ -119,6 +120,19 @@ func writeTable(w io.Writer, r *report) error {
 		add("latency p99 ms", func(x *report) string { return num(x.Latency.P99) })
 		add("latency max ms", func(x *report) string { return num(x.Latency.Max) })
 		add("ack p99 ms", func(x *report) string { return num(x.AckLatency.P99) })
+		if r.LatencyAll != nil {
+			whole := func(f func(latency) float64) func(*report) string {
+				return func(x *report) string {
+					if x.LatencyAll == nil {
+						return "-"
+					}
+					return num(f(*x.LatencyAll))
+				}
+			}
+			add("with warm-up: p50 ms", whole(func(l latency) float64 { return l.P50 }))
+			add("with warm-up: p99 ms", whole(func(l latency) float64 { return l.P99 }))
+			add("with warm-up: max ms", whole(func(l latency) float64 { return l.Max }))
+		}
 	}
 	for _, name := range cpuNames(r) {
 		add("cpu cores "+name, func(x *report) string {

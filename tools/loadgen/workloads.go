@@ -22,8 +22,10 @@ type runner struct {
 	log                              *slog.Logger
 	stderr                           io.Writer
 	led                              *ledger
-	lat                              hist // scheduled send (or post) -> delivery
-	ackLat                           hist // scheduled send -> sent frame
+	lat                              hist         // scheduled send (or post) -> delivery, after the warm-up
+	latAll                           hist         // the same over the whole send window
+	steadyFrom                       atomic.Int64 // unix ns: sends scheduled from then on are past the warm-up
+	ackLat                           hist         // scheduled send -> sent frame
 	sent                             atomic.Int64
 	errs                             atomic.Int64
 	firstSend, lastDelivery, lastAck atomic.Int64 // unix ns
@@ -40,7 +42,7 @@ func newRunner(cfg config, b backend, log *slog.Logger, stderr io.Writer) *runne
 		sent: func(c *client, f *inFrame, at time.Time) {
 			r.led.ack(f.Conversation, f.Seq, c.u.idx)
 			storeMax(&r.lastAck, at.UnixNano())
-			if v, ok := r.pending.LoadAndDelete(f.ClientMsgID); ok {
+			if v, ok := r.pending.LoadAndDelete(f.ClientMsgID); ok && r.steady(v.(time.Time)) {
 				r.ackLat.Record(at.Sub(v.(time.Time)))
 			}
 			if w, ok := r.windows.Load(c.u.id); ok {
@@ -56,7 +58,10 @@ func newRunner(cfg config, b backend, log *slog.Logger, stderr io.Writer) *runne
 				return
 			}
 			if t, ok := f.sentAt(); ok {
-				r.lat.Record(at.Sub(t))
+				r.latAll.Record(at.Sub(t))
+				if r.steady(t) {
+					r.lat.Record(at.Sub(t))
+				}
 			}
 		},
 		err: func(c *client, f *inFrame) {
@@ -91,6 +96,10 @@ func (r *runner) cpuPIDs() map[string]int {
 	pids["loadgen"] = os.Getpid()
 	return pids
 }
+
+// steady reports whether a send scheduled at t is past the warm-up
+// (--warmup), so that its latency counts.
+func (r *runner) steady(t time.Time) bool { return t.UnixNano() >= r.steadyFrom.Load() }
 
 func storeMax(a *atomic.Int64, v int64) {
 	for {
@@ -249,6 +258,7 @@ func (r *runner) drive(ctx context.Context, senders []sender) {
 	start := time.Now().Add(50 * time.Millisecond)
 	end := start.Add(r.cfg.duration)
 	r.firstSend.Store(start.UnixNano())
+	r.steadyFrom.Store(start.Add(r.cfg.warmup).UnixNano())
 	var wg sync.WaitGroup
 	if r.cfg.window > 0 {
 		for _, s := range senders {
@@ -331,9 +341,13 @@ func (r *runner) result(rep *report, sendWindow time.Duration) {
 		rep.AckedPerS = round1(float64(rep.Acked) / time.Unix(0, la).Sub(first).Seconds())
 	}
 	if ld := r.lastDelivery.Load(); ld > 0 {
-		rep.DeliveredPerS = round1(float64(r.lat.Count()) / time.Unix(0, ld).Sub(first).Seconds())
+		rep.DeliveredPerS = round1(float64(r.latAll.Count()) / time.Unix(0, ld).Sub(first).Seconds())
 	}
 	rep.Latency, rep.AckLatency = r.lat.summary(), r.ackLat.summary()
+	if r.cfg.warmup > 0 {
+		all := r.latAll.summary()
+		rep.LatencyAll = &all
+	}
 }
 
 func round1(v float64) float64 { return float64(int64(v*10+.5)) / 10 }

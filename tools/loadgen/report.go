@@ -28,7 +28,8 @@ type report struct {
 	LastFollowerMs []float64      `json:"last_follower_ms,omitempty"` // broadcast: per post
 	Storm          *stormStats    `json:"storm,omitempty"`
 	Soak           *soakStats     `json:"soak,omitempty"`
-	// CPU is each process's CPU time in the send window, in cores.
+	// CPU is each process's CPU time in the send window (p2p, group), the
+	// connects (idle) or the storm, in cores.
 	CPU       map[string]float64 `json:"cpu_cores,omitempty"`
 	Integrity integrity          `json:"integrity"`
 	Baseline  *report            `json:"baseline,omitempty"`
@@ -46,6 +47,7 @@ type connectStats struct {
 
 type stormStats struct {
 	N           int     `json:"n"`
+	PushedMs    float64 `json:"pushed_ms"` // all dropped and the notices stored
 	AllBackMs   float64 `json:"all_back_ms"`
 	AllSyncedMs float64 `json:"all_synced_ms"`
 }
@@ -160,6 +162,7 @@ func writeTable(w io.Writer, r *report) error {
 		})
 	}
 	if r.Storm != nil {
+		add("dropped+pushed ms", func(x *report) string { return num(x.Storm.PushedMs) })
 		add("all back ms", func(x *report) string { return num(x.Storm.AllBackMs) })
 		add("all synced ms", func(x *report) string { return num(x.Storm.AllSyncedMs) })
 	}

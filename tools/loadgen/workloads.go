@@ -533,6 +533,7 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 		}
 		return nil
 	}
+	cpu := startCPU(r.cpuPIDs())
 	t0 := time.Now()
 	r.firstSend.Store(t0.UnixNano())
 	r.mu.Lock()
@@ -548,6 +549,7 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 			return err
 		}
 	}
+	pushed := time.Since(t0)
 	// Everyone reconnects at once: no worker limit.
 	back := make([]*client, len(us))
 	var backErr atomic.Pointer[error]
@@ -584,7 +586,8 @@ func (r *runner) storm(ctx context.Context, rep *report) error {
 	}
 	r.drain(ctx, us)
 	stopProgress()
-	rep.Storm = &stormStats{N: len(us), AllBackMs: round3(float64(allBack) / 1e6), AllSyncedMs: round3(float64(time.Unix(0, r.lastDelivery.Load()).Sub(t0)) / 1e6)}
+	rep.CPU = cpu.cores()
+	rep.Storm = &stormStats{N: len(us), PushedMs: round3(float64(pushed) / 1e6), AllBackMs: round3(float64(allBack) / 1e6), AllSyncedMs: round3(float64(time.Unix(0, r.lastDelivery.Load()).Sub(t0)) / 1e6)}
 	r.result(rep, 0)
 	byUser := map[*user]*client{}
 	for _, c := range back {
@@ -614,12 +617,14 @@ func (r *runner) idle(ctx context.Context, rep *report) error {
 		return fmt.Errorf("sign up: %w", err)
 	}
 	rss0, rssOK := r.b.rss()
+	cpu := startCPU(r.cpuPIDs())
 	start := time.Now()
 	cs, err := r.connect(ctx, us)
 	if err != nil {
 		return err
 	}
 	took := time.Since(start)
+	rep.CPU = cpu.cores()
 	rep.Connect = &connectStats{N: len(cs), Seconds: round3(took.Seconds()), PerS: round1(float64(len(cs)) / took.Seconds())}
 	// Let the server finish the sessions' catch-up and settle its heap.
 	hold := max(r.cfg.duration, 2*time.Second)

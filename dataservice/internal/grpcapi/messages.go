@@ -12,6 +12,10 @@ import (
 type messagesServer struct {
 	datav1.UnimplementedMessagesServer
 	*base
+	// The lists SessionStartPlus runs.
+	friends *friendsServer
+	groups  *groupsServer
+	subs    *subscriptionsServer
 }
 
 // conversations checks a list of conversation names.
@@ -266,4 +270,37 @@ func (s *messagesServer) ListCursors(ctx context.Context, r *datav1.ListCursorsR
 		return nil, s.fail(ctx, "list cursors", err)
 	}
 	return &datav1.ListCursorsResponse{Cursors: cursorsPB(cs)}, nil
+}
+
+// SessionStartPlus runs each request that is set with its own RPC's handler,
+// in one round trip for the caller.
+func (s *messagesServer) SessionStartPlus(ctx context.Context, r *datav1.SessionStartPlusRequest) (*datav1.SessionStartPlusResponse, error) {
+	if r.GetFriendships() == nil && r.GetGroups() == nil && r.GetFollowing() == nil && r.GetCursors() == nil {
+		var c checker
+		c.add("friendships", "set at least one of friendships, groups, following, cursors")
+		return nil, c.err()
+	}
+	out := &datav1.SessionStartPlusResponse{}
+	var err error
+	if q := r.GetFriendships(); q != nil {
+		if out.Friendships, err = s.friends.ListFriendships(ctx, q); err != nil {
+			return nil, nested("friendships", err)
+		}
+	}
+	if q := r.GetGroups(); q != nil {
+		if out.Groups, err = s.groups.ListGroupsByMember(ctx, q); err != nil {
+			return nil, nested("groups", err)
+		}
+	}
+	if q := r.GetFollowing(); q != nil {
+		if out.Following, err = s.subs.ListFollowing(ctx, q); err != nil {
+			return nil, nested("following", err)
+		}
+	}
+	if q := r.GetCursors(); q != nil {
+		if out.Cursors, err = s.ListCursors(ctx, q); err != nil {
+			return nil, nested("cursors", err)
+		}
+	}
+	return out, nil
 }

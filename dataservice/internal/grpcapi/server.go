@@ -40,11 +40,12 @@ func Register(s grpc.ServiceRegistrar, d Deps) {
 	if b.clock == nil {
 		b.clock = time.Now
 	}
+	friends, groups, subs := &friendsServer{base: b}, &groupsServer{base: b}, &subscriptionsServer{base: b}
 	datav1.RegisterUsersServer(s, &usersServer{base: b})
-	datav1.RegisterFriendsServer(s, &friendsServer{base: b})
-	datav1.RegisterGroupsServer(s, &groupsServer{base: b})
-	datav1.RegisterSubscriptionsServer(s, &subscriptionsServer{base: b})
-	datav1.RegisterMessagesServer(s, &messagesServer{base: b})
+	datav1.RegisterFriendsServer(s, friends)
+	datav1.RegisterGroupsServer(s, groups)
+	datav1.RegisterSubscriptionsServer(s, subs)
+	datav1.RegisterMessagesServer(s, &messagesServer{base: b, friends: friends, groups: groups, subs: subs})
 	datav1.RegisterArticlesServer(s, &articlesServer{base: b})
 }
 

@@ -234,3 +234,22 @@ func (c *checker) limit(limit int32) int {
 	}
 	return int(limit)
 }
+
+// nested is the status err of a request held in field of a larger one (a
+// ...Plus RPC): the same code, with field in front of the field violations
+// of an InvalidArgument and of the message of any other code.
+func nested(field string, err error) error {
+	st := status.Convert(err)
+	var c checker
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			for _, v := range br.GetFieldViolations() {
+				c.add(field+"."+v.GetField(), "%s", v.GetDescription())
+			}
+		}
+	}
+	if st.Code() == codes.InvalidArgument && len(c.violations) > 0 {
+		return c.err()
+	}
+	return status.Error(st.Code(), field+": "+st.Message())
+}

@@ -698,36 +698,25 @@ func (ss *Session) catchUp() {
 func (ss *Session) doCatchUp() error {
 	ctx := ss.ctx
 	st := ss.svc.store
-	convs := map[string]bool{frame.System(ss.user).String(): true}
-	friends, err := st.Friends(ctx, ss.user)
-	if err != nil {
-		return fmt.Errorf("friends: %w", err)
-	}
-	for _, f := range friends {
-		convs[frame.Direct(ss.user, f).String()] = true
-	}
-	groups, err := st.GroupsOf(ctx, ss.user)
-	if err != nil {
-		return fmt.Errorf("groups: %w", err)
-	}
-	for _, g := range groups {
-		convs[frame.Group(g).String()] = true
-	}
-	following, err := st.Following(ctx, ss.user)
-	if err != nil {
-		return fmt.Errorf("following: %w", err)
-	}
-	for _, sub := range following {
-		convs[frame.Subscription(sub).String()] = true
-	}
 	// Acks this node took are written before they are read back.
 	if err := ss.svc.cursors.sync(ctx); err != nil {
 		return fmt.Errorf("cursors: %w", err)
 	}
-	cursors, err := st.Cursors(ctx, ss.user, "", true)
+	start, err := st.SessionStart(ctx, ss.user)
 	if err != nil {
-		return fmt.Errorf("cursors: %w", err)
+		return fmt.Errorf("session start: %w", err)
 	}
+	convs := map[string]bool{frame.System(ss.user).String(): true}
+	for _, f := range start.Friends {
+		convs[frame.Direct(ss.user, f).String()] = true
+	}
+	for _, g := range start.Groups {
+		convs[frame.Group(g).String()] = true
+	}
+	for _, sub := range start.Following {
+		convs[frame.Subscription(sub).String()] = true
+	}
+	cursors := start.Cursors
 	mine, best := map[string]int64{}, map[string]int64{}
 	seen := false
 	current := maps.Clone(convs) // the user's conversations now

@@ -95,4 +95,15 @@ type Store interface {
 	AdvanceCursors(ctx context.Context, as []CursorAdvance) error
 	// Cursors of user: of device, or of every device when all.
 	Cursors(ctx context.Context, user int64, device string, all bool) ([]Cursor, error)
+	// SessionStart reads what a session's catch-up starts with in one
+	// round trip where the lists fit one page.
+	SessionStart(ctx context.Context, user int64) (SessionStart, error)
+}
+
+// SessionStart is what a session's catch-up starts with: the user's
+// friends (as Friends), groups (GroupsOf), subscriptions (Following) and
+// the cursors of all the user's devices.
+type SessionStart struct {
+	Friends, Groups, Following []int64
+	Cursors                    []Cursor
 }

@@ -130,28 +130,6 @@ func (c *Client) UserExists(ctx context.Context, id int64) (bool, error) {
 	return err == nil, err
 }
 
-// Friends lists user's accepted, not deleted friends.
-func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
-	var out []int64
-	accepted, deleted := true, false
-	token := ""
-	for {
-		resp, err := c.friends.ListFriendships(ctx, &datav1.ListFriendshipsRequest{
-			UserId: user, Direction: datav1.FriendshipDirection_FRIENDSHIP_DIRECTION_OUTGOING,
-			Accepted: &accepted, Deleted: &deleted, Limit: 1000, PageToken: token,
-		})
-		if err != nil {
-			return nil, translate("ListFriendships", err)
-		}
-		for _, f := range resp.GetFriendships() {
-			out = append(out, f.GetFriendId())
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return out, nil
-		}
-	}
-}
-
 // GroupMembers lists a group's members that have not left.
 func (c *Client) GroupMembers(ctx context.Context, group int64) ([]int64, bool, error) {
 	g, err := c.groups.GetGroup(ctx, &datav1.GetGroupRequest{Id: group})
@@ -175,24 +153,6 @@ func (c *Client) GroupMembers(ctx context.Context, group int64) ([]int64, bool, 
 		}
 		if token = resp.GetNextPageToken(); token == "" {
 			return out, false, nil
-		}
-	}
-}
-
-// GroupsOf lists the groups user is a member of.
-func (c *Client) GroupsOf(ctx context.Context, user int64) ([]int64, error) {
-	var out []int64
-	token := ""
-	for {
-		resp, err := c.groups.ListGroupsByMember(ctx, &datav1.ListGroupsByMemberRequest{UserId: user, Limit: 1000, PageToken: token})
-		if err != nil {
-			return nil, translate("ListGroupsByMember", err)
-		}
-		for _, g := range resp.GetGroups() {
-			out = append(out, g.GetId())
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return out, nil
 		}
 	}
 }
@@ -258,19 +218,6 @@ func (c *Client) AdvanceCursors(ctx context.Context, as []chat.CursorAdvance) er
 	return translate("AdvanceCursorsPlus", err)
 }
 
-// Cursors lists user's cursors: of device, or of all devices.
-func (c *Client) Cursors(ctx context.Context, user int64, device string, all bool) ([]chat.Cursor, error) {
-	resp, err := c.messages.ListCursors(ctx, &datav1.ListCursorsRequest{UserId: user, DeviceId: device, AllDevices: all})
-	if err != nil {
-		return nil, translate("ListCursors", err)
-	}
-	out := make([]chat.Cursor, len(resp.GetCursors()))
-	for i, cu := range resp.GetCursors() {
-		out[i] = chat.Cursor{Device: cu.GetDeviceId(), Conversation: cu.GetConversation(), Acked: cu.GetAckedSeq()}
-	}
-	return out, nil
-}
-
 // Auth checks tokens with the userservice.
 type Auth struct {
 	conn   *grpc.ClientConn
@@ -332,24 +279,6 @@ func (c *Client) Followers(ctx context.Context, sub int64) ([]int64, bool, error
 	}
 }
 
-// Following lists the subscriptions user follows.
-func (c *Client) Following(ctx context.Context, user int64) ([]int64, error) {
-	var out []int64
-	token := ""
-	for {
-		resp, err := c.subscriptions.ListFollowing(ctx, &datav1.ListFollowingRequest{UserId: user, Limit: 1000, PageToken: token})
-		if err != nil {
-			return nil, translate("ListFollowing", err)
-		}
-		for _, s := range resp.GetSubscriptions() {
-			out = append(out, s.GetId())
-		}
-		if token = resp.GetNextPageToken(); token == "" {
-			return out, nil
-		}
-	}
-}
-
 // AppendBatch stores up to 1000 messages in one call.
 func (c *Client) AppendBatch(ctx context.Context, rs []chat.AppendRequest) ([]chat.AppendResult, error) {
 	req := &datav1.AppendMessagesPlusRequest{Messages: make([]*datav1.AppendMessageRequest, len(rs))}
@@ -367,4 +296,156 @@ func (c *Client) AppendBatch(ctx context.Context, rs []chat.AppendRequest) ([]ch
 		out[i] = chat.AppendResult{Message: message(r.GetMessage()), Duplicate: r.GetDuplicate()}
 	}
 	return out, nil
+}
+
+// listPage is the first page of a paged list, already read (nil: not read
+// yet), with the ids it holds and the token of the next page.
+type listPage struct {
+	ids  []int64
+	next string
+}
+
+// pages reads a paged list to its end: first (when not nil) is page one,
+// fetch reads the page of a token.
+func pages(first *listPage, fetch func(token string) (listPage, error)) ([]int64, error) {
+	var p listPage
+	if first != nil {
+		p = *first
+	} else {
+		var err error
+		if p, err = fetch(""); err != nil {
+			return nil, err
+		}
+	}
+	out := p.ids
+	for p.next != "" {
+		var err error
+		if p, err = fetch(p.next); err != nil {
+			return nil, err
+		}
+		out = append(out, p.ids...)
+	}
+	return out, nil
+}
+
+// The list requests of a session's start, page size 1000.
+func friendsRequest(user int64, token string) *datav1.ListFriendshipsRequest {
+	accepted, deleted := true, false
+	return &datav1.ListFriendshipsRequest{
+		UserId: user, Direction: datav1.FriendshipDirection_FRIENDSHIP_DIRECTION_OUTGOING,
+		Accepted: &accepted, Deleted: &deleted, Limit: 1000, PageToken: token,
+	}
+}
+
+func groupsRequest(user int64, token string) *datav1.ListGroupsByMemberRequest {
+	return &datav1.ListGroupsByMemberRequest{UserId: user, Limit: 1000, PageToken: token}
+}
+
+func followingRequest(user int64, token string) *datav1.ListFollowingRequest {
+	return &datav1.ListFollowingRequest{UserId: user, Limit: 1000, PageToken: token}
+}
+
+func friendsPage(r *datav1.ListFriendshipsResponse) listPage {
+	p := listPage{next: r.GetNextPageToken()}
+	for _, f := range r.GetFriendships() {
+		p.ids = append(p.ids, f.GetFriendId())
+	}
+	return p
+}
+
+func groupsPage(r *datav1.ListGroupsResponse) listPage {
+	p := listPage{next: r.GetNextPageToken()}
+	for _, g := range r.GetGroups() {
+		p.ids = append(p.ids, g.GetId())
+	}
+	return p
+}
+
+func followingPage(r *datav1.ListSubscriptionsResponse) listPage {
+	p := listPage{next: r.GetNextPageToken()}
+	for _, sub := range r.GetSubscriptions() {
+		p.ids = append(p.ids, sub.GetId())
+	}
+	return p
+}
+
+func (c *Client) friendsFrom(ctx context.Context, user int64, first *listPage) ([]int64, error) {
+	return pages(first, func(token string) (listPage, error) {
+		resp, err := c.friends.ListFriendships(ctx, friendsRequest(user, token))
+		return friendsPage(resp), translate("ListFriendships", err)
+	})
+}
+
+func (c *Client) groupsFrom(ctx context.Context, user int64, first *listPage) ([]int64, error) {
+	return pages(first, func(token string) (listPage, error) {
+		resp, err := c.groups.ListGroupsByMember(ctx, groupsRequest(user, token))
+		return groupsPage(resp), translate("ListGroupsByMember", err)
+	})
+}
+
+func (c *Client) followingFrom(ctx context.Context, user int64, first *listPage) ([]int64, error) {
+	return pages(first, func(token string) (listPage, error) {
+		resp, err := c.subscriptions.ListFollowing(ctx, followingRequest(user, token))
+		return followingPage(resp), translate("ListFollowing", err)
+	})
+}
+
+// Friends are user's accepted, not deleted friends.
+func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
+	return c.friendsFrom(ctx, user, nil)
+}
+
+// GroupsOf are the groups user is a member of.
+func (c *Client) GroupsOf(ctx context.Context, user int64) ([]int64, error) {
+	return c.groupsFrom(ctx, user, nil)
+}
+
+// Following are the subscriptions user follows.
+func (c *Client) Following(ctx context.Context, user int64) ([]int64, error) {
+	return c.followingFrom(ctx, user, nil)
+}
+
+func cursorsOf(r *datav1.ListCursorsResponse) []chat.Cursor {
+	out := make([]chat.Cursor, len(r.GetCursors()))
+	for i, cu := range r.GetCursors() {
+		out[i] = chat.Cursor{Device: cu.GetDeviceId(), Conversation: cu.GetConversation(), Acked: cu.GetAckedSeq()}
+	}
+	return out
+}
+
+// Cursors of user: of device, or of every device when all.
+func (c *Client) Cursors(ctx context.Context, user int64, device string, all bool) ([]chat.Cursor, error) {
+	resp, err := c.messages.ListCursors(ctx, &datav1.ListCursorsRequest{UserId: user, DeviceId: device, AllDevices: all})
+	if err != nil {
+		return nil, translate("ListCursors", err)
+	}
+	return cursorsOf(resp), nil
+}
+
+// SessionStart reads the four lists with one SessionStartPlus call; a list
+// longer than a page goes on with its own RPC. The DataService must know
+// the RPC: upgrade it before the messageservice.
+func (c *Client) SessionStart(ctx context.Context, user int64) (chat.SessionStart, error) {
+	resp, err := c.messages.SessionStartPlus(ctx, &datav1.SessionStartPlusRequest{
+		Friendships: friendsRequest(user, ""),
+		Groups:      groupsRequest(user, ""),
+		Following:   followingRequest(user, ""),
+		Cursors:     &datav1.ListCursorsRequest{UserId: user, AllDevices: true},
+	})
+	if err != nil {
+		return chat.SessionStart{}, translate("SessionStartPlus", err)
+	}
+	var st chat.SessionStart
+	friends, groups, following := friendsPage(resp.GetFriendships()), groupsPage(resp.GetGroups()), followingPage(resp.GetFollowing())
+	if st.Friends, err = c.friendsFrom(ctx, user, &friends); err != nil {
+		return chat.SessionStart{}, err
+	}
+	if st.Groups, err = c.groupsFrom(ctx, user, &groups); err != nil {
+		return chat.SessionStart{}, err
+	}
+	if st.Following, err = c.followingFrom(ctx, user, &following); err != nil {
+		return chat.SessionStart{}, err
+	}
+	st.Cursors = cursorsOf(resp.GetCursors())
+	return st, nil
 }

@@ -1242,6 +1242,148 @@ func (x *ListCursorsResponse) GetCursors() []*Cursor {
 	return nil
 }
 
+// SessionStartPlus runs, in one round trip, the reads a WebSocket session
+// starts with: each request that is set, exactly as its own RPC would run it
+// (the same validation and answer). At least one must be set. The first that
+// fails fails the call, with its code and its field named in the message. A
+// list with more pages carries its next_page_token: the caller goes on with
+// the list's own RPC.
+type SessionStartPlusRequest struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Friendships   *ListFriendshipsRequest    `protobuf:"bytes,1,opt,name=friendships,proto3" json:"friendships,omitempty"`
+	Groups        *ListGroupsByMemberRequest `protobuf:"bytes,2,opt,name=groups,proto3" json:"groups,omitempty"`
+	Following     *ListFollowingRequest      `protobuf:"bytes,3,opt,name=following,proto3" json:"following,omitempty"`
+	Cursors       *ListCursorsRequest        `protobuf:"bytes,4,opt,name=cursors,proto3" json:"cursors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionStartPlusRequest) Reset() {
+	*x = SessionStartPlusRequest{}
+	mi := &file_data_v1_messages_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionStartPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionStartPlusRequest) ProtoMessage() {}
+
+func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
+func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
+	if x != nil {
+		return x.Friendships
+	}
+	return nil
+}
+
+func (x *SessionStartPlusRequest) GetGroups() *ListGroupsByMemberRequest {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *SessionStartPlusRequest) GetFollowing() *ListFollowingRequest {
+	if x != nil {
+		return x.Following
+	}
+	return nil
+}
+
+func (x *SessionStartPlusRequest) GetCursors() *ListCursorsRequest {
+	if x != nil {
+		return x.Cursors
+	}
+	return nil
+}
+
+type SessionStartPlusResponse struct {
+	state         protoimpl.MessageState     `protogen:"open.v1"`
+	Friendships   *ListFriendshipsResponse   `protobuf:"bytes,1,opt,name=friendships,proto3" json:"friendships,omitempty"` // set when requested
+	Groups        *ListGroupsResponse        `protobuf:"bytes,2,opt,name=groups,proto3" json:"groups,omitempty"`
+	Following     *ListSubscriptionsResponse `protobuf:"bytes,3,opt,name=following,proto3" json:"following,omitempty"`
+	Cursors       *ListCursorsResponse       `protobuf:"bytes,4,opt,name=cursors,proto3" json:"cursors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionStartPlusResponse) Reset() {
+	*x = SessionStartPlusResponse{}
+	mi := &file_data_v1_messages_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionStartPlusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionStartPlusResponse) ProtoMessage() {}
+
+func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
+func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
+	if x != nil {
+		return x.Friendships
+	}
+	return nil
+}
+
+func (x *SessionStartPlusResponse) GetGroups() *ListGroupsResponse {
+	if x != nil {
+		return x.Groups
+	}
+	return nil
+}
+
+func (x *SessionStartPlusResponse) GetFollowing() *ListSubscriptionsResponse {
+	if x != nil {
+		return x.Following
+	}
+	return nil
+}
+
+func (x *SessionStartPlusResponse) GetCursors() *ListCursorsResponse {
+	if x != nil {
+		return x.Cursors
+	}
+	return nil
+}
+
 type Article struct {
 	state          protoimpl.MessageState `protogen:"open.v1"`
 	Id             int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -1265,7 +1407,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1277,7 +1419,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1290,7 +1432,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Article) GetId() int64 {
@@ -1398,7 +1540,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1410,7 +1552,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1423,7 +1565,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -1477,7 +1619,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1489,7 +1631,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1502,7 +1644,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -1534,7 +1676,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1546,7 +1688,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1559,7 +1701,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -1649,7 +1791,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1661,7 +1803,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1674,7 +1816,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -1722,7 +1864,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1734,7 +1876,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1747,7 +1889,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1778,7 +1920,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1790,7 +1932,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1803,7 +1945,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -1828,7 +1970,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1840,7 +1982,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1853,14 +1995,14 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
 
 const file_data_v1_messages_proto_rawDesc = "" +
 	"\n" +
-	"\x16data/v1/messages.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf9\x01\n" +
+	"\x16data/v1/messages.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x15data/v1/friends.proto\x1a\x14data/v1/groups.proto\x1a\x1bdata/v1/subscriptions.proto\"\xf9\x01\n" +
 	"\aMessage\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\"\n" +
 	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
@@ -1940,7 +2082,17 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"allDevices\x12$\n" +
 	"\rconversations\x18\x04 \x03(\tR\rconversations\"J\n" +
 	"\x13ListCursorsResponse\x123\n" +
-	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\xf0\x03\n" +
+	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\xb4\x02\n" +
+	"\x17SessionStartPlusRequest\x12K\n" +
+	"\vfriendships\x18\x01 \x01(\v2).privateim.data.v1.ListFriendshipsRequestR\vfriendships\x12D\n" +
+	"\x06groups\x18\x02 \x01(\v2,.privateim.data.v1.ListGroupsByMemberRequestR\x06groups\x12E\n" +
+	"\tfollowing\x18\x03 \x01(\v2'.privateim.data.v1.ListFollowingRequestR\tfollowing\x12?\n" +
+	"\acursors\x18\x04 \x01(\v2%.privateim.data.v1.ListCursorsRequestR\acursors\"\xb5\x02\n" +
+	"\x18SessionStartPlusResponse\x12L\n" +
+	"\vfriendships\x18\x01 \x01(\v2*.privateim.data.v1.ListFriendshipsResponseR\vfriendships\x12=\n" +
+	"\x06groups\x18\x02 \x01(\v2%.privateim.data.v1.ListGroupsResponseR\x06groups\x12J\n" +
+	"\tfollowing\x18\x03 \x01(\v2,.privateim.data.v1.ListSubscriptionsResponseR\tfollowing\x12@\n" +
+	"\acursors\x18\x04 \x01(\v2&.privateim.data.v1.ListCursorsResponseR\acursors\"\xf0\x03\n" +
 	"\aArticle\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12'\n" +
 	"\x0fsubscription_id\x18\x02 \x01(\x03R\x0esubscriptionId\x12\x1b\n" +
@@ -2011,7 +2163,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x16ARTICLE_STATE_APPROVED\x10\x03\x12\x1a\n" +
 	"\x16ARTICLE_STATE_REJECTED\x10\x04\x12\x1b\n" +
 	"\x17ARTICLE_STATE_PUBLISHED\x10\x05\x12\x1b\n" +
-	"\x17ARTICLE_STATE_WITHDRAWN\x10\x062\xb2\a\n" +
+	"\x17ARTICLE_STATE_WITHDRAWN\x10\x062\x9f\b\n" +
 	"\bMessages\x12b\n" +
 	"\rAppendMessage\x12'.privateim.data.v1.AppendMessageRequest\x1a(.privateim.data.v1.AppendMessageResponse\x12q\n" +
 	"\x12AppendMessagesPlus\x12,.privateim.data.v1.AppendMessagesPlusRequest\x1a-.privateim.data.v1.AppendMessagesPlusResponse\x12\\\n" +
@@ -2021,7 +2173,8 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x14GetConversationHeads\x12..privateim.data.v1.GetConversationHeadsRequest\x1a/.privateim.data.v1.GetConversationHeadsResponse\x12S\n" +
 	"\rAdvanceCursor\x12'.privateim.data.v1.AdvanceCursorRequest\x1a\x19.privateim.data.v1.Cursor\x12q\n" +
 	"\x12AdvanceCursorsPlus\x12,.privateim.data.v1.AdvanceCursorsPlusRequest\x1a-.privateim.data.v1.AdvanceCursorsPlusResponse\x12\\\n" +
-	"\vListCursors\x12%.privateim.data.v1.ListCursorsRequest\x1a&.privateim.data.v1.ListCursorsResponse2\xcb\x03\n" +
+	"\vListCursors\x12%.privateim.data.v1.ListCursorsRequest\x1a&.privateim.data.v1.ListCursorsResponse\x12k\n" +
+	"\x10SessionStartPlus\x12*.privateim.data.v1.SessionStartPlusRequest\x1a+.privateim.data.v1.SessionStartPlusResponse2\xcb\x03\n" +
 	"\bArticles\x12T\n" +
 	"\rCreateArticle\x12'.privateim.data.v1.CreateArticleRequest\x1a\x1a.privateim.data.v1.Article\x12N\n" +
 	"\n" +
@@ -2043,7 +2196,7 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
@@ -2065,74 +2218,92 @@ var file_data_v1_messages_proto_goTypes = []any{
 	(*AdvanceCursorsPlusResponse)(nil),   // 17: privateim.data.v1.AdvanceCursorsPlusResponse
 	(*ListCursorsRequest)(nil),           // 18: privateim.data.v1.ListCursorsRequest
 	(*ListCursorsResponse)(nil),          // 19: privateim.data.v1.ListCursorsResponse
-	(*Article)(nil),                      // 20: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 21: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 22: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 23: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 24: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 25: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 26: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 27: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 28: google.protobuf.Timestamp
+	(*SessionStartPlusRequest)(nil),      // 20: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 21: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 22: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 23: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 24: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 25: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 26: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 27: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 28: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 29: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 31: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 32: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 33: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 34: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 35: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 36: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	28, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	30, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
 	1,  // 1: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
 	2,  // 2: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
 	3,  // 3: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
 	1,  // 4: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
-	28, // 5: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	28, // 6: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	30, // 5: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	30, // 6: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 7: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
 	12, // 8: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	28, // 9: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 9: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
 	15, // 10: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
 	14, // 11: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
 	14, // 12: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	0,  // 13: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	28, // 14: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	28, // 15: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	28, // 16: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 17: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 18: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	28, // 19: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 20: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 21: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	20, // 22: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 23: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 24: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	4,  // 25: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	6,  // 26: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	8,  // 27: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	10, // 28: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	11, // 29: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	15, // 30: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	16, // 31: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	18, // 32: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	21, // 33: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	22, // 34: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	23, // 35: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	24, // 36: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	26, // 37: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	3,  // 38: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	5,  // 39: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	7,  // 40: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	9,  // 41: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 42: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	13, // 43: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	14, // 44: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	17, // 45: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	19, // 46: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	20, // 47: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	20, // 48: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	20, // 49: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	25, // 50: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	27, // 51: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	38, // [38:52] is the sub-list for method output_type
-	24, // [24:38] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	31, // 13: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	32, // 14: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	33, // 15: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	18, // 16: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	34, // 17: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	35, // 18: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	36, // 19: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	19, // 20: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 21: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	30, // 22: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	30, // 23: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	30, // 24: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 25: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 26: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	30, // 27: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 28: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 29: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	22, // 30: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 31: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 32: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	4,  // 33: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	6,  // 34: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	8,  // 35: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	10, // 36: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	11, // 37: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	15, // 38: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	16, // 39: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	18, // 40: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	20, // 41: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	23, // 42: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	24, // 43: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	25, // 44: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	26, // 45: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	28, // 46: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	3,  // 47: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	5,  // 48: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	7,  // 49: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	9,  // 50: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 51: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	13, // 52: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	14, // 53: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	17, // 54: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	19, // 55: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	21, // 56: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	22, // 57: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	22, // 58: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	22, // 59: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	27, // 60: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	29, // 61: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	47, // [47:62] is the sub-list for method output_type
+	32, // [32:47] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2140,14 +2311,17 @@ func file_data_v1_messages_proto_init() {
 	if File_data_v1_messages_proto != nil {
 		return
 	}
-	file_data_v1_messages_proto_msgTypes[22].OneofWrappers = []any{}
+	file_data_v1_friends_proto_init()
+	file_data_v1_groups_proto_init()
+	file_data_v1_subscriptions_proto_init()
+	file_data_v1_messages_proto_msgTypes[24].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   29,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

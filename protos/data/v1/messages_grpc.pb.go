@@ -28,6 +28,7 @@ const (
 	Messages_AdvanceCursor_FullMethodName        = "/privateim.data.v1.Messages/AdvanceCursor"
 	Messages_AdvanceCursorsPlus_FullMethodName   = "/privateim.data.v1.Messages/AdvanceCursorsPlus"
 	Messages_ListCursors_FullMethodName          = "/privateim.data.v1.Messages/ListCursors"
+	Messages_SessionStartPlus_FullMethodName     = "/privateim.data.v1.Messages/SessionStartPlus"
 )
 
 // MessagesClient is the client API for Messages service.
@@ -43,6 +44,7 @@ type MessagesClient interface {
 	AdvanceCursor(ctx context.Context, in *AdvanceCursorRequest, opts ...grpc.CallOption) (*Cursor, error)
 	AdvanceCursorsPlus(ctx context.Context, in *AdvanceCursorsPlusRequest, opts ...grpc.CallOption) (*AdvanceCursorsPlusResponse, error)
 	ListCursors(ctx context.Context, in *ListCursorsRequest, opts ...grpc.CallOption) (*ListCursorsResponse, error)
+	SessionStartPlus(ctx context.Context, in *SessionStartPlusRequest, opts ...grpc.CallOption) (*SessionStartPlusResponse, error)
 }
 
 type messagesClient struct {
@@ -143,6 +145,16 @@ func (c *messagesClient) ListCursors(ctx context.Context, in *ListCursorsRequest
 	return out, nil
 }
 
+func (c *messagesClient) SessionStartPlus(ctx context.Context, in *SessionStartPlusRequest, opts ...grpc.CallOption) (*SessionStartPlusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SessionStartPlusResponse)
+	err := c.cc.Invoke(ctx, Messages_SessionStartPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessagesServer is the server API for Messages service.
 // All implementations must embed UnimplementedMessagesServer
 // for forward compatibility.
@@ -156,6 +168,7 @@ type MessagesServer interface {
 	AdvanceCursor(context.Context, *AdvanceCursorRequest) (*Cursor, error)
 	AdvanceCursorsPlus(context.Context, *AdvanceCursorsPlusRequest) (*AdvanceCursorsPlusResponse, error)
 	ListCursors(context.Context, *ListCursorsRequest) (*ListCursorsResponse, error)
+	SessionStartPlus(context.Context, *SessionStartPlusRequest) (*SessionStartPlusResponse, error)
 	mustEmbedUnimplementedMessagesServer()
 }
 
@@ -192,6 +205,9 @@ func (UnimplementedMessagesServer) AdvanceCursorsPlus(context.Context, *AdvanceC
 }
 func (UnimplementedMessagesServer) ListCursors(context.Context, *ListCursorsRequest) (*ListCursorsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListCursors not implemented")
+}
+func (UnimplementedMessagesServer) SessionStartPlus(context.Context, *SessionStartPlusRequest) (*SessionStartPlusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SessionStartPlus not implemented")
 }
 func (UnimplementedMessagesServer) mustEmbedUnimplementedMessagesServer() {}
 func (UnimplementedMessagesServer) testEmbeddedByValue()                  {}
@@ -376,6 +392,24 @@ func _Messages_ListCursors_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Messages_SessionStartPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SessionStartPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessagesServer).SessionStartPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Messages_SessionStartPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessagesServer).SessionStartPlus(ctx, req.(*SessionStartPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Messages_ServiceDesc is the grpc.ServiceDesc for Messages service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -418,6 +452,10 @@ var Messages_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListCursors",
 			Handler:    _Messages_ListCursors_Handler,
+		},
+		{
+			MethodName: "SessionStartPlus",
+			Handler:    _Messages_SessionStartPlus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

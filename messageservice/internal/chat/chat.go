@@ -907,17 +907,20 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 		Conversation: conv, SenderID: ss.user, ClientMsgID: id, Kind: f.Content.Kind, Content: content,
 	}, func(m Message, dup bool) {
 		// On the append worker, in the conversation's seq order.
-		if dup {
-			// A re-send of a stored message (its sent frame was lost,
-			// e.g. with a killed node): nothing is delivered again, and
-			// the connection holds it like any message it sent, so a
-			// catch-up reading it back must not send it here.
-			advance, delivered = ss.ownStored(m)
-			return
+		if !dup {
+			s.messagesIn.Add(1)
 		}
-		s.messagesIn.Add(1)
+		// A duplicate is a re-send of a stored message whose sent frame
+		// was lost: the first attempt may have been stored and then failed
+		// (a timeout after the commit, a node killed before its fan-out),
+		// so it is fanned out again. Every session drops seqs it has
+		// delivered, so receivers that had it get nothing twice, and those
+		// that did not get it now rather than at their next gap or
+		// reconnect.
 		b := frame.Marshal(messageFrame(m, "message"))
 		s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
+		// The sending connection holds it like any message it sent, so a
+		// catch-up reading it back does not send it here.
 		advance, delivered = ss.ownStored(m)
 	}, func(m Message, dup bool, err error) {
 		// On the append worker, after the fan-out.

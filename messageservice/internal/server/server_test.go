@@ -738,3 +738,52 @@ func TestResendDuringCatchUp(t *testing.T) {
 		}
 	}
 }
+
+// TestResendDeliversToReceivers: a message stored whose sender never got
+// `sent` (the node stored it and died before its fan-out) is delivered
+// live to the online receiver when the sender sends it again, once.
+func TestResendDeliversToReceivers(t *testing.T) {
+	st := stack(t)
+	node := st.StartNode(t, st.Config())
+	a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
+	st.Befriend(t, a, b)
+	cb := node.Dial(t, b, "phone")
+	node.Settle(t)
+	data := datav1.NewMessagesClient(dialGRPC(t, st, st.Data.Addr))
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	stored, err := data.AppendMessage(ctx, &datav1.AppendMessageRequest{
+		Conversation: conv(a, b), SenderId: id(t, a), ClientMsgId: "a-lost",
+		Kind: "text", Content: []byte(`{"kind":"text","text":"stored, never fanned out"}`),
+	})
+	if err != nil || stored.GetMessage().GetSeq() != 1 {
+		t.Fatalf("append = %v, %v", stored, err)
+	}
+
+	ca := node.Dial(t, a, "laptop")
+	ca.Send("a-lost", "user", b.ID, "stored, never fanned out")
+	if f := ca.Await("sent", wait); f.Seq != 1 || f.MsgID != strconv.FormatInt(stored.GetMessage().GetId(), 10) {
+		t.Fatalf("sent = %s", f.Raw)
+	}
+	if f := cb.Await("message", wait); f.Seq != 1 || f.Conversation != conv(a, b) {
+		t.Fatalf("b got %s, want seq 1 of %s", f.Raw, conv(a, b))
+	}
+	// A second re-send, and a new message: b gets the new one, and seq 1
+	// never again.
+	ca.Send("a-lost", "user", b.ID, "stored, never fanned out")
+	ca.Send("a-next", "user", b.ID, "next")
+	for _, want := range []int64{1, 2} {
+		if f := ca.Await("sent", wait); f.Seq != want {
+			t.Fatalf("sent = %s, want seq %d", f.Raw, want)
+		}
+	}
+	if f := cb.Await("message", wait); f.Seq != 2 {
+		t.Fatalf("b got %s, want seq 2", f.Raw)
+	}
+	for _, m := range mstest.Messages(cb.UntilPong(wait)) {
+		t.Errorf("b got a message again: %s", m.Raw)
+	}
+	for _, m := range mstest.Messages(ca.UntilPong(wait)) {
+		t.Errorf("the sender got its own message back: %s", m.Raw)
+	}
+}

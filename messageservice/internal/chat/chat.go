@@ -13,7 +13,7 @@
 // one conversation are fanned out in seq order by the append worker that
 // stored them (appender.go), which holds no lock of its own and takes one
 // receiver's Session.mu at a time. Session.mu, groups.mu, groupNode.mu,
-// relations.mu, Service.limMu, the cursor writer's mu and the hub's shard
+// relations.mu, Service.limMu, the cursor writer's mu, the presence queue's mu and the hub's shard
 // locks are leaves: nothing else is taken while holding one (a group node's
 // mu is held across a DataService read, never with a Session.mu).
 package chat
@@ -85,8 +85,8 @@ type Service struct {
 	limMu    sync.Mutex // guards limiters
 	limiters map[int64]*rate.Limiter
 
-	presence chan presenceEvent // to the presence worker; bounded
-	ctx      context.Context    // ends at Close: catch-ups and the worker stop
+	presence *presenceQueue  // to the presence worker
+	ctx      context.Context // ends at Close: catch-ups and the worker stop
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup // the presence worker and catch-ups
 
@@ -182,11 +182,6 @@ func (s *Service) Evict(user int64, id uint64) {
 	}
 }
 
-type presenceEvent struct {
-	user   int64
-	online bool
-}
-
 // New makes a Service; call Close when done.
 func New(log *slog.Logger, st Store, opt Options) *Service {
 	if opt.MaxTries < 1 {
@@ -208,7 +203,7 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 		grps:     newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
 		subs:     newNodes(opt.CacheTTL, opt.Now, st.Followers),
 		limiters: make(map[int64]*rate.Limiter),
-		presence: make(chan presenceEvent, 4096),
+		presence: newPresenceQueue(),
 		ctx:      ctx, cancel: cancel,
 	}
 	s.appends = newAppender(st)
@@ -357,32 +352,32 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 	return sess
 }
 
-func (s *Service) announce(user int64, online bool) {
-	select {
-	case s.presence <- presenceEvent{user, online}:
-	default:
-		s.log.Warn("presence queue full; dropped", "user", user, "online", online)
-	}
-}
+// announce queues user's new presence for the presence worker.
+func (s *Service) announce(user int64, online bool) { s.presence.put(user, online) }
 
-// presenceWorker tells online friends when a user comes online or goes
-// offline, one event at a time so that they arrive in order.
+// presenceWorker tells each changed user's friends, one user at a time
+// (a Friends read each), the latest state of each.
 func (s *Service) presenceWorker() {
 	for {
 		select {
 		case <-s.ctx.Done():
 			return
-		case ev := <-s.presence:
+		case <-s.presence.kick:
+		}
+		for user, online := range s.presence.take() {
+			if s.ctx.Err() != nil {
+				return
+			}
 			ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
-			friends, err := s.store.Friends(ctx, ev.user)
+			friends, err := s.store.Friends(ctx, user)
 			cancel()
 			if err != nil {
 				if s.ctx.Err() == nil { // not shutting down
-					s.log.Warn("presence: list friends", "user", ev.user, "err", err)
+					s.log.Warn("presence: list friends", "user", user, "err", err)
 				}
 				continue
 			}
-			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(ev.user), Online: ev.online})
+			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(user), Online: online})
 			s.fanout(friends, nil, Delivery{Users: friends, Frame: b})
 		}
 	}

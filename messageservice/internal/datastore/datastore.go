@@ -298,8 +298,8 @@ func (c *Client) AppendBatch(ctx context.Context, rs []chat.AppendRequest) ([]ch
 	return out, nil
 }
 
-// listPage is the first page of a paged list, already read (nil: not read
-// yet), with the ids it holds and the token of the next page.
+// listPage is one page of a paged list: the ids it holds and the token of
+// the next page.
 type listPage struct {
 	ids  []int64
 	next string

@@ -244,6 +244,7 @@ type Conn struct {
 	spare   [][]byte      // the previous queue's slice, kept for reuse when small
 	writing bool          // a writer runs (writeLoop); it ends once queue is empty
 	pingDue bool          // the writer sends a ping next
+	slow    bool          // the queue overflowed: nothing more is queued; Close is on its way
 	room    chan struct{} // made by a waiting SendWait; closed when the writer takes frames
 	pinger  *time.Timer   // fires ping every opt.PingInterval
 }
@@ -259,9 +260,16 @@ func (c *Conn) Send(b []byte) bool {
 	default:
 	}
 	c.mu.Lock()
-	if len(c.queue) >= c.srv.opt.SendQueue {
+	if c.slow || len(c.queue) >= c.srv.opt.SendQueue {
+		// Close runs apart (it writes a close frame); until it has, the
+		// writer may take the queue and make room, so slow keeps the
+		// overflowed connection from taking more meanwhile.
+		first := !c.slow
+		c.slow = true
 		c.mu.Unlock()
-		go c.Close(CloseSlowReader, "slow reader")
+		if first {
+			go c.Close(CloseSlowReader, "slow reader")
+		}
 		return false
 	}
 	start := c.pushLocked(b)
@@ -281,6 +289,10 @@ func (c *Conn) SendWait(ctx context.Context, b []byte) error {
 		default:
 		}
 		c.mu.Lock()
+		if c.slow {
+			c.mu.Unlock()
+			return errClosed
+		}
 		if len(c.queue) < c.srv.opt.SendQueue {
 			start := c.pushLocked(b)
 			c.mu.Unlock()

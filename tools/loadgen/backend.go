@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strconv"
 	"strings"
@@ -116,9 +117,9 @@ func (b *stackBackend) rss() (int64, bool) {
 }
 
 func (b *stackBackend) procs() map[string]int {
-	out := map[string]int{}
-	for name, pid := range b.others {
-		out[name] = pid
+	out := maps.Clone(b.others)
+	if out == nil {
+		out = map[string]int{}
 	}
 	if b.pid != 0 {
 		out["messageservice"] = b.pid

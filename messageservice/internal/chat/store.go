@@ -76,13 +76,9 @@ type Store interface {
 	// ErrNotFound when there is no such subscription, deleted reports a
 	// deleted one.
 	Followers(ctx context.Context, subscription int64) (followers []int64, deleted bool, err error)
-	// Following are the subscriptions user follows.
-	Following(ctx context.Context, user int64) ([]int64, error)
 	// AppendBatch stores up to 1000 messages in one round trip; results
 	// in request order.
 	AppendBatch(ctx context.Context, rs []AppendRequest) ([]AppendResult, error)
-	// GroupsOf are the groups user is a member of.
-	GroupsOf(ctx context.Context, user int64) ([]int64, error)
 	// Append stores a message; duplicate reports an earlier (sender,
 	// client_msg_id), whose message is returned.
 	Append(ctx context.Context, r AppendRequest) (m Message, duplicate bool, err error)
@@ -93,16 +89,14 @@ type Store interface {
 	// AdvanceCursors moves up to 1000 cursors forward (each seq becomes
 	// the max of the stored and the given one) in one round trip.
 	AdvanceCursors(ctx context.Context, as []CursorAdvance) error
-	// Cursors of user: of device, or of every device when all.
-	Cursors(ctx context.Context, user int64, device string, all bool) ([]Cursor, error)
 	// SessionStart reads what a session's catch-up starts with in one
 	// round trip where the lists fit one page.
 	SessionStart(ctx context.Context, user int64) (SessionStart, error)
 }
 
 // SessionStart is what a session's catch-up starts with: the user's
-// friends (as Friends), groups (GroupsOf), subscriptions (Following) and
-// the cursors of all the user's devices.
+// friends (as Friends), the groups the user is a member of, the
+// subscriptions the user follows and the cursors of all the user's devices.
 type SessionStart struct {
 	Friends, Groups, Following []int64
 	Cursors                    []Cursor

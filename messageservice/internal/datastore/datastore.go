@@ -395,31 +395,12 @@ func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
 	return c.friendsFrom(ctx, user, nil)
 }
 
-// GroupsOf are the groups user is a member of.
-func (c *Client) GroupsOf(ctx context.Context, user int64) ([]int64, error) {
-	return c.groupsFrom(ctx, user, nil)
-}
-
-// Following are the subscriptions user follows.
-func (c *Client) Following(ctx context.Context, user int64) ([]int64, error) {
-	return c.followingFrom(ctx, user, nil)
-}
-
 func cursorsOf(r *datav1.ListCursorsResponse) []chat.Cursor {
 	out := make([]chat.Cursor, len(r.GetCursors()))
 	for i, cu := range r.GetCursors() {
 		out[i] = chat.Cursor{Device: cu.GetDeviceId(), Conversation: cu.GetConversation(), Acked: cu.GetAckedSeq()}
 	}
 	return out
-}
-
-// Cursors of user: of device, or of every device when all.
-func (c *Client) Cursors(ctx context.Context, user int64, device string, all bool) ([]chat.Cursor, error) {
-	resp, err := c.messages.ListCursors(ctx, &datav1.ListCursorsRequest{UserId: user, DeviceId: device, AllDevices: all})
-	if err != nil {
-		return nil, translate("ListCursors", err)
-	}
-	return cursorsOf(resp), nil
 }
 
 // SessionStart reads the four lists with one SessionStartPlus call; a list

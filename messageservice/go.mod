@@ -2,17 +2,13 @@ module github.com/privateim/privateim/messageservice
 
 go 1.26.0
 
-replace (
-	github.com/privateim/privateim/protos => ../protos
-	github.com/privateim/privateim/tools => ../tools
-)
+replace github.com/privateim/privateim/protos => ../protos
 
 require (
 	github.com/gorilla/websocket v1.5.3
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
-	github.com/privateim/privateim/tools v0.0.0-00010101000000-000000000000
 	golang.org/x/time v0.16.0
 	google.golang.org/grpc v1.85.0
 	google.golang.org/protobuf v1.36.12
@@ -26,9 +22,12 @@ require (
 	github.com/nats-io/jwt/v2 v2.8.2 // indirect
 	github.com/nats-io/nkeys v0.4.16 // indirect
 	github.com/nats-io/nuid v1.0.1 // indirect
+	github.com/privateim/privateim/foundation v0.0.0-00010101000000-000000000000
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.60.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e // indirect
 )
+
+replace github.com/privateim/privateim/foundation => ../foundation

@@ -2,19 +2,13 @@ module github.com/privateim/privateim/subscriptionservice
 
 go 1.26.0
 
-replace (
-	github.com/privateim/privateim/protos => ../protos
-	github.com/privateim/privateim/tools => ../tools
-	github.com/privateim/privateim/userservice => ../userservice
-)
+replace github.com/privateim/privateim/protos => ../protos
 
 require (
 	github.com/gin-gonic/gin v1.11.0
 	github.com/gorilla/websocket v1.5.3
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
-	github.com/privateim/privateim/tools v0.0.0-00010101000000-000000000000
-	github.com/privateim/privateim/userservice v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	golang.org/x/image v0.32.0
 	google.golang.org/grpc v1.85.0
@@ -45,6 +39,7 @@ require (
 	github.com/oasdiff/yaml v0.1.1 // indirect
 	github.com/oasdiff/yaml3 v0.0.14 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/privateim/privateim/foundation v0.0.0-00010101000000-000000000000
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
@@ -58,3 +53,5 @@ require (
 	golang.org/x/xerrors v0.0.0-20200804184101-5ec99f83aff1 // indirect
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e // indirect
 )
+
+replace github.com/privateim/privateim/foundation => ../foundation

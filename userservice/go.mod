@@ -2,10 +2,7 @@ module github.com/privateim/privateim/userservice
 
 go 1.26.0
 
-replace (
-	github.com/privateim/privateim/protos => ../protos
-	github.com/privateim/privateim/tools => ../tools
-)
+replace github.com/privateim/privateim/protos => ../protos
 
 require (
 	github.com/blevesearch/bleve/v2 v2.6.3
@@ -18,7 +15,6 @@ require (
 	github.com/nats-io/nats-server/v2 v2.15.2
 	github.com/nats-io/nats.go v1.55.0
 	github.com/privateim/privateim/protos v0.0.0-00010101000000-000000000000
-	github.com/privateim/privateim/tools v0.0.0-00010101000000-000000000000
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e
 	golang.org/x/crypto v0.58.0
 	golang.org/x/image v0.32.0
@@ -84,6 +80,7 @@ require (
 	github.com/oasdiff/yaml v0.1.1 // indirect
 	github.com/oasdiff/yaml3 v0.0.14 // indirect
 	github.com/pelletier/go-toml/v2 v2.2.4 // indirect
+	github.com/privateim/privateim/foundation v0.0.0-00010101000000-000000000000
 	github.com/quic-go/qpack v0.6.0 // indirect
 	github.com/quic-go/quic-go v0.59.0 // indirect
 	github.com/santhosh-tekuri/jsonschema/v6 v6.0.3 // indirect
@@ -101,3 +98,5 @@ require (
 	google.golang.org/genproto/googleapis/rpc v0.0.0-20261026165753-2ffab32bce7e // indirect
 	gopkg.in/alexcesaro/quotedprintable.v3 v3.0.0-20150716171945-2caba252f4dc // indirect
 )
+
+replace github.com/privateim/privateim/foundation => ../foundation

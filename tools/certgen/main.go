@@ -15,7 +15,7 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 func main() {

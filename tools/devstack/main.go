@@ -28,7 +28,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // config is everything devstack needs, from flags and the environment.

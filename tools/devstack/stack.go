@@ -20,7 +20,7 @@ import (
 	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 // stack starts services as child processes and supervises them. It is used

@@ -21,8 +21,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // The test binary doubles as the child service: with DEVSTACK_TEST_CHILD set

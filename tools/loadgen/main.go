@@ -27,7 +27,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // config is every setting of a run, from flags and MYSQL_DSN.

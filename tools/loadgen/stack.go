@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/stacktest"
 )
 
 // localStack is the whole stack started by --local: the DataService on a

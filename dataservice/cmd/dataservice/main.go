@@ -21,7 +21,7 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 	"github.com/privateim/privateim/dataservice/internal/store/mongo"
 	"github.com/privateim/privateim/dataservice/internal/store/mysql"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 func main() {

@@ -18,8 +18,8 @@ import (
 	"google.golang.org/grpc"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/dataservice/internal/grpcapi"
 	"github.com/privateim/privateim/dataservice/internal/snowflake"

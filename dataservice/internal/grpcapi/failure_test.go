@@ -19,7 +19,7 @@ import (
 	"google.golang.org/grpc/credentials"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
 )

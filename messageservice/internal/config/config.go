@@ -2,7 +2,7 @@
 // its default, its flag and its environment variable, filled in one place
 // (Load). Flags override the environment, which overrides the defaults.
 //
-// It imports only the standard library and protos/tlsconfig.
+// It imports only the standard library and foundation/tlsconfig.
 package config
 
 import (
@@ -16,7 +16,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 // Config of the messageservice binary. Default returns one with every default.

@@ -18,7 +18,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"

@@ -1,7 +1,7 @@
 // Package mstest starts the messageservice in-process for tests, the way
 // the binary starts it (server.New + Run), on 127.0.0.1:0, against the real
 // stack: a DataService process on a fresh database and a userservice
-// process (tools/stacktest), and an embedded NATS server both services
+// process (foundation/stacktest), and an embedded NATS server both services
 // share, so relation events flow. It offers helpers to make users, friends,
 // blacklists and groups through the userservice's HTTP API, and a
 // WebSocket client (gorilla/websocket) that reads frames.
@@ -26,7 +26,7 @@ import (
 	"github.com/gorilla/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/config"
 	"github.com/privateim/privateim/messageservice/internal/server"

@@ -13,7 +13,7 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )

@@ -15,9 +15,9 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )

@@ -10,7 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )

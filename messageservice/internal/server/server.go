@@ -29,7 +29,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/cluster"

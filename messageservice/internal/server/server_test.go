@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )

@@ -9,7 +9,7 @@ import (
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 var _ article.Store = (*Client)(nil)

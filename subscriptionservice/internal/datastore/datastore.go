@@ -16,9 +16,9 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
-	"github.com/privateim/privateim/userservice/pkg/dataconn"
+	"github.com/privateim/privateim/foundation/dataconn"
 )
 
 // Client is safe for concurrent use; its clients share one connection.

@@ -13,7 +13,7 @@ import (
 	"google.golang.org/grpc"
 
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 var (

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 )
 
 var (

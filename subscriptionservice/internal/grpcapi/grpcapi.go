@@ -26,7 +26,7 @@ import (
 	subscriptionv1 "github.com/privateim/privateim/protos/subscription/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Server is the gRPC server with its health service.

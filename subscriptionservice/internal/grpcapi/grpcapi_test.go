@@ -15,7 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	subscriptionv1 "github.com/privateim/privateim/protos/subscription/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"
 )

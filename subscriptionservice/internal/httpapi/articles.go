@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Articles serves the article routes: the owner's (write, submit, publish,

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Limits of the limit query parameter, and of page_token in bytes.

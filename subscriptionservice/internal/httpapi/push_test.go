@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"

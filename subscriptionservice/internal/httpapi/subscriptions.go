@@ -8,8 +8,8 @@ import (
 
 	"github.com/privateim/privateim/subscriptionservice/internal/media"
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
-	"github.com/privateim/privateim/userservice/pkg/errs"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Subscriptions serves the account routes.

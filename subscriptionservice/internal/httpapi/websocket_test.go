@@ -9,7 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"

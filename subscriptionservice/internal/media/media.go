@@ -32,7 +32,7 @@ import (
 	"github.com/skip2/go-qrcode"
 	_ "golang.org/x/image/webp"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Limits of an avatar: its file, and its decoded size (a small file can

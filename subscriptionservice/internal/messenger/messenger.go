@@ -14,7 +14,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
 )

@@ -8,11 +8,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/httpapi"
-	"github.com/privateim/privateim/userservice/pkg/openapitest"
+	"github.com/privateim/privateim/foundation/openapitest"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the routes the

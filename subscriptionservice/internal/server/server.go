@@ -18,7 +18,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
@@ -29,7 +29,7 @@ import (
 	"github.com/privateim/privateim/subscriptionservice/internal/messenger"
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 	"github.com/privateim/privateim/subscriptionservice/internal/userclient"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Server is one subscriptionservice, listening once New returns.

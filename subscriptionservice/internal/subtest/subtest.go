@@ -1,7 +1,7 @@
 // Package subtest starts the whole subscriptionservice in-process for tests,
 // the way the binary starts it (server.New + Run), on 127.0.0.1:0 ports,
 // against a real DataService process on a fresh database and a real
-// userservice process (tools/stacktest) for sign-up, CheckToken and the
+// userservice process (foundation/stacktest) for sign-up, CheckToken and the
 // Directory. The MessageService address is a closed port unless a test
 // gives one: publishing then exercises the retry path. It also offers small
 // HTTP helpers for the tests.
@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/server"

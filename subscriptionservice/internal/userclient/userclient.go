@@ -14,11 +14,11 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 var _ subscription.Directory = (*Client)(nil)

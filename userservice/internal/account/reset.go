@@ -16,7 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Forgot starts a password reset for email: when an account has it, a

@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 func field(err error) (code, f string) {

@@ -3,7 +3,7 @@
 // Flags override the environment, which overrides the defaults. Secrets
 // (JWT_SECRET, SMTP_PASSWORD) are masked when the Config is logged.
 //
-// It imports only the standard library and protos/tlsconfig.
+// It imports only the standard library and foundation/tlsconfig.
 package config
 
 import (
@@ -17,7 +17,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 // Config of the userservice binary. Default returns one with every default.

@@ -7,7 +7,7 @@ import (
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/userservice/internal/group"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 var _ group.Store = (*Client)(nil)

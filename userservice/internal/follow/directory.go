@@ -7,7 +7,7 @@ import (
 	"slices"
 
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // ErrDeleted answers IndexSubscription for an account the subscription

@@ -36,7 +36,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Subscription is an account as stored.

@@ -42,7 +42,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/textfield"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Limits of what people type.

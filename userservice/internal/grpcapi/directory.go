@@ -8,7 +8,7 @@ import (
 
 	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/userservice/internal/textfield"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Directory is what the Directory service needs of the follow feature.

@@ -19,9 +19,9 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )

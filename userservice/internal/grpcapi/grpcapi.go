@@ -26,7 +26,7 @@ import (
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/userservice/internal/account"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // TokenChecker is what Auth needs of the account feature.

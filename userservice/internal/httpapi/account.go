@@ -10,7 +10,7 @@ import (
 
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Account serves sign-up, sign-in, the caller's profile and password, and

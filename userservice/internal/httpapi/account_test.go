@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/usertest"

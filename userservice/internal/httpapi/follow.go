@@ -7,7 +7,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/follow"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Follows serves the follower side of subscription accounts (rules:

@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )

@@ -6,8 +6,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/paging"
-	"github.com/privateim/privateim/userservice/pkg/errs"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // maxPageToken bounds the page_token query parameter, in bytes.

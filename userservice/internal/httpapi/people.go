@@ -8,8 +8,8 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/friend"
-	"github.com/privateim/privateim/userservice/pkg/errs"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // People serves looking users up, friend requests, friends and the

@@ -6,7 +6,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/userservice/internal/media"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // QRCode serves the caller's and groups' QR codes as PNG and reads QR codes

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/stacktest"
 )
 
 func TestSendThroughMailpit(t *testing.T) {

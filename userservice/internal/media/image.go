@@ -18,7 +18,7 @@ import (
 
 	_ "golang.org/x/image/webp"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // avatarExt is the stored extension of each accepted format, as package

@@ -28,7 +28,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Size limits of what is uploaded.

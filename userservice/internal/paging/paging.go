@@ -13,7 +13,7 @@ import (
 	"strings"
 
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Limits of the limit query parameter.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 func TestSearchError(t *testing.T) {

@@ -15,7 +15,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/search/bleve"
 	"github.com/privateim/privateim/userservice/internal/search/elastic"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // relations is what the people, group and follow features share: the

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/server"

@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/config"
@@ -29,7 +29,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/mailer"
 	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
-	"github.com/privateim/privateim/userservice/pkg/httpkit"
+	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Server is one userservice, listening once New returns.

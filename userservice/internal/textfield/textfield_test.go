@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/privateim/privateim/userservice/internal/textfield"
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 func TestCheck(t *testing.T) {

@@ -1,6 +1,6 @@
 // Package usertest starts the whole userservice in-process for tests, the
 // way the binary starts it (server.New + Run), on 127.0.0.1:0 ports, against
-// a real DataService process on a fresh database (tools/stacktest) and, when
+// a real DataService process on a fresh database (foundation/stacktest) and, when
 // asked, a real mailpit. It also offers small HTTP helpers for the tests of
 // every feature.
 package usertest
@@ -20,8 +20,8 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
-	"github.com/privateim/privateim/tools/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/server"

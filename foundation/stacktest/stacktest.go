@@ -33,8 +33,8 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/privateim/privateim/protos/tlsconfig"
-	"github.com/privateim/privateim/protos/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // Root is the repository root: the directory of the go.work above the

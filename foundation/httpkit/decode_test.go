@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // decodeTarget has the field types requests use.

@@ -11,7 +11,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/pkg/errs"
+	"github.com/privateim/privateim/foundation/errs"
 )
 
 // MaxJSONBody is the largest JSON request body accepted, in bytes.

@@ -1,3 +1,6 @@
+// The appender: the one append path of every message (Send, Push,
+// Broadcast), batched per worker and fanned out in seq order.
+
 package chat
 
 import (

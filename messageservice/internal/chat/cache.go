@@ -1,3 +1,6 @@
+// The relation cache (friendship rows) and the group and subscription nodes
+// (member and follower sets) with their pruning.
+
 package chat
 
 import (

@@ -1,3 +1,6 @@
+// The cursor writer: device cursor advances (acks, own sends) coalesced per
+// (user, device, conversation) and written in few AdvanceCursors calls.
+
 package chat
 
 import (

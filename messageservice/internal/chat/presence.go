@@ -1,6 +1,15 @@
+// Presence: changes queued per user (latest wins) and the worker that tells
+// friends.
+
 package chat
 
-import "sync"
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
 
 // presenceQueue holds the presence changes not yet announced, one per user:
 // a later change of a user replaces an earlier one still waiting (latest
@@ -40,4 +49,35 @@ func (q *presenceQueue) take() map[int64]bool {
 	out := q.pending
 	q.pending = make(map[int64]bool)
 	return out
+}
+
+// announce queues user's new presence for the presence worker.
+func (s *Service) announce(user int64, online bool) { s.presence.put(user, online) }
+
+// presenceWorker tells each changed user's friends, one user at a time
+// (a Friends read each), the latest state of each.
+func (s *Service) presenceWorker() {
+	for {
+		select {
+		case <-s.ctx.Done():
+			return
+		case <-s.presence.kick:
+		}
+		for user, online := range s.presence.take() {
+			if s.ctx.Err() != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+			friends, err := s.store.Friends(ctx, user)
+			cancel()
+			if err != nil {
+				if s.ctx.Err() == nil { // not shutting down
+					s.log.Warn("presence: list friends", "user", user, "err", err)
+				}
+				continue
+			}
+			b := frame.Marshal(frame.Presence{Type: "presence", User: frame.FormatID(user), Online: online})
+			s.fanout(friends, nil, Delivery{Users: friends, Frame: b})
+		}
+	}
 }

@@ -1,3 +1,6 @@
+// Push (system notices) and Broadcast (subscription posts), the messages
+// that come from the internal gRPC API rather than a connection.
+
 package chat
 
 import (

@@ -1,3 +1,6 @@
+// What chat needs of the DataService (Store), the stored types and the
+// errors of the chat features.
+
 package chat
 
 import (

@@ -1,0 +1,84 @@
+// Frames of a connection after the send: ack (cursor), sync (history) and
+// read (receipts).
+
+package chat
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+// Ack moves this device's cursor to seq (cumulative) and stops redelivery
+// of what it covers on this connection. The cursor is written by the
+// node's cursor writer, coalesced with other acks (cursors.go).
+func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
+	ss.mu.Lock()
+	cs := ss.convs[f.Conversation]
+	if cs == nil || f.Seq > cs.delivered {
+		// Not sent on this connection (yet): an ack of what an earlier
+		// connection of the device had, sent again by catch-up soon. Take
+		// it when the user takes part in the conversation and the seq
+		// exists, so that a cursor never names another's conversation or
+		// a seq past the head.
+		ss.mu.Unlock()
+		if _, err := ss.svc.participants(ctx, ss.user, f.Conversation); err != nil {
+			return err
+		}
+		heads, err := ss.svc.store.Heads(ctx, []string{f.Conversation})
+		if err != nil {
+			return fmt.Errorf("head of %s: %w", f.Conversation, err)
+		}
+		if f.Seq > heads[f.Conversation] {
+			return ErrAckAhead
+		}
+		ss.mu.Lock()
+		cs = ss.conv(f.Conversation)
+	}
+	n := 0
+	for n < len(cs.pending) && cs.pending[n].seq <= f.Seq {
+		n++
+	}
+	if n > 0 {
+		clear(cs.pending[:n])
+		cs.pending = cs.pending[n:]
+		ss.svc.pending.Add(int64(-n))
+	}
+	cs.acked = max(cs.acked, f.Seq)
+	delivered := cs.delivered
+	ss.mu.Unlock()
+	a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: f.Conversation, Delivered: delivered, Acked: f.Seq}
+	if err := ss.svc.cursors.advance(ctx, a); err != nil {
+		return fmt.Errorf("advance cursor: %w", err)
+	}
+	return nil
+}
+
+// Sync returns the history frame of a conversation after f.AfterSeq.
+func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
+	if _, err := ss.svc.participants(ctx, ss.user, f.Conversation); err != nil {
+		return nil, err
+	}
+	msgs, more, err := ss.svc.store.Messages(ctx, f.Conversation, f.AfterSeq, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("history of %s: %w", f.Conversation, err)
+	}
+	h := frame.History{Type: "history", Conversation: f.Conversation, Messages: make([]frame.Message, len(msgs)), HasMore: more}
+	for i, m := range msgs {
+		h.Messages[i] = messageFrame(m, "")
+	}
+	return frame.Marshal(h), nil
+}
+
+// Read forwards a read receipt to the other participants' connections and
+// the user's other connections.
+func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
+	users, err := ss.svc.participants(ctx, ss.user, f.Conversation)
+	if err != nil {
+		return err
+	}
+	b := frame.Marshal(frame.ReadReceipt{Type: "read", Conversation: f.Conversation, Seq: f.Seq, User: frame.FormatID(ss.user)})
+	ss.svc.fanout(users, ss, Delivery{Users: users, Frame: b})
+	return nil
+}

@@ -1,0 +1,110 @@
+// Authorization of sends and of the frames naming a conversation, and the
+// per-user send rate limit.
+
+package chat
+
+import (
+	"context"
+	"fmt"
+
+	"golang.org/x/time/rate"
+
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+func (s *Service) allow(user int64) bool {
+	if s.opt.SendRate <= 0 {
+		return true
+	}
+	s.limMu.Lock()
+	l := s.limiters[user]
+	if l == nil {
+		l = rate.NewLimiter(rate.Limit(s.opt.SendRate), s.opt.SendBurst)
+		s.limiters[user] = l
+	}
+	s.limMu.Unlock()
+	return l.Allow()
+}
+
+// authorize returns the conversation of a send and who receives it.
+func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (string, []int64, error) {
+	switch f.To.Kind {
+	case "user":
+		to := f.ToID
+		if to == user {
+			return "", nil, ErrNoSuchTarget
+		}
+		mine, theirs, err := s.rels.get(ctx, s.store, user, to)
+		if err != nil {
+			return "", nil, fmt.Errorf("friendship %d-%d: %w", user, to, err)
+		}
+		if mine.Blacklisted || theirs.Blacklisted {
+			return "", nil, ErrBlocked
+		}
+		if !mine.friends() || !theirs.friends() {
+			if !mine.Found && !theirs.Found {
+				ok, err := s.store.UserExists(ctx, to)
+				if err != nil {
+					return "", nil, fmt.Errorf("user %d: %w", to, err)
+				}
+				if !ok {
+					return "", nil, ErrNoSuchTarget
+				}
+			}
+			return "", nil, ErrNotFriends
+		}
+		return frame.Direct(user, to).String(), []int64{to, user}, nil
+	case "group":
+		member, members, err := s.grps.members(ctx, f.ToID, user)
+		if err != nil {
+			return "", nil, err
+		}
+		if !member {
+			return "", nil, ErrNotMember
+		}
+		return frame.Group(f.ToID).String(), members, nil
+	}
+	return "", nil, ErrNoSuchTarget
+}
+
+// participants returns who takes part in a conversation user names, or an
+// error when user does not.
+func (s *Service) participants(ctx context.Context, user int64, conv string) ([]int64, error) {
+	c, err := frame.ParseConversation(conv)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Kind {
+	case frame.KindUser:
+		if user != c.A && user != c.B {
+			return nil, ErrNotMember
+		}
+		return []int64{c.A, c.B}, nil
+	case frame.KindGroup:
+		member, members, err := s.grps.members(ctx, c.A, user)
+		if err != nil {
+			return nil, err
+		}
+		if !member {
+			return nil, ErrNotMember
+		}
+		return members, nil
+	case frame.KindSubscription:
+		// Followers read a subscription's history; posts come only
+		// from Broadcast, and read receipts go to nobody else.
+		follower, _, err := s.subs.members(ctx, c.A, user)
+		if err != nil {
+			return nil, err
+		}
+		if !follower {
+			return nil, ErrNotMember
+		}
+		return []int64{user}, nil
+	case frame.KindSystem:
+		if c.A != user {
+			return nil, ErrNotMember
+		}
+		return []int64{user}, nil
+	}
+	return nil, ErrNotMember
+}

@@ -1,0 +1,42 @@
+// Server frames rendered from stored messages.
+
+package chat
+
+import (
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+// messageFrame renders a stored message.
+func messageFrame(m Message, typ string) frame.Message {
+	f := frame.Message{
+		Type: typ, MsgID: frame.FormatID(m.ID), Conversation: m.Conversation, Seq: m.Seq,
+		From: frame.FormatID(m.SenderID), Content: m.Content, TS: m.CreatedAt.UnixMilli(),
+	}
+	if c, err := frame.ParseConversation(m.Conversation); err == nil {
+		switch c.Kind {
+		case frame.KindUser:
+			peer := c.A
+			if peer == m.SenderID {
+				peer = c.B
+			}
+			f.To = frame.Target{Kind: "user", ID: frame.FormatID(peer)}
+		case frame.KindGroup:
+			f.To = frame.Target{Kind: "group", ID: frame.FormatID(c.A)}
+		case frame.KindSubscription:
+			f.To = frame.Target{Kind: "subscription", ID: frame.FormatID(c.A)}
+		case frame.KindSystem:
+			f.To = frame.Target{Kind: "user", ID: frame.FormatID(c.A)}
+		}
+	}
+	if len(f.Content) == 0 {
+		f.Content = []byte("null")
+	}
+	return f
+}
+
+func sentFrame(m Message) []byte {
+	return frame.Marshal(frame.Sent{
+		Type: "sent", ClientMsgID: m.ClientMsgID, MsgID: frame.FormatID(m.ID),
+		Conversation: m.Conversation, Seq: m.Seq, TS: m.CreatedAt.UnixMilli(),
+	})
+}

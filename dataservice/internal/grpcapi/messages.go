@@ -213,12 +213,6 @@ func (s *messagesServer) AdvanceCursor(ctx context.Context, r *datav1.AdvanceCur
 	return cursorPB(cs[0]), nil
 }
 
-// noResultAdvancer is a document store that can advance cursors without
-// reading them back (store/mysql), for AdvanceCursorsPlus with no_result.
-type noResultAdvancer interface {
-	AdvanceCursorsNoResult(ctx context.Context, cs []store.Cursor) error
-}
-
 func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.AdvanceCursorsPlusRequest) (*datav1.AdvanceCursorsPlusResponse, error) {
 	var c checker
 	in := r.GetCursors()
@@ -236,8 +230,8 @@ func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.Advan
 	for i, x := range in {
 		want[i] = cursorOf(x)
 	}
-	if nr, ok := s.docs.(noResultAdvancer); ok && r.GetNoResult() {
-		if err := nr.AdvanceCursorsNoResult(ctx, want); err != nil {
+	if r.GetNoResult() {
+		if err := s.docs.AdvanceCursorsNoResult(ctx, want); err != nil {
 			return nil, s.fail(ctx, "advance cursors", err)
 		}
 		return &datav1.AdvanceCursorsPlusResponse{}, nil
@@ -245,9 +239,6 @@ func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.Advan
 	cs, err := s.docs.AdvanceCursors(ctx, want)
 	if err != nil {
 		return nil, s.fail(ctx, "advance cursors", err)
-	}
-	if r.GetNoResult() {
-		return &datav1.AdvanceCursorsPlusResponse{}, nil
 	}
 	return &datav1.AdvanceCursorsPlusResponse{Cursors: cursorsPB(cs)}, nil
 }

@@ -366,6 +366,11 @@ type Documents interface {
 
 	// AdvanceCursors raises each cursor to the max of stored and given seqs and returns the stored result, in input order.
 	AdvanceCursors(ctx context.Context, cs []Cursor) ([]Cursor, error)
+	// AdvanceCursorsNoResult is AdvanceCursors for callers that do not use the
+	// stored cursors (AdvanceCursorsPlus with no_result, which the
+	// messageservice's cursor writer sets on every batch): the same writes,
+	// without reading the cursors back, which is most of the cost.
+	AdvanceCursorsNoResult(ctx context.Context, cs []Cursor) error
 	ListCursors(ctx context.Context, f CursorFilter) ([]Cursor, error)
 
 	CreateArticle(ctx context.Context, a Article) (Article, error)

@@ -9,35 +9,24 @@ import (
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 )
 
-// AdvanceCursors raises each cursor with one unordered bulk write of $max
-// upserts, then reads the stored cursors back. $max makes every write
-// commutative, so no transaction is needed: late or repeated calls never move
-// a cursor back, and the read returns at least what was asked.
+// AdvanceCursors raises each cursor (see writeCursors), then reads the stored
+// cursors back. $max makes every write commutative, so no transaction is
+// needed: late or repeated calls never move a cursor back, and the read
+// returns at least what was asked.
 func (d *Documents) AdvanceCursors(ctx context.Context, cs []store.Cursor) ([]store.Cursor, error) {
 	if len(cs) == 0 {
 		return []store.Cursor{}, nil
 	}
-	now := d.now()
-	models := make([]mdb.WriteModel, len(cs))
+	if err := d.writeCursors(ctx, cs); err != nil {
+		return nil, fmt.Errorf("advance %d cursors: %w", len(cs), err)
+	}
 	var keys []cursorKey
 	seen := make(map[cursorKey]bool, len(cs))
-	for i, c := range cs {
-		k := keyOf(c)
-		models[i] = mdb.NewUpdateOneModel().SetFilter(cursorFilter(k)).SetUpdate(cursorAdvanceUpdate(c, now)).SetUpsert(true)
-		if !seen[k] {
+	for _, c := range cs {
+		if k := keyOf(c); !seen[k] {
 			seen[k] = true
 			keys = append(keys, k)
 		}
-	}
-	bulk := options.BulkWrite().SetOrdered(false)
-	_, err := d.cursors.BulkWrite(ctx, models, bulk)
-	if mdb.IsDuplicateKeyError(err) {
-		// Two first upserts of one cursor raced (the server retries most of
-		// these itself). $max makes a second run harmless; now both exist.
-		_, err = d.cursors.BulkWrite(ctx, models, bulk)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("advance %d cursors: %w", len(cs), translate(err))
 	}
 	cur, err := d.cursors.Find(ctx, cursorsFilter(keys))
 	if err != nil {
@@ -79,4 +68,37 @@ func (d *Documents) ListCursors(ctx context.Context, f store.CursorFilter) ([]st
 		out[i] = doc.cursor()
 	}
 	return out, nil
+}
+
+// AdvanceCursorsNoResult is AdvanceCursors without the read-back: the bulk
+// write alone, one round trip, for callers that do not use the stored
+// cursors (the messageservice's cursor writer).
+func (d *Documents) AdvanceCursorsNoResult(ctx context.Context, cs []store.Cursor) error {
+	if len(cs) == 0 {
+		return nil
+	}
+	if err := d.writeCursors(ctx, cs); err != nil {
+		return fmt.Errorf("advance %d cursors: %w", len(cs), err)
+	}
+	return nil
+}
+
+// writeCursors raises each cursor with one unordered bulk write of $max
+// upserts (a cursor named twice in cs gets the larger seqs). Unordered lets
+// the server go on past a failed write and a mongos send each shard its part
+// at once; the order does not matter because $max commutes.
+func (d *Documents) writeCursors(ctx context.Context, cs []store.Cursor) error {
+	now := d.now()
+	models := make([]mdb.WriteModel, len(cs))
+	for i, c := range cs {
+		models[i] = mdb.NewUpdateOneModel().SetFilter(cursorFilter(keyOf(c))).SetUpdate(cursorAdvanceUpdate(c, now)).SetUpsert(true)
+	}
+	bulk := options.BulkWrite().SetOrdered(false)
+	_, err := d.cursors.BulkWrite(ctx, models, bulk)
+	if mdb.IsDuplicateKeyError(err) {
+		// Two first upserts of one cursor raced (the server retries most of
+		// these itself). $max makes a second run harmless; now both exist.
+		_, err = d.cursors.BulkWrite(ctx, models, bulk)
+	}
+	return translate(err)
 }

@@ -62,6 +62,9 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"CursorsAdvanceMonotonic", testCursorsAdvanceMonotonic},
 		{"CursorsPerDeviceAndList", testCursorsPerDeviceAndList},
 		{"CursorsBatchInputOrder", testCursorsBatchInputOrder},
+		{"CursorsNoResultMonotonic", testCursorsNoResultMonotonic},
+		{"CursorsNoResultBatch", testCursorsNoResultBatch},
+		{"CursorsCanceled", testCursorsCanceled},
 		{"ConcurrentCursorAdvance", testConcurrentCursorAdvance},
 		{"ArticleCreateGet", testArticleCreateGet},
 		{"ArticleCreateExists", testArticleCreateExists},
@@ -796,6 +799,28 @@ func (f *docFixture) advance(t *testing.T, cs ...store.Cursor) []store.Cursor {
 	return got
 }
 
+func (f *docFixture) advanceNoResult(t *testing.T, cs ...store.Cursor) {
+	t.Helper()
+	if err := f.s.AdvanceCursorsNoResult(f.ctx, cs); err != nil {
+		t.Fatalf("AdvanceCursorsNoResult: %v", err)
+	}
+}
+
+// listCursors returns the states of a user's cursors on every device, sorted.
+func (f *docFixture) listCursors(t *testing.T, user int64) []cursorState {
+	t.Helper()
+	cs, err := f.s.ListCursors(f.ctx, store.CursorFilter{UserID: user, AllDevices: true})
+	if err != nil {
+		t.Fatalf("ListCursors of user %d: %v", user, err)
+	}
+	for _, c := range cs {
+		if c.UpdatedAt.IsZero() {
+			t.Errorf("cursor %+v: UpdatedAt is zero", stateOf(c))
+		}
+	}
+	return statesOf(cs)
+}
+
 type cursorState struct {
 	User            int64
 	Device, Conv    string
@@ -916,6 +941,93 @@ func testCursorsBatchInputOrder(t *testing.T, f *docFixture) {
 	}
 }
 
+// testCursorsNoResultMonotonic: AdvanceCursorsNoResult makes the same writes
+// as AdvanceCursors (a missing cursor is created, nothing moves back, each
+// seq on its own), and the two mix on one cursor.
+func testCursorsNoResultMonotonic(t *testing.T, f *docFixture) {
+	c := store.Cursor{UserID: 5, DeviceID: "d", Conversation: "u:5:6"}
+	steps := []struct {
+		delivered, acked, wantD, wantA int64
+		withResult                     bool
+	}{
+		{5, 3, 5, 3, false}, // creates the cursor
+		{4, 2, 5, 3, false}, // late: nothing moves back
+		{7, 2, 7, 3, false},
+		{6, 6, 7, 6, false},
+		{0, 0, 7, 6, false},
+		{7, 6, 7, 6, false}, // repeated
+		{9, 1, 9, 6, true},  // AdvanceCursors sees what NoResult stored
+		{8, 8, 9, 8, false}, // and NoResult builds on what it stored
+	}
+	for i, s := range steps {
+		c.DeliveredSeq, c.AckedSeq = s.delivered, s.acked
+		want := cursorState{5, "d", "u:5:6", s.wantD, s.wantA}
+		if s.withResult {
+			if got := f.advance(t, c)[0]; stateOf(got) != want {
+				t.Errorf("step %d: AdvanceCursors returned %+v, want %+v", i, stateOf(got), want)
+			}
+		} else {
+			f.advanceNoResult(t, c)
+		}
+		if got := f.listCursors(t, 5); !slices.Equal(got, []cursorState{want}) {
+			t.Errorf("step %d: stored %+v, want %+v", i, got, want)
+		}
+	}
+}
+
+// testCursorsNoResultBatch: a batch creates and raises cursors alike, a
+// cursor named twice ends at the larger seqs, and an empty batch is a no-op.
+func testCursorsNoResultBatch(t *testing.T, f *docFixture) {
+	f.advance(t, store.Cursor{UserID: 1, DeviceID: "d", Conversation: "m", DeliveredSeq: 10, AckedSeq: 10})
+	f.advanceNoResult(t,
+		store.Cursor{UserID: 1, DeviceID: "d", Conversation: "z", DeliveredSeq: 1},
+		store.Cursor{UserID: 1, DeviceID: "d", Conversation: "m", DeliveredSeq: 5, AckedSeq: 12},
+		store.Cursor{UserID: 1, DeviceID: "a", Conversation: "m", DeliveredSeq: 2, AckedSeq: 2},
+		store.Cursor{UserID: 1, DeviceID: "D", Conversation: "m", DeliveredSeq: 6, AckedSeq: 6},
+		store.Cursor{UserID: 1, DeviceID: "d", Conversation: "b", DeliveredSeq: 3, AckedSeq: 1},
+		store.Cursor{UserID: 1, DeviceID: "d", Conversation: "z", DeliveredSeq: 4}, // same cursor twice in one batch
+		store.Cursor{UserID: 1, DeviceID: "d", Conversation: "z", DeliveredSeq: 2, AckedSeq: 1},
+		store.Cursor{UserID: 2, DeviceID: "d", Conversation: "m", DeliveredSeq: 7, AckedSeq: 7},
+	)
+	want1 := []cursorState{
+		{1, "D", "m", 6, 6},
+		{1, "a", "m", 2, 2},
+		{1, "d", "b", 3, 1},
+		{1, "d", "m", 10, 12},
+		{1, "d", "z", 4, 1},
+	}
+	want2 := []cursorState{{2, "d", "m", 7, 7}}
+	if got := f.listCursors(t, 1); !slices.Equal(got, want1) {
+		t.Errorf("user 1 cursors =\n %+v\nwant\n %+v", got, want1)
+	}
+	if got := f.listCursors(t, 2); !slices.Equal(got, want2) {
+		t.Errorf("user 2 cursors = %+v, want %+v", got, want2)
+	}
+	if err := f.s.AdvanceCursorsNoResult(f.ctx, nil); err != nil {
+		t.Errorf("AdvanceCursorsNoResult(nil): %v", err)
+	}
+	if got := f.listCursors(t, 1); !slices.Equal(got, want1) {
+		t.Errorf("after an empty batch, user 1 cursors = %+v", got)
+	}
+}
+
+// testCursorsCanceled: both ways of advancing fail, not succeed silently, on
+// a canceled context, and store nothing.
+func testCursorsCanceled(t *testing.T, f *docFixture) {
+	ctx, cancel := context.WithCancel(f.ctx)
+	cancel()
+	c := store.Cursor{UserID: 9, DeviceID: "d", Conversation: "u:9:10", DeliveredSeq: 3, AckedSeq: 2}
+	if got, err := f.s.AdvanceCursors(ctx, []store.Cursor{c}); err == nil {
+		t.Errorf("AdvanceCursors on a canceled context = %+v, nil error", got)
+	}
+	if err := f.s.AdvanceCursorsNoResult(ctx, []store.Cursor{c}); err == nil {
+		t.Error("AdvanceCursorsNoResult on a canceled context: nil error")
+	}
+	if got := f.listCursors(t, 9); len(got) != 0 {
+		t.Errorf("canceled advances stored %+v", got)
+	}
+}
+
 func testConcurrentCursorAdvance(t *testing.T, f *docFixture) {
 	const workers, each = 8, 40
 	key := store.Cursor{UserID: 77, DeviceID: "dev", Conversation: "u:77:78"}
@@ -947,6 +1059,13 @@ func testConcurrentCursorAdvance(t *testing.T, f *docFixture) {
 			c := key
 			c.DeliveredSeq = int64((i*(w+3))%each + i)
 			c.AckedSeq = int64((i*(w+5))%each + i/2)
+			if w%2 == 1 {
+				// Half the workers take the path without read-back.
+				if err := f.s.AdvanceCursorsNoResult(f.ctx, []store.Cursor{c}); err != nil {
+					return err
+				}
+				continue
+			}
 			got, err := f.s.AdvanceCursors(f.ctx, []store.Cursor{c})
 			if err != nil {
 				return err

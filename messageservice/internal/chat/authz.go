@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 
@@ -53,7 +54,7 @@ func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (str
 			}
 			return "", nil, ErrNotFriends
 		}
-		return frame.Direct(user, to).String(), []int64{to, user}, nil
+		return conv.Direct(user, to).String(), []int64{to, user}, nil
 	case "group":
 		member, members, err := s.grps.members(ctx, f.ToID, user)
 		if err != nil {
@@ -62,25 +63,25 @@ func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (str
 		if !member {
 			return "", nil, ErrNotMember
 		}
-		return frame.Group(f.ToID).String(), members, nil
+		return conv.Group(f.ToID).String(), members, nil
 	}
 	return "", nil, ErrNoSuchTarget
 }
 
 // participants returns who takes part in a conversation user names, or an
 // error when user does not.
-func (s *Service) participants(ctx context.Context, user int64, conv string) ([]int64, error) {
-	c, err := frame.ParseConversation(conv)
+func (s *Service) participants(ctx context.Context, user int64, name string) ([]int64, error) {
+	c, err := conv.Parse(name)
 	if err != nil {
 		return nil, err
 	}
 	switch c.Kind {
-	case frame.KindUser:
+	case conv.KindUser:
 		if user != c.A && user != c.B {
 			return nil, ErrNotMember
 		}
 		return []int64{c.A, c.B}, nil
-	case frame.KindGroup:
+	case conv.KindGroup:
 		member, members, err := s.grps.members(ctx, c.A, user)
 		if err != nil {
 			return nil, err
@@ -89,7 +90,7 @@ func (s *Service) participants(ctx context.Context, user int64, conv string) ([]
 			return nil, ErrNotMember
 		}
 		return members, nil
-	case frame.KindSubscription:
+	case conv.KindSubscription:
 		// Followers read a subscription's history; posts come only
 		// from Broadcast, and read receipts go to nobody else.
 		follower, _, err := s.subs.members(ctx, c.A, user)
@@ -100,7 +101,7 @@ func (s *Service) participants(ctx context.Context, user int64, conv string) ([]
 			return nil, ErrNotMember
 		}
 		return []int64{user}, nil
-	case frame.KindSystem:
+	case conv.KindSystem:
 		if c.A != user {
 			return nil, ErrNotMember
 		}

@@ -8,9 +8,9 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"time"
 
+	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 
@@ -107,15 +107,15 @@ func (ss *Session) doCatchUp() error {
 	if err != nil {
 		return fmt.Errorf("session start: %w", err)
 	}
-	convs := map[string]bool{frame.System(ss.user).String(): true}
+	convs := map[string]bool{conv.System(ss.user).String(): true}
 	for _, f := range start.Friends {
-		convs[frame.Direct(ss.user, f).String()] = true
+		convs[conv.Direct(ss.user, f).String()] = true
 	}
 	for _, g := range start.Groups {
-		convs[frame.Group(g).String()] = true
+		convs[conv.Group(g).String()] = true
 	}
 	for _, sub := range start.Following {
-		convs[frame.Subscription(sub).String()] = true
+		convs[conv.Subscription(sub).String()] = true
 	}
 	cursors := start.Cursors
 	mine, best := map[string]int64{}, map[string]int64{}
@@ -125,7 +125,7 @@ func (ss *Session) doCatchUp() error {
 		// A cursor outlives membership: a group left, a subscription
 		// unfollowed. Only 1:1s (no message reaches ex-friends) and the
 		// conversations the user is part of now are caught up.
-		if !current[c.Conversation] && !strings.HasPrefix(c.Conversation, frame.KindUser+":") {
+		if !current[c.Conversation] && !conv.IsDirect(c.Conversation) {
 			continue
 		}
 		convs[c.Conversation] = true
@@ -141,11 +141,11 @@ func (ss *Session) doCatchUp() error {
 	base := mine
 	if !seen {
 		base = best
-		sys := frame.System(ss.user).String()
+		sys := conv.System(ss.user).String()
 		start := []CursorAdvance{{User: ss.user, Device: ss.device, Conversation: sys, Delivered: best[sys], Acked: best[sys]}}
-		for conv, acked := range best {
-			if conv != sys {
-				start = append(start, CursorAdvance{User: ss.user, Device: ss.device, Conversation: conv, Delivered: acked, Acked: acked})
+		for name, acked := range best {
+			if name != sys {
+				start = append(start, CursorAdvance{User: ss.user, Device: ss.device, Conversation: name, Delivered: acked, Acked: acked})
 			}
 		}
 		for len(start) > 0 {

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 
@@ -32,7 +33,7 @@ func pushKey(user int64, clientMsgID string) string {
 func (s *Service) Push(ctx context.Context, users []int64, clientMsgID, kind string, content []byte) ([]AppendResult, error) {
 	reqs := make([]AppendRequest, len(users))
 	for i, u := range users {
-		reqs[i] = AppendRequest{Conversation: frame.System(u).String(), ClientMsgID: pushKey(u, clientMsgID), Kind: kind, Content: content}
+		reqs[i] = AppendRequest{Conversation: conv.System(u).String(), ClientMsgID: pushKey(u, clientMsgID), Kind: kind, Content: content}
 	}
 	res, err := s.store.AppendBatch(ctx, reqs)
 	if err != nil {
@@ -60,18 +61,18 @@ func (s *Service) Broadcast(ctx context.Context, sub, sender int64, clientMsgID,
 	if err != nil {
 		return AppendResult{}, err
 	}
-	conv := frame.Subscription(sub).String()
-	m, dup, err := s.appends.append(ctx, AppendRequest{Conversation: conv, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content},
+	name := conv.Subscription(sub).String()
+	m, dup, err := s.appends.append(ctx, AppendRequest{Conversation: name, SenderID: sender, ClientMsgID: clientMsgID, Kind: kind, Content: content},
 		func(m Message, dup bool) {
 			// On the append worker, in the conversation's seq order.
 			if !dup {
 				s.messagesIn.Add(1)
 				b := frame.Marshal(messageFrame(m, "message"))
-				s.fanout(followers, nil, Delivery{Users: followers, Conv: conv, Seq: m.Seq, Frame: b})
+				s.fanout(followers, nil, Delivery{Users: followers, Conv: name, Seq: m.Seq, Frame: b})
 			}
 		})
 	if err != nil {
-		return AppendResult{}, fmt.Errorf("broadcast to %s: %w", conv, err)
+		return AppendResult{}, fmt.Errorf("broadcast to %s: %w", name, err)
 	}
 	return AppendResult{Message: m, Duplicate: dup}, nil
 }

@@ -3,6 +3,7 @@
 package chat
 
 import (
+	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 
@@ -12,19 +13,19 @@ func messageFrame(m Message, typ string) frame.Message {
 		Type: typ, MsgID: frame.FormatID(m.ID), Conversation: m.Conversation, Seq: m.Seq,
 		From: frame.FormatID(m.SenderID), Content: m.Content, TS: m.CreatedAt.UnixMilli(),
 	}
-	if c, err := frame.ParseConversation(m.Conversation); err == nil {
+	if c, err := conv.Parse(m.Conversation); err == nil {
 		switch c.Kind {
-		case frame.KindUser:
+		case conv.KindUser:
 			peer := c.A
 			if peer == m.SenderID {
 				peer = c.B
 			}
 			f.To = frame.Target{Kind: "user", ID: frame.FormatID(peer)}
-		case frame.KindGroup:
+		case conv.KindGroup:
 			f.To = frame.Target{Kind: "group", ID: frame.FormatID(c.A)}
-		case frame.KindSubscription:
+		case conv.KindSubscription:
 			f.To = frame.Target{Kind: "subscription", ID: frame.FormatID(c.A)}
-		case frame.KindSystem:
+		case conv.KindSystem:
 			f.To = frame.Target{Kind: "user", ID: frame.FormatID(c.A)}
 		}
 	}

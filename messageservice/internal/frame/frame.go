@@ -1,9 +1,10 @@
 // Package frame is the WebSocket protocol of the messageservice
 // (docs/websocket.md): the JSON frames clients send, decoded and validated by
 // Decode, the frames the server sends, and the error codes. One JSON object
-// per text frame, each with "type"; ids are decimal strings.
+// per text frame, each with "type"; ids are decimal strings; conversation
+// names are package conv's, which Decode uses to refuse a malformed one.
 //
-// It imports only the standard library.
+// It imports only the standard library and conv.
 package frame
 
 import (
@@ -14,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/privateim/privateim/messageservice/internal/conv"
 )
 
 // Error codes of error frames.
@@ -143,7 +146,7 @@ func Decode(b []byte) (any, error) {
 		if w.Conversation == nil {
 			return nil, bad("conversation is missing")
 		}
-		if _, err := ParseConversation(*w.Conversation); err != nil {
+		if err := conversation(*w.Conversation); err != nil {
 			return nil, err
 		}
 		s := &Sync{Conversation: *w.Conversation, Limit: DefaultSync}
@@ -173,7 +176,7 @@ func convSeq(w *wire) (string, int64, error) {
 	if w.Conversation == nil {
 		return "", 0, bad("conversation is missing")
 	}
-	if _, err := ParseConversation(*w.Conversation); err != nil {
+	if err := conversation(*w.Conversation); err != nil {
 		return "", 0, err
 	}
 	if w.Seq == nil || *w.Seq < 1 {
@@ -258,76 +261,14 @@ func ParseID(s string) (int64, error) {
 // FormatID writes an id as the protocol does.
 func FormatID(id int64) string { return strconv.FormatInt(id, 10) }
 
-// Conversation kinds.
-const (
-	KindUser         = "u"
-	KindGroup        = "g"
-	KindSubscription = "s"
-	KindSystem       = "sys"
-)
-
-// Conversation is a parsed conversation name: u:<low>:<high> (A < B),
-// g:<id>, s:<id> or sys:<id> (A is the id).
-type Conversation struct {
-	Kind string
-	A, B int64
-}
-
-// ParseConversation reads a conversation name, or returns a bad_frame *Error.
-func ParseConversation(s string) (Conversation, error) {
-	kind, rest, ok := strings.Cut(s, ":")
-	if !ok || len(s) > 128 {
-		return Conversation{}, bad("conversation %q: want u:<id>:<id>, g:<id>, s:<id> or sys:<id>", truncate(s, 64))
+// conversation checks a conversation name (package conv) and answers a
+// malformed one with bad_frame.
+func conversation(s string) error {
+	if _, err := conv.Parse(s); err != nil {
+		return &Error{Code: CodeBadFrame, Message: err.Error()}
 	}
-	c := Conversation{Kind: kind}
-	var err error
-	switch kind {
-	case KindUser:
-		a, b, ok := strings.Cut(rest, ":")
-		if !ok {
-			break
-		}
-		if c.A, err = ParseID(a); err != nil {
-			break
-		}
-		if c.B, err = ParseID(b); err != nil {
-			break
-		}
-		if c.A < c.B {
-			return c, nil
-		}
-	case KindGroup, KindSubscription, KindSystem:
-		if c.A, err = ParseID(rest); err == nil {
-			return c, nil
-		}
-	}
-	return Conversation{}, bad("conversation %q: want u:<lower id>:<higher id>, g:<id>, s:<id> or sys:<id>", truncate(s, 64))
+	return nil
 }
-
-// String is the conversation's name.
-func (c Conversation) String() string {
-	if c.Kind == KindUser {
-		return "u:" + FormatID(c.A) + ":" + FormatID(c.B)
-	}
-	return c.Kind + ":" + FormatID(c.A)
-}
-
-// Direct is the 1:1 conversation of two users.
-func Direct(a, b int64) Conversation {
-	if a > b {
-		a, b = b, a
-	}
-	return Conversation{Kind: KindUser, A: a, B: b}
-}
-
-// Group is the conversation of a group.
-func Group(id int64) Conversation { return Conversation{Kind: KindGroup, A: id} }
-
-// Subscription is the conversation of a subscription's posts.
-func Subscription(id int64) Conversation { return Conversation{Kind: KindSubscription, A: id} }
-
-// System is the conversation of a user's system notices.
-func System(user int64) Conversation { return Conversation{Kind: KindSystem, A: user} }
 
 func truncate(s string, n int) string {
 	if len(s) <= n {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"github.com/privateim/privateim/messageservice/internal/conv"
 )
 
 func TestDecode(t *testing.T) {
@@ -79,23 +81,6 @@ func TestSendErrorCarriesClientMsgID(t *testing.T) {
 	}
 }
 
-func TestConversation(t *testing.T) {
-	for _, s := range []string{"u:1:2", "g:5", "s:7", "sys:9"} {
-		c, err := ParseConversation(s)
-		if err != nil || c.String() != s {
-			t.Errorf("ParseConversation(%q) = %v, %v", s, c, err)
-		}
-	}
-	for _, s := range []string{"u:2:1", "u:1:1", "x:1", "g:", "g:-1", "g:1:2", "u:1"} {
-		if _, err := ParseConversation(s); err == nil {
-			t.Errorf("ParseConversation(%q) accepted", s)
-		}
-	}
-	if Direct(9, 3).String() != "u:3:9" {
-		t.Error("Direct does not order the ids")
-	}
-}
-
 // FuzzDecode: Decode never panics, returns exactly one of a frame or an
 // error, errors are *Error with a protocol code, and what it accepts has
 // valid fields.
@@ -127,7 +112,7 @@ func FuzzDecode(f *testing.F) {
 				t.Fatalf("Decode(%q) accepted %+v", b, fr)
 			}
 		case *Ack:
-			if _, err := ParseConversation(fr.Conversation); err != nil || fr.Seq < 1 {
+			if _, err := conv.Parse(fr.Conversation); err != nil || fr.Seq < 1 {
 				t.Fatalf("Decode(%q) accepted %+v", b, fr)
 			}
 		case *Sync:

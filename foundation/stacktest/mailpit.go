@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/privateim/privateim/foundation/poll"
 )
 
 // Mailpit is one running mailpit: an SMTP server that keeps every mail and
@@ -42,7 +44,7 @@ func StartMailpit(tb testing.TB) *Mailpit {
 			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
 			"--disable-version-check",
 		})
-		lastErr = Poll(30*time.Second, func() error {
+		lastErr = poll.Until(30*time.Second, func() error {
 			if p.exited() {
 				return nil // stop polling; reported below
 			}
@@ -149,7 +151,7 @@ func (m *Mailpit) MessagesTo(ctx context.Context, address string) ([]MessageSumm
 func (m *Mailpit) WaitMessage(tb testing.TB, address string, n int, timeout time.Duration) Message {
 	tb.Helper()
 	var msg Message
-	Eventually(tb, timeout, func() error {
+	poll.Eventually(tb, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		list, err := m.MessagesTo(ctx, address)

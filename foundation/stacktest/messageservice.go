@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/privateim/privateim/foundation/poll"
 )
 
 var messageservice = &binary{name: "messageservice", pkg: "./messageservice/cmd/messageservice", dir: "."}
@@ -59,7 +61,7 @@ func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL 
 		tb.Fatalf("messageservice did not start: %v\n%s", err, tail(m.LogFile))
 	}
 	m.HTTPAddr, m.GRPCAddr = addrs.HTTP, addrs.GRPC
-	if err := Poll(30*time.Second, func() error {
+	if err := poll.Until(30*time.Second, func() error {
 		r, err := http.Get("http://" + m.HTTPAddr + "/readyz")
 		if err != nil {
 			return err

@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
@@ -200,7 +201,7 @@ func waitServing(addr string, client tlsconfig.Files, timeout time.Duration) err
 	}
 	defer conn.Close()
 	h := healthpb.NewHealthClient(conn)
-	return Poll(timeout, func() error {
+	return poll.Until(timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
 		resp, err := h.Check(ctx, &healthpb.HealthCheckRequest{})
@@ -342,30 +343,6 @@ func FreeAddr(tb testing.TB) string {
 	}
 	defer l.Close()
 	return l.Addr().String()
-}
-
-// Poll calls cond every 20ms until it returns nil (then nil) or timeout
-// passes (then cond's last error).
-func Poll(timeout time.Duration, cond func() error) error {
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("after %s: %w", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-// Eventually is Poll failing the test.
-func Eventually(tb testing.TB, timeout time.Duration, cond func() error) {
-	tb.Helper()
-	if err := Poll(timeout, cond); err != nil {
-		tb.Fatal(err)
-	}
 }
 
 // dsn is a go-sql-driver DSN taken apart by hand: user[:pass]@net(addr)/db?params.

@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 )
 
 // faultStack is the stack of the faults workload, every part of which a
@@ -333,7 +333,7 @@ func (s *faultStack) startMariaDB(ctx context.Context) error {
 		return err
 	}
 	addr := "127.0.0.1:" + strconv.Itoa(s.dbPort)
-	return stacktest.Poll(60*time.Second, func() error {
+	return poll.Until(60*time.Second, func() error {
 		if !s.db.alive() {
 			return fmt.Errorf("mariadbd exited: %s", tailFile(filepath.Join(s.dir, "mariadb-error.log")))
 		}

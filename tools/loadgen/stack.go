@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	"github.com/privateim/privateim/foundation/stacktest"
 )
@@ -199,7 +200,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	s.userURL = "http://" + userHTTP
 	// The messageservice checks tokens with the userservice; ready means
 	// it can.
-	if err := stacktest.Poll(60*time.Second, func() error {
+	if err := poll.Until(60*time.Second, func() error {
 		conn, err := net.DialTimeout("tcp", s.userGRPC, time.Second)
 		if err != nil {
 			return err

@@ -17,9 +17,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/dataservice/internal/grpcapi"
 	"github.com/privateim/privateim/dataservice/internal/snowflake"
@@ -153,21 +153,4 @@ func Dial(tb testing.TB, addr string, files tlsconfig.Files) *grpc.ClientConn {
 	}
 	tb.Cleanup(func() { conn.Close() })
 	return conn
-}
-
-// Eventually polls cond every 20ms until it returns nil or timeout passes,
-// then fails with cond's last error.
-func Eventually(tb testing.TB, timeout time.Duration, cond func() error) {
-	tb.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			tb.Fatalf("still failing after %v: %v", timeout, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }

@@ -18,8 +18,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
 )
@@ -146,7 +147,7 @@ func conversationLock(t *testing.T, e *dataservicetest.Env, conversation string)
 // in the test's database: with the lock held, that is the blocked call.
 func waitForStatement(t *testing.T, e *dataservicetest.Env) {
 	t.Helper()
-	dataservicetest.Eventually(t, 20*time.Second, func() error {
+	poll.Eventually(t, 20*time.Second, func() error {
 		var n int
 		err := e.DB.QueryRow(`SELECT COUNT(*) FROM information_schema.processlist
 			WHERE db = DATABASE() AND info IS NOT NULL AND id <> CONNECTION_ID()`).Scan(&n)

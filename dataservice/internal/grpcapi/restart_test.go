@@ -17,6 +17,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/privateim/privateim/foundation/poll"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
@@ -124,7 +125,7 @@ func (m *privateMariaDB) start() {
 	go func(c *exec.Cmd) { c.Wait(); close(exited) }(m.cmd)
 	db := m.open("root@unix(" + m.socket() + ")/")
 	defer db.Close()
-	dataservicetest.Eventually(m.t, 60*time.Second, func() error {
+	poll.Eventually(m.t, 60*time.Second, func() error {
 		select {
 		case <-exited:
 			log, _ := os.ReadFile(filepath.Join(m.dir, "error.log"))
@@ -214,12 +215,12 @@ func TestMariaDBRestart(t *testing.T) {
 			}
 		}
 	}
-	dataservicetest.Eventually(t, 10*time.Second, healthIs(healthpb.HealthCheckResponse_NOT_SERVING))
+	poll.Eventually(t, 10*time.Second, healthIs(healthpb.HealthCheckResponse_NOT_SERVING))
 
 	m.start()
 	// The pool reconnects by itself: calls succeed again, health too.
-	dataservicetest.Eventually(t, 30*time.Second, func() error { return call(5*time.Second, appendMsg("after")) })
-	dataservicetest.Eventually(t, 10*time.Second, healthIs(healthpb.HealthCheckResponse_SERVING))
+	poll.Eventually(t, 30*time.Second, func() error { return call(5*time.Second, appendMsg("after")) })
+	poll.Eventually(t, 10*time.Second, healthIs(healthpb.HealthCheckResponse_SERVING))
 
 	// What was committed before the crash survived it, and seqs go on
 	// without a gap: the append that failed during the outage stored nothing.

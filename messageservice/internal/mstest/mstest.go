@@ -26,6 +26,7 @@ import (
 	"github.com/gorilla/websocket"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/config"
@@ -105,7 +106,7 @@ func (st *Stack) StartNode(tb testing.TB, cfg config.Config) *Node {
 			tb.Errorf("messageservice run: %v", err)
 		}
 	})
-	stacktest.Eventually(tb, 10*time.Second, func() error {
+	poll.Eventually(tb, 10*time.Second, func() error {
 		r, err := st.Client.Get("http://" + srv.HTTPAddr() + "/readyz")
 		if err != nil {
 			return err
@@ -124,7 +125,7 @@ func (st *Stack) StartNode(tb testing.TB, cfg config.Config) *Node {
 // received by a ping's pong it will not receive.
 func (n *Node) Settle(tb testing.TB) {
 	tb.Helper()
-	stacktest.Eventually(tb, 10*time.Second, func() error {
+	poll.Eventually(tb, 10*time.Second, func() error {
 		if c := n.Chat().Stats().CatchingUp; c != 0 {
 			return fmt.Errorf("%d connections catching up", c)
 		}

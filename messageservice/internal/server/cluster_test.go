@@ -13,7 +13,7 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -57,7 +57,7 @@ func countNodeMessages(t *testing.T, url string) *nodeMessages {
 // may have their frames first), then resets them.
 func (c *nodeMessages) expect(t *testing.T, want map[string]int) {
 	t.Helper()
-	stacktest.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		c.mu.Lock()
 		defer c.mu.Unlock()
 		for _, node := range []string{"n1", "n2", "n3"} {
@@ -81,7 +81,7 @@ func (c *nodeMessages) reset() map[string]int {
 // seen waits until node sees users online (on any node).
 func seen(t *testing.T, node *mstest.Node, users ...mstest.User) {
 	t.Helper()
-	stacktest.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		for _, u := range users {
 			id, _ := strconv.ParseInt(u.ID, 10, 64)
 			if !node.Chat().UserOnline(id) {
@@ -162,7 +162,7 @@ func TestCluster(t *testing.T) {
 		c2.UntilPong(wait)
 		c3 := n3.Dial(t, u, "")
 		c3.UntilPong(wait)
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			id, _ := strconv.ParseInt(u.ID, 10, 64)
 			for _, n := range nodes {
 				if got := n.Cluster().Conns(id); got != 3 {

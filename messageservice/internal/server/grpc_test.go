@@ -17,7 +17,7 @@ import (
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -200,7 +200,7 @@ func TestPruneEverything(t *testing.T) {
 	c.Await("sent", wait)
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	stacktest.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		p, err := api.Prune(ctx, &messagev1.PruneRequest{})
 		if err != nil {
 			return err

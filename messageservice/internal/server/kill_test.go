@@ -10,6 +10,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
@@ -150,7 +151,7 @@ func TestNodeKilled(t *testing.T) {
 			p1.Kill()
 		}
 	}
-	stacktest.Eventually(t, 30*time.Second, func() error {
+	poll.Eventually(t, 30*time.Second, func() error {
 		if rb.count() < n || rd.count() < n {
 			return fmt.Errorf("b has %d, d has %d of %d", rb.count(), rd.count(), n)
 		}

@@ -15,7 +15,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -245,7 +245,7 @@ func TestChat(t *testing.T) {
 
 		// Friends now: the cached "not friends" is dropped by FRIEND_ADDED.
 		st.Befriend(t, a, c)
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			ca.Send(fmt.Sprint("fa", time.Now().UnixNano()), "user", c.ID, "hi")
 			f := ca.Next(wait)
 			for f.Type == "message" || f.Type == "presence" {
@@ -261,7 +261,7 @@ func TestChat(t *testing.T) {
 		ca.Send("ok", "user", b.ID, "hi")
 		ca.Await("sent", wait)
 		st.Block(t, b, a)
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			ca.Send("bl", "user", b.ID, "hi")
 			f := ca.Next(wait)
 			for f.Type == "message" || f.Type == "presence" {
@@ -329,7 +329,7 @@ func TestChat(t *testing.T) {
 		newcomer := st.NewUser(t, "new")
 		st.Do(t, http.MethodPost, "/groups/"+g+"/join", newcomer.Token, nil, http.StatusOK, nil)
 		cn := node.Dial(t, newcomer, "")
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			cn.Send(fmt.Sprint("n", time.Now().UnixNano()), "group", g, "hi all")
 			f := cn.Next(wait)
 			for f.Type == "message" {
@@ -345,7 +345,7 @@ func TestChat(t *testing.T) {
 		}
 		// Leaving the group ends membership at once (GROUP_MEMBER_LEFT).
 		st.Do(t, http.MethodPost, "/groups/"+g+"/quit", members[0].Token, nil, http.StatusNoContent, nil)
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			clients[0].Send(fmt.Sprint("q", time.Now().UnixNano()), "group", g, "still here?")
 			f := clients[0].Next(wait)
 			for f.Type == "message" {
@@ -370,7 +370,7 @@ func TestChat(t *testing.T) {
 		}
 		// Dismissing the group ends every membership (GROUP_DISMISSED).
 		st.Do(t, http.MethodDelete, "/groups/"+g, owner.Token, nil, http.StatusNoContent, nil)
-		stacktest.Eventually(t, wait, func() error {
+		poll.Eventually(t, wait, func() error {
 			co.Send(fmt.Sprint("d", time.Now().UnixNano()), "group", g, "anyone?")
 			f := co.Next(wait)
 			for f.Type == "message" {
@@ -401,7 +401,7 @@ func TestRetries(t *testing.T) {
 	if m := cb.Await("message", wait); m.MsgID != sent.MsgID {
 		t.Fatalf("got %s", m.Raw)
 	}
-	stacktest.Eventually(t, wait, func() error {
+	poll.Eventually(t, wait, func() error {
 		if p := node.Chat().Stats().Pending; p != 0 {
 			return fmt.Errorf("%d pending", p)
 		}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 )
 
 var (
@@ -91,7 +91,7 @@ func TestRestartDuringBroadcast(t *testing.T) {
 	closeAll(fans[:online])
 	r.connectAll(t, s.ms.URL(), s.conv, fans, 60*time.Second)
 
-	stacktest.Eventually(t, 90*time.Second, func() error {
+	poll.Eventually(t, 90*time.Second, func() error {
 		missing := 0
 		for _, f := range fans {
 			if !f.hasArticle() {

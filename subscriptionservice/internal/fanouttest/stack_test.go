@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc"
 
+	"github.com/privateim/privateim/foundation/poll"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/stacktest"
@@ -418,7 +419,7 @@ func closeAll(fans []*follower) {
 func (s *stack) waitAcked(tb testing.TB, fans []*follower, seq int64, timeout time.Duration) {
 	tb.Helper()
 	left := fans
-	stacktest.Eventually(tb, timeout, func() error {
+	poll.Eventually(tb, timeout, func() error {
 		var (
 			mu   sync.Mutex
 			next []*follower

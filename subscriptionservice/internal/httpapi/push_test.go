@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
@@ -39,7 +40,7 @@ func TestPushRetriedUntilMessageServiceUp(t *testing.T) {
 	}
 
 	stacktest.StartMessageService(t, e.Data, e.Users, "", "GRPC_ADDR="+msgAddr, "NATS_LISTEN="+stacktest.FreeAddr(t))
-	stacktest.Eventually(t, 60*time.Second, func() error {
+	poll.Eventually(t, 60*time.Second, func() error {
 		var a artJSON
 		r := e.Do(t, http.MethodGet, base+early.ID, fan.Token, nil)
 		if r.Status != http.StatusOK {

@@ -21,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	"github.com/privateim/privateim/foundation/stacktest"
 
@@ -93,7 +94,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 			tb.Errorf("subscriptionservice run: %v", err)
 		}
 	})
-	stacktest.Eventually(tb, 10*time.Second, func() error {
+	poll.Eventually(tb, 10*time.Second, func() error {
 		r, err := e.Client.Get(e.URL + "/healthz")
 		if err != nil {
 			return err

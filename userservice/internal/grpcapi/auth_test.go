@@ -19,7 +19,7 @@ import (
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/usertest"
@@ -96,7 +96,7 @@ func TestCheckToken(t *testing.T) {
 	}
 
 	// Expired.
-	stacktest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		_, err := auth.CheckToken(ctx, &userv1.CheckTokenRequest{Token: a.Token})
 		switch code(err) {
 		case codes.Unauthenticated:

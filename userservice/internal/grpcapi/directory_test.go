@@ -21,7 +21,7 @@ import (
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )
@@ -56,7 +56,7 @@ func (s searcher) find(t *testing.T, q string) []string {
 func (s searcher) eventually(t *testing.T, want []string, queries ...string) {
 	t.Helper()
 	for _, q := range queries {
-		stacktest.Eventually(t, 10*time.Second, func() error {
+		poll.Eventually(t, 10*time.Second, func() error {
 			if got := s.find(t, q); !slices.Equal(got, want) {
 				return fmt.Errorf("search %q found %q, want %q", q, got, want)
 			}

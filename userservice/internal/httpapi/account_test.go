@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/config"
@@ -278,7 +279,7 @@ func TestTokenExpires(t *testing.T) {
 	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.JWTTTL = time.Second }})
 	a := e.NewAccount(t, "Ada")
 	// exp has whole seconds: the token lives up to a second, then is refused.
-	stacktest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		r := e.Do(t, "GET", "/api/v1/me", a.Token, nil)
 		if r.Status != http.StatusUnauthorized {
 			return errStatus(r)

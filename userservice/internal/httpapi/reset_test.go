@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/usertest"
@@ -129,7 +129,7 @@ func TestResetTokenExpires(t *testing.T) {
 	// The expiry may be stored at a second's precision: wait until it has
 	// passed for sure. Every try before that would spend the token, so the
 	// clock is polled rather than the server.
-	stacktest.Eventually(t, 5*time.Second, func() error {
+	poll.Eventually(t, 5*time.Second, func() error {
 		if time.Since(asked) < ttl+1100*time.Millisecond {
 			return errors.New("not expired yet")
 		}

@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/config"
@@ -47,7 +48,7 @@ func TestShutdownDrains(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	stacktest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		r, err := http.Get(base + "/readyz")
 		if err != nil {
 			return err
@@ -96,7 +97,7 @@ func TestShutdownDrains(t *testing.T) {
 	cancel()
 	// The listener closes at once: new connections are refused while the
 	// one in flight is served.
-	stacktest.Eventually(t, 10*time.Second, func() error {
+	poll.Eventually(t, 10*time.Second, func() error {
 		c, err := (&http.Client{Timeout: time.Second}).Get(base + "/healthz")
 		if err == nil {
 			c.Body.Close()

@@ -20,6 +20,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	"github.com/privateim/privateim/foundation/stacktest"
 
@@ -97,7 +98,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 			tb.Errorf("userservice run: %v", err)
 		}
 	})
-	stacktest.Eventually(tb, 10*time.Second, func() error {
+	poll.Eventually(tb, 10*time.Second, func() error {
 		r, err := e.Client.Get(e.URL + "/healthz")
 		if err != nil {
 			return err

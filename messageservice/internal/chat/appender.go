@@ -127,16 +127,47 @@ func (a *appender) store1(batch []*appendCall) {
 // client sends it again with the same client_msg_id and gets the stored
 // one.
 func (a *appender) append(ctx context.Context, r AppendRequest, stored func(m Message, dup bool)) (Message, bool, error) {
-	c := &appendCall{req: r, stored: stored, done: make(chan struct{})}
-	if err := a.enqueue(ctx, c); err != nil {
+	var each func(int, Message, bool)
+	if stored != nil {
+		each = func(_ int, m Message, dup bool) { stored(m, dup) }
+	}
+	res, err := a.appendAll(ctx, []AppendRequest{r}, each)
+	if err != nil {
 		return Message{}, false, err
 	}
-	select {
-	case <-c.done:
-		return c.res.Message, c.res.Duplicate, c.err
-	case <-ctx.Done():
-		return Message{}, false, fmt.Errorf("append to %s: %w", r.Conversation, ctx.Err())
+	return res[0].Message, res[0].Duplicate, nil
+}
+
+// appendAll stores rs, batched with concurrent appends (the requests of
+// one conversation get seqs in rs order), runs stored (when not nil) for
+// each stored request i on its worker in the conversation's seq order, and
+// returns the results in rs order, or the first error. As with append, a
+// request may be stored after ctx ended.
+func (a *appender) appendAll(ctx context.Context, rs []AppendRequest, stored func(i int, m Message, dup bool)) ([]AppendResult, error) {
+	calls := make([]*appendCall, len(rs))
+	for i, r := range rs {
+		c := &appendCall{req: r, done: make(chan struct{})}
+		if stored != nil {
+			c.stored = func(m Message, dup bool) { stored(i, m, dup) }
+		}
+		if err := a.enqueue(ctx, c); err != nil {
+			return nil, err
+		}
+		calls[i] = c
 	}
+	out := make([]AppendResult, len(rs))
+	for i, c := range calls {
+		select {
+		case <-c.done:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("append to %s: %w", c.req.Conversation, ctx.Err())
+		}
+		if c.err != nil {
+			return nil, c.err
+		}
+		out[i] = c.res
+	}
+	return out, nil
 }
 
 // submit queues r behind the appends queued before it and returns: the

@@ -29,26 +29,32 @@ func pushKey(user int64, clientMsgID string) string {
 // Push stores a system notice in each user's sys:<user> conversation and
 // delivers it to their connections on every node (the rest get it on
 // connect). Results come in users order; a repeat of clientMsgID for a
-// user stores and delivers nothing and returns the first result.
+// user stores and delivers nothing and returns the first result. Like
+// every message it goes through the appender, which fans each notice out
+// in its conversation's seq order, so concurrent pushes to one user arrive
+// in order.
 func (s *Service) Push(ctx context.Context, users []int64, clientMsgID, kind string, content []byte) ([]AppendResult, error) {
 	reqs := make([]AppendRequest, len(users))
 	for i, u := range users {
 		reqs[i] = AppendRequest{Conversation: conv.System(u).String(), ClientMsgID: pushKey(u, clientMsgID), Kind: kind, Content: content}
 	}
-	res, err := s.store.AppendBatch(ctx, reqs)
+	res, err := s.appends.appendAll(ctx, reqs, func(i int, m Message, dup bool) {
+		// On the append worker, in the conversation's seq order.
+		if dup {
+			return
+		}
+		s.messagesIn.Add(1)
+		b := frame.Marshal(messageFrame(m, "message"))
+		to := []int64{users[i]}
+		s.fanout(to, nil, Delivery{Users: to, Conv: m.Conversation, Seq: m.Seq, Frame: b})
+	})
 	if err != nil {
 		return nil, fmt.Errorf("push to %d users: %w", len(users), err)
 	}
-	for i, r := range res {
-		if r.Duplicate {
-			continue
+	for i := range res {
+		if !res[i].Duplicate {
+			res[i].Message.ClientMsgID = clientMsgID
 		}
-		s.messagesIn.Add(1)
-		res[i].Message.ClientMsgID = clientMsgID
-		b := frame.Marshal(messageFrame(r.Message, "message"))
-		// Concurrent pushes to one user may fan out out of seq order:
-		// the sessions put them back in order (pushLocked).
-		s.fanout([]int64{users[i]}, nil, Delivery{Users: []int64{users[i]}, Conv: r.Message.Conversation, Seq: r.Message.Seq, Frame: b})
 	}
 	return res, nil
 }

@@ -6,8 +6,9 @@
 // conversation, redeliver unacked messages, and on connect catch a device up
 // from its cursors before live traffic.
 //
-// It imports the frame protocol and hub, never a transport or a driver: a
-// connection is a Transport, the DataService is a Store.
+// It imports the frame protocol, conv and hub, never a transport or a
+// driver: a connection is a Transport, the DataService is a Store, the other
+// nodes are a Router (singleNode when the node is alone).
 //
 // Locking: Session.mu guards one connection's delivery state. Messages of
 // one conversation are fanned out in seq order by the append worker that
@@ -20,6 +21,7 @@ package chat
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -57,6 +59,11 @@ type Options struct {
 	GapWait time.Duration
 	// Now is the clock of cache ages (pruning); nil: time.Now.
 	Now func() time.Time
+	// Join, when set, makes the Router to the other nodes of a cluster;
+	// New calls it once the service can take deliveries and calls (the
+	// router is built with the service as its local node). nil: the node
+	// is alone (singleNode).
+	Join func(local *Service) (Router, error)
 	// CatchUpQueue bounds the live frames held for a connection while it
 	// catches up; more closes it (CloseQueueFull) and it reconnects.
 	CatchUpQueue int
@@ -89,13 +96,12 @@ type Service struct {
 	messagesIn atomic.Int64 // sends stored (not duplicates)
 	deliveries atomic.Int64 // message frames handed to connections
 
-	// cluster routes to the other nodes; nil on a single node. Set once
-	// with SetCluster before the first connection.
-	cluster Cluster
+	router Router // to the other nodes; singleNode when alone. Set in New.
 }
 
-// New makes a Service; call Close when done.
-func New(log *slog.Logger, st Store, opt Options) *Service {
+// New makes a Service and joins it to its cluster (Options.Join); call
+// Close when done.
+func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	if opt.MaxTries < 1 {
 		opt.MaxTries = 1
 	}
@@ -117,15 +123,24 @@ func New(log *slog.Logger, st Store, opt Options) *Service {
 		limiters: make(map[int64]*rate.Limiter),
 		presence: newPresenceQueue(),
 		ctx:      ctx, cancel: cancel,
+		router: singleNode{},
 	}
 	s.appends = newAppender(st)
+	if opt.Join != nil {
+		r, err := opt.Join(s)
+		if err != nil {
+			cancel()
+			return nil, fmt.Errorf("join the cluster: %w", err)
+		}
+		s.router = r
+	}
 	for i := range appendWorkers {
 		s.wg.Go(func() { s.appends.run(i, ctx.Done()) })
 	}
 	s.cursors = newCursorWriter(log, st)
 	s.wg.Go(func() { s.cursors.run(ctx.Done()) })
 	s.wg.Go(s.presenceWorker)
-	return s
+	return s, nil
 }
 
 // Close stops catch-ups and the presence worker and waits for them; the
@@ -169,5 +184,5 @@ func (s *Service) Online(user int64) bool { return s.hub.Online(user) }
 
 // UserOnline reports whether user has a connection on any node.
 func (s *Service) UserOnline(user int64) bool {
-	return s.hub.Online(user) || (s.cluster != nil && s.cluster.OnlineElsewhere(user))
+	return s.hub.Online(user) || s.router.OnlineElsewhere(user)
 }

@@ -1,54 +1,66 @@
 // Fan-out: a frame for some users goes to their connections on this node
-// and, through the Cluster, to the other nodes holding any of them.
+// and, through the Router, to the other nodes holding any of them; the
+// Router of a node alone (singleNode) knows no other node.
 
 package chat
 
-import (
-	"encoding/json"
-	"time"
-)
+import "time"
 
-// Cluster is what chat needs of the other nodes (internal/cluster).
-type Cluster interface {
+// Router is what chat needs of the other nodes of a cluster
+// (internal/cluster implements it over NATS). A node alone uses
+// singleNode.
+type Router interface {
 	// Opened and Closed announce a local connection.
 	Opened(user int64, conn uint64, opened time.Time)
 	Closed(user int64, conn uint64)
 	// Remote groups users by the other nodes holding their connections.
 	Remote(users []int64) map[string][]int64
-	// Forward hands a delivery to another node (one NATS message).
+	// Forward hands a delivery to another node; it must not block on the
+	// other node (fan-out runs on the append worker).
 	Forward(node string, d Delivery)
 	// OnlineElsewhere reports whether user has a connection on another node.
 	OnlineElsewhere(user int64) bool
 }
 
+// singleNode is the Router of a node without a cluster: nobody is
+// connected anywhere else.
+type singleNode struct{}
+
+func (singleNode) Opened(int64, uint64, time.Time)   {}
+func (singleNode) Closed(int64, uint64)              {}
+func (singleNode) Remote([]int64) map[string][]int64 { return nil }
+func (singleNode) Forward(string, Delivery)          {}
+func (singleNode) OnlineElsewhere(int64) bool        { return false }
+
+var _ Router = singleNode{}
+
 // Delivery is a frame for users' connections on one node: a message
 // frame (Conv and Seq set: delivered in seq order and redelivered until
-// acked) or another frame (presence, read).
+// acked) or another frame (presence, read). The cluster carries it between
+// nodes in its own envelope.
 type Delivery struct {
-	Users []int64         `json:"u"`
-	Conv  string          `json:"c,omitempty"`
-	Seq   int64           `json:"s,omitempty"`
-	Frame json.RawMessage `json:"f"` // a JSON frame; raw, not base64, on the wire
+	Users []int64
+	Conv  string
+	Seq   int64
+	Frame []byte // one JSON frame
 }
-
-// SetCluster makes the service route to other nodes.
-func (s *Service) SetCluster(c Cluster) { s.cluster = c }
 
 // fanout delivers a frame to every connection of users on every node but
 // except (the sending connection).
 func (s *Service) fanout(users []int64, except *Session, d Delivery) {
-	s.DeliverLocal(d, except)
-	if s.cluster == nil {
-		return
-	}
-	for node, us := range s.cluster.Remote(users) {
+	s.deliverLocal(d, except)
+	for node, us := range s.router.Remote(users) {
 		d.Users = us
-		s.cluster.Forward(node, d)
+		s.router.Forward(node, d)
 	}
 }
 
-// DeliverLocal hands d to the local connections of d.Users but except.
-func (s *Service) DeliverLocal(d Delivery, except *Session) {
+// Deliver hands d, which another node routed here, to the local
+// connections of d.Users.
+func (s *Service) Deliver(d Delivery) { s.deliverLocal(d, nil) }
+
+// deliverLocal hands d to the local connections of d.Users but except.
+func (s *Service) deliverLocal(d Delivery, except *Session) {
 	for _, u := range d.Users {
 		for _, c := range s.hub.Conns(u) {
 			if c == except {

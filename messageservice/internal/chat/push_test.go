@@ -151,8 +151,13 @@ func strictlyIncreasing(seqs []int64) bool {
 func TestConcurrentPushesFanOutInSeqOrder(t *testing.T) {
 	const user, pushers, each = 7, 32, 25
 	other := &otherNode{seqs: make(map[string][]int64)}
-	svc := New(slog.New(slog.DiscardHandler), newSeqStore(), Options{RetryInterval: time.Hour, MaxTries: 1})
-	svc.SetCluster(other)
+	svc, err := New(slog.New(slog.DiscardHandler), newSeqStore(), Options{
+		RetryInterval: time.Hour, MaxTries: 1,
+		Join: func(*Service) (Router, error) { return other, nil },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer svc.Close()
 	rec := &recorder{seqs: make(map[string][]int64)}
 	sess := svc.Open(rec, user, "d1")

@@ -23,12 +23,10 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 	if hasEvicted {
 		evicted.t.Close(CloseReplaced, "replaced")
 	}
-	if first && (s.cluster == nil || !s.cluster.OnlineElsewhere(user)) {
+	if first && !s.router.OnlineElsewhere(user) {
 		s.announce(user, true)
 	}
-	if s.cluster != nil {
-		s.cluster.Opened(user, sess.id, sess.opened)
-	}
+	s.router.Opened(user, sess.id, sess.opened)
 	s.wg.Go(sess.catchUp)
 	return sess
 }
@@ -109,14 +107,12 @@ func (ss *Session) Close() {
 	ss.mu.Unlock()
 	ss.cancel()
 	last := ss.svc.hub.Remove(ss.user, ss)
-	if ss.svc.cluster != nil {
-		ss.svc.cluster.Closed(ss.user, ss.id)
-	}
+	ss.svc.router.Closed(ss.user, ss.id)
 	if last {
 		ss.svc.limMu.Lock()
 		delete(ss.svc.limiters, ss.user)
 		ss.svc.limMu.Unlock()
-		if ss.svc.cluster == nil || !ss.svc.cluster.OnlineElsewhere(ss.user) {
+		if !ss.svc.router.OnlineElsewhere(ss.user) {
 			ss.svc.announce(ss.user, false)
 		}
 	}

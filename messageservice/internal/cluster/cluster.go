@@ -10,7 +10,7 @@
 //	privateim.msg.snapshot        all connections of one node (replaces what others knew)
 //	privateim.msg.heartbeat       a node is alive, and how many connections it holds
 //	privateim.msg.resync.<node>   asks node for a snapshot (two heartbeats' counts disagreed)
-//	privateim.msg.node.<node>     deliveries for users on node
+//	privateim.msg.node.<node>     deliveries for users on node (envelope)
 //
 // A node not heard for DeadAfter is dropped from the registry (a killed
 // node). NATS core delivers at most once: heartbeat counts repair a lost
@@ -41,9 +41,12 @@ import (
 
 const prefix = "privateim.msg."
 
-// Local is what the cluster needs of this node's chat service.
+// Local is what the cluster needs of this node's chat service: it is
+// given at Start, and the cluster is chat's Router (chat.Options.Join).
 type Local interface {
-	DeliverLocal(d chat.Delivery, except *chat.Session)
+	// Deliver hands a delivery another node routed here to the local
+	// connections.
+	Deliver(d chat.Delivery)
 	LocalConns() []chat.LocalConn
 	Evict(user int64, conn uint64)
 }
@@ -95,12 +98,20 @@ type snapshot struct {
 	Conns []connRef `json:"c"`
 }
 
+// envelope is a chat.Delivery between nodes, on privateim.msg.node.<node>.
+type envelope struct {
+	Users []int64         `json:"u"`
+	Conv  string          `json:"c,omitempty"`
+	Seq   int64           `json:"s,omitempty"`
+	Frame json.RawMessage `json:"f"` // a JSON frame; raw, not base64, on the wire
+}
+
 type heartbeat struct {
 	Node  string `json:"n"`
 	Count int    `json:"c"`
 }
 
-var _ chat.Cluster = (*Cluster)(nil)
+var _ chat.Router = (*Cluster)(nil)
 
 // Start joins the cluster on nc (made with nats.NoEcho, so that the node
 // does not hear itself) and asks the others for their snapshots.
@@ -374,14 +385,14 @@ func (c *Cluster) Nodes() []string {
 
 // Forward sends a delivery to node.
 func (c *Cluster) Forward(node string, d chat.Delivery) {
-	c.publish(prefix+"node."+node, d)
+	c.publish(prefix+"node."+node, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: d.Frame})
 }
 
 func (c *Cluster) onDelivery(m *nats.Msg) {
-	var d chat.Delivery
-	if err := json.Unmarshal(m.Data, &d); err != nil {
+	var e envelope
+	if err := json.Unmarshal(m.Data, &e); err != nil {
 		c.log.Warn("cluster delivery does not decode", "err", err)
 		return
 	}
-	c.local.DeliverLocal(d, nil)
+	c.local.Deliver(chat.Delivery{Users: e.Users, Conv: e.Conv, Seq: e.Seq, Frame: e.Frame})
 }

@@ -4,16 +4,20 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"reflect"
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/nats-io/nats.go"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 )
 
 type evictions struct{ got []string }
 
-func (e *evictions) DeliverLocal(chat.Delivery, *chat.Session) {}
-func (e *evictions) LocalConns() []chat.LocalConn              { return nil }
+func (e *evictions) Deliver(chat.Delivery)        {}
+func (e *evictions) LocalConns() []chat.LocalConn { return nil }
 func (e *evictions) Evict(user int64, conn uint64) {
 	e.got = append(e.got, fmt.Sprint(user, "/", conn))
 }
@@ -96,5 +100,37 @@ func TestHeartbeatRepairsALostEvent(t *testing.T) {
 	hb(2)
 	if n := published["privateim.msg.resync.b"]; n != 1 {
 		t.Fatalf("two disagreeing heartbeats asked for %d resyncs, want 1", n)
+	}
+}
+
+// delivered is a Local that keeps what the cluster delivers.
+type delivered struct {
+	evictions
+	got []chat.Delivery
+}
+
+func (d *delivered) Deliver(x chat.Delivery) { d.got = append(d.got, x) }
+
+// TestEnvelopeCarriesADelivery: a delivery forwarded to a node arrives
+// there whole, with its frame as raw JSON on the wire (not base64).
+func TestEnvelopeCarriesADelivery(t *testing.T) {
+	var wire []byte
+	a, _ := newCluster("a", &evictions{})
+	a.pub = func(subject string, b []byte) error {
+		if subject == prefix+"node.b" {
+			wire = b
+		}
+		return nil
+	}
+	sent := chat.Delivery{Users: []int64{3, 4}, Conv: "g:9", Seq: 12, Frame: []byte(`{"type":"message"}`)}
+	a.Forward("b", sent)
+	if !json.Valid(wire) || !strings.Contains(string(wire), `"f":{"type":"message"}`) {
+		t.Fatalf("on the wire: %s", wire)
+	}
+	local := &delivered{}
+	b, _ := newCluster("b", local)
+	b.onDelivery(&nats.Msg{Data: wire})
+	if len(local.got) != 1 || !reflect.DeepEqual(local.got[0], sent) {
+		t.Errorf("delivered %+v, want %+v", local.got, sent)
 	}
 }

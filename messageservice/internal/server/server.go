@@ -102,17 +102,25 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		})); err != nil {
 		return nil, fmt.Errorf("connect nats %s: %w", url, err)
 	}
-	s.chat = chat.New(log, s.data, chat.Options{
+	// The cluster is built with the chat service as its local node and is
+	// the service's Router: no setter, no nil cluster.
+	if s.chat, err = chat.New(log, s.data, chat.Options{
 		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
 		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL,
-	})
+		Join: func(local *chat.Service) (chat.Router, error) {
+			c, err := cluster.Start(log, s.nc, local, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat})
+			if err != nil {
+				return nil, err
+			}
+			s.cluster = c
+			return c, nil
+		},
+	}); err != nil {
+		return nil, err
+	}
 	if _, err = events.Subscribe(log, s.nc, s.chat.ApplyRelation); err != nil {
 		return nil, err
 	}
-	if s.cluster, err = cluster.Start(log, s.nc, s.chat, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat}); err != nil {
-		return nil, err
-	}
-	s.chat.SetCluster(s.cluster)
 	s.ws = wsconn.NewServer(log, s.auth, func(c *wsconn.Conn, user int64, device string) wsconn.Session {
 		return s.chat.Open(c, user, device)
 	}, wsconn.Options{

@@ -9,13 +9,15 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // relations caches the friendship rows of user pairs for ttl. Relation
 // events drop the pair's entry, so the next send reads the DataService.
 type relations struct {
 	ttl time.Duration
-	mu  sync.Mutex // guards m
+	mu  lockorder.Mutex // rank Leaf; guards m
 	m   map[[2]int64]relEntry
 }
 

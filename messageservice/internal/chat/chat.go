@@ -6,17 +6,36 @@
 // conversation, redeliver unacked messages, and on connect catch a device up
 // from its cursors before live traffic.
 //
-// It imports the frame protocol, conv and hub, never a transport or a
-// driver: a connection is a Transport, the DataService is a Store, the other
-// nodes are a Router (singleNode when the node is alone).
+// It imports the frame protocol, conv (conversation names), hub and
+// lockorder, never a transport or a driver: a connection is a Transport,
+// the DataService is a Store, the other nodes are a Router (singleNode
+// when the node is alone).
 //
-// Locking: Session.mu guards one connection's delivery state. Messages of
+// Files: session.go (a connection's Session, open and close), send.go (the
+// send pipeline), appender.go (the one append path of Send, Push and
+// Broadcast: batching, fan-out in seq order), fanout.go (local delivery and
+// the Router), deliver.go (live delivery in seq order, redelivery),
+// catchup.go (catch-up on connect, gap fill), ack.go (ack, sync, read),
+// authz.go (who may send and read, rate limits), push.go (Push, Broadcast),
+// presence.go, relation.go and cache.go (relation events and the caches they
+// keep), cursors.go (the cursor writer), render.go (server frames of stored
+// messages), store.go (the Store it needs).
+//
+// Lock order (checked in tests by package lockorder; lowest first):
+//
+//	Session.mu           one connection's delivery state
+//	  -> Transport.Send  (wsconn.Conn.mu): frames are sent under Session.mu,
+//	                     in sendLocked, redeliver and the end of catch-up
+//	leaves               Service.limMu, relations.mu, the cursor writer's mu,
+//	                     the presence queue's mu, the hub's shard locks,
+//	                     nodes.mu and a node's mu (held across a DataService
+//	                     read, never with a Session.mu): nothing else is
+//	                     taken while holding one
+//
+// No lock is held across a DataService call but a node's own mu. Messages of
 // one conversation are fanned out in seq order by the append worker that
 // stored them (appender.go), which holds no lock of its own and takes one
-// receiver's Session.mu at a time. Session.mu, groups.mu, groupNode.mu,
-// relations.mu, Service.limMu, the cursor writer's mu, the presence queue's mu and the hub's shard
-// locks are leaves: nothing else is taken while holding one (a group node's
-// mu is held across a DataService read, never with a Session.mu).
+// receiver's Session.mu at a time; two Session.mu are never held at once.
 package chat
 
 import (
@@ -30,10 +49,13 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/privateim/privateim/messageservice/internal/hub"
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // Transport is one client connection. Send never blocks: a connection whose
-// queue is full is closed as a slow reader and Send returns false.
+// queue is full is closed as a slow reader and Send returns false. Send is
+// called with a Session.mu held: it takes only its own lock (ranked after
+// Session.mu, lockorder.Conn) and never calls back into chat.
 type Transport interface {
 	Send(b []byte) bool
 	// SendWait waits for room in the queue (catch-up uses it).
@@ -82,7 +104,7 @@ type Service struct {
 	appends *appender     // batches appends; fans out in seq order per conversation
 	cursors *cursorWriter // coalesces cursor advances
 
-	limMu    sync.Mutex // guards limiters
+	limMu    lockorder.Mutex // rank Leaf; guards limiters
 	limiters map[int64]*rate.Limiter
 
 	presence *presenceQueue  // to the presence worker
@@ -117,7 +139,8 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
-		rels:     relations{ttl: opt.CacheTTL, m: make(map[[2]int64]relEntry)},
+		rels:     relations{ttl: opt.CacheTTL, mu: lockorder.Mutex{Rank: lockorder.Leaf}, m: make(map[[2]int64]relEntry)},
+		limMu:    lockorder.Mutex{Rank: lockorder.Leaf},
 		grps:     newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
 		subs:     newNodes(opt.CacheTTL, opt.Now, st.Followers),
 		limiters: make(map[int64]*rate.Limiter),

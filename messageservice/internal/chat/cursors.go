@@ -6,8 +6,9 @@ package chat
 import (
 	"context"
 	"log/slog"
-	"sync"
 	"time"
+
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // CursorAdvance moves one device's cursor in one conversation forward:
@@ -59,7 +60,7 @@ type cursorWriter struct {
 	kick  chan struct{} // cap 1: the current batch is not empty
 	now   chan struct{} // cap 1: someone waits in sync; write without gathering
 
-	mu       sync.Mutex // guards cur and inflight
+	mu       lockorder.Mutex // rank Leaf; guards cur and inflight
 	cur      *cursorBatch
 	inflight *cursorBatch // being written; nil when idle
 }
@@ -70,7 +71,7 @@ const (
 )
 
 func newCursorWriter(log *slog.Logger, st Store) *cursorWriter {
-	return &cursorWriter{log: log, store: st, kick: make(chan struct{}, 1), now: make(chan struct{}, 1), cur: newCursorBatch()}
+	return &cursorWriter{log: log, store: st, mu: lockorder.Mutex{Rank: lockorder.Leaf}, kick: make(chan struct{}, 1), now: make(chan struct{}, 1), cur: newCursorBatch()}
 }
 
 // advance queues a; it blocks only while the batch is full.

@@ -4,8 +4,9 @@ package chat
 
 import (
 	"context"
-	"sync"
 	"time"
+
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // Open registers a new connection of user's device and starts catching it
@@ -15,6 +16,7 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 	sess := &Session{
 		svc: s, t: t, user: user, device: device, id: s.nextID.Add(1), opened: time.Now(),
 		ctx: ctx, cancel: cancel,
+		mu:       lockorder.Mutex{Rank: lockorder.Session},
 		catching: true,
 		convs:    make(map[string]*convState),
 	}
@@ -42,7 +44,7 @@ type Session struct {
 	ctx    context.Context // ends when the session closes
 	cancel context.CancelFunc
 
-	mu       sync.Mutex // guards everything below
+	mu       lockorder.Mutex // rank Session; guards everything below
 	closed   bool
 	catching bool        // catch-up runs; live frames wait in queued
 	queued   []liveFrame // live frames held during catch-up

@@ -37,6 +37,7 @@ import (
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/hub"
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 const prefix = "privateim.msg."
@@ -70,7 +71,7 @@ type Cluster struct {
 	stop  chan struct{}
 	wg    sync.WaitGroup
 
-	mu    sync.Mutex
+	mu    lockorder.Mutex     // rank Leaf
 	users map[int64][]connRef // every connection of the cluster, by user
 	nodes map[string]*nodeInfo
 }
@@ -124,7 +125,7 @@ func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster,
 	}
 	c := &Cluster{
 		log: log, nc: nc, node: opt.NodeID, opt: opt, local: local, pub: nc.Publish, stop: make(chan struct{}),
-		users: make(map[int64][]connRef), nodes: make(map[string]*nodeInfo),
+		users: make(map[int64][]connRef), nodes: make(map[string]*nodeInfo), mu: lockorder.Mutex{Rank: lockorder.Leaf},
 	}
 	handlers := map[string]nats.MsgHandler{
 		prefix + "conn":             c.onConn,

@@ -30,6 +30,7 @@ import (
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/frame"
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // Session is what a connection's frames are handed to (*chat.Session).
@@ -90,7 +91,7 @@ type Server struct {
 	open  func(c *Conn, user int64, device string) Session
 	opt   Options
 	upg   websocket.Upgrader
-	mu    sync.Mutex // guards conns and closing; never held with a Conn's mu
+	mu    lockorder.Mutex // rank Leaf; guards conns and closing; never held with a Conn's mu
 	conns map[*Conn]struct{}
 	wg    sync.WaitGroup // one per connection, until its goroutines end
 	// closing refuses new upgrades once CloseAll began.
@@ -103,7 +104,7 @@ func NewServer(log *slog.Logger, auth Authenticator, open func(c *Conn, user int
 		opt.WriteTimeout = 10 * time.Second
 	}
 	return &Server{
-		log: log, auth: auth, open: open, opt: opt, conns: make(map[*Conn]struct{}),
+		log: log, auth: auth, open: open, opt: opt, conns: make(map[*Conn]struct{}), mu: lockorder.Mutex{Rank: lockorder.Leaf},
 		upg: websocket.Upgrader{
 			// Frames are small JSON: a 1 KB read buffer reads most in
 			// one call (larger ones in several) and is what an idle
@@ -160,7 +161,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		return // the upgrader answered
 	}
-	c := &Conn{srv: s, ws: ws, cork: hj.conn, done: make(chan struct{})}
+	c := &Conn{srv: s, ws: ws, cork: hj.conn, done: make(chan struct{}), mu: lockorder.Mutex{Rank: lockorder.Conn}}
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -239,14 +240,14 @@ type Conn struct {
 	done      chan struct{} // closed once: stop writing
 	closeOnce sync.Once
 
-	mu      sync.Mutex    // guards everything below; a leaf lock
-	queue   [][]byte      // bounded write queue (opt.SendQueue frames)
-	spare   [][]byte      // the previous queue's slice, kept for reuse when small
-	writing bool          // a writer runs (writeLoop); it ends once queue is empty
-	pingDue bool          // the writer sends a ping next
-	slow    bool          // the queue overflowed: nothing more is queued; Close is on its way
-	room    chan struct{} // made by a waiting SendWait; closed when the writer takes frames
-	pinger  *time.Timer   // fires ping every opt.PingInterval
+	mu      lockorder.Mutex // rank Conn (taken under chat.Session.mu); guards everything below
+	queue   [][]byte        // bounded write queue (opt.SendQueue frames)
+	spare   [][]byte        // the previous queue's slice, kept for reuse when small
+	writing bool            // a writer runs (writeLoop); it ends once queue is empty
+	pingDue bool            // the writer sends a ping next
+	slow    bool            // the queue overflowed: nothing more is queued; Close is on its way
+	room    chan struct{}   // made by a waiting SendWait; closed when the writer takes frames
+	pinger  *time.Timer     // fires ping every opt.PingInterval
 }
 
 var _ chat.Transport = (*Conn)(nil)

@@ -1,0 +1,6 @@
+package cluster
+
+import "github.com/privateim/privateim/messageservice/internal/lockorder"
+
+// Every test of this package checks the lock order (package lockorder).
+func init() { lockorder.EnableForTests() }

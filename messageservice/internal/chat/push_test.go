@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/privateim/privateim/foundation/poll"
 )
 
 // seqStore is a Store that numbers each conversation's messages like the
@@ -162,13 +164,12 @@ func TestConcurrentPushesFanOutInSeqOrder(t *testing.T) {
 	rec := &recorder{seqs: make(map[string][]int64)}
 	sess := svc.Open(rec, user, "d1")
 	defer sess.Close()
-	deadline := time.Now().Add(10 * time.Second)
-	for svc.Stats().CatchingUp > 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the session did not catch up")
+	poll.Eventually(t, 10*time.Second, func() error {
+		if n := svc.Stats().CatchingUp; n > 0 {
+			return fmt.Errorf("%d sessions still catching up", n)
 		}
-		runtime.Gosched()
-	}
+		return nil
+	})
 
 	var wg sync.WaitGroup
 	for p := range pushers {

@@ -1,6 +1,7 @@
 # PrivateIM. On a fresh Debian/Ubuntu machine (root or sudo, Go installed):
 #   make run    provision, make certs, build and start the services; Ctrl-C stops them
 #   make test   provision, lint, check generated code and go.mod files, go test -race every module
+#               (scripts/test.sh)
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -43,13 +44,11 @@ run: provision certs
 	@go build -o .dev/bin/devstack ./tools/devstack
 	@$(WITH_ENV); exec .dev/bin/devstack -certs certs -bin .dev/bin
 
-test: provision certs lint generate-check tidy-check search-deps
-	@$(WITH_ENV); fail=0; \
-	for m in $(MODULES); do \
-		echo "== go test $(GOTEST_FLAGS) ./... in $$m"; \
-		(cd "$$m" && go test $(GOTEST_FLAGS) ./...) || fail=1; \
-	done; \
-	exit $$fail
+# lint, generate-check and tidy-check, then one go test over every module;
+# scripts/test.sh overlaps the downloads and the zincsearch build with them
+# (docs/benchmarks.md, "Cold start").
+test: provision certs
+	@$(WITH_ENV); GOTEST_FLAGS='$(GOTEST_FLAGS)' MAKE='$(MAKE)' bash scripts/test.sh
 
 # The faults workload of tools/loadgen at a real size (docs/benchmarks.md,
 # "Faults"): its own MariaDB, DataService, userservice, 3 NATS servers and 3

@@ -17,6 +17,11 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 version=v0.4.10
 out=${ZINCSEARCH_BIN:-$root/.dev/bin/zincsearch}
 
+# `make test` starts this build in the background and the search tests run
+# this script too: a second caller waits here for the first one's build.
+mkdir -p "$(dirname "$out")"
+exec 9>"$out.lock"
+flock 9
 if [ -x "$out" ]; then
 	exit 0
 fi
@@ -83,7 +88,6 @@ func (*Profiler) Stop() error { return nil }
 EOF
 GOWORK=off go mod edit -replace "github.com/pyroscope-io/client=$work/pyroscope"
 
-mkdir -p "$(dirname "$out")"
 echo "zincsearch.sh: building zincsearch $version into $out (once; takes a few minutes)" >&2
 # Built to a temporary name first so that a concurrent or interrupted build
 # never leaves a half-written binary where the check above would accept it.

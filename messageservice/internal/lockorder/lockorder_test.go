@@ -91,3 +91,12 @@ func BenchmarkDisabled(b *testing.B) {
 		m.Unlock()
 	}
 }
+
+// BenchmarkSyncMutex is what BenchmarkDisabled adds its atomic load to.
+func BenchmarkSyncMutex(b *testing.B) {
+	var m sync.Mutex
+	for b.Loop() {
+		m.Lock()
+		m.Unlock()
+	}
+}

@@ -19,13 +19,22 @@ import (
 	"time"
 )
 
-// Setting is one row of a binary's configuration table.
+// Setting is one row of a binary's configuration table; Var writes one.
 type Setting[C any] struct {
 	Env     string   // environment variable, e.g. GRPC_ADDR
 	Flag    string   // flag name without the dash, e.g. grpc-addr
 	Default string   // the default, written as it would be in the environment
 	Usage   string   // one line for -h; Load adds "(env ENV)"
 	Field   Field[C] // where the value goes: String, Duration, ... or Secret(...)
+}
+
+// Var is the Setting of the variable env and the flag flag (without the
+// dash), default def, described by usage, filling field. A table is a list
+// of Vars, one a line: a function rather than a literal, because vet wants
+// the literal of a struct from another package keyed, which would double
+// every line.
+func Var[C any](env, flag, def, usage string, field Field[C]) Setting[C] {
+	return Setting[C]{Env: env, Flag: flag, Default: def, Usage: usage, Field: field}
 }
 
 // Field parses a setting's text into its place in a C and reports it for

@@ -28,24 +28,24 @@ type testConfig struct {
 }
 
 var testSettings = []Setting[testConfig]{
-	{"ADDR", "addr", ":8080", "listen address", String(func(c *testConfig) *string { return &c.Addr })},
-	{"CA", "ca", "ca.pem", "CA file", String(func(c *testConfig) *string { return &c.CA }, func(c *testConfig) *string { return &c.CA2 })},
-	{"WORKERS", "workers", "4", "workers", Int(func(c *testConfig) *int { return &c.Workers })},
-	{"BIG", "big", "1099511627776", "a big number", Int64(func(c *testConfig) *int64 { return &c.Big })},
-	{"RATE", "rate", "2.5", "a rate", Float64(func(c *testConfig) *float64 { return &c.Rate })},
-	{"VERBOSE", "verbose", "false", "more output", Bool(func(c *testConfig) *bool { return &c.Verbose })},
-	{"TIMEOUT", "timeout", "10s", "a timeout", Duration(func(c *testConfig) *time.Duration { return &c.Timeout })},
-	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", Level(func(c *testConfig) *slog.Level { return &c.Level })},
-	{"TOKEN", "token", "", "a secret", Secret(String(func(c *testConfig) *string { return &c.Token }))},
-	{"DSN", "dsn", "root@tcp(127.0.0.1:3306)/x", "a MySQL DSN", String(func(c *testConfig) *string { return &c.DSN })},
-	{"PEERS", "peers", "", "comma-separated peers", List(func(c *testConfig) *[]string { return &c.Peers }, func(p string) (string, error) {
+	Var("ADDR", "addr", ":8080", "listen address", String(func(c *testConfig) *string { return &c.Addr })),
+	Var("CA", "ca", "ca.pem", "CA file", String(func(c *testConfig) *string { return &c.CA }, func(c *testConfig) *string { return &c.CA2 })),
+	Var("WORKERS", "workers", "4", "workers", Int(func(c *testConfig) *int { return &c.Workers })),
+	Var("BIG", "big", "1099511627776", "a big number", Int64(func(c *testConfig) *int64 { return &c.Big })),
+	Var("RATE", "rate", "2.5", "a rate", Float64(func(c *testConfig) *float64 { return &c.Rate })),
+	Var("VERBOSE", "verbose", "false", "more output", Bool(func(c *testConfig) *bool { return &c.Verbose })),
+	Var("TIMEOUT", "timeout", "10s", "a timeout", Duration(func(c *testConfig) *time.Duration { return &c.Timeout })),
+	Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", Level(func(c *testConfig) *slog.Level { return &c.Level })),
+	Var("TOKEN", "token", "", "a secret", Secret(String(func(c *testConfig) *string { return &c.Token }))),
+	Var("DSN", "dsn", "root@tcp(127.0.0.1:3306)/x", "a MySQL DSN", String(func(c *testConfig) *string { return &c.DSN })),
+	Var("PEERS", "peers", "", "comma-separated peers", List(func(c *testConfig) *[]string { return &c.Peers }, func(p string) (string, error) {
 		if strings.Contains(p, " ") {
 			return "", errors.New("a peer has no spaces")
 		}
 		return strings.ToLower(p), nil
-	})},
-	{"UPPER", "upper", "a", "upper-cased", Parsed(func(c *testConfig) *string { return &c.Upper }, func(v string) (string, error) { return strings.ToUpper(v), nil })},
-	{"NO_SECRET", "no-secret", "", "logged by Func", Func(func(c *testConfig, v string) error { c.NoSecret = v; return nil }, func(c *testConfig) slog.Value { return slog.StringValue(c.NoSecret) })},
+	})),
+	Var("UPPER", "upper", "a", "upper-cased", Parsed(func(c *testConfig) *string { return &c.Upper }, func(v string) (string, error) { return strings.ToUpper(v), nil })),
+	Var("NO_SECRET", "no-secret", "", "logged by Func", Func(func(c *testConfig, v string) error { c.NoSecret = v; return nil }, func(c *testConfig) slog.Value { return slog.StringValue(c.NoSecret) })),
 }
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }

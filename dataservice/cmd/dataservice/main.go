@@ -6,13 +6,10 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/config"
@@ -21,23 +18,12 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 	"github.com/privateim/privateim/dataservice/internal/store/mongo"
 	"github.com/privateim/privateim/dataservice/internal/store/mysql"
+	fconfig "github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The handler passes every level; run filters by the configured one.
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if err := run(ctx, log, os.Args[1:], os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		log.Error("dataservice stopped", "err", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { runner.Main("dataservice", run) }
 
 // startTimeout bounds connecting to the stores and applying migrations.
 const startTimeout = 60 * time.Second
@@ -50,7 +36,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	log = slog.New(minLevel{min: cfg.LogLevel, Handler: log.Handler()})
+	log = runner.Level(log, cfg.LogLevel)
 	log.Info("starting", "config", cfg)
 
 	ids, err := snowflake.New(cfg.SnowflakeNode)
@@ -113,7 +99,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 func openStores(ctx context.Context, cfg config.Config) (store.Relational, store.Documents, func() error, error) {
 	db, err := mysql.Open(ctx, cfg.MySQLDSN, mysql.Options{})
 	if err != nil {
-		return nil, nil, nil, fmt.Errorf("open mysql %s: %w", config.MaskDSN(cfg.MySQLDSN), err)
+		return nil, nil, nil, fmt.Errorf("open mysql %s: %w", fconfig.Mask(cfg.MySQLDSN), err)
 	}
 	rel := mysql.NewRelational(db)
 	var docs store.Documents
@@ -122,7 +108,7 @@ func openStores(ctx context.Context, cfg config.Config) (store.Relational, store
 		md, err := mongo.Open(ctx, cfg.MongoURI, cfg.MongoDB)
 		if err != nil {
 			db.Close()
-			return nil, nil, nil, fmt.Errorf("open mongo %s: %w", config.MaskURI(cfg.MongoURI), err)
+			return nil, nil, nil, fmt.Errorf("open mongo %s: %w", fconfig.Mask(cfg.MongoURI), err)
 		}
 		docs = md
 	default:
@@ -132,22 +118,4 @@ func openStores(ctx context.Context, cfg config.Config) (store.Relational, store
 		return errors.Join(docs.Close(), rel.Close(), db.Close())
 	}
 	return rel, docs, closeAll, nil
-}
-
-// minLevel drops records below min before they reach Handler.
-type minLevel struct {
-	min slog.Level
-	slog.Handler
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.min, h.Handler.WithAttrs(as)}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.min, h.Handler.WithGroup(name)}
 }

@@ -7,17 +7,14 @@ package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
 
+	"github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
@@ -41,75 +38,28 @@ const (
 	BackendMongo = "mongo"
 )
 
-// setting is one row of the table Load fills the Config from.
-type setting struct {
-	env, flag, def, usage string
-	set                   func(*Config, string) error
-}
-
-func str(p func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error { *p(c) = v; return nil }
-}
-
-func dur(p func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) error {
-		d, err := time.ParseDuration(v)
-		if err != nil {
-			return err
-		}
-		*p(c) = d
-		return nil
-	}
-}
-
-var settings = []setting{
-	{"GRPC_ADDR", "grpc-addr", ":9090", "gRPC listen address", str(func(c *Config) *string { return &c.GRPCAddr })},
-	{"MYSQL_DSN", "mysql-dsn", "root@tcp(127.0.0.1:3306)/privateim", "MySQL DSN (go-sql-driver format); the database is created when missing", str(func(c *Config) *string { return &c.MySQLDSN })},
-	{"DOC_BACKEND", "doc-backend", BackendMySQL, "document store: mysql or mongo", str(func(c *Config) *string { return &c.DocBackend })},
-	{"MONGO_URI", "mongo-uri", "", "MongoDB URI (doc-backend=mongo)", str(func(c *Config) *string { return &c.MongoURI })},
-	{"MONGO_DB", "mongo-db", "privateim", "MongoDB database", str(func(c *Config) *string { return &c.MongoDB })},
-	{"TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs client certificates", str(func(c *Config) *string { return &c.TLS.CA })},
-	{"TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", str(func(c *Config) *string { return &c.TLS.Cert })},
-	{"TLS_KEY", "tls-key", "certs/server-key.pem", "server key", str(func(c *Config) *string { return &c.TLS.Key })},
-	{"SNOWFLAKE_NODE", "snowflake-node", "1", "snowflake node id, 0..1023, unique per running instance", func(c *Config, v string) error {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return err
-		}
-		c.SnowflakeNode = n
-		return nil
-	}},
-	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
-		return c.LogLevel.UnmarshalText([]byte(v))
-	}},
-	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for calls in flight", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"HEALTH_INTERVAL", "health-interval", "2s", "how often the stores are pinged for the health service (0: never)", dur(func(c *Config) *time.Duration { return &c.HealthInterval })},
+// settings is the table Load fills the Config from and LogValue logs.
+var settings = []config.Setting[Config]{
+	config.Var("GRPC_ADDR", "grpc-addr", ":9090", "gRPC listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
+	config.Var("MYSQL_DSN", "mysql-dsn", "root@tcp(127.0.0.1:3306)/privateim", "MySQL DSN (go-sql-driver format); the database is created when missing", config.String(func(c *Config) *string { return &c.MySQLDSN })),
+	config.Var("DOC_BACKEND", "doc-backend", BackendMySQL, "document store: mysql or mongo", config.String(func(c *Config) *string { return &c.DocBackend })),
+	config.Var("MONGO_URI", "mongo-uri", "", "MongoDB URI (doc-backend=mongo)", config.String(func(c *Config) *string { return &c.MongoURI })),
+	config.Var("MONGO_DB", "mongo-db", "privateim", "MongoDB database", config.String(func(c *Config) *string { return &c.MongoDB })),
+	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs client certificates", config.String(func(c *Config) *string { return &c.TLS.CA })),
+	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
+	config.Var("SNOWFLAKE_NODE", "snowflake-node", "1", "snowflake node id, 0..1023, unique per running instance", config.Int64(func(c *Config) *int64 { return &c.SnowflakeNode })),
+	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
+	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for calls in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
+	config.Var("HEALTH_INTERVAL", "health-interval", "2s", "how often the stores are pinged for the health service (0: never)", config.Duration(func(c *Config) *time.Duration { return &c.HealthInterval })),
 }
 
 // Load fills a Config from the defaults, then getenv, then args (without
 // the program name). -h prints the usage to usage and returns flag.ErrHelp.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	var c Config
-	fs := flag.NewFlagSet("dataservice", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	values := make([]*string, len(settings))
-	for i, s := range settings {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		}
-		values[i] = fs.String(s.flag, v, fmt.Sprintf("%s (env %s)", s.usage, s.env))
-	}
-	if err := fs.Parse(args); err != nil {
+	c, err := config.Load("dataservice", settings, args, getenv, usage)
+	if err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	for i, s := range settings {
-		if err := s.set(&c, *values[i]); err != nil {
-			return c, fmt.Errorf("-%s / %s %q: %w", s.flag, s.env, *values[i], err)
-		}
 	}
 	return c, c.validate()
 }
@@ -146,57 +96,6 @@ func (c Config) validate() error {
 	return errors.Join(errs...)
 }
 
-const mask = "xxxxx"
-
-// LogValue logs the Config with secrets masked.
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("grpc_addr", c.GRPCAddr),
-		slog.String("mysql_dsn", MaskDSN(c.MySQLDSN)),
-		slog.String("doc_backend", c.DocBackend),
-		slog.String("mongo_uri", MaskURI(c.MongoURI)),
-		slog.String("mongo_db", c.MongoDB),
-		slog.String("tls_ca", c.TLS.CA),
-		slog.String("tls_cert", c.TLS.Cert),
-		slog.String("tls_key", c.TLS.Key),
-		slog.Int64("snowflake_node", c.SnowflakeNode),
-		slog.String("log_level", c.LogLevel.String()),
-		slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
-		slog.String("health_interval", c.HealthInterval.String()),
-	)
-}
-
-// MaskDSN hides the password of a MySQL DSN.
-func MaskDSN(dsn string) string {
-	cfg, err := mysql.ParseDSN(dsn)
-	if err != nil {
-		return mask // unparsable: it may still hold a password
-	}
-	if cfg.Passwd != "" {
-		cfg.Passwd = mask
-	}
-	return cfg.FormatDSN()
-}
-
-// MaskURI hides the credentials of a MongoDB URI.
-func MaskURI(uri string) string {
-	if uri == "" {
-		return ""
-	}
-	u, err := url.Parse(uri)
-	if err != nil {
-		return mask
-	}
-	if u.User != nil {
-		u.User = url.UserPassword(u.User.Username(), mask)
-	}
-	// Credentials can also come as query options (e.g. for some auth mechanisms).
-	q := u.Query()
-	for k := range q {
-		if strings.Contains(strings.ToLower(k), "password") || strings.Contains(strings.ToLower(k), "secret") {
-			q.Set(k, mask)
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
-}
+// LogValue logs the Config from the settings table, the credentials in
+// the MySQL DSN and the Mongo URI masked.
+func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }

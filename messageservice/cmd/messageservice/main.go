@@ -7,60 +7,22 @@ package main
 
 import (
 	"context"
-	"errors"
-	"flag"
 	"log/slog"
 	"os"
-	"os/signal"
-	"syscall"
 
+	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/messageservice/internal/config"
 	"github.com/privateim/privateim/messageservice/internal/server"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	if err := run(ctx, log, os.Args[1:], os.Getenv); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			os.Exit(0)
-		}
-		log.Error("messageservice stopped", "err", err)
-		stop()
-		os.Exit(1)
-	}
-}
+func main() { runner.Main("messageservice", run) }
 
-// run serves until ctx is done, then shuts down in order (server.Run).
+// run serves until ctx is done, then shuts down in order (server.Run). It
+// returns nil after a clean shutdown.
 func run(ctx context.Context, log *slog.Logger, args []string, getenv func(string) string) error {
 	cfg, err := config.Load(args, getenv, os.Stderr)
 	if err != nil {
 		return err
 	}
-	log = slog.New(minLevel{min: cfg.LogLevel, Handler: log.Handler()})
-	log.Info("starting", "config", cfg)
-	s, err := server.New(cfg, log)
-	if err != nil {
-		return err
-	}
-	return s.Run(ctx)
-}
-
-// minLevel drops records below min before they reach Handler.
-type minLevel struct {
-	min slog.Level
-	slog.Handler
-}
-
-func (h minLevel) Enabled(ctx context.Context, l slog.Level) bool {
-	return l >= h.min && h.Handler.Enabled(ctx, l)
-}
-
-func (h minLevel) WithAttrs(as []slog.Attr) slog.Handler {
-	return minLevel{h.min, h.Handler.WithAttrs(as)}
-}
-
-func (h minLevel) WithGroup(name string) slog.Handler {
-	return minLevel{h.min, h.Handler.WithGroup(name)}
+	return runner.Start(ctx, runner.Level(log, cfg.LogLevel), cfg, server.New)
 }

@@ -2,20 +2,20 @@
 // its default, its flag and its environment variable, filled in one place
 // (Load). Flags override the environment, which overrides the defaults.
 //
-// It imports only the standard library and foundation/tlsconfig.
+// It imports only the standard library, foundation/config (the loader)
+// and foundation/tlsconfig.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"os"
-	"strconv"
 	"time"
 
+	"github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
@@ -56,103 +56,50 @@ type Config struct {
 	PprofAddr string
 }
 
-type setting struct {
-	env, flag, def, usage string
-	set                   func(*Config, string) error
-}
-
-func str(p func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error { *p(c) = v; return nil }
-}
-
-func dur(p func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) (err error) { *p(c), err = time.ParseDuration(v); return err }
-}
-
-func num(p func(*Config) *int) func(*Config, string) error {
-	return func(c *Config, v string) (err error) { *p(c), err = strconv.Atoi(v); return err }
-}
-
-var settings = []setting{
-	{"HTTP_ADDR", "http-addr", ":8081", "WebSocket and health listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
-	{"GRPC_ADDR", "grpc-addr", ":9091", "internal gRPC (mTLS) listen address", str(func(c *Config) *string { return &c.GRPCAddr })},
-	{"DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", str(func(c *Config) *string { return &c.DataAddr })},
-	{"USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice gRPC address (token checks)", str(func(c *Config) *string { return &c.UserAddr })},
-	{"TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs every peer's certificate", func(c *Config, v string) error {
-		c.TLS.CA, c.ClientTLS.CA = v, v
-		return nil
-	}},
-	{"TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", str(func(c *Config) *string { return &c.TLS.Cert })},
-	{"TLS_KEY", "tls-key", "certs/server-key.pem", "server key", str(func(c *Config) *string { return &c.TLS.Key })},
-	{"TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the DataService and the userservice", str(func(c *Config) *string { return &c.ClientTLS.Cert })},
-	{"TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key", str(func(c *Config) *string { return &c.ClientTLS.Key })},
-	{"NODE_ID", "node-id", "", "unique id of this node in the cluster; empty = hostname:http-port", str(func(c *Config) *string { return &c.NodeID })},
-	{"NATS_URL", "nats-url", "", "NATS URL; empty starts an embedded NATS server on nats-listen", str(func(c *Config) *string { return &c.NATSURL })},
-	{"NATS_LISTEN", "nats-listen", "127.0.0.1:4250", "listen address of the embedded NATS server", str(func(c *Config) *string { return &c.NATSListen })},
-	{"SEND_RATE", "send-rate", "20", "messages per second a user may send; 0 for no limit", func(c *Config, v string) (err error) {
-		c.SendRate, err = strconv.ParseFloat(v, 64)
-		return err
-	}},
-	{"SEND_BURST", "send-burst", "40", "burst of the send rate limit", num(func(c *Config) *int { return &c.SendBurst })},
-	{"MAX_FRAME_BYTES", "max-frame-bytes", "65536", "largest client frame; larger ones close the connection (1009)", func(c *Config, v string) (err error) {
-		c.MaxFrameBytes, err = strconv.ParseInt(v, 10, 64)
-		return err
-	}},
-	{"SEND_QUEUE", "send-queue", "512", "frames queued per connection; a reader that falls further behind is disconnected", num(func(c *Config) *int { return &c.SendQueue })},
-	{"PING_INTERVAL", "ping-interval", "30s", "how often the server pings each connection", dur(func(c *Config) *time.Duration { return &c.PingInterval })},
-	{"IDLE_TIMEOUT", "idle-timeout", "60s", "a connection silent this long is closed", dur(func(c *Config) *time.Duration { return &c.IdleTimeout })},
-	{"RETRY_INTERVAL", "retry-interval", "5s", "an unacked message is sent again after this", dur(func(c *Config) *time.Duration { return &c.RetryInterval })},
-	{"MAX_TRIES", "max-tries", "3", "sends of one message to one connection, the first included", num(func(c *Config) *int { return &c.MaxTries })},
-	{"CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", dur(func(c *Config) *time.Duration { return &c.CacheTTL })},
-	{"CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", dur(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })},
-	{"PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", num(func(c *Config) *int { return &c.PruneHour })},
-	{"PRUNE_MAX_AGE", "prune-max-age", "24h", "cached nodes older than this are pruned", dur(func(c *Config) *time.Duration { return &c.PruneMaxAge })},
-	{"PRUNE_MAX_NODES", "prune-max-nodes", "100000", "when more nodes of a kind are cached ...", num(func(c *Config) *int { return &c.PruneMaxNodes })},
-	{"PRUNE_PERCENT", "prune-percent", "10", "... this percentage of them, the least active, is pruned", num(func(c *Config) *int { return &c.PrunePercent })},
-	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
-		return c.LogLevel.UnmarshalText([]byte(v))
-	}},
-	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
-	{"PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof here (e.g. 127.0.0.1:6061); empty for off", str(func(c *Config) *string { return &c.PprofAddr })},
-	{"DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", dur(func(c *Config) *time.Duration { return &c.DrainSpread })},
+// settings is the table Load fills the Config from and LogValue logs.
+var settings = []config.Setting[Config]{
+	config.Var("HTTP_ADDR", "http-addr", ":8081", "WebSocket and health listen address", config.String(func(c *Config) *string { return &c.HTTPAddr })),
+	config.Var("GRPC_ADDR", "grpc-addr", ":9091", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
+	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
+	config.Var("USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice gRPC address (token checks)", config.String(func(c *Config) *string { return &c.UserAddr })),
+	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs every peer's certificate", config.String(func(c *Config) *string { return &c.TLS.CA }, func(c *Config) *string { return &c.ClientTLS.CA })),
+	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
+	config.Var("TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the DataService and the userservice", config.String(func(c *Config) *string { return &c.ClientTLS.Cert })),
+	config.Var("TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key", config.String(func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("NODE_ID", "node-id", "", "unique id of this node in the cluster; empty = hostname:http-port", config.String(func(c *Config) *string { return &c.NodeID })),
+	config.Var("NATS_URL", "nats-url", "", "NATS URL; empty starts an embedded NATS server on nats-listen", config.String(func(c *Config) *string { return &c.NATSURL })),
+	config.Var("NATS_LISTEN", "nats-listen", "127.0.0.1:4250", "listen address of the embedded NATS server", config.String(func(c *Config) *string { return &c.NATSListen })),
+	config.Var("SEND_RATE", "send-rate", "20", "messages per second a user may send; 0 for no limit", config.Float64(func(c *Config) *float64 { return &c.SendRate })),
+	config.Var("SEND_BURST", "send-burst", "40", "burst of the send rate limit", config.Int(func(c *Config) *int { return &c.SendBurst })),
+	config.Var("MAX_FRAME_BYTES", "max-frame-bytes", "65536", "largest client frame; larger ones close the connection (1009)", config.Int64(func(c *Config) *int64 { return &c.MaxFrameBytes })),
+	config.Var("SEND_QUEUE", "send-queue", "512", "frames queued per connection; a reader that falls further behind is disconnected", config.Int(func(c *Config) *int { return &c.SendQueue })),
+	config.Var("PING_INTERVAL", "ping-interval", "30s", "how often the server pings each connection", config.Duration(func(c *Config) *time.Duration { return &c.PingInterval })),
+	config.Var("IDLE_TIMEOUT", "idle-timeout", "60s", "a connection silent this long is closed", config.Duration(func(c *Config) *time.Duration { return &c.IdleTimeout })),
+	config.Var("RETRY_INTERVAL", "retry-interval", "5s", "an unacked message is sent again after this", config.Duration(func(c *Config) *time.Duration { return &c.RetryInterval })),
+	config.Var("MAX_TRIES", "max-tries", "3", "sends of one message to one connection, the first included", config.Int(func(c *Config) *int { return &c.MaxTries })),
+	config.Var("CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", config.Duration(func(c *Config) *time.Duration { return &c.CacheTTL })),
+	config.Var("CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", config.Duration(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })),
+	config.Var("PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", config.Int(func(c *Config) *int { return &c.PruneHour })),
+	config.Var("PRUNE_MAX_AGE", "prune-max-age", "24h", "cached nodes older than this are pruned", config.Duration(func(c *Config) *time.Duration { return &c.PruneMaxAge })),
+	config.Var("PRUNE_MAX_NODES", "prune-max-nodes", "100000", "when more nodes of a kind are cached ...", config.Int(func(c *Config) *int { return &c.PruneMaxNodes })),
+	config.Var("PRUNE_PERCENT", "prune-percent", "10", "... this percentage of them, the least active, is pruned", config.Int(func(c *Config) *int { return &c.PrunePercent })),
+	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
+	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
+	config.Var("PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof here (e.g. 127.0.0.1:6061); empty for off", config.String(func(c *Config) *string { return &c.PprofAddr })),
+	config.Var("DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", config.Duration(func(c *Config) *time.Duration { return &c.DrainSpread })),
 }
 
 // Default returns the Config of the defaults alone. Tests start from it.
-func Default() Config {
-	var c Config
-	for _, s := range settings {
-		if err := s.set(&c, s.def); err != nil {
-			panic(fmt.Sprintf("config: default of %s: %v", s.env, err))
-		}
-	}
-	return c
-}
+func Default() Config { return config.Default(settings) }
 
 // Load fills a Config from the defaults, then getenv, then args (without
 // the program name), and validates it. -h prints the usage to usage and
 // returns flag.ErrHelp.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	var c Config
-	fs := flag.NewFlagSet("messageservice", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	values := make([]*string, len(settings))
-	for i, s := range settings {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		}
-		values[i] = fs.String(s.flag, v, fmt.Sprintf("%s (env %s)", s.usage, s.env))
-	}
-	if err := fs.Parse(args); err != nil {
+	c, err := config.Load("messageservice", settings, args, getenv, usage)
+	if err != nil {
 		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments: %q", fs.Args())
-	}
-	for i, s := range settings {
-		if err := s.set(&c, *values[i]); err != nil {
-			return c, fmt.Errorf("-%s / %s: %w", s.flag, s.env, err)
-		}
 	}
 	if c.NodeID == "" {
 		c.NodeID = DefaultNodeID(c.HTTPAddr)
@@ -219,22 +166,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogValue logs the Config (it holds no secrets: keys are files).
-func (c Config) LogValue() slog.Value {
-	return slog.GroupValue(
-		slog.String("http_addr", c.HTTPAddr), slog.String("grpc_addr", c.GRPCAddr),
-		slog.String("data_addr", c.DataAddr), slog.String("user_addr", c.UserAddr),
-		slog.String("tls_ca", c.TLS.CA), slog.String("tls_cert", c.TLS.Cert), slog.String("tls_key", c.TLS.Key),
-		slog.String("tls_client_cert", c.ClientTLS.Cert), slog.String("tls_client_key", c.ClientTLS.Key),
-		slog.String("node_id", c.NodeID), slog.String("nats_url", c.NATSURL), slog.String("nats_listen", c.NATSListen),
-		slog.Float64("send_rate", c.SendRate), slog.Int("send_burst", c.SendBurst),
-		slog.Int64("max_frame_bytes", c.MaxFrameBytes), slog.Int("send_queue", c.SendQueue),
-		slog.String("ping_interval", c.PingInterval.String()), slog.String("idle_timeout", c.IdleTimeout.String()),
-		slog.String("retry_interval", c.RetryInterval.String()), slog.Int("max_tries", c.MaxTries),
-		slog.String("cache_ttl", c.CacheTTL.String()), slog.String("cluster_heartbeat", c.ClusterHeartbeat.String()),
-		slog.Int("prune_hour", c.PruneHour), slog.String("prune_max_age", c.PruneMaxAge.String()),
-		slog.Int("prune_max_nodes", c.PruneMaxNodes), slog.Int("prune_percent", c.PrunePercent),
-		slog.String("log_level", c.LogLevel.String()), slog.String("shutdown_timeout", c.ShutdownTimeout.String()),
-		slog.String("drain_spread", c.DrainSpread.String()), slog.String("pprof_addr", c.PprofAddr),
-	)
-}
+// LogValue logs the Config from the settings table (it holds no secrets:
+// keys are files; a NATS URL's password would be masked).
+func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }

@@ -3,12 +3,12 @@
 // place (Load). Flags override the environment, which overrides the
 // defaults.
 //
-// It imports only the standard library and foundation/tlsconfig.
+// It imports only the standard library, foundation/config (the loader)
+// and foundation/tlsconfig.
 package config
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
@@ -45,101 +46,54 @@ type Config struct {
 	ShutdownTimeout time.Duration // SHUTDOWN_TIMEOUT
 }
 
-// setting is one row of the table Load fills the Config from.
-type setting struct {
-	env, flag, def, usage string
-	set                   func(*Config, string) error
+// settings is the table Load fills the Config from and LogValue logs.
+var settings = []config.Setting[Config]{
+	config.Var("HTTP_ADDR", "http-addr", ":8082", "public HTTP API listen address", config.String(func(c *Config) *string { return &c.HTTPAddr })),
+	config.Var("GRPC_ADDR", "grpc-addr", ":9093", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
+	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
+	config.Var("USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice internal gRPC address (CheckToken, Directory)", config.String(func(c *Config) *string { return &c.UserAddr })),
+	config.Var("MESSAGE_ADDR", "message-addr", "127.0.0.1:9091", "MessageService internal gRPC address (Broadcast)", config.String(func(c *Config) *string { return &c.MessageAddr })),
+	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs the peers' certificates (clients of this service and the services it calls)", config.String(func(c *Config) *string { return &c.TLS.CA }, func(c *Config) *string { return &c.ClientTLS.CA })),
+	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
+	config.Var("TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the services this one calls", config.String(func(c *Config) *string { return &c.ClientTLS.Cert })),
+	config.Var("TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key for the services this one calls", config.String(func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("REVIEWER_EMAILS", "reviewer-emails", "", "comma-separated emails of the accounts that review articles", config.List(func(c *Config) *[]string { return &c.ReviewerEmails }, reviewerEmail)),
+	config.Var("PUBLIC_URL", "public-url", "http://127.0.0.1:8082", "public base URL of this service, used in avatar URLs", config.String(func(c *Config) *string { return &c.PublicURL })),
+	config.Var("UPLOAD_DIR", "upload-dir", ".dev/subscription-uploads", "where subscription avatars are stored", config.String(func(c *Config) *string { return &c.UploadDir })),
+	config.Var("PUSH_TIMEOUT", "push-timeout", "5s", "how long one Broadcast to the MessageService may take", config.Duration(func(c *Config) *time.Duration { return &c.PushTimeout })),
+	config.Var("PUSH_RETRY_MIN", "push-retry-min", "1s", "first wait before retrying articles whose push failed", config.Duration(func(c *Config) *time.Duration { return &c.PushRetryMin })),
+	config.Var("PUSH_RETRY_MAX", "push-retry-max", "1m", "longest wait between push retries; also how often published articles not yet pushed are looked for", config.Duration(func(c *Config) *time.Duration { return &c.PushRetryMax })),
+	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
+	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
 }
 
-func str(p func(*Config) *string) func(*Config, string) error {
-	return func(c *Config, v string) error { *p(c) = v; return nil }
-}
-
-func dur(p func(*Config) *time.Duration) func(*Config, string) error {
-	return func(c *Config, v string) (err error) { *p(c), err = time.ParseDuration(v); return err }
-}
-
-var settings = []setting{
-	{"HTTP_ADDR", "http-addr", ":8082", "public HTTP API listen address", str(func(c *Config) *string { return &c.HTTPAddr })},
-	{"GRPC_ADDR", "grpc-addr", ":9093", "internal gRPC (mTLS) listen address", str(func(c *Config) *string { return &c.GRPCAddr })},
-	{"DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", str(func(c *Config) *string { return &c.DataAddr })},
-	{"USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice internal gRPC address (CheckToken, Directory)", str(func(c *Config) *string { return &c.UserAddr })},
-	{"MESSAGE_ADDR", "message-addr", "127.0.0.1:9091", "MessageService internal gRPC address (Broadcast)", str(func(c *Config) *string { return &c.MessageAddr })},
-	{"TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs the peers' certificates (clients of this service and the services it calls)", func(c *Config, v string) error {
-		c.TLS.CA, c.ClientTLS.CA = v, v
-		return nil
-	}},
-	{"TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", str(func(c *Config) *string { return &c.TLS.Cert })},
-	{"TLS_KEY", "tls-key", "certs/server-key.pem", "server key", str(func(c *Config) *string { return &c.TLS.Key })},
-	{"TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the services this one calls", str(func(c *Config) *string { return &c.ClientTLS.Cert })},
-	{"TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key for the services this one calls", str(func(c *Config) *string { return &c.ClientTLS.Key })},
-	{"REVIEWER_EMAILS", "reviewer-emails", "", "comma-separated emails of the accounts that review articles", func(c *Config, v string) error {
-		c.ReviewerEmails = nil
-		for e := range strings.SplitSeq(v, ",") {
-			if e = strings.ToLower(strings.TrimSpace(e)); e == "" {
-				continue
-			}
-			if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
-				return fmt.Errorf("%q is not a bare email address", e)
-			}
-			c.ReviewerEmails = append(c.ReviewerEmails, e)
-		}
-		return nil
-	}},
-	{"PUBLIC_URL", "public-url", "http://127.0.0.1:8082", "public base URL of this service, used in avatar URLs", str(func(c *Config) *string { return &c.PublicURL })},
-	{"UPLOAD_DIR", "upload-dir", ".dev/subscription-uploads", "where subscription avatars are stored", str(func(c *Config) *string { return &c.UploadDir })},
-	{"PUSH_TIMEOUT", "push-timeout", "5s", "how long one Broadcast to the MessageService may take", dur(func(c *Config) *time.Duration { return &c.PushTimeout })},
-	{"PUSH_RETRY_MIN", "push-retry-min", "1s", "first wait before retrying articles whose push failed", dur(func(c *Config) *time.Duration { return &c.PushRetryMin })},
-	{"PUSH_RETRY_MAX", "push-retry-max", "1m", "longest wait between push retries; also how often published articles not yet pushed are looked for", dur(func(c *Config) *time.Duration { return &c.PushRetryMax })},
-	{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", func(c *Config, v string) error {
-		return c.LogLevel.UnmarshalText([]byte(v))
-	}},
-	{"SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", dur(func(c *Config) *time.Duration { return &c.ShutdownTimeout })},
+// reviewerEmail is one of REVIEWER_EMAILS lower-cased; it must be a bare
+// address, since it is compared with account emails as it is.
+func reviewerEmail(e string) (string, error) {
+	e = strings.ToLower(e)
+	if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
+		return "", fmt.Errorf("%q is not a bare email address", e)
+	}
+	return e, nil
 }
 
 // Default returns the Config of the defaults alone. Tests start from it.
-func Default() Config {
-	var c Config
-	for _, s := range settings {
-		if err := s.set(&c, s.def); err != nil {
-			panic(fmt.Sprintf("config: default of %s: %v", s.env, err))
-		}
-	}
-	return c
-}
+func Default() Config { return config.Default(settings) }
 
 // Load fills a Config from the defaults, then getenv, then args (without
 // the program name), and validates it. -h prints the usage to usage and
 // returns flag.ErrHelp.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	var c Config
-	fs := flag.NewFlagSet("subscriptionservice", flag.ContinueOnError)
-	fs.SetOutput(usage)
-	values := make([]*string, len(settings))
-	for i, s := range settings {
-		v := s.def
-		if e := getenv(s.env); e != "" {
-			v = e
-		}
-		values[i] = fs.String(s.flag, v, fmt.Sprintf("%s (env %s)", s.usage, s.env))
-	}
-	if err := fs.Parse(args); err != nil {
-		return c, err
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
-	var errs []error
-	for i, s := range settings {
-		if err := s.set(&c, *values[i]); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", s.env, err))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	c, err := config.Load("subscriptionservice", settings, args, getenv, usage)
+	if err != nil {
 		return c, err
 	}
 	return c, c.Validate()
 }
+
+// LogValue logs the Config from the settings table.
+func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }
 
 // Validate reports every setting out of range, in the order of the table.
 func (c Config) Validate() error {

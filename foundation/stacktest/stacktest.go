@@ -33,6 +33,7 @@ import (
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
@@ -355,7 +356,7 @@ func parseDSN(s string) (dsn, error) {
 	at := strings.LastIndex(s, "@")
 	slash := strings.LastIndex(s, "/")
 	if slash < 0 || slash < at {
-		return d, fmt.Errorf("DSN %q: want user[:password]@tcp(host:port)/[db][?params]", maskDSN(s))
+		return d, fmt.Errorf("DSN %q: want user[:password]@tcp(host:port)/[db][?params]", config.Mask(s))
 	}
 	if at >= 0 {
 		d.user, d.pass, _ = strings.Cut(s[:at], ":")
@@ -364,24 +365,12 @@ func parseDSN(s string) (dsn, error) {
 	if netAddr != "" {
 		n, rest, ok := strings.Cut(netAddr, "(")
 		if !ok || !strings.HasSuffix(rest, ")") {
-			return d, fmt.Errorf("DSN %q: address %q: want net(addr)", maskDSN(s), netAddr)
+			return d, fmt.Errorf("DSN %q: address %q: want net(addr)", config.Mask(s), netAddr)
 		}
 		d.net, d.addr = n, strings.TrimSuffix(rest, ")")
 	}
 	d.db, d.params, _ = strings.Cut(s[slash+1:], "?")
 	return d, nil
-}
-
-func maskDSN(s string) string {
-	at := strings.LastIndex(s, "@")
-	if at < 0 {
-		return s
-	}
-	user, _, hasPass := strings.Cut(s[:at], ":")
-	if !hasPass {
-		return s
-	}
-	return user + ":xxxxx" + s[at:]
 }
 
 // WithDatabase returns the server DSN selecting database db.

@@ -16,9 +16,9 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 // backend is what a workload runs against: the real stack, or the baseline

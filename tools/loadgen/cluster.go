@@ -17,8 +17,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	"github.com/privateim/privateim/foundation/poll"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // faultStack is the stack of the faults workload, every part of which a

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/poll"
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
 // localStack is the whole stack started by --local: the DataService on a

@@ -20,6 +20,7 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store/mysql"
 	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/runner"
+	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
@@ -66,8 +67,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	}
 	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds)
 
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(lis) }()
+	serving := runner.Serve(runner.Server{Name: "grpc", Serve: func() error { return srv.Serve(lis) }})
 	srv.SetServing(true)
 	log.Info("listening", "addr", lis.Addr().String(), "doc_backend", cfg.DocBackend)
 
@@ -77,18 +77,15 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		go srv.WatchStores(watchCtx, cfg.HealthInterval)
 	}
 
-	select {
-	case err := <-serveErr:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	if err := serving.Wait(ctx); err != nil {
+		return err
 	}
-	log.Info("shutting down", "timeout", cfg.ShutdownTimeout.String())
-	stopWatch()
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-	defer cancel()
-	srv.Shutdown(shutCtx)
-	if err := <-serveErr; err != nil {
-		return fmt.Errorf("serve: %w", err)
+	if err := runner.Shutdown(ctx, log, cfg.ShutdownTimeout,
+		runner.Do("store watch", stopWatch),
+		runner.Step{Name: "grpc", Stop: func(ctx context.Context) error { srv.Shutdown(ctx); return nil }},
+		runner.Step{Name: "servers", Stop: serving.Stopped},
+	); err != nil {
+		return err
 	}
 	log.Info("stopped")
 	return nil

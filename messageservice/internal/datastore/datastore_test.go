@@ -8,9 +8,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/datastore"
 )

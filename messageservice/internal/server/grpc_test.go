@@ -13,9 +13,9 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/foundation/poll"
 

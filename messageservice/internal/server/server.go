@@ -28,8 +28,10 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	messagev1 "github.com/privateim/privateim/protos/message/v1"
+	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/cluster"
@@ -260,16 +262,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 // Run serves until ctx ends, then shuts down in order. It returns nil
 // after a clean shutdown.
 func (s *Server) Run(ctx context.Context) error {
-	httpErr := make(chan error, 1)
-	grpcErr := make(chan error, 1)
-	go func() {
-		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			httpErr <- err
-			return
-		}
-		httpErr <- nil
-	}()
-	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	serving := runner.Serve(
+		runner.HTTPServer("http", s.http, s.httpLis),
+		runner.Server{Name: "grpc", Serve: func() error {
+			if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				return err
+			}
+			return nil
+		}},
+	)
 	if s.pprof != nil {
 		go func() { _ = s.pprof.Serve(s.pprofLis) }() // ends at Close below
 		defer s.pprof.Close()
@@ -283,46 +284,23 @@ func (s *Server) Run(ctx context.Context) error {
 	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
 	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr(), "node", s.cfg.NodeID)
 
-	var failed error
-	select {
-	case <-ctx.Done():
-	case err := <-httpErr:
-		failed, httpErr = fmt.Errorf("serve http: %w", err), nil
-	case err := <-grpcErr:
-		failed, grpcErr = fmt.Errorf("serve grpc: %w", err), nil
-	}
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
-	defer cancel()
-
-	s.ready.Store(false)
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	if err := s.ws.CloseAll(shutCtx, s.cfg.DrainSpread); err != nil {
-		s.log.Warn("websockets did not all close in time", "err", err)
-	}
-	if err := s.http.Shutdown(shutCtx); err != nil {
-		s.log.Warn("http shutdown cut requests short", "err", err)
-		s.http.Close()
-	}
-	stopped := make(chan struct{})
-	go func() { s.grpc.GracefulStop(); close(stopped) }()
-	select {
-	case <-stopped:
-	case <-shutCtx.Done():
-		s.grpc.Stop()
-		<-stopped
-	}
-	errs := []error{failed}
-	if httpErr != nil {
-		errs = append(errs, <-httpErr)
-	}
-	if grpcErr != nil {
-		if err := <-grpcErr; err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-			errs = append(errs, err)
-		}
-	}
-	s.closeAll()
-	err := errors.Join(errs...)
+	failed := serving.Wait(ctx)
+	err := errors.Join(failed, runner.Shutdown(ctx, s.log, s.cfg.ShutdownTimeout,
+		runner.Do("readiness off", func() {
+			s.ready.Store(false)
+			s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+		}),
+		runner.Step{Name: "websockets", Stop: func(ctx context.Context) error {
+			if err := s.ws.CloseAll(ctx, s.cfg.DrainSpread); err != nil {
+				s.log.Warn("websockets did not all close in time", "err", err)
+			}
+			return nil
+		}},
+		runner.StopHTTP(s.log, "http", s.http),
+		runner.Step{Name: "grpc", Stop: func(ctx context.Context) error { grpcserver.Stop(ctx, s.grpc); return nil }},
+		runner.Step{Name: "servers", Stop: serving.Stopped},
+		runner.Do("clients", s.closeAll),
+	))
 	if err == nil {
 		s.log.Info("stopped")
 	}

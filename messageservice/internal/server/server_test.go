@@ -14,8 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/poll"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )

@@ -8,8 +8,8 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/article"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/subscriptionservice/internal/article"
 )
 
 var _ article.Store = (*Client)(nil)

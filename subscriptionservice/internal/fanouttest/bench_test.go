@@ -12,8 +12,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	messagev1 "github.com/privateim/privateim/protos/message/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
 )
 
 var (

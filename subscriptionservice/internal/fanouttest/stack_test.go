@@ -18,9 +18,9 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/privateim/privateim/foundation/poll"
-	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"

@@ -14,8 +14,8 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
 
-	subscriptionv1 "github.com/privateim/privateim/protos/subscription/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	subscriptionv1 "github.com/privateim/privateim/protos/subscription/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"
 )

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/article"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/subscriptionservice/internal/article"
 )
 
 // Articles serves the article routes: the owner's (write, submit, publish,

@@ -6,10 +6,10 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/media"
-	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/subscriptionservice/internal/media"
+	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 )
 
 // Subscriptions serves the account routes.

@@ -6,8 +6,8 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
-	"github.com/privateim/privateim/userservice/internal/group"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/userservice/internal/group"
 )
 
 var _ group.Store = (*Client)(nil)

@@ -6,8 +6,8 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
-	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/userservice/internal/media"
 )
 
 var _ media.Store = (*Client)(nil)

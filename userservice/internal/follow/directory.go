@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/userservice/internal/search"
 )
 
 // ErrDeleted answers IndexSubscription for an account the subscription

@@ -33,10 +33,10 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Subscription is an account as stored.

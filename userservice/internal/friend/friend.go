@@ -38,11 +38,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/textfield"
-	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Limits of what people type.

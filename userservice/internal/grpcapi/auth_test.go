@@ -16,10 +16,10 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
+	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
-	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/usertest"

@@ -6,9 +6,10 @@ import (
 
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
+	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/userservice/internal/textfield"
-	"github.com/privateim/privateim/foundation/errs"
 )
 
 // Directory is what the Directory service needs of the follow feature.
@@ -30,24 +31,24 @@ type directoryServer struct {
 
 func (d *directoryServer) IndexSubscription(ctx context.Context, r *userv1.IndexSubscriptionRequest) (*userv1.IndexSubscriptionResponse, error) {
 	if err := checkID("subscription_id", r.GetSubscriptionId()); err != nil {
-		return nil, statusOf(ctx, d.log, "index subscription", err)
+		return nil, grpcserver.Status(ctx, d.log, "index subscription", err)
 	}
 	name, err := textfield.Check("name", r.GetName(), maxSubscriptionNameRunes, true)
 	if err != nil {
-		return nil, statusOf(ctx, d.log, "index subscription", err)
+		return nil, grpcserver.Status(ctx, d.log, "index subscription", err)
 	}
 	if err := d.dir.IndexSubscription(ctx, r.GetSubscriptionId(), name); err != nil {
-		return nil, statusOf(ctx, d.log, "index subscription", err)
+		return nil, grpcserver.Status(ctx, d.log, "index subscription", err)
 	}
 	return &userv1.IndexSubscriptionResponse{}, nil
 }
 
 func (d *directoryServer) RemoveSubscription(ctx context.Context, r *userv1.RemoveSubscriptionRequest) (*userv1.RemoveSubscriptionResponse, error) {
 	if err := checkID("subscription_id", r.GetSubscriptionId()); err != nil {
-		return nil, statusOf(ctx, d.log, "remove subscription", err)
+		return nil, grpcserver.Status(ctx, d.log, "remove subscription", err)
 	}
 	if err := d.dir.RemoveSubscription(ctx, r.GetSubscriptionId()); err != nil {
-		return nil, statusOf(ctx, d.log, "remove subscription", err)
+		return nil, grpcserver.Status(ctx, d.log, "remove subscription", err)
 	}
 	return &userv1.RemoveSubscriptionResponse{}, nil
 }

@@ -18,10 +18,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
-	userv1 "github.com/privateim/privateim/protos/user/v1"
 	"github.com/privateim/privateim/foundation/poll"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )

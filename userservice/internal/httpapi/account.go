@@ -8,9 +8,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
-	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Account serves sign-up, sign-in, the caller's profile and password, and

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/follow"
 )
 
 // Follows serves the follower side of subscription accounts (rules:

@@ -10,8 +10,8 @@ import (
 
 	"google.golang.org/grpc"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/group"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/group"
 )
 
 // Groups serves the group routes (rules: package group).

@@ -6,8 +6,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/media"
 )
 
 // Media serves avatar and file uploads and the stored files under /static/.

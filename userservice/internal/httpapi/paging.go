@@ -5,9 +5,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/paging"
 )
 
 // maxPageToken bounds the page_token query parameter, in bytes.

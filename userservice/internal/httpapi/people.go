@@ -7,9 +7,9 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/friend"
 	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/friend"
 )
 
 // People serves looking users up, friend requests, friends and the

@@ -5,8 +5,8 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/userservice/internal/media"
 )
 
 // QRCode serves the caller's and groups' QR codes as PNG and reads QR codes

@@ -12,8 +12,8 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/userservice/internal/search"
 )
 
 // Limits of the limit query parameter.

@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/foundation/errs"
 )
 
 func TestSearchError(t *testing.T) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/events"
 	"github.com/privateim/privateim/userservice/internal/follow"
@@ -15,7 +16,6 @@ import (
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/search/bleve"
 	"github.com/privateim/privateim/userservice/internal/search/elastic"
-	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // relations is what the people, group and follow features share: the
@@ -43,7 +43,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		}
 		s.rel.index = x
 	}
-	s.closers = append(s.closers, func(context.Context) error { return s.rel.index.Close() })
+	s.closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
 
 	if s.cfg.NATSURL == "" {
 		s.rel.events = events.NewLogging(s.log)
@@ -54,7 +54,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		return fmt.Errorf("relation events: %w", err)
 	}
 	s.rel.events = p
-	s.closers = append(s.closers, p.Close)
+	s.closers.Add("relation events", p.Close)
 	return nil
 }
 

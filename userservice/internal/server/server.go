@@ -21,6 +21,9 @@ import (
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
+	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/datastore"
@@ -29,7 +32,6 @@ import (
 	"github.com/privateim/privateim/userservice/internal/mailer"
 	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/ratelimit"
-	"github.com/privateim/privateim/foundation/httpkit"
 )
 
 // Server is one userservice, listening once New returns.
@@ -40,11 +42,11 @@ type Server struct {
 	accounts *account.Service
 	api      *httpkit.API
 	http     *http.Server
-	grpc     *grpcapi.Server
+	grpc     *grpcserver.Server
 	httpLis  net.Listener
 	grpcLis  net.Listener
-	closers  []func(context.Context) error // run in reverse order after the servers stop
-	rel      relations                     // search index and relation events (relations.go)
+	closers  runner.Closers // run in reverse order after the servers stop
+	rel      relations      // search index and relation events (relations.go)
 }
 
 // New builds everything and opens both listeners; Run serves. On error
@@ -63,7 +65,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.DataTLS); err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, func(context.Context) error { return s.data.Close() })
+	s.closers.Add("dataservice client", func(context.Context) error { return s.data.Close() })
 
 	if err := s.openRelations(context.Background()); err != nil {
 		return nil, err
@@ -83,13 +85,13 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, s.accounts.Close)
+	s.closers.Add("accounts", s.accounts.Close)
 
 	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
-	s.closers = append(s.closers, mediaSvc.Close)
+	s.closers.Add("media", mediaSvc.Close)
 
 	// Features register their HTTP routes here, one value each.
 	features := []httpkit.Feature{
@@ -152,63 +154,32 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // Run serves until ctx ends, then shuts down in order (see the package
 // comment). It returns nil after a clean shutdown, or why serving failed.
 func (s *Server) Run(ctx context.Context) error {
-	httpErr := make(chan error, 1)
-	grpcErr := make(chan error, 1)
-	go func() {
-		if err := s.http.Serve(s.httpLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			httpErr <- err
-			return
-		}
-		httpErr <- nil
-	}()
-	go func() { grpcErr <- s.grpc.Serve(s.grpcLis) }()
+	serving := runner.Serve(
+		runner.HTTPServer("http", s.http, s.httpLis),
+		runner.Server{Name: "grpc", Serve: func() error { return s.grpc.Serve(s.grpcLis) }},
+	)
 	s.api.SetReady(true)
 	s.grpc.SetServing(true)
 	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr())
 
-	// Each serve goroutine sends exactly once; a result taken here is not
-	// waited for again below.
-	var failed error
-	select {
-	case <-ctx.Done():
-	case err := <-httpErr:
-		failed, httpErr = fmt.Errorf("serve http: %w", err), nil
-	case err := <-grpcErr:
-		failed, grpcErr = fmt.Errorf("serve grpc: %w", err), nil
+	failed := serving.Wait(ctx)
+	steps := []runner.Step{
+		runner.Do("readiness off", func() { s.api.SetReady(false) }),
+		runner.StopHTTP(s.log, "http", s.http),
+		{Name: "grpc", Stop: func(ctx context.Context) error { s.grpc.Shutdown(ctx); return nil }},
+		{Name: "servers", Stop: serving.Stopped},
+		{Name: "closers", Stop: s.closeAll},
 	}
-	s.log.Info("shutting down", "timeout", s.cfg.ShutdownTimeout.String())
-	shutCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ShutdownTimeout)
-	defer cancel()
-
-	s.api.SetReady(false)
-	if err := s.http.Shutdown(shutCtx); err != nil {
-		s.log.Warn("http shutdown cut requests short", "err", err)
-		s.http.Close()
-	}
-	s.grpc.Shutdown(shutCtx)
-	errs := []error{failed}
-	if httpErr != nil {
-		errs = append(errs, <-httpErr)
-	}
-	if grpcErr != nil {
-		errs = append(errs, <-grpcErr)
-	}
-	errs = append(errs, s.closeAll(shutCtx))
-	err := errors.Join(errs...)
+	err := errors.Join(failed, runner.Shutdown(ctx, s.log, s.cfg.ShutdownTimeout, steps...))
 	if err == nil {
 		s.log.Info("stopped")
 	}
 	return err
 }
 
-// closeAll runs the closers in reverse order.
+// closeAll runs the closers in reverse order, once.
 func (s *Server) closeAll(ctx context.Context) error {
-	var errs []error
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		if err := s.closers[i](ctx); err != nil {
-			errs = append(errs, err)
-		}
-	}
+	err := runner.Stop(ctx, s.log, s.closers.Steps()...)
 	s.closers = nil
-	return errors.Join(errs...)
+	return err
 }

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/userservice/internal/textfield"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/userservice/internal/textfield"
 )
 
 func TestCheck(t *testing.T) {

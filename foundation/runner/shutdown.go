@@ -1,0 +1,149 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+)
+
+// Server is one thing a program serves until a stop step ends it: the HTTP
+// API, the gRPC API. Serve blocks; it returns nil when a stop step ended it
+// and the cause otherwise.
+type Server struct {
+	Name  string // "http", "grpc": names its failure
+	Serve func() error
+}
+
+// HTTPServer serves srv on lis; http.ErrServerClosed (the end StopHTTP
+// brings) counts as a clean end.
+func HTTPServer(name string, srv *http.Server, lis net.Listener) Server {
+	return Server{Name: name, Serve: func() error {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}}
+}
+
+// Serving is a set of servers started by Serve.
+type Serving struct {
+	results chan result
+	pending int // results not yet taken; owned by the caller's goroutine
+}
+
+type result struct {
+	name string
+	err  error
+}
+
+// Serve starts every server in its own goroutine.
+func Serve(servers ...Server) *Serving {
+	s := &Serving{results: make(chan result, len(servers)), pending: len(servers)}
+	for _, srv := range servers {
+		go func() { s.results <- result{srv.Name, srv.Serve()} }()
+	}
+	return s
+}
+
+// Wait blocks until ctx is done or a server returns, and returns why that
+// server stopped (nil when it stopped without an error, or when ctx ended
+// first). Either way the program then shuts down.
+func (s *Serving) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+		return nil
+	case r := <-s.results:
+		s.pending--
+		return r.wrap()
+	}
+}
+
+// Stopped waits for the servers Wait did not see return, and joins their
+// failures. It is the stop step that follows the steps that end them (it
+// takes a context only to be one: the servers end when those steps do).
+func (s *Serving) Stopped(context.Context) error {
+	var errs []error
+	for ; s.pending > 0; s.pending-- {
+		errs = append(errs, (<-s.results).wrap())
+	}
+	return errors.Join(errs...)
+}
+
+func (r result) wrap() error {
+	if r.err == nil {
+		return nil
+	}
+	return fmt.Errorf("serve %s: %w", r.name, r.err)
+}
+
+// Step is one named step of an ordered shutdown: readiness off, a server
+// stopped, a client closed.
+type Step struct {
+	Name string
+	Stop func(ctx context.Context) error
+}
+
+// Shutdown runs the steps in order, all within one deadline of timeout
+// from now (ctx's cancellation is ignored: ctx being done is usually why
+// the program shuts down). A step that fails does not stop the ones after
+// it: its error is logged and returned, joined with the others.
+func Shutdown(ctx context.Context, log *slog.Logger, timeout time.Duration, steps ...Step) error {
+	log.Info("shutting down", "timeout", timeout.String())
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+	defer cancel()
+	return Stop(ctx, log, steps...)
+}
+
+// Stop runs the steps in order within ctx, like Shutdown, for a program
+// that gives up before it served (New undoing what it opened).
+func Stop(ctx context.Context, log *slog.Logger, steps ...Step) error {
+	var errs []error
+	for _, st := range steps {
+		if err := st.Stop(ctx); err != nil {
+			log.Warn("shutdown step failed", "step", st.Name, "err", err)
+			errs = append(errs, fmt.Errorf("stop %s: %w", st.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// StopHTTP is the step that shuts srv down: it waits for the requests in
+// flight, and when the deadline comes first it logs that and cuts them. A
+// request cut short is not a failure of the shutdown.
+func StopHTTP(log *slog.Logger, name string, srv *http.Server) Step {
+	return Step{Name: name, Stop: func(ctx context.Context) error {
+		if err := srv.Shutdown(ctx); err != nil {
+			log.Warn("http shutdown cut requests short", "server", name, "err", err)
+			srv.Close()
+		}
+		return nil
+	}}
+}
+
+// Do is a step that cannot fail: readiness off, a loop told to stop.
+func Do(name string, f func()) Step {
+	return Step{Name: name, Stop: func(context.Context) error { f(); return nil }}
+}
+
+// Closers are the stop steps of what a program opened, in the order it
+// opened them; they run in reverse, like deferred calls, so that a thing
+// closes before the things it uses.
+type Closers []Step
+
+// Add appends the step that closes what was just opened.
+func (c *Closers) Add(name string, stop func(ctx context.Context) error) {
+	*c = append(*c, Step{Name: name, Stop: stop})
+}
+
+// Steps returns the steps in the order they run: last opened, first.
+func (c Closers) Steps() []Step {
+	out := make([]Step, len(c))
+	for i, st := range c {
+		out[len(c)-1-i] = st
+	}
+	return out
+}

@@ -14,6 +14,8 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/privateim/privateim/foundation/poll"
+
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
@@ -113,6 +115,18 @@ func (f *fixture) opened() int {
 	return len(f.conns)
 }
 
+// waitOpened waits until n sessions have opened: the server opens one just
+// after the upgrade answer, so a dial can return first.
+func (f *fixture) waitOpened(t *testing.T, n int) {
+	t.Helper()
+	poll.Eventually(t, 10*time.Second, func() error {
+		if got := f.opened(); got != n {
+			return fmt.Errorf("%d sessions opened, want %d", got, n)
+		}
+		return nil
+	})
+}
+
 func (f *fixture) conn(i int) *Conn {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -207,9 +221,7 @@ func TestTooLargeCloses1009(t *testing.T) {
 func TestSlowReaderDisconnected(t *testing.T) {
 	f := start(t, Options{SendQueue: 16, MaxFrameBytes: 1 << 20})
 	f.dial(t, "") // the slow one: never reads
-	for f.opened() != 1 {
-		time.Sleep(5 * time.Millisecond) // until its session is open
-	}
+	f.waitOpened(t, 1)
 	sc := f.conn(0)
 	fast := f.dial(t, "")
 	big := []byte(`{"type":"message","pad":"` + strings.Repeat("p", 64<<10) + `"}`)
@@ -238,19 +250,13 @@ func TestIdleClosed(t *testing.T) {
 	// The server opens the session just after the upgrade answer, so the
 	// dial can return first: wait for the open (a count that only grows),
 	// not for Count, which the idle close may already have taken back to 0.
-	deadline := time.Now().Add(10 * time.Second)
-	for f.opened() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d sessions opened, want 1", f.opened())
+	f.waitOpened(t, 1)
+	poll.Eventually(t, 10*time.Second, func() error {
+		if n := f.srv.Count(); n != 0 {
+			return fmt.Errorf("a silent connection was not closed: %d open", n)
 		}
-		time.Sleep(time.Millisecond)
-	}
-	for f.srv.Count() != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("a silent connection was not closed")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 func TestCloseAllGoingAway(t *testing.T) {
@@ -298,9 +304,7 @@ func TestCloseAllInWaves(t *testing.T) {
 func TestBurstInOrder(t *testing.T) {
 	f := start(t, Options{SendQueue: 4096, MaxFrameBytes: 1 << 20})
 	ws := f.dial(t, "")
-	for f.opened() != 1 {
-		time.Sleep(5 * time.Millisecond) // until its session is open
-	}
+	f.waitOpened(t, 1)
 	sc := f.conn(0)
 	const n = 2000
 	want := make([]string, n)

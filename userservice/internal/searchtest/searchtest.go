@@ -7,7 +7,8 @@
 // present (or after it was seen), so it cannot pass just because a write is
 // not visible yet.
 //
-// It imports testing, the search package and the standard library only.
+// It imports testing, the search package, foundation/poll and the standard
+// library only.
 package searchtest
 
 import (
@@ -19,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/userservice/internal/search"
 )
@@ -107,15 +110,15 @@ func expectFunc(t *testing.T, x search.Index, kind search.Kind, q, want string, 
 	t.Helper()
 	var got []int64
 	var err error
-	for deadline := time.Now().Add(Deadline); ; {
+	errNoMatch := errors.New("no match yet")
+	if poll.Until(Deadline, func() error {
 		got, err = all(x, kind, q)
-		if err == nil && ok(got) {
-			return
+		if err == nil && !ok(got) {
+			return errNoMatch
 		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(50 * time.Millisecond)
+		return err
+	}) == nil {
+		return
 	}
 	if err != nil {
 		t.Fatalf("Search(%s, %q): %v", kind, q, err)

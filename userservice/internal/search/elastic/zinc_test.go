@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/poll"
+
 	"github.com/privateim/privateim/userservice/internal/search"
 )
 
@@ -229,15 +231,14 @@ func closedAddrErr() string {
 // waitFor polls until query q of kind finds exactly want.
 func waitFor(t *testing.T, x search.Index, kind search.Kind, q string, want ...int64) {
 	t.Helper()
-	var got []int64
-	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+	poll.Eventually(t, 20*time.Second, func() error {
 		p, err := x.Search(context.Background(), kind, q, 100, "")
 		if err != nil {
 			t.Fatalf("Search(%q): %v", q, err)
 		}
-		if got = p.IDs; slices.Equal(got, want) {
-			return
+		if !slices.Equal(p.IDs, want) {
+			return fmt.Errorf("Search(%q) = %v, want %v", q, p.IDs, want)
 		}
-	}
-	t.Fatalf("Search(%q) = %v, want %v", q, got, want)
+		return nil
+	})
 }

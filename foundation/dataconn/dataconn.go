@@ -1,57 +1,54 @@
 // Package dataconn is the connection to the DataService that the services
-// with a public HTTP API share: a gRPC client connection with mutual TLS and
-// a reconnect backoff fit for development restarts, its health check, and
-// the one table from DataService gRPC codes to store errors (pkg/errs).
-// Each service's datastore package builds its own clients on the conn.
+// with a public HTTP API share: a gRPC client connection dialled by
+// grpcdial, its health check, and the one table from DataService gRPC codes
+// to store errors (foundation/errs). Each service's datastore package
+// builds its own clients on the conn.
 package dataconn
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	"github.com/privateim/privateim/foundation/tlsconfig"
-
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/grpcdial"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
 // maxMessageBytes matches the DataService's limit on one message.
 const maxMessageBytes = 16 << 20
 
-// Dial makes a connection to the DataService at addr with mutual TLS. It
-// does not wait for the connection: calls fail with Unavailable until it
-// is up.
-func Dial(addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
-	creds, err := tlsconfig.ClientCredentials(files, "")
-	if err != nil {
-		return nil, fmt.Errorf("dataservice client tls: %w", err)
-	}
-	// gRPC's default reconnect backoff starts at a second and grows to two
-	// minutes; a DataService restarted in development should be seen back
-	// within seconds.
-	bo := backoff.DefaultConfig
-	bo.MaxDelay = 5 * time.Second
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)))
-	if err != nil {
-		return nil, fmt.Errorf("dial dataservice %s: %w", addr, err)
-	}
-	return conn, nil
+// Conn is a connection to the DataService with its health client. Each
+// service's datastore.Client embeds it (for Close and Check) and builds
+// its RPC clients on CC.
+type Conn struct {
+	CC     *grpc.ClientConn
+	health healthpb.HealthClient
 }
+
+// Dial makes a connection to the DataService at addr with mutual TLS (see
+// grpcdial). It does not wait for the connection: calls fail with
+// Unavailable until it is up.
+func Dial(addr string, files tlsconfig.Files) (*Conn, error) {
+	cc, err := grpcdial.Dial("dataservice", addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
+	if err != nil {
+		return nil, err
+	}
+	return &Conn{CC: cc, health: healthpb.NewHealthClient(cc)}, nil
+}
+
+// Close closes the connection; calls in flight fail.
+func (c *Conn) Close() error { return c.CC.Close() }
 
 // Check asks the DataService's health service whether it serves; nil when
 // it does.
-func Check(ctx context.Context, health healthpb.HealthClient) error {
-	resp, err := health.Check(ctx, &healthpb.HealthCheckRequest{})
+func (c *Conn) Check(ctx context.Context) error {
+	resp, err := c.health.Check(ctx, &healthpb.HealthCheckRequest{})
 	if err != nil {
 		return fmt.Errorf("dataservice health: %w", err)
 	}

@@ -9,16 +9,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
+	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
@@ -31,21 +30,10 @@ const maxMessageBytes = 16 << 20
 
 var _ chat.Store = (*Client)(nil)
 
+// dial connects to a service whose messages may be as large as the
+// DataService's; the callers name the service in their errors.
 func dial(addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
-	creds, err := tlsconfig.ClientCredentials(files, "")
-	if err != nil {
-		return nil, fmt.Errorf("client tls: %w", err)
-	}
-	bo := backoff.DefaultConfig
-	bo.MaxDelay = 5 * time.Second
-	conn, err := grpc.NewClient(addr,
-		grpc.WithTransportCredentials(creds),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}),
-		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMessageBytes), grpc.MaxCallSendMsgSize(maxMessageBytes)))
-	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", addr, err)
-	}
-	return conn, nil
+	return grpcdial.Dial("grpc", addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
 }
 
 // Client is the DataService client; safe for concurrent use.

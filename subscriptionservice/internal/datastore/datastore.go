@@ -10,21 +10,16 @@
 package datastore
 
 import (
-	"context"
-
-	"google.golang.org/grpc"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-
 	datav1 "github.com/privateim/privateim/protos/data/v1"
-	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/foundation/dataconn"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
-// Client is safe for concurrent use; its clients share one connection.
+// Client is safe for concurrent use; its clients share one connection,
+// whose Close and Check it has.
 type Client struct {
-	conn          *grpc.ClientConn
-	health        healthpb.HealthClient
+	*dataconn.Conn
 	users         datav1.UsersClient
 	subscriptions datav1.SubscriptionsClient
 	articles      datav1.ArticlesClient
@@ -38,21 +33,13 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 		return nil, err
 	}
 	return &Client{
-		conn:          conn,
-		health:        healthpb.NewHealthClient(conn),
-		users:         datav1.NewUsersClient(conn),
-		subscriptions: datav1.NewSubscriptionsClient(conn),
-		articles:      datav1.NewArticlesClient(conn),
+		Conn:          conn,
+		users:         datav1.NewUsersClient(conn.CC),
+		subscriptions: datav1.NewSubscriptionsClient(conn.CC),
+		articles:      datav1.NewArticlesClient(conn.CC),
 	}, nil
 }
 
-// Close closes the connection; calls in flight fail.
-func (c *Client) Close() error { return c.conn.Close() }
-
-// Check asks the DataService's health service whether it serves; nil when
-// it does.
-func (c *Client) Check(ctx context.Context) error { return dataconn.Check(ctx, c.health) }
-
 // translate turns a DataService call's error into a store error: the one
-// table of pkg/dataconn.
+// table of foundation/dataconn.
 var translate = dataconn.Translate

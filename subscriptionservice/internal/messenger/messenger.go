@@ -6,15 +6,14 @@ package messenger
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	messagev1 "github.com/privateim/privateim/protos/message/v1"
+	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
 )
@@ -30,16 +29,9 @@ type Client struct {
 // Dial makes a client of the MessageService at addr; it connects lazily, so
 // the subscriptionservice starts (and publishes) while it is down.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	creds, err := tlsconfig.ClientCredentials(files, "")
+	conn, err := grpcdial.Dial("messageservice", addr, files)
 	if err != nil {
-		return nil, fmt.Errorf("messageservice client tls: %w", err)
-	}
-	bo := backoff.DefaultConfig
-	bo.MaxDelay = 5 * time.Second
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}))
-	if err != nil {
-		return nil, fmt.Errorf("dial messageservice %s: %w", addr, err)
+		return nil, err
 	}
 	return &Client{conn: conn, msg: messagev1.NewMessageServiceClient(conn)}, nil
 }

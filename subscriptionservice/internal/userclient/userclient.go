@@ -10,15 +10,15 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
-	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/subscriptionservice/internal/subscription"
 )
 
 var _ subscription.Directory = (*Client)(nil)
@@ -32,16 +32,9 @@ type Client struct {
 
 // Dial makes a client of the userservice at addr; it connects lazily.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	creds, err := tlsconfig.ClientCredentials(files, "")
+	conn, err := grpcdial.Dial("userservice", addr, files)
 	if err != nil {
-		return nil, fmt.Errorf("userservice client tls: %w", err)
-	}
-	bo := backoff.DefaultConfig
-	bo.MaxDelay = 5 * time.Second
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds),
-		grpc.WithConnectParams(grpc.ConnectParams{Backoff: bo, MinConnectTimeout: 5 * time.Second}))
-	if err != nil {
-		return nil, fmt.Errorf("dial userservice %s: %w", addr, err)
+		return nil, err
 	}
 	return &Client{conn: conn, auth: userv1.NewAuthClient(conn), dir: userv1.NewDirectoryClient(conn)}, nil
 }

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
+	"github.com/privateim/privateim/foundation/qrcode"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/userservice/internal/media"
@@ -121,7 +122,7 @@ func TestQRCodes(t *testing.T) {
 	})
 
 	t.Run("subscription code parses", func(t *testing.T) {
-		img, err := media.EncodeQR("privateim://subscription/77")
+		img, err := qrcode.Encode("privateim://subscription/77")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,11 +136,11 @@ func TestQRCodes(t *testing.T) {
 	})
 
 	t.Run("bad pictures", func(t *testing.T) {
-		foreign, err := media.EncodeQR("https://example.com/privateim://user/1")
+		foreign, err := qrcode.Encode("https://example.com/privateim://user/1")
 		if err != nil {
 			t.Fatal(err)
 		}
-		badID, err := media.EncodeQR("privateim://user/0")
+		badID, err := qrcode.Encode("privateim://user/0")
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -8,21 +8,14 @@ import (
 	"image/jpeg"
 	"image/png"
 	"testing"
-)
 
-func BenchmarkEncodeQR(b *testing.B) {
-	content := QRContent(QRUser, 7402916376119017472)
-	for b.Loop() {
-		if _, err := EncodeQR(content); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
+	"github.com/privateim/privateim/foundation/qrcode"
+)
 
 // BenchmarkParseQRCode reads a code from the PNG the service makes and from
 // a 1280×960 JPEG "photo" of it, decoding included.
 func BenchmarkParseQRCode(b *testing.B) {
-	code, err := EncodeQR(QRContent(QRGroup, 7402916376119017472))
+	code, err := qrcode.Encode(qrcode.Content(qrcode.Group, 7402916376119017472))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -1,59 +1,17 @@
 package media
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"io"
 	"os"
 	"path"
 	"regexp"
 
-	// The image formats accepted, registered with package image.
-	_ "image/gif"
-	_ "image/jpeg"
-	_ "image/png"
-
-	_ "golang.org/x/image/webp"
-
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/imagecheck"
 )
-
-// avatarExt is the stored extension of each accepted format, as package
-// image names them. Other registered formats are refused.
-var avatarExt = map[string]string{"png": ".png", "jpeg": ".jpg", "gif": ".gif", "webp": ".webp"}
-
-// decodeImage decodes data whole, refusing formats outside avatarExt and
-// images over maxPixels before decoding them. It returns ErrNotImage,
-// ErrBadImage or ErrImageTooBig.
-func decodeImage(data []byte, maxPixels int) (image.Image, string, error) {
-	cfg, format, err := image.DecodeConfig(bytes.NewReader(data))
-	if errors.Is(err, image.ErrFormat) {
-		return nil, "", ErrNotImage
-	}
-	if err != nil {
-		return nil, "", ErrBadImage
-	}
-	if _, ok := avatarExt[format]; !ok {
-		return nil, "", ErrNotImage
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, "", ErrBadImage
-	}
-	if cfg.Width > maxPixels/cfg.Height {
-		return nil, "", &errs.Error{Kind: ErrImageTooBig.Kind, Code: ErrImageTooBig.Code,
-			Message: fmt.Sprintf("the image is %d×%d pixels; at most %d pixels in all", cfg.Width, cfg.Height, maxPixels)}
-	}
-	// Decoding the whole image, not just its header, catches a valid
-	// header followed by garbage.
-	img, _, err := image.Decode(bytes.NewReader(data))
-	if err != nil {
-		return nil, "", ErrBadImage
-	}
-	return img, format, nil
-}
 
 // SetAvatar reads an image of at most MaxAvatarBytes from r, checks that it
 // is a PNG, JPEG, GIF or WebP image by decoding it, stores it under a random
@@ -68,12 +26,12 @@ func (s *Service) SetAvatar(ctx context.Context, userID int64, r io.Reader) (str
 	if err != nil {
 		return "", err
 	}
-	_, format, err := decodeImage(data, MaxAvatarPixels)
+	_, format, err := imagecheck.Decode(data, MaxAvatarPixels)
 	release()
 	if err != nil {
 		return "", err
 	}
-	name := randomName() + avatarExt[format]
+	name := randomName() + imagecheck.Ext[format]
 	rel := path.Join(dirAvatars, name)
 	if err := s.write(rel, data); err != nil {
 		return "", err

@@ -29,6 +29,8 @@ import (
 	"strings"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/imagecheck"
+	"github.com/privateim/privateim/foundation/qrcode"
 )
 
 // Size limits of what is uploaded.
@@ -64,15 +66,15 @@ type Config struct {
 
 // Errors of the feature.
 var (
-	ErrNotImage      = errs.New(errs.KindUnsupportedMedia, "unsupported_image", "not a PNG, JPEG, GIF or WebP image")
-	ErrBadImage      = errs.New(errs.KindInvalid, "invalid_image", "the image is damaged or truncated and cannot be decoded")
-	ErrImageTooBig   = errs.New(errs.KindInvalid, "image_too_large", "the image has too many pixels")
+	ErrNotImage      = imagecheck.ErrNotImage
+	ErrBadImage      = imagecheck.ErrBadImage
+	ErrImageTooBig   = imagecheck.ErrTooManyPixels
 	ErrAvatarTooBig  = errs.New(errs.KindTooLarge, "too_large", "the avatar is larger than 2 MiB")
 	ErrFileTooBig    = errs.New(errs.KindTooLarge, "too_large", "the file is larger than 20 MiB")
 	ErrQRImageTooBig = errs.New(errs.KindTooLarge, "too_large", "the image is larger than 8 MiB")
 	ErrQRNotImage    = errs.New(errs.KindInvalid, "not_an_image", "not a PNG, JPEG, GIF or WebP image")
-	ErrNoQRCode      = errs.New(errs.KindInvalid, "no_qr_code", "no readable QR code in the image")
-	ErrNotOurQRCode  = errs.New(errs.KindInvalid, "not_privateim_qr_code", "the QR code is not a PrivateIM user, group or subscription code")
+	ErrNoQRCode      = qrcode.ErrNoCode
+	ErrNotOurQRCode  = qrcode.ErrNotOurs
 	ErrGroupNotFound = errs.New(errs.KindNotFound, "group_not_found", "no such group")
 	ErrUserNotFound  = errs.New(errs.KindNotFound, "user_not_found", "no such user")
 	// ErrStaticNotFound is every miss under /static/, whatever the reason,

@@ -20,7 +20,6 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store/mysql"
 	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/runner"
-	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 

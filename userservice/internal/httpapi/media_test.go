@@ -118,11 +118,11 @@ func avatars(t *testing.T) map[string][]byte {
 	if err := gif.Encode(&g, img, nil); err != nil {
 		t.Fatal(err)
 	}
-	webp, err := os.ReadFile("../media/testdata/lossy.webp")
+	webp, err := os.ReadFile("../../../foundation/imagecheck/testdata/lossy.webp")
 	if err != nil {
 		t.Fatal(err)
 	}
-	lossless, err := os.ReadFile("../media/testdata/lossless.webp")
+	lossless, err := os.ReadFile("../../../foundation/imagecheck/testdata/lossless.webp")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -139,22 +139,32 @@ type DataService struct {
 	LogFile  string // its stderr
 }
 
+// TempCerts writes the certificates of a throw-away CA into dir/certs of a
+// new temp dir, removed at cleanup, and returns dir for the other files of
+// the server they are for.
+func TempCerts(tb testing.TB) (dir string, certs devpki.Set) {
+	tb.Helper()
+	dir = tb.TempDir()
+	certs, err := devpki.Write(filepath.Join(dir, "certs"))
+	if err != nil {
+		tb.Fatalf("make certs: %v", err)
+	}
+	return dir, certs
+}
+
 // StartDataService starts a DataService on a fresh database and waits until
 // its health service says SERVING. It is stopped (SIGTERM, then killed after
 // 15s) and the database dropped at cleanup.
 func StartDataService(tb testing.TB) *DataService {
 	tb.Helper()
 	bin := dataservice.build(tb)
-	dir := tb.TempDir()
-	certs, err := devpki.Write(filepath.Join(dir, "certs"))
-	if err != nil {
-		tb.Fatalf("make certs: %v", err)
-	}
+	dir, certs := TempCerts(tb)
 	server := os.Getenv("MYSQL_DSN")
 	if server == "" {
 		server = "root@tcp(127.0.0.1:3306)/"
 	}
 	d := &DataService{Certs: certs, Database: "stacktest_" + randomHex(6), LogFile: filepath.Join(dir, "dataservice.log")}
+	var err error
 	d.DSN, err = WithDatabase(server, d.Database)
 	if err != nil {
 		tb.Fatal(err)

@@ -8,11 +8,11 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/stacktest"
 
+	"github.com/privateim/privateim/foundation/openapitest"
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/httpapi"
-	"github.com/privateim/privateim/foundation/openapitest"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the routes the
@@ -22,11 +22,7 @@ import (
 // lacks. It needs no other service: New connects lazily.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	certs, err := devpki.Write(filepath.Join(dir, "certs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, certs := stacktest.TempCerts(t)
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
 	cfg.UserAddr, cfg.MessageAddr = "127.0.0.1:1", "127.0.0.1:1"

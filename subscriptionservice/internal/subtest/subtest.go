@@ -3,27 +3,21 @@
 // against a real DataService process on a fresh database and a real
 // userservice process (foundation/stacktest) for sign-up, CheckToken and the
 // Directory. The MessageService address is a closed port unless a test
-// gives one: publishing then exercises the retry path. It also offers small
-// HTTP helpers for the tests.
+// gives one: publishing then exercises the retry path. The HTTP helpers
+// are foundation/apitest's.
 package subtest
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/privateim/privateim/foundation/poll"
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
 	"github.com/privateim/privateim/subscriptionservice/internal/server"
@@ -35,9 +29,10 @@ type Options struct {
 	Configure func(*config.Config)
 }
 
-// Env is one running subscriptionservice and what it runs on.
+// Env is one running subscriptionservice and what it runs on. Its API
+// (URL, Client, Do, Raw, Send) calls the subscriptionservice's HTTP API.
 type Env struct {
-	URL      string // http://127.0.0.1:port of the subscriptionservice
+	apitest.API
 	GRPCAddr string
 	UserURL  string // the userservice's public HTTP API
 	Certs    devpki.Set
@@ -45,10 +40,18 @@ type Env struct {
 	Data     *stacktest.DataService
 	Users    *stacktest.UserService
 	Server   *server.Server
-	Client   *http.Client
 	// ReviewerEmail is in REVIEWER_EMAILS; sign it up with Reviewer.
 	ReviewerEmail string
+
+	userAPI apitest.API
 }
+
+// What the tests of the HTTP API handle: foundation/apitest's.
+type (
+	Response = apitest.Response
+	Error    = apitest.Error
+	Account  = apitest.Account
+)
 
 // Start starts the stack with the usual options.
 func Start(tb testing.TB) *Env { return StartWith(tb, Options{}) }
@@ -57,10 +60,11 @@ func Start(tb testing.TB) *Env { return StartWith(tb, Options{}) }
 // subscriptionservice, and stops them in reverse order at cleanup.
 func StartWith(tb testing.TB, o Options) *Env {
 	tb.Helper()
-	e := &Env{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}}
+	e := &Env{Data: stacktest.StartDataService(tb)}
 	e.Certs = e.Data.Certs
 	e.Users = stacktest.StartUserService(tb, e.Data, stacktest.UserServiceOptions{})
 	e.UserURL = e.Users.URL
+	e.userAPI = apitest.NewAPI(e.Users.URL)
 	e.ReviewerEmail = "reviewer-" + strings.ToLower(rand.Text()[:10]) + "@example.com"
 
 	cfg := config.Default()
@@ -83,153 +87,31 @@ func StartWith(tb testing.TB, o Options) *Env {
 		tb.Fatalf("subscriptionservice: %v", err)
 	}
 	e.Server = srv
-	e.URL = "http://" + srv.HTTPAddr()
+	e.API = apitest.NewAPI("http://" + srv.HTTPAddr())
 	e.GRPCAddr = srv.GRPCAddr()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("subscriptionservice run: %v", err)
-		}
-	})
-	poll.Eventually(tb, 10*time.Second, func() error {
-		r, err := e.Client.Get(e.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		r.Body.Close()
-		return nil
-	})
+	apitest.Run(tb, "subscriptionservice", srv.Run, e.API)
 	return e
 }
 
 // Logger discards, or writes to stderr when LOG_TEST is set.
-func Logger() *slog.Logger {
-	if os.Getenv("LOG_TEST") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-// Response is an answer read whole.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// Error is the error body, when there is one.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field"`
-}
-
-// Err decodes the error body; zero when there is none.
-func (r Response) Err() Error {
-	var b struct {
-		Error Error `json:"error"`
-	}
-	_ = json.Unmarshal(r.Body, &b)
-	return b.Error
-}
-
-// Decode decodes the body into v, failing the test when it cannot.
-func (r Response) Decode(tb testing.TB, v any) {
-	tb.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		tb.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// Raw sends body to the subscriptionservice as is, with contentType and
-// token ("" for none).
-func (e *Env) Raw(tb testing.TB, method, path, token, contentType string, body []byte) Response {
-	tb.Helper()
-	return e.raw(tb, e.URL, method, path, token, contentType, body)
-}
-
-func (e *Env) raw(tb testing.TB, base, method, path, token, contentType string, body []byte) Response {
-	tb.Helper()
-	req, err := http.NewRequest(method, base+path, bytes.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: read: %v", method, path, err)
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-func jsonBody(tb testing.TB, v any) (string, []byte) {
-	tb.Helper()
-	if v == nil {
-		return "", nil
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return "application/json", b
-}
-
-// Do sends v as JSON (nil: no body) to the subscriptionservice.
-func (e *Env) Do(tb testing.TB, method, path, token string, v any) Response {
-	tb.Helper()
-	ct, b := jsonBody(tb, v)
-	return e.raw(tb, e.URL, method, path, token, ct, b)
-}
+func Logger() *slog.Logger { return apitest.Logger() }
 
 // UserDo sends v as JSON (nil: no body) to the userservice.
 func (e *Env) UserDo(tb testing.TB, method, path, token string, v any) Response {
 	tb.Helper()
-	ct, b := jsonBody(tb, v)
-	return e.raw(tb, e.UserURL, method, path, token, ct, b)
-}
-
-// Account is a signed-up user.
-type Account struct {
-	ID    string // decimal
-	Email string
-	Token string
+	return e.userAPI.Do(tb, method, path, token, v)
 }
 
 // SignUp creates a user in the userservice, failing the test unless 201.
 func (e *Env) SignUp(tb testing.TB, name, email string) Account {
 	tb.Helper()
-	r := e.UserDo(tb, http.MethodPost, "/api/v1/auth/signup", "", map[string]string{
-		"name": name, "email": email, "password": "password-" + rand.Text()[:8]})
-	if r.Status != http.StatusCreated {
-		tb.Fatalf("sign up %s: %d %s", email, r.Status, r.Body)
-	}
-	var out struct {
-		Token string `json:"token"`
-		User  struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	r.Decode(tb, &out)
-	return Account{ID: out.User.ID, Email: email, Token: out.Token}
+	return e.userAPI.SignUp(tb, name, email, "password-"+rand.Text()[:8])
 }
 
 // NewAccount signs up a user with a unique email.
 func (e *Env) NewAccount(tb testing.TB, name string) Account {
 	tb.Helper()
-	return e.SignUp(tb, name, "u"+strings.ToLower(rand.Text()[:12])+"@example.com")
+	return e.userAPI.NewAccount(tb, name)
 }
 
 // Reviewer signs up the reviewer (once per Env: the email is unique).

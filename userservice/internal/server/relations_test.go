@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/server"
@@ -18,18 +18,14 @@ import (
 // events would be lost silently otherwise.
 func TestNewFailsWithoutNATS(t *testing.T) {
 	t.Parallel()
-	dir := t.TempDir()
-	certs, err := devpki.Write(filepath.Join(dir, "certs"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	dir, certs := stacktest.TempCerts(t)
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
 	cfg.TLS, cfg.DataTLS = certs.Server, certs.Client
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.UploadDir, cfg.SearchDir = filepath.Join(dir, "uploads"), filepath.Join(dir, "search")
 	cfg.NATSURL = "nats://127.0.0.1:1"
-	_, err = server.New(cfg, usertest.Logger())
+	_, err := server.New(cfg, usertest.Logger())
 	if err == nil || !strings.Contains(err.Error(), "relation events") {
 		t.Fatalf("New without NATS: %v", err)
 	}

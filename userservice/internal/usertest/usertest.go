@@ -1,28 +1,22 @@
 // Package usertest starts the whole userservice in-process for tests, the
 // way the binary starts it (server.New + Run), on 127.0.0.1:0 ports, against
 // a real DataService process on a fresh database (foundation/stacktest) and, when
-// asked, a real mailpit. It also offers small HTTP helpers for the tests of
-// every feature.
+// asked, a real mailpit. The HTTP helpers for the tests of every feature
+// are foundation/apitest's.
 package usertest
 
 import (
-	"bytes"
-	"context"
 	"crypto/rand"
-	"encoding/json"
-	"io"
 	"log/slog"
-	"net/http"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
-	"github.com/privateim/privateim/foundation/poll"
-	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 
 	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/server"
@@ -39,16 +33,23 @@ type Options struct {
 	Configure func(*config.Config)
 }
 
-// Env is one running userservice and what it runs on.
+// Env is one running userservice and what it runs on. Its API (URL,
+// Client, Do, Raw, Send, SignUp, NewAccount) calls the HTTP API.
 type Env struct {
-	URL      string // http://127.0.0.1:port
+	apitest.API
 	GRPCAddr string
 	Certs    devpki.Set // the throw-away CA; Certs.Client calls the gRPC API
 	Config   config.Config
 	Data     *stacktest.DataService
 	Mail     *stacktest.Mailpit // nil without Options.Mail
-	Client   *http.Client
 }
+
+// What the tests of the HTTP API handle: foundation/apitest's.
+type (
+	Response = apitest.Response
+	Error    = apitest.Error
+	Account  = apitest.Account
+)
 
 // Start starts the stack with the usual options.
 func Start(tb testing.TB) *Env { return StartWith(tb, Options{}) }
@@ -57,7 +58,7 @@ func Start(tb testing.TB) *Env { return StartWith(tb, Options{}) }
 // stops them in reverse order at cleanup.
 func StartWith(tb testing.TB, o Options) *Env {
 	tb.Helper()
-	e := &Env{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}}
+	e := &Env{Data: stacktest.StartDataService(tb)}
 	e.Certs = e.Data.Certs
 	if o.Mail {
 		e.Mail = stacktest.StartMailpit(tb)
@@ -87,140 +88,11 @@ func StartWith(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatalf("userservice: %v", err)
 	}
-	e.URL = "http://" + srv.HTTPAddr()
+	e.API = apitest.NewAPI("http://" + srv.HTTPAddr())
 	e.GRPCAddr = srv.GRPCAddr()
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	tb.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			tb.Errorf("userservice run: %v", err)
-		}
-	})
-	poll.Eventually(tb, 10*time.Second, func() error {
-		r, err := e.Client.Get(e.URL + "/healthz")
-		if err != nil {
-			return err
-		}
-		r.Body.Close()
-		return nil
-	})
+	apitest.Run(tb, "userservice", srv.Run, e.API)
 	return e
 }
 
 // Logger discards, or writes to stderr when LOG_TEST is set.
-func Logger() *slog.Logger {
-	if os.Getenv("LOG_TEST") != "" {
-		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	}
-	return slog.New(slog.DiscardHandler)
-}
-
-// Response is an answer read whole.
-type Response struct {
-	Status int
-	Header http.Header
-	Body   []byte
-}
-
-// Error is the error body, when there is one.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	Field   string `json:"field"`
-}
-
-// Err decodes the error body ({"error":{...}}); zero when there is none.
-func (r Response) Err() Error {
-	var b struct {
-		Error Error `json:"error"`
-	}
-	_ = json.Unmarshal(r.Body, &b)
-	return b.Error
-}
-
-// Decode decodes the body into v, failing the test when it cannot.
-func (r Response) Decode(tb testing.TB, v any) {
-	tb.Helper()
-	if err := json.Unmarshal(r.Body, v); err != nil {
-		tb.Fatalf("decode %s: %v", r.Body, err)
-	}
-}
-
-// Raw sends body as is with contentType ("" for none) and token ("" for
-// none).
-func (e *Env) Raw(tb testing.TB, method, path, token, contentType string, body []byte) Response {
-	tb.Helper()
-	req, err := http.NewRequest(method, e.URL+path, bytes.NewReader(body))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if contentType != "" {
-		req.Header.Set("Content-Type", contentType)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	return e.Send(tb, req)
-}
-
-// Send sends req and reads the answer.
-func (e *Env) Send(tb testing.TB, req *http.Request) Response {
-	tb.Helper()
-	resp, err := e.Client.Do(req)
-	if err != nil {
-		tb.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		tb.Fatalf("%s %s: read: %v", req.Method, req.URL.Path, err)
-	}
-	return Response{Status: resp.StatusCode, Header: resp.Header, Body: b}
-}
-
-// Do sends v as JSON (nil: no body) with token ("" for none).
-func (e *Env) Do(tb testing.TB, method, path, token string, v any) Response {
-	tb.Helper()
-	if v == nil {
-		return e.Raw(tb, method, path, token, "", nil)
-	}
-	b, err := json.Marshal(v)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	return e.Raw(tb, method, path, token, "application/json", b)
-}
-
-// Account is a signed-up user.
-type Account struct {
-	ID       string // decimal
-	Name     string
-	Email    string
-	Password string
-	Token    string
-}
-
-// SignUp creates an account, failing the test unless it is 201.
-func (e *Env) SignUp(tb testing.TB, name, email, password string) Account {
-	tb.Helper()
-	r := e.Do(tb, http.MethodPost, "/api/v1/auth/signup", "", map[string]string{"name": name, "email": email, "password": password})
-	if r.Status != http.StatusCreated {
-		tb.Fatalf("sign up %s: %d %s", email, r.Status, r.Body)
-	}
-	var out struct {
-		Token string `json:"token"`
-		User  struct {
-			ID string `json:"id"`
-		} `json:"user"`
-	}
-	r.Decode(tb, &out)
-	return Account{ID: out.User.ID, Name: name, Email: email, Password: password, Token: out.Token}
-}
-
-// NewAccount signs up an account with a unique email.
-func (e *Env) NewAccount(tb testing.TB, name string) Account {
-	tb.Helper()
-	return e.SignUp(tb, name, "u"+rand.Text()[:12]+"@example.com", "password-"+rand.Text()[:8])
-}
+func Logger() *slog.Logger { return apitest.Logger() }

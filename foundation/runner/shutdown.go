@@ -147,3 +147,52 @@ func (c Closers) Steps() []Step {
 	}
 	return out
 }
+
+// GRPCServer is what APIs needs of a gRPC server (grpcserver.Server).
+type GRPCServer interface {
+	Serve(lis net.Listener) error
+	SetServing(ok bool)
+	Shutdown(ctx context.Context) // NOT_SERVING, then a graceful stop cut at ctx's end
+}
+
+// APIs are the public HTTP API and the internal gRPC API of a service
+// that has both, with what they use. Run serves them and shuts down in
+// their order: readiness off, HTTP Shutdown (requests in flight finish),
+// gRPC NOT_SERVING and graceful stop, then Close, all within Timeout.
+type APIs struct {
+	HTTP     *http.Server
+	HTTPLis  net.Listener
+	GRPC     GRPCServer
+	GRPCLis  net.Listener
+	SetReady func(bool) // what /readyz reports
+	// Close closes what the servers used, once they stopped (the
+	// features, the clients).
+	Close   func(context.Context) error
+	Timeout time.Duration
+}
+
+// Run serves until ctx ends or a server fails, then shuts down in order.
+// It returns nil after a clean shutdown, or why serving failed joined with
+// what failed to stop.
+func (a APIs) Run(ctx context.Context, log *slog.Logger) error {
+	serving := Serve(
+		HTTPServer("http", a.HTTP, a.HTTPLis),
+		Server{Name: "grpc", Serve: func() error { return a.GRPC.Serve(a.GRPCLis) }},
+	)
+	a.SetReady(true)
+	a.GRPC.SetServing(true)
+	log.Info("listening", "http", a.HTTPLis.Addr().String(), "grpc", a.GRPCLis.Addr().String())
+
+	failed := serving.Wait(ctx)
+	err := errors.Join(failed, Shutdown(ctx, log, a.Timeout,
+		Do("readiness off", func() { a.SetReady(false) }),
+		StopHTTP(log, "http", a.HTTP),
+		Step{Name: "grpc", Stop: func(ctx context.Context) error { a.GRPC.Shutdown(ctx); return nil }},
+		Step{Name: "servers", Stop: serving.Stopped},
+		Step{Name: "closers", Stop: a.Close},
+	))
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}

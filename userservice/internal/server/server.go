@@ -11,7 +11,6 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -154,27 +153,10 @@ func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 // Run serves until ctx ends, then shuts down in order (see the package
 // comment). It returns nil after a clean shutdown, or why serving failed.
 func (s *Server) Run(ctx context.Context) error {
-	serving := runner.Serve(
-		runner.HTTPServer("http", s.http, s.httpLis),
-		runner.Server{Name: "grpc", Serve: func() error { return s.grpc.Serve(s.grpcLis) }},
-	)
-	s.api.SetReady(true)
-	s.grpc.SetServing(true)
-	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr())
-
-	failed := serving.Wait(ctx)
-	steps := []runner.Step{
-		runner.Do("readiness off", func() { s.api.SetReady(false) }),
-		runner.StopHTTP(s.log, "http", s.http),
-		{Name: "grpc", Stop: func(ctx context.Context) error { s.grpc.Shutdown(ctx); return nil }},
-		{Name: "servers", Stop: serving.Stopped},
-		{Name: "closers", Stop: s.closeAll},
-	}
-	err := errors.Join(failed, runner.Shutdown(ctx, s.log, s.cfg.ShutdownTimeout, steps...))
-	if err == nil {
-		s.log.Info("stopped")
-	}
-	return err
+	return runner.APIs{
+		HTTP: s.http, HTTPLis: s.httpLis, GRPC: s.grpc, GRPCLis: s.grpcLis,
+		SetReady: s.api.SetReady, Close: s.closeAll, Timeout: s.cfg.ShutdownTimeout,
+	}.Run(ctx, s.log)
 }
 
 // closeAll runs the closers in reverse order, once.

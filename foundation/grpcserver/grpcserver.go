@@ -24,6 +24,9 @@ type Options struct {
 	// Reflection registers server reflection, so grpcurl needs no .proto
 	// files.
 	Reflection bool
+	// Server are more options of the grpc.Server: message size limits,
+	// keepalive, interceptors.
+	Server []grpc.ServerOption
 }
 
 // Server is a gRPC server with its health service. Register the APIs on
@@ -39,7 +42,7 @@ var _ grpc.ServiceRegistrar = (*Server)(nil)
 // New builds a server with creds; it reports NOT_SERVING until
 // SetServing(true).
 func New(creds credentials.TransportCredentials, o Options) *Server {
-	s := &Server{grpc: grpc.NewServer(grpc.Creds(creds)), health: health.NewServer()}
+	s := &Server{grpc: grpc.NewServer(append([]grpc.ServerOption{grpc.Creds(creds)}, o.Server...)...), health: health.NewServer()}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if o.Reflection {
 		reflection.Register(s.grpc)

@@ -232,6 +232,17 @@ func Load[C any](name string, settings []Setting[C], args []string, getenv func(
 	return c, errors.Join(errs...)
 }
 
+// LoadValid is Load followed by c.Validate, for a binary whose Config is
+// complete once loaded. (The messageservice derives its node id from the
+// loaded address before it validates, so it calls Load and Validate itself.)
+func LoadValid[C interface{ Validate() error }](name string, settings []Setting[C], args []string, getenv func(string) string, usage io.Writer) (C, error) {
+	c, err := Load(name, settings, args, getenv, usage)
+	if err != nil {
+		return c, err
+	}
+	return c, c.Validate()
+}
+
 // LogValue is c as a group with one attribute per setting, keyed by its
 // environment variable in lower case, secrets and credentials masked. A
 // Config's LogValue method is this one line.

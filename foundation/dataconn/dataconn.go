@@ -42,6 +42,17 @@ func Dial(addr string, files tlsconfig.Files) (*Conn, error) {
 	return &Conn{CC: cc, health: healthpb.NewHealthClient(cc)}, nil
 }
 
+// DialClient dials like Dial and makes a service's client of the
+// connection with build (the DataService's API clients it uses, all on conn.CC).
+func DialClient[T any](addr string, files tlsconfig.Files, build func(conn *Conn) T) (T, error) {
+	conn, err := Dial(addr, files)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return build(conn), nil
+}
+
 // Close closes the connection; calls in flight fail.
 func (c *Conn) Close() error { return c.CC.Close() }
 

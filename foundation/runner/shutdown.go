@@ -156,25 +156,51 @@ type GRPCServer interface {
 }
 
 // APIs are the public HTTP API and the internal gRPC API of a service
-// that has both, with what they use. Run serves them and shuts down in
-// their order: readiness off, HTTP Shutdown (requests in flight finish),
-// gRPC NOT_SERVING and graceful stop, then Close, all within Timeout.
+// that has both, with what they use. A service's Server embeds APIs, so
+// HTTPAddr, GRPCAddr, Run and Close are its own. Run serves them and shuts
+// down in their order: readiness off, HTTP Shutdown (requests in flight
+// finish), gRPC NOT_SERVING and graceful stop, then the Closers, all within
+// Timeout.
 type APIs struct {
 	HTTP     *http.Server
 	HTTPLis  net.Listener
 	GRPC     GRPCServer
 	GRPCLis  net.Listener
 	SetReady func(bool) // what /readyz reports
-	// Close closes what the servers used, once they stopped (the
+	// Closers close what the servers used, once they stopped (the
 	// features, the clients).
-	Close   func(context.Context) error
+	Closers Closers
 	Timeout time.Duration
+	Log     *slog.Logger
+}
+
+// HTTPAddr is the address the HTTP API listens on.
+func (a *APIs) HTTPAddr() string { return a.HTTPLis.Addr().String() }
+
+// GRPCAddr is the address the gRPC API listens on.
+func (a *APIs) GRPCAddr() string { return a.GRPCLis.Addr().String() }
+
+// Close runs the Closers in reverse order, once: after the servers stop,
+// or when building the service failed half-way.
+func (a *APIs) Close(ctx context.Context) error {
+	err := Stop(ctx, a.Log, a.Closers.Steps()...)
+	a.Closers = nil
+	return err
+}
+
+// CloseUnserved closes the listeners and runs the Closers of APIs that were
+// built but never Run: a test that only looks at the wiring.
+func (a *APIs) CloseUnserved(ctx context.Context) error {
+	a.HTTPLis.Close()
+	a.GRPCLis.Close()
+	return a.Close(ctx)
 }
 
 // Run serves until ctx ends or a server fails, then shuts down in order.
 // It returns nil after a clean shutdown, or why serving failed joined with
 // what failed to stop.
-func (a APIs) Run(ctx context.Context, log *slog.Logger) error {
+func (a *APIs) Run(ctx context.Context) error {
+	log := a.Log
 	serving := Serve(
 		HTTPServer("http", a.HTTP, a.HTTPLis),
 		Server{Name: "grpc", Serve: func() error { return a.GRPC.Serve(a.GRPCLis) }},

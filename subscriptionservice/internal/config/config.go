@@ -78,21 +78,16 @@ func reviewerEmail(e string) (string, error) {
 	return e, nil
 }
 
-// Default returns the Config of the defaults alone. Tests start from it.
+// Default (the Config of the defaults alone, where tests start), Load
+// (defaults, then getenv, then args without the program name, validated;
+// -h prints the usage and returns flag.ErrHelp) and LogValue all read the
+// settings table.
 func Default() Config { return config.Default(settings) }
 
-// Load fills a Config from the defaults, then getenv, then args (without
-// the program name), and validates it. -h prints the usage to usage and
-// returns flag.ErrHelp.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	c, err := config.Load("subscriptionservice", settings, args, getenv, usage)
-	if err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	return config.LoadValid("subscriptionservice", settings, args, getenv, usage)
 }
 
-// LogValue logs the Config from the settings table.
 func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }
 
 // Validate reports every setting out of range, in the order of the table.

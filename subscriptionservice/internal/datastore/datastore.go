@@ -16,8 +16,9 @@ import (
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
-// Client is safe for concurrent use; its clients share one connection,
-// whose Close and Check it has.
+// Client is the subscriptionservice's view of the DataService: users,
+// subscriptions and articles over one shared connection, whose Close and
+// Check it has. It is safe for concurrent use.
 type Client struct {
 	*dataconn.Conn
 	users         datav1.UsersClient
@@ -25,19 +26,14 @@ type Client struct {
 	articles      datav1.ArticlesClient
 }
 
-// Dial makes a client of the DataService at addr with mutual TLS. It does
-// not wait for the connection: calls fail with Unavailable until it is up.
+// Dial makes the Client of the DataService at addr with mutual TLS; calls
+// fail with Unavailable until the connection is up (Dial does not wait).
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := dataconn.Dial(addr, files)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{
-		Conn:          conn,
-		users:         datav1.NewUsersClient(conn.CC),
-		subscriptions: datav1.NewSubscriptionsClient(conn.CC),
-		articles:      datav1.NewArticlesClient(conn.CC),
-	}, nil
+	return dataconn.DialClient(addr, files, func(conn *dataconn.Conn) *Client {
+		cc := conn.CC
+		return &Client{Conn: conn, users: datav1.NewUsersClient(cc),
+			subscriptions: datav1.NewSubscriptionsClient(cc), articles: datav1.NewArticlesClient(cc)}
+	})
 }
 
 // translate turns a DataService call's error into a store error: the one

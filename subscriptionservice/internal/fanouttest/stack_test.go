@@ -17,6 +17,7 @@ import (
 	"github.com/gorilla/websocket"
 	"google.golang.org/grpc"
 
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 	"github.com/privateim/privateim/foundation/tlsconfig"
@@ -40,8 +41,8 @@ type stack struct {
 	msgs     datav1.MessagesClient
 	msgEnv   []string // HTTP_ADDR, GRPC_ADDR, NATS_LISTEN of the messageservice
 	ms       *stacktest.MessageService
-	owner    subtest.Account
-	reviewer subtest.Account
+	owner    apitest.Account
+	reviewer apitest.Account
 	subID    string
 	conv     string // s:<subID>
 	password string // of every follower

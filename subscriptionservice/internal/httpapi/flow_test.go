@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/apitest"
+
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"
 )
 
@@ -37,14 +39,14 @@ type artList struct {
 	NextPageToken string    `json:"next_page_token"`
 }
 
-func want(t *testing.T, what string, r subtest.Response, status int) {
+func want(t *testing.T, what string, r apitest.Response, status int) {
 	t.Helper()
 	if r.Status != status {
 		t.Fatalf("%s: %d %s, want %d", what, r.Status, r.Body, status)
 	}
 }
 
-func wantErr(t *testing.T, what string, r subtest.Response, status int, code string) {
+func wantErr(t *testing.T, what string, r apitest.Response, status int, code string) {
 	t.Helper()
 	if r.Status != status || r.Err().Code != code {
 		t.Fatalf("%s: %d %s, want %d %s", what, r.Status, r.Body, status, code)

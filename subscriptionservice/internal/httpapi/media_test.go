@@ -16,6 +16,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	zxqr "github.com/makiuchi-d/gozxing/qrcode"
 
+	"github.com/privateim/privateim/foundation/apitest"
+
 	"github.com/privateim/privateim/subscriptionservice/internal/subtest"
 )
 
@@ -63,7 +65,7 @@ func TestAvatarAndQRCode(t *testing.T) {
 	other := e.NewAccount(t, "Other")
 	s := createSub(t, e, owner.Token, "Media "+rand.Text()[:8])
 	path := "/api/v1/subscriptions/" + s.ID + "/avatar"
-	put := func(token, field string, data []byte) subtest.Response {
+	put := func(token, field string, data []byte) apitest.Response {
 		ct, body := multipartBody(t, field, data)
 		return e.Raw(t, http.MethodPut, path, token, ct, body)
 	}

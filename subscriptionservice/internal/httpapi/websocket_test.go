@@ -9,6 +9,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
@@ -67,7 +68,7 @@ func TestPublishReachesWebSocketFollowers(t *testing.T) {
 	offline := e.NewAccount(t, "Offline fan")
 	reviewer := e.Reviewer(t)
 	s := createSub(t, e, owner.Token, "Live "+rand.Text()[:8])
-	for _, f := range []subtest.Account{online, offline} {
+	for _, f := range []apitest.Account{online, offline} {
 		want(t, "follow", e.UserDo(t, http.MethodPost, "/api/v1/subscriptions/"+s.ID+"/follow", f.Token, nil), http.StatusOK)
 	}
 	ws := dialWS(t, m.URL(), online.Token)

@@ -46,14 +46,7 @@ type Env struct {
 	userAPI apitest.API
 }
 
-// What the tests of the HTTP API handle: foundation/apitest's.
-type (
-	Response = apitest.Response
-	Error    = apitest.Error
-	Account  = apitest.Account
-)
-
-// Start starts the stack with the usual options.
+// Start is StartWith without options.
 func Start(tb testing.TB) *Env { return StartWith(tb, Options{}) }
 
 // StartWith starts a DataService and a userservice, then the
@@ -97,25 +90,25 @@ func StartWith(tb testing.TB, o Options) *Env {
 func Logger() *slog.Logger { return apitest.Logger() }
 
 // UserDo sends v as JSON (nil: no body) to the userservice.
-func (e *Env) UserDo(tb testing.TB, method, path, token string, v any) Response {
+func (e *Env) UserDo(tb testing.TB, method, path, token string, v any) apitest.Response {
 	tb.Helper()
 	return e.userAPI.Do(tb, method, path, token, v)
 }
 
 // SignUp creates a user in the userservice, failing the test unless 201.
-func (e *Env) SignUp(tb testing.TB, name, email string) Account {
+func (e *Env) SignUp(tb testing.TB, name, email string) apitest.Account {
 	tb.Helper()
 	return e.userAPI.SignUp(tb, name, email, "password-"+rand.Text()[:8])
 }
 
 // NewAccount signs up a user with a unique email.
-func (e *Env) NewAccount(tb testing.TB, name string) Account {
+func (e *Env) NewAccount(tb testing.TB, name string) apitest.Account {
 	tb.Helper()
 	return e.userAPI.NewAccount(tb, name)
 }
 
 // Reviewer signs up the reviewer (once per Env: the email is unique).
-func (e *Env) Reviewer(tb testing.TB) Account {
+func (e *Env) Reviewer(tb testing.TB) apitest.Account {
 	tb.Helper()
 	return e.SignUp(tb, "Reviewer", e.ReviewerEmail)
 }

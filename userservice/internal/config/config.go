@@ -135,11 +135,7 @@ func Default() Config { return config.Default(settings) }
 // the program name), and validates it. -h prints the usage to usage and
 // returns flag.ErrHelp.
 func Load(args []string, getenv func(string) string, usage io.Writer) (Config, error) {
-	c, err := config.Load("userservice", settings, args, getenv, usage)
-	if err != nil {
-		return c, err
-	}
-	return c, c.Validate()
+	return config.LoadValid("userservice", settings, args, getenv, usage)
 }
 
 // LogValue logs the Config from the settings table, secrets masked.

@@ -29,17 +29,15 @@ type Client struct {
 // Dial makes a client of the DataService at addr with mutual TLS. It does
 // not wait for the connection: calls fail with Unavailable until it is up.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := dataconn.Dial(addr, files)
-	if err != nil {
-		return nil, err
-	}
-	return &Client{
-		Conn:          conn,
-		users:         datav1.NewUsersClient(conn.CC),
-		friends:       datav1.NewFriendsClient(conn.CC),
-		groups:        datav1.NewGroupsClient(conn.CC),
-		subscriptions: datav1.NewSubscriptionsClient(conn.CC),
-	}, nil
+	return dataconn.DialClient(addr, files, func(conn *dataconn.Conn) *Client {
+		return &Client{
+			Conn:          conn,
+			users:         datav1.NewUsersClient(conn.CC),
+			friends:       datav1.NewFriendsClient(conn.CC),
+			groups:        datav1.NewGroupsClient(conn.CC),
+			subscriptions: datav1.NewSubscriptionsClient(conn.CC),
+		}
+	})
 }
 
 // translate turns a DataService call's error into a store error: the one

@@ -36,9 +36,7 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		s.httpLis.Close()
-		s.grpcLis.Close()
-		if err := s.closeAll(context.Background()); err != nil {
+		if err := s.CloseUnserved(context.Background()); err != nil {
 			t.Error(err)
 		}
 	})

@@ -43,7 +43,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		}
 		s.rel.index = x
 	}
-	s.closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
+	s.Closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
 
 	if s.cfg.NATSURL == "" {
 		s.rel.events = events.NewLogging(s.log)
@@ -54,7 +54,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		return fmt.Errorf("relation events: %w", err)
 	}
 	s.rel.events = p
-	s.closers.Add("relation events", p.Close)
+	s.Closers.Add("relation events", p.Close)
 	return nil
 }
 

@@ -20,7 +20,6 @@ import (
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
-	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/userservice/internal/account"
@@ -35,17 +34,13 @@ import (
 
 // Server is one userservice, listening once New returns.
 type Server struct {
-	cfg      config.Config
-	log      *slog.Logger
-	data     *datastore.Client
-	accounts *account.Service
-	api      *httpkit.API
-	http     *http.Server
-	grpc     *grpcserver.Server
-	httpLis  net.Listener
-	grpcLis  net.Listener
-	closers  runner.Closers // run in reverse order after the servers stop
-	rel      relations      // search index and relation events (relations.go)
+	runner.APIs // the servers, their listeners and the closers (run in reverse order after the servers stop)
+	cfg         config.Config
+	log         *slog.Logger
+	data        *datastore.Client
+	accounts    *account.Service
+	api         *httpkit.API
+	rel         relations // search index and relation events (relations.go)
 }
 
 // New builds everything and opens both listeners; Run serves. On error
@@ -54,17 +49,17 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log}
+	s := &Server{APIs: runner.APIs{Timeout: cfg.ShutdownTimeout, Log: log}, cfg: cfg, log: log}
 	defer func() {
 		if err != nil {
-			s.closeAll(context.Background())
+			s.Close(context.Background())
 		}
 	}()
 
 	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.DataTLS); err != nil {
 		return nil, err
 	}
-	s.closers.Add("dataservice client", func(context.Context) error { return s.data.Close() })
+	s.Closers.Add("dataservice client", func(context.Context) error { return s.data.Close() })
 
 	if err := s.openRelations(context.Background()); err != nil {
 		return nil, err
@@ -84,13 +79,13 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.closers.Add("accounts", s.accounts.Close)
+	s.Closers.Add("accounts", s.accounts.Close)
 
 	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL})
 	if err != nil {
 		return nil, err
 	}
-	s.closers.Add("media", mediaSvc.Close)
+	s.Closers.Add("media", mediaSvc.Close)
 
 	// Features register their HTTP routes here, one value each.
 	features := []httpkit.Feature{
@@ -116,7 +111,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
-	s.http = &http.Server{
+	s.SetReady = s.api.SetReady
+	s.HTTP = &http.Server{
 		Handler:           s.api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       2 * time.Minute, // uploads of up to 20 MiB on slow links
@@ -130,38 +126,16 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.grpc = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds)
+	s.GRPC = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds)
 
-	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
+	if s.HTTPLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
-	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		s.httpLis.Close()
+	if s.GRPCLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+		s.HTTPLis.Close()
 		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
 	}
 	return s, nil
 }
 
 func limiter(r config.Rate, keys int) *ratelimit.Limiter { return ratelimit.New(r.N, r.Per, keys) }
-
-// HTTPAddr is the address the HTTP API listens on.
-func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
-
-// GRPCAddr is the address the gRPC API listens on.
-func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
-
-// Run serves until ctx ends, then shuts down in order (see the package
-// comment). It returns nil after a clean shutdown, or why serving failed.
-func (s *Server) Run(ctx context.Context) error {
-	return runner.APIs{
-		HTTP: s.http, HTTPLis: s.httpLis, GRPC: s.grpc, GRPCLis: s.grpcLis,
-		SetReady: s.api.SetReady, Close: s.closeAll, Timeout: s.cfg.ShutdownTimeout,
-	}.Run(ctx, s.log)
-}
-
-// closeAll runs the closers in reverse order, once.
-func (s *Server) closeAll(ctx context.Context) error {
-	err := runner.Stop(ctx, s.log, s.closers.Steps()...)
-	s.closers = nil
-	return err
-}

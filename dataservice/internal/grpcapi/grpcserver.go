@@ -3,30 +3,29 @@ package grpcapi
 import (
 	"context"
 	"log/slog"
-	"net"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
-	"google.golang.org/grpc/reflection"
+
+	"github.com/privateim/privateim/foundation/grpcserver"
 )
 
 // MaxMessageBytes bounds a request or response: a batch of 1000 messages
 // of a few KiB each fits, a runaway one does not.
 const MaxMessageBytes = 16 << 20
 
-// Server is the DataService's grpc.Server with its health service. The
-// binary and the tests build it the same way, through NewServer.
+// Server is the DataService's gRPC server: foundation/grpcserver's (Serve,
+// SetServing for the overall health and each DataService service's,
+// Shutdown) with the store watch. The binary and the tests build it the
+// same way, through NewServer.
 type Server struct {
-	GRPC   *grpc.Server
-	Health *health.Server
-	deps   Deps
+	*grpcserver.Server
+	deps Deps
 }
 
-// NewServer builds a grpc.Server with creds (mutual TLS), keepalive,
+// NewServer builds a gRPC server with creds (mutual TLS), keepalive,
 // message size limits, the logging/recovering interceptor, the six
 // DataService services, health (NOT_SERVING until SetServing) and
 // reflection (so grpcurl works with the dev certificates).
@@ -34,8 +33,7 @@ func NewServer(d Deps, creds credentials.TransportCredentials) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	gs := grpc.NewServer(
-		grpc.Creds(creds),
+	gs := grpcserver.New(creds, grpcserver.Options{Reflection: true, Server: []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -48,61 +46,24 @@ func NewServer(d Deps, creds credentials.TransportCredentials) *Server {
 			PermitWithoutStream: true,
 		}),
 		grpc.ChainUnaryInterceptor(UnaryInterceptor(d.Log)),
-	)
+	}})
 	Register(gs, d)
-	hs := health.NewServer()
-	healthpb.RegisterHealthServer(gs, hs)
-	reflection.Register(gs)
-	s := &Server{GRPC: gs, Health: hs, deps: d}
-	s.SetServing(false)
-	return s
-}
-
-// SetServing sets the overall health ("") and each DataService service's.
-func (s *Server) SetServing(ok bool) {
-	st := healthpb.HealthCheckResponse_NOT_SERVING
-	if ok {
-		st = healthpb.HealthCheckResponse_SERVING
-	}
-	s.Health.SetServingStatus("", st)
-	for name := range s.GRPC.GetServiceInfo() {
-		if name != healthpb.Health_ServiceDesc.ServiceName {
-			s.Health.SetServingStatus(name, st)
-		}
-	}
-}
-
-// Serve serves lis until Shutdown; it returns nil after a shutdown.
-func (s *Server) Serve(lis net.Listener) error {
-	err := s.GRPC.Serve(lis)
-	if err == grpc.ErrServerStopped {
-		return nil
-	}
-	return err
+	return &Server{Server: gs, deps: d}
 }
 
 // Shutdown stops in order: health NOT_SERVING for good (so balancers move
 // away), then a graceful stop that lets calls in flight finish, cut short
-// by Stop once ctx is done. The stores are the caller's to close after.
+// once ctx is done. The stores are the caller's to close after.
 func (s *Server) Shutdown(ctx context.Context) {
-	s.Health.Shutdown()
-	done := make(chan struct{})
-	go func() {
-		s.GRPC.GracefulStop()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-ctx.Done():
+	s.Server.Shutdown(ctx)
+	if ctx.Err() != nil {
 		s.deps.Log.Warn("graceful stop timed out; closing the calls still running")
-		s.GRPC.Stop()
-		<-done
 	}
 }
 
 // WatchStores pings both stores every interval and reports NOT_SERVING
 // while either fails, SERVING once both answer again. It returns when ctx
-// is done. Health.Shutdown makes later updates no-ops, so a watch still
+// is done. Shutdown makes later health updates no-ops, so a watch still
 // running during shutdown cannot flip the status back.
 func (s *Server) WatchStores(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)

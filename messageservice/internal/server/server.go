@@ -3,7 +3,8 @@
 // or external) with the relation-event subscription and the cluster
 // (registry and routing between nodes sharing that NATS), the chat service, the
 // WebSocket server on HTTP_ADDR (GET /ws, /healthz, /readyz) and the
-// internal gRPC server on GRPC_ADDR (mTLS; health for now).
+// internal gRPC server on GRPC_ADDR (foundation/grpcserver: mTLS, health,
+// the MessageService API).
 //
 // Shutdown order: /readyz and gRPC health say not serving -> every
 // WebSocket closed with 1001 "going away" -> HTTP shutdown -> gRPC stop ->
@@ -24,9 +25,6 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/health"
-	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/foundation/runner"
@@ -55,8 +53,7 @@ type Server struct {
 	ws      *wsconn.Server
 	http    *http.Server
 	pprof   *http.Server // nil unless PprofAddr is set
-	grpc    *grpc.Server
-	health  *health.Server
+	grpc    *grpcserver.Server
 	ready   atomic.Bool
 
 	httpLis, grpcLis, pprofLis net.Listener
@@ -146,10 +143,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.grpc = grpc.NewServer(grpc.Creds(creds))
-	s.health = health.NewServer()
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	healthpb.RegisterHealthServer(s.grpc, s.health)
+	s.grpc = grpcserver.New(creds, grpcserver.Options{})
 	messagev1.RegisterMessageServiceServer(s.grpc, grpcapi.New(log, s.chat, cfg.NodeID, s.pruneOptions(), nil))
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
@@ -264,12 +258,7 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 func (s *Server) Run(ctx context.Context) error {
 	serving := runner.Serve(
 		runner.HTTPServer("http", s.http, s.httpLis),
-		runner.Server{Name: "grpc", Serve: func() error {
-			if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
-				return err
-			}
-			return nil
-		}},
+		runner.Server{Name: "grpc", Serve: func() error { return s.grpc.Serve(s.grpcLis) }},
 	)
 	if s.pprof != nil {
 		go func() { _ = s.pprof.Serve(s.pprofLis) }() // ends at Close below
@@ -281,14 +270,14 @@ func (s *Server) Run(ctx context.Context) error {
 	go func() { defer close(pruned); s.pruneDaily(pruneCtx) }()
 	defer func() { stopPrune(); <-pruned }()
 	s.ready.Store(true)
-	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+	s.grpc.SetServing(true)
 	s.log.Info("listening", "http", s.HTTPAddr(), "grpc", s.GRPCAddr(), "node", s.cfg.NodeID)
 
 	failed := serving.Wait(ctx)
 	err := errors.Join(failed, runner.Shutdown(ctx, s.log, s.cfg.ShutdownTimeout,
 		runner.Do("readiness off", func() {
 			s.ready.Store(false)
-			s.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+			s.grpc.SetServing(false)
 		}),
 		runner.Step{Name: "websockets", Stop: func(ctx context.Context) error {
 			if err := s.ws.CloseAll(ctx, s.cfg.DrainSpread); err != nil {
@@ -297,7 +286,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		}},
 		runner.StopHTTP(s.log, "http", s.http),
-		runner.Step{Name: "grpc", Stop: func(ctx context.Context) error { grpcserver.Stop(ctx, s.grpc); return nil }},
+		runner.Step{Name: "grpc", Stop: func(ctx context.Context) error { s.grpc.Shutdown(ctx); return nil }},
 		runner.Step{Name: "servers", Stop: serving.Stopped},
 		runner.Do("clients", s.closeAll),
 	))

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/logtail"
 	"github.com/privateim/privateim/foundation/poll"
 )
 
@@ -55,7 +56,7 @@ func StartMailpit(tb testing.TB) *Mailpit {
 			return m
 		}
 		if lastErr == nil {
-			lastErr = fmt.Errorf("mailpit exited: %v\n%s", p.err, tail(m.LogFile))
+			lastErr = fmt.Errorf("mailpit exited: %v\n%s", p.err, logtail.Tail(m.LogFile, 4000))
 		}
 	}
 	tb.Fatalf("mailpit did not start: %v", lastErr)

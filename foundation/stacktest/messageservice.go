@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/logtail"
 	"github.com/privateim/privateim/foundation/poll"
 )
 
@@ -58,7 +59,7 @@ func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL 
 		return "", false
 	})
 	if err != nil {
-		tb.Fatalf("messageservice did not start: %v\n%s", err, tail(m.LogFile))
+		tb.Fatalf("messageservice did not start: %v\n%s", err, logtail.Tail(m.LogFile, 4000))
 	}
 	m.HTTPAddr, m.GRPCAddr = addrs.HTTP, addrs.GRPC
 	if err := poll.Until(30*time.Second, func() error {
@@ -72,7 +73,7 @@ func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL 
 		}
 		return nil
 	}); err != nil {
-		tb.Fatalf("messageservice not ready: %v\n%s", err, tail(m.LogFile))
+		tb.Fatalf("messageservice not ready: %v\n%s", err, logtail.Tail(m.LogFile, 4000))
 	}
 	return m
 }

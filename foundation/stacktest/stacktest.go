@@ -34,6 +34,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/filelock"
+	"github.com/privateim/privateim/foundation/logtail"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
@@ -83,7 +85,7 @@ func (b *binary) build(tb testing.TB) string {
 		if b.err = os.MkdirAll(bin, 0o755); b.err != nil {
 			return
 		}
-		unlock, err := lockFile(filepath.Join(bin, ".lock"))
+		unlock, err := filelock.Lock(filepath.Join(bin, ".lock"))
 		if err != nil {
 			b.err = err
 			return
@@ -116,18 +118,6 @@ func goTool() string {
 		return p
 	}
 	return filepath.Join(os.Getenv("GOROOT"), "bin", "go")
-}
-
-func lockFile(path string) (unlock func(), err error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 // DataService is one running DataService process.
@@ -191,11 +181,11 @@ func StartDataService(tb testing.TB) *DataService {
 		return "", false
 	})
 	if err != nil {
-		tb.Fatalf("dataservice did not start: %v\n%s", err, tail(d.LogFile))
+		tb.Fatalf("dataservice did not start: %v\n%s", err, logtail.Tail(d.LogFile, 4000))
 	}
 	d.Addr = addr
 	if err := waitServing(d.Addr, certs.Client, 30*time.Second); err != nil {
-		tb.Fatalf("dataservice not healthy: %v\n%s", err, tail(d.LogFile))
+		tb.Fatalf("dataservice not healthy: %v\n%s", err, logtail.Tail(d.LogFile, 4000))
 	}
 	return d
 }
@@ -282,7 +272,7 @@ func startProcess(tb testing.TB, bin, logFile string, env, args []string) *proce
 			select {
 			case <-p.done:
 				if p.err != nil {
-					tb.Errorf("%s exited uncleanly after SIGTERM: %v\n%s", filepath.Base(bin), p.err, tail(logFile))
+					tb.Errorf("%s exited uncleanly after SIGTERM: %v\n%s", filepath.Base(bin), p.err, logtail.Tail(logFile, 4000))
 				}
 			case <-time.After(15 * time.Second):
 				_ = cmd.Process.Kill()
@@ -324,18 +314,6 @@ func (p *process) exited() bool {
 	default:
 		return false
 	}
-}
-
-// tail returns the end of a log file, for failure messages.
-func tail(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	if len(b) > 4000 {
-		b = b[len(b)-4000:]
-	}
-	return string(b)
 }
 
 func randomHex(n int) string {

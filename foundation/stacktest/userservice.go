@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/privateim/privateim/foundation/logtail"
 )
 
 var userservice = &binary{name: "userservice", pkg: "./userservice/cmd/userservice", dir: "."}
@@ -60,11 +62,11 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		return "", false
 	})
 	if err != nil {
-		tb.Fatalf("userservice did not start: %v\n%s", err, tail(u.LogFile))
+		tb.Fatalf("userservice did not start: %v\n%s", err, logtail.Tail(u.LogFile, 4000))
 	}
 	u.URL, u.GRPCAddr = "http://"+addrs.HTTP, addrs.GRPC
 	if err := waitServing(u.GRPCAddr, d.Certs.Client, 30*time.Second); err != nil {
-		tb.Fatalf("userservice not healthy: %v\n%s", err, tail(u.LogFile))
+		tb.Fatalf("userservice not healthy: %v\n%s", err, logtail.Tail(u.LogFile, 4000))
 	}
 	return u
 }

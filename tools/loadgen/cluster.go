@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/privateim/privateim/foundation/filelock"
+	"github.com/privateim/privateim/foundation/logtail"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
@@ -103,13 +105,13 @@ func (p *proc) waitFor(ctx context.Context, timeout time.Duration, match func(st
 		case line, ok := <-p.lines:
 			if !ok {
 				<-p.done
-				return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, tailFile(p.log))
+				return fmt.Errorf("%s exited: %v\n%s", p.name, p.err, logtail.Tail(p.log, 3000))
 			}
 			if match(line) {
 				return nil
 			}
 		case <-deadline:
-			return fmt.Errorf("%s did not start within %s\n%s", p.name, timeout, tailFile(p.log))
+			return fmt.Errorf("%s did not start within %s\n%s", p.name, timeout, logtail.Tail(p.log, 3000))
 		case <-ctx.Done():
 			return ctx.Err()
 		}
@@ -131,7 +133,7 @@ func buildFaultBinaries(ctx context.Context, root string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(bin, ".lock"))
+	unlock, err := filelock.Lock(filepath.Join(bin, ".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -335,7 +337,7 @@ func (s *faultStack) startMariaDB(ctx context.Context) error {
 	addr := "127.0.0.1:" + strconv.Itoa(s.dbPort)
 	return poll.Until(60*time.Second, func() error {
 		if !s.db.alive() {
-			return fmt.Errorf("mariadbd exited: %s", tailFile(filepath.Join(s.dir, "mariadb-error.log")))
+			return fmt.Errorf("mariadbd exited: %s", logtail.Tail(filepath.Join(s.dir, "mariadb-error.log"), 3000))
 		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err != nil {

@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/privateim/privateim/foundation/filelock"
+	"github.com/privateim/privateim/foundation/logtail"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
@@ -77,7 +79,7 @@ func buildBinaries(ctx context.Context, root string) (string, error) {
 	if err := os.MkdirAll(bin, 0o755); err != nil {
 		return "", err
 	}
-	unlock, err := lockFile(filepath.Join(bin, ".lock"))
+	unlock, err := filelock.Lock(filepath.Join(bin, ".lock"))
 	if err != nil {
 		return "", err
 	}
@@ -89,19 +91,6 @@ func buildBinaries(ctx context.Context, root string) (string, error) {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	return bin, nil
-}
-
-// lockFile serializes builds of several loadgen (test) processes.
-func lockFile(path string) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		return nil, fmt.Errorf("lock %s: %w", path, err)
-	}
-	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
 func freeAddr() (string, error) {
@@ -277,7 +266,7 @@ func (p *proc) waitListening(ctx context.Context, pick func(listenLine) string) 
 		case line, ok := <-p.lines:
 			if !ok {
 				<-p.done
-				return "", fmt.Errorf("%s exited: %v\n%s", p.name, p.err, tailFile(p.log))
+				return "", fmt.Errorf("%s exited: %v\n%s", p.name, p.err, logtail.Tail(p.log, 3000))
 			}
 			var r listenLine
 			if json.Unmarshal([]byte(line), &r) == nil && r.Msg == "listening" {
@@ -286,7 +275,7 @@ func (p *proc) waitListening(ctx context.Context, pick func(listenLine) string) 
 				}
 			}
 		case <-deadline:
-			return "", fmt.Errorf("%s did not start within 90s\n%s", p.name, tailFile(p.log))
+			return "", fmt.Errorf("%s did not start within 90s\n%s", p.name, logtail.Tail(p.log, 3000))
 		case <-ctx.Done():
 			return "", ctx.Err()
 		}
@@ -323,17 +312,6 @@ func (s *localStack) stop() error {
 		return err
 	}
 	return os.RemoveAll(s.dir)
-}
-
-func tailFile(path string) string {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return ""
-	}
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
 }
 
 // readRSS reads VmRSS of pid from /proc, in bytes.

@@ -31,11 +31,24 @@ func Logger() *slog.Logger {
 	return slog.New(slog.DiscardHandler)
 }
 
-// Run runs a server (its Run method, serving until ctx ends) until the
-// test's cleanup, which fails the test when run returns an error, and
-// waits until api answers GET /healthz. name names the server in
-// failures.
-func Run(tb testing.TB, name string, run func(context.Context) error, api API) {
+// Server is a service's server as New returns it: listening, not yet
+// serving.
+type Server interface {
+	HTTPAddr() string
+	Run(ctx context.Context) error // serves until ctx ends
+}
+
+// Serve runs srv until the test's cleanup, which fails the test when Run
+// returns an error, and returns the client of its HTTP API once that
+// answers GET /healthz. name names the server in failures.
+func Serve(tb testing.TB, name string, srv Server) API {
+	tb.Helper()
+	api := NewAPI("http://" + srv.HTTPAddr())
+	run(tb, name, srv.Run, api)
+	return api
+}
+
+func run(tb testing.TB, name string, run func(context.Context) error, api API) {
 	tb.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -174,6 +174,19 @@ type APIs struct {
 	Log     *slog.Logger
 }
 
+// Listen opens both listeners; when the gRPC one fails, the HTTP one is
+// closed again.
+func (a *APIs) Listen(httpAddr, grpcAddr string) (err error) {
+	if a.HTTPLis, err = net.Listen("tcp", httpAddr); err != nil {
+		return fmt.Errorf("listen http %s: %w", httpAddr, err)
+	}
+	if a.GRPCLis, err = net.Listen("tcp", grpcAddr); err != nil {
+		a.HTTPLis.Close()
+		return fmt.Errorf("listen grpc %s: %w", grpcAddr, err)
+	}
+	return nil
+}
+
 // HTTPAddr is the address the HTTP API listens on.
 func (a *APIs) HTTPAddr() string { return a.HTTPLis.Addr().String() }
 
@@ -186,6 +199,14 @@ func (a *APIs) Close(ctx context.Context) error {
 	err := Stop(ctx, a.Log, a.Closers.Steps()...)
 	a.Closers = nil
 	return err
+}
+
+// CloseOnError runs the Closers when *err is set: deferred by a
+// service's New, so that a failure half-way closes what was opened.
+func (a *APIs) CloseOnError(err *error) {
+	if *err != nil {
+		a.Close(context.Background())
+	}
 }
 
 // CloseUnserved closes the listeners and runs the Closers of APIs that were

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"time"
 
@@ -48,11 +47,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 	s := &Server{APIs: runner.APIs{Timeout: cfg.ShutdownTimeout, Log: log}, cfg: cfg, log: log}
-	defer func() {
-		if err != nil {
-			s.Close(context.Background())
-		}
-	}()
+	defer s.CloseOnError(&err)
 
 	data, err := datastore.Dial(cfg.DataAddr, cfg.ClientTLS)
 	if err != nil {
@@ -116,12 +111,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.GRPC = grpcapi.NewServer(log, s.Articles, creds)
 
-	if s.HTTPLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
-		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
-	}
-	if s.GRPCLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		s.HTTPLis.Close()
-		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
+	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
+		return nil, err
 	}
 	return s, nil
 }

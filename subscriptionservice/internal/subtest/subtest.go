@@ -75,14 +75,12 @@ func StartWith(tb testing.TB, o Options) *Env {
 	}
 	e.Config = cfg
 
-	srv, err := server.New(cfg, Logger())
-	if err != nil {
+	var err error
+	if e.Server, err = server.New(cfg, Logger()); err != nil {
 		tb.Fatalf("subscriptionservice: %v", err)
 	}
-	e.Server = srv
-	e.API = apitest.NewAPI("http://" + srv.HTTPAddr())
-	e.GRPCAddr = srv.GRPCAddr()
-	apitest.Run(tb, "subscriptionservice", srv.Run, e.API)
+	e.API = apitest.Serve(tb, "subscriptionservice", e.Server)
+	e.GRPCAddr = e.Server.GRPCAddr()
 	return e
 }
 

@@ -88,9 +88,8 @@ func StartWith(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatalf("userservice: %v", err)
 	}
-	e.API = apitest.NewAPI("http://" + srv.HTTPAddr())
+	e.API = apitest.Serve(tb, "userservice", srv)
 	e.GRPCAddr = srv.GRPCAddr()
-	apitest.Run(tb, "userservice", srv.Run, e.API)
 	return e
 }
 

@@ -13,9 +13,9 @@ import (
 
 	"google.golang.org/grpc"
 
-	datav1 "github.com/privateim/privateim/protos/data/v1"
 	"github.com/privateim/privateim/foundation/qrcode"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/usertest"

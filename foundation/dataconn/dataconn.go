@@ -58,16 +58,7 @@ func (c *Conn) Close() error { return c.CC.Close() }
 
 // Check asks the DataService's health service whether it serves; nil when
 // it does.
-func (c *Conn) Check(ctx context.Context) error {
-	resp, err := c.health.Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		return fmt.Errorf("dataservice health: %w", err)
-	}
-	if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
-		return fmt.Errorf("dataservice health: %s", s)
-	}
-	return nil
-}
+func (c *Conn) Check(ctx context.Context) error { return grpcdial.Check(ctx, c.health, "dataservice") }
 
 // Translate is the one table from DataService gRPC codes to store errors.
 // op names the RPC ("GetUser"). Codes a caller cannot act on are wrapped as

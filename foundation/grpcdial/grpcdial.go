@@ -6,11 +6,13 @@
 package grpcdial
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
@@ -45,4 +47,18 @@ func Dial(peer, addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*g
 // (gRPC's default limit on receiving is 4 MiB).
 func MaxMessageBytes(n int) grpc.DialOption {
 	return grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(n), grpc.MaxCallSendMsgSize(n))
+}
+
+// Check asks the health service of the server name (for the error: "the
+// dataservice") through h, and returns an error unless it is SERVING: the
+// readiness of a service that depends on it.
+func Check(ctx context.Context, h healthpb.HealthClient, name string) error {
+	resp, err := h.Check(ctx, &healthpb.HealthCheckRequest{})
+	if err != nil {
+		return fmt.Errorf("%s health: %w", name, err)
+	}
+	if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
+		return fmt.Errorf("%s health: %s", name, s)
+	}
+	return nil
 }

@@ -66,17 +66,8 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 func (c *Client) Close() error { return c.conn.Close() }
 
 // Check is nil when the DataService says it serves.
-func (c *Client) Check(ctx context.Context) error { return check(ctx, c.health, "dataservice") }
-
-func check(ctx context.Context, h healthpb.HealthClient, name string) error {
-	resp, err := h.Check(ctx, &healthpb.HealthCheckRequest{})
-	if err != nil {
-		return fmt.Errorf("%s health: %w", name, err)
-	}
-	if s := resp.GetStatus(); s != healthpb.HealthCheckResponse_SERVING {
-		return fmt.Errorf("%s health: %s", name, s)
-	}
-	return nil
+func (c *Client) Check(ctx context.Context) error {
+	return grpcdial.Check(ctx, c.health, "dataservice")
 }
 
 // translate is the one table from gRPC codes to errors callers match.
@@ -226,7 +217,7 @@ func DialAuth(addr string, files tlsconfig.Files) (*Auth, error) {
 func (a *Auth) Close() error { return a.conn.Close() }
 
 // Check is nil when the userservice says it serves.
-func (a *Auth) Check(ctx context.Context) error { return check(ctx, a.health, "userservice") }
+func (a *Auth) Check(ctx context.Context) error { return grpcdial.Check(ctx, a.health, "userservice") }
 
 // CheckToken returns the token's user, or ErrBadToken.
 func (a *Auth) CheckToken(ctx context.Context, token string) (int64, error) {

@@ -94,6 +94,21 @@ func New(d Deps) (*API, error) {
 // Handler serves the API.
 func (a *API) Handler() http.Handler { return a.engine }
 
+// Server is the http.Server of the API: bounded headers, a two-minute idle
+// timeout, readWrite as both the read and the write timeout (what the
+// slowest upload or download may take), and its own errors logged at warn.
+func (a *API) Server(readWrite time.Duration) *http.Server {
+	return &http.Server{
+		Handler:           a.engine,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       readWrite,
+		WriteTimeout:      readWrite,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.deps.Log.Handler(), slog.LevelWarn),
+	}
+}
+
 // SetReady switches /readyz; the server turns it off first when stopping so
 // load balancers stop sending before the listener closes.
 func (a *API) SetReady(ok bool) { a.ready.Store(ok) }

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"time"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
@@ -95,15 +94,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
 	s.SetReady = s.api.SetReady
-	s.HTTP = &http.Server{
-		Handler:           s.api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       time.Minute,
-		WriteTimeout:      time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.HTTP = s.api.Server(time.Minute)
 
 	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
 	if err != nil {

@@ -84,6 +84,19 @@ func StartWith(tb testing.TB, o Options) *Env {
 	return e
 }
 
+// OfflineConfig is a Config that server.New accepts with no other service
+// running (it dials lazily): listeners on 127.0.0.1:0, the services it calls
+// on a closed port, throw-away certificates, uploads in a temp dir.
+func OfflineConfig(tb testing.TB) config.Config {
+	dir, certs := stacktest.TempCerts(tb)
+	c := config.Default()
+	c.HTTPAddr, c.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
+	c.DataAddr, c.UserAddr, c.MessageAddr = "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1"
+	c.TLS, c.ClientTLS = certs.Server, certs.Client
+	c.UploadDir = filepath.Join(dir, "uploads")
+	return c
+}
+
 // Logger discards, or writes to stderr when LOG_TEST is set.
 func Logger() *slog.Logger { return apitest.Logger() }
 

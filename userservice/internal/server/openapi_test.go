@@ -1,19 +1,15 @@
-package server
+package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/gin-gonic/gin"
 
-	"github.com/privateim/privateim/foundation/stacktest"
-
 	"github.com/privateim/privateim/foundation/openapitest"
-	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/httpapi"
+	"github.com/privateim/privateim/userservice/internal/server"
+	"github.com/privateim/privateim/userservice/internal/usertest"
 )
 
 // TestOpenAPIMatchesRoutes keeps the OpenAPI document and the routes the
@@ -23,15 +19,7 @@ import (
 // lacks. It needs no DataService: New connects lazily.
 func TestOpenAPIMatchesRoutes(t *testing.T) {
 	t.Parallel()
-	dir, certs := stacktest.TempCerts(t)
-	cfg := config.Default()
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
-	cfg.TLS, cfg.DataTLS = certs.Server, certs.Client
-	cfg.JWTSecret = rand.Text() + rand.Text()
-	cfg.BcryptCost = 4
-	cfg.UploadDir = filepath.Join(dir, "uploads")
-	cfg.SearchDir = filepath.Join(dir, "search")
-	s, err := New(cfg, slog.New(slog.DiscardHandler))
+	s, err := server.New(usertest.OfflineConfig(t), usertest.Logger())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,6 +28,5 @@ func TestOpenAPIMatchesRoutes(t *testing.T) {
 			t.Error(err)
 		}
 	})
-
-	openapitest.CheckRoutes(t, s.api.Handler().(*gin.Engine), httpapi.OpenAPIDoc, 40)
+	openapitest.CheckRoutes(t, s.HTTP.Handler.(*gin.Engine), httpapi.OpenAPIDoc, 40)
 }

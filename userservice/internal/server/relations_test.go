@@ -2,14 +2,9 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/foundation/stacktest"
-
-	"github.com/privateim/privateim/userservice/internal/config"
 	"github.com/privateim/privateim/userservice/internal/server"
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )
@@ -18,12 +13,7 @@ import (
 // events would be lost silently otherwise.
 func TestNewFailsWithoutNATS(t *testing.T) {
 	t.Parallel()
-	dir, certs := stacktest.TempCerts(t)
-	cfg := config.Default()
-	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
-	cfg.TLS, cfg.DataTLS = certs.Server, certs.Client
-	cfg.JWTSecret = rand.Text() + rand.Text()
-	cfg.UploadDir, cfg.SearchDir = filepath.Join(dir, "uploads"), filepath.Join(dir, "search")
+	cfg := usertest.OfflineConfig(t)
 	cfg.NATSURL = "nats://127.0.0.1:1"
 	_, err := server.New(cfg, usertest.Logger())
 	if err == nil || !strings.Contains(err.Error(), "relation events") {

@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"time"
 
@@ -107,15 +106,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
 	s.SetReady = s.api.SetReady
-	s.HTTP = &http.Server{
-		Handler:           s.api.Handler(),
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute, // uploads of up to 20 MiB on slow links
-		WriteTimeout:      2 * time.Minute,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-	}
+	s.HTTP = s.api.Server(2 * time.Minute) // uploads of up to 20 MiB on slow links
 
 	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
 	if err != nil {

@@ -93,5 +93,20 @@ func StartWith(tb testing.TB, o Options) *Env {
 	return e
 }
 
+// OfflineConfig is a Config that server.New accepts with nothing else
+// running (New connects lazily): listeners on 127.0.0.1:0, the DataService
+// on a closed port, throw-away certificates, uploads and search in a temp
+// dir. For the tests that look only at the wiring.
+func OfflineConfig(tb testing.TB) config.Config {
+	dir, certs := stacktest.TempCerts(tb)
+	cfg := config.Default()
+	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
+	cfg.TLS, cfg.DataTLS = certs.Server, certs.Client
+	cfg.JWTSecret = rand.Text() + rand.Text()
+	cfg.BcryptCost = bcrypt.MinCost
+	cfg.UploadDir, cfg.SearchDir = filepath.Join(dir, "uploads"), filepath.Join(dir, "search")
+	return cfg
+}
+
 // Logger discards, or writes to stderr when LOG_TEST is set.
 func Logger() *slog.Logger { return apitest.Logger() }

@@ -162,7 +162,8 @@ func waitForStatement(t *testing.T, e *dataservicetest.Env) {
 }
 
 func TestClientCancelsMidCall(t *testing.T) {
-	e := dataservicetest.Start(t)
+	rec := &recorder{}
+	e := dataservicetest.StartWith(t, dataservicetest.Options{Log: slog.New(rec)})
 	ctx := testCtx(t)
 	appendTo := func(ctx context.Context, id string) (*datav1.AppendMessageResponse, error) {
 		return e.Messages.AppendMessage(ctx, &datav1.AppendMessageRequest{Conversation: "c:lock", SenderId: 1, ClientMsgId: id, Kind: "text"})
@@ -179,6 +180,17 @@ func TestClientCancelsMidCall(t *testing.T) {
 	waitForStatement(t, e) // the call is inside MySQL now
 	cancel()
 	wantCode(t, <-done, codes.Canceled)
+	// The client knows at once; the server learns of the cancel when the
+	// stream's reset arrives. Releasing the lock before that lets the
+	// append go on and commit, as it rightly may: a cancel that comes after
+	// the commit cannot undo it (this raced 1 run in 20). So the lock is
+	// released only once the handler has returned.
+	poll.Eventually(t, 20*time.Second, func() error {
+		if n := rec.count("method=/privateim.data.v1.Messages/AppendMessage"); n < 2 {
+			return fmt.Errorf("%d AppendMessage calls returned, want 2 (the first and the cancelled one)", n)
+		}
+		return nil
+	})
 	release()
 
 	// The server goes on: the next append gets the next seq, no gap, and

@@ -28,6 +28,7 @@ import (
 	"syscall"
 	"time"
 
+	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
@@ -153,7 +154,7 @@ func services(c config) []service {
 		addr:      c.dataAddr,
 		ports:     []string{c.dataAddr},
 		env:       append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv...),
-		endpoints: []string{fmt.Sprintf("gRPC + mTLS  %-16s MySQL %s, documents in %s", c.dataAddr, maskDSN(dsn), c.docBackend)},
+		endpoints: []string{fmt.Sprintf("gRPC + mTLS  %-16s MySQL %s, documents in %s", c.dataAddr, fconfig.Mask(dsn), c.docBackend)},
 	}, {
 		name:       "mailpit",
 		pkg:        "github.com/axllent/mailpit", // a tool of tools/go.mod
@@ -248,19 +249,6 @@ func withDatabase(dsn, db string) string {
 		out += "?" + params
 	}
 	return out
-}
-
-// maskDSN hides the password of a DSN for printing.
-func maskDSN(dsn string) string {
-	at := strings.LastIndex(dsn, "@")
-	if at < 0 {
-		return dsn
-	}
-	user, _, hasPass := strings.Cut(dsn[:at], ":")
-	if !hasPass {
-		return dsn
-	}
-	return user + ":***" + dsn[at:]
 }
 
 func main() {

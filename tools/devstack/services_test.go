@@ -2,6 +2,7 @@ package main
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -33,5 +34,19 @@ func TestSubscriptionServicePassesReviewers(t *testing.T) {
 			}
 			seen[p] = s.name
 		}
+	}
+}
+
+// TestDataServiceEndpointMasksPassword: the line printed for the
+// DataService shows the MySQL DSN without its password.
+func TestDataServiceEndpointMasksPassword(t *testing.T) {
+	t.Setenv("MYSQL_DSN", "app:s3cr@t@tcp(db:3306)/")
+	c, err := loadConfig([]string{"-root", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := services(c)[0].endpoints[0]
+	if strings.Contains(line, "s3cr") || !strings.Contains(line, "app:") || !strings.Contains(line, "@tcp(db:3306)/privateim") {
+		t.Errorf("endpoint %q: want the user and address, the database privateim, and no password", line)
 	}
 }

@@ -244,17 +244,6 @@ func TestWithDatabase(t *testing.T) {
 	}
 }
 
-func TestMaskDSN(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"root@tcp(127.0.0.1:3306)/x", "root@tcp(127.0.0.1:3306)/x"},
-		{"app:s3cr@t@tcp(db:3306)/x", "app:***@tcp(db:3306)/x"},
-	} {
-		if got := maskDSN(tc.in); got != tc.want {
-			t.Errorf("maskDSN(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func TestDialAddr(t *testing.T) {
 	for in, want := range map[string]string{
 		":9090":          "127.0.0.1:9090",

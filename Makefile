@@ -24,7 +24,7 @@ help:
 	@echo 'make test-faults     tools/loadgen faults at a real size: 3 message nodes, 3 NATS servers, five faults'
 	@echo 'make load            tools/loadgen --local at medium sizes, every workload (docs/benchmarks.md)'
 	@echo 'make soak            30 minutes of load and churn; goroutines and RSS every minute must stay flat'
-	@echo 'make lint            gofmt, go vet, only dataservice may use a database driver'
+	@echo 'make lint            gofmt, go vet, only dataservice may use a database driver, module boundaries'
 	@echo 'make generate        regenerate protos/ Go code'
 	@echo 'make generate-check  fail when the committed generated code is stale'
 	@echo 'make tidy-check      fail when a go.mod/go.sum is not tidy (GOWORK=off)'
@@ -91,7 +91,7 @@ soak: provision
 
 lint:
 	@bash scripts/lint.sh
-	@echo 'lint: gofmt, go vet and the database-driver rule pass'
+	@echo 'lint: gofmt, go vet, the database-driver rule and the module boundaries pass'
 
 generate:
 	@bash scripts/generate.sh

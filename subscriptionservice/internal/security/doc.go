@@ -1,0 +1,4 @@
+// Package security holds the attack tests of the subscriptionservice: each test is named
+// for the attack it tries (docs/security.md) and runs it against real
+// servers.
+package security

@@ -27,7 +27,9 @@ type Mailpit struct {
 
 // StartMailpit starts mailpit on free ports, accepting any SMTP credentials
 // (and none), and waits until its API answers. It is stopped at cleanup.
-func StartMailpit(tb testing.TB) *Mailpit {
+// extra are more mailpit flags, e.g. "--smtp-tls-cert", f, "--smtp-tls-key",
+// k, "--smtp-require-starttls" for a server that insists on STARTTLS.
+func StartMailpit(tb testing.TB, extra ...string) *Mailpit {
 	tb.Helper()
 	bin := mailpit.build(tb)
 	dir := tb.TempDir()
@@ -38,13 +40,18 @@ func StartMailpit(tb testing.TB) *Mailpit {
 		m := &Mailpit{SMTPAddr: FreeAddr(tb), LogFile: filepath.Join(dir, fmt.Sprintf("mailpit-%d.log", try))}
 		web := FreeAddr(tb)
 		m.URL = "http://" + web
-		p := startProcess(tb, bin, m.LogFile, nil, []string{
+		args := []string{
 			"--smtp", m.SMTPAddr,
 			"--listen", web,
 			"--database", filepath.Join(dir, fmt.Sprintf("mailpit-%d.db", try)),
-			"--smtp-auth-accept-any", "--smtp-auth-allow-insecure",
+			"--smtp-auth-accept-any",
 			"--disable-version-check",
-		})
+		}
+		// mailpit refuses to allow plain-text auth and require TLS at once.
+		if !slices.Contains(extra, "--smtp-require-starttls") && !slices.Contains(extra, "--smtp-require-tls") {
+			args = append(args, "--smtp-auth-allow-insecure")
+		}
+		p := startProcess(tb, bin, m.LogFile, nil, append(args, extra...))
 		lastErr = poll.Until(30*time.Second, func() error {
 			if p.exited() {
 				return nil // stop polling; reported below

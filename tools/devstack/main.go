@@ -192,7 +192,9 @@ func services(c config) []service {
 		env: append([]string{
 			"HTTP_ADDR=" + c.userHTTP, "GRPC_ADDR=" + c.userGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
 			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
-			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP), "PUBLIC_URL=http://" + dialAddr(c.userHTTP),
+			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP),
+			"SMTP_TLS=none", // mailpit on this machine: the one case for plain SMTP
+			"PUBLIC_URL=http://" + dialAddr(c.userHTTP),
 			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
 			"NATS_URL=nats://" + dialAddr(c.natsListen),
 		}, tlsEnv...),

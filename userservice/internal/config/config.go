@@ -19,6 +19,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/tlsconfig"
+	"github.com/privateim/privateim/userservice/internal/mailer"
 )
 
 // Config of the userservice binary. Default returns one with every default.
@@ -35,6 +36,8 @@ type Config struct {
 	SMTPAddr     string        // SMTP_ADDR: host:port of the SMTP server
 	SMTPUser     string        // SMTP_USER: empty = no authentication
 	SMTPPassword string        // SMTP_PASSWORD (secret)
+	SMTPTLS      string        // SMTP_TLS: none (local dev server only), starttls (required) or tls (implicit)
+	SMTPTLSCA    string        // SMTP_TLS_CA: CAs for the SMTP server's certificate; empty = system roots
 	MailFrom     string        // MAIL_FROM
 	PublicURL    string        // PUBLIC_URL: base of links in mails and of avatar URLs
 	ResetTTL     time.Duration // RESET_TTL: password-reset link lifetime
@@ -109,6 +112,8 @@ var settings = []config.Setting[Config]{
 	config.Var("SMTP_ADDR", "smtp-addr", "127.0.0.1:1025", "SMTP server host:port", config.String(func(c *Config) *string { return &c.SMTPAddr })),
 	config.Var("SMTP_USER", "smtp-user", "", "SMTP user; empty for none", config.String(func(c *Config) *string { return &c.SMTPUser })),
 	config.Var("SMTP_PASSWORD", "smtp-password", "", "SMTP password", config.Secret(config.String(func(c *Config) *string { return &c.SMTPPassword }))),
+	config.Var("SMTP_TLS", "smtp-tls", "starttls", "SMTP transport security: starttls (required: a server without it is refused), tls (implicit, port 465) or none (a local dev server only)", config.String(func(c *Config) *string { return &c.SMTPTLS })),
+	config.Var("SMTP_TLS_CA", "smtp-tls-ca", "", "PEM file of the CAs that sign the SMTP server's certificate; empty for the system roots", config.String(func(c *Config) *string { return &c.SMTPTLSCA })),
 	config.Var("MAIL_FROM", "mail-from", "PrivateIM <no-reply@privateim.localhost>", "From of the mails sent", config.String(func(c *Config) *string { return &c.MailFrom })),
 	config.Var("PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "public base URL, used in reset links and file URLs", config.String(func(c *Config) *string { return &c.PublicURL })),
 	config.Var("RESET_TTL", "reset-ttl", "30m", "password-reset link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.ResetTTL })),
@@ -160,6 +165,9 @@ func (c Config) Validate() error {
 	}
 	if c.BcryptCost < 4 || c.BcryptCost > 31 {
 		errs = append(errs, fmt.Errorf("bcrypt-cost %d: want 4..31", c.BcryptCost))
+	}
+	if _, err := mailer.ParseMode(c.SMTPTLS); err != nil {
+		errs = append(errs, err)
 	}
 	if c.ResetTTL <= 0 {
 		errs = append(errs, errors.New("reset-ttl must be > 0"))

@@ -59,7 +59,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 
-	mail, err := mailer.New(cfg.SMTPAddr, cfg.SMTPUser, cfg.SMTPPassword, cfg.MailFrom)
+	mail, err := mailer.New(mailer.Options{Addr: cfg.SMTPAddr, User: cfg.SMTPUser, Password: cfg.SMTPPassword,
+		From: cfg.MailFrom, Mode: mailer.Mode(cfg.SMTPTLS), CAFile: cfg.SMTPTLSCA})
 	if err != nil {
 		return nil, err
 	}

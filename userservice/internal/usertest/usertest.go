@@ -74,6 +74,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	cfg.SMTPAddr = stacktest.FreeAddr(tb) // nobody listens
 	if e.Mail != nil {
 		cfg.SMTPAddr = e.Mail.SMTPAddr
+		cfg.SMTPTLS = "none" // mailpit without TLS: a local dev server
 	}
 	cfg.UploadDir = filepath.Join(dir, "uploads")
 	cfg.SearchDir = filepath.Join(dir, "search")

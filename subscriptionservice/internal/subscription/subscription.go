@@ -13,12 +13,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"strings"
 	"time"
-	"unicode"
 	"unicode/utf8"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/textfield"
 )
 
 // Limits of the account fields (the DataService's limits).
@@ -115,26 +114,9 @@ func New(store Store, dir Directory, avatars Avatars, log *slog.Logger) *Service
 	return &Service{store: store, dir: dir, avatars: avatars, log: log}
 }
 
-// CheckName trims name and checks it: 1..MaxNameRunes runes, no control or
-// invisible format characters.
-func CheckName(name string) (string, error) {
-	name = strings.TrimSpace(name)
-	if name == "" {
-		return "", errs.Required("name")
-	}
-	if !utf8.ValidString(name) {
-		return "", errs.Invalid("name", "must be UTF-8")
-	}
-	if n := utf8.RuneCountInString(name); n > MaxNameRunes {
-		return "", errs.Invalid("name", "at most %d characters", MaxNameRunes)
-	}
-	for _, r := range name {
-		if unicode.IsControl(r) || unicode.Is(unicode.Cf, r) {
-			return "", errs.Invalid("name", "must not hold control or invisible characters")
-		}
-	}
-	return name, nil
-}
+// CheckName checks a name with textfield.Name: 1..MaxNameRunes runes after
+// NFKC normalization, nothing invisible or blank-looking.
+func CheckName(name string) (string, error) { return textfield.Name("name", name, MaxNameRunes) }
 
 // CheckIntro checks an intro: at most MaxIntroRunes runes of UTF-8.
 func CheckIntro(intro string) error {

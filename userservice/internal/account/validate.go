@@ -3,10 +3,9 @@ package account
 import (
 	"net/mail"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/textfield"
 )
 
 // Limits of the fields people type.
@@ -33,21 +32,9 @@ func checkSignUp(name, email, password string) (string, string, error) {
 	return name, email, nil
 }
 
-// checkName trims white space and wants 1..MaxNameRunes printable runes.
-func checkName(field, v string) (string, error) {
-	v = strings.TrimSpace(v)
-	switch {
-	case v == "":
-		return "", errs.Required(field)
-	case !utf8.ValidString(v):
-		return "", errs.Invalid(field, "not valid UTF-8")
-	case utf8.RuneCountInString(v) > MaxNameRunes:
-		return "", errs.Invalid(field, "at most %d characters", MaxNameRunes)
-	case strings.IndexFunc(v, func(r rune) bool { return !unicode.IsPrint(r) && r != ' ' }) >= 0:
-		return "", errs.Invalid(field, "control or invisible characters are not allowed")
-	}
-	return v, nil
-}
+// checkName is textfield.Name with MaxNameRunes: NFKC-normalized, and
+// nothing invisible or blank-looking.
+func checkName(field, v string) (string, error) { return textfield.Name(field, v, MaxNameRunes) }
 
 // checkEmail wants a bare RFC 5322 address (no display name) of at most
 // MaxEmailBytes and returns it normalized.

@@ -39,10 +39,10 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/textfield"
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/internal/textfield"
 )
 
 // Limits of what people type.

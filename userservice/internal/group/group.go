@@ -31,13 +31,14 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/textfield"
 	"github.com/privateim/privateim/userservice/internal/paging"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
-	"github.com/privateim/privateim/userservice/internal/textfield"
 )
 
 // Limits of what people type.
@@ -189,7 +190,7 @@ func (s *Service) MemberLimit() int { return s.limit }
 
 // Create makes a group owned by me with my friends memberIDs.
 func (s *Service) Create(ctx context.Context, me int64, name string, memberIDs []int64) (Group, error) {
-	name, err := textfield.Check("name", name, MaxNameRunes, true)
+	name, err := textfield.Name("name", name, MaxNameRunes)
 	if err != nil {
 		return Group{}, err
 	}
@@ -317,7 +318,7 @@ func (s *Service) Rename(ctx context.Context, me, id int64, name *string) (Group
 	var n string
 	if name != nil {
 		var err error
-		if n, err = textfield.Check("name", *name, MaxNameRunes, true); err != nil {
+		if n, err = textfield.Name("name", *name, MaxNameRunes); err != nil {
 			return Group{}, err
 		}
 	}
@@ -463,9 +464,13 @@ func (s *Service) SetNickname(ctx context.Context, me, id int64, nickname *strin
 	if nickname == nil {
 		return Member{}, errs.Required("nickname")
 	}
-	n, err := textfield.Check("nickname", *nickname, MaxNicknameRunes, false)
-	if err != nil {
-		return Member{}, err
+	// A nickname shows as a name: the same rule, and blank clears it.
+	var n string
+	if strings.TrimSpace(*nickname) != "" {
+		var err error
+		if n, err = textfield.Name("nickname", *nickname, MaxNicknameRunes); err != nil {
+			return Member{}, err
+		}
 	}
 	if _, err := s.live(ctx, id, ErrDismissed); err != nil {
 		return Member{}, err

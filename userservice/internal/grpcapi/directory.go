@@ -8,8 +8,8 @@ import (
 
 	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/textfield"
 	"github.com/privateim/privateim/userservice/internal/follow"
-	"github.com/privateim/privateim/userservice/internal/textfield"
 )
 
 // Directory is what the Directory service needs of the follow feature.
@@ -33,7 +33,7 @@ func (d *directoryServer) IndexSubscription(ctx context.Context, r *userv1.Index
 	if err := checkID("subscription_id", r.GetSubscriptionId()); err != nil {
 		return nil, grpcserver.Status(ctx, d.log, "index subscription", err)
 	}
-	name, err := textfield.Check("name", r.GetName(), maxSubscriptionNameRunes, true)
+	name, err := textfield.Name("name", r.GetName(), maxSubscriptionNameRunes)
 	if err != nil {
 		return nil, grpcserver.Status(ctx, d.log, "index subscription", err)
 	}

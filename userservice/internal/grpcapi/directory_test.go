@@ -211,7 +211,8 @@ func TestDirectory(t *testing.T) {
 			{"no name", &userv1.IndexSubscriptionRequest{SubscriptionId: id}, codes.InvalidArgument, "name: required"},
 			{"blank name", &userv1.IndexSubscriptionRequest{SubscriptionId: id, Name: " \t "}, codes.InvalidArgument, "name: required"},
 			{"name of 65 characters", &userv1.IndexSubscriptionRequest{SubscriptionId: id, Name: long}, codes.InvalidArgument, "name: at most 64 characters"},
-			{"control character in name", &userv1.IndexSubscriptionRequest{SubscriptionId: id, Name: "a\x00b"}, codes.InvalidArgument, "name: control or invisible characters are not allowed"},
+			{"control character in name", &userv1.IndexSubscriptionRequest{SubscriptionId: id, Name: "a\x00b"}, codes.InvalidArgument, "name: control, invisible or blank-looking characters (U+0000) are not allowed"},
+			{"hangul filler name", &userv1.IndexSubscriptionRequest{SubscriptionId: id, Name: "\u3164"}, codes.InvalidArgument, "name: control, invisible or blank-looking characters (U+1160) are not allowed"}, // NFKC maps U+3164 to U+1160
 			// 64 characters of 3 bytes each pass: the limit counts characters.
 			{"name of 64 characters", &userv1.IndexSubscriptionRequest{SubscriptionId: 1 << 62, Name: long[len("伟"):]}, codes.NotFound, "no such subscription account"},
 		} {

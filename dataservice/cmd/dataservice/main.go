@@ -75,12 +75,13 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if cfg.HealthInterval > 0 {
 		go srv.WatchStores(watchCtx, cfg.HealthInterval)
 	}
+	go srv.FlushGroupNotices(watchCtx, cfg.NoticeFlush)
 
 	if err := serving.Wait(ctx); err != nil {
 		return err
 	}
 	if err := runner.Shutdown(ctx, log, cfg.ShutdownTimeout,
-		runner.Do("store watch", stopWatch),
+		runner.Do("store watch and notice flush", stopWatch),
 		runner.Step{Name: "grpc", Stop: func(ctx context.Context) error { srv.Shutdown(ctx); return nil }},
 		runner.Step{Name: "servers", Stop: serving.Stopped},
 	); err != nil {

@@ -30,6 +30,7 @@ type Config struct {
 	LogLevel        slog.Level      // LOG_LEVEL / -log-level: debug, info, warn, error
 	ShutdownTimeout time.Duration   // SHUTDOWN_TIMEOUT / -shutdown-timeout: graceful stop deadline
 	HealthInterval  time.Duration   // HEALTH_INTERVAL / -health-interval: store ping period, 0 = off
+	NoticeFlush     time.Duration   // NOTICE_FLUSH_INTERVAL / -notice-flush-interval: group notice outbox retry period
 }
 
 // Backends of the document role.
@@ -52,6 +53,7 @@ var settings = []config.Setting[Config]{
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for calls in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
 	config.Var("HEALTH_INTERVAL", "health-interval", "2s", "how often the stores are pinged for the health service (0: never)", config.Duration(func(c *Config) *time.Duration { return &c.HealthInterval })),
+	config.Var("NOTICE_FLUSH_INTERVAL", "notice-flush-interval", "5s", "how often group notices whose append failed are appended again", config.Duration(func(c *Config) *time.Duration { return &c.NoticeFlush })),
 }
 
 // Load fills a Config from the defaults, then getenv, then args (without
@@ -89,6 +91,9 @@ func (c Config) validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout must be > 0"))
+	}
+	if c.NoticeFlush <= 0 {
+		errs = append(errs, errors.New("notice-flush-interval must be > 0"))
 	}
 	if c.HealthInterval < 0 {
 		errs = append(errs, errors.New("health-interval must be >= 0"))

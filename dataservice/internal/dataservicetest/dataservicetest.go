@@ -36,6 +36,8 @@ type Options struct {
 	Log *slog.Logger
 	// HealthInterval, when > 0, runs the store health watch.
 	HealthInterval time.Duration
+	// NoticeFlush, when > 0, runs the group notice outbox flush.
+	NoticeFlush time.Duration
 }
 
 // Env is one running DataService.
@@ -53,6 +55,7 @@ type Env struct {
 	Subscriptions datav1.SubscriptionsClient
 	Messages      datav1.MessagesClient
 	Articles      datav1.ArticlesClient
+	GroupChanges  datav1.GroupChangesClient
 }
 
 // Start starts a DataService on a fresh database.
@@ -102,6 +105,9 @@ func StartWith(tb testing.TB, o Options) *Env {
 	if o.HealthInterval > 0 {
 		go srv.WatchStores(watchCtx, o.HealthInterval)
 	}
+	if o.NoticeFlush > 0 {
+		go srv.FlushGroupNotices(watchCtx, o.NoticeFlush)
+	}
 
 	// Cleanups run last-in first-out: the client conn (Dial's, below)
 	// closes first, then this stops the server and closes the pool, then
@@ -124,6 +130,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	e.Subscriptions = datav1.NewSubscriptionsClient(e.Conn)
 	e.Messages = datav1.NewMessagesClient(e.Conn)
 	e.Articles = datav1.NewArticlesClient(e.Conn)
+	e.GroupChanges = datav1.NewGroupChangesClient(e.Conn)
 
 	return e
 }

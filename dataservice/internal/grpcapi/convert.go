@@ -81,6 +81,11 @@ func groupPB(g store.Group) *datav1.Group {
 		CreatedAt:   ts(g.CreatedAt),
 		UpdatedAt:   ts(g.UpdatedAt),
 		MemberCount: g.MemberCount,
+
+		MuteAll:        g.MuteAll,
+		Announcement:   g.Announcement,
+		AnnouncementBy: g.AnnouncementBy,
+		AnnouncementAt: ts(g.AnnouncementAt),
 	}
 }
 
@@ -94,13 +99,14 @@ func groupsPB(gs []store.Group) []*datav1.Group {
 
 func memberPB(m store.GroupMember) *datav1.GroupMember {
 	return &datav1.GroupMember{
-		GroupId:   m.GroupID,
-		UserId:    m.UserID,
-		Nickname:  m.Nickname,
-		Role:      datav1.GroupRole(m.Role),
-		Left:      m.Left,
-		JoinedAt:  ts(m.JoinedAt),
-		UpdatedAt: ts(m.UpdatedAt),
+		GroupId:    m.GroupID,
+		UserId:     m.UserID,
+		Nickname:   m.Nickname,
+		Role:       datav1.GroupRole(m.Role),
+		Left:       m.Left,
+		JoinedAt:   ts(m.JoinedAt),
+		UpdatedAt:  ts(m.UpdatedAt),
+		MutedUntil: ts(m.MutedUntil),
 	}
 }
 

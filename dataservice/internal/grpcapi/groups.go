@@ -85,16 +85,11 @@ func (s *groupsServer) UpdateGroup(ctx context.Context, r *datav1.UpdateGroupReq
 	c.optBytes("avatar", r.Avatar, maxURLBytes)
 	c.optBytes("qr_code", r.QrCode, maxURLBytes)
 	c.optID("owner_id", r.OwnerId)
+	c.groupModeration("", r)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	g, err := s.rel.UpdateGroup(ctx, r.GetId(), store.GroupUpdate{
-		Name:      r.Name,
-		Avatar:    r.Avatar,
-		QRCode:    r.QrCode,
-		OwnerID:   r.OwnerId,
-		Dismissed: r.Dismissed,
-	})
+	g, err := s.rel.UpdateGroup(ctx, r.GetId(), groupUpdateOf(r))
 	if err != nil {
 		return nil, s.fail(ctx, "update group", err)
 	}
@@ -162,17 +157,11 @@ func (s *groupsServer) UpdateGroupMember(ctx context.Context, r *datav1.UpdateGr
 	c.id("group_id", r.GetGroupId())
 	c.id("user_id", r.GetUserId())
 	c.optRunes("nickname", r.Nickname, maxNameRunes)
-	if r.Role != nil {
-		c.enum("role", int32(*r.Role), 1, roleMax)
-	}
+	c.memberUpdate("", r)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	m, err := s.rel.UpdateGroupMember(ctx, r.GetGroupId(), r.GetUserId(), store.GroupMemberUpdate{
-		Nickname: r.Nickname,
-		Role:     optEnum[datav1.GroupRole, store.GroupRole](r.Role),
-		Left:     r.Left,
-	})
+	m, err := s.rel.UpdateGroupMember(ctx, r.GetGroupId(), r.GetUserId(), memberUpdateOf(r))
 	if err != nil {
 		return nil, s.fail(ctx, "update group member", err)
 	}

@@ -61,6 +61,33 @@ func (s *Server) Shutdown(ctx context.Context) {
 	}
 }
 
+// FlushGroupNotices appends, every interval, the group notices whose
+// change committed but whose append did not happen (a failed document
+// store, a stop in between): those older than interval, so a change's own
+// append in flight is not raced. It returns when ctx is done.
+func (s *Server) FlushGroupNotices(ctx context.Context, interval time.Duration) {
+	b := &base{rel: s.deps.Relational, docs: s.deps.Documents, ids: s.deps.IDs, log: s.deps.Log, clock: s.deps.Now}
+	if b.clock == nil {
+		b.clock = time.Now
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		n, err := b.flushGroupNotices(ctx, interval)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			s.deps.Log.Warn("flush group notices", "err", err)
+		case n > 0:
+			s.deps.Log.Info("flushed group notices", "appended", n)
+		}
+	}
+}
+
 // WatchStores pings both stores every interval and reports NOT_SERVING
 // while either fails, SERVING once both answer again. It returns when ctx
 // is done. Shutdown makes later health updates no-ops, so a watch still

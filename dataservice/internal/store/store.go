@@ -150,6 +150,12 @@ type Group struct {
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
 	MemberCount int64
+	// Moderation: only owner and admins send while MuteAll; the
+	// announcement with its author and time (zero until the first).
+	MuteAll        bool
+	Announcement   string
+	AnnouncementBy int64
+	AnnouncementAt time.Time
 }
 
 type GroupUpdate struct {
@@ -158,6 +164,11 @@ type GroupUpdate struct {
 	QRCode    *string
 	OwnerID   *int64
 	Dismissed *bool
+	MuteAll   *bool
+	// Announcement sets AnnouncementBy and AnnouncementAt with it.
+	Announcement   *string
+	AnnouncementBy int64
+	AnnouncementAt time.Time
 }
 
 type GroupMember struct {
@@ -168,12 +179,50 @@ type GroupMember struct {
 	Left      bool
 	JoinedAt  time.Time
 	UpdatedAt time.Time
+	// MutedUntil: the member may not send before it; zero: not muted.
+	MutedUntil time.Time
 }
 
 type GroupMemberUpdate struct {
 	Nickname *string
 	Role     *GroupRole
 	Left     *bool
+	// MutedUntil set to the zero time unmutes.
+	MutedUntil *time.Time
+}
+
+// GroupMemberChange is one member's part of a GroupChange: Add (join or
+// rejoin with Role, 0 meaning MEMBER, and Nickname) or Update (a member
+// that has not left). ExpectRole, when not 0, must be the member's role.
+type GroupMemberChange struct {
+	UserID     int64
+	Add        bool
+	Role       GroupRole
+	Nickname   string
+	Update     GroupMemberUpdate
+	ExpectRole GroupRole
+}
+
+// GroupChange is a change of a group and its members with the system
+// message that tells the members (ChangeGroupPlus). Notice has its ID,
+// Conversation, ClientMsgID, Kind, Content and CreatedAt set; SenderID 0.
+type GroupChange struct {
+	GroupID      int64
+	Group        *GroupUpdate
+	Members      []GroupMemberChange
+	ActorID      int64
+	ActorMinRole GroupRole // 0: no check
+	MaxAdmins    int       // 0: no check
+	Notice       Message
+}
+
+// GroupChangeResult is what a ChangeGroupPlus stored. Notice.Seq is 0
+// while the notice waits in the outbox for its append.
+type GroupChangeResult struct {
+	Group     Group
+	Members   []GroupMember
+	Notice    Message
+	Duplicate bool
 }
 
 type GroupMemberInfo struct {
@@ -245,6 +294,21 @@ type Relational interface {
 	ListGroupMembers(ctx context.Context, groupID int64, includeLeft bool, p Page) (members []GroupMember, next string, err error)
 	TransferGroupPlus(ctx context.Context, groupID, fromOwnerID, newOwnerID int64) (Group, error)
 	GroupMembersInfoPlus(ctx context.Context, groupID int64, p Page) (rows []GroupMemberInfo, next string, err error)
+	// ChangeGroupPlus applies c and puts c.Notice in the notice outbox, in
+	// one transaction, after checking c's preconditions under the group's
+	// row lock (*PreconditionError naming the one that failed; a dismissed
+	// group refuses every change but the dismissal). A notice client id
+	// stored before makes it change nothing: Duplicate, with the group and
+	// the stored notice.
+	ChangeGroupPlus(ctx context.Context, c GroupChange) (GroupChangeResult, error)
+	// CreateGroupNoticePlus is CreateGroupPlus with notice put in the outbox
+	// in the same transaction.
+	CreateGroupNoticePlus(ctx context.Context, g Group, memberIDs []int64, notice Message) (Group, []GroupMember, error)
+	// PendingGroupNotices lists outbox notices not yet appended and created
+	// before `before`, oldest first, at most limit.
+	PendingGroupNotices(ctx context.Context, before time.Time, limit int) ([]Message, error)
+	// GroupNoticeAppended records the seq a notice got in its conversation.
+	GroupNoticeAppended(ctx context.Context, clientMsgID string, seq int64) error
 
 	CreateSubscription(ctx context.Context, s Subscription) (Subscription, error)
 	GetSubscription(ctx context.Context, id int64) (Subscription, error)

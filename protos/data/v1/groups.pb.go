@@ -85,9 +85,16 @@ type Group struct {
 	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Members that have not left; filled by GetGroup, GetGroups and lists.
-	MemberCount   int64 `protobuf:"varint,9,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	MemberCount int64 `protobuf:"varint,9,opt,name=member_count,json=memberCount,proto3" json:"member_count,omitempty"`
+	// Moderation (groups-mod, 30-39): only OWNER and ADMIN members may send
+	// while mute_all is set; the announcement (<= 2000 runes) with who set it
+	// and when (unset until the first one).
+	MuteAll        bool                   `protobuf:"varint,30,opt,name=mute_all,json=muteAll,proto3" json:"mute_all,omitempty"`
+	Announcement   string                 `protobuf:"bytes,31,opt,name=announcement,proto3" json:"announcement,omitempty"`
+	AnnouncementBy int64                  `protobuf:"varint,32,opt,name=announcement_by,json=announcementBy,proto3" json:"announcement_by,omitempty"`
+	AnnouncementAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=announcement_at,json=announcementAt,proto3" json:"announcement_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -183,15 +190,45 @@ func (x *Group) GetMemberCount() int64 {
 	return 0
 }
 
+func (x *Group) GetMuteAll() bool {
+	if x != nil {
+		return x.MuteAll
+	}
+	return false
+}
+
+func (x *Group) GetAnnouncement() string {
+	if x != nil {
+		return x.Announcement
+	}
+	return ""
+}
+
+func (x *Group) GetAnnouncementBy() int64 {
+	if x != nil {
+		return x.AnnouncementBy
+	}
+	return 0
+}
+
+func (x *Group) GetAnnouncementAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnnouncementAt
+	}
+	return nil
+}
+
 type GroupMember struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Nickname      string                 `protobuf:"bytes,3,opt,name=nickname,proto3" json:"nickname,omitempty"`
-	Role          GroupRole              `protobuf:"varint,4,opt,name=role,proto3,enum=privateim.data.v1.GroupRole" json:"role,omitempty"`
-	Left          bool                   `protobuf:"varint,5,opt,name=left,proto3" json:"left,omitempty"`
-	JoinedAt      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=joined_at,json=joinedAt,proto3" json:"joined_at,omitempty"` // of the latest join
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	GroupId   int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId    int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Nickname  string                 `protobuf:"bytes,3,opt,name=nickname,proto3" json:"nickname,omitempty"`
+	Role      GroupRole              `protobuf:"varint,4,opt,name=role,proto3,enum=privateim.data.v1.GroupRole" json:"role,omitempty"`
+	Left      bool                   `protobuf:"varint,5,opt,name=left,proto3" json:"left,omitempty"`
+	JoinedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=joined_at,json=joinedAt,proto3" json:"joined_at,omitempty"` // of the latest join
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The member may not send before this time; unset: not muted.
+	MutedUntil    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -271,6 +308,13 @@ func (x *GroupMember) GetJoinedAt() *timestamppb.Timestamp {
 func (x *GroupMember) GetUpdatedAt() *timestamppb.Timestamp {
 	if x != nil {
 		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *GroupMember) GetMutedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MutedUntil
 	}
 	return nil
 }
@@ -651,15 +695,20 @@ func (x *SearchGroupsResponse) GetNextPageToken() string {
 }
 
 type UpdateGroupRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
-	Name          *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
-	Avatar        *string                `protobuf:"bytes,3,opt,name=avatar,proto3,oneof" json:"avatar,omitempty"`
-	QrCode        *string                `protobuf:"bytes,4,opt,name=qr_code,json=qrCode,proto3,oneof" json:"qr_code,omitempty"`
-	OwnerId       *int64                 `protobuf:"varint,5,opt,name=owner_id,json=ownerId,proto3,oneof" json:"owner_id,omitempty"`
-	Dismissed     *bool                  `protobuf:"varint,6,opt,name=dismissed,proto3,oneof" json:"dismissed,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Id        int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Name      *string                `protobuf:"bytes,2,opt,name=name,proto3,oneof" json:"name,omitempty"`
+	Avatar    *string                `protobuf:"bytes,3,opt,name=avatar,proto3,oneof" json:"avatar,omitempty"`
+	QrCode    *string                `protobuf:"bytes,4,opt,name=qr_code,json=qrCode,proto3,oneof" json:"qr_code,omitempty"`
+	OwnerId   *int64                 `protobuf:"varint,5,opt,name=owner_id,json=ownerId,proto3,oneof" json:"owner_id,omitempty"`
+	Dismissed *bool                  `protobuf:"varint,6,opt,name=dismissed,proto3,oneof" json:"dismissed,omitempty"`
+	MuteAll   *bool                  `protobuf:"varint,30,opt,name=mute_all,json=muteAll,proto3,oneof" json:"mute_all,omitempty"`
+	// Setting the announcement sets announcement_by and announcement_at too.
+	Announcement   *string                `protobuf:"bytes,31,opt,name=announcement,proto3,oneof" json:"announcement,omitempty"` // <= 2000 runes; "" clears it
+	AnnouncementBy int64                  `protobuf:"varint,32,opt,name=announcement_by,json=announcementBy,proto3" json:"announcement_by,omitempty"`
+	AnnouncementAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=announcement_at,json=announcementAt,proto3" json:"announcement_at,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *UpdateGroupRequest) Reset() {
@@ -732,6 +781,34 @@ func (x *UpdateGroupRequest) GetDismissed() bool {
 		return *x.Dismissed
 	}
 	return false
+}
+
+func (x *UpdateGroupRequest) GetMuteAll() bool {
+	if x != nil && x.MuteAll != nil {
+		return *x.MuteAll
+	}
+	return false
+}
+
+func (x *UpdateGroupRequest) GetAnnouncement() string {
+	if x != nil && x.Announcement != nil {
+		return *x.Announcement
+	}
+	return ""
+}
+
+func (x *UpdateGroupRequest) GetAnnouncementBy() int64 {
+	if x != nil {
+		return x.AnnouncementBy
+	}
+	return 0
+}
+
+func (x *UpdateGroupRequest) GetAnnouncementAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AnnouncementAt
+	}
+	return nil
 }
 
 // Groups user_id is a (not left) member of, not dismissed unless asked.
@@ -979,12 +1056,14 @@ func (x *GetGroupMemberRequest) GetUserId() int64 {
 }
 
 type UpdateGroupMemberRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Nickname      *string                `protobuf:"bytes,3,opt,name=nickname,proto3,oneof" json:"nickname,omitempty"`
-	Role          *GroupRole             `protobuf:"varint,4,opt,name=role,proto3,enum=privateim.data.v1.GroupRole,oneof" json:"role,omitempty"`
-	Left          *bool                  `protobuf:"varint,5,opt,name=left,proto3,oneof" json:"left,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	GroupId  int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId   int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Nickname *string                `protobuf:"bytes,3,opt,name=nickname,proto3,oneof" json:"nickname,omitempty"`
+	Role     *GroupRole             `protobuf:"varint,4,opt,name=role,proto3,enum=privateim.data.v1.GroupRole,oneof" json:"role,omitempty"`
+	Left     *bool                  `protobuf:"varint,5,opt,name=left,proto3,oneof" json:"left,omitempty"`
+	// Set: muted until then; set to the zero Timestamp (seconds 0): unmuted.
+	MutedUntil    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=muted_until,json=mutedUntil,proto3,oneof" json:"muted_until,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1052,6 +1131,13 @@ func (x *UpdateGroupMemberRequest) GetLeft() bool {
 		return *x.Left
 	}
 	return false
+}
+
+func (x *UpdateGroupMemberRequest) GetMutedUntil() *timestamppb.Timestamp {
+	if x != nil {
+		return x.MutedUntil
+	}
+	return nil
 }
 
 // Members ordered by user id.
@@ -1409,7 +1495,7 @@ var File_data_v1_groups_proto protoreflect.FileDescriptor
 
 const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
-	"\x14data/v1/groups.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13data/v1/users.proto\"\xae\x02\n" +
+	"\x14data/v1/groups.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13data/v1/users.proto\"\xdb\x03\n" +
 	"\x05Group\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
@@ -1421,7 +1507,11 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"created_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12!\n" +
-	"\fmember_count\x18\t \x01(\x03R\vmemberCount\"\x97\x02\n" +
+	"\fmember_count\x18\t \x01(\x03R\vmemberCount\x12\x19\n" +
+	"\bmute_all\x18\x1e \x01(\bR\amuteAll\x12\"\n" +
+	"\fannouncement\x18\x1f \x01(\tR\fannouncement\x12'\n" +
+	"\x0fannouncement_by\x18  \x01(\x03R\x0eannouncementBy\x12C\n" +
+	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAt\"\xd4\x02\n" +
 	"\vGroupMember\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1a\n" +
@@ -1430,7 +1520,9 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x04left\x18\x05 \x01(\bR\x04left\x127\n" +
 	"\tjoined_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bjoinedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"~\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n" +
+	"\vmuted_until\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"mutedUntil\"~\n" +
 	"\x16CreateGroupPlusRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\x03R\aownerId\x12\x16\n" +
@@ -1455,21 +1547,27 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x11include_dismissed\x18\x04 \x01(\bR\x10includeDismissed\"p\n" +
 	"\x14SearchGroupsResponse\x120\n" +
 	"\x06groups\x18\x01 \x03(\v2\x18.privateim.data.v1.GroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xf6\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x03\n" +
 	"\x12UpdateGroupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
 	"\x06avatar\x18\x03 \x01(\tH\x01R\x06avatar\x88\x01\x01\x12\x1c\n" +
 	"\aqr_code\x18\x04 \x01(\tH\x02R\x06qrCode\x88\x01\x01\x12\x1e\n" +
 	"\bowner_id\x18\x05 \x01(\x03H\x03R\aownerId\x88\x01\x01\x12!\n" +
-	"\tdismissed\x18\x06 \x01(\bH\x04R\tdismissed\x88\x01\x01B\a\n" +
+	"\tdismissed\x18\x06 \x01(\bH\x04R\tdismissed\x88\x01\x01\x12\x1e\n" +
+	"\bmute_all\x18\x1e \x01(\bH\x05R\amuteAll\x88\x01\x01\x12'\n" +
+	"\fannouncement\x18\x1f \x01(\tH\x06R\fannouncement\x88\x01\x01\x12'\n" +
+	"\x0fannouncement_by\x18  \x01(\x03R\x0eannouncementBy\x12C\n" +
+	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAtB\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_avatarB\n" +
 	"\n" +
 	"\b_qr_codeB\v\n" +
 	"\t_owner_idB\f\n" +
 	"\n" +
-	"_dismissed\"\x96\x01\n" +
+	"_dismissedB\v\n" +
+	"\t_mute_allB\x0f\n" +
+	"\r_announcement\"\x96\x01\n" +
 	"\x19ListGroupsByMemberRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12+\n" +
 	"\x11include_dismissed\x18\x02 \x01(\bR\x10includeDismissed\x12\x14\n" +
@@ -1486,16 +1584,19 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\bnickname\x18\x04 \x01(\tR\bnickname\"K\n" +
 	"\x15GetGroupMemberRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xde\x01\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xb0\x02\n" +
 	"\x18UpdateGroupMemberRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1f\n" +
 	"\bnickname\x18\x03 \x01(\tH\x00R\bnickname\x88\x01\x01\x125\n" +
 	"\x04role\x18\x04 \x01(\x0e2\x1c.privateim.data.v1.GroupRoleH\x01R\x04role\x88\x01\x01\x12\x17\n" +
-	"\x04left\x18\x05 \x01(\bH\x02R\x04left\x88\x01\x01B\v\n" +
+	"\x04left\x18\x05 \x01(\bH\x02R\x04left\x88\x01\x01\x12@\n" +
+	"\vmuted_until\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampH\x03R\n" +
+	"mutedUntil\x88\x01\x01B\v\n" +
 	"\t_nicknameB\a\n" +
 	"\x05_roleB\a\n" +
-	"\x05_left\"\x8c\x01\n" +
+	"\x05_leftB\x0e\n" +
+	"\f_muted_until\"\x8c\x01\n" +
 	"\x17ListGroupMembersRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12!\n" +
 	"\finclude_left\x18\x02 \x01(\bR\vincludeLeft\x12\x14\n" +
@@ -1583,49 +1684,53 @@ var file_data_v1_groups_proto_goTypes = []any{
 var file_data_v1_groups_proto_depIdxs = []int32{
 	22, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
 	22, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
-	22, // 3: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
-	22, // 4: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
-	1,  // 5: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
-	2,  // 6: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
-	1,  // 7: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	1,  // 8: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	1,  // 9: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	0,  // 10: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	0,  // 11: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	2,  // 12: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
-	2,  // 13: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
-	23, // 14: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
-	20, // 15: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
-	3,  // 16: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
-	5,  // 17: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
-	6,  // 18: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
-	8,  // 19: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
-	10, // 20: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
-	11, // 21: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
-	13, // 22: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
-	14, // 23: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
-	15, // 24: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
-	16, // 25: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
-	18, // 26: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
-	19, // 27: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
-	4,  // 28: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
-	1,  // 29: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
-	7,  // 30: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
-	9,  // 31: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
-	1,  // 32: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
-	12, // 33: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
-	2,  // 34: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
-	2,  // 35: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
-	2,  // 36: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
-	17, // 37: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
-	1,  // 38: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
-	21, // 39: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
-	28, // [28:40] is the sub-list for method output_type
-	16, // [16:28] is the sub-list for method input_type
-	16, // [16:16] is the sub-list for extension type_name
-	16, // [16:16] is the sub-list for extension extendee
-	0,  // [0:16] is the sub-list for field type_name
+	22, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
+	22, // 4: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
+	22, // 5: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
+	22, // 6: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
+	1,  // 7: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
+	2,  // 8: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
+	1,  // 9: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	1,  // 10: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	22, // 11: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
+	1,  // 12: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	0,  // 13: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	0,  // 14: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	22, // 15: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
+	2,  // 16: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
+	2,  // 17: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
+	23, // 18: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
+	20, // 19: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
+	3,  // 20: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
+	5,  // 21: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
+	6,  // 22: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
+	8,  // 23: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
+	10, // 24: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
+	11, // 25: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
+	13, // 26: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
+	14, // 27: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
+	15, // 28: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
+	16, // 29: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
+	18, // 30: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
+	19, // 31: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
+	4,  // 32: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
+	1,  // 33: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
+	7,  // 34: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
+	9,  // 35: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
+	1,  // 36: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
+	12, // 37: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
+	2,  // 38: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
+	2,  // 39: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
+	2,  // 40: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
+	17, // 41: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
+	1,  // 42: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
+	21, // 43: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
+	32, // [32:44] is the sub-list for method output_type
+	20, // [20:32] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_groups_proto_init() }

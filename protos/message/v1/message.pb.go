@@ -672,6 +672,112 @@ func (x *StatsResponse) GetRssBytes() int64 {
 	return 0
 }
 
+// DeliverGroup fans out messages already stored in a group's conversation
+// `g:<group id>` (the system messages of group changes, which the
+// userservice stores through the DataService) to the devices of the group's
+// members on every node. It first drops this node's cached membership and
+// moderation state of the group and has every other node drop theirs, so
+// the next send is judged on the change. The messages are read back from
+// the DataService by seq: only stored messages go out. A failed call loses
+// nothing: devices get the messages by catch-up and sync.
+type DeliverGroupRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	GroupId int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Seqs    []int64                `protobuf:"varint,2,rep,packed,name=seqs,proto3" json:"seqs,omitempty"` // 1..100, each > 0
+	// Users who are no longer members but are told too (the removed or the
+	// one who left gets the notice of it); <= 1000.
+	AlsoUserIds   []int64 `protobuf:"varint,3,rep,packed,name=also_user_ids,json=alsoUserIds,proto3" json:"also_user_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverGroupRequest) Reset() {
+	*x = DeliverGroupRequest{}
+	mi := &file_message_v1_message_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverGroupRequest) ProtoMessage() {}
+
+func (x *DeliverGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverGroupRequest.ProtoReflect.Descriptor instead.
+func (*DeliverGroupRequest) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *DeliverGroupRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *DeliverGroupRequest) GetSeqs() []int64 {
+	if x != nil {
+		return x.Seqs
+	}
+	return nil
+}
+
+func (x *DeliverGroupRequest) GetAlsoUserIds() []int64 {
+	if x != nil {
+		return x.AlsoUserIds
+	}
+	return nil
+}
+
+type DeliverGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverGroupResponse) Reset() {
+	*x = DeliverGroupResponse{}
+	mi := &file_message_v1_message_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverGroupResponse) ProtoMessage() {}
+
+func (x *DeliverGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverGroupResponse.ProtoReflect.Descriptor instead.
+func (*DeliverGroupResponse) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{12}
+}
+
 var File_message_v1_message_proto protoreflect.FileDescriptor
 
 const file_message_v1_message_proto_rawDesc = "" +
@@ -725,13 +831,19 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\n" +
 	"heap_bytes\x18\t \x01(\x03R\theapBytes\x12\x1b\n" +
 	"\trss_bytes\x18\n" +
-	" \x01(\x03R\brssBytes2\xb6\x03\n" +
+	" \x01(\x03R\brssBytes\"h\n" +
+	"\x13DeliverGroupRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x12\n" +
+	"\x04seqs\x18\x02 \x03(\x03R\x04seqs\x12\"\n" +
+	"\ralso_user_ids\x18\x03 \x03(\x03R\valsoUserIds\"\x16\n" +
+	"\x14DeliverGroupResponse2\x9d\x04\n" +
 	"\x0eMessageService\x12M\n" +
 	"\x04Push\x12!.privateim.message.v1.PushRequest\x1a\".privateim.message.v1.PushResponse\x12\\\n" +
 	"\tBroadcast\x12&.privateim.message.v1.BroadcastRequest\x1a'.privateim.message.v1.BroadcastResponse\x12S\n" +
 	"\x06Online\x12#.privateim.message.v1.OnlineRequest\x1a$.privateim.message.v1.OnlineResponse\x12P\n" +
 	"\x05Prune\x12\".privateim.message.v1.PruneRequest\x1a#.privateim.message.v1.PruneResponse\x12P\n" +
-	"\x05Stats\x12\".privateim.message.v1.StatsRequest\x1a#.privateim.message.v1.StatsResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
+	"\x05Stats\x12\".privateim.message.v1.StatsRequest\x1a#.privateim.message.v1.StatsResponse\x12e\n" +
+	"\fDeliverGroup\x12).privateim.message.v1.DeliverGroupRequest\x1a*.privateim.message.v1.DeliverGroupResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
 
 var (
 	file_message_v1_message_proto_rawDescOnce sync.Once
@@ -745,7 +857,7 @@ func file_message_v1_message_proto_rawDescGZIP() []byte {
 	return file_message_v1_message_proto_rawDescData
 }
 
-var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_message_v1_message_proto_goTypes = []any{
 	(*Stored)(nil),                // 0: privateim.message.v1.Stored
 	(*PushRequest)(nil),           // 1: privateim.message.v1.PushRequest
@@ -758,10 +870,12 @@ var file_message_v1_message_proto_goTypes = []any{
 	(*PruneResponse)(nil),         // 8: privateim.message.v1.PruneResponse
 	(*StatsRequest)(nil),          // 9: privateim.message.v1.StatsRequest
 	(*StatsResponse)(nil),         // 10: privateim.message.v1.StatsResponse
-	(*timestamppb.Timestamp)(nil), // 11: google.protobuf.Timestamp
+	(*DeliverGroupRequest)(nil),   // 11: privateim.message.v1.DeliverGroupRequest
+	(*DeliverGroupResponse)(nil),  // 12: privateim.message.v1.DeliverGroupResponse
+	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
 }
 var file_message_v1_message_proto_depIdxs = []int32{
-	11, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
+	13, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.message.v1.PushResponse.results:type_name -> privateim.message.v1.Stored
 	0,  // 2: privateim.message.v1.BroadcastResponse.stored:type_name -> privateim.message.v1.Stored
 	1,  // 3: privateim.message.v1.MessageService.Push:input_type -> privateim.message.v1.PushRequest
@@ -769,13 +883,15 @@ var file_message_v1_message_proto_depIdxs = []int32{
 	5,  // 5: privateim.message.v1.MessageService.Online:input_type -> privateim.message.v1.OnlineRequest
 	7,  // 6: privateim.message.v1.MessageService.Prune:input_type -> privateim.message.v1.PruneRequest
 	9,  // 7: privateim.message.v1.MessageService.Stats:input_type -> privateim.message.v1.StatsRequest
-	2,  // 8: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
-	4,  // 9: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
-	6,  // 10: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
-	8,  // 11: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
-	10, // 12: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
-	8,  // [8:13] is the sub-list for method output_type
-	3,  // [3:8] is the sub-list for method input_type
+	11, // 8: privateim.message.v1.MessageService.DeliverGroup:input_type -> privateim.message.v1.DeliverGroupRequest
+	2,  // 9: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
+	4,  // 10: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
+	6,  // 11: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
+	8,  // 12: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
+	10, // 13: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
+	12, // 14: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
+	9,  // [9:15] is the sub-list for method output_type
+	3,  // [3:9] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -792,7 +908,7 @@ func file_message_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_message_v1_message_proto_rawDesc), len(file_message_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

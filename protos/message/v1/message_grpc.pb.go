@@ -23,11 +23,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MessageService_Push_FullMethodName      = "/privateim.message.v1.MessageService/Push"
-	MessageService_Broadcast_FullMethodName = "/privateim.message.v1.MessageService/Broadcast"
-	MessageService_Online_FullMethodName    = "/privateim.message.v1.MessageService/Online"
-	MessageService_Prune_FullMethodName     = "/privateim.message.v1.MessageService/Prune"
-	MessageService_Stats_FullMethodName     = "/privateim.message.v1.MessageService/Stats"
+	MessageService_Push_FullMethodName         = "/privateim.message.v1.MessageService/Push"
+	MessageService_Broadcast_FullMethodName    = "/privateim.message.v1.MessageService/Broadcast"
+	MessageService_Online_FullMethodName       = "/privateim.message.v1.MessageService/Online"
+	MessageService_Prune_FullMethodName        = "/privateim.message.v1.MessageService/Prune"
+	MessageService_Stats_FullMethodName        = "/privateim.message.v1.MessageService/Stats"
+	MessageService_DeliverGroup_FullMethodName = "/privateim.message.v1.MessageService/DeliverGroup"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -39,6 +40,7 @@ type MessageServiceClient interface {
 	Online(ctx context.Context, in *OnlineRequest, opts ...grpc.CallOption) (*OnlineResponse, error)
 	Prune(ctx context.Context, in *PruneRequest, opts ...grpc.CallOption) (*PruneResponse, error)
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
+	DeliverGroup(ctx context.Context, in *DeliverGroupRequest, opts ...grpc.CallOption) (*DeliverGroupResponse, error)
 }
 
 type messageServiceClient struct {
@@ -99,6 +101,16 @@ func (c *messageServiceClient) Stats(ctx context.Context, in *StatsRequest, opts
 	return out, nil
 }
 
+func (c *messageServiceClient) DeliverGroup(ctx context.Context, in *DeliverGroupRequest, opts ...grpc.CallOption) (*DeliverGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeliverGroupResponse)
+	err := c.cc.Invoke(ctx, MessageService_DeliverGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations must embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -108,6 +120,7 @@ type MessageServiceServer interface {
 	Online(context.Context, *OnlineRequest) (*OnlineResponse, error)
 	Prune(context.Context, *PruneRequest) (*PruneResponse, error)
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
+	DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error)
 	mustEmbedUnimplementedMessageServiceServer()
 }
 
@@ -132,6 +145,9 @@ func (UnimplementedMessageServiceServer) Prune(context.Context, *PruneRequest) (
 }
 func (UnimplementedMessageServiceServer) Stats(context.Context, *StatsRequest) (*StatsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Stats not implemented")
+}
+func (UnimplementedMessageServiceServer) DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeliverGroup not implemented")
 }
 func (UnimplementedMessageServiceServer) mustEmbedUnimplementedMessageServiceServer() {}
 func (UnimplementedMessageServiceServer) testEmbeddedByValue()                        {}
@@ -244,6 +260,24 @@ func _MessageService_Stats_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_DeliverGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeliverGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).DeliverGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_DeliverGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).DeliverGroup(ctx, req.(*DeliverGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -270,6 +304,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Stats",
 			Handler:    _MessageService_Stats_Handler,
+		},
+		{
+			MethodName: "DeliverGroup",
+			Handler:    _MessageService_DeliverGroup_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -14,18 +14,20 @@ import (
 // a few thousand members and (group_id, has_left) is read from the primary
 // key's leading column.
 const relGroupCols = "g.id, g.name, g.owner_id, g.avatar, g.qr_code, g.dismissed, g.created_at, g.updated_at, " +
-	"(SELECT COUNT(*) FROM group_members mc WHERE mc.group_id = g.id AND mc.has_left = FALSE)"
+	"(SELECT COUNT(*) FROM group_members mc WHERE mc.group_id = g.id AND mc.has_left = FALSE), " +
+	"g.mute_all, COALESCE(g.announcement, ''), g.announcement_by, g.announcement_at"
 
 func relGroupDest(g *store.Group) []any {
-	return []any{&g.ID, &g.Name, &g.OwnerID, &g.Avatar, &g.QRCode, &g.Dismissed, &g.CreatedAt, &g.UpdatedAt, &g.MemberCount}
+	return []any{&g.ID, &g.Name, &g.OwnerID, &g.Avatar, &g.QRCode, &g.Dismissed, &g.CreatedAt, &g.UpdatedAt, &g.MemberCount,
+		&g.MuteAll, &g.Announcement, &g.AnnouncementBy, relNullTime{&g.AnnouncementAt}}
 }
 
 func relGroupKey(g *store.Group) int64 { return g.ID }
 
-const relMemberCols = "m.group_id, m.user_id, m.nickname, m.role, m.has_left, m.joined_at, m.updated_at"
+const relMemberCols = "m.group_id, m.user_id, m.nickname, m.role, m.has_left, m.joined_at, m.updated_at, m.muted_until"
 
 func relMemberDest(m *store.GroupMember) []any {
-	return []any{&m.GroupID, &m.UserID, &m.Nickname, &m.Role, &m.Left, &m.JoinedAt, &m.UpdatedAt}
+	return []any{&m.GroupID, &m.UserID, &m.Nickname, &m.Role, &m.Left, &m.JoinedAt, &m.UpdatedAt, relNullTime{&m.MutedUntil}}
 }
 
 func relMemberKey(m *store.GroupMember) int64 { return m.UserID }
@@ -43,6 +45,12 @@ func relGetMember(ctx context.Context, q relQuerier, groupID, userID int64) (sto
 // (deduplicated, owner skipped) as MEMBER, the members in one INSERT. It
 // returns the owner first, then the members in input order.
 func (r *Relational) CreateGroupPlus(ctx context.Context, g store.Group, memberIDs []int64) (store.Group, []store.GroupMember, error) {
+	return r.createGroup(ctx, g, memberIDs, nil)
+}
+
+// createGroup is CreateGroupPlus, with notice (when not nil) put in the
+// notice outbox in the same transaction.
+func (r *Relational) createGroup(ctx context.Context, g store.Group, memberIDs []int64, notice *store.Message) (store.Group, []store.GroupMember, error) {
 	now := relNow()
 	g.CreatedAt, g.UpdatedAt = now, now
 	g.Dismissed = false
@@ -71,7 +79,15 @@ func (r *Relational) CreateGroupPlus(ctx context.Context, g store.Group, memberI
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at) VALUES "+
 			"(?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(members)-1), args...)
-		return err
+		if err != nil || notice == nil {
+			return err
+		}
+		if _, dup, err := relInsertNotice(ctx, tx, *notice); err != nil {
+			return err
+		} else if dup {
+			return &store.ExistsError{Field: "notice.client_msg_id"}
+		}
+		return nil
 	})
 	if err != nil {
 		return store.Group{}, nil, fmt.Errorf("create group %d: %w", g.ID, err)
@@ -116,23 +132,7 @@ func (r *Relational) SearchGroups(ctx context.Context, namePrefix string, includ
 // UpdateGroup changes the fields set in up. Setting OwnerID here does not
 // touch member roles; TransferGroupPlus does.
 func (r *Relational) UpdateGroup(ctx context.Context, id int64, up store.GroupUpdate) (store.Group, error) {
-	var set relSet
-	if up.Name != nil {
-		set.add("name", *up.Name)
-	}
-	if up.Avatar != nil {
-		set.add("avatar", *up.Avatar)
-	}
-	if up.QRCode != nil {
-		set.add("qr_code", *up.QRCode)
-	}
-	if up.OwnerID != nil {
-		set.add("owner_id", *up.OwnerID)
-	}
-	if up.Dismissed != nil {
-		set.add("dismissed", *up.Dismissed)
-	}
-	set.add("updated_at", relNow())
+	set := relGroupSet(up, relNow())
 	var g store.Group
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE `groups` SET "+set.String()+" WHERE id = ?", append(set.args, id)...); err != nil {
@@ -218,17 +218,7 @@ func (r *Relational) GetGroupMember(ctx context.Context, groupID, userID int64) 
 }
 
 func (r *Relational) UpdateGroupMember(ctx context.Context, groupID, userID int64, up store.GroupMemberUpdate) (store.GroupMember, error) {
-	var set relSet
-	if up.Nickname != nil {
-		set.add("nickname", *up.Nickname)
-	}
-	if up.Role != nil {
-		set.add("role", *up.Role)
-	}
-	if up.Left != nil {
-		set.add("has_left", *up.Left)
-	}
-	set.add("updated_at", relNow())
+	set := relMemberSet(up, relNow())
 	var m store.GroupMember
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, "UPDATE group_members SET "+set.String()+" WHERE group_id = ? AND user_id = ?",

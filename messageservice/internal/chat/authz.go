@@ -56,12 +56,9 @@ func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (str
 		}
 		return conv.Direct(user, to).String(), []int64{to, user}, nil
 	case "group":
-		member, members, err := s.grps.members(ctx, f.ToID, user)
+		members, err := s.grps.sender(ctx, f.ToID, user, s.opt.Now())
 		if err != nil {
 			return "", nil, err
-		}
-		if !member {
-			return "", nil, ErrNotMember
 		}
 		return conv.Group(f.ToID).String(), members, nil
 	}

@@ -68,7 +68,7 @@ func (r *relations) forget(a, b int64) {
 type nodes struct {
 	ttl  time.Duration
 	now  func() time.Time
-	load func(ctx context.Context, id int64) (ids []int64, gone bool, err error)
+	load func(ctx context.Context, id int64) (Roster, error)
 	mu   sync.Mutex
 	m    map[int64]*memberNode
 }
@@ -83,9 +83,10 @@ type memberNode struct {
 	gone    bool      // dismissed or deleted: nobody is a member
 	members map[int64]struct{}
 	list    []int64 // the members; replaced, never changed in place
+	mod     Roster  // the moderation fields of the last load (groups)
 }
 
-func newNodes(ttl time.Duration, now func() time.Time, load func(context.Context, int64) ([]int64, bool, error)) nodes {
+func newNodes(ttl time.Duration, now func() time.Time, load func(context.Context, int64) (Roster, error)) nodes {
 	return nodes{ttl: ttl, now: now, load: load, m: make(map[int64]*memberNode)}
 }
 
@@ -129,6 +130,40 @@ func (g *nodes) members(ctx context.Context, id, user int64) (bool, []int64, err
 	return ok, n.list, nil
 }
 
+// sender returns every member of group id when user may send to it now:
+// ErrNotMember when user is none, a *MutedError when muted (by mute all,
+// unless an owner or admin, or on their own).
+func (g *nodes) sender(ctx context.Context, id, user int64, now time.Time) ([]int64, error) {
+	n := g.node(id)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := g.loadLocked(ctx, id, n); err != nil {
+		return nil, err
+	}
+	if n.missing {
+		return nil, ErrNoSuchTarget
+	}
+	if _, ok := n.members[user]; !ok {
+		return nil, ErrNotMember
+	}
+	if until, ok := n.mod.MutedUntil[user]; ok && now.Before(until) {
+		return nil, &MutedError{Until: until}
+	}
+	if n.mod.MuteAll && !n.mod.Privileged[user] {
+		return nil, &MutedError{}
+	}
+	return n.list, nil
+}
+
+// forget makes node id load again on its next use: its group changed.
+func (g *nodes) forget(id int64) {
+	if n := g.cached(id); n != nil {
+		n.mu.Lock()
+		n.loaded = time.Time{}
+		n.mu.Unlock()
+	}
+}
+
 // list returns every member of id; ErrNoSuchTarget when id is unknown or
 // gone (dismissed, deleted).
 func (g *nodes) list(ctx context.Context, id int64) ([]int64, error) {
@@ -149,7 +184,8 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 	if !n.loaded.IsZero() && now.Sub(n.loaded) <= g.ttl {
 		return nil
 	}
-	ids, gone, err := g.load(ctx, id)
+	r, err := g.load(ctx, id)
+	ids, gone := r.Members, r.Gone
 	switch {
 	case errors.Is(err, ErrNotFound):
 		n.missing, n.gone, n.members, n.list = true, false, nil, nil
@@ -165,6 +201,7 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 		if gone {
 			n.members, n.list = nil, nil
 		}
+		n.mod = Roster{MuteAll: r.MuteAll, Privileged: r.Privileged, MutedUntil: r.MutedUntil}
 	}
 	n.loaded = now
 	return nil

@@ -14,7 +14,7 @@ func (c *clock) now() time.Time { return c.t }
 
 // members answers every id with one member; the pruning policy is what is
 // tested here, the loading against the DataService is tested end to end.
-func members(context.Context, int64) ([]int64, bool, error) { return []int64{1}, false, nil }
+func members(context.Context, int64) (Roster, error) { return Roster{Members: []int64{1}}, nil }
 
 func use(t *testing.T, g *nodes, id int64, times int) {
 	t.Helper()
@@ -99,9 +99,9 @@ func TestEventsUpdateNodes(t *testing.T) {
 
 func TestStale(t *testing.T) {
 	loads := 0
-	g := newNodes(time.Hour, time.Now, func(context.Context, int64) ([]int64, bool, error) {
+	g := newNodes(time.Hour, time.Now, func(context.Context, int64) (Roster, error) {
 		loads++
-		return []int64{1}, false, nil
+		return Roster{Members: []int64{1}}, nil
 	})
 	use(t, &g, 1, 2)
 	g.stale()

@@ -139,10 +139,13 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
-		rels:     relations{ttl: opt.CacheTTL, mu: lockorder.Mutex{Rank: lockorder.Leaf}, m: make(map[[2]int64]relEntry)},
-		limMu:    lockorder.Mutex{Rank: lockorder.Leaf},
-		grps:     newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
-		subs:     newNodes(opt.CacheTTL, opt.Now, st.Followers),
+		rels:  relations{ttl: opt.CacheTTL, mu: lockorder.Mutex{Rank: lockorder.Leaf}, m: make(map[[2]int64]relEntry)},
+		limMu: lockorder.Mutex{Rank: lockorder.Leaf},
+		grps:  newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
+		subs: newNodes(opt.CacheTTL, opt.Now, func(ctx context.Context, id int64) (Roster, error) {
+			ids, gone, err := st.Followers(ctx, id)
+			return Roster{Members: ids, Gone: gone}, err
+		}),
 		limiters: make(map[int64]*rate.Limiter),
 		presence: newPresenceQueue(),
 		ctx:      ctx, cancel: cancel,

@@ -77,8 +77,8 @@ func (st *seqStore) Friendship(context.Context, int64, int64) (Relation, error) 
 }
 func (st *seqStore) UserExists(context.Context, int64) (bool, error) { return true, nil }
 func (st *seqStore) Friends(context.Context, int64) ([]int64, error) { return nil, nil }
-func (st *seqStore) GroupMembers(context.Context, int64) ([]int64, bool, error) {
-	return nil, false, ErrNotFound
+func (st *seqStore) GroupMembers(context.Context, int64) (Roster, error) {
+	return Roster{}, ErrNotFound
 }
 func (st *seqStore) Followers(context.Context, int64) ([]int64, bool, error) {
 	return nil, false, ErrNotFound

@@ -17,6 +17,8 @@ const (
 	GroupDismissed
 	SubscriptionFollowed
 	SubscriptionUnfollowed
+	// GroupChanged: roles, mutes or mute all of Group changed; reread it.
+	GroupChanged
 )
 
 // Relation is one relation event.
@@ -38,6 +40,8 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 		s.grps.left(ev.Group, ev.User)
 	case GroupDismissed:
 		s.grps.ended(ev.Group)
+	case GroupChanged:
+		s.grps.forget(ev.Group)
 	case SubscriptionFollowed:
 		s.subs.joined(ev.Subscription, ev.User)
 	case SubscriptionUnfollowed:

@@ -18,9 +18,31 @@ var (
 	ErrNoSuchTarget = errors.New("no such user or group")
 	ErrRateLimited  = errors.New("sending too fast")
 	ErrAckAhead     = errors.New("ack of a seq past the last of the conversation")
+	// ErrMuted: the sender may not send to the group now; a *MutedError
+	// says until when.
+	ErrMuted = errors.New("muted")
 	// ErrNotFound is what a Store returns for an unknown row.
 	ErrNotFound = errors.New("not found")
 )
+
+// MutedError refuses a send to a group: the sender is muted until Until,
+// or (Until zero) everyone but the owner and admins is, until lifted.
+type MutedError struct{ Until time.Time }
+
+func (e *MutedError) Error() string { return "muted" }
+func (e *MutedError) Unwrap() error { return ErrMuted }
+
+// Roster is what a membership node holds: the members (or followers), and
+// for a group its moderation state.
+type Roster struct {
+	Members []int64
+	Gone    bool // dismissed or deleted: nobody is a member
+	// Groups only: while MuteAll only Privileged members send; a member in
+	// MutedUntil may not send before that time.
+	MuteAll    bool
+	Privileged map[int64]bool
+	MutedUntil map[int64]time.Time
+}
 
 // Message is a stored message.
 type Message struct {
@@ -72,9 +94,10 @@ type Store interface {
 	UserExists(ctx context.Context, id int64) (bool, error)
 	// Friends are user's accepted, not deleted friends.
 	Friends(ctx context.Context, user int64) ([]int64, error)
-	// GroupMembers are the members (not left) of a group; ErrNotFound when
-	// there is no such group, dismissed reports a dismissed one.
-	GroupMembers(ctx context.Context, group int64) (members []int64, dismissed bool, err error)
+	// GroupMembers are the members (not left) of a group with the group's
+	// moderation state; ErrNotFound when there is no such group, Gone
+	// reports a dismissed one.
+	GroupMembers(ctx context.Context, group int64) (Roster, error)
 	// Followers are the followers (not left) of a subscription;
 	// ErrNotFound when there is no such subscription, deleted reports a
 	// deleted one.

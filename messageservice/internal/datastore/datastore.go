@@ -6,6 +6,8 @@
 package datastore
 
 import (
+	"time"
+
 	"context"
 	"errors"
 	"fmt"
@@ -109,29 +111,37 @@ func (c *Client) UserExists(ctx context.Context, id int64) (bool, error) {
 	return err == nil, err
 }
 
-// GroupMembers lists a group's members that have not left.
-func (c *Client) GroupMembers(ctx context.Context, group int64) ([]int64, bool, error) {
+// GroupMembers lists a group's members that have not left, with the
+// group's moderation state (mute all, admins, member mutes).
+func (c *Client) GroupMembers(ctx context.Context, group int64) (chat.Roster, error) {
 	g, err := c.groups.GetGroup(ctx, &datav1.GetGroupRequest{Id: group})
 	if err != nil {
-		return nil, false, translate("GetGroup", err)
+		return chat.Roster{}, translate("GetGroup", err)
 	}
 	if g.GetDismissed() {
-		return nil, true, nil
+		return chat.Roster{Gone: true}, nil
 	}
-	var out []int64
+	r := chat.Roster{MuteAll: g.GetMuteAll(), Privileged: map[int64]bool{}, MutedUntil: map[int64]time.Time{}}
 	token := ""
 	for {
 		resp, err := c.groups.ListGroupMembers(ctx, &datav1.ListGroupMembersRequest{GroupId: group, Limit: 1000, PageToken: token})
 		if err != nil {
-			return nil, false, translate("ListGroupMembers", err)
+			return chat.Roster{}, translate("ListGroupMembers", err)
 		}
 		for _, m := range resp.GetMembers() {
-			if !m.GetLeft() {
-				out = append(out, m.GetUserId())
+			if m.GetLeft() {
+				continue
+			}
+			r.Members = append(r.Members, m.GetUserId())
+			if m.GetRole() == datav1.GroupRole_GROUP_ROLE_OWNER || m.GetRole() == datav1.GroupRole_GROUP_ROLE_ADMIN {
+				r.Privileged[m.GetUserId()] = true
+			}
+			if m.GetMutedUntil() != nil {
+				r.MutedUntil[m.GetUserId()] = m.GetMutedUntil().AsTime()
 			}
 		}
 		if token = resp.GetNextPageToken(); token == "" {
-			return out, false, nil
+			return r, nil
 		}
 	}
 }

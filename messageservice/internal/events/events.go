@@ -63,6 +63,8 @@ func Convert(ev *eventsv1.RelationEvent) (chat.RelationEvent, bool) {
 		e.Kind = chat.SubscriptionFollowed
 	case eventsv1.RelationEvent_SUBSCRIPTION_UNFOLLOWED:
 		e.Kind = chat.SubscriptionUnfollowed
+	case eventsv1.RelationEvent_GROUP_CHANGED:
+		e.Kind = chat.GroupChanged
 	default:
 		return e, false
 	}

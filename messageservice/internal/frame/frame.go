@@ -26,6 +26,7 @@ const (
 	CodeNotFriends   = "not_friends"
 	CodeBlocked      = "blocked"
 	CodeNotMember    = "not_member"
+	CodeMuted        = "muted"
 	CodeNoSuchTarget = "no_such_target"
 	CodeTooLarge     = "too_large"
 	CodeRateLimited  = "rate_limited"

@@ -50,6 +50,9 @@ type (
 		Code        string `json:"code"`
 		Message     string `json:"message"`
 		ClientMsgID string `json:"client_msg_id,omitempty"`
+		// Until (code "muted"): when the sender's mute ends, RFC 3339 UTC;
+		// absent when the group is muted for all until an admin lifts it.
+		Until string `json:"until,omitempty"`
 	}
 )
 

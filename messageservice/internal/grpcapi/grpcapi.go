@@ -1,7 +1,7 @@
 // Package grpcapi is the messageservice's internal gRPC API
 // (privateim.message.v1.MessageService, mutual TLS on GRPC_ADDR): Push
-// (system notices), Broadcast (a subscription's post), Online, Prune and
-// Stats. It validates requests, calls chat and translates errors in one
+// (system notices), Broadcast (a subscription's post), Online, Prune,
+// Stats and DeliverGroup (a group's stored system messages). It validates requests, calls chat and translates errors in one
 // place (code): callers get a safe message, the log gets the cause.
 package grpcapi
 
@@ -36,6 +36,7 @@ type Node interface {
 	OnlineUsers(ids []int64) []int64
 	Prune(now time.Time, o chat.PruneOptions) (groups, subscriptions int)
 	Stats() chat.Stats
+	DeliverGroup(ctx context.Context, group int64, seqs, also []int64) error
 }
 
 var _ Node = (*chat.Service)(nil)
@@ -63,8 +64,12 @@ func invalid(msg string) error { return status.Error(codes.InvalidArgument, msg)
 // code is the one table from errors to gRPC status.
 func (s *Server) code(op string, err error) error {
 	switch {
+	case errors.Is(err, chat.ErrNoSuchTarget) && op == "deliver group":
+		return status.Error(codes.NotFound, "no such group")
 	case errors.Is(err, chat.ErrNoSuchTarget):
 		return status.Error(codes.NotFound, "no such subscription")
+	case errors.Is(err, chat.ErrNotStored):
+		return status.Error(codes.FailedPrecondition, "seqs: a message is not stored")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -150,6 +155,28 @@ func (s *Server) Prune(context.Context, *messagev1.PruneRequest) (*messagev1.Pru
 	g, sub := s.node.Prune(s.now(), s.prune)
 	s.log.Info("pruned on request", "groups", g, "subscriptions", sub)
 	return &messagev1.PruneResponse{GroupsPruned: int64(g), SubscriptionsPruned: int64(sub)}, nil
+}
+
+// DeliverGroup fans out stored messages of a group's conversation.
+func (s *Server) DeliverGroup(ctx context.Context, req *messagev1.DeliverGroupRequest) (*messagev1.DeliverGroupResponse, error) {
+	if req.GetGroupId() < 1 {
+		return nil, invalid("group_id must be > 0")
+	}
+	if n := len(req.GetSeqs()); n < 1 || n > chat.MaxDeliverSeqs {
+		return nil, invalid("seqs must hold 1..100 seqs")
+	}
+	for _, q := range req.GetSeqs() {
+		if q < 1 {
+			return nil, invalid("seqs must be > 0")
+		}
+	}
+	if len(req.GetAlsoUserIds()) > MaxUsers {
+		return nil, invalid("also_user_ids must hold at most 1000 ids")
+	}
+	if err := s.node.DeliverGroup(ctx, req.GetGroupId(), req.GetSeqs(), req.GetAlsoUserIds()); err != nil {
+		return nil, s.code("deliver group", err)
+	}
+	return &messagev1.DeliverGroupResponse{}, nil
 }
 
 // Stats describes this node.

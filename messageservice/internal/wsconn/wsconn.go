@@ -533,6 +533,17 @@ func (c *Conn) sendError(err error, clientMsgID string) {
 		c.Send(frame.ErrorBytes(fe.Code, fe.Message, clientMsgID))
 		return
 	}
+	var me *chat.MutedError
+	if errors.As(err, &me) {
+		f := frame.ErrorFrame{Type: "error", Code: frame.CodeMuted, Message: "you are muted in this group", ClientMsgID: clientMsgID}
+		if !me.Until.IsZero() {
+			f.Until = me.Until.UTC().Format(time.RFC3339)
+		} else {
+			f.Message = "only the owner and admins may send while the group is muted"
+		}
+		c.Send(frame.Marshal(f))
+		return
+	}
 	for _, e := range codes {
 		if errors.Is(err, e.err) {
 			c.Send(frame.ErrorBytes(e.code, e.message, clientMsgID))

@@ -28,6 +28,7 @@ const (
 	GroupDismissed         Kind = 7
 	SubscriptionFollowed   Kind = 8
 	SubscriptionUnfollowed Kind = 9
+	GroupChanged           Kind = 10
 )
 
 func (k Kind) String() string {
@@ -50,6 +51,8 @@ func (k Kind) String() string {
 		return "SUBSCRIPTION_FOLLOWED"
 	case SubscriptionUnfollowed:
 		return "SUBSCRIPTION_UNFOLLOWED"
+	case GroupChanged:
+		return "GROUP_CHANGED"
 	}
 	return "KIND_UNSPECIFIED"
 }

@@ -1,0 +1,66 @@
+// Delivery of a group's system messages, stored by the userservice
+// through the DataService together with the group change they describe.
+
+package chat
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/messageservice/internal/frame"
+)
+
+// MaxDeliverSeqs bounds the messages of one DeliverGroup.
+const MaxDeliverSeqs = 100
+
+// DeliverGroup hands the stored messages seqs of group's conversation to
+// the connections, on every node, of the group's members and of also
+// (users the change took out, who are told of it too). It first drops
+// this node's cached state of the group, so the members and moderation it
+// delivers to and judges the next send by are read after the change (the
+// other nodes drop theirs on the GROUP_CHANGED or membership relation
+// event). Messages go out in seq order; a session that got later ones of
+// the conversation first fills the gap from the DataService and drops
+// what it already delivered, so nothing arrives twice or out of order.
+// ErrNoSuchTarget for an unknown group; a dismissed one delivers to also.
+func (s *Service) DeliverGroup(ctx context.Context, group int64, seqs, also []int64) error {
+	s.grps.forget(group)
+	_, members, err := s.grps.members(ctx, group, 0)
+	if err != nil {
+		return err
+	}
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	name := conv.Group(group).String()
+	first, last := seqs[0], seqs[len(seqs)-1]
+	msgs, _, err := s.store.Messages(ctx, name, first-1, int(last-first+1))
+	if err != nil {
+		return fmt.Errorf("read %s %d..%d: %w", name, first, last, err)
+	}
+	to := slices.Clone(members)
+	for _, u := range also {
+		if !slices.Contains(to, u) {
+			to = append(to, u)
+		}
+	}
+	sent := 0
+	for _, m := range msgs {
+		if _, ok := slices.BinarySearch(seqs, m.Seq); !ok {
+			continue
+		}
+		b := frame.Marshal(messageFrame(m, "message"))
+		s.fanout(to, nil, Delivery{Users: to, Conv: name, Seq: m.Seq, Frame: b})
+		sent++
+	}
+	if sent < len(seqs) {
+		return fmt.Errorf("deliver %s: %d of %d seqs are not stored: %w", name, len(seqs)-sent, len(seqs), ErrNotStored)
+	}
+	return nil
+}
+
+// ErrNotStored: DeliverGroup named a seq the conversation does not hold.
+var ErrNotStored = errors.New("message not stored")

@@ -22,18 +22,19 @@ func fromTS(t *timestamppb.Timestamp) time.Time { return t.AsTime().UTC() }
 
 func userPB(u store.User) *datav1.User {
 	return &datav1.User{
-		Id:           u.ID,
-		Email:        u.Email,
-		Name:         u.Name,
-		PasswordHash: u.PasswordHash,
-		Mobile:       u.Mobile,
-		Gender:       datav1.Gender(u.Gender),
-		Avatar:       u.Avatar,
-		QrCode:       u.QRCode,
-		Deleted:      u.Deleted,
-		CreatedAt:    ts(u.CreatedAt),
-		UpdatedAt:    ts(u.UpdatedAt),
-		TokenVersion: u.TokenVersion,
+		Id:            u.ID,
+		Email:         u.Email,
+		Name:          u.Name,
+		PasswordHash:  u.PasswordHash,
+		Mobile:        u.Mobile,
+		Gender:        datav1.Gender(u.Gender),
+		Avatar:        u.Avatar,
+		QrCode:        u.QRCode,
+		Deleted:       u.Deleted,
+		CreatedAt:     ts(u.CreatedAt),
+		UpdatedAt:     ts(u.UpdatedAt),
+		TokenVersion:  u.TokenVersion,
+		EmailVerified: u.EmailVerified,
 	}
 }
 
@@ -47,6 +48,17 @@ func usersPB(us []store.User) []*datav1.User {
 
 func resetTokenPB(t store.ResetToken) *datav1.ResetToken {
 	return &datav1.ResetToken{
+		Id:        t.ID,
+		UserId:    t.UserID,
+		TokenHash: t.TokenHash,
+		ExpiresAt: ts(t.ExpiresAt),
+		Used:      t.Used,
+		CreatedAt: ts(t.CreatedAt),
+	}
+}
+
+func emailTokenPB(t store.EmailToken) *datav1.EmailToken {
+	return &datav1.EmailToken{
 		Id:        t.ID,
 		UserId:    t.UserID,
 		TokenHash: t.TokenHash,

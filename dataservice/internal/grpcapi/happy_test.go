@@ -125,6 +125,21 @@ func usersHappy(t *testing.T, e *dataservicetest.Env) {
 	if st.Message() == "" || strings.Contains(st.Message(), "SQL") {
 		t.Errorf("precondition message %q", st.Message())
 	}
+	et := check(e.Users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{
+		UserId: u.GetId(), TokenHash: "ev1", ExpiresAt: timestamppb.New(time.Now().Add(time.Hour)),
+	}))(t)
+	if et.GetId() <= 0 || et.GetUserId() != u.GetId() || et.GetUsed() || et.GetExpiresAt() == nil {
+		t.Errorf("email token: %v", et)
+	}
+	if rp.GetUser().GetEmailVerified() {
+		t.Errorf("new user verified: %v", rp.GetUser())
+	}
+	ve := check(e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: "ev1", Now: timestamppb.Now()}))(t)
+	if !ve.GetUser().GetEmailVerified() || ve.GetUser().GetId() != u.GetId() {
+		t.Errorf("after verify: %v", ve.GetUser())
+	}
+	wantCode(t, errOf(e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: "ev1", Now: timestamppb.Now()})), codes.FailedPrecondition)
+	wantCode(t, errOf(e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: "th1", Now: timestamppb.Now()})), codes.NotFound)
 	del := check(e.Users.DeleteUser(ctx, &datav1.DeleteUserRequest{Id: b.GetId()}))(t)
 	if !del.GetDeleted() {
 		t.Errorf("deleted user: %v", del)

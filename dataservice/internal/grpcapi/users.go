@@ -3,6 +3,8 @@ package grpcapi
 import (
 	"context"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/privateim/privateim/dataservice/internal/store"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 )
@@ -143,22 +145,37 @@ func (s *usersServer) DeleteUser(ctx context.Context, r *datav1.DeleteUserReques
 	return userPB(u), nil
 }
 
-func (s *usersServer) CreateResetToken(ctx context.Context, r *datav1.CreateResetTokenRequest) (*datav1.ResetToken, error) {
+// tokenRequest is what CreateResetToken and CreateEmailToken are asked.
+type tokenRequest interface {
+	GetUserId() int64
+	GetTokenHash() string
+	GetExpiresAt() *timestamppb.Timestamp
+}
+
+// newToken validates r and returns the token to store, with a fresh id.
+func (s *usersServer) newToken(r tokenRequest) (store.ResetToken, error) {
 	var c checker
 	c.id("user_id", r.GetUserId())
 	c.key("token_hash", r.GetTokenHash(), maxTokenHashBytes)
 	c.timestamp("expires_at", r.GetExpiresAt())
 	if err := c.err(); err != nil {
-		return nil, err
+		return store.ResetToken{}, err
 	}
-	t, err := s.rel.CreateResetToken(ctx, store.ResetToken{
+	return store.ResetToken{
 		ID:        s.ids.Next(),
 		UserID:    r.GetUserId(),
 		TokenHash: r.GetTokenHash(),
 		ExpiresAt: fromTS(r.GetExpiresAt()),
 		CreatedAt: s.now(),
-	})
+	}, nil
+}
+
+func (s *usersServer) CreateResetToken(ctx context.Context, r *datav1.CreateResetTokenRequest) (*datav1.ResetToken, error) {
+	t, err := s.newToken(r)
 	if err != nil {
+		return nil, err
+	}
+	if t, err = s.rel.CreateResetToken(ctx, t); err != nil {
 		return nil, s.fail(ctx, "create reset token", err)
 	}
 	return resetTokenPB(t), nil
@@ -177,4 +194,29 @@ func (s *usersServer) ResetPasswordPlus(ctx context.Context, r *datav1.ResetPass
 		return nil, s.fail(ctx, "reset password", err)
 	}
 	return &datav1.ResetPasswordPlusResponse{User: userPB(u)}, nil
+}
+
+func (s *usersServer) CreateEmailToken(ctx context.Context, r *datav1.CreateEmailTokenRequest) (*datav1.EmailToken, error) {
+	t, err := s.newToken(r)
+	if err != nil {
+		return nil, err
+	}
+	if t, err = s.rel.CreateEmailToken(ctx, t); err != nil {
+		return nil, s.fail(ctx, "create email token", err)
+	}
+	return emailTokenPB(t), nil
+}
+
+func (s *usersServer) VerifyEmailPlus(ctx context.Context, r *datav1.VerifyEmailPlusRequest) (*datav1.VerifyEmailPlusResponse, error) {
+	var c checker
+	c.key("token_hash", r.GetTokenHash(), maxTokenHashBytes)
+	c.timestamp("now", r.GetNow())
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	u, err := s.rel.VerifyEmailPlus(ctx, r.GetTokenHash(), fromTS(r.GetNow()))
+	if err != nil {
+		return nil, s.fail(ctx, "verify email", err)
+	}
+	return &datav1.VerifyEmailPlusResponse{User: userPB(u)}, nil
 }

@@ -156,6 +156,34 @@ func badCases() []badCase {
 			_, err := e.Users.CreateResetToken(ctx, &datav1.CreateResetTokenRequest{UserId: unknown, TokenHash: "t", ExpiresAt: now})
 			return err
 		}),
+		ia("CreateEmailToken/no user", "user_id", func(ctx C, e *E) error {
+			_, err := e.Users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{TokenHash: "t", ExpiresAt: now})
+			return err
+		}),
+		ia("CreateEmailToken/hash over 128", "token_hash", func(ctx C, e *E) error {
+			_, err := e.Users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{UserId: 1, TokenHash: long129, ExpiresAt: now})
+			return err
+		}),
+		ia("CreateEmailToken/no expiry", "expires_at", func(ctx C, e *E) error {
+			_, err := e.Users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{UserId: 1, TokenHash: "t"})
+			return err
+		}),
+		nf("CreateEmailToken/unknown user", func(ctx C, e *E) error {
+			_, err := e.Users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{UserId: unknown, TokenHash: "t", ExpiresAt: now})
+			return err
+		}),
+		ia("VerifyEmailPlus/no token", "token_hash", func(ctx C, e *E) error {
+			_, err := e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{Now: now})
+			return err
+		}),
+		ia("VerifyEmailPlus/no now", "now", func(ctx C, e *E) error {
+			_, err := e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: "t"})
+			return err
+		}),
+		nf("VerifyEmailPlus/unknown token", func(ctx C, e *E) error {
+			_, err := e.Users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: "nope", Now: now})
+			return err
+		}),
 		ia("ResetPasswordPlus/no token", "token_hash", func(ctx C, e *E) error {
 			_, err := e.Users.ResetPasswordPlus(ctx, &datav1.ResetPasswordPlusRequest{PasswordHash: "p", Now: now})
 			return err

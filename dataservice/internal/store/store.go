@@ -67,6 +67,8 @@ type User struct {
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
 	TokenVersion int64
+	// EmailVerified is set by VerifyEmailPlus and never cleared.
+	EmailVerified bool
 }
 
 // UserUpdate holds the fields to change; nil means unchanged.
@@ -89,6 +91,10 @@ type ResetToken struct {
 	Used      bool
 	CreatedAt time.Time
 }
+
+// EmailToken is a one-time email-verification token: the shape of a
+// ResetToken, kept in its own table so one is never spent as the other.
+type EmailToken = ResetToken
 
 type Friendship struct {
 	SelfID      int64
@@ -273,6 +279,9 @@ type Relational interface {
 	CreateResetToken(ctx context.Context, t ResetToken) (ResetToken, error)
 	// ResetPasswordPlus consumes the token, sets the hash and bumps the token version in one transaction.
 	ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
+	CreateEmailToken(ctx context.Context, t EmailToken) (EmailToken, error)
+	// VerifyEmailPlus consumes the token, spends the user's other email tokens and sets email_verified in one transaction.
+	VerifyEmailPlus(ctx context.Context, tokenHash string, now time.Time) (User, error)
 
 	PutFriendship(ctx context.Context, f Friendship) (Friendship, error)
 	GetFriendship(ctx context.Context, selfID, friendID int64) (Friendship, error)

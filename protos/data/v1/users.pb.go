@@ -102,7 +102,10 @@ type User struct {
 	CreatedAt    *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
 	UpdatedAt    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// Bumped to revoke every token issued before; starts at 1.
-	TokenVersion  int64 `protobuf:"varint,12,opt,name=token_version,json=tokenVersion,proto3" json:"token_version,omitempty"`
+	TokenVersion int64 `protobuf:"varint,12,opt,name=token_version,json=tokenVersion,proto3" json:"token_version,omitempty"`
+	// Set once the owner of the address opened a verification link
+	// (VerifyEmailPlus); never cleared (the email cannot change).
+	EmailVerified bool `protobuf:"varint,25,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -219,6 +222,13 @@ func (x *User) GetTokenVersion() int64 {
 		return x.TokenVersion
 	}
 	return 0
+}
+
+func (x *User) GetEmailVerified() bool {
+	if x != nil {
+		return x.EmailVerified
+	}
+	return false
 }
 
 type CreateUserRequest struct {
@@ -1014,11 +1024,257 @@ func (x *ResetPasswordPlusResponse) GetUser() *User {
 	return nil
 }
 
+// A one-time email-verification token; stored apart from reset tokens, so
+// one can never be spent as the other.
+type EmailToken struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	TokenHash     string                 `protobuf:"bytes,3,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"` // a hash of the secret; the secret itself is never stored
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
+	Used          bool                   `protobuf:"varint,5,opt,name=used,proto3" json:"used,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EmailToken) Reset() {
+	*x = EmailToken{}
+	mi := &file_data_v1_users_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EmailToken) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EmailToken) ProtoMessage() {}
+
+func (x *EmailToken) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EmailToken.ProtoReflect.Descriptor instead.
+func (*EmailToken) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *EmailToken) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *EmailToken) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *EmailToken) GetTokenHash() string {
+	if x != nil {
+		return x.TokenHash
+	}
+	return ""
+}
+
+func (x *EmailToken) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+func (x *EmailToken) GetUsed() bool {
+	if x != nil {
+		return x.Used
+	}
+	return false
+}
+
+func (x *EmailToken) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type CreateEmailTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	TokenHash     string                 `protobuf:"bytes,2,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"` // required, <= 128
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"` // required
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateEmailTokenRequest) Reset() {
+	*x = CreateEmailTokenRequest{}
+	mi := &file_data_v1_users_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateEmailTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateEmailTokenRequest) ProtoMessage() {}
+
+func (x *CreateEmailTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateEmailTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateEmailTokenRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CreateEmailTokenRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *CreateEmailTokenRequest) GetTokenHash() string {
+	if x != nil {
+		return x.TokenHash
+	}
+	return ""
+}
+
+func (x *CreateEmailTokenRequest) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// VerifyEmailPlus, in one transaction: marks the token and every other
+// email token of its user used, and sets the user's email_verified. NotFound
+// for an unknown token hash; FailedPrecondition when the token is used or
+// expired at `now`.
+type VerifyEmailPlusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenHash     string                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
+	Now           *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=now,proto3" json:"now,omitempty"` // required: the caller's clock decides expiry
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyEmailPlusRequest) Reset() {
+	*x = VerifyEmailPlusRequest{}
+	mi := &file_data_v1_users_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyEmailPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyEmailPlusRequest) ProtoMessage() {}
+
+func (x *VerifyEmailPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyEmailPlusRequest.ProtoReflect.Descriptor instead.
+func (*VerifyEmailPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *VerifyEmailPlusRequest) GetTokenHash() string {
+	if x != nil {
+		return x.TokenHash
+	}
+	return ""
+}
+
+func (x *VerifyEmailPlusRequest) GetNow() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Now
+	}
+	return nil
+}
+
+type VerifyEmailPlusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *User                  `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VerifyEmailPlusResponse) Reset() {
+	*x = VerifyEmailPlusResponse{}
+	mi := &file_data_v1_users_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VerifyEmailPlusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VerifyEmailPlusResponse) ProtoMessage() {}
+
+func (x *VerifyEmailPlusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VerifyEmailPlusResponse.ProtoReflect.Descriptor instead.
+func (*VerifyEmailPlusResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *VerifyEmailPlusResponse) GetUser() *User {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
 var File_data_v1_users_proto protoreflect.FileDescriptor
 
 const file_data_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x96\x03\n" +
+	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1034,7 +1290,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
 	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
-	"\rtoken_version\x18\f \x01(\x03R\ftokenVersion\"\xde\x01\n" +
+	"\rtoken_version\x18\f \x01(\x03R\ftokenVersion\x12%\n" +
+	"\x0eemail_verified\x18\x19 \x01(\bR\remailVerified\"\xde\x01\n" +
 	"\x11CreateUserRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -1105,12 +1362,35 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash\x12,\n" +
 	"\x03now\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"H\n" +
 	"\x19ResetPasswordPlusResponse\x12+\n" +
+	"\x04user\x18\x01 \x01(\v2\x17.privateim.data.v1.UserR\x04user\"\xde\x01\n" +
+	"\n" +
+	"EmailToken\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x03 \x01(\tR\ttokenHash\x129\n" +
+	"\n" +
+	"expires_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\x12\x12\n" +
+	"\x04used\x18\x05 \x01(\bR\x04used\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x8c\x01\n" +
+	"\x17CreateEmailTokenRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x02 \x01(\tR\ttokenHash\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"e\n" +
+	"\x16VerifyEmailPlusRequest\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x01 \x01(\tR\ttokenHash\x12,\n" +
+	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"F\n" +
+	"\x17VerifyEmailPlusResponse\x12+\n" +
 	"\x04user\x18\x01 \x01(\v2\x17.privateim.data.v1.UserR\x04user*V\n" +
 	"\x06Gender\x12\x16\n" +
 	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vGENDER_MALE\x10\x01\x12\x11\n" +
 	"\rGENDER_FEMALE\x10\x02\x12\x10\n" +
-	"\fGENDER_OTHER\x10\x032\x8c\x06\n" +
+	"\fGENDER_OTHER\x10\x032\xd5\a\n" +
 	"\x05Users\x12K\n" +
 	"\n" +
 	"CreateUser\x12$.privateim.data.v1.CreateUserRequest\x1a\x17.privateim.data.v1.User\x12E\n" +
@@ -1123,7 +1403,9 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\n" +
 	"DeleteUser\x12$.privateim.data.v1.DeleteUserRequest\x1a\x17.privateim.data.v1.User\x12]\n" +
 	"\x10CreateResetToken\x12*.privateim.data.v1.CreateResetTokenRequest\x1a\x1d.privateim.data.v1.ResetToken\x12n\n" +
-	"\x11ResetPasswordPlus\x12+.privateim.data.v1.ResetPasswordPlusRequest\x1a,.privateim.data.v1.ResetPasswordPlusResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\x11ResetPasswordPlus\x12+.privateim.data.v1.ResetPasswordPlusRequest\x1a,.privateim.data.v1.ResetPasswordPlusResponse\x12]\n" +
+	"\x10CreateEmailToken\x12*.privateim.data.v1.CreateEmailTokenRequest\x1a\x1d.privateim.data.v1.EmailToken\x12h\n" +
+	"\x0fVerifyEmailPlus\x12).privateim.data.v1.VerifyEmailPlusRequest\x1a*.privateim.data.v1.VerifyEmailPlusResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_users_proto_rawDescOnce sync.Once
@@ -1138,7 +1420,7 @@ func file_data_v1_users_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_data_v1_users_proto_goTypes = []any{
 	(Gender)(0),                       // 0: privateim.data.v1.Gender
 	(*User)(nil),                      // 1: privateim.data.v1.User
@@ -1155,44 +1437,57 @@ var file_data_v1_users_proto_goTypes = []any{
 	(*CreateResetTokenRequest)(nil),   // 12: privateim.data.v1.CreateResetTokenRequest
 	(*ResetPasswordPlusRequest)(nil),  // 13: privateim.data.v1.ResetPasswordPlusRequest
 	(*ResetPasswordPlusResponse)(nil), // 14: privateim.data.v1.ResetPasswordPlusResponse
-	(*timestamppb.Timestamp)(nil),     // 15: google.protobuf.Timestamp
+	(*EmailToken)(nil),                // 15: privateim.data.v1.EmailToken
+	(*CreateEmailTokenRequest)(nil),   // 16: privateim.data.v1.CreateEmailTokenRequest
+	(*VerifyEmailPlusRequest)(nil),    // 17: privateim.data.v1.VerifyEmailPlusRequest
+	(*VerifyEmailPlusResponse)(nil),   // 18: privateim.data.v1.VerifyEmailPlusResponse
+	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
 }
 var file_data_v1_users_proto_depIdxs = []int32{
 	0,  // 0: privateim.data.v1.User.gender:type_name -> privateim.data.v1.Gender
-	15, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	15, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	19, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.CreateUserRequest.gender:type_name -> privateim.data.v1.Gender
 	1,  // 4: privateim.data.v1.GetUsersResponse.users:type_name -> privateim.data.v1.User
 	1,  // 5: privateim.data.v1.SearchUsersResponse.users:type_name -> privateim.data.v1.User
 	0,  // 6: privateim.data.v1.UpdateUserRequest.gender:type_name -> privateim.data.v1.Gender
-	15, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
-	15, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	15, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
+	19, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
+	19, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
 	1,  // 11: privateim.data.v1.ResetPasswordPlusResponse.user:type_name -> privateim.data.v1.User
-	2,  // 12: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
-	3,  // 13: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
-	4,  // 14: privateim.data.v1.Users.GetUserByEmail:input_type -> privateim.data.v1.GetUserByEmailRequest
-	5,  // 15: privateim.data.v1.Users.GetUsers:input_type -> privateim.data.v1.GetUsersRequest
-	7,  // 16: privateim.data.v1.Users.SearchUsers:input_type -> privateim.data.v1.SearchUsersRequest
-	9,  // 17: privateim.data.v1.Users.UpdateUser:input_type -> privateim.data.v1.UpdateUserRequest
-	10, // 18: privateim.data.v1.Users.DeleteUser:input_type -> privateim.data.v1.DeleteUserRequest
-	12, // 19: privateim.data.v1.Users.CreateResetToken:input_type -> privateim.data.v1.CreateResetTokenRequest
-	13, // 20: privateim.data.v1.Users.ResetPasswordPlus:input_type -> privateim.data.v1.ResetPasswordPlusRequest
-	1,  // 21: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
-	1,  // 22: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
-	1,  // 23: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
-	6,  // 24: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
-	8,  // 25: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
-	1,  // 26: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
-	1,  // 27: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
-	11, // 28: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
-	14, // 29: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
-	21, // [21:30] is the sub-list for method output_type
-	12, // [12:21] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	19, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
+	19, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	19, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
+	1,  // 16: privateim.data.v1.VerifyEmailPlusResponse.user:type_name -> privateim.data.v1.User
+	2,  // 17: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
+	3,  // 18: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
+	4,  // 19: privateim.data.v1.Users.GetUserByEmail:input_type -> privateim.data.v1.GetUserByEmailRequest
+	5,  // 20: privateim.data.v1.Users.GetUsers:input_type -> privateim.data.v1.GetUsersRequest
+	7,  // 21: privateim.data.v1.Users.SearchUsers:input_type -> privateim.data.v1.SearchUsersRequest
+	9,  // 22: privateim.data.v1.Users.UpdateUser:input_type -> privateim.data.v1.UpdateUserRequest
+	10, // 23: privateim.data.v1.Users.DeleteUser:input_type -> privateim.data.v1.DeleteUserRequest
+	12, // 24: privateim.data.v1.Users.CreateResetToken:input_type -> privateim.data.v1.CreateResetTokenRequest
+	13, // 25: privateim.data.v1.Users.ResetPasswordPlus:input_type -> privateim.data.v1.ResetPasswordPlusRequest
+	16, // 26: privateim.data.v1.Users.CreateEmailToken:input_type -> privateim.data.v1.CreateEmailTokenRequest
+	17, // 27: privateim.data.v1.Users.VerifyEmailPlus:input_type -> privateim.data.v1.VerifyEmailPlusRequest
+	1,  // 28: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
+	1,  // 29: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
+	1,  // 30: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
+	6,  // 31: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
+	8,  // 32: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
+	1,  // 33: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
+	1,  // 34: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
+	11, // 35: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
+	14, // 36: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
+	15, // 37: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
+	18, // 38: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
+	28, // [28:39] is the sub-list for method output_type
+	17, // [17:28] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_users_proto_init() }
@@ -1207,7 +1502,7 @@ func file_data_v1_users_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_users_proto_rawDesc), len(file_data_v1_users_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -42,6 +42,8 @@ const (
 	Users_DeleteUser_FullMethodName        = "/privateim.data.v1.Users/DeleteUser"
 	Users_CreateResetToken_FullMethodName  = "/privateim.data.v1.Users/CreateResetToken"
 	Users_ResetPasswordPlus_FullMethodName = "/privateim.data.v1.Users/ResetPasswordPlus"
+	Users_CreateEmailToken_FullMethodName  = "/privateim.data.v1.Users/CreateEmailToken"
+	Users_VerifyEmailPlus_FullMethodName   = "/privateim.data.v1.Users/VerifyEmailPlus"
 )
 
 // UsersClient is the client API for Users service.
@@ -57,6 +59,8 @@ type UsersClient interface {
 	DeleteUser(ctx context.Context, in *DeleteUserRequest, opts ...grpc.CallOption) (*User, error)
 	CreateResetToken(ctx context.Context, in *CreateResetTokenRequest, opts ...grpc.CallOption) (*ResetToken, error)
 	ResetPasswordPlus(ctx context.Context, in *ResetPasswordPlusRequest, opts ...grpc.CallOption) (*ResetPasswordPlusResponse, error)
+	CreateEmailToken(ctx context.Context, in *CreateEmailTokenRequest, opts ...grpc.CallOption) (*EmailToken, error)
+	VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRequest, opts ...grpc.CallOption) (*VerifyEmailPlusResponse, error)
 }
 
 type usersClient struct {
@@ -157,6 +161,26 @@ func (c *usersClient) ResetPasswordPlus(ctx context.Context, in *ResetPasswordPl
 	return out, nil
 }
 
+func (c *usersClient) CreateEmailToken(ctx context.Context, in *CreateEmailTokenRequest, opts ...grpc.CallOption) (*EmailToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(EmailToken)
+	err := c.cc.Invoke(ctx, Users_CreateEmailToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *usersClient) VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRequest, opts ...grpc.CallOption) (*VerifyEmailPlusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VerifyEmailPlusResponse)
+	err := c.cc.Invoke(ctx, Users_VerifyEmailPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsersServer is the server API for Users service.
 // All implementations must embed UnimplementedUsersServer
 // for forward compatibility.
@@ -170,6 +194,8 @@ type UsersServer interface {
 	DeleteUser(context.Context, *DeleteUserRequest) (*User, error)
 	CreateResetToken(context.Context, *CreateResetTokenRequest) (*ResetToken, error)
 	ResetPasswordPlus(context.Context, *ResetPasswordPlusRequest) (*ResetPasswordPlusResponse, error)
+	CreateEmailToken(context.Context, *CreateEmailTokenRequest) (*EmailToken, error)
+	VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error)
 	mustEmbedUnimplementedUsersServer()
 }
 
@@ -206,6 +232,12 @@ func (UnimplementedUsersServer) CreateResetToken(context.Context, *CreateResetTo
 }
 func (UnimplementedUsersServer) ResetPasswordPlus(context.Context, *ResetPasswordPlusRequest) (*ResetPasswordPlusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ResetPasswordPlus not implemented")
+}
+func (UnimplementedUsersServer) CreateEmailToken(context.Context, *CreateEmailTokenRequest) (*EmailToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateEmailToken not implemented")
+}
+func (UnimplementedUsersServer) VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method VerifyEmailPlus not implemented")
 }
 func (UnimplementedUsersServer) mustEmbedUnimplementedUsersServer() {}
 func (UnimplementedUsersServer) testEmbeddedByValue()               {}
@@ -390,6 +422,42 @@ func _Users_ResetPasswordPlus_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Users_CreateEmailToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateEmailTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsersServer).CreateEmailToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Users_CreateEmailToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsersServer).CreateEmailToken(ctx, req.(*CreateEmailTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Users_VerifyEmailPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VerifyEmailPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsersServer).VerifyEmailPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Users_VerifyEmailPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsersServer).VerifyEmailPlus(ctx, req.(*VerifyEmailPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Users_ServiceDesc is the grpc.ServiceDesc for Users service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -432,6 +500,14 @@ var Users_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ResetPasswordPlus",
 			Handler:    _Users_ResetPasswordPlus_Handler,
+		},
+		{
+			MethodName: "CreateEmailToken",
+			Handler:    _Users_CreateEmailToken_Handler,
+		},
+		{
+			MethodName: "VerifyEmailPlus",
+			Handler:    _Users_VerifyEmailPlus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

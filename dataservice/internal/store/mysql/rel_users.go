@@ -10,10 +10,10 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
 
-const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version"
+const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version, u.email_verified"
 
 func relUserDest(u *store.User) []any {
-	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion}
+	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion, &u.EmailVerified}
 }
 
 func relUserKey(u *store.User) int64 { return u.ID }
@@ -133,60 +133,114 @@ func (r *Relational) UpdateUser(ctx context.Context, id int64, up store.UserUpda
 // CreateResetToken stores t for an existing user; created_at is set here
 // and used is false.
 func (r *Relational) CreateResetToken(ctx context.Context, t store.ResetToken) (store.ResetToken, error) {
+	return r.createToken(ctx, "reset_tokens", "reset token", t)
+}
+
+// CreateEmailToken stores an email-verification token like CreateResetToken,
+// in its own table.
+func (r *Relational) CreateEmailToken(ctx context.Context, t store.EmailToken) (store.EmailToken, error) {
+	return r.createToken(ctx, "email_tokens", "email token", t)
+}
+
+// createToken inserts a one-time token into table (reset_tokens or
+// email_tokens, which have the same columns and a unique key
+// uq_<table>_hash).
+func (r *Relational) createToken(ctx context.Context, table, what string, t store.ResetToken) (store.ResetToken, error) {
 	t.CreatedAt = relNow()
 	t.ExpiresAt = relTime(t.ExpiresAt)
 	t.Used = false
 	var one int
 	err := r.db.QueryRowContext(ctx, "SELECT 1 FROM users WHERE id = ?", t.UserID).Scan(&one)
 	if errors.Is(err, sql.ErrNoRows) {
-		return store.ResetToken{}, fmt.Errorf("create reset token: user %d: %w", t.UserID, store.ErrNotFound)
+		return store.ResetToken{}, fmt.Errorf("create %s: user %d: %w", what, t.UserID, store.ErrNotFound)
 	}
 	if err != nil {
-		return store.ResetToken{}, fmt.Errorf("create reset token: %w", err)
+		return store.ResetToken{}, fmt.Errorf("create %s: %w", what, err)
 	}
-	_, err = r.db.ExecContext(ctx, `INSERT INTO reset_tokens (id, user_id, token_hash, expires_at, used, created_at)
+	_, err = r.db.ExecContext(ctx, "INSERT INTO "+table+` (id, user_id, token_hash, expires_at, used, created_at)
 		VALUES (?, ?, ?, ?, ?, ?)`, t.ID, t.UserID, t.TokenHash, t.ExpiresAt, t.Used, t.CreatedAt)
 	if isDuplicate(err) {
-		field := relDupField(err, map[string]string{"uq_reset_tokens_hash": "token_hash"})
-		return store.ResetToken{}, fmt.Errorf("create reset token %d: %w", t.ID, &store.ExistsError{Field: field})
+		field := relDupField(err, map[string]string{"uq_" + table + "_hash": "token_hash"})
+		return store.ResetToken{}, fmt.Errorf("create %s %d: %w", what, t.ID, &store.ExistsError{Field: field})
 	}
 	if err != nil {
-		return store.ResetToken{}, fmt.Errorf("create reset token %d: %w", t.ID, err)
+		return store.ResetToken{}, fmt.Errorf("create %s %d: %w", what, t.ID, err)
 	}
 	return t, nil
 }
 
-// ResetPasswordPlus locks the token row, so two racing resets with the same
-// token cannot both pass the "not used" check.
+// spendToken locks the token row of table with tokenHash, checks it is
+// neither used nor expired at now, and marks it used; it returns the
+// token's user. Locking the row means two racing calls with one token
+// cannot both pass the "not used" check.
+func spendToken(ctx context.Context, tx *sql.Tx, table, what, tokenHash string, now time.Time) (userID int64, err error) {
+	var (
+		id        int64
+		expiresAt time.Time
+		used      bool
+	)
+	err = tx.QueryRowContext(ctx,
+		"SELECT id, user_id, expires_at, used FROM "+table+" WHERE token_hash = ? FOR UPDATE",
+		tokenHash).Scan(&id, &userID, &expiresAt, &used)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, fmt.Errorf("token: %w", store.ErrNotFound)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if used {
+		return 0, store.Preconditionf("%s used", what)
+	}
+	if !now.Before(expiresAt) {
+		return 0, store.Preconditionf("%s expired", what)
+	}
+	if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET used = TRUE WHERE id = ?", id); err != nil {
+		return 0, err
+	}
+	return userID, nil
+}
+
+// VerifyEmailPlus spends the token and every other email token of its user
+// (one verification is enough) and sets users.email_verified.
+func (r *Relational) VerifyEmailPlus(ctx context.Context, tokenHash string, now time.Time) (store.User, error) {
+	u, err := r.spendTokenPlus(ctx, "email_tokens", "email token", tokenHash, now, func(tx *sql.Tx, userID int64) error {
+		if _, err := tx.ExecContext(ctx, "UPDATE email_tokens SET used = TRUE WHERE user_id = ? AND NOT used", userID); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, "UPDATE users SET email_verified = TRUE, updated_at = ? WHERE id = ?", relNow(), userID)
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("verify email: %w", err)
+	}
+	return u, nil
+}
+
+// ResetPasswordPlus spends the token and sets the password in one
+// transaction.
 func (r *Relational) ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (store.User, error) {
+	u, err := r.spendTokenPlus(ctx, "reset_tokens", "reset token", tokenHash, now, func(tx *sql.Tx, userID int64) error {
+		_, err := tx.ExecContext(ctx,
+			"UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ?",
+			passwordHash, relNow(), userID)
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("reset password: %w", err)
+	}
+	return u, nil
+}
+
+// spendTokenPlus spends a token (spendToken), runs apply for its user in the
+// same transaction, and returns the user as it is then.
+func (r *Relational) spendTokenPlus(ctx context.Context, table, what, tokenHash string, now time.Time, apply func(tx *sql.Tx, userID int64) error) (store.User, error) {
 	var u store.User
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
-		var (
-			id, userID int64
-			expiresAt  time.Time
-			used       bool
-		)
-		err := tx.QueryRowContext(ctx,
-			"SELECT id, user_id, expires_at, used FROM reset_tokens WHERE token_hash = ? FOR UPDATE",
-			tokenHash).Scan(&id, &userID, &expiresAt, &used)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("token: %w", store.ErrNotFound)
-		}
+		userID, err := spendToken(ctx, tx, table, what, tokenHash, now)
 		if err != nil {
 			return err
 		}
-		if used {
-			return store.Preconditionf("reset token used")
-		}
-		if !now.Before(expiresAt) {
-			return store.Preconditionf("reset token expired")
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE reset_tokens SET used = TRUE WHERE id = ?", id); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx,
-			"UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ?",
-			passwordHash, relNow(), userID); err != nil {
+		if err := apply(tx, userID); err != nil {
 			return err
 		}
 		u, err = relGetUser(ctx, tx, userID)
@@ -195,8 +249,5 @@ func (r *Relational) ResetPasswordPlus(ctx context.Context, tokenHash, passwordH
 		}
 		return nil
 	})
-	if err != nil {
-		return store.User{}, fmt.Errorf("reset password: %w", err)
-	}
-	return u, nil
+	return u, err
 }

@@ -1,6 +1,7 @@
 package mysql
 
 import (
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -338,4 +339,72 @@ func TestRelConcurrentCreateUser(t *testing.T) {
 	if ok != 1 {
 		t.Fatalf("%d creates succeeded, want 1", ok)
 	}
+}
+
+func TestRelVerifyEmail(t *testing.T) {
+	r, ctx := relOpen(t)
+	relMustUser(t, r, 1, "alice")
+	relMustUser(t, r, 2, "bob")
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	mk := func(id, user int64, hash string, exp time.Time) {
+		t.Helper()
+		if _, err := r.CreateEmailToken(ctx, store.EmailToken{ID: id, UserID: user, TokenHash: hash, ExpiresAt: exp}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk(1, 1, "e-ok", now.Add(time.Hour))
+	mk(2, 1, "e-second", now.Add(time.Hour))
+	mk(3, 1, "e-expired", now)
+	mk(4, 2, "e-bob", now.Add(time.Hour))
+	if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 5, UserID: 2, TokenHash: "r-bob", ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("duplicate hash", func(t *testing.T) {
+		_, err := r.CreateEmailToken(ctx, store.EmailToken{ID: 9, UserID: 1, TokenHash: "e-ok", ExpiresAt: now})
+		relWantExists(t, err, "token_hash")
+	})
+	t.Run("unknown user", func(t *testing.T) {
+		_, err := r.CreateEmailToken(ctx, store.EmailToken{ID: 9, UserID: 999, TokenHash: "x", ExpiresAt: now})
+		relWantIs(t, err, store.ErrNotFound)
+	})
+	t.Run("a reset token is not an email token", func(t *testing.T) {
+		_, err := r.VerifyEmailPlus(ctx, "r-bob", now)
+		relWantIs(t, err, store.ErrNotFound)
+		if _, err := r.ResetPasswordPlus(ctx, "e-bob", "h", now); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("email token spent as a reset token: %v", err)
+		}
+	})
+	t.Run("expired", func(t *testing.T) {
+		_, err := r.VerifyEmailPlus(ctx, "e-expired", now)
+		relWantPrecondition(t, err, "email token expired")
+	})
+	t.Run("new users are unverified", func(t *testing.T) {
+		u, err := r.GetUser(ctx, 1)
+		if err != nil || u.EmailVerified {
+			t.Fatalf("user %+v err %v", u, err)
+		}
+	})
+	t.Run("verifies and spends the user's other tokens", func(t *testing.T) {
+		u, err := r.VerifyEmailPlus(ctx, "e-ok", now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !u.EmailVerified || u.ID != 1 {
+			t.Fatalf("user after verify: %+v", u)
+		}
+		stored, err := r.GetUser(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		relWantEqual(t, stored, u)
+		_, err = r.VerifyEmailPlus(ctx, "e-second", now)
+		relWantPrecondition(t, err, "email token used")
+		_, err = r.VerifyEmailPlus(ctx, "e-ok", now)
+		relWantPrecondition(t, err, "email token used")
+		bob, err := r.GetUser(ctx, 2)
+		if err != nil || bob.EmailVerified {
+			t.Fatalf("bob %+v err %v", bob, err)
+		}
+	})
 }

@@ -46,6 +46,7 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		"SMTP_ADDR=" + FreeAddr(tb), // nobody listens: mails fail and are logged
 		"UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
+		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=" + o.NATSURL,
 		"LOG_LEVEL=info",
 	}

@@ -177,6 +177,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 		"JWT_SECRET=" + rand.Text() + rand.Text(), "BCRYPT_COST=4",
 		"SMTP_ADDR=127.0.0.1:1", "UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
+		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=nats://" + natsAddr, "LOG_LEVEL=info",
 	}, tlsEnv...))
 	if err != nil {

@@ -48,10 +48,14 @@ type Config struct {
 	NATSURL          string // NATS_URL: "" = relation events off
 	GroupMemberLimit int    // GROUP_MEMBER_LIMIT
 
-	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL
+	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL: per email and client address
 	SigninPerIP    Rate     // RATE_SIGNIN_IP
+	SignupPerIP    Rate     // RATE_SIGNUP_IP
+	SignupAll      Rate     // RATE_SIGNUP_ALL: every client together
 	ForgotPerEmail Rate     // RATE_FORGOT_EMAIL
 	ForgotPerIP    Rate     // RATE_FORGOT_IP
+	ResetPerIP     Rate     // RATE_RESET_IP: reset confirmations
+	ResetAll       Rate     // RATE_RESET_ALL
 	RateKeys       int      // RATE_KEYS: keys each limiter remembers, oldest evicted
 	TrustedProxies []string // TRUSTED_PROXIES: CIDRs/IPs whose X-Forwarded-For is believed; none by default
 
@@ -122,11 +126,15 @@ var settings = []config.Setting[Config]{
 	config.Var("SEARCH_DIR", "search-dir", ".dev/search", "bleve index directory", config.String(func(c *Config) *string { return &c.SearchDir })),
 	config.Var("NATS_URL", "nats-url", "", "NATS URL for relation events; empty for none", config.String(func(c *Config) *string { return &c.NATSURL })),
 	config.Var("GROUP_MEMBER_LIMIT", "group-member-limit", "500", "most members a group may have", config.Int(func(c *Config) *int { return &c.GroupMemberLimit })),
-	config.Var("RATE_SIGNIN_EMAIL", "rate-signin-email", "10/1m", "sign-ins per email (N/duration or off)", config.Parsed(func(c *Config) *Rate { return &c.SigninPerEmail }, ParseRate)),
-	config.Var("RATE_SIGNIN_IP", "rate-signin-ip", "60/1m", "sign-ins per client IP", config.Parsed(func(c *Config) *Rate { return &c.SigninPerIP }, ParseRate)),
+	config.Var("RATE_SIGNIN_EMAIL", "rate-signin-email", "10/1m", "sign-ins per email from one client address (IPv4, or IPv6 /64), N/duration or off", config.Parsed(func(c *Config) *Rate { return &c.SigninPerEmail }, ParseRate)),
+	config.Var("RATE_SIGNIN_IP", "rate-signin-ip", "60/1m", "sign-ins per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.SigninPerIP }, ParseRate)),
+	config.Var("RATE_SIGNUP_IP", "rate-signup-ip", "10/1h", "sign-ups per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.SignupPerIP }, ParseRate)),
+	config.Var("RATE_SIGNUP_ALL", "rate-signup-all", "600/1m", "sign-ups of all clients together", config.Parsed(func(c *Config) *Rate { return &c.SignupAll }, ParseRate)),
 	config.Var("RATE_FORGOT_EMAIL", "rate-forgot-email", "3/15m", "password-forgot requests per email", config.Parsed(func(c *Config) *Rate { return &c.ForgotPerEmail }, ParseRate)),
-	config.Var("RATE_FORGOT_IP", "rate-forgot-ip", "30/15m", "password-forgot requests per client IP", config.Parsed(func(c *Config) *Rate { return &c.ForgotPerIP }, ParseRate)),
-	config.Var("RATE_KEYS", "rate-keys", "100000", "keys (emails, IPs) each rate limiter remembers; the least recent is forgotten first", config.Int(func(c *Config) *int { return &c.RateKeys })),
+	config.Var("RATE_FORGOT_IP", "rate-forgot-ip", "30/15m", "password-forgot requests per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.ForgotPerIP }, ParseRate)),
+	config.Var("RATE_RESET_IP", "rate-reset-ip", "20/15m", "password-reset confirmations per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.ResetPerIP }, ParseRate)),
+	config.Var("RATE_RESET_ALL", "rate-reset-all", "300/1m", "password-reset confirmations of all clients together", config.Parsed(func(c *Config) *Rate { return &c.ResetAll }, ParseRate)),
+	config.Var("RATE_KEYS", "rate-keys", "100000", "keys (emails, addresses) each rate limiter remembers, each at most 128 bytes; the least recent is forgotten first", config.Int(func(c *Config) *int { return &c.RateKeys })),
 	config.Var("TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; none by default", config.List(func(c *Config) *[]string { return &c.TrustedProxies }, nil)),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),

@@ -1,34 +1,30 @@
 package httpapi
 
 import (
-	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/userservice/internal/account"
-	"github.com/privateim/privateim/userservice/internal/ratelimit"
 )
 
 // Account serves sign-up, sign-in, the caller's profile and password, and
-// the forgotten-password flow. A nil limiter limits nothing.
+// the forgotten-password flow, within Limits (limits.go).
 type Account struct {
-	Svc            *account.Service
-	SigninPerEmail *ratelimit.Limiter
-	SigninPerIP    *ratelimit.Limiter
-	ForgotPerEmail *ratelimit.Limiter
-	ForgotPerIP    *ratelimit.Limiter
+	Svc *account.Service
+	Limits
 }
 
-// Register implements Feature.
+// Register implements Feature. The per-address limits run before the
+// body is read, the global ones after them, so that one address cannot
+// spend everyone's share.
 func (a Account) Register(r httpkit.Routes) {
-	r.Public.POST("/auth/signup", a.signup)
+	r.Public.POST("/auth/signup", limitIP(a.SignupPerIP), limitAll(a.SignupAll), a.signup)
 	r.Public.POST("/auth/signin", limitIP(a.SigninPerIP), a.signin)
 	r.Public.POST("/auth/password/forgot", limitIP(a.ForgotPerIP), a.forgot)
-	r.Public.POST("/auth/password/reset", a.reset)
+	r.Public.POST("/auth/password/reset", limitIP(a.ResetPerIP), limitAll(a.ResetAll), a.reset)
 	r.Authed.GET("/me", a.me)
 	r.Authed.PATCH("/me", a.patchMe)
 	r.Authed.PUT("/me/password", a.changePassword)
@@ -79,7 +75,7 @@ func (a Account) signin(c *gin.Context) {
 		Email    string `json:"email"`
 		Password string `json:"password"`
 	}
-	if !httpkit.Bind(c, &req) || !limit(c, a.SigninPerEmail, emailKey(req.Email), "too many sign-in attempts for this email") {
+	if !httpkit.Bind(c, &req) || !limitEmail(c, a.SigninPerEmail, req.Email, true, "too many sign-in attempts for this email from this address") {
 		return
 	}
 	tok, u, err := a.Svc.SignIn(c.Request.Context(), req.Email, req.Password)
@@ -94,7 +90,7 @@ func (a Account) forgot(c *gin.Context) {
 	var req struct {
 		Email string `json:"email"`
 	}
-	if !httpkit.Bind(c, &req) || !limit(c, a.ForgotPerEmail, emailKey(req.Email), "too many reset requests for this email") {
+	if !httpkit.Bind(c, &req) || !limitEmail(c, a.ForgotPerEmail, req.Email, false, "too many reset requests for this email") {
 		return
 	}
 	if err := a.Svc.Forgot(c.Request.Context(), req.Email); err != nil {
@@ -163,28 +159,4 @@ func (a Account) changePassword(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
-}
-
-// emailKey is the rate-limit key of an email as typed: normalized the way
-// accounts are, so case games do not earn more attempts.
-func emailKey(e string) string { return strings.ToLower(strings.TrimSpace(e)) }
-
-// limitIP is middleware taking one event of l for the client's IP.
-func limitIP(l *ratelimit.Limiter) gin.HandlerFunc {
-	return func(c *gin.Context) {
-		if limit(c, l, c.ClientIP(), "too many requests from this address") {
-			c.Next()
-		}
-	}
-}
-
-// limit takes one event of l for key, answering 429 with Retry-After when
-// none is left; the handler returns when it is false.
-func limit(c *gin.Context, l *ratelimit.Limiter, key, message string) bool {
-	ok, wait := l.Allow(key)
-	if ok {
-		return true
-	}
-	httpkit.TooMany(c, int(math.Ceil(min(wait, 24*time.Hour).Seconds())), message)
-	return false
 }

@@ -2,9 +2,11 @@ package ratelimit
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // clock is a settable time source.
@@ -117,5 +119,31 @@ func TestConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if allowed != 2000 {
 		t.Errorf("%d allowed, want 2000 (1000 per key)", allowed)
+	}
+}
+
+func TestLongKeysAreDigestedAndShortOnesCopied(t *testing.T) {
+	l, _ := newTest(1, time.Hour, 10)
+	long := strings.Repeat("x", 1<<20)
+	if ok, _ := l.Allow(long); !ok {
+		t.Fatal("first event of a long key refused")
+	}
+	if ok, _ := l.Allow(strings.Repeat("x", 1<<20)); ok {
+		t.Error("the same long key got a second event")
+	}
+	if ok, _ := l.Allow(long + "y"); !ok {
+		t.Error("another long key shared the first one's bucket")
+	}
+	buf := "short" + strings.Repeat(" ", 1<<20)
+	l.Allow(buf[:5])
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k := range l.keys {
+		if len(k) > MaxKeyBytes {
+			t.Errorf("a key of %d bytes is stored", len(k))
+		}
+		if k == "short" && unsafe.StringData(k) == unsafe.StringData(buf) {
+			t.Error("the short key points into the caller's buffer")
+		}
 	}
 }

@@ -87,13 +87,16 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		httpapi.Media{Svc: mediaSvc},
 		httpapi.QRCode{Svc: mediaSvc},
 		httpkit.OpenAPI{Doc: httpapi.OpenAPIDoc},
-		httpapi.Account{
-			Svc:            s.accounts,
+		httpapi.Account{Svc: s.accounts, Limits: httpapi.Limits{
 			SigninPerEmail: limiter(cfg.SigninPerEmail, cfg.RateKeys),
 			SigninPerIP:    limiter(cfg.SigninPerIP, cfg.RateKeys),
+			SignupPerIP:    limiter(cfg.SignupPerIP, cfg.RateKeys),
+			SignupAll:      limiter(cfg.SignupAll, 1),
 			ForgotPerEmail: limiter(cfg.ForgotPerEmail, cfg.RateKeys),
 			ForgotPerIP:    limiter(cfg.ForgotPerIP, cfg.RateKeys),
-		},
+			ResetPerIP:     limiter(cfg.ResetPerIP, cfg.RateKeys),
+			ResetAll:       limiter(cfg.ResetAll, 1),
+		}},
 	}
 	features = append(features, s.relationFeatures(log)...)
 	s.api, err = httpkit.New(httpkit.Deps{

@@ -39,6 +39,7 @@ func TestShutdownDrains(t *testing.T) {
 	cfg.SMTPAddr = mail.SMTPAddr
 	cfg.SearchDir, cfg.UploadDir = filepath.Join(t.TempDir(), "search"), filepath.Join(t.TempDir(), "uploads")
 	cfg.SigninPerEmail, cfg.SigninPerIP, cfg.ForgotPerEmail, cfg.ForgotPerIP = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
+	cfg.SignupPerIP, cfg.SignupAll, cfg.ResetPerIP, cfg.ResetAll = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
 	srv, err := server.New(cfg, usertest.Logger())
 	if err != nil {
 		t.Fatal(err)

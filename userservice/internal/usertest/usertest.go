@@ -79,6 +79,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	cfg.UploadDir = filepath.Join(dir, "uploads")
 	cfg.SearchDir = filepath.Join(dir, "search")
 	cfg.SigninPerEmail, cfg.SigninPerIP, cfg.ForgotPerEmail, cfg.ForgotPerIP = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
+	cfg.SignupPerIP, cfg.SignupAll, cfg.ResetPerIP, cfg.ResetAll = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
 	cfg.ShutdownTimeout = 10 * time.Second
 	if o.Configure != nil {
 		o.Configure(&cfg)

@@ -36,7 +36,7 @@ func TestShutdownDrains(t *testing.T) {
 	cfg.TLS, cfg.DataTLS = data.Certs.Server, data.Certs.Client
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.BcryptCost = bcrypt.MinCost
-	cfg.SMTPAddr = mail.SMTPAddr
+	cfg.SMTPAddr, cfg.SMTPTLS = mail.SMTPAddr, "none" // mailpit without TLS
 	cfg.SearchDir, cfg.UploadDir = filepath.Join(t.TempDir(), "search"), filepath.Join(t.TempDir(), "uploads")
 	cfg.SigninPerEmail, cfg.SigninPerIP, cfg.ForgotPerEmail, cfg.ForgotPerIP = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
 	cfg.SignupPerIP, cfg.SignupAll, cfg.ResetPerIP, cfg.ResetAll = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}

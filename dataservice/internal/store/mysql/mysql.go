@@ -175,6 +175,7 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 		return err
 	}
 	sort.Strings(names)
+	seen := map[int64]string{}
 	for _, name := range names {
 		base := strings.TrimPrefix(name, "migrations/")
 		num, _, ok := strings.Cut(base, "_")
@@ -185,6 +186,12 @@ func Migrate(ctx context.Context, db *sql.DB) error {
 		if err != nil {
 			return fmt.Errorf("migration %s: %w", base, err)
 		}
+		if other, dup := seen[version]; dup {
+			// Two changes landed the same number: refuse, or one would be
+			// skipped wherever the other was applied first.
+			return fmt.Errorf("migration %s: version %d is also %s; renumber one", base, version, other)
+		}
+		seen[version] = base
 		if applied[version] {
 			continue
 		}

@@ -272,3 +272,23 @@ func (e maskedError) Error() string {
 }
 
 func (e maskedError) Unwrap() error { return e.err }
+
+// The values of ENV (EnvVar).
+const (
+	Development = "development"
+	Production  = "production"
+)
+
+// EnvVar is the ENV setting every binary has, filling field: development
+// (the default) or production. In production a binary's Validate refuses
+// what only a developer's machine may use: the dev CA, TLS files that do
+// not load, default or generated secrets.
+func EnvVar[C any](field func(*C) *string) Setting[C] {
+	return Var("ENV", "env", Development, "development or production; production refuses the dev CA, missing TLS files and default secrets",
+		Parsed(field, func(v string) (string, error) {
+			if v != Development && v != Production {
+				return "", fmt.Errorf("want %s or %s", Development, Production)
+			}
+			return v, nil
+		}))
+}

@@ -1,15 +1,18 @@
 // Package grpcserver is the internal gRPC server of a service: mutual TLS,
-// the gRPC health service reporting every registered service, server
+// a per-method allow-list on the peer certificate's identity (Allow), the
+// gRPC health service reporting every registered service, server
 // reflection when asked for, and a graceful shutdown with a deadline. It
 // also holds the one table from foundation/errs kinds to gRPC codes
 // (Status), so that each service's grpcapi translates errors the same way.
 //
-// It imports grpc and foundation/errs only; never a service or protos/.
+// It imports grpc, foundation/errs and foundation/tlsconfig only; never a
+// service or protos/.
 package grpcserver
 
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 
 	"google.golang.org/grpc"
@@ -21,8 +24,14 @@ import (
 
 // Options are the choices of a server beyond its credentials.
 type Options struct {
+	// Allow is who may call which method; nil lets only the operator call
+	// anything but health.
+	Allow Allow
+	// Log receives the calls the allow-list denies; nil discards them.
+	Log *slog.Logger
 	// Reflection registers server reflection, so grpcurl needs no .proto
-	// files.
+	// files. Off unless a service's config turns it on: it hands anyone
+	// with a certificate the map of the API.
 	Reflection bool
 	// Server are more options of the grpc.Server: message size limits,
 	// keepalive, interceptors.
@@ -35,6 +44,8 @@ type Server struct {
 	grpc     *grpc.Server
 	health   *health.Server
 	services []string // registered service names, reported by SetServing
+	methods  []string // registered full methods, for Unlisted
+	allow    Allow
 }
 
 var _ grpc.ServiceRegistrar = (*Server)(nil)
@@ -42,7 +53,17 @@ var _ grpc.ServiceRegistrar = (*Server)(nil)
 // New builds a server with creds; it reports NOT_SERVING until
 // SetServing(true).
 func New(creds credentials.TransportCredentials, o Options) *Server {
-	s := &Server{grpc: grpc.NewServer(append([]grpc.ServerOption{grpc.Creds(creds)}, o.Server...)...), health: health.NewServer()}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	// The allow-list runs first, before any interceptor of o.Server: a
+	// denied call reaches nothing of the service.
+	opts := append([]grpc.ServerOption{
+		grpc.Creds(creds),
+		grpc.ChainUnaryInterceptor(o.Allow.unary(o.Log)),
+		grpc.ChainStreamInterceptor(o.Allow.stream(o.Log)),
+	}, o.Server...)
+	s := &Server{grpc: grpc.NewServer(opts...), health: health.NewServer(), allow: o.Allow}
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	if o.Reflection {
 		reflection.Register(s.grpc)
@@ -55,6 +76,12 @@ func New(creds credentials.TransportCredentials, o Options) *Server {
 func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
 	s.grpc.RegisterService(desc, impl)
 	s.services = append(s.services, desc.ServiceName)
+	for _, m := range desc.Methods {
+		s.methods = append(s.methods, "/"+desc.ServiceName+"/"+m.MethodName)
+	}
+	for _, m := range desc.Streams {
+		s.methods = append(s.methods, "/"+desc.ServiceName+"/"+m.StreamName)
+	}
 	s.health.SetServingStatus(desc.ServiceName, healthpb.HealthCheckResponse_NOT_SERVING)
 }
 

@@ -34,7 +34,7 @@ func (m *MessageService) Kill() {
 
 // StartMessageService starts the messageservice binary, built once per
 // process from messageservice/cmd/messageservice, against d and u on
-// 127.0.0.1:0 ports with d's certificates, sharing the NATS at natsURL
+// 127.0.0.1:0 ports with the messageservice's certificate of d's set, sharing the NATS at natsURL
 // (required: nodes of one test form a cluster there). env is added last
 // (NODE_ID, RETRY_INTERVAL, ...). It is stopped at cleanup unless killed.
 func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL string, env ...string) *MessageService {
@@ -44,10 +44,9 @@ func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL 
 	m := &MessageService{LogFile: filepath.Join(dir, "messageservice.log")}
 	base := []string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + d.Addr, "USER_ADDR=" + u.GRPCAddr,
-		"TLS_CA=" + d.Certs.Server.CA, "TLS_CERT=" + d.Certs.Server.Cert, "TLS_KEY=" + d.Certs.Server.Key,
-		"TLS_CLIENT_CERT=" + d.Certs.Client.Cert, "TLS_CLIENT_KEY=" + d.Certs.Client.Key,
 		"NATS_URL=" + natsURL, "LOG_LEVEL=info",
 	}
+	base = append(base, d.Certs.Message.Env()...)
 	m.p = startProcess(tb, bin, m.LogFile, append(base, env...), nil)
 	var addrs struct{ HTTP, GRPC string }
 	_, err := m.p.waitLine(60*time.Second, func(line string) (string, bool) {

@@ -123,7 +123,7 @@ func goTool() string {
 // DataService is one running DataService process.
 type DataService struct {
 	Addr     string     // 127.0.0.1:port, gRPC with mutual TLS
-	Certs    devpki.Set // Server and Client files of its throw-away CA; use Client to call it
+	Certs    devpki.Set // its throw-away CA and every identity's certificate; Client (the operator's) calls anything
 	DSN      string     // the database it serves (password included: do not log)
 	Database string
 	LogFile  string // its stderr
@@ -164,13 +164,12 @@ func StartDataService(tb testing.TB) *DataService {
 			tb.Logf("drop test database %s: %v", d.Database, err)
 		}
 	})
-	p := startProcess(tb, bin, d.LogFile, []string{
+	p := startProcess(tb, bin, d.LogFile, append([]string{
 		"GRPC_ADDR=127.0.0.1:0",
 		"MYSQL_DSN=" + d.DSN,
-		"TLS_CA=" + certs.Server.CA, "TLS_CERT=" + certs.Server.Cert, "TLS_KEY=" + certs.Server.Key,
 		"LOG_LEVEL=info",
 		"HEALTH_INTERVAL=0",
-	}, nil)
+	}, certs.Data.Env()...), nil)
 	// The DataService logs {"msg":"listening","addr":...} once its stores
 	// are open and migrated.
 	addr, err := p.waitLine(60*time.Second, func(line string) (string, bool) {
@@ -416,4 +415,21 @@ func DropDatabase(server, db string) error {
 		return fmt.Errorf("%s: %v: %s", filepath.Base(client), err, out)
 	}
 	return nil
+}
+
+// Dial connects to the gRPC server at addr with mutual TLS as the holder
+// of files (a service's certificate, or Certs.Client, the operator's), so
+// a test calls as that identity; closed at cleanup.
+func Dial(tb testing.TB, addr string, files tlsconfig.Files) *grpc.ClientConn {
+	tb.Helper()
+	creds, err := tlsconfig.ClientCredentials(files, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(creds))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { conn.Close() })
+	return conn
 }

@@ -29,7 +29,7 @@ type UserServiceOptions struct {
 
 // StartUserService starts the userservice binary, built once per process
 // from userservice/cmd/userservice, against d: on 127.0.0.1:0 ports, with
-// d's certificates (so d.Certs.Client calls its gRPC API), a random JWT
+// the userservice's certificate of d's set (d.Certs.Client calls its gRPC API), a random JWT
 // secret, bcrypt at its minimum cost, rate limits off, mail to a closed
 // port, uploads and search index in a temp dir. It is stopped at cleanup.
 func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *UserService {
@@ -39,8 +39,6 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 	u := &UserService{LogFile: filepath.Join(dir, "userservice.log")}
 	env := []string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + d.Addr,
-		"TLS_CA=" + d.Certs.Server.CA, "TLS_CERT=" + d.Certs.Server.Cert, "TLS_KEY=" + d.Certs.Server.Key,
-		"TLS_CLIENT_CERT=" + d.Certs.Client.Cert, "TLS_CLIENT_KEY=" + d.Certs.Client.Key,
 		"JWT_SECRET=" + rand.Text() + rand.Text(),
 		"BCRYPT_COST=4",
 		"SMTP_ADDR=" + FreeAddr(tb), // nobody listens: mails fail and are logged
@@ -50,6 +48,7 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		"NATS_URL=" + o.NATSURL,
 		"LOG_LEVEL=info",
 	}
+	env = append(env, d.Certs.User.Env()...)
 	p := startProcess(tb, bin, u.LogFile, append(env, o.Env...), nil)
 	// The userservice logs {"msg":"listening","http":...,"grpc":...} once
 	// it serves.

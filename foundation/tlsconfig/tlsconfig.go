@@ -1,9 +1,10 @@
 // Package tlsconfig builds the mutual-TLS configurations every internal gRPC
 // connection of PrivateIM uses: servers demand a client certificate signed by
-// the configured CA, clients verify the server against the same CA.
+// the configured CA, clients verify the server against the same CA. Each
+// certificate names its holder's identity (identity.go), which the servers'
+// allow-lists check.
 //
-// It lives in the protos module because every service module already depends
-// on it; it imports only the standard library and grpc's credentials.
+// It imports only the standard library and grpc's credentials.
 package tlsconfig
 
 import (
@@ -88,4 +89,10 @@ func ClientCredentials(f Files, serverName string) (credentials.TransportCredent
 		return nil, err
 	}
 	return credentials.NewTLS(c), nil
+}
+
+// Env is f as the environment every binary reads its TLS files from
+// (TLS_CA, TLS_CERT, TLS_KEY), for the tools and tests that start one.
+func (f Files) Env() []string {
+	return []string{"TLS_CA=" + f.CA, "TLS_CERT=" + f.Cert, "TLS_KEY=" + f.Key}
 }

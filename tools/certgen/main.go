@@ -1,6 +1,9 @@
-// Command certgen writes the development PKI of PrivateIM: a CA and one
-// server and one client certificate signed by it, as PEM files in a
-// directory (certs/ by default). It is idempotent: files already there are
+// Command certgen writes the development PKI of PrivateIM: a CA ("PrivateIM
+// dev CA", refused by ENV=production) and, signed by it, one certificate per
+// service (dataservice, messageservice, userservice, subscriptionservice)
+// and one for the operator, each naming its identity in a URI SAN
+// (spiffe://privateim/<name>), as PEM files in a directory (certs/ by
+// default). It is idempotent: files already there are
 // kept, so certificates issued earlier stay valid; delete the directory's
 // .pem files to start over.
 //
@@ -46,15 +49,10 @@ func run(args []string, out io.Writer) error {
 		return fmt.Errorf("write dev pki to %s: %w", *dir, err)
 	}
 	fmt.Fprintf(out, "certgen: dev PKI in %s (hosts %s)\n", set.Dir, strings.Join(hs, ","))
-	for _, f := range []struct{ what, path string }{
-		{"CA", set.Server.CA},
-		{"CA key", filepath.Join(set.Dir, "ca-key.pem")},
-		{"server cert", set.Server.Cert},
-		{"server key", set.Server.Key},
-		{"client cert", set.Client.Cert},
-		{"client key", set.Client.Key},
-	} {
-		fmt.Fprintf(out, "  %-11s %s\n", f.what, f.path)
+	fmt.Fprintf(out, "  %-19s %s (key %s)\n", "CA", set.CA, filepath.Join(set.Dir, "ca-key.pem"))
+	for _, id := range devpki.Identities {
+		f := set.For(id)
+		fmt.Fprintf(out, "  %-19s %s (key %s)\n", id, f.Cert, f.Key)
 	}
 	return nil
 }

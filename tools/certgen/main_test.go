@@ -3,16 +3,21 @@ package main
 import (
 	"bytes"
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
-var pemFiles = []string{"ca.pem", "ca-key.pem", "server.pem", "server-key.pem", "client.pem", "client-key.pem"}
+var pemFiles = []string{"ca.pem", "ca-key.pem",
+	"dataservice.pem", "dataservice-key.pem", "messageservice.pem", "messageservice-key.pem",
+	"userservice.pem", "userservice-key.pem", "subscriptionservice.pem", "subscriptionservice-key.pem",
+	"operator.pem", "operator-key.pem"}
 
 func readAll(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
@@ -33,8 +38,8 @@ func TestRunIsIdempotent(t *testing.T) {
 	if err := run([]string{"-dir", dir}, &out); err != nil {
 		t.Fatalf("first run: %v", err)
 	}
-	if !bytes.Contains(out.Bytes(), []byte(filepath.Join(dir, "server.pem"))) {
-		t.Errorf("output does not name the server certificate:\n%s", out.String())
+	if !bytes.Contains(out.Bytes(), []byte(filepath.Join(dir, "dataservice.pem"))) {
+		t.Errorf("output does not name the dataservice's certificate:\n%s", out.String())
 	}
 	first := readAll(t, dir)
 	if err := run([]string{"-dir", dir}, io.Discard); err != nil {
@@ -46,8 +51,34 @@ func TestRunIsIdempotent(t *testing.T) {
 			t.Errorf("%s changed on the second run", f)
 		}
 	}
-	if fi, err := os.Stat(filepath.Join(dir, "client-key.pem")); err != nil || fi.Mode().Perm()&0o077 != 0 {
-		t.Errorf("client key must be private: %v %v", fi.Mode(), err)
+	if fi, err := os.Stat(filepath.Join(dir, "operator-key.pem")); err != nil || fi.Mode().Perm()&0o077 != 0 {
+		t.Errorf("operator key must be private: %v %v", fi.Mode(), err)
+	}
+}
+
+// Each certificate names its identity in a URI SAN, and the CA is the one
+// production mode refuses.
+func TestCertificatesNameTheirIdentity(t *testing.T) {
+	dir := t.TempDir()
+	if err := run([]string{"-dir", dir}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	set := devpki.Paths(dir)
+	for _, id := range devpki.Identities {
+		pair, err := tls.LoadX509KeyPair(set.For(id).Cert, set.For(id).Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, err := x509.ParseCertificate(pair.Certificate[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, ok := tlsconfig.IdentityOf(leaf); !ok || got != id {
+			t.Errorf("%s.pem names identity %q (%v), URIs %v", id, got, ok, leaf.URIs)
+		}
+	}
+	if err := tlsconfig.CheckProduction(set.Data); err == nil || !strings.Contains(err.Error(), "TLS_CA") {
+		t.Errorf("CheckProduction of the dev CA = %v, want an error naming TLS_CA", err)
 	}
 }
 
@@ -66,7 +97,7 @@ func TestHandshake(t *testing.T) {
 		t.Fatal(err)
 	}
 	set := devpki.Paths(dir)
-	srvCfg, err := tlsconfig.Server(set.Server)
+	srvCfg, err := tlsconfig.Server(set.Data)
 	if err != nil {
 		t.Fatal(err)
 	}

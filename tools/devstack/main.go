@@ -29,6 +29,7 @@ import (
 	"time"
 
 	fconfig "github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
@@ -145,7 +146,9 @@ type service struct {
 
 func services(c config) []service {
 	certs := devpki.Paths(c.certs)
-	tlsEnv := []string{"TLS_CA=" + certs.Server.CA, "TLS_CERT=" + certs.Server.Cert, "TLS_KEY=" + certs.Server.Key}
+	// Each service its own certificate; reflection on, so grpcurl needs
+	// no .proto files (GRPC_REFLECTION is off by default).
+	tlsEnv := func(f tlsconfig.Files) []string { return append(f.Env(), "GRPC_REFLECTION=true") }
 	dsn := withDatabase(c.mysqlDSN, "privateim")
 	dev := filepath.Join(c.root, ".dev")
 	return []service{{
@@ -153,7 +156,7 @@ func services(c config) []service {
 		pkg:       "./dataservice/cmd/dataservice",
 		addr:      c.dataAddr,
 		ports:     []string{c.dataAddr},
-		env:       append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv...),
+		env:       append([]string{"GRPC_ADDR=" + c.dataAddr, "MYSQL_DSN=" + dsn}, tlsEnv(certs.Data)...),
 		endpoints: []string{fmt.Sprintf("gRPC + mTLS  %-16s MySQL %s, documents in %s", c.dataAddr, fconfig.Mask(dsn), c.docBackend)},
 	}, {
 		name:       "mailpit",
@@ -177,8 +180,7 @@ func services(c config) []service {
 		env: append([]string{
 			"HTTP_ADDR=" + c.msgHTTP, "GRPC_ADDR=" + c.msgGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
 			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_LISTEN=" + c.natsListen,
-			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
-		}, tlsEnv...),
+		}, tlsEnv(certs.Message)...),
 		endpoints: []string{
 			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.message.v1.MessageService (Push, Broadcast, Online, Prune, Stats)", c.msgGRPC),
@@ -191,13 +193,12 @@ func services(c config) []service {
 		ports: []string{c.userHTTP, c.userGRPC},
 		env: append([]string{
 			"HTTP_ADDR=" + c.userHTTP, "GRPC_ADDR=" + c.userGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
-			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
 			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP),
 			"SMTP_TLS=none", // mailpit on this machine: the one case for plain SMTP
 			"PUBLIC_URL=http://" + dialAddr(c.userHTTP),
 			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
 			"NATS_URL=nats://" + dialAddr(c.natsListen),
-		}, tlsEnv...),
+		}, tlsEnv(certs.User)...),
 		endpoints: []string{
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /healthz, /readyz)", dialAddr(c.userHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.user.v1.Auth/CheckToken", c.userGRPC),
@@ -212,10 +213,9 @@ func services(c config) []service {
 		env: append([]string{
 			"HTTP_ADDR=" + c.subHTTP, "GRPC_ADDR=" + c.subGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
 			"USER_ADDR=" + dialAddr(c.userGRPC), "MESSAGE_ADDR=" + dialAddr(c.msgGRPC),
-			"TLS_CLIENT_CERT=" + certs.Client.Cert, "TLS_CLIENT_KEY=" + certs.Client.Key,
 			"REVIEWER_EMAILS=" + c.reviewers, "PUBLIC_URL=http://" + dialAddr(c.subHTTP),
 			"UPLOAD_DIR=" + filepath.Join(dev, "subscription-uploads"),
-		}, tlsEnv...),
+		}, tlsEnv(certs.Subscription)...),
 		endpoints: []string{
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /openapi.yaml, /healthz, /readyz)", dialAddr(c.subHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.subscription.v1.Subscriptions (CreateArticle, Publish, ListArticles)", c.subGRPC),
@@ -338,7 +338,7 @@ func printEndpoints(w io.Writer, c config, svcs []service) {
 			fmt.Fprintf(w, "  %-14s %s\n", name, e)
 		}
 	}
-	fmt.Fprintf(w, "Client certificate: %s, key %s, CA %s. For example:\n", rel(certs.Client.Cert), rel(certs.Client.Key), rel(certs.Client.CA))
+	fmt.Fprintf(w, "Operator certificate (may call every method): %s, key %s, CA %s. For example:\n", rel(certs.Client.Cert), rel(certs.Client.Key), rel(certs.Client.CA))
 	fmt.Fprintf(w, "  go tool grpcurl -cacert %s -cert %s -key %s %s list\n\n",
 		rel(certs.Client.CA), rel(certs.Client.Cert), rel(certs.Client.Key), svcs[0].addr)
 }

@@ -99,10 +99,9 @@ func newFixture(t *testing.T, mode string) *fixture {
 		name: "child",
 		bin:  os.Args[0],
 		addr: freeAddr(t),
-		env: []string{
+		env: append([]string{
 			"DEVSTACK_TEST_CHILD=" + mode, "DEVSTACK_TEST_PIDFILE=" + pidFile,
-			"TLS_CA=" + set.Server.CA, "TLS_CERT=" + set.Server.Cert, "TLS_KEY=" + set.Server.Key,
-		},
+		}, set.Data.Env()...),
 	}}
 }
 

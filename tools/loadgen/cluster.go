@@ -36,7 +36,6 @@ type faultStack struct {
 	bin   string
 	dir   string // temp dir: certs, logs, MariaDB data
 	certs devpki.Set
-	tls   []string // TLS_* environment of the services
 
 	dbPort   int
 	db       *proc
@@ -192,8 +191,6 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 	if s.certs, err = devpki.Write(filepath.Join(dir, "certs")); err != nil {
 		return nil, fmt.Errorf("make certs: %w", err)
 	}
-	srv, cli := s.certs.Server, s.certs.Client
-	s.tls = []string{"TLS_CA=" + srv.CA, "TLS_CERT=" + srv.Cert, "TLS_KEY=" + srv.Key, "TLS_CLIENT_CERT=" + cli.Cert, "TLS_CLIENT_KEY=" + cli.Key}
 
 	if err := s.initMariaDB(ctx); err != nil {
 		return nil, err
@@ -234,7 +231,7 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=" + s.natsURL, "LOG_LEVEL=info",
-	}, s.tls...))
+	}, s.certs.User.Env()...))
 	if err != nil {
 		return nil, err
 	}
@@ -357,7 +354,7 @@ func (s *faultStack) startData(ctx context.Context) error {
 	dsn := "root@tcp(127.0.0.1:" + strconv.Itoa(s.dbPort) + ")/privateim"
 	var err error
 	s.data, err = s.spawn("dataservice", filepath.Join(s.bin, "dataservice"), nil,
-		append([]string{"GRPC_ADDR=" + s.dataAddr, "MYSQL_DSN=" + dsn, "LOG_LEVEL=info", "HEALTH_INTERVAL=1s"}, s.tls...))
+		append([]string{"GRPC_ADDR=" + s.dataAddr, "MYSQL_DSN=" + dsn, "LOG_LEVEL=info", "HEALTH_INTERVAL=1s"}, s.certs.Data.Env()...))
 	if err != nil {
 		return err
 	}
@@ -391,7 +388,7 @@ func (s *faultStack) startMsg(ctx context.Context, i int) error {
 		"HTTP_ADDR=" + n.http, "GRPC_ADDR=" + n.grpc, "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
 		"NATS_URL=" + s.natsURL, "NODE_ID=" + n.id, "SEND_RATE=0", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 		"SEND_QUEUE=" + strconv.Itoa(s.sendQ),
-	}, s.tls...))
+	}, s.certs.Message.Env()...))
 	if err != nil {
 		return err
 	}

@@ -133,10 +133,8 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	if err != nil {
 		return nil, err
 	}
-	srv, cli := s.certs.Server, s.certs.Client
-	tlsEnv := []string{"TLS_CA=" + srv.CA, "TLS_CERT=" + srv.Cert, "TLS_KEY=" + srv.Key, "TLS_CLIENT_CERT=" + cli.Cert, "TLS_CLIENT_KEY=" + cli.Key}
 
-	data, err := s.start(ctx, bin, "dataservice", append([]string{"GRPC_ADDR=127.0.0.1:0", "MYSQL_DSN=" + dsn, "LOG_LEVEL=info", "HEALTH_INTERVAL=0"}, tlsEnv...))
+	data, err := s.start(ctx, bin, "dataservice", append([]string{"GRPC_ADDR=127.0.0.1:0", "MYSQL_DSN=" + dsn, "LOG_LEVEL=info", "HEALTH_INTERVAL=0"}, s.certs.Data.Env()...))
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +154,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	msgBase := append([]string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
 		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "SEND_RATE=0", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
-	}, tlsEnv...)
+	}, s.certs.Message.Env()...)
 	msg, err := s.start(ctx, bin, "messageservice", append(msgBase, msgEnv...))
 	if err != nil {
 		return nil, err
@@ -179,7 +177,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=nats://" + natsAddr, "LOG_LEVEL=info",
-	}, tlsEnv...))
+	}, s.certs.User.Env()...))
 	if err != nil {
 		return nil, err
 	}

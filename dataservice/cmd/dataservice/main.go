@@ -64,7 +64,7 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
 	}
-	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds)
+	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds, cfg.Reflection)
 
 	serving := runner.Serve(runner.Server{Name: "grpc", Serve: func() error { return srv.Serve(lis) }})
 	srv.SetServing(true)

@@ -59,8 +59,9 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 	args := []string{
 		"-grpc-addr", "127.0.0.1:0",
 		"-mysql-dsn", dbCfg.FormatDSN(),
-		"-tls-ca", certs.Server.CA, "-tls-cert", certs.Server.Cert, "-tls-key", certs.Server.Key,
+		"-tls-ca", certs.Data.CA, "-tls-cert", certs.Data.Cert, "-tls-key", certs.Data.Key,
 		"-shutdown-timeout", "5s",
+		"-grpc-reflection", "true",
 	}
 	env := map[string]string{"LOG_LEVEL": "debug", "SNOWFLAKE_NODE": "9"}
 	catcher := &addrCatcher{addr: make(chan string, 1)}
@@ -89,7 +90,7 @@ func TestRunServesAndShutsDownGracefully(t *testing.T) {
 		}
 	}
 
-	// Reflection lists the DataService, so grpcurl works.
+	// Reflection, turned on, lists the DataService, so grpcurl works.
 	rc, err := reflectionpb.NewServerReflectionClient(conn).ServerReflectionInfo(callCtx)
 	if err != nil {
 		t.Fatal(err)

@@ -25,7 +25,9 @@ type Config struct {
 	DocBackend      string          // DOC_BACKEND / -doc-backend: mysql or mongo
 	MongoURI        string          // MONGO_URI / -mongo-uri (secret: credentials)
 	MongoDB         string          // MONGO_DB / -mongo-db
-	TLS             tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY / -tls-ca, -tls-cert, -tls-key
+	TLS             tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY / -tls-ca, -tls-cert, -tls-key: its own certificate (identity dataservice)
+	Reflection      bool            // GRPC_REFLECTION / -grpc-reflection
+	Env             string          // ENV / -env: development or production
 	SnowflakeNode   int64           // SNOWFLAKE_NODE / -snowflake-node: 0..1023
 	LogLevel        slog.Level      // LOG_LEVEL / -log-level: debug, info, warn, error
 	ShutdownTimeout time.Duration   // SHUTDOWN_TIMEOUT / -shutdown-timeout: graceful stop deadline
@@ -47,8 +49,10 @@ var settings = []config.Setting[Config]{
 	config.Var("MONGO_URI", "mongo-uri", "", "MongoDB URI (doc-backend=mongo)", config.String(func(c *Config) *string { return &c.MongoURI })),
 	config.Var("MONGO_DB", "mongo-db", "privateim", "MongoDB database", config.String(func(c *Config) *string { return &c.MongoDB })),
 	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs client certificates", config.String(func(c *Config) *string { return &c.TLS.CA })),
-	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
-	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
+	config.Var("TLS_CERT", "tls-cert", "certs/dataservice.pem", "the DataService's certificate (URI SAN spiffe://privateim/dataservice)", config.String(func(c *Config) *string { return &c.TLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/dataservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key })),
+	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("SNOWFLAKE_NODE", "snowflake-node", "1", "snowflake node id, 0..1023, unique per running instance", config.Int64(func(c *Config) *int64 { return &c.SnowflakeNode })),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for calls in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
@@ -97,6 +101,9 @@ func (c Config) validate() error {
 	}
 	if c.HealthInterval < 0 {
 		errs = append(errs, errors.New("health-interval must be >= 0"))
+	}
+	if c.Env == config.Production {
+		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
 	}
 	return errors.Join(errs...)
 }

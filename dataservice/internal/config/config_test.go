@@ -20,8 +20,8 @@ func TestDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.GRPCAddr != ":9090" || c.MySQLDSN != "root@tcp(127.0.0.1:3306)/privateim" || c.DocBackend != "mysql" ||
-		c.MongoDB != "privateim" || c.TLS.CA != "certs/ca.pem" || c.TLS.Cert != "certs/server.pem" ||
-		c.TLS.Key != "certs/server-key.pem" || c.SnowflakeNode != 1 || c.LogLevel != slog.LevelInfo ||
+		c.MongoDB != "privateim" || c.TLS.CA != "certs/ca.pem" || c.TLS.Cert != "certs/dataservice.pem" ||
+		c.TLS.Key != "certs/dataservice-key.pem" || c.Reflection || c.Env != "development" || c.SnowflakeNode != 1 || c.LogLevel != slog.LevelInfo ||
 		c.ShutdownTimeout != 10*time.Second {
 		t.Errorf("defaults: %+v", c)
 	}

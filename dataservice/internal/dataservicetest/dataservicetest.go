@@ -84,7 +84,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	creds, err := tlsconfig.ServerCredentials(certs.Server)
+	creds, err := tlsconfig.ServerCredentials(certs.Data)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 		Documents:  mysql.NewDocuments(db),
 		IDs:        ids,
 		Log:        o.Log,
-	}, creds)
+	}, creds, false)
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -135,7 +135,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	return e
 }
 
-// Certs writes a throw-away CA with server and client certificates for
+// Certs writes a throw-away CA with every identity's certificate for
 // 127.0.0.1 and localhost into a temp dir.
 func Certs(tb testing.TB) devpki.Set {
 	tb.Helper()

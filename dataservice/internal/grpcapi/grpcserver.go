@@ -26,14 +26,15 @@ type Server struct {
 }
 
 // NewServer builds a gRPC server with creds (mutual TLS), keepalive,
-// message size limits, the logging/recovering interceptor, the six
-// DataService services, health (NOT_SERVING until SetServing) and
-// reflection (so grpcurl works with the dev certificates).
-func NewServer(d Deps, creds credentials.TransportCredentials) *Server {
+// message size limits, the allow-list of Access, the logging/recovering
+// interceptor, the six DataService services, health (NOT_SERVING until
+// SetServing) and reflection when asked for (GRPC_REFLECTION, so grpcurl
+// works with the dev certificates).
+func NewServer(d Deps, creds credentials.TransportCredentials, reflection bool) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	gs := grpcserver.New(creds, grpcserver.Options{Reflection: true, Server: []grpc.ServerOption{
+	gs := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: d.Log, Reflection: reflection, Server: []grpc.ServerOption{
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{

@@ -1,5 +1,6 @@
-// Package devpki makes a development certificate authority and the server
-// and client certificates signed by it, for localhost. tools/certgen writes
+// Package devpki makes a development certificate authority and the
+// certificates signed by it, one per service and one for the operator, each
+// naming its identity (tlsconfig.URI), for localhost. tools/certgen writes
 // them to certs/; tests make a throw-away set in a temp dir.
 //
 // Not for production: keys are ECDSA P-256 kept as plain PEM files.
@@ -17,6 +18,7 @@ import (
 	"io/fs"
 	"math/big"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -94,20 +96,23 @@ type Leaf struct {
 	Key []byte
 }
 
-// Issue signs a certificate for hosts (DNS names or IPs) usable both as a
-// server and as a client certificate, valid for two years.
-func (ca *CA) Issue(commonName string, hosts ...string) (*Leaf, error) {
+// Issue signs a certificate of identity (the URI SAN
+// spiffe://privateim/<identity>, tlsconfig.URI; also the common name) for
+// hosts (DNS names or IPs), usable both as a server and as a client
+// certificate, valid for two years.
+func (ca *CA) Issue(identity string, hosts ...string) (*Leaf, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
-		Subject:      pkix.Name{CommonName: commonName, Organization: []string{"PrivateIM dev"}},
+		Subject:      pkix.Name{CommonName: identity, Organization: []string{"PrivateIM dev"}},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().AddDate(2, 0, 0),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		URIs:         []*url.URL{tlsconfig.URI(identity)},
 	}
 	for _, h := range hosts {
 		if ip := net.ParseIP(h); ip != nil {
@@ -127,30 +132,63 @@ func (ca *CA) Issue(commonName string, hosts ...string) (*Leaf, error) {
 	return &Leaf{PEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), Key: keyPEM}, nil
 }
 
-// Set is the file layout of a directory written by Write.
+// WriteFiles writes l to files' Cert and Key (the key private to the
+// user).
+func (l *Leaf) WriteFiles(files tlsconfig.Files) error {
+	if err := writeFile(files.Cert, l.PEM, 0o644); err != nil {
+		return err
+	}
+	return writeFile(files.Key, l.Key, 0o600)
+}
+
+// Set is the file layout of a directory written by Write: the CA and one
+// certificate per identity, each the files of tlsconfig.Files with the CA.
 type Set struct {
-	Dir    string
-	Server tlsconfig.Files // server.pem / server-key.pem, for every service
-	Client tlsconfig.Files // client.pem / client-key.pem, for every caller
+	Dir string
+	CA  string // ca.pem; ca-key.pem beside it
+
+	// Each service's own certificate (<service>.pem, <service>-key.pem):
+	// it serves with it and presents it when it calls another service.
+	Data, User, Message, Subscription tlsconfig.Files
+	// Client is the operator's certificate (operator.pem,
+	// operator-key.pem): grpcurl, the tools and the tests' direct calls;
+	// every server lets it call every method.
+	Client tlsconfig.Files
 }
 
 // Paths returns the layout of dir without touching the disk.
 func Paths(dir string) Set {
-	ca := filepath.Join(dir, "ca.pem")
-	return Set{
-		Dir:    dir,
-		Server: tlsconfig.Files{CA: ca, Cert: filepath.Join(dir, "server.pem"), Key: filepath.Join(dir, "server-key.pem")},
-		Client: tlsconfig.Files{CA: ca, Cert: filepath.Join(dir, "client.pem"), Key: filepath.Join(dir, "client-key.pem")},
-	}
+	s := Set{Dir: dir, CA: filepath.Join(dir, "ca.pem")}
+	s.Data, s.User = s.For(tlsconfig.DataService), s.For(tlsconfig.UserService)
+	s.Message, s.Subscription = s.For(tlsconfig.MessageService), s.For(tlsconfig.SubscriptionService)
+	s.Client = s.For(tlsconfig.Operator)
+	return s
 }
 
-// DefaultHosts are the names the dev server certificate is valid for.
+// For is the layout of identity's certificate in the set's directory:
+// <identity>.pem and <identity>-key.pem with the set's CA.
+func (s Set) For(identity string) tlsconfig.Files {
+	return tlsconfig.Files{CA: s.CA, Cert: filepath.Join(s.Dir, identity+".pem"), Key: filepath.Join(s.Dir, identity+"-key.pem")}
+}
+
+// Identities are the certificates Write makes: the four services' and the
+// operator's.
+var Identities = append(append([]string(nil), tlsconfig.Services...), tlsconfig.Operator)
+
+// DefaultHosts are the names the dev certificates are valid for.
 var DefaultHosts = []string{"localhost", "127.0.0.1", "::1"}
 
-// Write makes dir's CA (ca.pem, ca-key.pem) unless present, and the server and
-// client certificates unless present. It is idempotent: existing files are
-// kept, so certificates issued before stay valid.
+// Write makes dir's CA (ca.pem, ca-key.pem, subject tlsconfig.DevCAName)
+// unless present, and the certificate of each of Identities unless
+// present. It is idempotent: existing files are kept, so certificates
+// issued before stay valid.
 func Write(dir string, hosts ...string) (Set, error) {
+	return WriteCA(dir, tlsconfig.DevCAName, hosts...)
+}
+
+// WriteCA is Write with a CA named caName when it makes one: tests of
+// production mode make a CA that is not the dev CA.
+func WriteCA(dir, caName string, hosts ...string) (Set, error) {
 	if len(hosts) == 0 {
 		hosts = DefaultHosts
 	}
@@ -160,44 +198,41 @@ func Write(dir string, hosts ...string) (Set, error) {
 	}
 	caKey := filepath.Join(dir, "ca-key.pem")
 	var ca *CA
-	if exists(set.Server.CA) && exists(caKey) {
+	if exists(set.CA) && exists(caKey) {
 		var err error
-		if ca, err = LoadCA(set.Server.CA, caKey); err != nil {
+		if ca, err = LoadCA(set.CA, caKey); err != nil {
 			return set, fmt.Errorf("load ca: %w", err)
 		}
 	} else {
 		var err error
-		if ca, err = NewCA("PrivateIM dev CA"); err != nil {
+		if ca, err = NewCA(caName); err != nil {
 			return set, err
 		}
-		if err := writeFile(set.Server.CA, ca.PEM, 0o644); err != nil {
+		if err := writeFile(set.CA, ca.PEM, 0o644); err != nil {
 			return set, err
 		}
 		if err := writeFile(caKey, ca.Key, 0o600); err != nil {
 			return set, err
 		}
 		// A new CA invalidates every leaf signed by an old one.
-		for _, f := range []string{set.Server.Cert, set.Server.Key, set.Client.Cert, set.Client.Key} {
-			if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return set, err
+		for _, id := range Identities {
+			for _, f := range []string{set.For(id).Cert, set.For(id).Key} {
+				if err := os.Remove(f); err != nil && !errors.Is(err, fs.ErrNotExist) {
+					return set, err
+				}
 			}
 		}
 	}
-	for _, leaf := range []struct {
-		name  string
-		files tlsconfig.Files
-	}{{"privateim-server", set.Server}, {"privateim-client", set.Client}} {
-		if exists(leaf.files.Cert) && exists(leaf.files.Key) {
+	for _, id := range Identities {
+		files := set.For(id)
+		if exists(files.Cert) && exists(files.Key) {
 			continue
 		}
-		l, err := ca.Issue(leaf.name, hosts...)
+		l, err := ca.Issue(id, hosts...)
 		if err != nil {
 			return set, err
 		}
-		if err := writeFile(leaf.files.Cert, l.PEM, 0o644); err != nil {
-			return set, err
-		}
-		if err := writeFile(leaf.files.Key, l.Key, 0o600); err != nil {
+		if err := l.WriteFiles(files); err != nil {
 			return set, err
 		}
 	}

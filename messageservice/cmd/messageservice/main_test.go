@@ -21,7 +21,7 @@ func TestRunRefusesBadConfig(t *testing.T) {
 func TestRunRefusesMissingCerts(t *testing.T) {
 	getenv := func(k string) string {
 		switch k {
-		case "TLS_CA", "TLS_CERT", "TLS_KEY", "TLS_CLIENT_CERT", "TLS_CLIENT_KEY":
+		case "TLS_CA", "TLS_CERT", "TLS_KEY":
 			return t.TempDir() + "/missing.pem"
 		case "HTTP_ADDR", "GRPC_ADDR", "NATS_LISTEN":
 			return "127.0.0.1:0"

@@ -25,8 +25,10 @@ type Config struct {
 	GRPCAddr   string          // GRPC_ADDR: the internal gRPC API (mTLS)
 	DataAddr   string          // DATA_ADDR: the DataService
 	UserAddr   string          // USER_ADDR: the userservice's Auth (CheckToken)
-	TLS        tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: this server's side
-	ClientTLS  tlsconfig.Files // TLS_CA, TLS_CLIENT_CERT, TLS_CLIENT_KEY: calling the DataService and the userservice
+	TLS        tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity messageservice), served
+	ClientTLS  tlsconfig.Files // the same files, presented calling the DataService and the userservice
+	Reflection bool            // GRPC_REFLECTION
+	Env        string          // ENV: development or production
 	NodeID     string          // NODE_ID: unique per node; default hostname:port of HTTP_ADDR
 	NATSURL    string          // NATS_URL: "" = an embedded NATS server on NATSListen
 	NATSListen string          // NATS_LISTEN: where the embedded NATS server listens
@@ -63,10 +65,10 @@ var settings = []config.Setting[Config]{
 	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
 	config.Var("USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice gRPC address (token checks)", config.String(func(c *Config) *string { return &c.UserAddr })),
 	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs every peer's certificate", config.String(func(c *Config) *string { return &c.TLS.CA }, func(c *Config) *string { return &c.ClientTLS.CA })),
-	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
-	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
-	config.Var("TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the DataService and the userservice", config.String(func(c *Config) *string { return &c.ClientTLS.Cert })),
-	config.Var("TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key", config.String(func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("TLS_CERT", "tls-cert", "certs/messageservice.pem", "the messageservice's certificate (URI SAN spiffe://privateim/messageservice), served and presented to the DataService and the userservice", config.String(func(c *Config) *string { return &c.TLS.Cert }, func(c *Config) *string { return &c.ClientTLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/messageservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key }, func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("NODE_ID", "node-id", "", "unique id of this node in the cluster; empty = hostname:http-port", config.String(func(c *Config) *string { return &c.NodeID })),
 	config.Var("NATS_URL", "nats-url", "", "NATS URL; empty starts an embedded NATS server on nats-listen", config.String(func(c *Config) *string { return &c.NATSURL })),
 	config.Var("NATS_LISTEN", "nats-listen", "127.0.0.1:4250", "listen address of the embedded NATS server", config.String(func(c *Config) *string { return &c.NATSListen })),
@@ -162,6 +164,9 @@ func (c Config) Validate() error {
 	}
 	if c.PingInterval >= c.IdleTimeout {
 		errs = append(errs, fmt.Errorf("ping-interval %s must be shorter than idle-timeout %s", c.PingInterval, c.IdleTimeout))
+	}
+	if c.Env == config.Production {
+		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
 	}
 	return errors.Join(errs...)
 }

@@ -19,6 +19,9 @@ import (
 
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
+	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
@@ -28,6 +31,20 @@ const (
 	MaxUsers   = 1000
 	MaxContent = 64 << 10
 )
+
+// Access is who may call each method: only the subscriptionservice
+// broadcasts a subscription's post. Push and Online are for other teams'
+// services, which no certificate of ours names yet, and Prune and Stats
+// for people and tools: the operator's certificate (tlsconfig.Operator)
+// may call them all, and a new caller gets its identity listed here. A new
+// RPC goes here in the same commit (TestAccessNamesEveryMethod).
+var Access = grpcserver.Allow{
+	messagev1.MessageService_Push_FullMethodName:      {},
+	messagev1.MessageService_Broadcast_FullMethodName: {tlsconfig.SubscriptionService},
+	messagev1.MessageService_Online_FullMethodName:    {},
+	messagev1.MessageService_Prune_FullMethodName:     {},
+	messagev1.MessageService_Stats_FullMethodName:     {},
+}
 
 // Node is what the API needs of the node.
 type Node interface {

@@ -76,7 +76,7 @@ func (st *Stack) Config() config.Config {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataAddr, cfg.UserAddr = st.Data.Addr, st.Users.GRPCAddr
-	cfg.TLS, cfg.ClientTLS = st.Data.Certs.Server, st.Data.Certs.Client
+	cfg.TLS, cfg.ClientTLS = st.Data.Certs.Message, st.Data.Certs.Message
 	cfg.NATSURL = st.NATSURL
 	cfg.NodeID = "test-" + rand.Text()[:6]
 	cfg.SendRate = 0

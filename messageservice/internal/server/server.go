@@ -143,7 +143,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.grpc = grpcserver.New(creds, grpcserver.Options{})
+	s.grpc = grpcserver.New(creds, grpcserver.Options{Allow: grpcapi.Access, Log: log, Reflection: cfg.Reflection})
 	messagev1.RegisterMessageServiceServer(s.grpc, grpcapi.New(log, s.chat, cfg.NodeID, s.pruneOptions(), nil))
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)

@@ -29,8 +29,10 @@ type Config struct {
 	DataAddr    string          // DATA_ADDR: the DataService
 	UserAddr    string          // USER_ADDR: the userservice's internal gRPC (CheckToken, Directory)
 	MessageAddr string          // MESSAGE_ADDR: the MessageService's internal gRPC (Broadcast)
-	TLS         tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: this server's side
-	ClientTLS   tlsconfig.Files // TLS_CA, TLS_CLIENT_CERT, TLS_CLIENT_KEY: calling the other services
+	TLS         tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity subscriptionservice), served
+	ClientTLS   tlsconfig.Files // the same files, presented calling the other services
+	Reflection  bool            // GRPC_REFLECTION
+	Env         string          // ENV: development or production
 
 	// ReviewerEmails (REVIEWER_EMAILS, comma separated) are the accounts
 	// allowed to approve and reject articles, lower-cased.
@@ -54,10 +56,10 @@ var settings = []config.Setting[Config]{
 	config.Var("USER_ADDR", "user-addr", "127.0.0.1:9092", "userservice internal gRPC address (CheckToken, Directory)", config.String(func(c *Config) *string { return &c.UserAddr })),
 	config.Var("MESSAGE_ADDR", "message-addr", "127.0.0.1:9091", "MessageService internal gRPC address (Broadcast)", config.String(func(c *Config) *string { return &c.MessageAddr })),
 	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs the peers' certificates (clients of this service and the services it calls)", config.String(func(c *Config) *string { return &c.TLS.CA }, func(c *Config) *string { return &c.ClientTLS.CA })),
-	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
-	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
-	config.Var("TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the services this one calls", config.String(func(c *Config) *string { return &c.ClientTLS.Cert })),
-	config.Var("TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key for the services this one calls", config.String(func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("TLS_CERT", "tls-cert", "certs/subscriptionservice.pem", "the subscriptionservice's certificate (URI SAN spiffe://privateim/subscriptionservice), served and presented to the services it calls", config.String(func(c *Config) *string { return &c.TLS.Cert }, func(c *Config) *string { return &c.ClientTLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/subscriptionservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key }, func(c *Config) *string { return &c.ClientTLS.Key })),
+	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("REVIEWER_EMAILS", "reviewer-emails", "", "comma-separated emails of the accounts that review articles", config.List(func(c *Config) *[]string { return &c.ReviewerEmails }, reviewerEmail)),
 	config.Var("PUBLIC_URL", "public-url", "http://127.0.0.1:8082", "public base URL of this service, used in avatar URLs", config.String(func(c *Config) *string { return &c.PublicURL })),
 	config.Var("UPLOAD_DIR", "upload-dir", ".dev/subscription-uploads", "where subscription avatars are stored", config.String(func(c *Config) *string { return &c.UploadDir })),
@@ -97,7 +99,7 @@ func (c Config) Validate() error {
 		{"HTTP_ADDR", c.HTTPAddr}, {"GRPC_ADDR", c.GRPCAddr}, {"DATA_ADDR", c.DataAddr},
 		{"USER_ADDR", c.UserAddr}, {"MESSAGE_ADDR", c.MessageAddr},
 		{"TLS_CA", c.TLS.CA}, {"TLS_CERT", c.TLS.Cert}, {"TLS_KEY", c.TLS.Key},
-		{"TLS_CLIENT_CERT", c.ClientTLS.Cert}, {"TLS_CLIENT_KEY", c.ClientTLS.Key}, {"UPLOAD_DIR", c.UploadDir},
+		{"UPLOAD_DIR", c.UploadDir},
 	} {
 		if a.v == "" {
 			errs = append(errs, fmt.Errorf("%s: required", a.env))
@@ -116,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if c.PushRetryMax < c.PushRetryMin {
 		errs = append(errs, errors.New("PUSH_RETRY_MAX: must be >= PUSH_RETRY_MIN"))
+	}
+	if c.Env == config.Production {
+		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
 	}
 	return errors.Join(errs...)
 }

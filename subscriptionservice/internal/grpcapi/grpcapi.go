@@ -2,7 +2,7 @@
 // teams' services, served with mutual TLS: privateim.subscription.v1
 // Subscriptions (CreateArticle, Publish, ListArticles, with the rules of the
 // HTTP API for the acting user the caller names), the gRPC health service
-// and server reflection (foundation/grpcserver). Errors become gRPC codes
+// and server reflection when on (foundation/grpcserver). Errors become gRPC codes
 // here, once, by grpcserver.Status; causes of internal errors go to the log
 // only.
 //
@@ -24,10 +24,21 @@ import (
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
 )
 
-// NewServer builds the server with Subscriptions registered; it reports
-// NOT_SERVING until SetServing(true).
-func NewServer(log *slog.Logger, articles *article.Service, creds credentials.TransportCredentials) *grpcserver.Server {
-	s := grpcserver.New(creds, grpcserver.Options{Reflection: true})
+// Access is who may call each method. Its callers are other teams'
+// services, which no certificate of ours names yet: the operator's
+// certificate (tlsconfig.Operator) may call them all, and a new caller gets
+// its identity listed here. A new RPC goes here in the same commit
+// (TestAccessNamesEveryMethod).
+var Access = grpcserver.Allow{
+	subscriptionv1.Subscriptions_CreateArticle_FullMethodName: {},
+	subscriptionv1.Subscriptions_Publish_FullMethodName:       {},
+	subscriptionv1.Subscriptions_ListArticles_FullMethodName:  {},
+}
+
+// NewServer builds the server with Subscriptions registered behind Access,
+// reflection when asked for; it reports NOT_SERVING until SetServing(true).
+func NewServer(log *slog.Logger, articles *article.Service, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
+	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
 	subscriptionv1.RegisterSubscriptionsServer(s, &subscriptionsServer{log: log, articles: articles})
 	return s
 }

@@ -100,7 +100,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.GRPC = grpcapi.NewServer(log, s.Articles, creds)
+	s.GRPC = grpcapi.NewServer(log, s.Articles, creds, cfg.Reflection)
 
 	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 		return nil, err

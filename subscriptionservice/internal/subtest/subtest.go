@@ -64,7 +64,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataAddr, cfg.UserAddr = e.Data.Addr, e.Users.GRPCAddr
 	cfg.MessageAddr = stacktest.FreeAddr(tb) // nobody listens: pushes fail and are retried
-	cfg.TLS, cfg.ClientTLS = e.Certs.Server, e.Certs.Client
+	cfg.TLS, cfg.ClientTLS = e.Certs.Subscription, e.Certs.Subscription
 	cfg.ReviewerEmails = []string{e.ReviewerEmail}
 	cfg.UploadDir = filepath.Join(tb.TempDir(), "uploads")
 	cfg.PushTimeout = 2 * time.Second
@@ -92,7 +92,7 @@ func OfflineConfig(tb testing.TB) config.Config {
 	c := config.Default()
 	c.HTTPAddr, c.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
 	c.DataAddr, c.UserAddr, c.MessageAddr = "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1"
-	c.TLS, c.ClientTLS = certs.Server, certs.Client
+	c.TLS, c.ClientTLS = certs.Subscription, certs.Subscription
 	c.UploadDir = filepath.Join(dir, "uploads")
 	return c
 }

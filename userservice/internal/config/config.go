@@ -27,8 +27,10 @@ type Config struct {
 	HTTPAddr   string          // HTTP_ADDR: the public HTTP API
 	GRPCAddr   string          // GRPC_ADDR: the internal gRPC API (mTLS)
 	DataAddr   string          // DATA_ADDR: the DataService
-	TLS        tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: this server's side
-	DataTLS    tlsconfig.Files // TLS_CA, TLS_CLIENT_CERT, TLS_CLIENT_KEY: calling the DataService
+	TLS        tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity userservice), served
+	DataTLS    tlsconfig.Files // the same files, presented calling the DataService
+	Reflection bool            // GRPC_REFLECTION
+	Env        string          // ENV: development or production
 	JWTSecret  string          // JWT_SECRET (secret): HS256 key, >= 32 bytes
 	JWTTTL     time.Duration   // JWT_TTL: token lifetime
 	BcryptCost int             // BCRYPT_COST: 4..31
@@ -106,10 +108,10 @@ var settings = []config.Setting[Config]{
 	config.Var("GRPC_ADDR", "grpc-addr", ":9092", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
 	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
 	config.Var("TLS_CA", "tls-ca", "certs/ca.pem", "CA that signs the peers' certificates (clients of this service and the DataService)", config.String(func(c *Config) *string { return &c.TLS.CA }, func(c *Config) *string { return &c.DataTLS.CA })),
-	config.Var("TLS_CERT", "tls-cert", "certs/server.pem", "server certificate", config.String(func(c *Config) *string { return &c.TLS.Cert })),
-	config.Var("TLS_KEY", "tls-key", "certs/server-key.pem", "server key", config.String(func(c *Config) *string { return &c.TLS.Key })),
-	config.Var("TLS_CLIENT_CERT", "tls-client-cert", "certs/client.pem", "client certificate for the DataService", config.String(func(c *Config) *string { return &c.DataTLS.Cert })),
-	config.Var("TLS_CLIENT_KEY", "tls-client-key", "certs/client-key.pem", "client key for the DataService", config.String(func(c *Config) *string { return &c.DataTLS.Key })),
+	config.Var("TLS_CERT", "tls-cert", "certs/userservice.pem", "the userservice's certificate (URI SAN spiffe://privateim/userservice), served and presented to the DataService", config.String(func(c *Config) *string { return &c.TLS.Cert }, func(c *Config) *string { return &c.DataTLS.Cert })),
+	config.Var("TLS_KEY", "tls-key", "certs/userservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key }, func(c *Config) *string { return &c.DataTLS.Key })),
+	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("JWT_SECRET", "jwt-secret", "", "HS256 key for tokens, at least 32 bytes (required; prefer the environment to the flag)", config.Secret(config.String(func(c *Config) *string { return &c.JWTSecret }))),
 	config.Var("JWT_TTL", "jwt-ttl", "24h", "token lifetime", config.Duration(func(c *Config) *time.Duration { return &c.JWTTTL })),
 	config.Var("BCRYPT_COST", "bcrypt-cost", "10", "bcrypt cost for new password hashes, 4..31", config.Int(func(c *Config) *int { return &c.BcryptCost })),
@@ -191,6 +193,9 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, errors.New("shutdown-timeout must be > 0"))
+	}
+	if c.Env == config.Production {
+		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
 	}
 	return errors.Join(errs...)
 }

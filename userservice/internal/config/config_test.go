@@ -23,7 +23,7 @@ func TestLoadDefaults(t *testing.T) {
 	if c.HTTPAddr != ":8080" || c.GRPCAddr != ":9092" || c.DataAddr != "127.0.0.1:9090" {
 		t.Errorf("addresses %q %q %q", c.HTTPAddr, c.GRPCAddr, c.DataAddr)
 	}
-	if c.TLS.CA != "certs/ca.pem" || c.DataTLS.CA != "certs/ca.pem" || c.DataTLS.Cert != "certs/client.pem" || c.TLS.Cert != "certs/server.pem" {
+	if c.TLS.CA != "certs/ca.pem" || c.DataTLS.CA != "certs/ca.pem" || c.DataTLS != c.TLS || c.TLS.Cert != "certs/userservice.pem" || c.TLS.Key != "certs/userservice-key.pem" || c.Reflection || c.Env != "development" {
 		t.Errorf("tls %+v %+v", c.TLS, c.DataTLS)
 	}
 	if c.JWTTTL != 24*time.Hour || c.ResetTTL != 30*time.Minute || c.GroupMemberLimit != 500 || c.SMTPAddr != "127.0.0.1:1025" {

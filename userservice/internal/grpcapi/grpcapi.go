@@ -2,7 +2,7 @@
 // services, served with mutual TLS: privateim.user.v1.Auth (CheckToken),
 // privateim.user.v1.Directory (the subscription service keeps the search
 // index of subscription accounts current; directory.go), the gRPC health
-// service and server reflection (foundation/grpcserver). Errors become gRPC
+// service and server reflection when on (foundation/grpcserver). Errors become gRPC
 // codes here, once, by grpcserver.Status; causes of internal errors go to
 // the log only.
 //
@@ -21,6 +21,7 @@ import (
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/userservice/internal/account"
 )
 
@@ -29,10 +30,21 @@ type TokenChecker interface {
 	CheckToken(ctx context.Context, token string) (account.Claims, error)
 }
 
-// NewServer builds the server with Auth and Directory registered; it
-// reports NOT_SERVING until SetServing(true).
-func NewServer(log *slog.Logger, tokens TokenChecker, dir Directory, creds credentials.TransportCredentials) *grpcserver.Server {
-	s := grpcserver.New(creds, grpcserver.Options{Reflection: true})
+// Access is who may call each method: the message nodes and the
+// subscriptionservice check tokens; only the subscriptionservice keeps
+// the directory of subscription accounts. A new RPC goes here in the same
+// commit (TestAccessNamesEveryMethod).
+var Access = grpcserver.Allow{
+	userv1.Auth_CheckToken_FullMethodName:              {tlsconfig.MessageService, tlsconfig.SubscriptionService},
+	userv1.Directory_IndexSubscription_FullMethodName:  {tlsconfig.SubscriptionService},
+	userv1.Directory_RemoveSubscription_FullMethodName: {tlsconfig.SubscriptionService},
+}
+
+// NewServer builds the server with Auth and Directory registered behind
+// Access, reflection when asked for; it reports NOT_SERVING until
+// SetServing(true).
+func NewServer(log *slog.Logger, tokens TokenChecker, dir Directory, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
+	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
 	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: tokens})
 	userv1.RegisterDirectoryServer(s, &directoryServer{log: log, dir: dir})
 	return s

@@ -116,7 +116,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.GRPC = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds)
+	s.GRPC = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds, cfg.Reflection)
 
 	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 		return nil, err

@@ -33,7 +33,7 @@ func TestShutdownDrains(t *testing.T) {
 	mail := stacktest.StartMailpit(t)
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", data.Addr
-	cfg.TLS, cfg.DataTLS = data.Certs.Server, data.Certs.Client
+	cfg.TLS, cfg.DataTLS = data.Certs.User, data.Certs.User
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.SMTPAddr, cfg.SMTPTLS = mail.SMTPAddr, "none" // mailpit without TLS

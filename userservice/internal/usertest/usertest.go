@@ -67,8 +67,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataAddr = e.Data.Addr
-	cfg.TLS = e.Certs.Server
-	cfg.DataTLS = e.Certs.Client
+	cfg.TLS, cfg.DataTLS = e.Certs.User, e.Certs.User
 	cfg.JWTSecret = rand.Text() + rand.Text() // 52 characters
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.SMTPAddr = stacktest.FreeAddr(tb) // nobody listens
@@ -103,7 +102,7 @@ func OfflineConfig(tb testing.TB) config.Config {
 	dir, certs := stacktest.TempCerts(tb)
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
-	cfg.TLS, cfg.DataTLS = certs.Server, certs.Client
+	cfg.TLS, cfg.DataTLS = certs.User, certs.User
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.UploadDir, cfg.SearchDir = filepath.Join(dir, "uploads"), filepath.Join(dir, "search")

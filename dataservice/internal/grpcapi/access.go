@@ -32,6 +32,8 @@ var Access = grpcserver.Allow{
 	datav1.Users_DeleteUser_FullMethodName:        {},
 	datav1.Users_CreateResetToken_FullMethodName:  {user},
 	datav1.Users_ResetPasswordPlus_FullMethodName: {user},
+	datav1.Users_CreateEmailToken_FullMethodName:  {user},
+	datav1.Users_VerifyEmailPlus_FullMethodName:   {user},
 
 	datav1.Friends_PutFriendship_FullMethodName:    {user},
 	datav1.Friends_GetFriendship_FullMethodName:    {user, msg},
@@ -53,6 +55,9 @@ var Access = grpcserver.Allow{
 	datav1.Groups_ListGroupMembers_FullMethodName:     {msg},
 	datav1.Groups_TransferGroupPlus_FullMethodName:    {user},
 	datav1.Groups_GroupMembersInfoPlus_FullMethodName: {user},
+
+	datav1.GroupChanges_ChangeGroupPlus_FullMethodName:       {user},
+	datav1.GroupChanges_CreateGroupNoticePlus_FullMethodName: {user},
 
 	datav1.Subscriptions_CreateSubscription_FullMethodName:       {sub},
 	datav1.Subscriptions_GetSubscription_FullMethodName:          {user, msg, sub},

@@ -171,6 +171,29 @@ func (s Set) For(identity string) tlsconfig.Files {
 	return tlsconfig.Files{CA: s.CA, Cert: filepath.Join(s.Dir, identity+".pem"), Key: filepath.Join(s.Dir, identity+"-key.pem")}
 }
 
+// Issue makes (or keeps, when present) the certificate of another
+// identity in the set's directory, signed by its CA, for hosts
+// (DefaultHosts when none): a server that is not a service, such as a
+// test's SMTP server.
+func (s Set) Issue(identity string, hosts ...string) (tlsconfig.Files, error) {
+	files := s.For(identity)
+	if exists(files.Cert) && exists(files.Key) {
+		return files, nil
+	}
+	if len(hosts) == 0 {
+		hosts = DefaultHosts
+	}
+	ca, err := LoadCA(s.CA, filepath.Join(s.Dir, "ca-key.pem"))
+	if err != nil {
+		return files, fmt.Errorf("load ca: %w", err)
+	}
+	l, err := ca.Issue(identity, hosts...)
+	if err != nil {
+		return files, err
+	}
+	return files, l.WriteFiles(files)
+}
+
 // Identities are the certificates Write makes: the four services' and the
 // operator's.
 var Identities = append(append([]string(nil), tlsconfig.Services...), tlsconfig.Operator)

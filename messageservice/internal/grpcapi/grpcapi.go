@@ -33,7 +33,8 @@ const (
 )
 
 // Access is who may call each method: only the subscriptionservice
-// broadcasts a subscription's post. Push and Online are for other teams'
+// broadcasts a subscription's post, only the userservice delivers group
+// notices. Push and Online are for other teams'
 // services, which no certificate of ours names yet, and Prune and Stats
 // for people and tools: the operator's certificate (tlsconfig.Operator)
 // may call them all, and a new caller gets its identity listed here. A new
@@ -44,6 +45,8 @@ var Access = grpcserver.Allow{
 	messagev1.MessageService_Online_FullMethodName:    {},
 	messagev1.MessageService_Prune_FullMethodName:     {},
 	messagev1.MessageService_Stats_FullMethodName:     {},
+	// The userservice fans out the group notices it stored.
+	messagev1.MessageService_DeliverGroup_FullMethodName: {tlsconfig.UserService},
 }
 
 // Node is what the API needs of the node.

@@ -32,8 +32,12 @@ func tlsMailpit(t *testing.T, extra ...string) (*stacktest.Mailpit, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	args := append([]string{"--smtp-tls-cert", set.Server.Cert, "--smtp-tls-key", set.Server.Key}, extra...)
-	return stacktest.StartMailpit(t, args...), set.Server.CA
+	smtp, err := set.Issue("mailpit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"--smtp-tls-cert", smtp.Cert, "--smtp-tls-key", smtp.Key}, extra...)
+	return stacktest.StartMailpit(t, args...), set.CA
 }
 
 func sendAndRead(t *testing.T, mp *stacktest.Mailpit, m *Mailer, to string) {

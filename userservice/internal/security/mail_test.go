@@ -54,8 +54,12 @@ func TestSMTPServerWithUntrustedCertificateGetsNoMail(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mp := stacktest.StartMailpit(t, "--smtp-tls-cert", set.Server.Cert, "--smtp-tls-key", set.Server.Key, "--smtp-require-starttls")
-	m, err := mailer.New(mailer.Options{Addr: mp.SMTPAddr, CAFile: other.Server.CA, From: mailFrom})
+	smtp, err := set.Issue("mailpit")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := stacktest.StartMailpit(t, "--smtp-tls-cert", smtp.Cert, "--smtp-tls-key", smtp.Key, "--smtp-require-starttls")
+	m, err := mailer.New(mailer.Options{Addr: mp.SMTPAddr, CAFile: other.CA, From: mailFrom})
 	if err != nil {
 		t.Fatal(err)
 	}

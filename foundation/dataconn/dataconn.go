@@ -35,7 +35,7 @@ type Conn struct {
 // grpcdial). It does not wait for the connection: calls fail with
 // Unavailable until it is up.
 func Dial(addr string, files tlsconfig.Files) (*Conn, error) {
-	cc, err := grpcdial.Dial("dataservice", addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
+	cc, err := grpcdial.Dial(tlsconfig.DataService, addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
 	if err != nil {
 		return nil, err
 	}

@@ -12,21 +12,24 @@ import (
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
+	"google.golang.org/grpc/credentials"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
-// Dial makes a client connection to the service peer ("dataservice",
-// "userservice": it names the service in errors) at addr with mutual TLS.
+// Dial makes a client connection to the service peer (its identity,
+// tlsconfig.DataService, ...: the server's certificate must name it, and
+// errors name it) at addr with mutual TLS.
 // It does not wait for the connection: calls fail with Unavailable until
 // it is up, so a service starts while its peers are down. opts add to the
 // defaults (MaxMessageBytes).
 func Dial(peer, addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
-	creds, err := tlsconfig.ClientCredentials(files, "")
+	cfg, err := tlsconfig.ClientOf(files, peer)
 	if err != nil {
 		return nil, fmt.Errorf("%s client tls: %w", peer, err)
 	}
+	creds := credentials.NewTLS(cfg)
 	// gRPC's default reconnect backoff starts at a second and grows to two
 	// minutes; a peer restarted in development should be seen back within
 	// seconds.

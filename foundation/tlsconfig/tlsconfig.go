@@ -73,6 +73,27 @@ func Client(f Files, serverName string) (*tls.Config, error) {
 	}, nil
 }
 
+// ClientOf returns a Client config (the dialled host verified) that also
+// requires the server's certificate to name identity (IdentityOf): another
+// service's certificate, a compromised message node's say, cannot stand in
+// for the DataService and collect what is sent to it.
+func ClientOf(f Files, identity string) (*tls.Config, error) {
+	c, err := Client(f, "")
+	if err != nil {
+		return nil, err
+	}
+	c.VerifyConnection = func(cs tls.ConnectionState) error {
+		if len(cs.PeerCertificates) == 0 {
+			return errors.New("tls: the server sent no certificate")
+		}
+		if id, ok := IdentityOf(cs.PeerCertificates[0]); !ok || id != identity {
+			return fmt.Errorf("tls: the server's certificate names identity %q, want %q", id, identity)
+		}
+		return nil
+	}
+	return c, nil
+}
+
 // ServerCredentials wraps Server for grpc.Creds.
 func ServerCredentials(f Files) (credentials.TransportCredentials, error) {
 	c, err := Server(f)

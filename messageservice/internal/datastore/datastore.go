@@ -32,10 +32,11 @@ const maxMessageBytes = 16 << 20
 
 var _ chat.Store = (*Client)(nil)
 
-// dial connects to a service whose messages may be as large as the
-// DataService's; the callers name the service in their errors.
-func dial(addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
-	return grpcdial.Dial("grpc", addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
+// dial connects to the service peer (its identity: tlsconfig.DataService,
+// tlsconfig.UserService), whose messages may be as large as the
+// DataService's.
+func dial(peer, addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
+	return grpcdial.Dial(peer, addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
 }
 
 // Client is the DataService client; safe for concurrent use.
@@ -52,9 +53,9 @@ type Client struct {
 
 // Dial makes a DataService client; it connects lazily.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := dial(addr, files)
+	conn, err := dial(tlsconfig.DataService, addr, files)
 	if err != nil {
-		return nil, fmt.Errorf("dataservice: %w", err)
+		return nil, err
 	}
 	return &Client{
 		conn: conn, health: healthpb.NewHealthClient(conn),
@@ -216,9 +217,9 @@ type Auth struct {
 
 // DialAuth makes a userservice Auth client; it connects lazily.
 func DialAuth(addr string, files tlsconfig.Files) (*Auth, error) {
-	conn, err := dial(addr, files)
+	conn, err := dial(tlsconfig.UserService, addr, files)
 	if err != nil {
-		return nil, fmt.Errorf("userservice: %w", err)
+		return nil, err
 	}
 	return &Auth{conn: conn, health: healthpb.NewHealthClient(conn), auth: userv1.NewAuthClient(conn)}, nil
 }

@@ -29,7 +29,7 @@ type Client struct {
 // Dial makes a client of the MessageService at addr; it connects lazily, so
 // the subscriptionservice starts (and publishes) while it is down.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := grpcdial.Dial("messageservice", addr, files)
+	conn, err := grpcdial.Dial(tlsconfig.MessageService, addr, files)
 	if err != nil {
 		return nil, err
 	}

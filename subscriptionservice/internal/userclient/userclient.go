@@ -32,7 +32,7 @@ type Client struct {
 
 // Dial makes a client of the userservice at addr; it connects lazily.
 func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := grpcdial.Dial("userservice", addr, files)
+	conn, err := grpcdial.Dial(tlsconfig.UserService, addr, files)
 	if err != nil {
 		return nil, err
 	}

@@ -145,12 +145,19 @@ func (m *Mailpit) Message(ctx context.Context, id string) (Message, error) {
 
 // MessagesTo lists the mails to address (case-insensitive), newest first.
 func (m *Mailpit) MessagesTo(ctx context.Context, address string) ([]MessageSummary, error) {
+	return m.MessagesAbout(ctx, address, "")
+}
+
+// MessagesAbout lists the mails to address (case-insensitive) whose subject
+// contains subject ("" for any), newest first.
+func (m *Mailpit) MessagesAbout(ctx context.Context, address, subject string) ([]MessageSummary, error) {
 	all, err := m.Messages(ctx)
 	if err != nil {
 		return nil, err
 	}
 	return slices.DeleteFunc(all, func(s MessageSummary) bool {
-		return !slices.ContainsFunc(s.To, func(a Address) bool { return strings.EqualFold(a.Address, address) })
+		return !strings.Contains(s.Subject, subject) ||
+			!slices.ContainsFunc(s.To, func(a Address) bool { return strings.EqualFold(a.Address, address) })
 	}), nil
 }
 
@@ -158,19 +165,43 @@ func (m *Mailpit) MessagesTo(ctx context.Context, address string) ([]MessageSumm
 // returns the newest, read whole.
 func (m *Mailpit) WaitMessage(tb testing.TB, address string, n int, timeout time.Duration) Message {
 	tb.Helper()
+	return m.WaitMessageAbout(tb, address, "", n, timeout)
+}
+
+// WaitMessageAbout is WaitMessage counting only the mails whose subject
+// contains subject.
+func (m *Mailpit) WaitMessageAbout(tb testing.TB, address, subject string, n int, timeout time.Duration) Message {
+	tb.Helper()
 	var msg Message
 	poll.Eventually(tb, timeout, func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		list, err := m.MessagesTo(ctx, address)
+		list, err := m.MessagesAbout(ctx, address, subject)
 		if err != nil {
 			return err
 		}
 		if len(list) < n {
-			return fmt.Errorf("%d mails to %s, want %d", len(list), address, n)
+			return fmt.Errorf("%d mails to %s about %q, want %d", len(list), address, subject, n)
 		}
 		msg, err = m.Message(ctx, list[0].ID)
 		return err
 	})
 	return msg
+}
+
+// WaitLink waits for the n-th mail to address about subject (see
+// WaitMessageAbout) and returns the first link in its text whose path ends
+// with path (e.g. "/verify-email"), and that link's token query parameter.
+func (m *Mailpit) WaitLink(tb testing.TB, address, subject, path string, n int, timeout time.Duration) (link, token string) {
+	tb.Helper()
+	msg := m.WaitMessageAbout(tb, address, subject, n, timeout)
+	for _, f := range strings.Fields(msg.Text) {
+		u, err := url.Parse(f)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || !strings.HasSuffix(u.Path, path) {
+			continue
+		}
+		return f, u.Query().Get("token")
+	}
+	tb.Fatalf("no %s link in the mail to %s about %q:\n%s", path, address, subject, msg.Text)
+	return "", ""
 }

@@ -126,7 +126,15 @@ type Store interface {
 	DeleteArticle(ctx context.Context, id int64, expected State) error
 	Account(ctx context.Context, id int64) (Account, error)
 	IsFollower(ctx context.Context, subscriptionID, userID int64) (bool, error)
-	UserEmail(ctx context.Context, userID int64) (string, error)
+	// Reviewer returns what the reviewer check reads of a user; a deleted
+	// user is errs.ErrNotFound.
+	Reviewer(ctx context.Context, userID int64) (ReviewerInfo, error)
+}
+
+// ReviewerInfo is what the reviewer check needs of a user.
+type ReviewerInfo struct {
+	Email         string
+	EmailVerified bool // the user opened a verification link (userservice)
 }
 
 // Errors of this feature.
@@ -136,6 +144,8 @@ var (
 	ErrNotOwner             = errs.New(errs.KindForbidden, "not_owner", "only the account's owner may do this")
 	ErrNotReader            = errs.New(errs.KindForbidden, "not_follower", "only the account's followers and owner may read its articles")
 	ErrNotReviewer          = errs.New(errs.KindForbidden, "not_reviewer", "only reviewers may do this")
+	ErrEmailUnverified      = errs.New(errs.KindForbidden, "email_unverified", "reviewers must verify their email first (POST /api/v1/auth/email/resend on the userservice)")
+	ErrOwnSubscription      = errs.New(errs.KindForbidden, "own_subscription", "nobody reviews articles of a subscription they own")
 	ErrBadPageToken         = errs.Invalid("page_token", "not a token this list handed out")
 )
 
@@ -302,28 +312,25 @@ func (s *Service) Submit(ctx context.Context, userID, subID, id int64) (Article,
 	return s.step(ctx, id, "submit", Update{State: &st, RejectReason: &none, ExpectedState: a.State})
 }
 
-// IsReviewer reports whether userID's email is one of the reviewers'.
-func (s *Service) IsReviewer(ctx context.Context, userID int64) (bool, error) {
-	if len(s.reviewers) == 0 {
-		return false, nil
-	}
-	email, err := s.store.UserEmail(ctx, userID)
-	if errors.Is(err, errs.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("get user %d: %w", userID, err)
-	}
-	return s.reviewers[strings.ToLower(email)], nil
-}
-
+// mustReview passes a user whose email is one of the reviewers' and is
+// verified: a listed address alone is not enough, since anyone may sign up
+// with an address they do not own (ErrEmailUnverified then).
 func (s *Service) mustReview(ctx context.Context, userID int64) error {
-	ok, err := s.IsReviewer(ctx, userID)
-	if err != nil {
-		return err
-	}
-	if !ok {
+	if len(s.reviewers) == 0 {
 		return ErrNotReviewer
+	}
+	u, err := s.store.Reviewer(ctx, userID)
+	if errors.Is(err, errs.ErrNotFound) {
+		return ErrNotReviewer
+	}
+	if err != nil {
+		return fmt.Errorf("get user %d: %w", userID, err)
+	}
+	switch {
+	case !s.reviewers[strings.ToLower(u.Email)]:
+		return ErrNotReviewer
+	case !u.EmailVerified:
+		return ErrEmailUnverified
 	}
 	return nil
 }
@@ -363,6 +370,15 @@ func (s *Service) review(ctx context.Context, reviewerID, id int64, step string,
 	}
 	if a.State != InReview {
 		return Article{}, StateError(id, a.State, step)
+	}
+	// The owner now, not the author: an account handed over keeps its
+	// articles, and its new owner may not review them either.
+	acct, err := s.store.Account(ctx, a.SubscriptionID)
+	if err != nil && !errors.Is(err, errs.ErrNotFound) {
+		return Article{}, fmt.Errorf("get subscription %d: %w", a.SubscriptionID, err)
+	}
+	if a.AuthorID == reviewerID || (err == nil && acct.OwnerID == reviewerID) {
+		return Article{}, ErrOwnSubscription
 	}
 	up.ReviewerID = &reviewerID
 	up.ExpectedState = InReview

@@ -121,14 +121,14 @@ func (c *Client) IsFollower(ctx context.Context, subscriptionID, userID int64) (
 	return !f.GetLeft(), nil
 }
 
-// UserEmail implements article.Store; a deleted user's is errs.ErrNotFound.
-func (c *Client) UserEmail(ctx context.Context, userID int64) (string, error) {
-	u, err := c.GetUser(ctx, userID)
+// Reviewer implements article.Store; a deleted user is errs.ErrNotFound.
+func (c *Client) Reviewer(ctx context.Context, userID int64) (article.ReviewerInfo, error) {
+	u, err := c.users.GetUser(ctx, &datav1.GetUserRequest{Id: userID})
 	if err != nil {
-		return "", err
+		return article.ReviewerInfo{}, translate("GetUser", err)
 	}
-	if u.Deleted {
-		return "", errs.ErrNotFound
+	if u.GetDeleted() {
+		return article.ReviewerInfo{}, errs.ErrNotFound
 	}
-	return u.Email, nil
+	return article.ReviewerInfo{Email: u.GetEmail(), EmailVerified: u.GetEmailVerified()}, nil
 }

@@ -2,7 +2,7 @@
 // the way the binary starts it (server.New + Run), on 127.0.0.1:0 ports,
 // against a real DataService process on a fresh database and a real
 // userservice process (foundation/stacktest) for sign-up, CheckToken and the
-// Directory. The MessageService address is a closed port unless a test
+// Directory, which mails through a mailpit (email verification). The MessageService address is a closed port unless a test
 // gives one: publishing then exercises the retry path. The HTTP helpers
 // are foundation/apitest's.
 package subtest
@@ -39,8 +39,10 @@ type Env struct {
 	Config   config.Config
 	Data     *stacktest.DataService
 	Users    *stacktest.UserService
+	Mail     *stacktest.Mailpit // the userservice's SMTP server
 	Server   *server.Server
-	// ReviewerEmail is in REVIEWER_EMAILS; sign it up with Reviewer.
+	// ReviewerEmail is in REVIEWER_EMAILS; sign it up with Reviewer (or
+	// UnverifiedReviewer).
 	ReviewerEmail string
 
 	userAPI apitest.API
@@ -55,7 +57,10 @@ func StartWith(tb testing.TB, o Options) *Env {
 	tb.Helper()
 	e := &Env{Data: stacktest.StartDataService(tb)}
 	e.Certs = e.Data.Certs
-	e.Users = stacktest.StartUserService(tb, e.Data, stacktest.UserServiceOptions{})
+	e.Mail = stacktest.StartMailpit(tb)
+	e.Users = stacktest.StartUserService(tb, e.Data, stacktest.UserServiceOptions{
+		Env: []string{"SMTP_ADDR=" + e.Mail.SMTPAddr, "SMTP_TLS=none"}, // mailpit: a local dev server
+	})
 	e.UserURL = e.Users.URL
 	e.userAPI = apitest.NewAPI(e.Users.URL)
 	e.ReviewerEmail = "reviewer-" + strings.ToLower(rand.Text()[:10]) + "@example.com"
@@ -118,8 +123,27 @@ func (e *Env) NewAccount(tb testing.TB, name string) apitest.Account {
 	return e.userAPI.NewAccount(tb, name)
 }
 
-// Reviewer signs up the reviewer (once per Env: the email is unique).
+// Reviewer signs up the reviewer and verifies its email through the mailed
+// link, as reviewing needs (once per Env: the email is unique).
 func (e *Env) Reviewer(tb testing.TB) apitest.Account {
 	tb.Helper()
+	a := e.UnverifiedReviewer(tb)
+	e.VerifyEmail(tb, a)
+	return a
+}
+
+// UnverifiedReviewer signs up the reviewer without verifying its email.
+func (e *Env) UnverifiedReviewer(tb testing.TB) apitest.Account {
+	tb.Helper()
 	return e.SignUp(tb, "Reviewer", e.ReviewerEmail)
+}
+
+// VerifyEmail opens the newest verification link mailed to a, through the
+// userservice's API.
+func (e *Env) VerifyEmail(tb testing.TB, a apitest.Account) {
+	tb.Helper()
+	_, tok := e.Mail.WaitLink(tb, a.Email, "Confirm your PrivateIM email", "/verify-email", 1, 15*time.Second)
+	if r := e.UserDo(tb, "POST", "/api/v1/auth/email/verify", "", map[string]string{"token": tok}); r.Status != 204 {
+		tb.Fatalf("verify %s: status %d %s", a.Email, r.Status, r.Body)
+	}
 }

@@ -49,6 +49,8 @@ type User struct {
 	TokenVersion int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
+	// EmailVerified: the owner opened a verification link (VerifyEmail).
+	EmailVerified bool
 }
 
 // NewUser is what sign-up stores.
@@ -76,6 +78,10 @@ type Store interface {
 	// errs.ErrPrecondition (an *errs.StoreError whose Message says "used"
 	// or "expired") for a spent one.
 	ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
+	CreateEmailToken(ctx context.Context, userID int64, tokenHash string, expiresAt time.Time) error
+	// VerifyEmail spends an email token and sets EmailVerified, with the
+	// errors of ResetPassword.
+	VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (User, error)
 }
 
 // Mailer sends a plain-text mail.
@@ -91,7 +97,11 @@ type Config struct {
 	ResetTTL   time.Duration // lifetime of a reset link
 	// ResetURL is the page the reset link opens; "?token=..." is appended.
 	ResetURL string
-	// MailQueue bounds the reset mails waiting to be sent; 0 means 64.
+	// VerifyTTL is the lifetime of an email-verification link; VerifyURL the
+	// page it opens ("?token=..." is appended).
+	VerifyTTL time.Duration
+	VerifyURL string
+	// MailQueue bounds the mails (reset, verification) waiting to be sent; 0 means 64.
 	MailQueue int
 	// Now is the clock; time.Now when nil.
 	Now func() time.Time
@@ -137,8 +147,8 @@ func New(d Deps, c Config) (*Service, error) {
 	if len(c.JWTSecret) < 32 {
 		return nil, errors.New("account: JWT secret shorter than 32 bytes")
 	}
-	if c.TokenTTL <= 0 || c.ResetTTL <= 0 {
-		return nil, errors.New("account: token and reset TTLs must be > 0")
+	if c.TokenTTL <= 0 || c.ResetTTL <= 0 || c.VerifyTTL <= 0 {
+		return nil, errors.New("account: token, reset and verify TTLs must be > 0")
 	}
 	if c.Now == nil {
 		c.Now = time.Now
@@ -184,6 +194,11 @@ func (s *Service) SignUp(ctx context.Context, name, email, password string) (str
 		return "", User{}, fmt.Errorf("sign up: %w", err)
 	}
 	s.notify(ctx, u)
+	// The account exists either way: a failure here is logged, and the user
+	// asks for another link.
+	if err := s.sendVerification(ctx, u); err != nil {
+		s.log.ErrorContext(ctx, "verification mail at sign-up", "user_id", u.ID, "err", err)
+	}
 	tok, err := s.issue(u)
 	return tok, u, err
 }

@@ -80,7 +80,7 @@ func TestCheckPatch(t *testing.T) {
 }
 
 func TestResetTokenHash(t *testing.T) {
-	h := hashResetToken("abc")
+	h := hashToken("abc")
 	if h != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
 		t.Errorf("sha256 hex = %s", h)
 	}

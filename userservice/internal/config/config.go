@@ -43,6 +43,7 @@ type Config struct {
 	MailFrom     string        // MAIL_FROM
 	PublicURL    string        // PUBLIC_URL: base of links in mails and of avatar URLs
 	ResetTTL     time.Duration // RESET_TTL: password-reset link lifetime
+	VerifyTTL    time.Duration // EMAIL_VERIFY_TTL: email-verification link lifetime
 
 	UploadDir        string // UPLOAD_DIR
 	ESURL            string // ES_URL: "" = embedded bleve index
@@ -58,6 +59,7 @@ type Config struct {
 	ForgotPerIP    Rate     // RATE_FORGOT_IP
 	ResetPerIP     Rate     // RATE_RESET_IP: reset confirmations
 	ResetAll       Rate     // RATE_RESET_ALL
+	VerifyPerUser  Rate     // RATE_VERIFY_USER: verification mails a user may ask for
 	RateKeys       int      // RATE_KEYS: keys each limiter remembers, oldest evicted
 	TrustedProxies []string // TRUSTED_PROXIES: CIDRs/IPs whose X-Forwarded-For is believed; none by default
 
@@ -123,6 +125,7 @@ var settings = []config.Setting[Config]{
 	config.Var("MAIL_FROM", "mail-from", "PrivateIM <no-reply@privateim.localhost>", "From of the mails sent", config.String(func(c *Config) *string { return &c.MailFrom })),
 	config.Var("PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "public base URL, used in reset links and file URLs", config.String(func(c *Config) *string { return &c.PublicURL })),
 	config.Var("RESET_TTL", "reset-ttl", "30m", "password-reset link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.ResetTTL })),
+	config.Var("EMAIL_VERIFY_TTL", "email-verify-ttl", "48h", "email-verification link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.VerifyTTL })),
 	config.Var("UPLOAD_DIR", "upload-dir", ".dev/uploads", "where avatars and files are stored", config.String(func(c *Config) *string { return &c.UploadDir })),
 	config.Var("ES_URL", "es-url", "", "Elasticsearch URL; empty for the embedded bleve index", config.String(func(c *Config) *string { return &c.ESURL })),
 	config.Var("SEARCH_DIR", "search-dir", ".dev/search", "bleve index directory", config.String(func(c *Config) *string { return &c.SearchDir })),
@@ -136,6 +139,7 @@ var settings = []config.Setting[Config]{
 	config.Var("RATE_FORGOT_IP", "rate-forgot-ip", "30/15m", "password-forgot requests per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.ForgotPerIP }, ParseRate)),
 	config.Var("RATE_RESET_IP", "rate-reset-ip", "20/15m", "password-reset confirmations per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.ResetPerIP }, ParseRate)),
 	config.Var("RATE_RESET_ALL", "rate-reset-all", "300/1m", "password-reset confirmations of all clients together", config.Parsed(func(c *Config) *Rate { return &c.ResetAll }, ParseRate)),
+	config.Var("RATE_VERIFY_USER", "rate-verify-user", "3/15m", "verification mails each user may ask for (POST /auth/email/resend)", config.Parsed(func(c *Config) *Rate { return &c.VerifyPerUser }, ParseRate)),
 	config.Var("RATE_KEYS", "rate-keys", "100000", "keys (emails, addresses) each rate limiter remembers, each at most 128 bytes; the least recent is forgotten first", config.Int(func(c *Config) *int { return &c.RateKeys })),
 	config.Var("TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; none by default", config.List(func(c *Config) *[]string { return &c.TrustedProxies }, nil)),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
@@ -181,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.ResetTTL <= 0 {
 		errs = append(errs, errors.New("reset-ttl must be > 0"))
+	}
+	if c.VerifyTTL <= 0 {
+		errs = append(errs, errors.New("email-verify-ttl must be > 0"))
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public-url %q: want an http(s) URL", c.PublicURL))

@@ -79,20 +79,38 @@ func (c *Client) ResetPassword(ctx context.Context, tokenHash, passwordHash stri
 	return userFromPB(resp.GetUser()), nil
 }
 
+// CreateEmailToken stores the hash of an email-verification token.
+func (c *Client) CreateEmailToken(ctx context.Context, userID int64, tokenHash string, expiresAt time.Time) error {
+	_, err := c.users.CreateEmailToken(ctx, &datav1.CreateEmailTokenRequest{
+		UserId: userID, TokenHash: tokenHash, ExpiresAt: timestamppb.New(expiresAt),
+	})
+	return translate("CreateEmailToken", err)
+}
+
+// VerifyEmail spends an email token and marks the email verified in one call.
+func (c *Client) VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (account.User, error) {
+	resp, err := c.users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: tokenHash, Now: timestamppb.New(now)})
+	if err != nil {
+		return account.User{}, translate("VerifyEmailPlus", err)
+	}
+	return userFromPB(resp.GetUser()), nil
+}
+
 func userFromPB(u *datav1.User) account.User {
 	return account.User{
-		ID:           u.GetId(),
-		Email:        u.GetEmail(),
-		Name:         u.GetName(),
-		PasswordHash: u.GetPasswordHash(),
-		Mobile:       u.GetMobile(),
-		Gender:       genderFromPB(u.GetGender()),
-		Avatar:       u.GetAvatar(),
-		QRCode:       u.GetQrCode(),
-		Deleted:      u.GetDeleted(),
-		TokenVersion: u.GetTokenVersion(),
-		CreatedAt:    u.GetCreatedAt().AsTime(),
-		UpdatedAt:    u.GetUpdatedAt().AsTime(),
+		ID:            u.GetId(),
+		Email:         u.GetEmail(),
+		Name:          u.GetName(),
+		PasswordHash:  u.GetPasswordHash(),
+		Mobile:        u.GetMobile(),
+		Gender:        genderFromPB(u.GetGender()),
+		Avatar:        u.GetAvatar(),
+		QRCode:        u.GetQrCode(),
+		Deleted:       u.GetDeleted(),
+		TokenVersion:  u.GetTokenVersion(),
+		EmailVerified: u.GetEmailVerified(),
+		CreatedAt:     u.GetCreatedAt().AsTime(),
+		UpdatedAt:     u.GetUpdatedAt().AsTime(),
 	}
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -25,6 +26,8 @@ func (a Account) Register(r httpkit.Routes) {
 	r.Public.POST("/auth/signin", limitIP(a.SigninPerIP), a.signin)
 	r.Public.POST("/auth/password/forgot", limitIP(a.ForgotPerIP), a.forgot)
 	r.Public.POST("/auth/password/reset", limitIP(a.ResetPerIP), limitAll(a.ResetAll), a.reset)
+	r.Public.POST("/auth/email/verify", a.verifyEmail)
+	r.Authed.POST("/auth/email/resend", a.resendVerification)
 	r.Authed.GET("/me", a.me)
 	r.Authed.PATCH("/me", a.patchMe)
 	r.Authed.PUT("/me/password", a.changePassword)
@@ -40,11 +43,13 @@ type MeJSON struct {
 	Avatar    string     `json:"avatar"`
 	CreatedAt time.Time  `json:"created_at"`
 	UpdatedAt time.Time  `json:"updated_at"`
+	// EmailVerified: the account's owner opened a verification link.
+	EmailVerified bool `json:"email_verified"`
 }
 
 func meJSON(u account.User) MeJSON {
 	return MeJSON{ID: httpkit.ID(u.ID), Email: u.Email, Name: u.Name, Mobile: u.Mobile, Gender: string(u.Gender),
-		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt}
+		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, EmailVerified: u.EmailVerified}
 }
 
 // AuthJSON answers sign-up and sign-in.
@@ -113,6 +118,34 @@ func (a Account) reset(c *gin.Context) {
 		return
 	}
 	c.Status(http.StatusNoContent)
+}
+
+func (a Account) verifyEmail(c *gin.Context) {
+	var req struct {
+		Token string `json:"token"`
+	}
+	if !httpkit.Bind(c, &req) {
+		return
+	}
+	// 204 and no account data: whoever holds a link (a mail scanner that
+	// opened it, say) learns nothing from it but that it worked.
+	if _, err := a.Svc.VerifyEmail(c.Request.Context(), req.Token); err != nil {
+		httpkit.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a Account) resendVerification(c *gin.Context) {
+	id := httpkit.UserID(c)
+	if !limit(c, a.VerifyPerUser, strconv.FormatInt(id, 10), "too many verification mails asked for; wait") {
+		return
+	}
+	if err := a.Svc.SendVerification(c.Request.Context(), id); err != nil {
+		httpkit.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusAccepted, gin.H{"status": "a verification link is on its way"})
 }
 
 func (a Account) me(c *gin.Context) {

@@ -33,6 +33,8 @@ type Limits struct {
 	// the bcrypt work of each) per address and in all.
 	ResetPerIP *ratelimit.Limiter
 	ResetAll   *ratelimit.Limiter
+	// VerifyPerUser bounds the verification mails a user asks for.
+	VerifyPerUser *ratelimit.Limiter
 }
 
 // clientKey is the rate-limit key of the request's client: its IPv4

@@ -174,6 +174,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	ok(e.Raw(t, "PATCH", "/api/v1/me", a.Token, "text/plain", []byte("{}")), 415)
 	do("POST", "/api/v1/auth/password/forgot", "", map[string]string{"email": a.Email}, 202)
 	do("POST", "/api/v1/auth/password/reset", "", map[string]string{"token": "never-issued", "password": "password2"}, 400)
+	do("POST", "/api/v1/auth/email/verify", "", map[string]string{"token": "never-issued"}, 400)
+	do("POST", "/api/v1/auth/email/resend", a.Token, nil, 202)
+	do("POST", "/api/v1/auth/email/resend", "", nil, 401)
 
 	// Media and QR codes.
 	avatar := ok(upload(t, e, "PUT", "/api/v1/me/avatar", a.Token, "avatar", "a.png", encodePNG(t, gradient(16, 16))), 200)

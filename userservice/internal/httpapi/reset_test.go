@@ -23,7 +23,7 @@ var linkRE = regexp.MustCompile(`https?://\S+/reset-password\?token=\S+`)
 // of its link, checking the link points at PUBLIC_URL.
 func resetToken(t *testing.T, e *usertest.Env, address string, n int) string {
 	t.Helper()
-	msg := e.Mail.WaitMessage(t, address, n, 15*time.Second)
+	msg := e.Mail.WaitMessageAbout(t, address, "Reset", n, 15*time.Second)
 	if !strings.Contains(msg.Subject, "Reset") {
 		t.Errorf("subject %q", msg.Subject)
 	}
@@ -87,8 +87,8 @@ func TestPasswordResetThroughMail(t *testing.T) {
 	want(t, e.Do(t, "GET", "/api/v1/me", other.Token, nil), http.StatusOK, "", "")
 	ctx := context.Background()
 	for _, addr := range []string{other.Email, "nobody@example.com"} {
-		if got, err := e.Mail.MessagesTo(ctx, addr); err != nil || len(got) != 0 {
-			t.Errorf("mails to %s: %d, %v; want none", addr, len(got), err)
+		if got, err := e.Mail.MessagesAbout(ctx, addr, "Reset"); err != nil || len(got) != 0 {
+			t.Errorf("reset mails to %s: %d, %v; want none", addr, len(got), err)
 		}
 	}
 

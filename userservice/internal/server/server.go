@@ -70,6 +70,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		BcryptCost: cfg.BcryptCost,
 		ResetTTL:   cfg.ResetTTL,
 		ResetURL:   strings.TrimRight(cfg.PublicURL, "/") + "/reset-password",
+		VerifyTTL:  cfg.VerifyTTL,
+		VerifyURL:  strings.TrimRight(cfg.PublicURL, "/") + "/verify-email",
 	})
 	if err != nil {
 		return nil, err
@@ -96,6 +98,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			ForgotPerIP:    limiter(cfg.ForgotPerIP, cfg.RateKeys),
 			ResetPerIP:     limiter(cfg.ResetPerIP, cfg.RateKeys),
 			ResetAll:       limiter(cfg.ResetAll, 1),
+			VerifyPerUser:  limiter(cfg.VerifyPerUser, cfg.RateKeys),
 		}},
 	}
 	features = append(features, s.relationFeatures(log)...)

@@ -98,6 +98,10 @@ func groupPB(g store.Group) *datav1.Group {
 		Announcement:   g.Announcement,
 		AnnouncementBy: g.AnnouncementBy,
 		AnnouncementAt: ts(g.AnnouncementAt),
+
+		JoinPolicy:          datav1.GroupJoinPolicy(g.JoinPolicy),
+		History:             datav1.GroupHistory(g.History),
+		InviteNeedsApproval: g.InviteNeedsApproval,
 	}
 }
 
@@ -119,6 +123,7 @@ func memberPB(m store.GroupMember) *datav1.GroupMember {
 		JoinedAt:   ts(m.JoinedAt),
 		UpdatedAt:  ts(m.UpdatedAt),
 		MutedUntil: ts(m.MutedUntil),
+		JoinSeq:    m.JoinSeq,
 	}
 }
 

@@ -46,6 +46,10 @@ func groupUpdateOf(r *datav1.UpdateGroupRequest) store.GroupUpdate {
 		OwnerID:   r.OwnerId,
 		Dismissed: r.Dismissed,
 		MuteAll:   r.MuteAll,
+
+		JoinPolicy:          optEnum[datav1.GroupJoinPolicy, store.JoinPolicy](r.JoinPolicy),
+		History:             optEnum[datav1.GroupHistory, store.History](r.History),
+		InviteNeedsApproval: r.InviteNeedsApproval,
 	}
 	if r.Announcement != nil {
 		up.Announcement, up.AnnouncementBy = r.Announcement, r.GetAnnouncementBy()
@@ -118,6 +122,7 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 		c.optBytes("group.qr_code", g.QrCode, maxURLBytes)
 		c.optID("group.owner_id", g.OwnerId)
 		c.groupModeration("group.", g)
+		c.groupAccess("group.", g)
 	}
 	if len(r.GetMembers()) > maxBatch {
 		c.add("members", "at most %d", maxBatch)

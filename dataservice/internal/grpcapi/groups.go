@@ -20,6 +20,8 @@ func (s *groupsServer) CreateGroupPlus(ctx context.Context, r *datav1.CreateGrou
 	c.id("owner_id", r.GetOwnerId())
 	c.maxBytes("avatar", r.GetAvatar(), maxURLBytes)
 	c.ids("member_ids", r.GetMemberIds(), 0)
+	c.enum("join_policy", int32(r.GetJoinPolicy()), 0, joinPolicyMax)
+	c.enum("history", int32(r.GetHistory()), 0, historyMax)
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -31,6 +33,10 @@ func (s *groupsServer) CreateGroupPlus(ctx context.Context, r *datav1.CreateGrou
 		Avatar:    r.GetAvatar(),
 		CreatedAt: now,
 		UpdatedAt: now,
+
+		JoinPolicy:          store.JoinPolicy(r.GetJoinPolicy()),
+		History:             store.History(r.GetHistory()),
+		InviteNeedsApproval: r.GetInviteNeedsApproval(),
 	}, r.GetMemberIds())
 	if err != nil {
 		return nil, s.fail(ctx, "create group", err)
@@ -85,6 +91,7 @@ func (s *groupsServer) UpdateGroup(ctx context.Context, r *datav1.UpdateGroupReq
 	c.optBytes("avatar", r.Avatar, maxURLBytes)
 	c.optBytes("qr_code", r.QrCode, maxURLBytes)
 	c.optID("owner_id", r.OwnerId)
+	c.groupAccess("", r)
 	c.groupModeration("", r)
 	if err := c.err(); err != nil {
 		return nil, err

@@ -162,7 +162,28 @@ type Group struct {
 	Announcement   string
 	AnnouncementBy int64
 	AnnouncementAt time.Time
+	// Access (0 values are stored as JoinApproval and HistoryJoined).
+	JoinPolicy          JoinPolicy
+	History             History
+	InviteNeedsApproval bool
 }
+
+// JoinPolicy says who may join a group; the values mirror the API's enum.
+type JoinPolicy int32
+
+const (
+	JoinOpen     JoinPolicy = 1
+	JoinApproval JoinPolicy = 2
+	JoinInvite   JoinPolicy = 3
+)
+
+// History says what a new member reads; the values mirror the API's enum.
+type History int32
+
+const (
+	HistoryJoined History = 1
+	HistoryAll    History = 2
+)
 
 type GroupUpdate struct {
 	Name      *string
@@ -175,6 +196,10 @@ type GroupUpdate struct {
 	Announcement   *string
 	AnnouncementBy int64
 	AnnouncementAt time.Time
+
+	JoinPolicy          *JoinPolicy
+	History             *History
+	InviteNeedsApproval *bool
 }
 
 type GroupMember struct {
@@ -187,6 +212,7 @@ type GroupMember struct {
 	UpdatedAt time.Time
 	// MutedUntil: the member may not send before it; zero: not muted.
 	MutedUntil time.Time
+	JoinSeq   int64 // the first seq of the group conversation the latest join covers
 }
 
 type GroupMemberUpdate struct {
@@ -229,6 +255,50 @@ type GroupChangeResult struct {
 	Members   []GroupMember
 	Notice    Message
 	Duplicate bool
+}
+
+// GroupBan keeps a user out of a group until lifted.
+type GroupBan struct {
+	GroupID   int64
+	UserID    int64
+	BannedBy  int64
+	CreatedAt time.Time
+}
+
+// JoinKind and JoinState mirror the API's enums.
+type JoinKind int32
+
+const (
+	JoinRequest JoinKind = 1
+	JoinInvited JoinKind = 2
+)
+
+type JoinState int32
+
+const (
+	JoinPending   JoinState = 1
+	JoinAccepted  JoinState = 2
+	JoinRejected  JoinState = 3
+	JoinCancelled JoinState = 4
+)
+
+// GroupJoinRequest is the latest join request or invite of a user to a
+// group.
+type GroupJoinRequest struct {
+	GroupID   int64
+	UserID    int64
+	Kind      JoinKind
+	InviterID int64
+	State     JoinState
+	CreatedAt time.Time
+	UpdatedAt time.Time
+}
+
+// JoinRequestFilter selects pending requests of a group or of a user.
+type JoinRequestFilter struct {
+	GroupID int64    // set: the group's
+	UserID  int64    // set: the user's
+	Kind    JoinKind // 0: both kinds
 }
 
 type GroupMemberInfo struct {
@@ -318,6 +388,26 @@ type Relational interface {
 	PendingGroupNotices(ctx context.Context, before time.Time, limit int) ([]Message, error)
 	// GroupNoticeAppended records the seq a notice got in its conversation.
 	GroupNoticeAppended(ctx context.Context, clientMsgID string, seq int64) error
+	// JoinGroupPlus stores m as a MEMBER with the group row locked:
+	// *PreconditionError when the group is dismissed, the user banned, the
+	// group holds maxMembers, or (fromRequest) no pending request is there
+	// (which becomes ACCEPTED); *ExistsError for a member.
+	JoinGroupPlus(ctx context.Context, m GroupMember, maxMembers int, fromRequest bool) (GroupMember, error)
+	// RemoveGroupMemberPlus makes the member leave and, with ban set, bans
+	// them (ban.BannedBy, ban.CreatedAt); a pending request is cancelled.
+	RemoveGroupMemberPlus(ctx context.Context, groupID, userID int64, ban *GroupBan) (GroupMember, error)
+	GetGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)
+	ListGroupBans(ctx context.Context, groupID int64, p Page) (bans []GroupBan, next string, err error)
+	DeleteGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)
+	// PutGroupJoinRequest stores r as PENDING over an answered one:
+	// *ExistsError when one is pending, *PreconditionError when the user
+	// is banned, ErrNotFound for an unknown group.
+	PutGroupJoinRequest(ctx context.Context, r GroupJoinRequest) (GroupJoinRequest, error)
+	GetGroupJoinRequest(ctx context.Context, groupID, userID int64) (GroupJoinRequest, error)
+	// UpdateGroupJoinRequest sets state (and kind when not nil) while the
+	// state is expected (*PreconditionError otherwise).
+	UpdateGroupJoinRequest(ctx context.Context, groupID, userID int64, state, expected JoinState, kind *JoinKind) (GroupJoinRequest, error)
+	ListGroupJoinRequests(ctx context.Context, f JoinRequestFilter, p Page) (rows []GroupJoinRequest, next string, err error)
 
 	CreateSubscription(ctx context.Context, s Subscription) (Subscription, error)
 	GetSubscription(ctx context.Context, id int64) (Subscription, error)

@@ -22,6 +22,107 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+type GroupJoinPolicy int32
+
+const (
+	GroupJoinPolicy_GROUP_JOIN_POLICY_UNSPECIFIED GroupJoinPolicy = 0
+	GroupJoinPolicy_GROUP_JOIN_POLICY_OPEN        GroupJoinPolicy = 1 // anyone joins at once
+	GroupJoinPolicy_GROUP_JOIN_POLICY_APPROVAL    GroupJoinPolicy = 2 // a join is a request an owner or admin answers
+	GroupJoinPolicy_GROUP_JOIN_POLICY_INVITE      GroupJoinPolicy = 3 // only members' invites
+)
+
+// Enum value maps for GroupJoinPolicy.
+var (
+	GroupJoinPolicy_name = map[int32]string{
+		0: "GROUP_JOIN_POLICY_UNSPECIFIED",
+		1: "GROUP_JOIN_POLICY_OPEN",
+		2: "GROUP_JOIN_POLICY_APPROVAL",
+		3: "GROUP_JOIN_POLICY_INVITE",
+	}
+	GroupJoinPolicy_value = map[string]int32{
+		"GROUP_JOIN_POLICY_UNSPECIFIED": 0,
+		"GROUP_JOIN_POLICY_OPEN":        1,
+		"GROUP_JOIN_POLICY_APPROVAL":    2,
+		"GROUP_JOIN_POLICY_INVITE":      3,
+	}
+)
+
+func (x GroupJoinPolicy) Enum() *GroupJoinPolicy {
+	p := new(GroupJoinPolicy)
+	*p = x
+	return p
+}
+
+func (x GroupJoinPolicy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupJoinPolicy) Descriptor() protoreflect.EnumDescriptor {
+	return file_data_v1_groups_proto_enumTypes[0].Descriptor()
+}
+
+func (GroupJoinPolicy) Type() protoreflect.EnumType {
+	return &file_data_v1_groups_proto_enumTypes[0]
+}
+
+func (x GroupJoinPolicy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupJoinPolicy.Descriptor instead.
+func (GroupJoinPolicy) EnumDescriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{0}
+}
+
+type GroupHistory int32
+
+const (
+	GroupHistory_GROUP_HISTORY_UNSPECIFIED GroupHistory = 0
+	GroupHistory_GROUP_HISTORY_JOINED      GroupHistory = 1 // a member reads from their join_seq on
+	GroupHistory_GROUP_HISTORY_ALL         GroupHistory = 2 // a member reads everything
+)
+
+// Enum value maps for GroupHistory.
+var (
+	GroupHistory_name = map[int32]string{
+		0: "GROUP_HISTORY_UNSPECIFIED",
+		1: "GROUP_HISTORY_JOINED",
+		2: "GROUP_HISTORY_ALL",
+	}
+	GroupHistory_value = map[string]int32{
+		"GROUP_HISTORY_UNSPECIFIED": 0,
+		"GROUP_HISTORY_JOINED":      1,
+		"GROUP_HISTORY_ALL":         2,
+	}
+)
+
+func (x GroupHistory) Enum() *GroupHistory {
+	p := new(GroupHistory)
+	*p = x
+	return p
+}
+
+func (x GroupHistory) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupHistory) Descriptor() protoreflect.EnumDescriptor {
+	return file_data_v1_groups_proto_enumTypes[1].Descriptor()
+}
+
+func (GroupHistory) Type() protoreflect.EnumType {
+	return &file_data_v1_groups_proto_enumTypes[1]
+}
+
+func (x GroupHistory) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupHistory.Descriptor instead.
+func (GroupHistory) EnumDescriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{1}
+}
+
 type GroupRole int32
 
 const (
@@ -58,11 +159,11 @@ func (x GroupRole) String() string {
 }
 
 func (GroupRole) Descriptor() protoreflect.EnumDescriptor {
-	return file_data_v1_groups_proto_enumTypes[0].Descriptor()
+	return file_data_v1_groups_proto_enumTypes[2].Descriptor()
 }
 
 func (GroupRole) Type() protoreflect.EnumType {
-	return &file_data_v1_groups_proto_enumTypes[0]
+	return &file_data_v1_groups_proto_enumTypes[2]
 }
 
 func (x GroupRole) Number() protoreflect.EnumNumber {
@@ -71,7 +172,111 @@ func (x GroupRole) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use GroupRole.Descriptor instead.
 func (GroupRole) EnumDescriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{0}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{2}
+}
+
+type GroupJoinKind int32
+
+const (
+	GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED GroupJoinKind = 0
+	GroupJoinKind_GROUP_JOIN_KIND_REQUEST     GroupJoinKind = 1 // the user asks; an owner or admin answers
+	GroupJoinKind_GROUP_JOIN_KIND_INVITE      GroupJoinKind = 2 // a member invites; the user answers
+)
+
+// Enum value maps for GroupJoinKind.
+var (
+	GroupJoinKind_name = map[int32]string{
+		0: "GROUP_JOIN_KIND_UNSPECIFIED",
+		1: "GROUP_JOIN_KIND_REQUEST",
+		2: "GROUP_JOIN_KIND_INVITE",
+	}
+	GroupJoinKind_value = map[string]int32{
+		"GROUP_JOIN_KIND_UNSPECIFIED": 0,
+		"GROUP_JOIN_KIND_REQUEST":     1,
+		"GROUP_JOIN_KIND_INVITE":      2,
+	}
+)
+
+func (x GroupJoinKind) Enum() *GroupJoinKind {
+	p := new(GroupJoinKind)
+	*p = x
+	return p
+}
+
+func (x GroupJoinKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupJoinKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_data_v1_groups_proto_enumTypes[3].Descriptor()
+}
+
+func (GroupJoinKind) Type() protoreflect.EnumType {
+	return &file_data_v1_groups_proto_enumTypes[3]
+}
+
+func (x GroupJoinKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupJoinKind.Descriptor instead.
+func (GroupJoinKind) EnumDescriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{3}
+}
+
+type GroupJoinState int32
+
+const (
+	GroupJoinState_GROUP_JOIN_STATE_UNSPECIFIED GroupJoinState = 0
+	GroupJoinState_GROUP_JOIN_STATE_PENDING     GroupJoinState = 1
+	GroupJoinState_GROUP_JOIN_STATE_ACCEPTED    GroupJoinState = 2
+	GroupJoinState_GROUP_JOIN_STATE_REJECTED    GroupJoinState = 3
+	GroupJoinState_GROUP_JOIN_STATE_CANCELLED   GroupJoinState = 4
+)
+
+// Enum value maps for GroupJoinState.
+var (
+	GroupJoinState_name = map[int32]string{
+		0: "GROUP_JOIN_STATE_UNSPECIFIED",
+		1: "GROUP_JOIN_STATE_PENDING",
+		2: "GROUP_JOIN_STATE_ACCEPTED",
+		3: "GROUP_JOIN_STATE_REJECTED",
+		4: "GROUP_JOIN_STATE_CANCELLED",
+	}
+	GroupJoinState_value = map[string]int32{
+		"GROUP_JOIN_STATE_UNSPECIFIED": 0,
+		"GROUP_JOIN_STATE_PENDING":     1,
+		"GROUP_JOIN_STATE_ACCEPTED":    2,
+		"GROUP_JOIN_STATE_REJECTED":    3,
+		"GROUP_JOIN_STATE_CANCELLED":   4,
+	}
+)
+
+func (x GroupJoinState) Enum() *GroupJoinState {
+	p := new(GroupJoinState)
+	*p = x
+	return p
+}
+
+func (x GroupJoinState) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (GroupJoinState) Descriptor() protoreflect.EnumDescriptor {
+	return file_data_v1_groups_proto_enumTypes[4].Descriptor()
+}
+
+func (GroupJoinState) Type() protoreflect.EnumType {
+	return &file_data_v1_groups_proto_enumTypes[4]
+}
+
+func (x GroupJoinState) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use GroupJoinState.Descriptor instead.
+func (GroupJoinState) EnumDescriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{4}
 }
 
 type Group struct {
@@ -93,8 +298,15 @@ type Group struct {
 	Announcement   string                 `protobuf:"bytes,31,opt,name=announcement,proto3" json:"announcement,omitempty"`
 	AnnouncementBy int64                  `protobuf:"varint,32,opt,name=announcement_by,json=announcementBy,proto3" json:"announcement_by,omitempty"`
 	AnnouncementAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=announcement_at,json=announcementAt,proto3" json:"announcement_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Who may join (stored APPROVAL when created UNSPECIFIED).
+	JoinPolicy GroupJoinPolicy `protobuf:"varint,20,opt,name=join_policy,json=joinPolicy,proto3,enum=privateim.data.v1.GroupJoinPolicy" json:"join_policy,omitempty"`
+	// What a new member reads (stored JOINED when created UNSPECIFIED).
+	History GroupHistory `protobuf:"varint,21,opt,name=history,proto3,enum=privateim.data.v1.GroupHistory" json:"history,omitempty"`
+	// With join_policy INVITE: an invite by a plain member, once the invitee
+	// accepts, still waits for an owner or admin.
+	InviteNeedsApproval bool `protobuf:"varint,22,opt,name=invite_needs_approval,json=inviteNeedsApproval,proto3" json:"invite_needs_approval,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *Group) Reset() {
@@ -218,6 +430,27 @@ func (x *Group) GetAnnouncementAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Group) GetJoinPolicy() GroupJoinPolicy {
+	if x != nil {
+		return x.JoinPolicy
+	}
+	return GroupJoinPolicy_GROUP_JOIN_POLICY_UNSPECIFIED
+}
+
+func (x *Group) GetHistory() GroupHistory {
+	if x != nil {
+		return x.History
+	}
+	return GroupHistory_GROUP_HISTORY_UNSPECIFIED
+}
+
+func (x *Group) GetInviteNeedsApproval() bool {
+	if x != nil {
+		return x.InviteNeedsApproval
+	}
+	return false
+}
+
 type GroupMember struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	GroupId   int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -228,7 +461,12 @@ type GroupMember struct {
 	JoinedAt  *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=joined_at,json=joinedAt,proto3" json:"joined_at,omitempty"` // of the latest join
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// The member may not send before this time; unset: not muted.
-	MutedUntil    *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
+	MutedUntil *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
+	// The first seq of the group conversation this membership covers: the
+	// head + 1 when the latest join was stored (0 for memberships stored
+	// before join seqs existed: from the start). With history JOINED the
+	// member reads nothing before it.
+	JoinSeq       int64 `protobuf:"varint,20,opt,name=join_seq,json=joinSeq,proto3" json:"join_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -319,17 +557,27 @@ func (x *GroupMember) GetMutedUntil() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GroupMember) GetJoinSeq() int64 {
+	if x != nil {
+		return x.JoinSeq
+	}
+	return 0
+}
+
 // CreateGroupPlus, in one transaction: the group, the owner as a member with
 // role OWNER, and each of member_ids as MEMBER (duplicates and the owner are
 // ignored in member_ids).
 type CreateGroupPlusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // required, <= 64 runes
-	OwnerId       int64                  `protobuf:"varint,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
-	Avatar        string                 `protobuf:"bytes,3,opt,name=avatar,proto3" json:"avatar,omitempty"`                                // <= 512
-	MemberIds     []int64                `protobuf:"varint,4,rep,packed,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"` // <= 1000
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state               protoimpl.MessageState `protogen:"open.v1"`
+	Name                string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"` // required, <= 64 runes
+	OwnerId             int64                  `protobuf:"varint,2,opt,name=owner_id,json=ownerId,proto3" json:"owner_id,omitempty"`
+	Avatar              string                 `protobuf:"bytes,3,opt,name=avatar,proto3" json:"avatar,omitempty"`                                                                    // <= 512
+	MemberIds           []int64                `protobuf:"varint,4,rep,packed,name=member_ids,json=memberIds,proto3" json:"member_ids,omitempty"`                                     // <= 1000
+	JoinPolicy          GroupJoinPolicy        `protobuf:"varint,20,opt,name=join_policy,json=joinPolicy,proto3,enum=privateim.data.v1.GroupJoinPolicy" json:"join_policy,omitempty"` // UNSPECIFIED: APPROVAL
+	History             GroupHistory           `protobuf:"varint,21,opt,name=history,proto3,enum=privateim.data.v1.GroupHistory" json:"history,omitempty"`                            // UNSPECIFIED: JOINED
+	InviteNeedsApproval bool                   `protobuf:"varint,22,opt,name=invite_needs_approval,json=inviteNeedsApproval,proto3" json:"invite_needs_approval,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *CreateGroupPlusRequest) Reset() {
@@ -388,6 +636,27 @@ func (x *CreateGroupPlusRequest) GetMemberIds() []int64 {
 		return x.MemberIds
 	}
 	return nil
+}
+
+func (x *CreateGroupPlusRequest) GetJoinPolicy() GroupJoinPolicy {
+	if x != nil {
+		return x.JoinPolicy
+	}
+	return GroupJoinPolicy_GROUP_JOIN_POLICY_UNSPECIFIED
+}
+
+func (x *CreateGroupPlusRequest) GetHistory() GroupHistory {
+	if x != nil {
+		return x.History
+	}
+	return GroupHistory_GROUP_HISTORY_UNSPECIFIED
+}
+
+func (x *CreateGroupPlusRequest) GetInviteNeedsApproval() bool {
+	if x != nil {
+		return x.InviteNeedsApproval
+	}
+	return false
 }
 
 type CreateGroupPlusResponse struct {
@@ -704,11 +973,14 @@ type UpdateGroupRequest struct {
 	Dismissed *bool                  `protobuf:"varint,6,opt,name=dismissed,proto3,oneof" json:"dismissed,omitempty"`
 	MuteAll   *bool                  `protobuf:"varint,30,opt,name=mute_all,json=muteAll,proto3,oneof" json:"mute_all,omitempty"`
 	// Setting the announcement sets announcement_by and announcement_at too.
-	Announcement   *string                `protobuf:"bytes,31,opt,name=announcement,proto3,oneof" json:"announcement,omitempty"` // <= 2000 runes; "" clears it
-	AnnouncementBy int64                  `protobuf:"varint,32,opt,name=announcement_by,json=announcementBy,proto3" json:"announcement_by,omitempty"`
-	AnnouncementAt *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=announcement_at,json=announcementAt,proto3" json:"announcement_at,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	Announcement        *string                `protobuf:"bytes,31,opt,name=announcement,proto3,oneof" json:"announcement,omitempty"` // <= 2000 runes; "" clears it
+	AnnouncementBy      int64                  `protobuf:"varint,32,opt,name=announcement_by,json=announcementBy,proto3" json:"announcement_by,omitempty"`
+	AnnouncementAt      *timestamppb.Timestamp `protobuf:"bytes,33,opt,name=announcement_at,json=announcementAt,proto3" json:"announcement_at,omitempty"`
+	JoinPolicy          *GroupJoinPolicy       `protobuf:"varint,20,opt,name=join_policy,json=joinPolicy,proto3,enum=privateim.data.v1.GroupJoinPolicy,oneof" json:"join_policy,omitempty"` // not UNSPECIFIED
+	History             *GroupHistory          `protobuf:"varint,21,opt,name=history,proto3,enum=privateim.data.v1.GroupHistory,oneof" json:"history,omitempty"`                            // not UNSPECIFIED
+	InviteNeedsApproval *bool                  `protobuf:"varint,22,opt,name=invite_needs_approval,json=inviteNeedsApproval,proto3,oneof" json:"invite_needs_approval,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *UpdateGroupRequest) Reset() {
@@ -809,6 +1081,27 @@ func (x *UpdateGroupRequest) GetAnnouncementAt() *timestamppb.Timestamp {
 		return x.AnnouncementAt
 	}
 	return nil
+}
+
+func (x *UpdateGroupRequest) GetJoinPolicy() GroupJoinPolicy {
+	if x != nil && x.JoinPolicy != nil {
+		return *x.JoinPolicy
+	}
+	return GroupJoinPolicy_GROUP_JOIN_POLICY_UNSPECIFIED
+}
+
+func (x *UpdateGroupRequest) GetHistory() GroupHistory {
+	if x != nil && x.History != nil {
+		return *x.History
+	}
+	return GroupHistory_GROUP_HISTORY_UNSPECIFIED
+}
+
+func (x *UpdateGroupRequest) GetInviteNeedsApproval() bool {
+	if x != nil && x.InviteNeedsApproval != nil {
+		return *x.InviteNeedsApproval
+	}
+	return false
 }
 
 // Groups user_id is a (not left) member of, not dismissed unless asked.
@@ -1491,11 +1784,880 @@ func (x *GroupMembersInfoPlusResponse) GetNextPageToken() string {
 	return ""
 }
 
+// JoinGroupPlus, in one transaction with the group row locked (so racing
+// joins and accepts are serialized): checks the group is not dismissed
+// (FailedPrecondition), the user is not banned (FailedPrecondition) and the
+// group has fewer than max_members members (FailedPrecondition), then
+// stores the membership as MEMBER with join_seq (or re-activates a left
+// one); AlreadyExists when the user is a member. With from_request the
+// user's pending join request must exist (FailedPrecondition otherwise) and
+// becomes ACCEPTED in the same transaction, so two racing accepts of one
+// request store one membership. join_seq 0: the DataService sets the
+// group conversation's head + 1.
+type JoinGroupPlusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	MaxMembers    int32                  `protobuf:"varint,3,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"` // 1..100000
+	FromRequest   bool                   `protobuf:"varint,4,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
+	JoinSeq       int64                  `protobuf:"varint,5,opt,name=join_seq,json=joinSeq,proto3" json:"join_seq,omitempty"` // >= 0
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinGroupPlusRequest) Reset() {
+	*x = JoinGroupPlusRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinGroupPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinGroupPlusRequest) ProtoMessage() {}
+
+func (x *JoinGroupPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinGroupPlusRequest.ProtoReflect.Descriptor instead.
+func (*JoinGroupPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *JoinGroupPlusRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *JoinGroupPlusRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *JoinGroupPlusRequest) GetMaxMembers() int32 {
+	if x != nil {
+		return x.MaxMembers
+	}
+	return 0
+}
+
+func (x *JoinGroupPlusRequest) GetFromRequest() bool {
+	if x != nil {
+		return x.FromRequest
+	}
+	return false
+}
+
+func (x *JoinGroupPlusRequest) GetJoinSeq() int64 {
+	if x != nil {
+		return x.JoinSeq
+	}
+	return 0
+}
+
+// RemoveGroupMemberPlus, in one transaction: the member leaves (NotFound
+// when not a member that has not left), and with ban the user is put on the
+// group's ban list by banned_by; a pending join request or invite of the
+// user is cancelled.
+type RemoveGroupMemberPlusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Ban           bool                   `protobuf:"varint,3,opt,name=ban,proto3" json:"ban,omitempty"`
+	BannedBy      int64                  `protobuf:"varint,4,opt,name=banned_by,json=bannedBy,proto3" json:"banned_by,omitempty"` // required with ban
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveGroupMemberPlusRequest) Reset() {
+	*x = RemoveGroupMemberPlusRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveGroupMemberPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveGroupMemberPlusRequest) ProtoMessage() {}
+
+func (x *RemoveGroupMemberPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveGroupMemberPlusRequest.ProtoReflect.Descriptor instead.
+func (*RemoveGroupMemberPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *RemoveGroupMemberPlusRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *RemoveGroupMemberPlusRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *RemoveGroupMemberPlusRequest) GetBan() bool {
+	if x != nil {
+		return x.Ban
+	}
+	return false
+}
+
+func (x *RemoveGroupMemberPlusRequest) GetBannedBy() int64 {
+	if x != nil {
+		return x.BannedBy
+	}
+	return 0
+}
+
+type GroupBan struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	BannedBy      int64                  `protobuf:"varint,3,opt,name=banned_by,json=bannedBy,proto3" json:"banned_by,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupBan) Reset() {
+	*x = GroupBan{}
+	mi := &file_data_v1_groups_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupBan) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupBan) ProtoMessage() {}
+
+func (x *GroupBan) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupBan.ProtoReflect.Descriptor instead.
+func (*GroupBan) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GroupBan) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *GroupBan) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *GroupBan) GetBannedBy() int64 {
+	if x != nil {
+		return x.BannedBy
+	}
+	return 0
+}
+
+func (x *GroupBan) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type GetGroupBanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupBanRequest) Reset() {
+	*x = GetGroupBanRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupBanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupBanRequest) ProtoMessage() {}
+
+func (x *GetGroupBanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupBanRequest.ProtoReflect.Descriptor instead.
+func (*GetGroupBanRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *GetGroupBanRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *GetGroupBanRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// Bans of a group, by user id.
+type ListGroupBansRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	Limit         int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupBansRequest) Reset() {
+	*x = ListGroupBansRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupBansRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupBansRequest) ProtoMessage() {}
+
+func (x *ListGroupBansRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupBansRequest.ProtoReflect.Descriptor instead.
+func (*ListGroupBansRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListGroupBansRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *ListGroupBansRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListGroupBansRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListGroupBansResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Bans          []*GroupBan            `protobuf:"bytes,1,rep,name=bans,proto3" json:"bans,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupBansResponse) Reset() {
+	*x = ListGroupBansResponse{}
+	mi := &file_data_v1_groups_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupBansResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupBansResponse) ProtoMessage() {}
+
+func (x *ListGroupBansResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupBansResponse.ProtoReflect.Descriptor instead.
+func (*ListGroupBansResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListGroupBansResponse) GetBans() []*GroupBan {
+	if x != nil {
+		return x.Bans
+	}
+	return nil
+}
+
+func (x *ListGroupBansResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// DeleteGroupBan lifts a ban; NotFound when there is none.
+type DeleteGroupBanRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteGroupBanRequest) Reset() {
+	*x = DeleteGroupBanRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteGroupBanRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteGroupBanRequest) ProtoMessage() {}
+
+func (x *DeleteGroupBanRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteGroupBanRequest.ProtoReflect.Descriptor instead.
+func (*DeleteGroupBanRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeleteGroupBanRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *DeleteGroupBanRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// A join request or invite: at most one per (group, user), the latest.
+type GroupJoinRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Kind          GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"`
+	InviterId     int64                  `protobuf:"varint,4,opt,name=inviter_id,json=inviterId,proto3" json:"inviter_id,omitempty"` // the member who invited; 0 for a request
+	State         GroupJoinState         `protobuf:"varint,5,opt,name=state,proto3,enum=privateim.data.v1.GroupJoinState" json:"state,omitempty"`
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupJoinRequest) Reset() {
+	*x = GroupJoinRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupJoinRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupJoinRequest) ProtoMessage() {}
+
+func (x *GroupJoinRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupJoinRequest.ProtoReflect.Descriptor instead.
+func (*GroupJoinRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *GroupJoinRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *GroupJoinRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *GroupJoinRequest) GetKind() GroupJoinKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED
+}
+
+func (x *GroupJoinRequest) GetInviterId() int64 {
+	if x != nil {
+		return x.InviterId
+	}
+	return 0
+}
+
+func (x *GroupJoinRequest) GetState() GroupJoinState {
+	if x != nil {
+		return x.State
+	}
+	return GroupJoinState_GROUP_JOIN_STATE_UNSPECIFIED
+}
+
+func (x *GroupJoinRequest) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *GroupJoinRequest) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+// PutGroupJoinRequest stores a PENDING request or invite, replacing an
+// answered one. AlreadyExists when one is pending; FailedPrecondition when
+// the user is banned from the group; NotFound for an unknown group.
+type PutGroupJoinRequestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Kind          GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"` // not UNSPECIFIED
+	InviterId     int64                  `protobuf:"varint,4,opt,name=inviter_id,json=inviterId,proto3" json:"inviter_id,omitempty"`           // required for INVITE
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PutGroupJoinRequestRequest) Reset() {
+	*x = PutGroupJoinRequestRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PutGroupJoinRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PutGroupJoinRequestRequest) ProtoMessage() {}
+
+func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PutGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
+func (*PutGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PutGroupJoinRequestRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *PutGroupJoinRequestRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *PutGroupJoinRequestRequest) GetKind() GroupJoinKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED
+}
+
+func (x *PutGroupJoinRequestRequest) GetInviterId() int64 {
+	if x != nil {
+		return x.InviterId
+	}
+	return 0
+}
+
+type GetGroupJoinRequestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGroupJoinRequestRequest) Reset() {
+	*x = GetGroupJoinRequestRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGroupJoinRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGroupJoinRequestRequest) ProtoMessage() {}
+
+func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
+func (*GetGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetGroupJoinRequestRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *GetGroupJoinRequestRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+// UpdateGroupJoinRequest sets the state, and kind when set (an invite that
+// now waits for an admin becomes a REQUEST), only while the state is
+// expected_state (FailedPrecondition otherwise); NotFound when none.
+type UpdateGroupJoinRequestRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	State         GroupJoinState         `protobuf:"varint,3,opt,name=state,proto3,enum=privateim.data.v1.GroupJoinState" json:"state,omitempty"`                                      // not UNSPECIFIED
+	ExpectedState GroupJoinState         `protobuf:"varint,4,opt,name=expected_state,json=expectedState,proto3,enum=privateim.data.v1.GroupJoinState" json:"expected_state,omitempty"` // not UNSPECIFIED
+	Kind          *GroupJoinKind         `protobuf:"varint,5,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind,oneof" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateGroupJoinRequestRequest) Reset() {
+	*x = UpdateGroupJoinRequestRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateGroupJoinRequestRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateGroupJoinRequestRequest) ProtoMessage() {}
+
+func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
+func (*UpdateGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *UpdateGroupJoinRequestRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *UpdateGroupJoinRequestRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *UpdateGroupJoinRequestRequest) GetState() GroupJoinState {
+	if x != nil {
+		return x.State
+	}
+	return GroupJoinState_GROUP_JOIN_STATE_UNSPECIFIED
+}
+
+func (x *UpdateGroupJoinRequestRequest) GetExpectedState() GroupJoinState {
+	if x != nil {
+		return x.ExpectedState
+	}
+	return GroupJoinState_GROUP_JOIN_STATE_UNSPECIFIED
+}
+
+func (x *UpdateGroupJoinRequestRequest) GetKind() GroupJoinKind {
+	if x != nil && x.Kind != nil {
+		return *x.Kind
+	}
+	return GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED
+}
+
+// PENDING requests and invites of a group (group_id set) or of a user
+// (user_id set; exactly one of the two), by (group, user).
+type ListGroupJoinRequestsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Kind          GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"` // UNSPECIFIED: both
+	Limit         int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
+	PageToken     string                 `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupJoinRequestsRequest) Reset() {
+	*x = ListGroupJoinRequestsRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupJoinRequestsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupJoinRequestsRequest) ProtoMessage() {}
+
+func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupJoinRequestsRequest.ProtoReflect.Descriptor instead.
+func (*ListGroupJoinRequestsRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListGroupJoinRequestsRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *ListGroupJoinRequestsRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ListGroupJoinRequestsRequest) GetKind() GroupJoinKind {
+	if x != nil {
+		return x.Kind
+	}
+	return GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED
+}
+
+func (x *ListGroupJoinRequestsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListGroupJoinRequestsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type ListGroupJoinRequestsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Requests      []*GroupJoinRequest    `protobuf:"bytes,1,rep,name=requests,proto3" json:"requests,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGroupJoinRequestsResponse) Reset() {
+	*x = ListGroupJoinRequestsResponse{}
+	mi := &file_data_v1_groups_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGroupJoinRequestsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGroupJoinRequestsResponse) ProtoMessage() {}
+
+func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGroupJoinRequestsResponse.ProtoReflect.Descriptor instead.
+func (*ListGroupJoinRequestsResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListGroupJoinRequestsResponse) GetRequests() []*GroupJoinRequest {
+	if x != nil {
+		return x.Requests
+	}
+	return nil
+}
+
+func (x *ListGroupJoinRequestsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_data_v1_groups_proto protoreflect.FileDescriptor
 
 const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
-	"\x14data/v1/groups.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13data/v1/users.proto\"\xdb\x03\n" +
+	"\x14data/v1/groups.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x13data/v1/users.proto\"\x8f\x05\n" +
 	"\x05Group\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x19\n" +
@@ -1511,7 +2673,11 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\bmute_all\x18\x1e \x01(\bR\amuteAll\x12\"\n" +
 	"\fannouncement\x18\x1f \x01(\tR\fannouncement\x12'\n" +
 	"\x0fannouncement_by\x18  \x01(\x03R\x0eannouncementBy\x12C\n" +
-	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAt\"\xd4\x02\n" +
+	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAt\x12C\n" +
+	"\vjoin_policy\x18\x14 \x01(\x0e2\".privateim.data.v1.GroupJoinPolicyR\n" +
+	"joinPolicy\x129\n" +
+	"\ahistory\x18\x15 \x01(\x0e2\x1f.privateim.data.v1.GroupHistoryR\ahistory\x122\n" +
+	"\x15invite_needs_approval\x18\x16 \x01(\bR\x13inviteNeedsApproval\"\xef\x02\n" +
 	"\vGroupMember\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1a\n" +
@@ -1522,13 +2688,18 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n" +
 	"\vmuted_until\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"mutedUntil\"~\n" +
+	"mutedUntil\x12\x19\n" +
+	"\bjoin_seq\x18\x14 \x01(\x03R\ajoinSeq\"\xb2\x02\n" +
 	"\x16CreateGroupPlusRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
 	"\bowner_id\x18\x02 \x01(\x03R\aownerId\x12\x16\n" +
 	"\x06avatar\x18\x03 \x01(\tR\x06avatar\x12\x1d\n" +
 	"\n" +
-	"member_ids\x18\x04 \x03(\x03R\tmemberIds\"\x83\x01\n" +
+	"member_ids\x18\x04 \x03(\x03R\tmemberIds\x12C\n" +
+	"\vjoin_policy\x18\x14 \x01(\x0e2\".privateim.data.v1.GroupJoinPolicyR\n" +
+	"joinPolicy\x129\n" +
+	"\ahistory\x18\x15 \x01(\x0e2\x1f.privateim.data.v1.GroupHistoryR\ahistory\x122\n" +
+	"\x15invite_needs_approval\x18\x16 \x01(\bR\x13inviteNeedsApproval\"\x83\x01\n" +
 	"\x17CreateGroupPlusResponse\x12.\n" +
 	"\x05group\x18\x01 \x01(\v2\x18.privateim.data.v1.GroupR\x05group\x128\n" +
 	"\amembers\x18\x02 \x03(\v2\x1e.privateim.data.v1.GroupMemberR\amembers\"!\n" +
@@ -1547,7 +2718,7 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x11include_dismissed\x18\x04 \x01(\bR\x10includeDismissed\"p\n" +
 	"\x14SearchGroupsResponse\x120\n" +
 	"\x06groups\x18\x01 \x03(\v2\x18.privateim.data.v1.GroupR\x06groups\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcb\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x05\n" +
 	"\x12UpdateGroupRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
@@ -1558,7 +2729,11 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\bmute_all\x18\x1e \x01(\bH\x05R\amuteAll\x88\x01\x01\x12'\n" +
 	"\fannouncement\x18\x1f \x01(\tH\x06R\fannouncement\x88\x01\x01\x12'\n" +
 	"\x0fannouncement_by\x18  \x01(\x03R\x0eannouncementBy\x12C\n" +
-	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAtB\a\n" +
+	"\x0fannouncement_at\x18! \x01(\v2\x1a.google.protobuf.TimestampR\x0eannouncementAt\x12H\n" +
+	"\vjoin_policy\x18\x14 \x01(\x0e2\".privateim.data.v1.GroupJoinPolicyH\aR\n" +
+	"joinPolicy\x88\x01\x01\x12>\n" +
+	"\ahistory\x18\x15 \x01(\x0e2\x1f.privateim.data.v1.GroupHistoryH\bR\ahistory\x88\x01\x01\x127\n" +
+	"\x15invite_needs_approval\x18\x16 \x01(\bH\tR\x13inviteNeedsApproval\x88\x01\x01B\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_avatarB\n" +
 	"\n" +
@@ -1567,7 +2742,11 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
 	"_dismissedB\v\n" +
 	"\t_mute_allB\x0f\n" +
-	"\r_announcement\"\x96\x01\n" +
+	"\r_announcementB\x0e\n" +
+	"\f_join_policyB\n" +
+	"\n" +
+	"\b_historyB\x18\n" +
+	"\x16_invite_needs_approval\"\x96\x01\n" +
 	"\x19ListGroupsByMemberRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12+\n" +
 	"\x11include_dismissed\x18\x02 \x01(\bR\x10includeDismissed\x12\x14\n" +
@@ -1621,12 +2800,100 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x04user\x18\x02 \x01(\v2\x17.privateim.data.v1.UserR\x04user\"\x84\x01\n" +
 	"\x1cGroupMembersInfoPlusResponse\x12<\n" +
 	"\amembers\x18\x01 \x03(\v2\".privateim.data.v1.GroupMemberInfoR\amembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*j\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n" +
+	"\x14JoinGroupPlusRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1f\n" +
+	"\vmax_members\x18\x03 \x01(\x05R\n" +
+	"maxMembers\x12!\n" +
+	"\ffrom_request\x18\x04 \x01(\bR\vfromRequest\x12\x19\n" +
+	"\bjoin_seq\x18\x05 \x01(\x03R\ajoinSeq\"\x81\x01\n" +
+	"\x1cRemoveGroupMemberPlusRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x10\n" +
+	"\x03ban\x18\x03 \x01(\bR\x03ban\x12\x1b\n" +
+	"\tbanned_by\x18\x04 \x01(\x03R\bbannedBy\"\x96\x01\n" +
+	"\bGroupBan\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1b\n" +
+	"\tbanned_by\x18\x03 \x01(\x03R\bbannedBy\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"H\n" +
+	"\x12GetGroupBanRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"f\n" +
+	"\x14ListGroupBansRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"p\n" +
+	"\x15ListGroupBansResponse\x12/\n" +
+	"\x04bans\x18\x01 \x03(\v2\x1b.privateim.data.v1.GroupBanR\x04bans\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
+	"\x15DeleteGroupBanRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xca\x02\n" +
+	"\x10GroupJoinRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x124\n" +
+	"\x04kind\x18\x03 \x01(\x0e2 .privateim.data.v1.GroupJoinKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"inviter_id\x18\x04 \x01(\x03R\tinviterId\x127\n" +
+	"\x05state\x18\x05 \x01(\x0e2!.privateim.data.v1.GroupJoinStateR\x05state\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
+	"\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xa5\x01\n" +
+	"\x1aPutGroupJoinRequestRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x124\n" +
+	"\x04kind\x18\x03 \x01(\x0e2 .privateim.data.v1.GroupJoinKindR\x04kind\x12\x1d\n" +
+	"\n" +
+	"inviter_id\x18\x04 \x01(\x03R\tinviterId\"P\n" +
+	"\x1aGetGroupJoinRequestRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\x9a\x02\n" +
+	"\x1dUpdateGroupJoinRequestRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x127\n" +
+	"\x05state\x18\x03 \x01(\x0e2!.privateim.data.v1.GroupJoinStateR\x05state\x12H\n" +
+	"\x0eexpected_state\x18\x04 \x01(\x0e2!.privateim.data.v1.GroupJoinStateR\rexpectedState\x129\n" +
+	"\x04kind\x18\x05 \x01(\x0e2 .privateim.data.v1.GroupJoinKindH\x00R\x04kind\x88\x01\x01B\a\n" +
+	"\x05_kind\"\xbd\x01\n" +
+	"\x1cListGroupJoinRequestsRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x124\n" +
+	"\x04kind\x18\x03 \x01(\x0e2 .privateim.data.v1.GroupJoinKindR\x04kind\x12\x14\n" +
+	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x88\x01\n" +
+	"\x1dListGroupJoinRequestsResponse\x12?\n" +
+	"\brequests\x18\x01 \x03(\v2#.privateim.data.v1.GroupJoinRequestR\brequests\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken*\x8e\x01\n" +
+	"\x0fGroupJoinPolicy\x12!\n" +
+	"\x1dGROUP_JOIN_POLICY_UNSPECIFIED\x10\x00\x12\x1a\n" +
+	"\x16GROUP_JOIN_POLICY_OPEN\x10\x01\x12\x1e\n" +
+	"\x1aGROUP_JOIN_POLICY_APPROVAL\x10\x02\x12\x1c\n" +
+	"\x18GROUP_JOIN_POLICY_INVITE\x10\x03*^\n" +
+	"\fGroupHistory\x12\x1d\n" +
+	"\x19GROUP_HISTORY_UNSPECIFIED\x10\x00\x12\x18\n" +
+	"\x14GROUP_HISTORY_JOINED\x10\x01\x12\x15\n" +
+	"\x11GROUP_HISTORY_ALL\x10\x02*j\n" +
 	"\tGroupRole\x12\x1a\n" +
 	"\x16GROUP_ROLE_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11GROUP_ROLE_MEMBER\x10\x01\x12\x14\n" +
 	"\x10GROUP_ROLE_ADMIN\x10\x02\x12\x14\n" +
-	"\x10GROUP_ROLE_OWNER\x10\x032\x8c\t\n" +
+	"\x10GROUP_ROLE_OWNER\x10\x03*i\n" +
+	"\rGroupJoinKind\x12\x1f\n" +
+	"\x1bGROUP_JOIN_KIND_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17GROUP_JOIN_KIND_REQUEST\x10\x01\x12\x1a\n" +
+	"\x16GROUP_JOIN_KIND_INVITE\x10\x02*\xae\x01\n" +
+	"\x0eGroupJoinState\x12 \n" +
+	"\x1cGROUP_JOIN_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18GROUP_JOIN_STATE_PENDING\x10\x01\x12\x1d\n" +
+	"\x19GROUP_JOIN_STATE_ACCEPTED\x10\x02\x12\x1d\n" +
+	"\x19GROUP_JOIN_STATE_REJECTED\x10\x03\x12\x1e\n" +
+	"\x1aGROUP_JOIN_STATE_CANCELLED\x10\x042\xa3\x10\n" +
 	"\x06Groups\x12h\n" +
 	"\x0fCreateGroupPlus\x12).privateim.data.v1.CreateGroupPlusRequest\x1a*.privateim.data.v1.CreateGroupPlusResponse\x12H\n" +
 	"\bGetGroup\x12\".privateim.data.v1.GetGroupRequest\x1a\x18.privateim.data.v1.Group\x12V\n" +
@@ -1639,7 +2906,16 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x11UpdateGroupMember\x12+.privateim.data.v1.UpdateGroupMemberRequest\x1a\x1e.privateim.data.v1.GroupMember\x12k\n" +
 	"\x10ListGroupMembers\x12*.privateim.data.v1.ListGroupMembersRequest\x1a+.privateim.data.v1.ListGroupMembersResponse\x12Z\n" +
 	"\x11TransferGroupPlus\x12+.privateim.data.v1.TransferGroupPlusRequest\x1a\x18.privateim.data.v1.Group\x12w\n" +
-	"\x14GroupMembersInfoPlus\x12..privateim.data.v1.GroupMembersInfoPlusRequest\x1a/.privateim.data.v1.GroupMembersInfoPlusResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\x14GroupMembersInfoPlus\x12..privateim.data.v1.GroupMembersInfoPlusRequest\x1a/.privateim.data.v1.GroupMembersInfoPlusResponse\x12X\n" +
+	"\rJoinGroupPlus\x12'.privateim.data.v1.JoinGroupPlusRequest\x1a\x1e.privateim.data.v1.GroupMember\x12h\n" +
+	"\x15RemoveGroupMemberPlus\x12/.privateim.data.v1.RemoveGroupMemberPlusRequest\x1a\x1e.privateim.data.v1.GroupMember\x12Q\n" +
+	"\vGetGroupBan\x12%.privateim.data.v1.GetGroupBanRequest\x1a\x1b.privateim.data.v1.GroupBan\x12b\n" +
+	"\rListGroupBans\x12'.privateim.data.v1.ListGroupBansRequest\x1a(.privateim.data.v1.ListGroupBansResponse\x12W\n" +
+	"\x0eDeleteGroupBan\x12(.privateim.data.v1.DeleteGroupBanRequest\x1a\x1b.privateim.data.v1.GroupBan\x12i\n" +
+	"\x13PutGroupJoinRequest\x12-.privateim.data.v1.PutGroupJoinRequestRequest\x1a#.privateim.data.v1.GroupJoinRequest\x12i\n" +
+	"\x13GetGroupJoinRequest\x12-.privateim.data.v1.GetGroupJoinRequestRequest\x1a#.privateim.data.v1.GroupJoinRequest\x12o\n" +
+	"\x16UpdateGroupJoinRequest\x120.privateim.data.v1.UpdateGroupJoinRequestRequest\x1a#.privateim.data.v1.GroupJoinRequest\x12z\n" +
+	"\x15ListGroupJoinRequests\x12/.privateim.data.v1.ListGroupJoinRequestsRequest\x1a0.privateim.data.v1.ListGroupJoinRequestsResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_groups_proto_rawDescOnce sync.Once
@@ -1653,84 +2929,137 @@ func file_data_v1_groups_proto_rawDescGZIP() []byte {
 	return file_data_v1_groups_proto_rawDescData
 }
 
-var file_data_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_data_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_data_v1_groups_proto_goTypes = []any{
-	(GroupRole)(0),                       // 0: privateim.data.v1.GroupRole
-	(*Group)(nil),                        // 1: privateim.data.v1.Group
-	(*GroupMember)(nil),                  // 2: privateim.data.v1.GroupMember
-	(*CreateGroupPlusRequest)(nil),       // 3: privateim.data.v1.CreateGroupPlusRequest
-	(*CreateGroupPlusResponse)(nil),      // 4: privateim.data.v1.CreateGroupPlusResponse
-	(*GetGroupRequest)(nil),              // 5: privateim.data.v1.GetGroupRequest
-	(*GetGroupsRequest)(nil),             // 6: privateim.data.v1.GetGroupsRequest
-	(*GetGroupsResponse)(nil),            // 7: privateim.data.v1.GetGroupsResponse
-	(*SearchGroupsRequest)(nil),          // 8: privateim.data.v1.SearchGroupsRequest
-	(*SearchGroupsResponse)(nil),         // 9: privateim.data.v1.SearchGroupsResponse
-	(*UpdateGroupRequest)(nil),           // 10: privateim.data.v1.UpdateGroupRequest
-	(*ListGroupsByMemberRequest)(nil),    // 11: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListGroupsResponse)(nil),           // 12: privateim.data.v1.ListGroupsResponse
-	(*AddGroupMemberRequest)(nil),        // 13: privateim.data.v1.AddGroupMemberRequest
-	(*GetGroupMemberRequest)(nil),        // 14: privateim.data.v1.GetGroupMemberRequest
-	(*UpdateGroupMemberRequest)(nil),     // 15: privateim.data.v1.UpdateGroupMemberRequest
-	(*ListGroupMembersRequest)(nil),      // 16: privateim.data.v1.ListGroupMembersRequest
-	(*ListGroupMembersResponse)(nil),     // 17: privateim.data.v1.ListGroupMembersResponse
-	(*TransferGroupPlusRequest)(nil),     // 18: privateim.data.v1.TransferGroupPlusRequest
-	(*GroupMembersInfoPlusRequest)(nil),  // 19: privateim.data.v1.GroupMembersInfoPlusRequest
-	(*GroupMemberInfo)(nil),              // 20: privateim.data.v1.GroupMemberInfo
-	(*GroupMembersInfoPlusResponse)(nil), // 21: privateim.data.v1.GroupMembersInfoPlusResponse
-	(*timestamppb.Timestamp)(nil),        // 22: google.protobuf.Timestamp
-	(*User)(nil),                         // 23: privateim.data.v1.User
+	(GroupJoinPolicy)(0),                  // 0: privateim.data.v1.GroupJoinPolicy
+	(GroupHistory)(0),                     // 1: privateim.data.v1.GroupHistory
+	(GroupRole)(0),                        // 2: privateim.data.v1.GroupRole
+	(GroupJoinKind)(0),                    // 3: privateim.data.v1.GroupJoinKind
+	(GroupJoinState)(0),                   // 4: privateim.data.v1.GroupJoinState
+	(*Group)(nil),                         // 5: privateim.data.v1.Group
+	(*GroupMember)(nil),                   // 6: privateim.data.v1.GroupMember
+	(*CreateGroupPlusRequest)(nil),        // 7: privateim.data.v1.CreateGroupPlusRequest
+	(*CreateGroupPlusResponse)(nil),       // 8: privateim.data.v1.CreateGroupPlusResponse
+	(*GetGroupRequest)(nil),               // 9: privateim.data.v1.GetGroupRequest
+	(*GetGroupsRequest)(nil),              // 10: privateim.data.v1.GetGroupsRequest
+	(*GetGroupsResponse)(nil),             // 11: privateim.data.v1.GetGroupsResponse
+	(*SearchGroupsRequest)(nil),           // 12: privateim.data.v1.SearchGroupsRequest
+	(*SearchGroupsResponse)(nil),          // 13: privateim.data.v1.SearchGroupsResponse
+	(*UpdateGroupRequest)(nil),            // 14: privateim.data.v1.UpdateGroupRequest
+	(*ListGroupsByMemberRequest)(nil),     // 15: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListGroupsResponse)(nil),            // 16: privateim.data.v1.ListGroupsResponse
+	(*AddGroupMemberRequest)(nil),         // 17: privateim.data.v1.AddGroupMemberRequest
+	(*GetGroupMemberRequest)(nil),         // 18: privateim.data.v1.GetGroupMemberRequest
+	(*UpdateGroupMemberRequest)(nil),      // 19: privateim.data.v1.UpdateGroupMemberRequest
+	(*ListGroupMembersRequest)(nil),       // 20: privateim.data.v1.ListGroupMembersRequest
+	(*ListGroupMembersResponse)(nil),      // 21: privateim.data.v1.ListGroupMembersResponse
+	(*TransferGroupPlusRequest)(nil),      // 22: privateim.data.v1.TransferGroupPlusRequest
+	(*GroupMembersInfoPlusRequest)(nil),   // 23: privateim.data.v1.GroupMembersInfoPlusRequest
+	(*GroupMemberInfo)(nil),               // 24: privateim.data.v1.GroupMemberInfo
+	(*GroupMembersInfoPlusResponse)(nil),  // 25: privateim.data.v1.GroupMembersInfoPlusResponse
+	(*JoinGroupPlusRequest)(nil),          // 26: privateim.data.v1.JoinGroupPlusRequest
+	(*RemoveGroupMemberPlusRequest)(nil),  // 27: privateim.data.v1.RemoveGroupMemberPlusRequest
+	(*GroupBan)(nil),                      // 28: privateim.data.v1.GroupBan
+	(*GetGroupBanRequest)(nil),            // 29: privateim.data.v1.GetGroupBanRequest
+	(*ListGroupBansRequest)(nil),          // 30: privateim.data.v1.ListGroupBansRequest
+	(*ListGroupBansResponse)(nil),         // 31: privateim.data.v1.ListGroupBansResponse
+	(*DeleteGroupBanRequest)(nil),         // 32: privateim.data.v1.DeleteGroupBanRequest
+	(*GroupJoinRequest)(nil),              // 33: privateim.data.v1.GroupJoinRequest
+	(*PutGroupJoinRequestRequest)(nil),    // 34: privateim.data.v1.PutGroupJoinRequestRequest
+	(*GetGroupJoinRequestRequest)(nil),    // 35: privateim.data.v1.GetGroupJoinRequestRequest
+	(*UpdateGroupJoinRequestRequest)(nil), // 36: privateim.data.v1.UpdateGroupJoinRequestRequest
+	(*ListGroupJoinRequestsRequest)(nil),  // 37: privateim.data.v1.ListGroupJoinRequestsRequest
+	(*ListGroupJoinRequestsResponse)(nil), // 38: privateim.data.v1.ListGroupJoinRequestsResponse
+	(*timestamppb.Timestamp)(nil),         // 39: google.protobuf.Timestamp
+	(*User)(nil),                          // 40: privateim.data.v1.User
 }
 var file_data_v1_groups_proto_depIdxs = []int32{
-	22, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	22, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	22, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
-	22, // 4: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
-	22, // 5: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
-	22, // 6: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
-	1,  // 7: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
-	2,  // 8: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
-	1,  // 9: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	1,  // 10: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	22, // 11: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
-	1,  // 12: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	0,  // 13: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	0,  // 14: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	22, // 15: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
-	2,  // 16: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
-	2,  // 17: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
-	23, // 18: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
-	20, // 19: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
-	3,  // 20: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
-	5,  // 21: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
-	6,  // 22: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
-	8,  // 23: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
-	10, // 24: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
-	11, // 25: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
-	13, // 26: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
-	14, // 27: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
-	15, // 28: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
-	16, // 29: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
-	18, // 30: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
-	19, // 31: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
-	4,  // 32: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
-	1,  // 33: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
-	7,  // 34: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
-	9,  // 35: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
-	1,  // 36: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
-	12, // 37: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
-	2,  // 38: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
-	2,  // 39: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
-	2,  // 40: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
-	17, // 41: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
-	1,  // 42: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
-	21, // 43: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
-	32, // [32:44] is the sub-list for method output_type
-	20, // [20:32] is the sub-list for method input_type
-	20, // [20:20] is the sub-list for extension type_name
-	20, // [20:20] is the sub-list for extension extendee
-	0,  // [0:20] is the sub-list for field type_name
+	39, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	39, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
+	0,  // 3: privateim.data.v1.Group.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
+	1,  // 4: privateim.data.v1.Group.history:type_name -> privateim.data.v1.GroupHistory
+	2,  // 5: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
+	39, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
+	39, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
+	0,  // 9: privateim.data.v1.CreateGroupPlusRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
+	1,  // 10: privateim.data.v1.CreateGroupPlusRequest.history:type_name -> privateim.data.v1.GroupHistory
+	5,  // 11: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
+	6,  // 12: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
+	5,  // 13: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	5,  // 14: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	39, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
+	0,  // 16: privateim.data.v1.UpdateGroupRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
+	1,  // 17: privateim.data.v1.UpdateGroupRequest.history:type_name -> privateim.data.v1.GroupHistory
+	5,  // 18: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
+	2,  // 19: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	2,  // 20: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	39, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
+	6,  // 22: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
+	6,  // 23: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
+	40, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
+	24, // 25: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
+	39, // 26: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
+	28, // 27: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
+	3,  // 28: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	4,  // 29: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	39, // 30: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	39, // 31: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 32: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	4,  // 33: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	4,  // 34: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
+	3,  // 35: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	3,  // 36: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	33, // 37: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
+	7,  // 38: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
+	9,  // 39: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
+	10, // 40: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
+	12, // 41: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
+	14, // 42: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
+	15, // 43: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
+	17, // 44: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
+	18, // 45: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
+	19, // 46: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
+	20, // 47: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
+	22, // 48: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
+	23, // 49: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
+	26, // 50: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
+	27, // 51: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
+	29, // 52: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
+	30, // 53: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
+	32, // 54: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
+	34, // 55: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
+	35, // 56: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
+	36, // 57: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
+	37, // 58: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
+	8,  // 59: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
+	5,  // 60: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
+	11, // 61: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
+	13, // 62: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
+	5,  // 63: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
+	16, // 64: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
+	6,  // 65: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 66: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 67: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
+	21, // 68: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
+	5,  // 69: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
+	25, // 70: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
+	6,  // 71: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
+	6,  // 72: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
+	28, // 73: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
+	31, // 74: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
+	28, // 75: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
+	33, // 76: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	33, // 77: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	33, // 78: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	38, // 79: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
+	59, // [59:80] is the sub-list for method output_type
+	38, // [38:59] is the sub-list for method input_type
+	38, // [38:38] is the sub-list for extension type_name
+	38, // [38:38] is the sub-list for extension extendee
+	0,  // [0:38] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_groups_proto_init() }
@@ -1741,13 +3070,14 @@ func file_data_v1_groups_proto_init() {
 	file_data_v1_users_proto_init()
 	file_data_v1_groups_proto_msgTypes[9].OneofWrappers = []any{}
 	file_data_v1_groups_proto_msgTypes[14].OneofWrappers = []any{}
+	file_data_v1_groups_proto_msgTypes[31].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_groups_proto_rawDesc), len(file_data_v1_groups_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   21,
+			NumEnums:      5,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,18 +19,27 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Groups_CreateGroupPlus_FullMethodName      = "/privateim.data.v1.Groups/CreateGroupPlus"
-	Groups_GetGroup_FullMethodName             = "/privateim.data.v1.Groups/GetGroup"
-	Groups_GetGroups_FullMethodName            = "/privateim.data.v1.Groups/GetGroups"
-	Groups_SearchGroups_FullMethodName         = "/privateim.data.v1.Groups/SearchGroups"
-	Groups_UpdateGroup_FullMethodName          = "/privateim.data.v1.Groups/UpdateGroup"
-	Groups_ListGroupsByMember_FullMethodName   = "/privateim.data.v1.Groups/ListGroupsByMember"
-	Groups_AddGroupMember_FullMethodName       = "/privateim.data.v1.Groups/AddGroupMember"
-	Groups_GetGroupMember_FullMethodName       = "/privateim.data.v1.Groups/GetGroupMember"
-	Groups_UpdateGroupMember_FullMethodName    = "/privateim.data.v1.Groups/UpdateGroupMember"
-	Groups_ListGroupMembers_FullMethodName     = "/privateim.data.v1.Groups/ListGroupMembers"
-	Groups_TransferGroupPlus_FullMethodName    = "/privateim.data.v1.Groups/TransferGroupPlus"
-	Groups_GroupMembersInfoPlus_FullMethodName = "/privateim.data.v1.Groups/GroupMembersInfoPlus"
+	Groups_CreateGroupPlus_FullMethodName        = "/privateim.data.v1.Groups/CreateGroupPlus"
+	Groups_GetGroup_FullMethodName               = "/privateim.data.v1.Groups/GetGroup"
+	Groups_GetGroups_FullMethodName              = "/privateim.data.v1.Groups/GetGroups"
+	Groups_SearchGroups_FullMethodName           = "/privateim.data.v1.Groups/SearchGroups"
+	Groups_UpdateGroup_FullMethodName            = "/privateim.data.v1.Groups/UpdateGroup"
+	Groups_ListGroupsByMember_FullMethodName     = "/privateim.data.v1.Groups/ListGroupsByMember"
+	Groups_AddGroupMember_FullMethodName         = "/privateim.data.v1.Groups/AddGroupMember"
+	Groups_GetGroupMember_FullMethodName         = "/privateim.data.v1.Groups/GetGroupMember"
+	Groups_UpdateGroupMember_FullMethodName      = "/privateim.data.v1.Groups/UpdateGroupMember"
+	Groups_ListGroupMembers_FullMethodName       = "/privateim.data.v1.Groups/ListGroupMembers"
+	Groups_TransferGroupPlus_FullMethodName      = "/privateim.data.v1.Groups/TransferGroupPlus"
+	Groups_GroupMembersInfoPlus_FullMethodName   = "/privateim.data.v1.Groups/GroupMembersInfoPlus"
+	Groups_JoinGroupPlus_FullMethodName          = "/privateim.data.v1.Groups/JoinGroupPlus"
+	Groups_RemoveGroupMemberPlus_FullMethodName  = "/privateim.data.v1.Groups/RemoveGroupMemberPlus"
+	Groups_GetGroupBan_FullMethodName            = "/privateim.data.v1.Groups/GetGroupBan"
+	Groups_ListGroupBans_FullMethodName          = "/privateim.data.v1.Groups/ListGroupBans"
+	Groups_DeleteGroupBan_FullMethodName         = "/privateim.data.v1.Groups/DeleteGroupBan"
+	Groups_PutGroupJoinRequest_FullMethodName    = "/privateim.data.v1.Groups/PutGroupJoinRequest"
+	Groups_GetGroupJoinRequest_FullMethodName    = "/privateim.data.v1.Groups/GetGroupJoinRequest"
+	Groups_UpdateGroupJoinRequest_FullMethodName = "/privateim.data.v1.Groups/UpdateGroupJoinRequest"
+	Groups_ListGroupJoinRequests_FullMethodName  = "/privateim.data.v1.Groups/ListGroupJoinRequests"
 )
 
 // GroupsClient is the client API for Groups service.
@@ -49,6 +58,15 @@ type GroupsClient interface {
 	ListGroupMembers(ctx context.Context, in *ListGroupMembersRequest, opts ...grpc.CallOption) (*ListGroupMembersResponse, error)
 	TransferGroupPlus(ctx context.Context, in *TransferGroupPlusRequest, opts ...grpc.CallOption) (*Group, error)
 	GroupMembersInfoPlus(ctx context.Context, in *GroupMembersInfoPlusRequest, opts ...grpc.CallOption) (*GroupMembersInfoPlusResponse, error)
+	JoinGroupPlus(ctx context.Context, in *JoinGroupPlusRequest, opts ...grpc.CallOption) (*GroupMember, error)
+	RemoveGroupMemberPlus(ctx context.Context, in *RemoveGroupMemberPlusRequest, opts ...grpc.CallOption) (*GroupMember, error)
+	GetGroupBan(ctx context.Context, in *GetGroupBanRequest, opts ...grpc.CallOption) (*GroupBan, error)
+	ListGroupBans(ctx context.Context, in *ListGroupBansRequest, opts ...grpc.CallOption) (*ListGroupBansResponse, error)
+	DeleteGroupBan(ctx context.Context, in *DeleteGroupBanRequest, opts ...grpc.CallOption) (*GroupBan, error)
+	PutGroupJoinRequest(ctx context.Context, in *PutGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error)
+	GetGroupJoinRequest(ctx context.Context, in *GetGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error)
+	UpdateGroupJoinRequest(ctx context.Context, in *UpdateGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error)
+	ListGroupJoinRequests(ctx context.Context, in *ListGroupJoinRequestsRequest, opts ...grpc.CallOption) (*ListGroupJoinRequestsResponse, error)
 }
 
 type groupsClient struct {
@@ -179,6 +197,96 @@ func (c *groupsClient) GroupMembersInfoPlus(ctx context.Context, in *GroupMember
 	return out, nil
 }
 
+func (c *groupsClient) JoinGroupPlus(ctx context.Context, in *JoinGroupPlusRequest, opts ...grpc.CallOption) (*GroupMember, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupMember)
+	err := c.cc.Invoke(ctx, Groups_JoinGroupPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) RemoveGroupMemberPlus(ctx context.Context, in *RemoveGroupMemberPlusRequest, opts ...grpc.CallOption) (*GroupMember, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupMember)
+	err := c.cc.Invoke(ctx, Groups_RemoveGroupMemberPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) GetGroupBan(ctx context.Context, in *GetGroupBanRequest, opts ...grpc.CallOption) (*GroupBan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupBan)
+	err := c.cc.Invoke(ctx, Groups_GetGroupBan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) ListGroupBans(ctx context.Context, in *ListGroupBansRequest, opts ...grpc.CallOption) (*ListGroupBansResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGroupBansResponse)
+	err := c.cc.Invoke(ctx, Groups_ListGroupBans_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) DeleteGroupBan(ctx context.Context, in *DeleteGroupBanRequest, opts ...grpc.CallOption) (*GroupBan, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupBan)
+	err := c.cc.Invoke(ctx, Groups_DeleteGroupBan_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) PutGroupJoinRequest(ctx context.Context, in *PutGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupJoinRequest)
+	err := c.cc.Invoke(ctx, Groups_PutGroupJoinRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) GetGroupJoinRequest(ctx context.Context, in *GetGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupJoinRequest)
+	err := c.cc.Invoke(ctx, Groups_GetGroupJoinRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) UpdateGroupJoinRequest(ctx context.Context, in *UpdateGroupJoinRequestRequest, opts ...grpc.CallOption) (*GroupJoinRequest, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GroupJoinRequest)
+	err := c.cc.Invoke(ctx, Groups_UpdateGroupJoinRequest_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) ListGroupJoinRequests(ctx context.Context, in *ListGroupJoinRequestsRequest, opts ...grpc.CallOption) (*ListGroupJoinRequestsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGroupJoinRequestsResponse)
+	err := c.cc.Invoke(ctx, Groups_ListGroupJoinRequests_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // GroupsServer is the server API for Groups service.
 // All implementations must embed UnimplementedGroupsServer
 // for forward compatibility.
@@ -195,6 +303,15 @@ type GroupsServer interface {
 	ListGroupMembers(context.Context, *ListGroupMembersRequest) (*ListGroupMembersResponse, error)
 	TransferGroupPlus(context.Context, *TransferGroupPlusRequest) (*Group, error)
 	GroupMembersInfoPlus(context.Context, *GroupMembersInfoPlusRequest) (*GroupMembersInfoPlusResponse, error)
+	JoinGroupPlus(context.Context, *JoinGroupPlusRequest) (*GroupMember, error)
+	RemoveGroupMemberPlus(context.Context, *RemoveGroupMemberPlusRequest) (*GroupMember, error)
+	GetGroupBan(context.Context, *GetGroupBanRequest) (*GroupBan, error)
+	ListGroupBans(context.Context, *ListGroupBansRequest) (*ListGroupBansResponse, error)
+	DeleteGroupBan(context.Context, *DeleteGroupBanRequest) (*GroupBan, error)
+	PutGroupJoinRequest(context.Context, *PutGroupJoinRequestRequest) (*GroupJoinRequest, error)
+	GetGroupJoinRequest(context.Context, *GetGroupJoinRequestRequest) (*GroupJoinRequest, error)
+	UpdateGroupJoinRequest(context.Context, *UpdateGroupJoinRequestRequest) (*GroupJoinRequest, error)
+	ListGroupJoinRequests(context.Context, *ListGroupJoinRequestsRequest) (*ListGroupJoinRequestsResponse, error)
 	mustEmbedUnimplementedGroupsServer()
 }
 
@@ -240,6 +357,33 @@ func (UnimplementedGroupsServer) TransferGroupPlus(context.Context, *TransferGro
 }
 func (UnimplementedGroupsServer) GroupMembersInfoPlus(context.Context, *GroupMembersInfoPlusRequest) (*GroupMembersInfoPlusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GroupMembersInfoPlus not implemented")
+}
+func (UnimplementedGroupsServer) JoinGroupPlus(context.Context, *JoinGroupPlusRequest) (*GroupMember, error) {
+	return nil, status.Error(codes.Unimplemented, "method JoinGroupPlus not implemented")
+}
+func (UnimplementedGroupsServer) RemoveGroupMemberPlus(context.Context, *RemoveGroupMemberPlusRequest) (*GroupMember, error) {
+	return nil, status.Error(codes.Unimplemented, "method RemoveGroupMemberPlus not implemented")
+}
+func (UnimplementedGroupsServer) GetGroupBan(context.Context, *GetGroupBanRequest) (*GroupBan, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGroupBan not implemented")
+}
+func (UnimplementedGroupsServer) ListGroupBans(context.Context, *ListGroupBansRequest) (*ListGroupBansResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGroupBans not implemented")
+}
+func (UnimplementedGroupsServer) DeleteGroupBan(context.Context, *DeleteGroupBanRequest) (*GroupBan, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteGroupBan not implemented")
+}
+func (UnimplementedGroupsServer) PutGroupJoinRequest(context.Context, *PutGroupJoinRequestRequest) (*GroupJoinRequest, error) {
+	return nil, status.Error(codes.Unimplemented, "method PutGroupJoinRequest not implemented")
+}
+func (UnimplementedGroupsServer) GetGroupJoinRequest(context.Context, *GetGroupJoinRequestRequest) (*GroupJoinRequest, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGroupJoinRequest not implemented")
+}
+func (UnimplementedGroupsServer) UpdateGroupJoinRequest(context.Context, *UpdateGroupJoinRequestRequest) (*GroupJoinRequest, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateGroupJoinRequest not implemented")
+}
+func (UnimplementedGroupsServer) ListGroupJoinRequests(context.Context, *ListGroupJoinRequestsRequest) (*ListGroupJoinRequestsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGroupJoinRequests not implemented")
 }
 func (UnimplementedGroupsServer) mustEmbedUnimplementedGroupsServer() {}
 func (UnimplementedGroupsServer) testEmbeddedByValue()                {}
@@ -478,6 +622,168 @@ func _Groups_GroupMembersInfoPlus_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Groups_JoinGroupPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(JoinGroupPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).JoinGroupPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_JoinGroupPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).JoinGroupPlus(ctx, req.(*JoinGroupPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_RemoveGroupMemberPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveGroupMemberPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).RemoveGroupMemberPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_RemoveGroupMemberPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).RemoveGroupMemberPlus(ctx, req.(*RemoveGroupMemberPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_GetGroupBan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGroupBanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).GetGroupBan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_GetGroupBan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).GetGroupBan(ctx, req.(*GetGroupBanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_ListGroupBans_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGroupBansRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).ListGroupBans(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_ListGroupBans_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).ListGroupBans(ctx, req.(*ListGroupBansRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_DeleteGroupBan_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteGroupBanRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).DeleteGroupBan(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_DeleteGroupBan_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).DeleteGroupBan(ctx, req.(*DeleteGroupBanRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_PutGroupJoinRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PutGroupJoinRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).PutGroupJoinRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_PutGroupJoinRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).PutGroupJoinRequest(ctx, req.(*PutGroupJoinRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_GetGroupJoinRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGroupJoinRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).GetGroupJoinRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_GetGroupJoinRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).GetGroupJoinRequest(ctx, req.(*GetGroupJoinRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_UpdateGroupJoinRequest_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateGroupJoinRequestRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).UpdateGroupJoinRequest(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_UpdateGroupJoinRequest_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).UpdateGroupJoinRequest(ctx, req.(*UpdateGroupJoinRequestRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_ListGroupJoinRequests_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGroupJoinRequestsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).ListGroupJoinRequests(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_ListGroupJoinRequests_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).ListGroupJoinRequests(ctx, req.(*ListGroupJoinRequestsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Groups_ServiceDesc is the grpc.ServiceDesc for Groups service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -532,6 +838,42 @@ var Groups_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GroupMembersInfoPlus",
 			Handler:    _Groups_GroupMembersInfoPlus_Handler,
+		},
+		{
+			MethodName: "JoinGroupPlus",
+			Handler:    _Groups_JoinGroupPlus_Handler,
+		},
+		{
+			MethodName: "RemoveGroupMemberPlus",
+			Handler:    _Groups_RemoveGroupMemberPlus_Handler,
+		},
+		{
+			MethodName: "GetGroupBan",
+			Handler:    _Groups_GetGroupBan_Handler,
+		},
+		{
+			MethodName: "ListGroupBans",
+			Handler:    _Groups_ListGroupBans_Handler,
+		},
+		{
+			MethodName: "DeleteGroupBan",
+			Handler:    _Groups_DeleteGroupBan_Handler,
+		},
+		{
+			MethodName: "PutGroupJoinRequest",
+			Handler:    _Groups_PutGroupJoinRequest_Handler,
+		},
+		{
+			MethodName: "GetGroupJoinRequest",
+			Handler:    _Groups_GetGroupJoinRequest_Handler,
+		},
+		{
+			MethodName: "UpdateGroupJoinRequest",
+			Handler:    _Groups_UpdateGroupJoinRequest_Handler,
+		},
+		{
+			MethodName: "ListGroupJoinRequests",
+			Handler:    _Groups_ListGroupJoinRequests_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -61,6 +61,15 @@ func relGroupSet(up store.GroupUpdate, now time.Time) relSet {
 	if up.MuteAll != nil {
 		set.add("mute_all", *up.MuteAll)
 	}
+	if up.JoinPolicy != nil {
+		set.add("join_policy", *up.JoinPolicy)
+	}
+	if up.History != nil {
+		set.add("history", *up.History)
+	}
+	if up.InviteNeedsApproval != nil {
+		set.add("invite_needs_approval", *up.InviteNeedsApproval)
+	}
 	if up.Announcement != nil {
 		set.add("announcement", *up.Announcement)
 		set.add("announcement_by", up.AnnouncementBy)

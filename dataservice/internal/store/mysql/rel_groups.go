@@ -15,19 +15,21 @@ import (
 // key's leading column.
 const relGroupCols = "g.id, g.name, g.owner_id, g.avatar, g.qr_code, g.dismissed, g.created_at, g.updated_at, " +
 	"(SELECT COUNT(*) FROM group_members mc WHERE mc.group_id = g.id AND mc.has_left = FALSE), " +
-	"g.mute_all, COALESCE(g.announcement, ''), g.announcement_by, g.announcement_at"
+	"g.mute_all, COALESCE(g.announcement, ''), g.announcement_by, g.announcement_at, " +
+	"g.join_policy, g.history, g.invite_needs_approval"
 
 func relGroupDest(g *store.Group) []any {
 	return []any{&g.ID, &g.Name, &g.OwnerID, &g.Avatar, &g.QRCode, &g.Dismissed, &g.CreatedAt, &g.UpdatedAt, &g.MemberCount,
-		&g.MuteAll, &g.Announcement, &g.AnnouncementBy, relNullTime{&g.AnnouncementAt}}
+		&g.MuteAll, &g.Announcement, &g.AnnouncementBy, relNullTime{&g.AnnouncementAt},
+		&g.JoinPolicy, &g.History, &g.InviteNeedsApproval}
 }
 
 func relGroupKey(g *store.Group) int64 { return g.ID }
 
-const relMemberCols = "m.group_id, m.user_id, m.nickname, m.role, m.has_left, m.joined_at, m.updated_at, m.muted_until"
+const relMemberCols = "m.group_id, m.user_id, m.nickname, m.role, m.has_left, m.joined_at, m.updated_at, m.muted_until, m.join_seq"
 
 func relMemberDest(m *store.GroupMember) []any {
-	return []any{&m.GroupID, &m.UserID, &m.Nickname, &m.Role, &m.Left, &m.JoinedAt, &m.UpdatedAt, relNullTime{&m.MutedUntil}}
+	return []any{&m.GroupID, &m.UserID, &m.Nickname, &m.Role, &m.Left, &m.JoinedAt, &m.UpdatedAt, relNullTime{&m.MutedUntil}, &m.JoinSeq}
 }
 
 func relMemberKey(m *store.GroupMember) int64 { return m.UserID }
@@ -54,6 +56,12 @@ func (r *Relational) createGroup(ctx context.Context, g store.Group, memberIDs [
 	now := relNow()
 	g.CreatedAt, g.UpdatedAt = now, now
 	g.Dismissed = false
+	if g.JoinPolicy == 0 {
+		g.JoinPolicy = store.JoinApproval
+	}
+	if g.History == 0 {
+		g.History = store.HistoryJoined
+	}
 	members := []store.GroupMember{{GroupID: g.ID, UserID: g.OwnerID, Role: store.RoleOwner, JoinedAt: now, UpdatedAt: now}}
 	seen := map[int64]bool{g.OwnerID: true}
 	for _, id := range memberIDs {
@@ -69,8 +77,8 @@ func (r *Relational) createGroup(ctx context.Context, g store.Group, memberIDs [
 		args = append(args, m.GroupID, m.UserID, m.Nickname, m.Role, m.Left, m.JoinedAt, m.UpdatedAt)
 	}
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, "INSERT INTO `groups` (id, name, owner_id, avatar, qr_code, dismissed, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			g.ID, g.Name, g.OwnerID, g.Avatar, g.QRCode, g.Dismissed, g.CreatedAt, g.UpdatedAt)
+		_, err := tx.ExecContext(ctx, "INSERT INTO `groups` (id, name, owner_id, avatar, qr_code, dismissed, created_at, updated_at, join_policy, history, invite_needs_approval) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			g.ID, g.Name, g.OwnerID, g.Avatar, g.QRCode, g.Dismissed, g.CreatedAt, g.UpdatedAt, g.JoinPolicy, g.History, g.InviteNeedsApproval)
 		if isDuplicate(err) {
 			return &store.ExistsError{Field: "id"}
 		}
@@ -186,8 +194,8 @@ func (r *Relational) AddGroupMember(ctx context.Context, m store.GroupMember) (s
 	if err != nil {
 		return store.GroupMember{}, fmt.Errorf("add member %d to group %d: %w", m.UserID, m.GroupID, err)
 	}
-	_, err = r.db.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`, m.GroupID, m.UserID, m.Nickname, m.Role, m.Left, m.JoinedAt, m.UpdatedAt)
+	_, err = r.db.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at, join_seq)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, m.GroupID, m.UserID, m.Nickname, m.Role, m.Left, m.JoinedAt, m.UpdatedAt, m.JoinSeq)
 	if err == nil {
 		return m, nil
 	}
@@ -196,8 +204,8 @@ func (r *Relational) AddGroupMember(ctx context.Context, m store.GroupMember) (s
 	}
 	// A row is there. Each statement commits on its own, so the shared lock
 	// the duplicate-key error took is gone and racing adds do not deadlock.
-	res, err := r.db.ExecContext(ctx, `UPDATE group_members SET nickname = ?, role = ?, has_left = FALSE, joined_at = ?, updated_at = ?
-		WHERE group_id = ? AND user_id = ? AND has_left = TRUE`, m.Nickname, m.Role, m.JoinedAt, m.UpdatedAt, m.GroupID, m.UserID)
+	res, err := r.db.ExecContext(ctx, `UPDATE group_members SET nickname = ?, role = ?, has_left = FALSE, joined_at = ?, updated_at = ?, join_seq = ?
+		WHERE group_id = ? AND user_id = ? AND has_left = TRUE`, m.Nickname, m.Role, m.JoinedAt, m.UpdatedAt, m.JoinSeq, m.GroupID, m.UserID)
 	if err != nil {
 		return store.GroupMember{}, fmt.Errorf("add member %d to group %d: %w", m.UserID, m.GroupID, err)
 	}

@@ -60,7 +60,13 @@ func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
 	if _, err := ss.svc.participants(ctx, ss.user, f.Conversation); err != nil {
 		return nil, err
 	}
-	msgs, more, err := ss.svc.store.Messages(ctx, f.Conversation, f.AfterSeq, f.Limit)
+	floor, err := ss.svc.readFloor(ctx, ss.user, f.Conversation)
+	if err != nil {
+		return nil, err
+	}
+	// Below the member's join seq is clamped, not refused: the history
+	// simply starts where the member's does.
+	msgs, more, err := ss.svc.store.Messages(ctx, f.Conversation, max(f.AfterSeq, floor-1), f.Limit)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", f.Conversation, err)
 	}
@@ -77,6 +83,13 @@ func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
 	users, err := ss.svc.participants(ctx, ss.user, f.Conversation)
 	if err != nil {
 		return err
+	}
+	floor, err := ss.svc.readFloor(ctx, ss.user, f.Conversation)
+	if err != nil {
+		return err
+	}
+	if f.Seq < floor {
+		return ErrBeforeJoin
 	}
 	b := frame.Marshal(frame.ReadReceipt{Type: "read", Conversation: f.Conversation, Seq: f.Seq, User: frame.FormatID(ss.user)})
 	ss.svc.fanout(users, ss, Delivery{Users: users, Frame: b})

@@ -106,3 +106,22 @@ func (s *Service) participants(ctx context.Context, user int64, name string) ([]
 	}
 	return nil, ErrNotMember
 }
+
+// readFloor is the first seq of a conversation user may read: for a group
+// with history "joined", the seq of their latest join; 0 (all) otherwise.
+// Catch-up, sync, gap fill and read receipts start there, so a new member
+// never reads what was said before they joined (docs/websocket.md).
+func (s *Service) readFloor(ctx context.Context, user int64, name string) (int64, error) {
+	c, err := conv.Parse(name)
+	if err != nil || c.Kind != conv.KindGroup {
+		return 0, nil
+	}
+	member, from, err := s.grps.readFrom(ctx, c.A, user)
+	if err != nil {
+		return 0, err
+	}
+	if !member {
+		return 0, ErrNotMember
+	}
+	return from, nil
+}

@@ -6,6 +6,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -155,6 +156,31 @@ func (g *nodes) sender(ctx context.Context, id, user int64, now time.Time) ([]in
 	return n.list, nil
 }
 
+// readFrom returns whether user is a member of group id and the first seq
+// they may read (0: all). A member whose join seq is not known here (joined
+// since the load) makes the node load again.
+func (g *nodes) readFrom(ctx context.Context, id, user int64) (bool, int64, error) {
+	n := g.node(id)
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if err := g.loadLocked(ctx, id, n); err != nil {
+		return false, 0, err
+	}
+	if _, ok := n.members[user]; ok && n.mod.ReadFrom != nil {
+		if _, known := n.mod.ReadFrom[user]; !known {
+			n.loaded = time.Time{}
+			if err := g.loadLocked(ctx, id, n); err != nil {
+				return false, 0, err
+			}
+		}
+	}
+	if n.missing {
+		return false, 0, ErrNoSuchTarget
+	}
+	_, ok := n.members[user]
+	return ok, n.mod.ReadFrom[user], nil
+}
+
 // forget makes node id load again on its next use: its group changed.
 func (g *nodes) forget(id int64) {
 	if n := g.cached(id); n != nil {
@@ -201,7 +227,7 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 		if gone {
 			n.members, n.list = nil, nil
 		}
-		n.mod = Roster{MuteAll: r.MuteAll, Privileged: r.Privileged, MutedUntil: r.MutedUntil}
+		n.mod = Roster{MuteAll: r.MuteAll, Privileged: r.Privileged, MutedUntil: r.MutedUntil, ReadFrom: r.ReadFrom}
 	}
 	n.loaded = now
 	return nil
@@ -237,6 +263,13 @@ func (g *nodes) joined(id, user int64) {
 	if _, ok := n.members[user]; !ok {
 		n.members[user] = struct{}{}
 		n.list = append(slices.Clone(n.list), user)
+	}
+	if n.mod.ReadFrom != nil {
+		// A (re)join has a new join seq, which the event does not carry:
+		// readFrom reloads the node on first need.
+		from := maps.Clone(n.mod.ReadFrom)
+		delete(from, user)
+		n.mod.ReadFrom = from
 	}
 }
 

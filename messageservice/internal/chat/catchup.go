@@ -5,6 +5,7 @@ package chat
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -33,7 +34,14 @@ func (ss *Session) fillGap(conv string) {
 	}
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ss.ctx, 10*time.Second)
-	msgs, _, err := ss.svc.store.Messages(ctx, conv, from, int(min(to-from-1, 1000)))
+	floor, err := ss.svc.readFloor(ctx, ss.user, conv)
+	var msgs []Message
+	if err == nil {
+		// Never fill from before the member's join seq.
+		if from = max(from, floor-1); to-from-1 > 0 {
+			msgs, _, err = ss.svc.store.Messages(ctx, conv, from, int(min(to-from-1, 1000)))
+		}
+	}
 	cancel()
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
@@ -42,6 +50,8 @@ func (ss *Session) fillGap(conv string) {
 	}
 	if err != nil {
 		ss.svc.log.Warn("fill delivery gap", "user", ss.user, "conversation", conv, "err", err)
+	} else if from > cs.delivered {
+		cs.delivered = from // what lies before the join seq is not the member's
 	}
 	for _, m := range msgs {
 		if m.Seq == cs.delivered+1 {
@@ -164,6 +174,23 @@ func (ss *Session) doCatchUp() error {
 	heads, err := st.Heads(ctx, names)
 	if err != nil {
 		return fmt.Errorf("heads: %w", err)
+	}
+	// A group member starts at their join seq (history "joined"): a new
+	// device, a cursor from an earlier membership, or none at all.
+	for _, g := range start.Groups {
+		name := conv.Group(g).String()
+		if heads[name] <= base[name] {
+			continue
+		}
+		floor, err := ss.svc.readFloor(ctx, ss.user, name)
+		if errors.Is(err, ErrNotMember) || errors.Is(err, ErrNoSuchTarget) {
+			delete(heads, name) // left meanwhile: nothing to catch up
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("join seq in %s: %w", name, err)
+		}
+		base[name] = max(base[name], floor-1)
 	}
 	ss.mu.Lock()
 	for _, name := range names {

@@ -21,6 +21,9 @@ var (
 	// ErrMuted: the sender may not send to the group now; a *MutedError
 	// says until when.
 	ErrMuted = errors.New("muted")
+	// ErrBeforeJoin: a group read receipt of a seq before the member's
+	// join seq.
+	ErrBeforeJoin = errors.New("read receipt of a seq before the member joined")
 	// ErrNotFound is what a Store returns for an unknown row.
 	ErrNotFound = errors.New("not found")
 )
@@ -42,6 +45,10 @@ type Roster struct {
 	MuteAll    bool
 	Privileged map[int64]bool
 	MutedUntil map[int64]time.Time
+	// ReadFrom (groups) is, per member, the first seq of the conversation
+	// they may read: their join seq when the group's history is "joined",
+	// 0 (all) otherwise. nil: every member reads everything.
+	ReadFrom map[int64]int64
 }
 
 // Message is a stored message.

@@ -113,7 +113,8 @@ func (c *Client) UserExists(ctx context.Context, id int64) (bool, error) {
 }
 
 // GroupMembers lists a group's members that have not left, with the
-// group's moderation state (mute all, admins, member mutes).
+// group's moderation state (mute all, admins, member mutes) and the seq
+// each member reads from.
 func (c *Client) GroupMembers(ctx context.Context, group int64) (chat.Roster, error) {
 	g, err := c.groups.GetGroup(ctx, &datav1.GetGroupRequest{Id: group})
 	if err != nil {
@@ -122,7 +123,9 @@ func (c *Client) GroupMembers(ctx context.Context, group int64) (chat.Roster, er
 	if g.GetDismissed() {
 		return chat.Roster{Gone: true}, nil
 	}
-	r := chat.Roster{MuteAll: g.GetMuteAll(), Privileged: map[int64]bool{}, MutedUntil: map[int64]time.Time{}}
+	r := chat.Roster{MuteAll: g.GetMuteAll(), Privileged: map[int64]bool{}, MutedUntil: map[int64]time.Time{}, ReadFrom: map[int64]int64{}}
+	// History JOINED (or unset): a member reads from their join seq.
+	all := g.GetHistory() == datav1.GroupHistory_GROUP_HISTORY_ALL
 	token := ""
 	for {
 		resp, err := c.groups.ListGroupMembers(ctx, &datav1.ListGroupMembersRequest{GroupId: group, Limit: 1000, PageToken: token})
@@ -134,6 +137,9 @@ func (c *Client) GroupMembers(ctx context.Context, group int64) (chat.Roster, er
 				continue
 			}
 			r.Members = append(r.Members, m.GetUserId())
+			if r.ReadFrom[m.GetUserId()] = m.GetJoinSeq(); all {
+				r.ReadFrom[m.GetUserId()] = 0
+			}
 			if m.GetRole() == datav1.GroupRole_GROUP_ROLE_OWNER || m.GetRole() == datav1.GroupRole_GROUP_ROLE_ADMIN {
 				r.Privileged[m.GetUserId()] = true
 			}

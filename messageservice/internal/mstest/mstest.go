@@ -213,13 +213,15 @@ func (st *Stack) Block(tb testing.TB, by, who User) {
 	st.Do(tb, http.MethodPut, "/blacklist/"+who.ID, by.Token, nil, http.StatusNoContent, nil)
 }
 
-// NewGroup makes a group owned by owner that members join.
+// NewGroup makes an open group (history "joined") owned by owner that
+// members join.
 func (st *Stack) NewGroup(tb testing.TB, owner User, members ...User) string {
 	tb.Helper()
 	var g struct {
 		ID string `json:"id"`
 	}
 	st.Do(tb, http.MethodPost, "/groups", owner.Token, map[string]any{"name": "group " + rand.Text()[:5], "member_ids": []string{}}, http.StatusCreated, &g)
+	st.Do(tb, http.MethodPatch, "/groups/"+g.ID+"/access", owner.Token, map[string]any{"join_policy": "open"}, http.StatusOK, nil)
 	for _, m := range members {
 		st.Do(tb, http.MethodPost, "/groups/"+g.ID+"/join", m.Token, nil, http.StatusOK, nil)
 	}

@@ -522,6 +522,7 @@ var codes = []struct {
 	{chat.ErrNoSuchTarget, frame.CodeNoSuchTarget, "no such user or group"},
 	{chat.ErrRateLimited, frame.CodeRateLimited, "sending too fast; slow down"},
 	{chat.ErrAckAhead, frame.CodeBadFrame, "ack of a seq past the last message of the conversation"},
+	{chat.ErrBeforeJoin, frame.CodeBadFrame, "seq: read receipt of a message from before you joined the group"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {

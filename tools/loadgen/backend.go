@@ -251,6 +251,9 @@ func (b *stackBackend) newGroup(ctx context.Context, owner *user, members []*use
 	if err := b.do(ctx, http.MethodPost, "/groups", owner.token, map[string]any{"name": "lg " + b.runID, "member_ids": []string{}}, http.StatusCreated, &g); err != nil {
 		return "", err
 	}
+	if err := b.do(ctx, http.MethodPatch, "/groups/"+g.ID+"/access", owner.token, map[string]string{"join_policy": "open"}, http.StatusOK, nil); err != nil {
+		return "", err
+	}
 	err := parallel(ctx, b.workers, len(members), func(ctx context.Context, i int) error {
 		if members[i] == owner {
 			return nil

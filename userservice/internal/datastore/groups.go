@@ -43,7 +43,8 @@ func (c *Client) Groups(ctx context.Context, ids []int64) ([]group.Group, error)
 
 // UpdateGroup changes the fields u sets.
 func (c *Client) UpdateGroup(ctx context.Context, id int64, u group.Update) (group.Group, error) {
-	pb, err := c.groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: id, Name: u.Name, Dismissed: u.Dismissed})
+	pb, err := c.groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: id, Name: u.Name, Dismissed: u.Dismissed,
+		JoinPolicy: joinPolicyToPB(u.JoinPolicy), History: historyToPB(u.History), InviteNeedsApproval: u.InviteNeedsApproval})
 	if err != nil {
 		return group.Group{}, translate("UpdateGroup", err)
 	}
@@ -119,6 +120,10 @@ func groupFromPB(g *datav1.Group) group.Group {
 		MemberCount: g.GetMemberCount(),
 		CreatedAt:   g.GetCreatedAt().AsTime(),
 		UpdatedAt:   g.GetUpdatedAt().AsTime(),
+
+		JoinPolicy:          joinPolicyFromPB(g.GetJoinPolicy()),
+		History:             historyFromPB(g.GetHistory()),
+		InviteNeedsApproval: g.GetInviteNeedsApproval(),
 	}
 }
 
@@ -145,5 +150,6 @@ func memberFromPB(m *datav1.GroupMember) group.Member {
 		Role:     role,
 		Left:     m.GetLeft(),
 		JoinedAt: m.GetJoinedAt().AsTime(),
+		JoinSeq:  m.GetJoinSeq(),
 	}
 }

@@ -6,13 +6,14 @@
 //
 // Rules (the OpenAPI document repeats them for clients):
 //
+//   - Who may join and what a new member reads: access.go.
 //   - member_ids at creation must all be the creator's friends (403
 //     "not_friend" naming member_ids otherwise); duplicates and the creator
 //     are ignored.
 //   - A group holds at most MemberLimit members, the owner included: a
-//     creation or join beyond it is 409 "group_full". A join re-checks the
-//     count after it is stored and undoes itself when racing joins overshot,
-//     so the limit holds even under concurrency.
+//     creation or join beyond it is 409 "group_full". The DataService
+//     counts inside the join's transaction with the group row locked, so
+//     the limit holds under concurrent joins and accepts.
 //   - Rename, remove a member, transfer and dismiss are the owner's (403
 //     "not_owner"); the members list and the nickname are the members'
 //     (403 "not_member"). Acting on a user who is not a member is 404
@@ -59,6 +60,10 @@ type Group struct {
 	MemberCount int64
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
+	// Access (access.go).
+	JoinPolicy          JoinPolicy
+	History             History
+	InviteNeedsApproval bool
 }
 
 // Role of a member.
@@ -79,6 +84,7 @@ type Member struct {
 	Role     Role
 	Left     bool
 	JoinedAt time.Time
+	JoinSeq  int64 // first seq of the group conversation the member reads (history "joined")
 }
 
 // Profile is what a member list shows of a user.
@@ -99,6 +105,10 @@ type MemberInfo struct {
 type Update struct {
 	Name      *string
 	Dismissed *bool
+
+	JoinPolicy          *JoinPolicy
+	History             *History
+	InviteNeedsApproval *bool
 }
 
 // MemberUpdate changes the fields that are not nil.
@@ -130,6 +140,8 @@ type Store interface {
 	// TransferGroup makes to the owner if from still is; errs.ErrPrecondition
 	// when from is not the owner or to not a member.
 	TransferGroup(ctx context.Context, groupID, from, to int64) (Group, error)
+
+	AccessStore
 }
 
 // Errors of the feature, beyond field-level *errs.Error from validation.
@@ -306,7 +318,8 @@ func (s *Service) Search(ctx context.Context, q string, limit int, token string)
 	}
 	out := make([]Group, 0, len(gs))
 	for _, id := range page.IDs {
-		if g, ok := byID[id]; ok && !g.Dismissed {
+		// Invite-only groups are found by invite alone (a page may be short).
+		if g, ok := byID[id]; ok && !g.Dismissed && g.JoinPolicy != JoinInvite {
 			out = append(out, g)
 		}
 	}
@@ -330,44 +343,6 @@ func (s *Service) Rename(ctx context.Context, me, id int64, name *string) (Group
 		return Group{}, fmt.Errorf("rename group %d: %w", id, err)
 	}
 	s.indexPut(ctx, g)
-	return g, nil
-}
-
-// Join makes me a member of a live group with room.
-func (s *Service) Join(ctx context.Context, me, id int64) (Group, error) {
-	g, err := s.live(ctx, id, ErrDismissed)
-	if err != nil {
-		return Group{}, err
-	}
-	if _, ok, err := s.member(ctx, id, me); err != nil {
-		return Group{}, err
-	} else if ok {
-		return Group{}, ErrAlreadyMember
-	}
-	if g.MemberCount >= int64(s.limit) {
-		return Group{}, ErrFull
-	}
-	err = s.store.AddMember(ctx, id, me)
-	switch {
-	case errors.Is(err, errs.ErrExists):
-		return Group{}, ErrAlreadyMember
-	case errors.Is(err, errs.ErrNotFound):
-		return Group{}, ErrGroupNotFound
-	case err != nil:
-		return Group{}, fmt.Errorf("join group %d: %w", id, err)
-	}
-	if g, err = s.store.Group(ctx, id); err != nil {
-		return Group{}, fmt.Errorf("get group %d: %w", id, err)
-	}
-	if g.MemberCount > int64(s.limit) {
-		// Racing joins overshot: undo mine. (Both racers may undo; the
-		// group then has room again and a retry succeeds.)
-		if _, err := s.store.UpdateMember(ctx, id, me, MemberUpdate{Left: ptr(true)}); err != nil {
-			return Group{}, fmt.Errorf("undo join of group %d: %w", id, err)
-		}
-		return Group{}, ErrFull
-	}
-	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberJoined, UserID: me, GroupID: id, At: s.now()})
 	return g, nil
 }
 
@@ -410,26 +385,6 @@ func (s *Service) Members(ctx context.Context, me, id int64, limit int, token st
 	// Deleted accounts are gone for everyone, as in friend lists.
 	ms = slices.DeleteFunc(ms, func(mi MemberInfo) bool { return mi.User.Deleted })
 	return ms, next, nil
-}
-
-// Remove takes user out of a group I own.
-func (s *Service) Remove(ctx context.Context, me, id, user int64) error {
-	if _, err := s.owned(ctx, me, id); err != nil {
-		return err
-	}
-	if user == me {
-		return ErrOwnerMustTransfer
-	}
-	if _, ok, err := s.member(ctx, id, user); err != nil {
-		return err
-	} else if !ok {
-		return ErrMemberNotFound
-	}
-	if _, err := s.store.UpdateMember(ctx, id, user, MemberUpdate{Left: ptr(true)}); err != nil {
-		return fmt.Errorf("remove member %d of group %d: %w", user, id, err)
-	}
-	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberLeft, UserID: user, PeerUserID: me, GroupID: id, At: s.now()})
-	return nil
 }
 
 // Transfer makes member to the owner of a group I own; I stay a member.

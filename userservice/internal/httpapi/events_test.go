@@ -107,6 +107,7 @@ func TestRelationEvents(t *testing.T) {
 	t.Run("groups", func(t *testing.T) {
 		g := createGroup(t, e, a, "Evented", b)
 		expectEvents(t, ch, wantEvent{kind: joined, user: a.ID, group: g.ID}, wantEvent{kind: joined, user: b.ID, peer: a.ID, group: g.ID})
+		must(t, e, a, "PATCH", "/api/v1/groups/"+g.ID+"/access", map[string]string{"join_policy": "open"}, http.StatusOK)
 		must(t, e, c, "POST", "/api/v1/groups/"+g.ID+"/join", nil, http.StatusOK)
 		must(t, e, c, "POST", "/api/v1/groups/"+g.ID+"/join", nil, http.StatusConflict) // failed: no event
 		must(t, e, c, "POST", "/api/v1/groups/"+g.ID+"/quit", nil, http.StatusNoContent)

@@ -23,12 +23,11 @@ func (g Groups) Register(r httpkit.Routes) {
 	r.Authed.GET("/groups/:id", g.get)
 	r.Authed.PATCH("/groups/:id", g.rename)
 	r.Authed.DELETE("/groups/:id", g.dismiss)
-	r.Authed.POST("/groups/:id/join", g.join)
 	r.Authed.POST("/groups/:id/quit", g.quit)
 	r.Authed.GET("/groups/:id/members", g.members)
-	r.Authed.DELETE("/groups/:id/members/:user_id", g.remove)
 	r.Authed.PUT("/groups/:id/owner", g.transfer)
 	r.Authed.PATCH("/groups/:id/me", g.nickname)
+	g.registerAccess(r)
 }
 
 // GroupJSON is a group.
@@ -40,11 +39,16 @@ type GroupJSON struct {
 	MemberCount int64      `json:"member_count"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+
+	JoinPolicy          string `json:"join_policy"`
+	History             string `json:"history"`
+	InviteNeedsApproval bool   `json:"invite_needs_approval"`
 }
 
 func groupJSON(gr group.Group) GroupJSON {
 	return GroupJSON{ID: httpkit.ID(gr.ID), Name: gr.Name, OwnerID: httpkit.ID(gr.OwnerID), Avatar: gr.Avatar,
-		MemberCount: gr.MemberCount, CreatedAt: gr.CreatedAt, UpdatedAt: gr.UpdatedAt}
+		MemberCount: gr.MemberCount, CreatedAt: gr.CreatedAt, UpdatedAt: gr.UpdatedAt,
+		JoinPolicy: string(gr.JoinPolicy), History: string(gr.History), InviteNeedsApproval: gr.InviteNeedsApproval}
 }
 
 func groupsJSON(gs []group.Group) []GroupJSON {
@@ -63,6 +67,7 @@ type MemberJSON struct {
 	Nickname string          `json:"nickname"`
 	Role     string          `json:"role"`
 	JoinedAt time.Time       `json:"joined_at"`
+	JoinSeq  int64           `json:"join_seq"`
 }
 
 // MemberUserJSON is what a member list shows of a user.
@@ -73,7 +78,7 @@ type MemberUserJSON struct {
 }
 
 func memberJSON(m group.Member) MemberJSON {
-	return MemberJSON{GroupID: httpkit.ID(m.GroupID), UserID: httpkit.ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt}
+	return MemberJSON{GroupID: httpkit.ID(m.GroupID), UserID: httpkit.ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt, JoinSeq: m.JoinSeq}
 }
 
 // reply answers gr as JSON with status, or err.
@@ -163,15 +168,6 @@ func (g Groups) dismiss(c *gin.Context) {
 	c.Status(http.StatusNoContent)
 }
 
-func (g Groups) join(c *gin.Context) {
-	id, ok := httpkit.PathID(c, "id")
-	if !ok {
-		return
-	}
-	gr, err := g.Svc.Join(c.Request.Context(), httpkit.UserID(c), id)
-	replyGroup(c, http.StatusOK, gr, err)
-}
-
 func (g Groups) quit(c *gin.Context) {
 	id, ok := httpkit.PathID(c, "id")
 	if !ok {
@@ -205,22 +201,6 @@ func (g Groups) members(c *gin.Context) {
 		out = append(out, j)
 	}
 	c.JSON(http.StatusOK, gin.H{"members": out, "next_page_token": next})
-}
-
-func (g Groups) remove(c *gin.Context) {
-	id, ok := httpkit.PathID(c, "id")
-	if !ok {
-		return
-	}
-	user, ok := httpkit.PathID(c, "user_id")
-	if !ok {
-		return
-	}
-	if err := g.Svc.Remove(c.Request.Context(), httpkit.UserID(c), id, user); err != nil {
-		httpkit.Fail(c, err)
-		return
-	}
-	c.Status(http.StatusNoContent)
 }
 
 func (g Groups) transfer(c *gin.Context) {

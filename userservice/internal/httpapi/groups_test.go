@@ -239,6 +239,7 @@ func TestGroupLimitUnderConcurrentJoins(t *testing.T) {
 	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.GroupMemberLimit = limit }})
 	owner := e.NewAccount(t, "Owner")
 	g := createGroup(t, e, owner, "Racy")
+	must(t, e, owner, "PATCH", "/api/v1/groups/"+g.ID+"/access", map[string]string{"join_policy": "open"}, http.StatusOK)
 	joiners := make([]usertest.Account, 6)
 	for i := range joiners {
 		joiners[i] = e.NewAccount(t, "Joiner")

@@ -27,7 +27,7 @@ func TestRelCreateGroupPlus(t *testing.T) {
 	}
 	relWantFresh(t, g.CreatedAt, start)
 	want := store.Group{ID: 100, Name: "张家 family", OwnerID: 1, Avatar: "https://a/g.png", QRCode: "qr",
-		CreatedAt: g.CreatedAt, UpdatedAt: g.CreatedAt, MemberCount: 4}
+		CreatedAt: g.CreatedAt, UpdatedAt: g.CreatedAt, MemberCount: 4, JoinPolicy: store.JoinApproval, History: store.HistoryJoined}
 	relWantEqual(t, g, want)
 	var ids []int64
 	for _, m := range ms {

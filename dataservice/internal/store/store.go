@@ -212,7 +212,7 @@ type GroupMember struct {
 	UpdatedAt time.Time
 	// MutedUntil: the member may not send before it; zero: not muted.
 	MutedUntil time.Time
-	JoinSeq   int64 // the first seq of the group conversation the latest join covers
+	JoinSeq    int64 // the first seq of the group conversation the latest join covers
 }
 
 type GroupMemberUpdate struct {

@@ -153,7 +153,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	}
 	msgBase := append([]string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "SEND_RATE=0", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 	}, s.certs.Message.Env()...)
 	msg, err := s.start(ctx, bin, "messageservice", append(msgBase, msgEnv...))
 	if err != nil {

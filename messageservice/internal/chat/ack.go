@@ -78,9 +78,9 @@ func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
 }
 
 // Read forwards a read receipt to the other participants' connections and
-// the user's other connections.
+// the user's other connections, once checkRead (read.go) passes it.
 func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
-	users, err := ss.svc.participants(ctx, ss.user, f.Conversation)
+	users, err := ss.checkRead(ctx, f)
 	if err != nil {
 		return err
 	}

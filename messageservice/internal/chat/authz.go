@@ -1,5 +1,4 @@
-// Authorization of sends and of the frames naming a conversation, and the
-// per-user send rate limit.
+// Authorization of sends and of the frames naming a conversation.
 
 package chat
 
@@ -7,25 +6,9 @@ import (
 	"context"
 	"fmt"
 
-	"golang.org/x/time/rate"
-
 	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
-
-func (s *Service) allow(user int64) bool {
-	if s.opt.SendRate <= 0 {
-		return true
-	}
-	s.limMu.Lock()
-	l := s.limiters[user]
-	if l == nil {
-		l = rate.NewLimiter(rate.Limit(s.opt.SendRate), s.opt.SendBurst)
-		s.limiters[user] = l
-	}
-	s.limMu.Unlock()
-	return l.Allow()
-}
 
 // authorize returns the conversation of a send and who receives it.
 func (s *Service) authorize(ctx context.Context, user int64, f *frame.Send) (string, []int64, error) {

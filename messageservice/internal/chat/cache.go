@@ -4,6 +4,7 @@
 package chat
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"maps"
@@ -14,24 +15,45 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
-// relations caches the friendship rows of user pairs for ttl. Relation
-// events drop the pair's entry, so the next send reads the DataService.
+// relations caches the friendship rows of user pairs for ttl, at most max
+// pairs: the least recently used pair is forgotten first, so that sends to
+// ids a client made up cannot grow it. Relation events drop the pair's
+// entry, so the next send reads the DataService.
 type relations struct {
 	ttl time.Duration
-	mu  lockorder.Mutex // rank Leaf; guards m
-	m   map[[2]int64]relEntry
+	max int
+	mu  lockorder.Mutex            // rank Leaf; guards m and lru
+	m   map[[2]int64]*list.Element // of *relEntry
+	lru *list.List                 // front: most recently used
 }
 
 type relEntry struct {
+	key        [2]int64
 	loHi, hiLo Relation // what lo holds about hi, and hi about lo
 	expires    time.Time
+}
+
+// defaultRelationCache is the bound of the relation cache when the
+// Options set none: 100,000 pairs, about 20 MB.
+const defaultRelationCache = 100_000
+
+func newRelations(ttl time.Duration, max int) relations {
+	if max < 1 {
+		max = defaultRelationCache
+	}
+	return relations{ttl: ttl, max: max, mu: lockorder.Mutex{Rank: lockorder.Leaf}, m: make(map[[2]int64]*list.Element), lru: list.New()}
 }
 
 func (r *relations) get(ctx context.Context, st Store, a, b int64) (ab, ba Relation, err error) {
 	lo, hi := min(a, b), max(a, b)
 	key := [2]int64{lo, hi}
+	var e relEntry
 	r.mu.Lock()
-	e, ok := r.m[key]
+	el, ok := r.m[key]
+	if ok {
+		r.lru.MoveToFront(el)
+		e = *el.Value.(*relEntry)
+	}
 	r.mu.Unlock()
 	if !ok || time.Now().After(e.expires) {
 		if e.loHi, err = st.Friendship(ctx, lo, hi); err != nil && !errors.Is(err, ErrNotFound) {
@@ -41,10 +63,8 @@ func (r *relations) get(ctx context.Context, st Store, a, b int64) (ab, ba Relat
 			return ab, ba, err
 		}
 		err = nil
-		e.expires = time.Now().Add(r.ttl)
-		r.mu.Lock()
-		r.m[key] = e
-		r.mu.Unlock()
+		e.key, e.expires = key, time.Now().Add(r.ttl)
+		r.put(e)
 	}
 	if a == lo {
 		return e.loHi, e.hiLo, nil
@@ -52,10 +72,46 @@ func (r *relations) get(ctx context.Context, st Store, a, b int64) (ab, ba Relat
 	return e.hiLo, e.loHi, nil
 }
 
-func (r *relations) forget(a, b int64) {
+// put stores e as the most recently used, forgetting the least recently
+// used pair when full.
+func (r *relations) put(e relEntry) {
 	r.mu.Lock()
-	delete(r.m, [2]int64{min(a, b), max(a, b)})
+	defer r.mu.Unlock()
+	if el, ok := r.m[e.key]; ok {
+		*el.Value.(*relEntry) = e
+		r.lru.MoveToFront(el)
+		return
+	}
+	if r.lru.Len() >= r.max {
+		old := r.lru.Back()
+		r.lru.Remove(old)
+		delete(r.m, old.Value.(*relEntry).key)
+	}
+	r.m[e.key] = r.lru.PushFront(&e)
+}
+
+func (r *relations) forget(a, b int64) {
+	key := [2]int64{min(a, b), max(a, b)}
+	r.mu.Lock()
+	if el, ok := r.m[key]; ok {
+		r.lru.Remove(el)
+		delete(r.m, key)
+	}
 	r.mu.Unlock()
+}
+
+// clear forgets every pair.
+func (r *relations) clear() {
+	r.mu.Lock()
+	clear(r.m)
+	r.lru.Init()
+	r.mu.Unlock()
+}
+
+func (r *relations) len() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lru.Len()
 }
 
 // nodes holds membership nodes — group nodes (members) or subscription
@@ -65,7 +121,12 @@ func (r *relations) forget(a, b int64) {
 //
 // Locking: nodes.mu guards the map only; a node's mu guards the node and
 // is held while it loads, so an event waits for a load in flight and is
-// applied on top of it. nodes.mu is never held while taking a node's mu.
+// applied on top of it. nodes.mu is never held while taking a node's mu
+// (drop takes them the other way round).
+//
+// An id the DataService does not know is not kept (drop), so that frames
+// naming made-up group ids do not grow the map; what is kept is bounded
+// by the groups that exist and pruned by Prune.
 type nodes struct {
 	ttl  time.Duration
 	now  func() time.Time
@@ -215,6 +276,9 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 	switch {
 	case errors.Is(err, ErrNotFound):
 		n.missing, n.gone, n.members, n.list = true, false, nil, nil
+		// No negative caching: ids a client made up must not stay. Who
+		// holds n still sees it missing; the next use loads again.
+		g.drop(id, n)
 	case err != nil:
 		return err
 	default:
@@ -231,6 +295,16 @@ func (g *nodes) loadLocked(ctx context.Context, id int64, n *memberNode) error {
 	}
 	n.loaded = now
 	return nil
+}
+
+// drop forgets node n of id unless another replaced it. It takes g.mu
+// under n.mu: the one place the two are held together, in this order.
+func (g *nodes) drop(id int64, n *memberNode) {
+	g.mu.Lock()
+	if g.m[id] == n {
+		delete(g.m, id)
+	}
+	g.mu.Unlock()
 }
 
 // stale makes every node load again on its next use.

@@ -26,7 +26,7 @@
 //	Session.mu           one connection's delivery state
 //	  -> Transport.Send  (wsconn.Conn.mu): frames are sent under Session.mu,
 //	                     in sendLocked, redeliver and the end of catch-up
-//	leaves               Service.limMu, relations.mu, the cursor writer's mu,
+//	leaves               limits.mu, relations.mu, the cursor writer's mu,
 //	                     the presence queue's mu, the hub's shard locks,
 //	                     nodes.mu and a node's mu (held across a DataService
 //	                     read, never with a Session.mu): nothing else is
@@ -46,10 +46,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/privateim/privateim/messageservice/internal/hub"
-	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // Transport is one client connection. Send never blocks: a connection whose
@@ -75,6 +72,10 @@ type Options struct {
 	MaxTries      int           // sends of one message to one connection
 	SendRate      float64       // per user per second; 0 = no limit
 	SendBurst     int
+	Frames        FrameLimits // rates of every client frame (ratelimit.go); zero: none
+	// RelationCache bounds the friendship rows cached (least recently
+	// used first out); < 1: 100,000.
+	RelationCache int
 	CacheTTL      time.Duration // friendship and membership cache lifetime
 	// GapWait is how long a live message past a gap waits for the
 	// missing ones before they are read from the DataService.
@@ -104,8 +105,7 @@ type Service struct {
 	appends *appender     // batches appends; fans out in seq order per conversation
 	cursors *cursorWriter // coalesces cursor advances
 
-	limMu    lockorder.Mutex // rank Leaf; guards limiters
-	limiters map[int64]*rate.Limiter
+	lims *limits // per-user buckets of the frame rate limits
 
 	presence *presenceQueue  // to the presence worker
 	ctx      context.Context // ends at Close: catch-ups and the worker stop
@@ -139,14 +139,13 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
-		rels:  relations{ttl: opt.CacheTTL, mu: lockorder.Mutex{Rank: lockorder.Leaf}, m: make(map[[2]int64]relEntry)},
-		limMu: lockorder.Mutex{Rank: lockorder.Leaf},
-		grps:  newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
+		rels: newRelations(opt.CacheTTL, opt.RelationCache),
+		grps: newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
 		subs: newNodes(opt.CacheTTL, opt.Now, func(ctx context.Context, id int64) (Roster, error) {
 			ids, gone, err := st.Followers(ctx, id)
 			return Roster{Members: ids, Gone: gone}, err
 		}),
-		limiters: make(map[int64]*rate.Limiter),
+		lims:     newLimits(Rate{PerSecond: opt.SendRate, Burst: opt.SendBurst}, opt.Frames),
 		presence: newPresenceQueue(),
 		ctx:      ctx, cancel: cancel,
 		router: singleNode{},
@@ -185,6 +184,8 @@ type Stats struct {
 	MessagesIn    int64 // sends stored since start (not duplicates)
 	Deliveries    int64 // message frames handed to connections since start
 	Groups        int   // group nodes cached
+	Relations     int   // user pairs whose friendship rows are cached
+	RateLimited   int   // users whose rate-limit buckets are kept
 	Subscriptions int   // subscription nodes cached
 	Batched       int64 // messages appended in batches of more than one
 }
@@ -201,7 +202,7 @@ func (s *Service) Stats() Stats {
 	return Stats{
 		Users: u, Conns: c, Pending: s.pending.Load(), CatchingUp: s.catching.Load(),
 		MessagesIn: s.messagesIn.Load(), Deliveries: s.deliveries.Load(),
-		Groups: s.grps.len(), Subscriptions: s.subs.len(), Batched: s.appends.batched.Load(),
+		Groups: s.grps.len(), Relations: s.rels.len(), RateLimited: s.lims.len(), Subscriptions: s.subs.len(), Batched: s.appends.batched.Load(),
 	}
 }
 

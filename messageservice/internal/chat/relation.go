@@ -53,9 +53,7 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 // next use reads the DataService: relation events may have been missed
 // (NATS reconnected; delivery is at most once).
 func (s *Service) ForgetCaches() {
-	s.rels.mu.Lock()
-	clear(s.rels.m)
-	s.rels.mu.Unlock()
+	s.rels.clear()
 	s.grps.stale()
 	s.subs.stale()
 }

@@ -26,10 +26,6 @@ const maxInFlight = 16
 // Send waits for one to finish.
 func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []byte, err error)) {
 	s := ss.svc
-	if !s.allow(ss.user) {
-		reply(nil, ErrRateLimited)
-		return
-	}
 	conv, receivers, err := s.authorize(ctx, ss.user, f)
 	if err != nil {
 		reply(nil, err)

@@ -19,6 +19,7 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 		mu:       lockorder.Mutex{Rank: lockorder.Session},
 		catching: true,
 		convs:    make(map[string]*convState),
+		lims:     connLimits{user: s.lims.opened(user, time.Now()), frames: s.opt.Frames.PerConn.limiter(), abuse: s.opt.Frames.Abuse.limiter()},
 	}
 	s.catching.Add(1) // before the hub shows the session: Stats never says caught up too early
 	evicted, hasEvicted, first := s.hub.Add(user, sess)
@@ -41,6 +42,7 @@ type Session struct {
 	device string
 	id     uint64 // unique on this node
 	opened time.Time
+	lims   connLimits      // the frame rate limits (ratelimit.go)
 	ctx    context.Context // ends when the session closes
 	cancel context.CancelFunc
 
@@ -110,10 +112,8 @@ func (ss *Session) Close() {
 	ss.cancel()
 	last := ss.svc.hub.Remove(ss.user, ss)
 	ss.svc.router.Closed(ss.user, ss.id)
+	ss.svc.lims.closed(ss.lims.user, time.Now())
 	if last {
-		ss.svc.limMu.Lock()
-		delete(ss.svc.limiters, ss.user)
-		ss.svc.limMu.Unlock()
 		if !ss.svc.router.OnlineElsewhere(ss.user) {
 			ss.svc.announce(ss.user, false)
 		}

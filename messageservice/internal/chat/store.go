@@ -18,6 +18,7 @@ var (
 	ErrNoSuchTarget = errors.New("no such user or group")
 	ErrRateLimited  = errors.New("sending too fast")
 	ErrAckAhead     = errors.New("ack of a seq past the last of the conversation")
+	ErrReadAhead    = errors.New("read of a seq past the last of the conversation")
 	// ErrMuted: the sender may not send to the group now; a *MutedError
 	// says until when.
 	ErrMuted = errors.New("muted")

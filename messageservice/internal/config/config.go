@@ -13,6 +13,8 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/privateim/privateim/foundation/config"
@@ -42,6 +44,21 @@ type Config struct {
 	RetryInterval time.Duration // RETRY_INTERVAL: an unacked message is sent again after this
 	MaxTries      int           // MAX_TRIES: sends of one message to one connection, the first included
 	CacheTTL      time.Duration // CACHE_TTL: friendship and group-membership cache entries are reread after this
+	RelationCache int           // RELATION_CACHE: friendship rows cached, least recently used out first
+
+	// Frame rate limits (docs/websocket.md, "Rate limits"), each "rate,burst".
+	FramesPerConn Rate // FRAME_RATE_CONN: every frame of one connection
+	FramesPerUser Rate // FRAME_RATE_USER: every frame of one user's connections on this node
+	ReadRate      Rate // READ_RATE: read frames per user
+	SyncRate      Rate // SYNC_RATE: sync frames per user
+	RefusedRate   Rate // REFUSED_RATE: refused frames a connection may send before it is closed (4008)
+
+	// The HTTP server's timeouts (the WebSocket's own are IdleTimeout and
+	// PingInterval once upgraded).
+	HTTPReadHeaderTimeout time.Duration // HTTP_READ_HEADER_TIMEOUT
+	HTTPReadTimeout       time.Duration // HTTP_READ_TIMEOUT
+	HTTPWriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT
+	HTTPIdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT
 
 	ClusterHeartbeat time.Duration // CLUSTER_HEARTBEAT: nodes announce themselves this often; silent for 3 of them = gone
 
@@ -56,6 +73,40 @@ type Config struct {
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof when set; off by
 	// default. Bind it to 127.0.0.1: profiles show internals.
 	PprofAddr string
+}
+
+// Rate is PerSecond events a second in bursts of Burst; written
+// "rate,burst" ("100,200"), or "0" / "off" for no limit.
+type Rate struct {
+	PerSecond float64
+	Burst     int
+}
+
+func (r Rate) String() string {
+	if r.PerSecond <= 0 {
+		return "off"
+	}
+	return strconv.FormatFloat(r.PerSecond, 'g', -1, 64) + "," + strconv.Itoa(r.Burst)
+}
+
+// ParseRate reads "rate,burst", "0" or "off".
+func ParseRate(s string) (Rate, error) {
+	if s == "0" || s == "off" {
+		return Rate{}, nil
+	}
+	r, b, ok := strings.Cut(s, ",")
+	if !ok {
+		return Rate{}, errors.New(`want "rate,burst" (events a second, most at once), e.g. "100,200", or "off"`)
+	}
+	var out Rate
+	var err error
+	if out.PerSecond, err = strconv.ParseFloat(r, 64); err != nil || out.PerSecond <= 0 {
+		return Rate{}, fmt.Errorf("rate %q: want a number > 0", r)
+	}
+	if out.Burst, err = strconv.Atoi(b); err != nil || out.Burst < 1 {
+		return Rate{}, fmt.Errorf("burst %q: want a whole number >= 1", b)
+	}
+	return out, nil
 }
 
 // settings is the table Load fills the Config from and LogValue logs.
@@ -81,6 +132,16 @@ var settings = []config.Setting[Config]{
 	config.Var("RETRY_INTERVAL", "retry-interval", "5s", "an unacked message is sent again after this", config.Duration(func(c *Config) *time.Duration { return &c.RetryInterval })),
 	config.Var("MAX_TRIES", "max-tries", "3", "sends of one message to one connection, the first included", config.Int(func(c *Config) *int { return &c.MaxTries })),
 	config.Var("CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", config.Duration(func(c *Config) *time.Duration { return &c.CacheTTL })),
+	config.Var("RELATION_CACHE", "relation-cache", "100000", "friendship rows (user pairs) cached; the least recently used is forgotten first", config.Int(func(c *Config) *int { return &c.RelationCache })),
+	config.Var("FRAME_RATE_CONN", "frame-rate-conn", "100,200", "client frames of any type a second per connection, and the burst (\"rate,burst\" or off)", config.Parsed(func(c *Config) *Rate { return &c.FramesPerConn }, ParseRate)),
+	config.Var("FRAME_RATE_USER", "frame-rate-user", "200,400", "client frames of any type a second per user over all their connections on this node, and the burst", config.Parsed(func(c *Config) *Rate { return &c.FramesPerUser }, ParseRate)),
+	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),
+	config.Var("SYNC_RATE", "sync-rate", "10,40", "sync frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.SyncRate }, ParseRate)),
+	config.Var("REFUSED_RATE", "refused-rate", "5,50", "refused (rate-limited) frames a connection may send a second, and the burst; one more closes it with 4008", config.Parsed(func(c *Config) *Rate { return &c.RefusedRate }, ParseRate)),
+	config.Var("HTTP_READ_HEADER_TIMEOUT", "http-read-header-timeout", "10s", "time a client has to send a request's headers", config.Duration(func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout })),
+	config.Var("HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "time a client has to send a whole request (until the WebSocket upgrade)", config.Duration(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })),
+	config.Var("HTTP_WRITE_TIMEOUT", "http-write-timeout", "30s", "time to write a response (until the WebSocket upgrade)", config.Duration(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })),
+	config.Var("HTTP_IDLE_TIMEOUT", "http-idle-timeout", "2m", "a keep-alive connection waiting for its next request is closed after this", config.Duration(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })),
 	config.Var("CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", config.Duration(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })),
 	config.Var("PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", config.Int(func(c *Config) *int { return &c.PruneHour })),
 	config.Var("PRUNE_MAX_AGE", "prune-max-age", "24h", "cached nodes older than this are pruned", config.Duration(func(c *Config) *time.Duration { return &c.PruneMaxAge })),
@@ -136,6 +197,9 @@ func (c Config) Validate() error {
 	if c.SendRate < 0 || (c.SendRate > 0 && c.SendBurst < 1) {
 		errs = append(errs, fmt.Errorf("send-rate %v / send-burst %d: want a rate >= 0 and, with a rate, a burst >= 1", c.SendRate, c.SendBurst))
 	}
+	if c.RelationCache < 1 {
+		errs = append(errs, fmt.Errorf("relation-cache %d: want >= 1", c.RelationCache))
+	}
 	if c.MaxFrameBytes < 1024 {
 		errs = append(errs, fmt.Errorf("max-frame-bytes %d: want >= 1024", c.MaxFrameBytes))
 	}
@@ -148,7 +212,8 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout}} {
+	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout},
+		{"http-read-header-timeout", c.HTTPReadHeaderTimeout}, {"http-read-timeout", c.HTTPReadTimeout}, {"http-write-timeout", c.HTTPWriteTimeout}, {"http-idle-timeout", c.HTTPIdleTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", d.name))
 		}

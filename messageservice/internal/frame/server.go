@@ -53,6 +53,9 @@ type (
 		// Until (code "muted"): when the sender's mute ends, RFC 3339 UTC;
 		// absent when the group is muted for all until an admin lifts it.
 		Until string `json:"until,omitempty"`
+		// RetryAfter (code "rate_limited"): milliseconds until a frame of
+		// this kind is taken again.
+		RetryAfter int64 `json:"retry_after,omitempty"`
 	}
 )
 

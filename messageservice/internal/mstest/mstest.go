@@ -70,8 +70,8 @@ type Node struct {
 }
 
 // Config returns the Config tests start from: every port 127.0.0.1:0,
-// the stack's addresses and certificates, short retries, no send limit,
-// and no spreading of closes at shutdown.
+// the stack's addresses and certificates, short retries, no send or frame
+// rate limits, and no spreading of closes at shutdown.
 func (st *Stack) Config() config.Config {
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
@@ -80,6 +80,7 @@ func (st *Stack) Config() config.Config {
 	cfg.NATSURL = st.NATSURL
 	cfg.NodeID = "test-" + rand.Text()[:6]
 	cfg.SendRate = 0
+	cfg.FramesPerConn, cfg.FramesPerUser, cfg.ReadRate, cfg.SyncRate = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
 	cfg.RetryInterval = 300 * time.Millisecond
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.DrainSpread = 0 // tests stop nodes often: close at once

@@ -105,7 +105,11 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	// the service's Router: no setter, no nil cluster.
 	if s.chat, err = chat.New(log, s.data, chat.Options{
 		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
-		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL, RelationCache: cfg.RelationCache,
+		Frames: chat.FrameLimits{
+			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
+			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),
+		},
 		Join: func(local *chat.Service) (chat.Router, error) {
 			c, err := cluster.Start(log, s.nc, local, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat})
 			if err != nil {
@@ -134,8 +138,13 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.http = &http.Server{
-		Handler:           mux,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler: mux,
+		// Until the upgrade; net/http clears the deadlines of a hijacked
+		// connection and wsconn sets its own (IDLE_TIMEOUT, writes).
+		ReadHeaderTimeout: cfg.HTTPReadHeaderTimeout,
+		ReadTimeout:       cfg.HTTPReadTimeout,
+		WriteTimeout:      cfg.HTTPWriteTimeout,
+		IdleTimeout:       cfg.HTTPIdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}

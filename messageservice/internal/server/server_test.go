@@ -202,6 +202,10 @@ func TestChat(t *testing.T) {
 		if p := cb.Await("presence", wait); p.User != a.ID || !p.Online {
 			t.Fatalf("presence = %s", p.Raw)
 		}
+		for i := range 3 { // a receipt is forwarded only for a seq that exists
+			ca.Send(fmt.Sprintf("r%d", i), "user", b.ID, "hi")
+			ca.Await("sent", wait)
+		}
 		ca.WriteJSON(map[string]any{"type": "read", "conversation": conv(a, b), "seq": 3})
 		if r := cb.Await("read", wait); r.User != a.ID || r.Seq != 3 || r.Conversation != conv(a, b) {
 			t.Fatalf("read = %s", r.Raw)

@@ -42,6 +42,9 @@ type Session interface {
 	Ack(ctx context.Context, f *frame.Ack) error
 	Sync(ctx context.Context, f *frame.Sync) ([]byte, error)
 	Read(ctx context.Context, f *frame.Read) error
+	// Admit counts a frame (nil: one that did not decode) against the
+	// rate limits before it is handled; a *chat.RateLimitError refuses it.
+	Admit(f any) error
 	Close()
 }
 
@@ -464,7 +467,9 @@ func (c *Conn) readLoop() {
 		}
 		alive()
 		if typ != websocket.TextMessage {
-			c.Send(frame.ErrorBytes(frame.CodeBadFrame, "want text frames of JSON", ""))
+			if c.admit(nil, "") {
+				c.Send(frame.ErrorBytes(frame.CodeBadFrame, "want text frames of JSON", ""))
+			}
 			continue
 		}
 		c.handle(ctx, b)
@@ -473,6 +478,13 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) handle(ctx context.Context, b []byte) {
 	f, err := frame.Decode(b)
+	var id string
+	if sf, ok := f.(*frame.Send); ok {
+		id = sf.ClientMsgID
+	}
+	if !c.admit(f, id) {
+		return
+	}
 	if err != nil {
 		c.sendError(err, "")
 		return
@@ -510,6 +522,17 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 	}
 }
 
+// admit counts f (nil: a frame that did not decode) against the rate
+// limits; a refused frame is answered (rate_limited, with retry_after)
+// and not handled, and a connection that keeps going is closed.
+func (c *Conn) admit(f any, clientMsgID string) bool {
+	if err := c.sess.Admit(f); err != nil {
+		c.sendError(err, clientMsgID)
+		return false
+	}
+	return true
+}
+
 // codes is the one table from errors to protocol error codes.
 var codes = []struct {
 	err     error
@@ -520,9 +543,10 @@ var codes = []struct {
 	{chat.ErrBlocked, frame.CodeBlocked, "a blacklist stands between you and the receiver"},
 	{chat.ErrNotMember, frame.CodeNotMember, "you are not a member of this conversation"},
 	{chat.ErrNoSuchTarget, frame.CodeNoSuchTarget, "no such user or group"},
-	{chat.ErrRateLimited, frame.CodeRateLimited, "sending too fast; slow down"},
+	{chat.ErrRateLimited, frame.CodeRateLimited, "over a rate limit; slow down"},
 	{chat.ErrAckAhead, frame.CodeBadFrame, "ack of a seq past the last message of the conversation"},
 	{chat.ErrBeforeJoin, frame.CodeBadFrame, "seq: read receipt of a message from before you joined the group"},
+	{chat.ErrReadAhead, frame.CodeBadFrame, "read of a seq past the last message of the conversation"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {
@@ -532,6 +556,18 @@ func (c *Conn) sendError(err error, clientMsgID string) {
 			clientMsgID = fe.ClientMsgID
 		}
 		c.Send(frame.ErrorBytes(fe.Code, fe.Message, clientMsgID))
+		return
+	}
+	var rl *chat.RateLimitError
+	if errors.As(err, &rl) {
+		c.Send(frame.Marshal(frame.ErrorFrame{
+			Type: "error", Code: frame.CodeRateLimited, ClientMsgID: clientMsgID,
+			Message:    "over the " + rl.Limit + " rate limit; slow down",
+			RetryAfter: max(1, (rl.RetryAfter + time.Millisecond - 1).Milliseconds()),
+		}))
+		if rl.Close {
+			c.Close(chat.CloseRateLimited, "rate_limited")
+		}
 		return
 	}
 	var me *chat.MutedError

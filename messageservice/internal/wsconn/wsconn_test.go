@@ -61,6 +61,7 @@ func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
 	return []byte(`{"type":"history"}`), nil
 }
 func (s *session) Read(context.Context, *frame.Read) error { return nil }
+func (s *session) Admit(any) error                         { return nil }
 func (s *session) Close()                                  {}
 
 type fixture struct {

@@ -1,0 +1,296 @@
+package security
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/privateim/privateim/foundation/poll"
+
+	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/config"
+	"github.com/privateim/privateim/messageservice/internal/mstest"
+)
+
+
+// friends starts a stack and a node with cfg changed by configure, and
+// returns two friends connected to it.
+func friends(t *testing.T, configure func(*config.Config)) (*mstest.Stack, *mstest.Node, mstest.User, mstest.User) {
+	t.Helper()
+	st := mstest.StartStack(t)
+	cfg := st.Config()
+	if configure != nil {
+		configure(&cfg)
+	}
+	n := st.StartNode(t, cfg)
+	a, b := st.NewUser(t, "Ada"), st.NewUser(t, "Bob")
+	st.Befriend(t, a, b)
+	return st, n, a, b
+}
+
+// oneMessage starts friends a and b with a connection each (ca, cb), and
+// sends one message from a to b, which b has received.
+func oneMessage(t *testing.T, configure func(*config.Config)) (st *mstest.Stack, a, b mstest.User, ca, cb *mstest.Client, sent mstest.Frame) {
+	t.Helper()
+	st, n, a, b := friends(t, configure)
+	ca, cb = n.Dial(t, a, "a1"), n.Dial(t, b, "b1")
+	sent = sendOne(t, ca, b.ID)
+	cb.Await("message", wait)
+	return st, a, b, ca, cb, sent
+}
+
+// sendOne sends one message from c to user to and returns its sent frame.
+func sendOne(t *testing.T, c *mstest.Client, to string) mstest.Frame {
+	t.Helper()
+	c.Send("m-"+rand.Text()[:8], "user", to, "hello")
+	return c.Await("sent", wait)
+}
+
+// retryAfter is the retry_after (ms) of a rate_limited error frame.
+func retryAfter(t *testing.T, f mstest.Frame) int64 {
+	t.Helper()
+	var e struct {
+		RetryAfter int64 `json:"retry_after"`
+	}
+	if err := json.Unmarshal(f.Raw, &e); err != nil {
+		t.Fatal(err)
+	}
+	return e.RetryAfter
+}
+
+func count(fs []mstest.Frame, typ, code string) int {
+	n := 0
+	for _, f := range fs {
+		if f.Type == typ && (code == "" || f.Code == code) {
+			n++
+		}
+	}
+	return n
+}
+
+// One read frame fans out to every socket of every participant: a client
+// looping on `read` made the node write receipts as fast as it could.
+func TestReadFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	_, _, _, ca, cb, sent := oneMessage(t, func(c *config.Config) { c.ReadRate = config.Rate{PerSecond: 1, Burst: 3} })
+	for range 20 {
+		cb.WriteJSON(map[string]any{"type": "read", "conversation": sent.Conversation, "seq": sent.Seq})
+	}
+	got := cb.UntilPong(wait)
+	limited := count(got, "error", "rate_limited")
+	if limited < 15 {
+		t.Fatalf("%d of 20 reads refused as rate_limited, want at least 15: %v", limited, got)
+	}
+	for _, f := range got {
+		if f.Type == "error" && retryAfter(t, f) <= 0 {
+			t.Fatalf("rate_limited without retry_after: %s", f.Raw)
+		}
+	}
+	if receipts := count(ca.UntilPong(wait), "read", ""); receipts > 3 {
+		t.Fatalf("the sender got %d read receipts, want at most the burst of 3", receipts)
+	}
+}
+
+// A connection that goes on flooding after being refused is closed.
+func TestSustainedFrameFloodClosesTheConnection(t *testing.T) {
+	t.Parallel()
+	_, n, a, _ := friends(t, func(c *config.Config) {
+		c.FramesPerConn = config.Rate{PerSecond: 2, Burst: 5}
+		c.RefusedRate = config.Rate{PerSecond: 1, Burst: 5}
+	})
+	c := n.Dial(t, a, "a1")
+	for range 40 {
+		if err := c.WS.WriteMessage(1, []byte(`{"type":"ping"}`)); err != nil {
+			break // closed already
+		}
+	}
+	if code, _ := c.ExpectClose(wait); code != chat.CloseRateLimited {
+		t.Fatalf("close code %d, want %d", code, chat.CloseRateLimited)
+	}
+}
+
+// A receipt for a message that does not exist (past the head) went to the
+// peer as if read.
+func TestReadPastTheLastMessageIsRefused(t *testing.T) {
+	t.Parallel()
+	_, _, _, ca, cb, sent := oneMessage(t, nil)
+	readRefused(t, cb, ca, sent.Conversation, sent.Seq+1000, "bad_frame")
+}
+
+// readRefused sends a read of conv up to seq on from and wants it refused
+// with code, and no receipt on peer.
+func readRefused(t *testing.T, from, peer *mstest.Client, conv string, seq int64, code string) {
+	t.Helper()
+	peer.UntilPong(wait) // what came before
+	from.WriteJSON(map[string]any{"type": "read", "conversation": conv, "seq": seq})
+	if got := from.UntilPong(wait); count(got, "error", code) != 1 {
+		t.Fatalf("read of %s up to %d answered %v, want one %s error", conv, seq, got, code)
+	}
+	if got := peer.UntilPong(wait); count(got, "read", "") != 0 {
+		t.Fatalf("the peer got a receipt: %v", got)
+	}
+}
+
+// A user blacklisted by the peer sent read receipts to the peer anyway.
+func TestReadToAPeerWhoBlockedYouIsRefused(t *testing.T) {
+	t.Parallel()
+	st, a, b, ca, cb, sent := oneMessage(t, nil)
+	st.Block(t, a, b)
+	// The block reaches the node as a relation event: poll until it is
+	// applied; from then on the peer gets no receipt.
+	poll.Eventually(t, wait, func() error {
+		cb.WriteJSON(map[string]any{"type": "read", "conversation": sent.Conversation, "seq": sent.Seq})
+		if got := cb.UntilPong(wait); count(got, "error", "blocked") == 0 {
+			return fmt.Errorf("read answered %v, want a blocked error", got)
+		}
+		return nil
+	})
+	readRefused(t, cb, ca, sent.Conversation, sent.Seq, "blocked")
+}
+
+// Frames naming group ids nobody made (sync, read, send) each left a node
+// in the group cache until the daily pruning.
+func TestMadeUpGroupIdsDoNotGrowCache(t *testing.T) {
+	t.Parallel()
+	_, n, a, _ := friends(t, nil)
+	c := n.Dial(t, a, "a1")
+	const ids = 200
+	for range ids {
+		id, _ := rand.Int(rand.Reader, big.NewInt(1<<50))
+		c.WriteJSON(map[string]any{"type": "sync", "conversation": fmt.Sprintf("g:%d", id.Int64()+1<<52)})
+	}
+	got := c.UntilPong(wait)
+	if refused := count(got, "error", "no_such_target"); refused != ids {
+		t.Fatalf("%d of %d syncs of made-up groups answered no_such_target: %v", refused, ids, got[:min(len(got), 3)])
+	}
+	if g := n.Chat().Stats().Groups; g != 0 {
+		t.Fatalf("%d group nodes cached after syncs of %d made-up groups, want 0", g, ids)
+	}
+}
+
+// Sends to user ids nobody has grew the relation cache without bound.
+func TestMadeUpUserIdsDoNotGrowRelationCache(t *testing.T) {
+	t.Parallel()
+	_, n, a, _ := friends(t, func(c *config.Config) { c.RelationCache = 10 })
+	c := n.Dial(t, a, "a1")
+	const ids = 50
+	for i := range ids {
+		c.Send(fmt.Sprintf("m%d", i), "user", fmt.Sprint(1<<52+i), "hi")
+	}
+	if refused := count(c.UntilPong(wait), "error", "no_such_target"); refused != ids {
+		t.Fatalf("%d of %d sends to made-up users answered no_such_target", refused, ids)
+	}
+	if r := n.Chat().Stats().Relations; r > 10 {
+		t.Fatalf("%d user pairs cached, want at most RELATION_CACHE=10", r)
+	}
+}
+
+// Closing the connection and opening a new one gave a fresh send burst.
+func TestSendLimiterSurvivesReconnect(t *testing.T) {
+	t.Parallel()
+	_, n, a, b := friends(t, func(c *config.Config) { c.SendRate, c.SendBurst = 0.1, 3 })
+	c := n.Dial(t, a, "a1")
+	for range 3 {
+		sendOne(t, c, b.ID)
+	}
+	c.WS.Close()
+	poll.Eventually(t, wait, func() error {
+		if n.Chat().Online(mustID(t, a.ID)) {
+			return fmt.Errorf("still online")
+		}
+		return nil
+	})
+	c = n.Dial(t, a, "a1")
+	c.Send("after-reconnect", "user", b.ID, "one more")
+	for {
+		f := c.Next(wait) // catch-up may first send this device its own earlier messages
+		if f.ClientMsgID != "after-reconnect" {
+			continue
+		}
+		if f.Type != "error" || f.Code != "rate_limited" {
+			t.Fatalf("send after a reconnect answered %s, want rate_limited", f.Raw)
+		}
+		break
+	}
+}
+
+func mustID(t *testing.T, s string) int64 {
+	t.Helper()
+	var id int64
+	if _, err := fmt.Sscan(s, &id); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// dialHTTP starts a node with cfg changed by configure and opens a raw
+// TCP connection to its HTTP port.
+func dialHTTP(t *testing.T, configure func(*config.Config)) net.Conn {
+	t.Helper()
+	st := mstest.StartStack(t)
+	cfg := st.Config()
+	configure(&cfg)
+	n := st.StartNode(t, cfg)
+	conn, err := net.Dial("tcp", n.HTTPAddr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// closedWithin reports whether the server closes conn within d (EOF or a
+// reset, not a timeout).
+func closedWithin(conn net.Conn, d time.Duration) bool {
+	_ = conn.SetReadDeadline(time.Now().Add(d))
+	_, err := io.Copy(io.Discard, conn)
+	var ne net.Error
+	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+}
+
+// A client sending its request headers a line at a time kept a connection
+// (and its goroutine) for as long as it liked.
+func TestSlowlorisHeaderIsCutOff(t *testing.T) {
+	t.Parallel()
+	conn := dialHTTP(t, func(c *config.Config) { c.HTTPReadHeaderTimeout = 500 * time.Millisecond })
+	start := time.Now()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	drip := time.NewTicker(100 * time.Millisecond) // the attack: one header line every 100 ms
+	defer drip.Stop()
+	for i := 0; time.Since(start) < 3*time.Second; i++ {
+		if _, err := fmt.Fprintf(conn, "X-Drip-%d: y\r\n", i); err != nil {
+			return // cut off
+		}
+		<-drip.C
+	}
+	if !closedWithin(conn, time.Second) {
+		t.Fatalf("a request whose headers took %v is still open (HTTP_READ_HEADER_TIMEOUT 500ms)", time.Since(start).Round(time.Millisecond))
+	}
+}
+
+// Keep-alive connections that never send a second request were held
+// forever: the WebSocket server had no idle timeout.
+func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
+	t.Parallel()
+	conn := dialHTTP(t, func(c *config.Config) { c.HTTPIdleTimeout = 500 * time.Millisecond })
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	if err != nil || !strings.Contains(line, "200") {
+		t.Fatalf("healthz: %q %v", line, err)
+	}
+	if !closedWithin(conn, 5*time.Second) {
+		t.Fatal("an idle keep-alive connection is still open 5s after its request (HTTP_IDLE_TIMEOUT 500ms)")
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"strings"
@@ -188,4 +189,31 @@ func (a API) SignUp(tb testing.TB, name, email, password string) Account {
 func (a API) NewAccount(tb testing.TB, name string) Account {
 	tb.Helper()
 	return a.SignUp(tb, name, "u"+strings.ToLower(rand.Text()[:12])+"@example.com", "password-"+rand.Text()[:8])
+}
+
+// MultipartFile is a multipart/form-data body of one file part, field,
+// named filename, declared application/octet-stream (which the services
+// never believe).
+func MultipartFile(tb testing.TB, field, filename string, data []byte) (contentType string, body []byte) {
+	tb.Helper()
+	var b bytes.Buffer
+	w := multipart.NewWriter(&b)
+	p, err := w.CreateFormFile(field, filename)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := p.Write(data); err != nil {
+		tb.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return w.FormDataContentType(), b.Bytes()
+}
+
+// Upload sends one file part (MultipartFile) with token ("" for none).
+func (a API) Upload(tb testing.TB, method, path, token, field, filename string, data []byte) Response {
+	tb.Helper()
+	ct, body := MultipartFile(tb, field, filename, data)
+	return a.Raw(tb, method, path, token, ct, body)
 }

@@ -17,6 +17,7 @@ package errs
 import (
 	"errors"
 	"fmt"
+	"io"
 )
 
 // Store failures as the datastore adapter reports them. Errors wrapping
@@ -105,6 +106,21 @@ type ReadError struct{ Err error }
 
 func (e *ReadError) Error() string { return "read upload: " + e.Err.Error() }
 func (e *ReadError) Unwrap() error { return e.Err }
+
+// MarkReads returns r with its errors (but io.EOF) wrapped in *ReadError,
+// so that the errors of reading an upload are told from those of writing
+// it where both pass through one call (io.Copy).
+func MarkReads(r io.Reader) io.Reader { return markReads{r} }
+
+type markReads struct{ r io.Reader }
+
+func (m markReads) Read(p []byte) (int, error) {
+	n, err := m.r.Read(p)
+	if err != nil && err != io.EOF {
+		err = &ReadError{Err: err}
+	}
+	return n, err
+}
 
 // As returns the *Error in err's chain, if any.
 func As(err error) (*Error, bool) {

@@ -66,8 +66,14 @@ func Encode(content string) ([]byte, error) {
 
 // Decode reads the first QR code found in img; ErrNoCode when there is none
 // it can read.
+//
+// A picture with a side over MaxSide is shrunk first (see MaxSide).
 func Decode(img image.Image) (string, error) {
-	src := gozxing.NewLuminanceSourceFromImage(img)
+	pix, w, h := luminance(img, MaxSide)
+	src, err := gozxing.NewPlanarYUVLuminanceSource(pix, w, h, 0, 0, w, h, false)
+	if err != nil || w < 21 || h < 21 { // 21 modules: the smallest code
+		return "", ErrNoCode
+	}
 	// gozxing misreads a small share of clean codes with one binarizer or
 	// one hint set and reads them with another (measured: about 1 in 3,000
 	// of our own PNGs failed the first attempt alone), so try the cheap

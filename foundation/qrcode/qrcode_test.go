@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	"image/color"
+	"image/draw"
 	"image/png"
 	"testing"
 )
@@ -115,6 +116,76 @@ func BenchmarkEncode(b *testing.B) {
 	content := Content(User, 7402916376119017472)
 	for b.Loop() {
 		if _, err := Encode(content); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bigPhoto is a side×side white picture of type like the decoders make,
+// with our code for content scaled up to a third of the side in it.
+func bigPhoto(t testing.TB, side int, content string, newImg func(image.Rectangle) draw.Image) image.Image {
+	t.Helper()
+	b, err := Encode(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := newImg(image.Rect(0, 0, side, side))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	cs := code.Bounds().Dx()
+	scale := side / 3 / cs
+	off := side / 3
+	for y := range cs * scale {
+		for x := range cs * scale {
+			if c := code.At(x/scale, y/scale); gray(c) < 128 {
+				img.Set(off+x, off+y, color.Black)
+			}
+		}
+	}
+	return img
+}
+
+func TestDecodeShrinksBigPictures(t *testing.T) {
+	t.Parallel()
+	content := Content(Group, 7402916376119017472)
+	for name, newImg := range map[string]func(image.Rectangle) draw.Image{
+		"gray":  func(r image.Rectangle) draw.Image { return image.NewGray(r) },
+		"rgba":  func(r image.Rectangle) draw.Image { return image.NewRGBA(r) },
+		"nrgba": func(r image.Rectangle) draw.Image { return image.NewNRGBA(r) },
+		"paletted": func(r image.Rectangle) draw.Image {
+			return image.NewPaletted(r, color.Palette{color.White, color.Black})
+		},
+		"gray16": func(r image.Rectangle) draw.Image { return image.NewGray16(r) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			img := bigPhoto(t, 4001, content, newImg) // shrunk by 3 to 1333
+			got, err := Decode(img)
+			if err != nil || got != content {
+				t.Fatalf("Decode = %q, %v; want %q", got, err, content)
+			}
+		})
+	}
+	if _, w, h := luminance(image.NewGray(image.Rect(0, 0, 6000, 3000)), MaxSide); w != 1500 || h != 750 {
+		t.Errorf("6000×3000 shrunk to %d×%d, want 1500×750 (factor 4)", w, h)
+	}
+	if _, w, h := luminance(image.NewGray(image.Rect(0, 0, 1600, 20)), MaxSide); w != 1600 || h != 20 {
+		t.Errorf("1600×20 became %d×%d, want it untouched", w, h)
+	}
+}
+
+// BenchmarkDecodeBig reads a code from a 6000×6000 paletted picture (what a
+// two-colour PNG decodes to), the size that took 1.6 s and 91 MiB when
+// gozxing read it whole.
+func BenchmarkDecodeBig(b *testing.B) {
+	img := bigPhoto(b, 6000, Content(User, 42), func(r image.Rectangle) draw.Image {
+		return image.NewPaletted(r, color.Palette{color.White, color.Black})
+	})
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Decode(img); err != nil {
 			b.Fatal(err)
 		}
 	}

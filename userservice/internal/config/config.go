@@ -1,7 +1,7 @@
 // Package config is the userservice's one configuration: every setting, its
 // default, its flag and its environment variable, filled in one place (Load).
 // Flags override the environment, which overrides the defaults. Secrets
-// (JWT_SECRET, SMTP_PASSWORD) are masked when the Config is logged.
+// (JWT_SECRET, SMTP_PASSWORD, FILE_URL_SECRET) are masked when the Config is logged.
 //
 // It imports only the standard library, foundation/config (the loader)
 // and foundation/tlsconfig.
@@ -45,11 +45,17 @@ type Config struct {
 	ResetTTL     time.Duration // RESET_TTL: password-reset link lifetime
 	VerifyTTL    time.Duration // EMAIL_VERIFY_TTL: email-verification link lifetime
 
-	UploadDir        string // UPLOAD_DIR
-	ESURL            string // ES_URL: "" = embedded bleve index
-	SearchDir        string // SEARCH_DIR: where the bleve index lives
-	NATSURL          string // NATS_URL: "" = relation events off
-	GroupMemberLimit int    // GROUP_MEMBER_LIMIT
+	UploadDir        string        // UPLOAD_DIR
+	FileURLSecret    string        // FILE_URL_SECRET (secret): signs chat file URLs; "" = derived from JWT_SECRET
+	FileURLTTL       time.Duration // FILE_URL_TTL: how long a chat file URL works
+	UploadQuota      int64         // UPLOAD_QUOTA: bytes of chat files one user may store
+	QRDecoders       int           // QR_DECODERS: pictures decoded at once to read QR codes
+	AvatarDecoders   int           // AVATAR_DECODERS: avatars decoded at once
+	DecodesPerUser   int           // DECODES_PER_USER: of those, at once for one user (each pool)
+	ESURL            string        // ES_URL: "" = embedded bleve index
+	SearchDir        string        // SEARCH_DIR: where the bleve index lives
+	NATSURL          string        // NATS_URL: "" = relation events off
+	GroupMemberLimit int           // GROUP_MEMBER_LIMIT
 
 	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL: per email and client address
 	SigninPerIP    Rate     // RATE_SIGNIN_IP
@@ -127,6 +133,12 @@ var settings = []config.Setting[Config]{
 	config.Var("RESET_TTL", "reset-ttl", "30m", "password-reset link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.ResetTTL })),
 	config.Var("EMAIL_VERIFY_TTL", "email-verify-ttl", "48h", "email-verification link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.VerifyTTL })),
 	config.Var("UPLOAD_DIR", "upload-dir", ".dev/uploads", "where avatars and files are stored", config.String(func(c *Config) *string { return &c.UploadDir })),
+	config.Var("FILE_URL_SECRET", "file-url-secret", "", "key (>= 32 bytes) of the signatures of chat file URLs; empty derives one from JWT_SECRET", config.Secret(config.String(func(c *Config) *string { return &c.FileURLSecret }))),
+	config.Var("FILE_URL_TTL", "file-url-ttl", "168h", "how long a chat file URL (POST /api/v1/files) can be fetched", config.Duration(func(c *Config) *time.Duration { return &c.FileURLTTL })),
+	config.Var("UPLOAD_QUOTA", "upload-quota", "104857600", "bytes of chat files one user may store (100 MiB)", config.Int64(func(c *Config) *int64 { return &c.UploadQuota })),
+	config.Var("QR_DECODERS", "qr-decoders", "2", "pictures decoded at once to read QR codes", config.Int(func(c *Config) *int { return &c.QRDecoders })),
+	config.Var("AVATAR_DECODERS", "avatar-decoders", "2", "avatars decoded at once", config.Int(func(c *Config) *int { return &c.AvatarDecoders })),
+	config.Var("DECODES_PER_USER", "decodes-per-user", "1", "pictures of one user decoded at once in each of the two pools; more are refused (429 busy)", config.Int(func(c *Config) *int { return &c.DecodesPerUser })),
 	config.Var("ES_URL", "es-url", "", "Elasticsearch URL; empty for the embedded bleve index", config.String(func(c *Config) *string { return &c.ESURL })),
 	config.Var("SEARCH_DIR", "search-dir", ".dev/search", "bleve index directory", config.String(func(c *Config) *string { return &c.SearchDir })),
 	config.Var("NATS_URL", "nats-url", "", "NATS URL for relation events; empty for none", config.String(func(c *Config) *string { return &c.NATSURL })),
@@ -191,6 +203,23 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public-url %q: want an http(s) URL", c.PublicURL))
+	}
+	if c.FileURLSecret != "" && len(c.FileURLSecret) < 32 {
+		errs = append(errs, fmt.Errorf("file-url-secret (FILE_URL_SECRET) must be at least 32 bytes, got %d", len(c.FileURLSecret)))
+	}
+	if c.FileURLTTL <= 0 {
+		errs = append(errs, errors.New("file-url-ttl must be > 0"))
+	}
+	if c.UploadQuota < 1 {
+		errs = append(errs, fmt.Errorf("upload-quota %d: want >= 1", c.UploadQuota))
+	}
+	for _, n := range []struct {
+		name string
+		v    int
+	}{{"qr-decoders", c.QRDecoders}, {"avatar-decoders", c.AvatarDecoders}, {"decodes-per-user", c.DecodesPerUser}} {
+		if n.v < 1 {
+			errs = append(errs, fmt.Errorf("%s %d: want >= 1", n.name, n.v))
+		}
 	}
 	if c.GroupMemberLimit < 2 {
 		errs = append(errs, fmt.Errorf("group-member-limit %d: want >= 2", c.GroupMemberLimit))

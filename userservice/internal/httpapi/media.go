@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"fmt"
 	"mime"
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -54,7 +56,7 @@ func (m Media) postFile(c *gin.Context) {
 	if !ok {
 		return
 	}
-	f, err := m.Svc.SaveFile(c.Request.Context(), part.FileName(), part)
+	f, err := m.Svc.SaveFile(c.Request.Context(), httpkit.UserID(c), part.FileName(), part)
 	if err != nil {
 		httpkit.Fail(c, httpkit.UploadError(err, "file", media.MaxFileBytes))
 		return
@@ -63,11 +65,11 @@ func (m Media) postFile(c *gin.Context) {
 }
 
 // static serves a stored file: no listings, only names the media feature
-// could have made, the type sniffed from the bytes, and headers that keep
+// could have made, chat files only on a signed URL that has not expired, the type sniffed from the bytes, and headers that keep
 // a browser from running anything uploaded (nosniff, a sandboxing CSP,
 // attachments for all but images, audio, video and plain text).
 func (m Media) static(c *gin.Context) {
-	st, err := m.Svc.OpenStatic(c.Param("path"))
+	st, err := m.Svc.OpenStatic(c.Param("path"), c.Request.URL.Query())
 	if err != nil {
 		httpkit.Fail(c, err)
 		return
@@ -78,7 +80,14 @@ func (m Media) static(c *gin.Context) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	// Names are random and never reused: the bytes at a URL never change.
-	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	// A chat file may be kept by the browser of whoever fetched it, until
+	// its URL expires, but never by a shared cache.
+	if st.Private {
+		h.Set("Cache-Control", fmt.Sprintf("private, max-age=%d", max(int(time.Until(st.Expires).Seconds()), 0)))
+		h.Set("Referrer-Policy", "no-referrer")
+	} else {
+		h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	}
 	if !st.Inline {
 		h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": st.Name}))
 	}

@@ -9,53 +9,30 @@ import (
 	"image/gif"
 	"image/jpeg"
 	"image/png"
-	"mime/multipart"
 	"net"
 	"net/http"
-	"net/textproto"
 	"net/url"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )
 
-// multipartBody is a multipart/form-data body with one file part.
-func multipartBody(t *testing.T, field, filename string, data []byte) (contentType string, body []byte) {
-	t.Helper()
-	var b bytes.Buffer
-	w := multipart.NewWriter(&b)
-	h := textproto.MIMEHeader{}
-	h.Set("Content-Disposition", fmt.Sprintf(`form-data; name=%q; filename=%q`, field, filename))
-	h.Set("Content-Type", "application/octet-stream") // never believed
-	p, err := w.CreatePart(h)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.Write(data); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return w.FormDataContentType(), b.Bytes()
-}
-
 // upload sends one file part named field.
 func upload(t *testing.T, e *usertest.Env, method, path, token, field, filename string, data []byte) usertest.Response {
 	t.Helper()
-	ct, body := multipartBody(t, field, filename, data)
-	return e.Raw(t, method, path, token, ct, body)
+	return e.Upload(t, method, path, token, field, filename, data)
 }
 
 // uploadChunked sends the body without a Content-Length, so only reading
 // it can find it too large.
 func uploadChunked(t *testing.T, e *usertest.Env, method, path, token, field string, data []byte) usertest.Response {
 	t.Helper()
-	ct, body := multipartBody(t, field, "x", data)
+	ct, body := apitest.MultipartFile(t, field, "x", data)
 	req, err := http.NewRequest(method, e.URL+path, struct{ *bytes.Reader }{bytes.NewReader(body)})
 	if err != nil {
 		t.Fatal(err)
@@ -143,7 +120,7 @@ func fetch(t *testing.T, e *usertest.Env, rawURL string) usertest.Response {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return e.Do(t, http.MethodGet, u.Path, "", nil)
+	return e.Do(t, http.MethodGet, u.RequestURI(), "", nil)
 }
 
 func TestAvatar(t *testing.T) {
@@ -298,7 +275,7 @@ func TestFiles(t *testing.T) {
 			if cd := h.Get("Content-Disposition"); strings.HasPrefix(cd, "attachment") != tt.attachment {
 				t.Errorf("Content-Disposition %q, attachment %v", cd, tt.attachment)
 			}
-			head := e.Do(t, http.MethodHead, mustPath(t, f.URL), "", nil)
+			head := e.Do(t, http.MethodHead, mustRequestURI(t, f.URL), "", nil)
 			if head.Status != http.StatusOK || head.Header.Get("Content-Length") != fmt.Sprint(len(tt.data)) || len(head.Body) != 0 {
 				t.Errorf("HEAD = %d %v", head.Status, head.Header)
 			}
@@ -332,13 +309,14 @@ func TestFiles(t *testing.T) {
 	})
 }
 
-func mustPath(t *testing.T, rawURL string) string {
+// mustRequestURI is the path and query of rawURL.
+func mustRequestURI(t *testing.T, rawURL string) string {
 	t.Helper()
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return u.Path
+	return u.RequestURI()
 }
 
 func TestStaticRefusesTraversal(t *testing.T) {
@@ -351,8 +329,10 @@ func TestStaticRefusesTraversal(t *testing.T) {
 		URL string `json:"url"`
 	}
 	r.Decode(t, &f)
-	p := mustPath(t, f.URL)               // /static/files/<hex>.txt
-	name := p[strings.LastIndex(p, "/"):] // /<hex>.txt
+	p := mustRequestURI(t, f.URL) // /static/files/<user>/<hex>.txt?exp=...&sig=...
+	p, query, _ := strings.Cut(p, "?")
+	name := p[strings.LastIndex(p, "/"):]                    // /<hex>.txt
+	dir := p[len("/static/files"):strings.LastIndex(p, "/")] // /<user>
 
 	// A file next to the upload directory, which traversal would reach.
 	if err := os.WriteFile(e.Config.UploadDir+"/../outside.txt", []byte("outside"), 0o600); err != nil {
@@ -366,15 +346,19 @@ func TestStaticRefusesTraversal(t *testing.T) {
 		"/static/../outside.txt", "/static/files/../../outside.txt", "/static/%2e%2e/outside.txt",
 		"/static/files/..%2f..%2foutside.txt", "/static/files/%2e%2e%2f%2e%2e%2foutside.txt",
 		"/static/..%5c..%5coutside.txt", "/static//etc/passwd", "/static/files/plain.txt",
-		"/static/avatars" + name, "/static/files/../files" + name, "/static/files" + name + "/",
-		"/static/files" + name + "%00.png", "/static/files/." + name[1:], "/static/" + e.Config.UploadDir + "/files" + name,
+		"/static/avatars" + name, "/static/files/../files" + dir + name, "/static/files" + dir + name + "/",
+		"/static/files" + dir + name + "%00.png", "/static/files" + dir + "/." + name[1:], "/static/" + e.Config.UploadDir + "/files" + dir + name,
+		"/static/files" + name, "/static/files" + dir + "/../" + dir + name,
 	} {
+		if strings.Contains(target, "files") {
+			target += "?" + query // the signature does not open other paths
+		}
 		status := rawStatus(t, e, "GET "+target+" HTTP/1.1\nHost: x\nConnection: close\n\n")
 		if status != http.StatusNotFound && status != http.StatusBadRequest {
 			t.Errorf("GET %s = %d, want 404", target, status)
 		}
 	}
-	if status := rawStatus(t, e, "GET "+p+" HTTP/1.1\nHost: x\nConnection: close\n\n"); status != http.StatusOK {
+	if status := rawStatus(t, e, "GET "+p+"?"+query+" HTTP/1.1\nHost: x\nConnection: close\n\n"); status != http.StatusOK {
 		t.Errorf("GET %s = %d, want 200", p, status)
 	}
 }

@@ -64,7 +64,7 @@ func (q QRCode) parse(c *gin.Context) {
 	if !ok {
 		return
 	}
-	code, err := q.Svc.ParseQRCode(c.Request.Context(), part)
+	code, err := q.Svc.ParseQRCode(c.Request.Context(), httpkit.UserID(c), part)
 	if err != nil {
 		httpkit.Fail(c, httpkit.UploadError(err, "image", media.MaxQRImageBytes))
 		return

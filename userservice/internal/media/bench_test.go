@@ -27,12 +27,12 @@ func BenchmarkParseQRCode(b *testing.B) {
 	if err := jpeg.Encode(&jp, photo, &jpeg.Options{Quality: 85}); err != nil {
 		b.Fatal(err)
 	}
-	s := &Service{decode: make(chan struct{}, 1)}
+	s := newService(b, Config{})
 	for name, data := range map[string][]byte{"png256": code, "jpeg1280x960": jp.Bytes()} {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			for b.Loop() {
-				if _, err := s.ParseQRCode(context.Background(), bytes.NewReader(data)); err != nil {
+				if _, err := s.ParseQRCode(context.Background(), 1, bytes.NewReader(data)); err != nil {
 					b.Fatal(err)
 				}
 			}

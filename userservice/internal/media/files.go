@@ -5,17 +5,21 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
+	"net/url"
 	"os"
 	"path"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/fileurl"
 )
 
 // File is a stored chat file.
@@ -32,10 +36,11 @@ var ErrEmptyFile = errs.New(errs.KindInvalid, "empty_file", "the file is empty")
 // sniffLen is how much http.DetectContentType looks at.
 const sniffLen = 512
 
-// SaveFile streams a file of at most MaxFileBytes from r to the upload
-// directory under a random name. name is what the uploader called it. Errors
-// of reading r are returned wrapped.
-func (s *Service) SaveFile(ctx context.Context, name string, r io.Reader) (File, error) {
+// SaveFile streams a file of user of at most MaxFileBytes from r to the
+// user's directory under a random name, within the user's quota. name is
+// what the uploader called it. The URL answered is signed (fileurl) and
+// lasts the signer's TTL. Errors of reading r are returned wrapped.
+func (s *Service) SaveFile(ctx context.Context, user int64, name string, r io.Reader) (File, error) {
 	head := make([]byte, sniffLen)
 	n, err := io.ReadFull(r, head)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, io.ErrUnexpectedEOF) {
@@ -45,15 +50,27 @@ func (s *Service) SaveFile(ctx context.Context, name string, r io.Reader) (File,
 		return File{}, ErrEmptyFile
 	}
 	head = head[:n]
+	room, err := s.quota.reserve(user, MaxFileBytes)
+	if err != nil {
+		return File{}, err
+	}
+	var size int64
+	defer func() { s.quota.settle(user, room, size) }()
+	if int64(len(head)) > room {
+		return File{}, ErrQuotaExceeded
+	}
 	typ := http.DetectContentType(head)
-	stored := randomName() + fileExt(typ)
-	rel := path.Join(dirFiles, stored)
+	dir := path.Join(dirFiles, strconv.FormatInt(user, 10))
+	if err := s.root.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
+		return File{}, fmt.Errorf("store file: %w", err)
+	}
+	rel := path.Join(dir, randomName()+fileExt(typ))
 
 	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
 	if err != nil {
 		return File{}, fmt.Errorf("store file: %w", err)
 	}
-	size, err := writeFile(f, head, r)
+	written, err := writeFile(f, head, r, room)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -61,17 +78,19 @@ func (s *Service) SaveFile(ctx context.Context, name string, r io.Reader) (File,
 		s.remove(rel)
 		return File{}, err
 	}
-	return File{URL: s.url(dirFiles, stored), Name: SanitizeName(name), Size: size, MIME: typ}, nil
+	size = written
+	return File{URL: s.public + "/static/" + rel + "?" + s.files.Query(rel), Name: SanitizeName(name), Size: size, MIME: typ}, nil
 }
 
 // writeFile writes head and the rest of r to f and closes it, refusing more
-// than MaxFileBytes in all.
-func writeFile(f *os.File, head []byte, r io.Reader) (int64, error) {
+// than MaxFileBytes (ErrFileTooBig) or room (ErrQuotaExceeded) in all.
+func writeFile(f *os.File, head []byte, r io.Reader, room int64) (int64, error) {
 	defer f.Close()
 	if _, err := f.Write(head); err != nil {
 		return 0, fmt.Errorf("store file: %w", err)
 	}
-	rest, err := io.Copy(f, io.LimitReader(markReads{r}, MaxFileBytes+1-int64(len(head))))
+	limit := min(room, MaxFileBytes)
+	rest, err := io.Copy(f, io.LimitReader(errs.MarkReads(r), limit+1-int64(len(head))))
 	if err != nil {
 		if _, ok := errors.AsType[*errs.ReadError](err); ok {
 			return 0, err
@@ -79,25 +98,16 @@ func writeFile(f *os.File, head []byte, r io.Reader) (int64, error) {
 		return 0, fmt.Errorf("store file: %w", err)
 	}
 	size := int64(len(head)) + rest
-	if size > MaxFileBytes {
+	switch {
+	case size > MaxFileBytes:
 		return 0, ErrFileTooBig
+	case size > limit:
+		return 0, ErrQuotaExceeded
 	}
 	if err := f.Close(); err != nil {
 		return 0, fmt.Errorf("store file: %w", err)
 	}
 	return size, nil
-}
-
-// markReads wraps the errors of reading in *errs.ReadError, so that io.Copy's
-// errors of reading and writing are told apart.
-type markReads struct{ r io.Reader }
-
-func (r markReads) Read(p []byte) (int, error) {
-	n, err := r.r.Read(p)
-	if err != nil && err != io.EOF {
-		err = &errs.ReadError{Err: err}
-	}
-	return n, err
 }
 
 // fileExt is the stored extension of a sniffed type. Types a browser or a
@@ -193,17 +203,33 @@ type Static struct {
 	// (images, audio, video, plain text); the others are served as
 	// attachments.
 	Inline bool
+	// Private is set for chat files (not avatars): they are not to be
+	// kept by shared caches, and the URL that fetched them lasts until
+	// Expires.
+	Private bool
+	Expires time.Time
 }
 
-// staticPath is every path that can name a stored file; anything else
-// (traversal, listings, hidden files) is not looked up at all.
-var staticPath = regexp.MustCompile(`^(avatars|files)/[0-9a-f]{32}\.[a-z0-9]{2,5}$`)
+// avatarPath is every path that can name an avatar.
+var avatarPath = regexp.MustCompile(`^avatars/[0-9a-f]{32}\.[a-z0-9]{2,5}$`)
 
-// OpenStatic opens the stored file at p (relative to /static/). Any miss is
-// ErrStaticNotFound.
-func (s *Service) OpenStatic(p string) (*Static, error) {
+// OpenStatic opens the stored file at p (relative to /static/) asked for
+// with query q: an avatar, or a chat file whose URL signature (in q) checks
+// and has not expired. Any miss, a missing, wrong or expired signature
+// included, is ErrStaticNotFound: a stranger cannot tell a file that
+// exists from one that does not.
+func (s *Service) OpenStatic(p string, q url.Values) (*Static, error) {
 	p = strings.TrimPrefix(p, "/")
-	if !staticPath.MatchString(p) {
+	var expires time.Time
+	switch {
+	case avatarPath.MatchString(p):
+	case fileurl.PathPattern.MatchString(p):
+		var err error
+		if expires, err = s.files.Verify(p, q); err != nil {
+			s.log.Debug("static: refused", "path", p, "err", err)
+			return nil, ErrStaticNotFound
+		}
+	default:
 		return nil, ErrStaticNotFound
 	}
 	f, err := s.root.Open(p)
@@ -234,7 +260,8 @@ func (s *Service) OpenStatic(p string) (*Static, error) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	typ := http.DetectContentType(head[:n])
-	return &Static{File: f, Name: path.Base(p), ModTime: st.ModTime(), MIME: typ, Inline: inline(typ)}, nil
+	return &Static{File: f, Name: path.Base(p), ModTime: st.ModTime(), MIME: typ, Inline: inline(typ),
+		Private: !expires.IsZero(), Expires: expires}, nil
 }
 
 func inline(typ string) bool {

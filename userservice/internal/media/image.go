@@ -22,7 +22,7 @@ func (s *Service) SetAvatar(ctx context.Context, userID int64, r io.Reader) (str
 	if err != nil {
 		return "", err
 	}
-	release, err := s.acquire(ctx)
+	release, err := s.avatar.acquire(ctx, userID)
 	if err != nil {
 		return "", err
 	}

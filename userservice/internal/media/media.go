@@ -12,7 +12,14 @@
 // Layout of the upload directory (URLs are PublicURL + "/static/" + path):
 //
 //	avatars/<32 hex><ext>   ext from the decoded format (.png .jpg .gif .webp)
-//	files/<32 hex><ext>     ext from the sniffed type, ".bin" when unsafe or unknown
+//	files/<user id>/<32 hex><ext>   ext from the sniffed type, ".bin" when unsafe or unknown
+//
+// Avatars are public. Chat files are private: their URLs carry a signature
+// and an expiry (foundation/fileurl) that OpenStatic checks, and each user
+// may store at most Config.Quota bytes of them (the sizes under
+// files/<user id>/, counted once per process and kept up to date).
+// Decoding pictures (avatars, QR codes) runs in two bounded pools, each
+// taking at most PerUserDecodes pictures of one user at once.
 //
 // It declares the Store it needs and answers with *errs.Error values. It
 // imports no gin, grpc or adapter.
@@ -29,6 +36,7 @@ import (
 	"strings"
 
 	"github.com/privateim/privateim/foundation/errs"
+	"github.com/privateim/privateim/foundation/fileurl"
 	"github.com/privateim/privateim/foundation/imagecheck"
 	"github.com/privateim/privateim/foundation/qrcode"
 )
@@ -59,10 +67,21 @@ type Store interface {
 type Config struct {
 	Dir       string // UPLOAD_DIR; created when missing
 	PublicURL string // base of the URLs answered, e.g. "http://127.0.0.1:8080"
-	// Decoders bounds the images decoded at once (each can take tens of
-	// MiB); 0 means 2.
-	Decoders int
+	// Files signs and checks the URLs of chat files (foundation/fileurl);
+	// required.
+	Files *fileurl.Signer
+	// Quota is the most bytes of chat files one user may store (0: 100
+	// MiB); an upload past it is ErrQuotaExceeded.
+	Quota int64
+	// QRDecoders and AvatarDecoders bound the images of each kind decoded
+	// at once (each can take tens of MiB), in two pools so that one kind
+	// cannot starve the other; 0 means 2. PerUserDecodes bounds those of
+	// one user at once in each pool (0 means 1); more is ErrBusy.
+	QRDecoders, AvatarDecoders, PerUserDecodes int
 }
+
+// DefaultQuota is Config.Quota's default.
+const DefaultQuota = 100 << 20
 
 // Errors of the feature.
 var (
@@ -80,6 +99,8 @@ var (
 	// ErrStaticNotFound is every miss under /static/, whatever the reason,
 	// so that probing tells nothing.
 	ErrStaticNotFound = errs.New(errs.KindNotFound, "not_found", "no such file")
+	ErrQuotaExceeded  = errs.New(errs.KindTooLarge, "upload_quota_exceeded", "your stored files would pass your upload quota")
+	ErrBusy           = errs.New(errs.KindRateLimited, "busy", "another image of yours is being processed; send this one when it is done")
 )
 
 // Service is the media feature. It is safe for concurrent use.
@@ -88,7 +109,10 @@ type Service struct {
 	log    *slog.Logger
 	root   *os.Root // the upload directory; every file access goes through it
 	public string   // PublicURL without a trailing slash
-	decode chan struct{}
+	files  *fileurl.Signer
+	quota  *quota
+	qr     *pool // decodes of pictures to read QR codes from
+	avatar *pool // decodes of avatars
 }
 
 const (
@@ -101,8 +125,11 @@ func New(store Store, log *slog.Logger, c Config) (*Service, error) {
 	if c.Dir == "" {
 		return nil, errors.New("media: no upload directory")
 	}
-	if c.Decoders <= 0 {
-		c.Decoders = 2
+	if c.Files == nil {
+		return nil, errors.New("media: no file URL signer")
+	}
+	if c.Quota <= 0 {
+		c.Quota = DefaultQuota
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -121,22 +148,15 @@ func New(store Store, log *slog.Logger, c Config) (*Service, error) {
 		log:    log,
 		root:   root,
 		public: strings.TrimRight(c.PublicURL, "/"),
-		decode: make(chan struct{}, c.Decoders),
+		files:  c.Files,
+		quota:  newQuota(root, c.Quota),
+		qr:     newPool(c.QRDecoders, c.PerUserDecodes),
+		avatar: newPool(c.AvatarDecoders, c.PerUserDecodes),
 	}, nil
 }
 
 // Close releases the upload directory.
 func (s *Service) Close(context.Context) error { return s.root.Close() }
-
-// acquire takes a decoding slot, or fails when ctx ends first.
-func (s *Service) acquire(ctx context.Context) (release func(), err error) {
-	select {
-	case s.decode <- struct{}{}:
-		return func() { <-s.decode }, nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-}
 
 // randomName is 32 hex digits (128 random bits).
 func randomName() string {

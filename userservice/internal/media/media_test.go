@@ -4,10 +4,17 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
+	"net/url"
+	"path"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/privateim/privateim/foundation/fileurl"
 )
 
 func TestSanitizeName(t *testing.T) {
@@ -36,56 +43,90 @@ func TestSanitizeName(t *testing.T) {
 
 func TestFilesAndStatic(t *testing.T) {
 	t.Parallel()
-	s, err := New(nil, nil, Config{Dir: t.TempDir(), PublicURL: "http://h:1/"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close(context.Background())
+	s := newService(t, Config{Quota: MaxFileBytes + 10})
 	ctx := context.Background()
 
-	f, err := s.SaveFile(ctx, "../<b>.html", strings.NewReader("<html><script>alert(1)</script>"))
+	f, err := s.SaveFile(ctx, 7, "../<b>.html", strings.NewReader("<html><script>alert(1)</script>"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if f.Name != "_b_.html" || f.MIME != "text/html; charset=utf-8" || f.Size != 31 {
 		t.Errorf("SaveFile = %+v", f)
 	}
-	p, ok := strings.CutPrefix(f.URL, "http://h:1/static/")
-	if !ok || !strings.HasSuffix(p, ".bin") {
-		t.Fatalf("URL %q: want http://h:1/static/files/<random>.bin", f.URL)
+	u, err := url.Parse(f.URL)
+	if err != nil {
+		t.Fatal(err)
 	}
-	st, err := s.OpenStatic("/" + p)
+	p, ok := strings.CutPrefix(u.Path, "/static/")
+	if u.Host != "h:1" || !ok || !strings.HasPrefix(p, "files/7/") || !strings.HasSuffix(p, ".bin") {
+		t.Fatalf("URL %q: want http://h:1/static/files/7/<random>.bin?exp=...&sig=...", f.URL)
+	}
+	st, err := s.OpenStatic("/"+p, u.Query())
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.File.Close()
-	if st.MIME != f.MIME || st.Inline {
-		t.Errorf("OpenStatic = %+v; want the sniffed type, as an attachment", st)
+	if st.MIME != f.MIME || st.Inline || !st.Private || st.Expires.IsZero() {
+		t.Errorf("OpenStatic = %+v; want the sniffed type, as a private attachment", st)
 	}
 
-	if _, err := s.SaveFile(ctx, "e", strings.NewReader("")); !errors.Is(err, ErrEmptyFile) {
+	if _, err := s.SaveFile(ctx, 7, "e", strings.NewReader("")); !errors.Is(err, ErrEmptyFile) {
 		t.Errorf("empty file: %v", err)
 	}
 	big := bytes.NewReader(make([]byte, MaxFileBytes+1))
-	if _, err := s.SaveFile(ctx, "big", big); !errors.Is(err, ErrFileTooBig) {
+	if _, err := s.SaveFile(ctx, 8, "big", big); !errors.Is(err, ErrFileTooBig) {
 		t.Errorf("file over the limit: %v", err)
 	}
-	if n := countFiles(t, s); n != 1 {
+	// 31 bytes stored of MaxFileBytes+10: a file of the size limit no
+	// longer fits user 7's quota, and a small one still does.
+	if _, err := s.SaveFile(ctx, 7, "full", bytes.NewReader(make([]byte, MaxFileBytes))); !errors.Is(err, ErrQuotaExceeded) {
+		t.Errorf("file over the quota: %v", err)
+	}
+	if _, err := s.SaveFile(ctx, 7, "small", strings.NewReader("fits")); err != nil {
+		t.Errorf("file within the quota: %v", err)
+	}
+	if n := countFiles(t, s, 7) + countFiles(t, s, 8); n != 2 {
 		t.Errorf("%d files stored; the refused ones must be removed", n)
 	}
 
-	for _, bad := range []string{"", "/", "/files", "/files/", "/../files/" + p[len("files/"):], "/files/../files/x",
-		"/avatars/" + p[len("files/"):], "/files/" + strings.ToUpper(p[len("files/"):]), "/" + p + "/", "/" + p + "x",
-		"/files/.tmp", "//etc/passwd", "/files/00000000000000000000000000000000.png"} {
-		if _, err := s.OpenStatic(bad); !errors.Is(err, ErrStaticNotFound) {
+	name := p[len("files/7/"):]
+	for _, bad := range []string{"", "/", "/files", "/files/", "/files/7/", "/../" + p, "/files/../files/x",
+		"/avatars/" + name, "/files/" + name, "/files/8/" + name, "/files/7/" + strings.ToUpper(name), "/" + p + "/", "/" + p + "x",
+		"/files/.tmp", "//etc/passwd", "/files/7/00000000000000000000000000000000.png"} {
+		if _, err := s.OpenStatic(bad, u.Query()); !errors.Is(err, ErrStaticNotFound) {
 			t.Errorf("OpenStatic(%q) = %v, want ErrStaticNotFound", bad, err)
+		}
+	}
+	for name, q := range map[string]url.Values{"no signature": nil, "no expiry": {"sig": u.Query()["sig"]},
+		"other expiry": {"sig": u.Query()["sig"], "exp": {"9999999999"}}} {
+		if _, err := s.OpenStatic("/"+p, q); !errors.Is(err, ErrStaticNotFound) {
+			t.Errorf("%s: OpenStatic = %v, want ErrStaticNotFound", name, err)
 		}
 	}
 }
 
-func countFiles(t *testing.T, s *Service) int {
+// newService is a Service on a temp dir, URLs at http://h:1/.
+func newService(t testing.TB, c Config) *Service {
 	t.Helper()
-	d, err := s.root.Open(dirFiles)
+	files, err := fileurl.New(fileurl.DeriveKey("test"), time.Hour, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Dir, c.PublicURL, c.Files = t.TempDir(), "http://h:1/", files
+	s, err := New(nil, nil, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(context.Background()) })
+	return s
+}
+
+func countFiles(t *testing.T, s *Service, user int64) int {
+	t.Helper()
+	d, err := s.root.Open(path.Join(dirFiles, strconv.FormatInt(user, 10)))
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,15 +32,17 @@ func (s *Service) GroupQRCode(ctx context.Context, groupID int64) ([]byte, error
 }
 
 // ParseQRCode reads a picture of at most MaxQRImageBytes from r and the
-// PrivateIM QR code in it. Errors: ErrQRImageTooBig, ErrQRNotImage,
-// ErrBadImage, ErrImageTooBig, ErrNoQRCode, ErrNotOurQRCode, or those of
-// reading r, wrapped.
-func (s *Service) ParseQRCode(ctx context.Context, r io.Reader) (QRCode, error) {
+// PrivateIM QR code in it, for user. A picture of up to MaxQRPixels is
+// decoded whole, then shrunk to at most qrcode.MaxSide pixels a side before
+// the code is looked for. Errors: ErrQRImageTooBig, ErrQRNotImage,
+// ErrBadImage, ErrImageTooBig, ErrNoQRCode, ErrNotOurQRCode, ErrBusy (the
+// user has a picture being decoded), or those of reading r, wrapped.
+func (s *Service) ParseQRCode(ctx context.Context, user int64, r io.Reader) (QRCode, error) {
 	data, err := readAll(r, MaxQRImageBytes, ErrQRImageTooBig)
 	if err != nil {
 		return QRCode{}, err
 	}
-	release, err := s.acquire(ctx)
+	release, err := s.qr.acquire(ctx, user)
 	if err != nil {
 		return QRCode{}, err
 	}

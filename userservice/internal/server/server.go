@@ -18,6 +18,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
+	"github.com/privateim/privateim/foundation/fileurl"
 	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/userservice/internal/account"
@@ -78,7 +79,16 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	s.Closers.Add("accounts", s.accounts.Close)
 
-	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL})
+	fileKey := []byte(cfg.FileURLSecret)
+	if cfg.FileURLSecret == "" {
+		fileKey = fileurl.DeriveKey(cfg.JWTSecret)
+	}
+	files, err := fileurl.New(fileKey, cfg.FileURLTTL, nil)
+	if err != nil {
+		return nil, err
+	}
+	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL, Files: files,
+		Quota: cfg.UploadQuota, QRDecoders: cfg.QRDecoders, AvatarDecoders: cfg.AvatarDecoders, PerUserDecodes: cfg.DecodesPerUser})
 	if err != nil {
 		return nil, err
 	}

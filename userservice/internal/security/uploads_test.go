@@ -1,0 +1,224 @@
+package security_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"image"
+	"image/color"
+	"image/png"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/privateim/privateim/foundation/apitest"
+	"github.com/privateim/privateim/foundation/poll"
+	"github.com/privateim/privateim/foundation/qrcode"
+	"github.com/privateim/privateim/userservice/internal/config"
+	"github.com/privateim/privateim/userservice/internal/media"
+	"github.com/privateim/privateim/userservice/internal/usertest"
+)
+
+// hugeQRPNG is a side×side two-colour PNG (tens of KB: it compresses
+// well) with the code of content drawn a third of the side wide.
+func hugeQRPNG(t *testing.T, side int, content string) []byte {
+	t.Helper()
+	b, err := qrcode.Encode(content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := png.Decode(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.Black})
+	cs := code.Bounds().Dx()
+	scale, off := side/3/cs, side/3
+	for y := range cs * scale {
+		for x := range cs * scale {
+			if r, _, _, _ := code.At(x/scale, y/scale).RGBA(); r < 0x8000 {
+				img.Pix[img.PixOffset(off+x, off+y)] = 1
+			}
+		}
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// declaredPNG is a 1×1 PNG whose header claims w×h pixels: a decompression
+// bomb's first bytes.
+func declaredPNG(t *testing.T, w, h uint32) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	p := b.Bytes()
+	// 8 signature bytes, then IHDR: length, "IHDR", width, height, ..., CRC.
+	binary.BigEndian.PutUint32(p[16:], w)
+	binary.BigEndian.PutUint32(p[20:], h)
+	binary.BigEndian.PutUint32(p[29:], crc32.ChecksumIEEE(p[12:29]))
+	return p
+}
+
+// TestHugePixelQRUploadIsDownscaledAndStillRead sends the picture of the
+// report (a few tens of KB of PNG declaring 6000×6000 pixels): it is read
+// (shrunk to 1600 pixels a side before gozxing looks at it, see
+// foundation/qrcode BenchmarkDecodeBig for the time and memory), one past
+// the pixel budget is refused before decoding, and several at once from one
+// user get 429 busy instead of each taking a decoder.
+func TestHugePixelQRUploadIsDownscaledAndStillRead(t *testing.T) {
+	t.Parallel()
+	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.QRDecoders, c.DecodesPerUser = 2, 1 }})
+	ada := e.NewAccount(t, "Ada")
+	bob := e.NewAccount(t, "Bob")
+	content := "privateim://user/" + ada.ID
+	huge := hugeQRPNG(t, 6000, content)
+	if len(huge) > media.MaxQRImageBytes {
+		t.Fatalf("the picture is %d bytes, over the upload limit", len(huge))
+	}
+
+	t.Run("read", func(t *testing.T) {
+		r := e.Upload(t, http.MethodPost, "/api/v1/qrcode/parse", bob.Token, "image", "x.png", huge)
+		if r.Status != http.StatusOK || !strings.Contains(string(r.Body), content) {
+			t.Fatalf("status %d %s, want 200 with %s", r.Status, r.Body, content)
+		}
+	})
+	t.Run("pixel budget", func(t *testing.T) {
+		for _, size := range [][2]uint32{{6001, 6000}, {1 << 20, 1 << 20}, {36_000_001, 1}} {
+			r := e.Upload(t, http.MethodPost, "/api/v1/qrcode/parse", bob.Token, "image", "x.png", declaredPNG(t, size[0], size[1]))
+			if r.Status != http.StatusBadRequest || r.Err().Code != "image_too_large" {
+				t.Errorf("%d×%d: status %d %s, want 400 image_too_large", size[0], size[1], r.Status, r.Body)
+			}
+		}
+	})
+	t.Run("one user at a time", func(t *testing.T) {
+		const n = 6
+		var wg sync.WaitGroup
+		statuses := make([]int, n)
+		for i := range n {
+			wg.Go(func() {
+				ct, body := apitest.MultipartFile(t, "image", "x.png", huge)
+				req, err := http.NewRequest(http.MethodPost, e.URL+"/api/v1/qrcode/parse", bytes.NewReader(body))
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				req.Header.Set("Content-Type", ct)
+				req.Header.Set("Authorization", "Bearer "+bob.Token)
+				resp, err := e.Client.Do(req)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				resp.Body.Close()
+				statuses[i] = resp.StatusCode
+			})
+		}
+		wg.Wait()
+		counts := map[int]int{}
+		for _, s := range statuses {
+			counts[s]++
+		}
+		if counts[http.StatusOK] < 1 || counts[http.StatusTooManyRequests] < 1 || counts[http.StatusOK]+counts[http.StatusTooManyRequests] != n {
+			t.Errorf("statuses %v: want some 200 and the rest 429 busy (one decode per user at once)", statuses)
+		}
+	})
+}
+
+type fileJSON struct {
+	URL  string `json:"url"`
+	Size int64  `json:"size"`
+}
+
+func postFile(t *testing.T, e *usertest.Env, token string, data []byte) usertest.Response {
+	t.Helper()
+	return e.Upload(t, http.MethodPost, "/api/v1/files", token, "file", "notes.txt", data)
+}
+
+// TestPrivateFileNotServedToStranger uploads a chat file and fetches it as
+// a stranger would: by its path without the signature, with the signature
+// of another file, with a forged expiry, and after the URL expired; every
+// one is a 404 like a missing file. The signed URL itself is served, never
+// as cacheable by shared caches.
+func TestPrivateFileNotServedToStranger(t *testing.T) {
+	t.Parallel()
+	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.FileURLTTL = 3 * time.Second }})
+	ada := e.NewAccount(t, "Ada")
+	var f, g fileJSON
+	r := postFile(t, e, ada.Token, []byte("the secret plan"))
+	if r.Status != http.StatusCreated {
+		t.Fatalf("upload: %d %s", r.Status, r.Body)
+	}
+	r.Decode(t, &f)
+	postFile(t, e, ada.Token, []byte("another file")).Decode(t, &g)
+	u, _ := url.Parse(f.URL)
+	other, _ := url.Parse(g.URL)
+
+	get := func(target string) usertest.Response { return e.Do(t, http.MethodGet, target, "", nil) }
+	ok := get(u.RequestURI())
+	if ok.Status != http.StatusOK || string(ok.Body) != "the secret plan" {
+		t.Fatalf("signed URL: %d %s", ok.Status, ok.Body)
+	}
+	if cc := ok.Header.Get("Cache-Control"); !strings.HasPrefix(cc, "private") || strings.Contains(cc, "public") {
+		t.Errorf("Cache-Control %q, want private", cc)
+	}
+	q := u.Query()
+	for name, target := range map[string]string{
+		"bare path":             u.Path,
+		"another file's query":  u.Path + "?" + other.RawQuery,
+		"later expiry":          u.Path + "?exp=" + fmt.Sprint(time.Now().Add(time.Hour).Unix()) + "&sig=" + q.Get("sig"),
+		"signature only":        u.Path + "?sig=" + q.Get("sig"),
+		"bearer token, no sig":  u.Path,
+		"signature on other id": strings.Replace(u.Path, "/files/"+ada.ID+"/", "/files/1/", 1) + "?" + u.RawQuery,
+	} {
+		t.Run(name, func(t *testing.T) {
+			tok := ""
+			if strings.HasPrefix(name, "bearer") {
+				tok = ada.Token // a session is not a signature either
+			}
+			r := e.Do(t, http.MethodGet, target, tok, nil)
+			if r.Status != http.StatusNotFound || r.Err().Code != "not_found" {
+				t.Errorf("GET %s = %d %s, want 404 not_found", target, r.Status, r.Body)
+			}
+		})
+	}
+	t.Run("expired", func(t *testing.T) {
+		poll.Eventually(t, 10*time.Second, func() error {
+			if r := get(u.RequestURI()); r.Status != http.StatusNotFound {
+				return fmt.Errorf("GET after the expiry = %d, want 404", r.Status)
+			}
+			return nil
+		})
+	})
+}
+
+// TestUploadQuotaExceededRefused fills a user's quota: the upload that
+// would pass it is refused with 413 upload_quota_exceeded and not stored,
+// while another user still uploads.
+func TestUploadQuotaExceededRefused(t *testing.T) {
+	t.Parallel()
+	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.UploadQuota = 1000 }})
+	ada := e.NewAccount(t, "Ada")
+	bob := e.NewAccount(t, "Bob")
+	if r := postFile(t, e, ada.Token, bytes.Repeat([]byte("a"), 600)); r.Status != http.StatusCreated {
+		t.Fatalf("first upload: %d %s", r.Status, r.Body)
+	}
+	r := postFile(t, e, ada.Token, bytes.Repeat([]byte("a"), 600))
+	if r.Status != http.StatusRequestEntityTooLarge || r.Err().Code != "upload_quota_exceeded" {
+		t.Fatalf("upload past the quota: %d %s, want 413 upload_quota_exceeded", r.Status, r.Body)
+	}
+	if r := postFile(t, e, ada.Token, bytes.Repeat([]byte("a"), 400)); r.Status != http.StatusCreated {
+		t.Errorf("upload that fits what is left: %d %s", r.Status, r.Body)
+	}
+	if r := postFile(t, e, bob.Token, bytes.Repeat([]byte("b"), 600)); r.Status != http.StatusCreated {
+		t.Errorf("another user's upload: %d %s", r.Status, r.Body)
+	}
+}

@@ -2,7 +2,6 @@ package grpcapi
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
@@ -45,7 +44,7 @@ func (s *groupsServer) JoinGroupPlus(ctx context.Context, r *datav1.JoinGroupPlu
 		// The member reads from the next message on. A message stored
 		// between this read and the commit is readable too: it was sent
 		// while the join was being stored.
-		heads, err := s.docs.ConversationHeads(ctx, []string{fmt.Sprintf("g:%d", r.GetGroupId())})
+		heads, err := s.docs.ConversationHeads(ctx, []string{groupConversation(r.GetGroupId())})
 		if err != nil {
 			return nil, s.fail(ctx, "join group: head", err)
 		}

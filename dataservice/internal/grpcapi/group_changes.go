@@ -170,7 +170,18 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 		if u := m.GetUpdate(); u != nil {
 			mc.Update = memberUpdateOf(u)
 		}
+		mc.FromRequest = m.GetAdd() && m.GetFromRequest()
 		ch.Members = append(ch.Members, mc)
+		if m.GetAdd() && ch.JoinSeq == 0 {
+			// An added member reads from the next message on (history
+			// joined): their member_joined notice, unless a message lands
+			// between this read and the commit.
+			heads, err := s.docs.ConversationHeads(ctx, []string{groupConversation(r.GetGroupId())})
+			if err != nil {
+				return nil, s.fail(ctx, "change group: head", err)
+			}
+			ch.JoinSeq = heads[0] + 1
+		}
 	}
 	res, err := s.rel.ChangeGroupPlus(ctx, ch)
 	if err != nil {

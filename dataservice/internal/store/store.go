@@ -233,6 +233,9 @@ type GroupMemberChange struct {
 	Nickname   string
 	Update     GroupMemberUpdate
 	ExpectRole GroupRole
+	// FromRequest (Add): the pending join request becomes ACCEPTED; none
+	// pending is a *PreconditionError.
+	FromRequest bool
 }
 
 // GroupChange is a change of a group and its members with the system
@@ -246,6 +249,9 @@ type GroupChange struct {
 	ActorMinRole GroupRole // 0: no check
 	MaxAdmins    int       // 0: no check
 	Notice       Message
+	// JoinSeq is the join_seq of the members added (the conversation's
+	// head + 1, read by the caller before the change).
+	JoinSeq int64
 }
 
 // GroupChangeResult is what a ChangeGroupPlus stored. Notice.Seq is 0

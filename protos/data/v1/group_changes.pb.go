@@ -34,7 +34,13 @@ type GroupMemberChange struct {
 	// The member's current role must be this one (FailedPrecondition
 	// otherwise): so "an admin removes a member, never another admin" holds
 	// against a racing promotion. UNSPECIFIED: no check.
-	ExpectRole    GroupRole `protobuf:"varint,6,opt,name=expect_role,json=expectRole,proto3,enum=privateim.data.v1.GroupRole" json:"expect_role,omitempty"`
+	ExpectRole GroupRole `protobuf:"varint,6,opt,name=expect_role,json=expectRole,proto3,enum=privateim.data.v1.GroupRole" json:"expect_role,omitempty"`
+	// Add only (group access): the user's pending join request or invite
+	// must be there (FailedPrecondition otherwise) and becomes ACCEPTED in
+	// the change's transaction, so racing accepts store one membership. An
+	// added user who is banned from the group is FailedPrecondition always;
+	// the added membership's join_seq is the group conversation's head + 1.
+	FromRequest   bool `protobuf:"varint,7,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -109,6 +115,13 @@ func (x *GroupMemberChange) GetExpectRole() GroupRole {
 		return x.ExpectRole
 	}
 	return GroupRole_GROUP_ROLE_UNSPECIFIED
+}
+
+func (x *GroupMemberChange) GetFromRequest() bool {
+	if x != nil {
+		return x.FromRequest
+	}
+	return false
 }
 
 type ChangeGroupPlusRequest struct {
@@ -393,7 +406,7 @@ var File_data_v1_group_changes_proto protoreflect.FileDescriptor
 
 const file_data_v1_group_changes_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdata/v1/group_changes.proto\x12\x11privateim.data.v1\x1a\x14data/v1/groups.proto\x1a\x16data/v1/messages.proto\"\x90\x02\n" +
+	"\x1bdata/v1/group_changes.proto\x12\x11privateim.data.v1\x1a\x14data/v1/groups.proto\x1a\x16data/v1/messages.proto\"\xb3\x02\n" +
 	"\x11GroupMemberChange\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03add\x18\x02 \x01(\bR\x03add\x120\n" +
@@ -401,7 +414,8 @@ const file_data_v1_group_changes_proto_rawDesc = "" +
 	"\bnickname\x18\x04 \x01(\tR\bnickname\x12C\n" +
 	"\x06update\x18\x05 \x01(\v2+.privateim.data.v1.UpdateGroupMemberRequestR\x06update\x12=\n" +
 	"\vexpect_role\x18\x06 \x01(\x0e2\x1c.privateim.data.v1.GroupRoleR\n" +
-	"expectRole\"\xef\x02\n" +
+	"expectRole\x12!\n" +
+	"\ffrom_request\x18\a \x01(\bR\vfromRequest\"\xef\x02\n" +
 	"\x16ChangeGroupPlusRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12;\n" +
 	"\x05group\x18\x02 \x01(\v2%.privateim.data.v1.UpdateGroupRequestR\x05group\x12>\n" +

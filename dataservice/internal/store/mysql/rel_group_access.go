@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
@@ -39,6 +40,31 @@ func relBanned(ctx context.Context, tx *sql.Tx, groupID, userID int64) (bool, er
 	return err == nil, err
 }
 
+// relAdmit checks, with the group row locked, that userID may be added:
+// not banned, and with fromRequest a pending join request, which becomes
+// ACCEPTED. Every path that adds a member runs it.
+func relAdmit(ctx context.Context, tx *sql.Tx, groupID, userID int64, fromRequest bool, now time.Time) error {
+	if banned, err := relBanned(ctx, tx, groupID, userID); err != nil {
+		return err
+	} else if banned {
+		return store.Preconditionf("user %d is banned from the group", userID)
+	}
+	if !fromRequest {
+		return nil
+	}
+	res, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
+		store.JoinAccepted, now, groupID, userID, store.JoinPending)
+	if err != nil {
+		return err
+	}
+	if k, err := res.RowsAffected(); err != nil {
+		return err
+	} else if k == 0 {
+		return store.Preconditionf("user %d has no pending join request", userID)
+	}
+	return nil
+}
+
 // JoinGroupPlus locks the group row, so joins and accepts of one group run
 // one after the other and the member count it reads stays true until the
 // commit: the cap holds and one pending request is accepted once.
@@ -58,11 +84,6 @@ func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, max
 		if dismissed {
 			return store.Preconditionf("the group is dismissed")
 		}
-		if banned, err := relBanned(ctx, tx, m.GroupID, m.UserID); err != nil {
-			return err
-		} else if banned {
-			return store.Preconditionf("the user is banned from the group")
-		}
 		var left sql.NullBool
 		err = tx.QueryRowContext(ctx, "SELECT has_left FROM group_members WHERE group_id = ? AND user_id = ? FOR UPDATE", m.GroupID, m.UserID).Scan(&left)
 		if err != nil && !errors.Is(err, sql.ErrNoRows) {
@@ -78,17 +99,8 @@ func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, max
 		if n >= maxMembers {
 			return store.Preconditionf("the group has %d members, its limit", n)
 		}
-		if fromRequest {
-			res, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
-				store.JoinAccepted, now, m.GroupID, m.UserID, store.JoinPending)
-			if err != nil {
-				return err
-			}
-			if k, err := res.RowsAffected(); err != nil {
-				return err
-			} else if k == 0 {
-				return store.Preconditionf("no pending join request")
-			}
+		if err := relAdmit(ctx, tx, m.GroupID, m.UserID, fromRequest, now); err != nil {
+			return err
 		}
 		if left.Valid {
 			_, err = tx.ExecContext(ctx, `UPDATE group_members SET nickname = '', role = ?, has_left = FALSE, joined_at = ?, updated_at = ?, join_seq = ?

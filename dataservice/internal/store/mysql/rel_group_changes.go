@@ -169,7 +169,7 @@ func (r *Relational) ChangeGroupPlus(ctx context.Context, c store.GroupChange) (
 		}
 		now := relNow()
 		for _, mc := range c.Members {
-			if err := relChangeMember(ctx, tx, c.GroupID, mc, now); err != nil {
+			if err := relChangeMember(ctx, tx, c.GroupID, mc, c.JoinSeq, now); err != nil {
 				return err
 			}
 		}
@@ -216,22 +216,25 @@ func (r *Relational) ChangeGroupPlus(ctx context.Context, c store.GroupChange) (
 }
 
 // relChangeMember applies one member's part of a change.
-func relChangeMember(ctx context.Context, tx *sql.Tx, groupID int64, mc store.GroupMemberChange, now time.Time) error {
+func relChangeMember(ctx context.Context, tx *sql.Tx, groupID int64, mc store.GroupMemberChange, joinSeq int64, now time.Time) error {
 	if mc.Add {
+		if err := relAdmit(ctx, tx, groupID, mc.UserID, mc.FromRequest, now); err != nil {
+			return err
+		}
 		role := mc.Role
 		if role == 0 {
 			role = store.RoleMember
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at)
-			VALUES (?, ?, ?, ?, FALSE, ?, ?)`, groupID, mc.UserID, mc.Nickname, role, now, now)
+		_, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at, join_seq)
+			VALUES (?, ?, ?, ?, FALSE, ?, ?, ?)`, groupID, mc.UserID, mc.Nickname, role, now, now, joinSeq)
 		if err == nil {
 			return nil
 		}
 		if !isDuplicate(err) {
 			return err
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE group_members SET nickname = ?, role = ?, has_left = FALSE, joined_at = ?, updated_at = ?
-			WHERE group_id = ? AND user_id = ? AND has_left = TRUE`, mc.Nickname, role, now, now, groupID, mc.UserID)
+		res, err := tx.ExecContext(ctx, `UPDATE group_members SET nickname = ?, role = ?, has_left = FALSE, joined_at = ?, updated_at = ?, join_seq = ?
+			WHERE group_id = ? AND user_id = ? AND has_left = TRUE`, mc.Nickname, role, now, now, joinSeq, groupID, mc.UserID)
 		if err != nil {
 			return err
 		}

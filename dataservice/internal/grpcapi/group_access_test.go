@@ -1,0 +1,87 @@
+package grpcapi_test
+
+import (
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+
+	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+)
+
+// TestGroupAccessPaths: every path that adds a member (JoinGroupPlus and
+// ChangeGroupPlus) refuses a banned user, consumes a pending request only
+// once, and stores the join seq after the conversation's head.
+func TestGroupAccessPaths(t *testing.T) {
+	e := dataservicetest.Start(t)
+	ctx := testCtx(t)
+	owner, ann, bob, cat := newUser(t, e, "Owner"), newUser(t, e, "Ann"), newUser(t, e, "Bob"), newUser(t, e, "Cat")
+	g := check(e.GroupChanges.CreateGroupNoticePlus(ctx, &datav1.CreateGroupNoticePlusRequest{
+		Group:  &datav1.CreateGroupPlusRequest{Name: "g", OwnerId: owner.GetId(), MemberIds: []int64{ann.GetId()}},
+		Notice: notice("create-access", `{"event":"created"}`),
+	}))(t).GetGroup()
+	gid := g.GetId()
+	if g.GetJoinPolicy() != datav1.GroupJoinPolicy_GROUP_JOIN_POLICY_APPROVAL || g.GetHistory() != datav1.GroupHistory_GROUP_HISTORY_JOINED {
+		t.Fatalf("a new group is %v/%v, want approval/joined", g.GetJoinPolicy(), g.GetHistory())
+	}
+
+	t.Run("join seq is after the head", func(t *testing.T) {
+		m := check(e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: bob.GetId(), MaxMembers: 10}))(t)
+		if m.GetJoinSeq() != 2 { // the created notice is seq 1
+			t.Fatalf("join_seq %d, want 2", m.GetJoinSeq())
+		}
+	})
+	t.Run("removal with ban keeps every add path shut", func(t *testing.T) {
+		check(e.Groups.RemoveGroupMemberPlus(ctx, &datav1.RemoveGroupMemberPlusRequest{GroupId: gid, UserId: bob.GetId(), Ban: true, BannedBy: owner.GetId()}))(t)
+		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: bob.GetId(), MaxMembers: 10})
+		wantCode(t, err, codes.FailedPrecondition)
+		_, err = e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{
+			GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: bob.GetId(), Add: true}}, Notice: notice("rejoin-banned", `{"event":"member_joined"}`),
+		})
+		wantCode(t, err, codes.FailedPrecondition)
+		_, err = e.Groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{GroupId: gid, UserId: bob.GetId(), Kind: datav1.GroupJoinKind_GROUP_JOIN_KIND_REQUEST})
+		wantCode(t, err, codes.FailedPrecondition)
+		check(e.Groups.DeleteGroupBan(ctx, &datav1.DeleteGroupBanRequest{GroupId: gid, UserId: bob.GetId()}))(t)
+		_, err = e.Groups.DeleteGroupBan(ctx, &datav1.DeleteGroupBanRequest{GroupId: gid, UserId: bob.GetId()})
+		wantCode(t, err, codes.NotFound)
+	})
+	t.Run("a request is accepted once", func(t *testing.T) {
+		check(e.Groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{GroupId: gid, UserId: cat.GetId(), Kind: datav1.GroupJoinKind_GROUP_JOIN_KIND_REQUEST}))(t)
+		_, err := e.Groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{GroupId: gid, UserId: cat.GetId(), Kind: datav1.GroupJoinKind_GROUP_JOIN_KIND_REQUEST})
+		wantCode(t, err, codes.AlreadyExists)
+		res := check(e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{
+			GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: cat.GetId(), Add: true, FromRequest: true}}, Notice: notice("accept-cat", `{"event":"member_joined"}`),
+		}))(t)
+		if m := res.GetMembers()[0]; m.GetJoinSeq() < 2 || m.GetJoinSeq() > res.GetNotice().GetSeq() {
+			t.Fatalf("join_seq %d, want after the head and at most the notice's seq %d", m.GetJoinSeq(), res.GetNotice().GetSeq())
+		}
+		r := check(e.Groups.GetGroupJoinRequest(ctx, &datav1.GetGroupJoinRequestRequest{GroupId: gid, UserId: cat.GetId()}))(t)
+		if r.GetState() != datav1.GroupJoinState_GROUP_JOIN_STATE_ACCEPTED {
+			t.Fatalf("request %v, want ACCEPTED", r)
+		}
+		check(e.Groups.RemoveGroupMemberPlus(ctx, &datav1.RemoveGroupMemberPlusRequest{GroupId: gid, UserId: cat.GetId()}))(t)
+		_, err = e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId(), MaxMembers: 10, FromRequest: true})
+		wantCode(t, err, codes.FailedPrecondition) // answered already
+	})
+	t.Run("the cap", func(t *testing.T) {
+		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId(), MaxMembers: 2})
+		wantCode(t, err, codes.FailedPrecondition)
+	})
+	t.Run("bad input names the field", func(t *testing.T) {
+		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId()})
+		wantField(t, err, "max_members")
+		_, err = e.Groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: gid, JoinPolicy: datav1.GroupJoinPolicy(9).Enum()})
+		wantField(t, err, "join_policy")
+		_, err = e.Groups.ListGroupJoinRequests(ctx, &datav1.ListGroupJoinRequestsRequest{GroupId: gid, UserId: cat.GetId()})
+		wantField(t, err, "group_id")
+	})
+}
+
+// wantField checks err is InvalidArgument naming field first in its message.
+func wantField(t *testing.T, err error, field string) {
+	t.Helper()
+	if st := wantCode(t, err, codes.InvalidArgument); !strings.HasPrefix(st.Message(), field+": ") {
+		t.Fatalf("message %q does not name %q", st.Message(), field)
+	}
+}

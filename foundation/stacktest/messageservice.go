@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/logtail"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/poll"
 )
 
@@ -34,17 +35,23 @@ func (m *MessageService) Kill() {
 
 // StartMessageService starts the messageservice binary, built once per
 // process from messageservice/cmd/messageservice, against d and u on
-// 127.0.0.1:0 ports with the messageservice's certificate of d's set, sharing the NATS at natsURL
-// (required: nodes of one test form a cluster there). env is added last
-// (NODE_ID, RETRY_INTERVAL, ...). It is stopped at cleanup unless killed.
-func StartMessageService(tb testing.TB, d *DataService, u *UserService, natsURL string, env ...string) *MessageService {
+// 127.0.0.1:0 ports with the messageservice's certificate of d's set,
+// joining ns as a node (nodes of
+// one test form a cluster there), or, with ns nil, running its own
+// embedded NATS server (set NATS_LISTEN to a free address in env). env is
+// added last (NODE_ID, RETRY_INTERVAL, ...). It is stopped at cleanup
+// unless killed.
+func StartMessageService(tb testing.TB, d *DataService, u *UserService, ns *NATS, env ...string) *MessageService {
 	tb.Helper()
 	bin := messageservice.build(tb)
 	dir := tb.TempDir()
 	m := &MessageService{LogFile: filepath.Join(dir, "messageservice.log")}
 	base := []string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + d.Addr, "USER_ADDR=" + u.GRPCAddr,
-		"NATS_URL=" + natsURL, "LOG_LEVEL=info",
+		"NATS_URL=", "LOG_LEVEL=info",
+	}
+	if ns != nil {
+		base = append(base, ns.Env(natsauth.Node)...)
 	}
 	base = append(base, d.Certs.Message.Env()...)
 	m.p = startProcess(tb, bin, m.LogFile, append(base, env...), nil)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/logtail"
+	"github.com/privateim/privateim/foundation/natsauth"
 )
 
 var userservice = &binary{name: "userservice", pkg: "./userservice/cmd/userservice", dir: "."}
@@ -21,8 +22,9 @@ type UserService struct {
 
 // UserServiceOptions change what StartUserService sets up.
 type UserServiceOptions struct {
-	// NATSURL makes it publish relation events there; "" for none.
-	NATSURL string
+	// NATS makes it publish relation events there, as the publisher
+	// role; nil for none.
+	NATS *NATS
 	// Env is added last, overriding the defaults below.
 	Env []string
 }
@@ -45,10 +47,13 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		"UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
-		"NATS_URL=" + o.NATSURL,
+		"NATS_URL=",
 		"LOG_LEVEL=info",
 	}
 	env = append(env, d.Certs.User.Env()...)
+	if o.NATS != nil {
+		env = append(env, o.NATS.Env(natsauth.Publisher)...)
+	}
 	p := startProcess(tb, bin, u.LogFile, append(env, o.Env...), nil)
 	// The userservice logs {"msg":"listening","http":...,"grpc":...} once
 	// it serves.

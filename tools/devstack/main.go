@@ -51,6 +51,7 @@ type config struct {
 	mailSMTP     string // mailpit SMTP
 	mailWeb      string // mailpit web UI and API
 	jwtSecret    string // JWT_SECRET, or read from (made into) .dev/jwt-secret
+	natsEvents   string // the userservice's NATS password on the embedded server: random per run
 	docBackend   string // DOC_BACKEND, passed on in the environment; shown
 	startTimeout time.Duration
 	stopGrace    time.Duration
@@ -72,6 +73,7 @@ func loadConfig(args []string) (config, error) {
 		mailSMTP:   envOr("MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
 		mailWeb:    envOr("MAILPIT_WEB_ADDR", "127.0.0.1:8025"),
 		jwtSecret:  os.Getenv("JWT_SECRET"),
+		natsEvents: rand.Text(),
 	}
 	fs := flag.NewFlagSet("devstack", flag.ContinueOnError)
 	fs.StringVar(&c.root, "root", ".", "repository root")
@@ -180,11 +182,12 @@ func services(c config) []service {
 		env: append([]string{
 			"HTTP_ADDR=" + c.msgHTTP, "GRPC_ADDR=" + c.msgGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
 			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_LISTEN=" + c.natsListen,
+			"NATS_EVENTS_USER=userservice", "NATS_EVENTS_PASSWORD=" + c.natsEvents,
 		}, tlsEnv(certs.Message)...),
 		endpoints: []string{
 			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.message.v1.MessageService (Push, Broadcast, Online, Prune, Stats)", c.msgGRPC),
-			fmt.Sprintf("NATS         nats://%s  embedded; relation events", dialAddr(c.natsListen)),
+			fmt.Sprintf("NATS         nats://%s  embedded, mutual TLS; users: the node's (generated), userservice (relation events)", dialAddr(c.natsListen)),
 		},
 	}, {
 		name:  "userservice",
@@ -197,7 +200,7 @@ func services(c config) []service {
 			"SMTP_TLS=none", // mailpit on this machine: the one case for plain SMTP
 			"PUBLIC_URL=http://" + dialAddr(c.userHTTP),
 			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
-			"NATS_URL=nats://" + dialAddr(c.natsListen),
+			"NATS_URL=nats://" + dialAddr(c.natsListen), "NATS_USER=userservice", "NATS_PASSWORD=" + c.natsEvents,
 		}, tlsEnv(certs.User)...),
 		endpoints: []string{
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /healthz, /readyz)", dialAddr(c.userHTTP)),

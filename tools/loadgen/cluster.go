@@ -19,6 +19,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/filelock"
 	"github.com/privateim/privateim/foundation/logtail"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
@@ -46,6 +47,9 @@ type faultStack struct {
 	users    *proc
 	nats     []*natsNode
 	natsURL  string // the three client URLs, comma-separated
+	natsConf string // their tls and authorization configuration (natsauth.ServerConfig)
+	natsNode natsauth.Auth
+	natsPub  natsauth.Auth // the userservice's
 	msg      []*msgNode
 	sendQ    int  // SEND_QUEUE of the nodes
 	keep     bool // stop leaves the logs (a failed run)
@@ -216,6 +220,19 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		urls[i] = "nats://" + n.client
 	}
 	s.natsURL = strings.Join(urls, ",")
+	s.natsNode, s.natsPub = natsauth.Generate("node"), natsauth.Generate("userservice")
+	natsCert, err := s.certs.Issue("nats")
+	if err != nil {
+		return nil, fmt.Errorf("nats certificate: %w", err)
+	}
+	conf, err := natsauth.ServerConfig(natsCert, []natsauth.User{{Role: natsauth.Node, Auth: s.natsNode}, {Role: natsauth.Publisher, Auth: s.natsPub}})
+	if err != nil {
+		return nil, err
+	}
+	s.natsConf = filepath.Join(dir, "nats.conf")
+	if err := os.WriteFile(s.natsConf, []byte(conf), 0o600); err != nil {
+		return nil, err
+	}
 	for i := range s.nats {
 		if err := s.startNATS(ctx, i); err != nil {
 			return nil, err
@@ -230,7 +247,7 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		"SMTP_ADDR=127.0.0.1:1", "UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
-		"NATS_URL=" + s.natsURL, "LOG_LEVEL=info",
+		"NATS_URL=" + s.natsURL, "NATS_USER=" + s.natsPub.User, "NATS_PASSWORD=" + s.natsPub.Password, "LOG_LEVEL=info",
 	}, s.certs.User.Env()...))
 	if err != nil {
 		return nil, err
@@ -372,7 +389,7 @@ func (s *faultStack) startNATS(ctx context.Context, i int) error {
 	}
 	var err error
 	n.c, err = s.spawn("nats-"+strconv.Itoa(i), filepath.Join(s.bin, "nats-server"), []string{
-		"-a", host, "-p", port, "-n", "fault-nats-" + strconv.Itoa(i),
+		"-c", s.natsConf, "-a", host, "-p", port, "-n", "fault-nats-" + strconv.Itoa(i),
 		"--cluster_name", "loadgen-faults", "--cluster", "nats://" + n.route, "--routes", strings.Join(routes, ","),
 	}, nil)
 	if err != nil {
@@ -386,7 +403,7 @@ func (s *faultStack) startMsg(ctx context.Context, i int) error {
 	var err error
 	n.c, err = s.spawn("messageservice-"+strconv.Itoa(i), filepath.Join(s.bin, "messageservice"), nil, append([]string{
 		"HTTP_ADDR=" + n.http, "GRPC_ADDR=" + n.grpc, "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_URL=" + s.natsURL, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_URL=" + s.natsURL, "NATS_USER=" + s.natsNode.User, "NATS_PASSWORD=" + s.natsNode.Password, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 		"SEND_QUEUE=" + strconv.Itoa(s.sendQ),
 	}, s.certs.Message.Env()...))
 	if err != nil {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/filelock"
 	"github.com/privateim/privateim/foundation/logtail"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
@@ -151,9 +152,10 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	if err != nil {
 		return nil, err
 	}
+	natsPub := natsauth.Generate("userservice") // the embedded server admits the userservice with it
 	msgBase := append([]string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "NATS_EVENTS_USER=" + natsPub.User, "NATS_EVENTS_PASSWORD=" + natsPub.Password, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 	}, s.certs.Message.Env()...)
 	msg, err := s.start(ctx, bin, "messageservice", append(msgBase, msgEnv...))
 	if err != nil {
@@ -176,7 +178,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 		"SMTP_ADDR=127.0.0.1:1", "UPLOAD_DIR=" + filepath.Join(dir, "uploads"), "SEARCH_DIR=" + filepath.Join(dir, "search"),
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
-		"NATS_URL=nats://" + natsAddr, "LOG_LEVEL=info",
+		"NATS_URL=nats://" + natsAddr, "NATS_USER=" + natsPub.User, "NATS_PASSWORD=" + natsPub.Password, "LOG_LEVEL=info",
 	}, s.certs.User.Env()...))
 	if err != nil {
 		return nil, err

@@ -7,7 +7,6 @@ import (
 	"container/list"
 	"context"
 	"errors"
-	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -116,8 +115,8 @@ func (r *relations) len() int {
 
 // nodes holds membership nodes — group nodes (members) or subscription
 // nodes (followers) — each loaded from the DataService on first use and
-// after ttl, kept current by relation events, and pruned by age and
-// activity (Prune).
+// after ttl, reloaded when a relation event names it, and pruned by age and
+// activity (Prune). A relation event makes a node load again (forget).
 //
 // Locking: nodes.mu guards the map only; a node's mu guards the node and
 // is held while it loads, so an event waits for a load in flight and is
@@ -242,7 +241,8 @@ func (g *nodes) readFrom(ctx context.Context, id, user int64) (bool, int64, erro
 	return ok, n.mod.ReadFrom[user], nil
 }
 
-// forget makes node id load again on its next use: its group changed.
+// forget makes node id, when cached, load again on its next use: its
+// group changed, or a relation event named it.
 func (g *nodes) forget(id int64) {
 	if n := g.cached(id); n != nil {
 		n.mu.Lock()
@@ -319,57 +319,6 @@ func (g *nodes) stale() {
 		n.mu.Lock()
 		n.loaded = time.Time{}
 		n.mu.Unlock()
-	}
-}
-
-// joined, left and ended apply relation events to a cached node.
-func (g *nodes) joined(id, user int64) {
-	n := g.cached(id)
-	if n == nil {
-		return
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if n.missing || n.gone || n.loaded.IsZero() {
-		n.loaded = time.Time{} // surprising: reread
-		return
-	}
-	if _, ok := n.members[user]; !ok {
-		n.members[user] = struct{}{}
-		n.list = append(slices.Clone(n.list), user)
-	}
-	if n.mod.ReadFrom != nil {
-		// A (re)join has a new join seq, which the event does not carry:
-		// readFrom reloads the node on first need.
-		from := maps.Clone(n.mod.ReadFrom)
-		delete(from, user)
-		n.mod.ReadFrom = from
-	}
-}
-
-func (g *nodes) left(id, user int64) {
-	n := g.cached(id)
-	if n == nil {
-		return
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	if _, ok := n.members[user]; ok {
-		delete(n.members, user)
-		n.list = slices.DeleteFunc(slices.Clone(n.list), func(x int64) bool { return x == user })
-	}
-}
-
-func (g *nodes) ended(id int64) {
-	n := g.cached(id)
-	if n == nil {
-		return
-	}
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.gone, n.members, n.list = true, nil, nil
-	if n.loaded.IsZero() {
-		n.loaded = time.Now()
 	}
 }
 

@@ -75,23 +75,20 @@ func TestPruneLeastActive(t *testing.T) {
 	}
 }
 
-func TestEventsUpdateNodes(t *testing.T) {
-	c := &clock{t: time.Now()}
-	g := newNodes(time.Hour, c.now, members)
+// An event only makes the node load again: what it says (user 2 joined)
+// is not taken, the load decides.
+func TestEventsReloadNodes(t *testing.T) {
+	loads := 0
+	g := newNodes(time.Hour, time.Now, func(context.Context, int64) (Roster, error) {
+		loads++
+		return Roster{Members: []int64{1}}, nil
+	})
 	use(t, &g, 1, 1)
-	g.joined(1, 2)
-	if ok, list, _ := g.members(context.Background(), 1, 2); !ok || fmt.Sprint(list) != "[1 2]" {
-		t.Fatalf("after join: %v %v", ok, list)
+	g.forget(1) // "user 2 joined group 1"
+	if ok, list, _ := g.members(context.Background(), 1, 2); ok || fmt.Sprint(list) != "[1]" || loads != 2 {
+		t.Fatalf("after an event: member %v, members %v, %d loads; want false, [1], 2", ok, list, loads)
 	}
-	g.left(1, 1)
-	if ok, list, _ := g.members(context.Background(), 1, 1); ok || fmt.Sprint(list) != "[2]" {
-		t.Fatalf("after leave: %v %v", ok, list)
-	}
-	g.ended(1)
-	if _, err := g.list(context.Background(), 1); err != ErrNoSuchTarget {
-		t.Fatalf("after end: %v", err)
-	}
-	g.joined(9, 1) // not cached: nothing to do
+	g.forget(9) // not cached: nothing to do
 	if g.cached(9) != nil {
 		t.Fatal("an event made a node")
 	}

@@ -1,5 +1,7 @@
 // Relation events (docs/events.md) applied to the relation and membership
-// caches.
+// caches: as invalidation only. An event says which entry may be wrong,
+// never what is true, because anyone who can publish on NATS could have
+// written it: the entry is dropped and the next use reads the DataService.
 
 package chat
 
@@ -29,23 +31,16 @@ type RelationEvent struct {
 	Subscription int64
 }
 
-// ApplyRelation updates the caches with one relation event.
+// ApplyRelation drops the cache entry one relation event names; its
+// content (who joined, who left) is not applied.
 func (s *Service) ApplyRelation(ev RelationEvent) {
 	switch ev.Kind {
 	case FriendAdded, FriendRemoved, Blocked, Unblocked:
 		s.rels.forget(ev.User, ev.Peer)
-	case GroupMemberJoined:
-		s.grps.joined(ev.Group, ev.User)
-	case GroupMemberLeft:
-		s.grps.left(ev.Group, ev.User)
-	case GroupDismissed:
-		s.grps.ended(ev.Group)
-	case GroupChanged:
+	case GroupMemberJoined, GroupMemberLeft, GroupDismissed, GroupChanged:
 		s.grps.forget(ev.Group)
-	case SubscriptionFollowed:
-		s.subs.joined(ev.Subscription, ev.User)
-	case SubscriptionUnfollowed:
-		s.subs.left(ev.Subscription, ev.User)
+	case SubscriptionFollowed, SubscriptionUnfollowed:
+		s.subs.forget(ev.Subscription)
 	}
 }
 

@@ -2,8 +2,8 @@
 // its default, its flag and its environment variable, filled in one place
 // (Load). Flags override the environment, which overrides the defaults.
 //
-// It imports only the standard library, foundation/config (the loader)
-// and foundation/tlsconfig.
+// It imports only the standard library, foundation/config (the loader),
+// foundation/natsauth and foundation/tlsconfig.
 package config
 
 import (
@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
 
@@ -34,6 +35,15 @@ type Config struct {
 	NodeID     string          // NODE_ID: unique per node; default hostname:port of HTTP_ADDR
 	NATSURL    string          // NATS_URL: "" = an embedded NATS server on NATSListen
 	NATSListen string          // NATS_LISTEN: where the embedded NATS server listens
+	// NATSAuth (NATS_USER, NATS_PASSWORD or NATS_NKEY_SEED) is this node's
+	// NATS credential. With the embedded server it is also the one other
+	// nodes use to join it; empty there, one is generated at start.
+	NATSAuth natsauth.Auth
+	// NATSEvents (NATS_EVENTS_USER, NATS_EVENTS_PASSWORD) is the
+	// credential the embedded server gives the relation-event publisher
+	// (the userservice); empty: nobody may publish them.
+	NATSEvents natsauth.Auth
+	NATSCA     string // NATS_CA: the CA that signs the NATS server's certificate; "" = TLS_CA
 
 	SendRate      float64       // SEND_RATE: messages per second per user; 0 = no limit
 	SendBurst     int           // SEND_BURST
@@ -123,6 +133,12 @@ var settings = []config.Setting[Config]{
 	config.Var("NODE_ID", "node-id", "", "unique id of this node in the cluster; empty = hostname:http-port", config.String(func(c *Config) *string { return &c.NodeID })),
 	config.Var("NATS_URL", "nats-url", "", "NATS URL; empty starts an embedded NATS server on nats-listen", config.String(func(c *Config) *string { return &c.NATSURL })),
 	config.Var("NATS_LISTEN", "nats-listen", "127.0.0.1:4250", "listen address of the embedded NATS server", config.String(func(c *Config) *string { return &c.NATSListen })),
+	config.Var("NATS_USER", "nats-user", "", "NATS user of this node (with nats-password); empty with the embedded server: generated at start", config.String(func(c *Config) *string { return &c.NATSAuth.User })),
+	config.Var("NATS_PASSWORD", "nats-password", "", "NATS password of nats-user", config.Secret(config.String(func(c *Config) *string { return &c.NATSAuth.Password }))),
+	config.Var("NATS_NKEY_SEED", "nats-nkey-seed", "", "file holding this node's NATS nkey seed (instead of nats-user)", config.String(func(c *Config) *string { return &c.NATSAuth.NKeySeed })),
+	config.Var("NATS_EVENTS_USER", "nats-events-user", "", "embedded NATS: the user that may publish relation events (the userservice's nats-user); empty for none", config.String(func(c *Config) *string { return &c.NATSEvents.User })),
+	config.Var("NATS_EVENTS_PASSWORD", "nats-events-password", "", "embedded NATS: the password of nats-events-user", config.Secret(config.String(func(c *Config) *string { return &c.NATSEvents.Password }))),
+	config.Var("NATS_CA", "nats-ca", "", "CA of the NATS server's certificate; empty for tls-ca", config.String(func(c *Config) *string { return &c.NATSCA })),
 	config.Var("SEND_RATE", "send-rate", "20", "messages per second a user may send; 0 for no limit", config.Float64(func(c *Config) *float64 { return &c.SendRate })),
 	config.Var("SEND_BURST", "send-burst", "40", "burst of the send rate limit", config.Int(func(c *Config) *int { return &c.SendBurst })),
 	config.Var("MAX_FRAME_BYTES", "max-frame-bytes", "65536", "largest client frame; larger ones close the connection (1009)", config.Int64(func(c *Config) *int64 { return &c.MaxFrameBytes })),
@@ -170,6 +186,16 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 	return c, c.Validate()
 }
 
+// NATSClient is how this node connects to NATS at url: its credential,
+// the NATS CA, and its client certificate.
+func (c Config) NATSClient(url string) natsauth.Client {
+	files := c.ClientTLS
+	if c.NATSCA != "" {
+		files.CA = c.NATSCA
+	}
+	return natsauth.Client{URL: url, Auth: c.NATSAuth, TLS: files}
+}
+
 // DefaultNodeID is hostname:port of the HTTP address.
 func DefaultNodeID(httpAddr string) string {
 	host, err := os.Hostname()
@@ -193,6 +219,12 @@ func (c Config) Validate() error {
 	}
 	if c.NATSURL == "" && c.NATSListen == "" {
 		errs = append(errs, errors.New("nats-listen is empty and no nats-url is set"))
+	}
+	if err := c.NATSAuth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("nats-user, nats-password, nats-nkey-seed: %w", err))
+	}
+	if err := c.NATSEvents.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("nats-events-user, nats-events-password: %w", err))
 	}
 	if c.SendRate < 0 || (c.SendRate > 0 && c.SendBurst < 1) {
 		errs = append(errs, fmt.Errorf("send-rate %v / send-burst %d: want a rate >= 0 and, with a rate, a burst >= 1", c.SendRate, c.SendBurst))
@@ -236,6 +268,6 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// LogValue logs the Config from the settings table (it holds no secrets:
-// keys are files; a NATS URL's password would be masked).
+// LogValue logs the Config from the settings table: secrets (NATS
+// passwords) and a NATS URL's password are masked; keys are files.
 func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }

@@ -1,9 +1,11 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -60,5 +62,36 @@ func TestInvalid(t *testing.T) {
 	}
 	if _, err := Load([]string{"extra"}, env(nil), io.Discard); err == nil {
 		t.Fatal("an extra argument was accepted")
+	}
+}
+
+// NATS credentials, in the URL or in their own settings, never reach the
+// log of the Config.
+func TestNATSCredentialsAreMasked(t *testing.T) {
+	const urlPass, pass, events = "url-pass-word", "nats-pass-word", "events-pass-word"
+	c, err := Load(nil, env(map[string]string{
+		"NATS_URL": "nats://node:" + urlPass + "@nats.internal:4222", "NATS_USER": "node", "NATS_PASSWORD": pass,
+		"NATS_EVENTS_USER": "userservice", "NATS_EVENTS_PASSWORD": events,
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSAuth.Password != pass || c.NATSEvents.Password != events {
+		t.Fatal("the credentials were not loaded")
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	for _, want := range []string{`"nats_url":"nats://node:xxxxx@nats.internal:4222"`, `"nats_password":"xxxxx"`, `"nats_events_password":"xxxxx"`} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("the log lacks %s: %s", want, logged.String())
+		}
+	}
+	for _, s := range []string{urlPass, pass, events} {
+		if strings.Contains(logged.String(), s) {
+			t.Errorf("the log shows %s: %s", s, logged.String())
+		}
+	}
+	if _, err := Load(nil, env(map[string]string{"NATS_EVENTS_USER": "userservice"}), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-events-password") {
+		t.Errorf("an events user without a password: %v", err)
 	}
 }

@@ -1,6 +1,8 @@
 // Package events consumes the userservice's relation events from NATS
 // (subject privateim.relations, protobuf privateim.events.v1.RelationEvent;
-// docs/events.md) and hands them to the chat caches.
+// docs/events.md) and hands them to the chat caches, which drop the entry
+// an event names and read it again from the DataService: an event is a
+// hint, never a fact (chat.ApplyRelation).
 package events
 
 import (
@@ -10,13 +12,14 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/privateim/privateim/foundation/natsauth"
 	eventsv1 "github.com/privateim/privateim/protos/events/v1"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 )
 
 // Subject carries the relation events.
-const Subject = "privateim.relations"
+const Subject = natsauth.RelationsSubject
 
 // Subscribe applies every relation event on nc to apply until the returned
 // subscription is drained or nc closes.

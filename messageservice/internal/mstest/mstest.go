@@ -1,8 +1,9 @@
 // Package mstest starts the messageservice in-process for tests, the way
 // the binary starts it (server.New + Run), on 127.0.0.1:0, against the real
 // stack: a DataService process on a fresh database and a userservice
-// process (foundation/stacktest), and an embedded NATS server both services
-// share, so relation events flow. It offers helpers to make users, friends,
+// process (foundation/stacktest), and a NATS server both services share
+// (stacktest.StartNATS: mutual TLS, a user per role), so relation events
+// flow. It offers helpers to make users, friends,
 // blacklists and groups through the userservice's HTTP API, and a
 // WebSocket client (gorilla/websocket) that reads frames.
 package mstest
@@ -24,8 +25,8 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
-	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/poll"
 	"github.com/privateim/privateim/foundation/stacktest"
 
@@ -37,26 +38,19 @@ import (
 type Stack struct {
 	Data    *stacktest.DataService
 	Users   *stacktest.UserService
-	NATSURL string
+	NATS    *stacktest.NATS
+	NATSURL string // NATS.URL
 	Client  *http.Client
 }
 
-// StartStack starts a DataService, an embedded NATS and a userservice that
+// StartStack starts a DataService, a NATS server and a userservice that
 // publishes relation events there.
 func StartStack(tb testing.TB) *Stack {
 	tb.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		tb.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		ns.Shutdown()
-		tb.Fatal("nats server not ready")
-	}
-	tb.Cleanup(func() { ns.Shutdown(); ns.WaitForShutdown() })
-	st := &Stack{Data: stacktest.StartDataService(tb), NATSURL: ns.ClientURL(), Client: &http.Client{Timeout: 30 * time.Second}}
-	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATSURL: st.NATSURL})
+	st := &Stack{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}}
+	st.NATS = stacktest.StartNATS(tb, st.Data.Certs)
+	st.NATSURL = st.NATS.URL
+	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATS: st.NATS})
 	return st
 }
 
@@ -77,7 +71,7 @@ func (st *Stack) Config() config.Config {
 	cfg.HTTPAddr, cfg.GRPCAddr = "127.0.0.1:0", "127.0.0.1:0"
 	cfg.DataAddr, cfg.UserAddr = st.Data.Addr, st.Users.GRPCAddr
 	cfg.TLS, cfg.ClientTLS = st.Data.Certs.Message, st.Data.Certs.Message
-	cfg.NATSURL = st.NATSURL
+	cfg.NATSURL, cfg.NATSAuth = st.NATSURL, st.NATS.Users[natsauth.Node]
 	cfg.NodeID = "test-" + rand.Text()[:6]
 	cfg.SendRate = 0
 	cfg.FramesPerConn, cfg.FramesPerUser, cfg.ReadRate, cfg.SyncRate = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}

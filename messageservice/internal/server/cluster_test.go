@@ -13,7 +13,9 @@ import (
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/poll"
+	"github.com/privateim/privateim/foundation/stacktest"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -25,13 +27,9 @@ type nodeMessages struct {
 	n  map[string]int
 }
 
-func countNodeMessages(t *testing.T, url string) *nodeMessages {
+func countNodeMessages(t *testing.T, ns *stacktest.NATS) *nodeMessages {
 	t.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(nc.Close)
+	nc := ns.Connect(t, natsauth.Node)
 	c := &nodeMessages{n: map[string]int{}}
 	if _, err := nc.Subscribe("privateim.msg.node.>", func(m *nats.Msg) {
 		var d struct {
@@ -101,7 +99,7 @@ func TestCluster(t *testing.T) {
 		nodes[i] = st.StartNode(t, cfg)
 	}
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
-	counts := countNodeMessages(t, st.NATSURL)
+	counts := countNodeMessages(t, st.NATS)
 
 	t.Run("direct across nodes, one NATS message to the receiver's node only", func(t *testing.T) {
 		a, b := st.NewUser(t, "a"), st.NewUser(t, "b")
@@ -226,11 +224,7 @@ func TestGapFilled(t *testing.T) {
 		stored = append(stored, r.GetMessage())
 	}
 	// Only the second reaches this node.
-	nc, err := nats.Connect(st.NATSURL)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
+	nc := st.NATS.Connect(t, natsauth.Node)
 	m2 := stored[1]
 	frameJSON := fmt.Sprintf(`{"type":"message","msg_id":"%d","conversation":%q,"seq":2,"from":%q,"to":{"kind":"user","id":%q},"content":{"kind":"text","text":"m1"},"ts":1}`,
 		m2.GetId(), conv(a, b), a.ID, b.ID)

@@ -124,8 +124,8 @@ func (s *sender) send(id, to, text string) int64 {
 // drops it by seq).
 func TestNodeKilled(t *testing.T) {
 	st := stack(t)
-	p1 := stacktest.StartMessageService(t, st.Data, st.Users, st.NATSURL, "NODE_ID=p1", "RETRY_INTERVAL=500ms")
-	p2 := stacktest.StartMessageService(t, st.Data, st.Users, st.NATSURL, "NODE_ID=p2", "RETRY_INTERVAL=500ms")
+	p1 := stacktest.StartMessageService(t, st.Data, st.Users, st.NATS, "NODE_ID=p1", "RETRY_INTERVAL=500ms")
+	p2 := stacktest.StartMessageService(t, st.Data, st.Users, st.NATS, "NODE_ID=p2", "RETRY_INTERVAL=500ms")
 	a, b, c, d := st.NewUser(t, "a"), st.NewUser(t, "b"), st.NewUser(t, "c"), st.NewUser(t, "d")
 	st.Befriend(t, a, b)
 	st.Befriend(t, c, d)

@@ -1,6 +1,7 @@
 // Package server assembles the messageservice from its Config, the way the
 // binary runs it: the DataService and userservice clients, NATS (embedded
-// or external) with the relation-event subscription and the cluster
+// or external; always TLS with a credential, foundation/natsauth) with the
+// relation-event subscription and the cluster
 // (registry and routing between nodes sharing that NATS), the chat service, the
 // WebSocket server on HTTP_ADDR (GET /ws, /healthz, /readyz) and the
 // internal gRPC server on GRPC_ADDR (foundation/grpcserver: mTLS, health,
@@ -26,7 +27,9 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
@@ -81,13 +84,17 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	}
 	url := cfg.NATSURL
 	if url == "" {
-		if s.ns, err = startNATS(cfg.NATSListen); err != nil {
+		if cfg.NATSAuth.IsZero() {
+			// Nobody configured a credential: only this process knows it.
+			cfg.NATSAuth = natsauth.Generate("messageservice")
+		}
+		if s.ns, err = startNATS(cfg); err != nil {
 			return nil, err
 		}
 		url = s.ns.ClientURL()
-		log.Info("embedded nats", "url", url)
+		log.Info("embedded nats", "url", url, "events_user", cfg.NATSEvents.User)
 	}
-	if s.nc, err = nats.Connect(url, nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1), nats.NoEcho(),
+	if s.nc, err = cfg.NATSClient(url).Connect(nats.Name("messageservice "+cfg.NodeID), nats.MaxReconnects(-1), nats.NoEcho(),
 		nats.ReconnectHandler(func(*nats.Conn) {
 			log.Info("nats reconnected; relation caches reread")
 			if s.chat != nil {
@@ -98,8 +105,12 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			if !nc.IsClosed() { // not our own Close at shutdown
 				log.Warn("nats disconnected", "err", err)
 			}
-		})); err != nil {
-		return nil, fmt.Errorf("connect nats %s: %w", url, err)
+		}),
+		// Permission violations and slow consumers arrive here: a node
+		// whose credential lacks a subject says so instead of going quiet.
+		nats.ErrorHandler(func(_ *nats.Conn, _ *nats.Subscription, err error) { log.Warn("nats", "err", err) }),
+	); err != nil {
+		return nil, fmt.Errorf("connect nats %s: %w", fconfig.Mask(url), err)
 	}
 	// The cluster is built with the chat service as its local node and is
 	// the service's Router: no setter, no nil cluster.
@@ -180,26 +191,43 @@ func pprofMux() *http.ServeMux {
 	return mux
 }
 
-func startNATS(listen string) (*natsserver.Server, error) {
-	host, portStr, err := net.SplitHostPort(listen)
+// startNATS starts the embedded NATS server on cfg.NATSListen: mutual TLS
+// with the node's server certificate and CA, and two users, this node
+// (cfg.NATSAuth, which other nodes joining it use too) and the
+// relation-event publisher (cfg.NATSEvents, when set), each limited to its
+// subjects (foundation/natsauth).
+func startNATS(cfg config.Config) (*natsserver.Server, error) {
+	host, portStr, err := net.SplitHostPort(cfg.NATSListen)
 	if err != nil {
-		return nil, fmt.Errorf("nats-listen %q: %w", listen, err)
+		return nil, fmt.Errorf("nats-listen %q: %w", cfg.NATSListen, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil {
-		return nil, fmt.Errorf("nats-listen %q: port: %w", listen, err)
+		return nil, fmt.Errorf("nats-listen %q: port: %w", cfg.NATSListen, err)
 	}
 	if port == 0 {
 		port = -1 // a random free port
 	}
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: host, Port: port, NoLog: true, NoSigs: true})
+	tlsc, err := tlsconfig.Server(cfg.TLS)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats tls: %w", err)
+	}
+	users := []natsauth.User{{Role: natsauth.Node, Auth: cfg.NATSAuth}}
+	if !cfg.NATSEvents.IsZero() {
+		users = append(users, natsauth.User{Role: natsauth.Publisher, Auth: cfg.NATSEvents})
+	}
+	opts, err := natsauth.ServerOptions(host, port, tlsc, users)
+	if err != nil {
+		return nil, fmt.Errorf("embedded nats: %w", err)
+	}
+	ns, err := natsserver.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}
 	go ns.Start()
 	if !ns.ReadyForConnections(10 * time.Second) {
 		ns.Shutdown()
-		return nil, fmt.Errorf("embedded nats on %s did not start", listen)
+		return nil, fmt.Errorf("embedded nats on %s did not start", cfg.NATSListen)
 	}
 	return ns, nil
 }

@@ -105,7 +105,7 @@ func startStack(tb testing.TB) *stack {
 // fixed ports.
 func (s *stack) startMessageService(tb testing.TB) {
 	tb.Helper()
-	s.ms = stacktest.StartMessageService(tb, s.e.Data, s.e.Users, "", s.msgEnv...)
+	s.ms = stacktest.StartMessageService(tb, s.e.Data, s.e.Users, nil, s.msgEnv...)
 }
 
 // parallel runs fn(i) for i in [0, n) on workers goroutines and returns

@@ -39,7 +39,7 @@ func TestPushRetriedUntilMessageServiceUp(t *testing.T) {
 		t.Fatalf("publish with the message service down: %+v", p)
 	}
 
-	stacktest.StartMessageService(t, e.Data, e.Users, "", "GRPC_ADDR="+msgAddr, "NATS_LISTEN="+stacktest.FreeAddr(t))
+	stacktest.StartMessageService(t, e.Data, e.Users, nil, "GRPC_ADDR="+msgAddr, "NATS_LISTEN="+stacktest.FreeAddr(t))
 	poll.Eventually(t, 60*time.Second, func() error {
 		var a artJSON
 		r := e.Do(t, http.MethodGet, base+early.ID, fan.Token, nil)

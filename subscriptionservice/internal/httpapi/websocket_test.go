@@ -62,7 +62,7 @@ func awaitMessage(t *testing.T, c *websocket.Conn, conversation string) wsMessag
 func TestPublishReachesWebSocketFollowers(t *testing.T) {
 	msgAddr := stacktest.FreeAddr(t)
 	e := subtest.StartWith(t, subtest.Options{Configure: func(c *config.Config) { c.MessageAddr = msgAddr }})
-	m := stacktest.StartMessageService(t, e.Data, e.Users, "", "GRPC_ADDR="+msgAddr, "NATS_LISTEN="+stacktest.FreeAddr(t))
+	m := stacktest.StartMessageService(t, e.Data, e.Users, nil, "GRPC_ADDR="+msgAddr, "NATS_LISTEN="+stacktest.FreeAddr(t))
 	owner := e.NewAccount(t, "Owner")
 	online := e.NewAccount(t, "Online fan")
 	offline := e.NewAccount(t, "Offline fan")

@@ -1,10 +1,11 @@
 // Package config is the userservice's one configuration: every setting, its
 // default, its flag and its environment variable, filled in one place (Load).
 // Flags override the environment, which overrides the defaults. Secrets
-// (JWT_SECRET, SMTP_PASSWORD, FILE_URL_SECRET) are masked when the Config is logged.
+// (JWT_SECRET, SMTP_PASSWORD, FILE_URL_SECRET, NATS_PASSWORD) are masked when
+// the Config is logged, and so is the password of a URL (NATS_URL, ES_URL).
 //
-// It imports only the standard library, foundation/config (the loader)
-// and foundation/tlsconfig.
+// It imports only the standard library, foundation/config (the loader),
+// foundation/natsauth and foundation/tlsconfig.
 package config
 
 import (
@@ -18,6 +19,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/userservice/internal/mailer"
 )
@@ -45,17 +47,21 @@ type Config struct {
 	ResetTTL     time.Duration // RESET_TTL: password-reset link lifetime
 	VerifyTTL    time.Duration // EMAIL_VERIFY_TTL: email-verification link lifetime
 
-	UploadDir        string        // UPLOAD_DIR
-	FileURLSecret    string        // FILE_URL_SECRET (secret): signs chat file URLs; "" = derived from JWT_SECRET
-	FileURLTTL       time.Duration // FILE_URL_TTL: how long a chat file URL works
-	UploadQuota      int64         // UPLOAD_QUOTA: bytes of chat files one user may store
-	QRDecoders       int           // QR_DECODERS: pictures decoded at once to read QR codes
-	AvatarDecoders   int           // AVATAR_DECODERS: avatars decoded at once
-	DecodesPerUser   int           // DECODES_PER_USER: of those, at once for one user (each pool)
-	ESURL            string        // ES_URL: "" = embedded bleve index
-	SearchDir        string        // SEARCH_DIR: where the bleve index lives
-	NATSURL          string        // NATS_URL: "" = relation events off
-	GroupMemberLimit int           // GROUP_MEMBER_LIMIT
+	UploadDir      string        // UPLOAD_DIR
+	FileURLSecret  string        // FILE_URL_SECRET (secret): signs chat file URLs; "" = derived from JWT_SECRET
+	FileURLTTL     time.Duration // FILE_URL_TTL: how long a chat file URL works
+	UploadQuota    int64         // UPLOAD_QUOTA: bytes of chat files one user may store
+	QRDecoders     int           // QR_DECODERS: pictures decoded at once to read QR codes
+	AvatarDecoders int           // AVATAR_DECODERS: avatars decoded at once
+	DecodesPerUser int           // DECODES_PER_USER: of those, at once for one user (each pool)
+	ESURL          string        // ES_URL: "" = embedded bleve index
+	SearchDir      string        // SEARCH_DIR: where the bleve index lives
+	NATSURL        string        // NATS_URL: "" = relation events off
+	// NATSAuth (NATS_USER, NATS_PASSWORD or NATS_NKEY_SEED) is the NATS
+	// credential that may publish relation events.
+	NATSAuth         natsauth.Auth
+	NATSCA           string // NATS_CA: the CA of the NATS server's certificate; "" = TLS_CA
+	GroupMemberLimit int    // GROUP_MEMBER_LIMIT
 
 	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL: per email and client address
 	SigninPerIP    Rate     // RATE_SIGNIN_IP
@@ -142,6 +148,10 @@ var settings = []config.Setting[Config]{
 	config.Var("ES_URL", "es-url", "", "Elasticsearch URL; empty for the embedded bleve index", config.String(func(c *Config) *string { return &c.ESURL })),
 	config.Var("SEARCH_DIR", "search-dir", ".dev/search", "bleve index directory", config.String(func(c *Config) *string { return &c.SearchDir })),
 	config.Var("NATS_URL", "nats-url", "", "NATS URL for relation events; empty for none", config.String(func(c *Config) *string { return &c.NATSURL })),
+	config.Var("NATS_USER", "nats-user", "", "NATS user that may publish relation events (with nats-password)", config.String(func(c *Config) *string { return &c.NATSAuth.User })),
+	config.Var("NATS_PASSWORD", "nats-password", "", "NATS password of nats-user", config.Secret(config.String(func(c *Config) *string { return &c.NATSAuth.Password }))),
+	config.Var("NATS_NKEY_SEED", "nats-nkey-seed", "", "file holding the NATS nkey seed (instead of nats-user)", config.String(func(c *Config) *string { return &c.NATSAuth.NKeySeed })),
+	config.Var("NATS_CA", "nats-ca", "", "CA of the NATS server's certificate; empty for tls-ca", config.String(func(c *Config) *string { return &c.NATSCA })),
 	config.Var("GROUP_MEMBER_LIMIT", "group-member-limit", "500", "most members a group may have", config.Int(func(c *Config) *int { return &c.GroupMemberLimit })),
 	config.Var("RATE_SIGNIN_EMAIL", "rate-signin-email", "10/1m", "sign-ins per email from one client address (IPv4, or IPv6 /64), N/duration or off", config.Parsed(func(c *Config) *Rate { return &c.SigninPerEmail }, ParseRate)),
 	config.Var("RATE_SIGNIN_IP", "rate-signin-ip", "60/1m", "sign-ins per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.SigninPerIP }, ParseRate)),
@@ -172,6 +182,16 @@ func Load(args []string, getenv func(string) string, usage io.Writer) (Config, e
 // LogValue logs the Config from the settings table, secrets masked.
 func (c Config) LogValue() slog.Value { return config.LogValue(settings, &c) }
 
+// NATSClient is how relation events reach NATS_URL: the credential, the
+// NATS CA and the client certificate.
+func (c Config) NATSClient() natsauth.Client {
+	files := c.DataTLS
+	if c.NATSCA != "" {
+		files.CA = c.NATSCA
+	}
+	return natsauth.Client{URL: c.NATSURL, Auth: c.NATSAuth, TLS: files}
+}
+
 // MinJWTSecret is the shortest JWT_SECRET accepted, in bytes.
 const MinJWTSecret = 32
 
@@ -182,6 +202,9 @@ func (c Config) Validate() error {
 		if a.v == "" {
 			errs = append(errs, fmt.Errorf("%s is empty", a.name))
 		}
+	}
+	if err := c.NATSAuth.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("nats-user, nats-password, nats-nkey-seed: %w", err))
 	}
 	if len(c.JWTSecret) < MinJWTSecret {
 		errs = append(errs, fmt.Errorf("jwt-secret (JWT_SECRET) must be at least %d bytes, got %d", MinJWTSecret, len(c.JWTSecret)))

@@ -120,3 +120,32 @@ func TestParseRate(t *testing.T) {
 		t.Errorf("String = %q", s)
 	}
 }
+
+// NATS credentials, in the URL or in their own settings, never reach the
+// log of the Config.
+func TestNATSCredentialsAreMasked(t *testing.T) {
+	const urlPass, pass = "url-pass-word", "nats-pass-word"
+	c, err := Load(nil, env(map[string]string{
+		"JWT_SECRET": secret, "NATS_URL": "nats://events:" + urlPass + "@nats.internal:4222",
+		"NATS_USER": "events", "NATS_PASSWORD": pass,
+	}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.NATSAuth.Password != pass || !strings.Contains(c.NATSURL, urlPass) {
+		t.Fatal("the credentials were not loaded")
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	for _, want := range []string{`"nats_url":"nats://events:xxxxx@nats.internal:4222"`, `"nats_password":"xxxxx"`} {
+		if !strings.Contains(logged.String(), want) {
+			t.Errorf("the log lacks %s: %s", want, logged.String())
+		}
+	}
+	if strings.Contains(logged.String(), urlPass) || strings.Contains(logged.String(), pass) {
+		t.Errorf("the log shows a NATS password: %s", logged.String())
+	}
+	if _, err := Load(nil, env(map[string]string{"JWT_SECRET": secret, "NATS_USER": "events"}), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-password") {
+		t.Errorf("a user without a password: %v", err)
+	}
+}

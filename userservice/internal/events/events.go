@@ -7,7 +7,7 @@
 // full) is logged and dropped; the request that made the change has
 // succeeded already and is not failed for it.
 //
-// It may import nats.go, the protos and relation.
+// It may import nats.go, the protos, foundation/natsauth and relation.
 package events
 
 import (
@@ -23,11 +23,13 @@ import (
 
 	eventsv1 "github.com/privateim/privateim/protos/events/v1"
 
+	"github.com/privateim/privateim/foundation/natsauth"
+
 	"github.com/privateim/privateim/userservice/internal/relation"
 )
 
 // Subject is where every relation event is published.
-const Subject = "privateim.relations"
+const Subject = natsauth.RelationsSubject
 
 // Publisher publishes on one NATS connection. Safe for concurrent use.
 type Publisher struct {
@@ -37,11 +39,12 @@ type Publisher struct {
 
 var _ relation.Publisher = (*Publisher)(nil)
 
-// Connect connects to the NATS server(s) at url (comma-separated). It
-// fails when no server answers now; later disconnects are retried forever
-// while publishes are buffered (nats.go's reconnect buffer, 8 MiB).
-func Connect(url string, log *slog.Logger) (*Publisher, error) {
-	nc, err := nats.Connect(url,
+// Connect connects to the NATS server(s) at c.URL (comma-separated) over
+// TLS with c's credential. It fails when no server answers now; later
+// disconnects are retried forever while publishes are buffered (nats.go's
+// reconnect buffer, 8 MiB).
+func Connect(c natsauth.Client, log *slog.Logger) (*Publisher, error) {
+	nc, err := c.Connect(
 		nats.Name("userservice"),
 		nats.MaxReconnects(-1),
 		nats.ReconnectWait(time.Second),

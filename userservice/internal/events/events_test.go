@@ -8,6 +8,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/privateim/privateim/foundation/natsauth"
+	"github.com/privateim/privateim/foundation/stacktest"
 	eventsv1 "github.com/privateim/privateim/protos/events/v1"
 
 	"github.com/privateim/privateim/userservice/internal/events"
@@ -16,9 +18,10 @@ import (
 )
 
 func TestPublish(t *testing.T) {
-	ns := natstest.Start(t)
-	ch := natstest.Subscribe(t, ns.ClientURL(), events.Subject)
-	p, err := events.Connect(ns.ClientURL(), slog.New(slog.DiscardHandler))
+	_, certs := stacktest.TempCerts(t)
+	ns := natstest.Start(t, certs)
+	ch := natstest.Subscribe(t, ns, events.Subject)
+	p, err := events.Connect(ns.Client(natsauth.Publisher), slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,26 @@ func TestKindsMatchTheProto(t *testing.T) {
 }
 
 func TestConnectFails(t *testing.T) {
-	if _, err := events.Connect("nats://127.0.0.1:1", slog.New(slog.DiscardHandler)); err == nil {
-		t.Fatal("connected to nothing")
+	_, certs := stacktest.TempCerts(t)
+	ns := natstest.Start(t, certs)
+	_, foreign := stacktest.TempCerts(t)
+	good := ns.Client(natsauth.Publisher)
+	for _, tt := range []struct {
+		name string
+		c    func(c *natsauth.Client)
+	}{
+		{"nobody listens", func(c *natsauth.Client) { c.URL = "nats://127.0.0.1:1" }},
+		{"no credential", func(c *natsauth.Client) { c.Auth = natsauth.Auth{} }},
+		{"wrong password", func(c *natsauth.Client) { c.Auth.Password += "x" }},
+		{"server certificate from another CA", func(c *natsauth.Client) { c.TLS = foreign.Client }},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := good
+			tt.c(&c)
+			if p, err := events.Connect(c, slog.New(slog.DiscardHandler)); err == nil {
+				p.Close(context.Background())
+				t.Fatal("connected")
+			}
+		})
 	}
 }

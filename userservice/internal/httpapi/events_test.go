@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -9,6 +10,9 @@ import (
 	"github.com/nats-io/nats.go"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/privateim/privateim/foundation/natsauth"
+	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 	eventsv1 "github.com/privateim/privateim/protos/events/v1"
 
 	"github.com/privateim/privateim/userservice/internal/config"
@@ -65,9 +69,13 @@ func expectEvents(t *testing.T, ch <-chan *nats.Msg, want ...wantEvent) {
 
 func TestRelationEvents(t *testing.T) {
 	t.Parallel()
-	ns := natstest.Start(t)
-	ch := natstest.Subscribe(t, ns.ClientURL(), events.Subject)
-	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.NATSURL = ns.ClientURL() }})
+	var ch <-chan *nats.Msg
+	var ns *stacktest.NATS
+	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) {
+		ns = natstest.Start(t, devpki.Paths(filepath.Dir(c.TLS.CA)))
+		ch = natstest.Subscribe(t, ns, events.Subject)
+		c.NATSURL, c.NATSAuth = ns.URL, ns.Users[natsauth.Publisher]
+	}})
 	a := e.NewAccount(t, "Ann")
 	b := e.NewAccount(t, "Ben")
 	c := e.NewAccount(t, "Cai")
@@ -135,8 +143,8 @@ func TestRelationEvents(t *testing.T) {
 		}
 	})
 	t.Run("requests succeed while NATS is down", func(t *testing.T) {
-		ns.Shutdown()
-		ns.WaitForShutdown()
+		ns.Server.Shutdown()
+		ns.Server.WaitForShutdown()
 		must(t, e, a, "PUT", "/api/v1/blacklist/"+c.ID, nil, http.StatusNoContent)
 		must(t, e, c, "POST", "/api/v1/subscriptions/"+sub+"/follow", nil, http.StatusOK)
 	})

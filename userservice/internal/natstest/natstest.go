@@ -1,45 +1,33 @@
-// Package natstest starts an embedded NATS server on a free port for tests
-// and subscribes to subjects, collecting what arrives.
+// Package natstest starts a NATS server for the userservice's tests the
+// way a deployment runs one (foundation/stacktest.StartNATS: mutual TLS, a
+// user per role) and subscribes to subjects as a message node, collecting
+// what arrives.
 package natstest
 
 import (
 	"testing"
-	"time"
 
-	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
+
+	"github.com/privateim/privateim/foundation/natsauth"
+	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig/devpki"
 )
 
-// Start runs a NATS server on 127.0.0.1 and a random port until cleanup
-// and returns it; ClientURL() is its URL.
-func Start(tb testing.TB) *natsserver.Server {
+// Start runs a NATS server with certs on a free port of 127.0.0.1 until
+// cleanup.
+func Start(tb testing.TB, certs devpki.Set) *stacktest.NATS {
 	tb.Helper()
-	ns, err := natsserver.NewServer(&natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true})
-	if err != nil {
-		tb.Fatalf("nats server: %v", err)
-	}
-	go ns.Start()
-	if !ns.ReadyForConnections(10 * time.Second) {
-		ns.Shutdown()
-		tb.Fatal("nats server not ready")
-	}
-	tb.Cleanup(func() {
-		ns.Shutdown()
-		ns.WaitForShutdown()
-	})
-	return ns
+	return stacktest.StartNATS(tb, certs)
 }
 
-// Subscribe subscribes to subject on url; messages arrive on the returned
-// channel (buffered: 1024) until cleanup. The subscription is in place when
+// Subscribe subscribes to subject on ns as a message node (the role that
+// reads relation events); messages arrive on the returned channel
+// (buffered: 1024) until cleanup. The subscription is in place when
 // Subscribe returns.
-func Subscribe(tb testing.TB, url, subject string) <-chan *nats.Msg {
+func Subscribe(tb testing.TB, ns *stacktest.NATS, subject string) <-chan *nats.Msg {
 	tb.Helper()
-	nc, err := nats.Connect(url)
-	if err != nil {
-		tb.Fatalf("nats connect: %v", err)
-	}
-	tb.Cleanup(nc.Close)
+	nc := ns.Connect(tb, natsauth.Node)
 	ch := make(chan *nats.Msg, 1024)
 	if _, err := nc.ChanSubscribe(subject, ch); err != nil {
 		tb.Fatalf("subscribe %s: %v", subject, err)

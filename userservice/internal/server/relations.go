@@ -49,7 +49,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		s.rel.events = events.NewLogging(s.log)
 		return nil
 	}
-	p, err := events.Connect(s.cfg.NATSURL, s.log)
+	p, err := events.Connect(s.cfg.NATSClient(), s.log)
 	if err != nil {
 		return fmt.Errorf("relation events: %w", err)
 	}

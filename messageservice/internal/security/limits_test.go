@@ -20,7 +20,6 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
 
-
 // friends starts a stack and a node with cfg changed by configure, and
 // returns two friends connected to it.
 func friends(t *testing.T, configure func(*config.Config)) (*mstest.Stack, *mstest.Node, mstest.User, mstest.User) {

@@ -255,6 +255,9 @@ func (c Config) Validate() error {
 	}
 	if c.Env == config.Production {
 		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
+		if m, err := mailer.ParseMode(c.SMTPTLS); err == nil && m == mailer.None {
+			errs = append(errs, errors.New("smtp-tls (SMTP_TLS) none: plain SMTP is for a local development server; production mail needs starttls or tls"))
+		}
 	}
 	return errors.Join(errs...)
 }

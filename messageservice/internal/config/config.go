@@ -264,6 +264,10 @@ func (c Config) Validate() error {
 	}
 	if c.Env == config.Production {
 		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
+		if c.NATSURL != "" && c.NATSAuth.IsZero() {
+			// An external NATS that lets anyone in is no deployment.
+			errs = append(errs, errors.New("nats-user (NATS_USER) and nats-password, or nats-nkey-seed: required in production with a nats-url"))
+		}
 	}
 	return errors.Join(errs...)
 }

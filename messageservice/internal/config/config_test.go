@@ -95,3 +95,16 @@ func TestNATSCredentialsAreMasked(t *testing.T) {
 		t.Errorf("an events user without a password: %v", err)
 	}
 }
+
+// In production an external NATS needs a credential (one that lets anyone
+// in is no deployment); the embedded server generates its own.
+func TestProductionNeedsANATSCredential(t *testing.T) {
+	base := map[string]string{"ENV": "production", "NATS_URL": "nats://nats.internal:4222"}
+	if _, err := Load(nil, env(base), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-user (NATS_USER)") {
+		t.Fatalf("production NATS_URL without a credential: %v", err)
+	}
+	base["NATS_USER"], base["NATS_PASSWORD"] = "node", "pw"
+	if _, err := Load(nil, env(base), io.Discard); err != nil && strings.Contains(err.Error(), "nats-user (NATS_USER)") {
+		t.Fatalf("production NATS_URL with a credential: %v", err)
+	}
+}

@@ -258,6 +258,10 @@ func (c Config) Validate() error {
 		if m, err := mailer.ParseMode(c.SMTPTLS); err == nil && m == mailer.None {
 			errs = append(errs, errors.New("smtp-tls (SMTP_TLS) none: plain SMTP is for a local development server; production mail needs starttls or tls"))
 		}
+		if c.NATSURL != "" && c.NATSAuth.IsZero() {
+			// An external NATS that lets anyone in is no deployment.
+			errs = append(errs, errors.New("nats-user (NATS_USER) and nats-password, or nats-nkey-seed: required in production with a nats-url"))
+		}
 	}
 	return errors.Join(errs...)
 }

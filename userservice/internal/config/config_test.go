@@ -149,3 +149,15 @@ func TestNATSCredentialsAreMasked(t *testing.T) {
 		t.Errorf("a user without a password: %v", err)
 	}
 }
+
+// In production a NATS_URL needs a credential.
+func TestProductionNeedsANATSCredential(t *testing.T) {
+	base := map[string]string{"ENV": "production", "JWT_SECRET": secret, "NATS_URL": "nats://nats.internal:4222"}
+	if _, err := Load(nil, env(base), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-user (NATS_USER)") {
+		t.Fatalf("production NATS_URL without a credential: %v", err)
+	}
+	base["NATS_USER"], base["NATS_PASSWORD"] = "userservice", "pw"
+	if _, err := Load(nil, env(base), io.Discard); err != nil && strings.Contains(err.Error(), "nats-user (NATS_USER)") {
+		t.Fatalf("production NATS_URL with a credential: %v", err)
+	}
+}

@@ -99,6 +99,16 @@ func TestNewMemberCannotSyncPreJoinHistory(t *testing.T) {
 		}
 	}
 
+	// Opening the history to all reaches the cached group on the node at
+	// once (GROUP_CHANGED): the newcomer now reads from the start.
+	st.Do(t, http.MethodPatch, "/groups/"+g+"/access", owner.Token, map[string]string{"history": "all"}, http.StatusOK, nil)
+	poll.Eventually(t, wait, func() error {
+		if seqs, code := syncSeqs(cn, g); code != "" || len(seqs) == 0 || seqs[0] != 1 {
+			return fmt.Errorf("sync after history all = %v %q, want from seq 1", seqs, code)
+		}
+		return nil
+	})
+
 	// History "all": a newcomer reads everything.
 	open := st.NewGroup(t, owner)
 	st.Do(t, http.MethodPatch, "/groups/"+open+"/access", owner.Token, map[string]string{"history": "all"}, http.StatusOK, nil)

@@ -167,6 +167,9 @@ func (s *Service) SetAccess(ctx context.Context, me, id int64, a Access) (Group,
 	if g, err = s.store.UpdateGroup(ctx, id, u); err != nil {
 		return Group{}, fmt.Errorf("set access of group %d: %w", id, err)
 	}
+	// The message nodes reread the group (a history change moves where
+	// its members read from) on every node.
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupChanged, UserID: me, GroupID: id, At: s.now()})
 	return g, nil
 }
 

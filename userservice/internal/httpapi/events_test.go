@@ -122,6 +122,7 @@ func TestRelationEvents(t *testing.T) {
 		must(t, e, a, "DELETE", "/api/v1/groups/"+g.ID+"/members/"+b.ID, nil, http.StatusNoContent)
 		must(t, e, a, "DELETE", "/api/v1/groups/"+g.ID, nil, http.StatusNoContent)
 		expectEvents(t, ch,
+			wantEvent{kind: eventsv1.RelationEvent_GROUP_CHANGED, user: a.ID, group: g.ID}, // the access change
 			wantEvent{kind: joined, user: c.ID, group: g.ID},
 			wantEvent{kind: left, user: c.ID, group: g.ID},
 			wantEvent{kind: left, user: b.ID, peer: a.ID, group: g.ID},

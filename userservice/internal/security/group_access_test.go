@@ -101,6 +101,45 @@ func TestOutsiderCannotJoinApprovalGroup(t *testing.T) {
 	}
 }
 
+// TestQRCodeJoinFollowsThePolicy: the group's QR code (which anyone signed
+// in may fetch) names the group id, and joining by it is the same join: a
+// request for an approval group, refused for an invite-only one.
+func TestQRCodeJoinFollowsThePolicy(t *testing.T) {
+	e := usertest.Start(t)
+	owner, scanner := e.NewAccount(t, "Owner"), e.NewAccount(t, "Scanner")
+	for _, tc := range []struct {
+		policy string
+		status int
+		code   string
+	}{
+		{"approval", http.StatusAccepted, ""},
+		{"invite", http.StatusForbidden, "invite_only"},
+	} {
+		t.Run(tc.policy, func(t *testing.T) {
+			g := newGroup(t, e, owner, tc.policy)
+			png := call(t, e, scanner, "GET", "/groups/"+g.ID+"/qrcode", nil, http.StatusOK).Body
+			var code struct {
+				Kind string `json:"kind"`
+				ID   string `json:"id"`
+			}
+			r := e.Upload(t, "POST", "/api/v1/qrcode/parse", scanner.Token, "image", "qr.png", png)
+			if r.Status != http.StatusOK {
+				t.Fatalf("parse: %d %s", r.Status, r.Body)
+			}
+			r.Decode(t, &code)
+			if code.Kind != "group" || code.ID != g.ID {
+				t.Fatalf("the QR code names %+v, want group %s", code, g.ID)
+			}
+			if r := call(t, e, scanner, "POST", "/groups/"+code.ID+"/join", nil, tc.status); r.Err().Code != tc.code {
+				t.Fatalf("join by QR code: %s", r.Body)
+			}
+			if n := members(t, e, owner, g.ID); n != 1 {
+				t.Fatalf("%d members after a QR join of a %s group, want 1", n, tc.policy)
+			}
+		})
+	}
+}
+
 // TestRemovedMemberCannotRejoin: removing a member bans them, so they can
 // neither join an open group again, nor request, nor be invited, until the
 // ban is lifted; ban=false removes without banning.

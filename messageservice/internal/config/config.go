@@ -226,6 +226,10 @@ func (c Config) Validate() error {
 	if err := c.NATSEvents.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("nats-events-user, nats-events-password: %w", err))
 	}
+	if c.NATSURL != "" && !c.NATSEvents.IsZero() {
+		// The external server's own configuration says who publishes.
+		errs = append(errs, errors.New("nats-events-user, nats-events-password: only for the embedded NATS server, and nats-url is set"))
+	}
 	if c.SendRate < 0 || (c.SendRate > 0 && c.SendBurst < 1) {
 		errs = append(errs, fmt.Errorf("send-rate %v / send-burst %d: want a rate >= 0 and, with a rate, a burst >= 1", c.SendRate, c.SendBurst))
 	}

@@ -69,30 +69,46 @@ func TestInvalid(t *testing.T) {
 // log of the Config.
 func TestNATSCredentialsAreMasked(t *testing.T) {
 	const urlPass, pass, events = "url-pass-word", "nats-pass-word", "events-pass-word"
-	c, err := Load(nil, env(map[string]string{
-		"NATS_URL": "nats://node:" + urlPass + "@nats.internal:4222", "NATS_USER": "node", "NATS_PASSWORD": pass,
-		"NATS_EVENTS_USER": "userservice", "NATS_EVENTS_PASSWORD": events,
-	}), io.Discard)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if c.NATSAuth.Password != pass || c.NATSEvents.Password != events {
-		t.Fatal("the credentials were not loaded")
-	}
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
-	for _, want := range []string{`"nats_url":"nats://node:xxxxx@nats.internal:4222"`, `"nats_password":"xxxxx"`, `"nats_events_password":"xxxxx"`} {
-		if !strings.Contains(logged.String(), want) {
-			t.Errorf("the log lacks %s: %s", want, logged.String())
-		}
-	}
-	for _, s := range []string{urlPass, pass, events} {
-		if strings.Contains(logged.String(), s) {
-			t.Errorf("the log shows %s: %s", s, logged.String())
-		}
+	for name, tt := range map[string]struct {
+		env  map[string]string
+		want []string
+	}{
+		"external": {
+			map[string]string{"NATS_URL": "nats://node:" + urlPass + "@nats.internal:4222", "NATS_USER": "node", "NATS_PASSWORD": pass},
+			[]string{`"nats_url":"nats://node:xxxxx@nats.internal:4222"`, `"nats_password":"xxxxx"`},
+		},
+		"embedded": {
+			map[string]string{"NATS_USER": "node", "NATS_PASSWORD": pass, "NATS_EVENTS_USER": "userservice", "NATS_EVENTS_PASSWORD": events},
+			[]string{`"nats_password":"xxxxx"`, `"nats_events_password":"xxxxx"`},
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := Load(nil, env(tt.env), io.Discard)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.NATSAuth.Password != pass {
+				t.Fatal("the credentials were not loaded")
+			}
+			var logged bytes.Buffer
+			slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+			for _, want := range tt.want {
+				if !strings.Contains(logged.String(), want) {
+					t.Errorf("the log lacks %s: %s", want, logged.String())
+				}
+			}
+			for _, s := range []string{urlPass, pass, events} {
+				if strings.Contains(logged.String(), s) {
+					t.Errorf("the log shows %s: %s", s, logged.String())
+				}
+			}
+		})
 	}
 	if _, err := Load(nil, env(map[string]string{"NATS_EVENTS_USER": "userservice"}), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-events-password") {
 		t.Errorf("an events user without a password: %v", err)
+	}
+	if _, err := Load(nil, env(map[string]string{"NATS_URL": "nats://nats.internal:4222", "NATS_EVENTS_USER": "u", "NATS_EVENTS_PASSWORD": "p"}), io.Discard); err == nil || !strings.Contains(err.Error(), "only for the embedded") {
+		t.Errorf("an events user with an external NATS: %v", err)
 	}
 }
 

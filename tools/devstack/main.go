@@ -181,7 +181,8 @@ func services(c config) []service {
 		ports: []string{c.msgHTTP, c.msgGRPC, c.natsListen},
 		env: append([]string{
 			"HTTP_ADDR=" + c.msgHTTP, "GRPC_ADDR=" + c.msgGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
-			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_LISTEN=" + c.natsListen,
+			// Its own embedded NATS, whatever NATS_URL the shell holds.
+			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_URL=", "NATS_LISTEN=" + c.natsListen,
 			"NATS_EVENTS_USER=userservice", "NATS_EVENTS_PASSWORD=" + c.natsEvents,
 		}, tlsEnv(certs.Message)...),
 		endpoints: []string{

@@ -32,6 +32,7 @@ var Access = grpcserver.Allow{
 	datav1.Users_DeleteUser_FullMethodName:        {},
 	datav1.Users_CreateResetToken_FullMethodName:  {user},
 	datav1.Users_ResetPasswordPlus_FullMethodName: {user},
+	datav1.Users_GetResetToken_FullMethodName:     {user},
 	datav1.Users_CreateEmailToken_FullMethodName:  {user},
 	datav1.Users_VerifyEmailPlus_FullMethodName:   {user},
 

@@ -196,6 +196,19 @@ func (s *usersServer) ResetPasswordPlus(ctx context.Context, r *datav1.ResetPass
 	return &datav1.ResetPasswordPlusResponse{User: userPB(u)}, nil
 }
 
+func (s *usersServer) GetResetToken(ctx context.Context, r *datav1.GetResetTokenRequest) (*datav1.ResetToken, error) {
+	var c checker
+	c.key("token_hash", r.GetTokenHash(), maxTokenHashBytes)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	t, err := s.rel.GetResetToken(ctx, r.GetTokenHash())
+	if err != nil {
+		return nil, s.fail(ctx, "get reset token", err)
+	}
+	return resetTokenPB(t), nil
+}
+
 func (s *usersServer) CreateEmailToken(ctx context.Context, r *datav1.CreateEmailTokenRequest) (*datav1.EmailToken, error) {
 	t, err := s.newToken(r)
 	if err != nil {

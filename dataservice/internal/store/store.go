@@ -353,6 +353,8 @@ type Relational interface {
 	SearchUsers(ctx context.Context, namePrefix string, includeDeleted bool, p Page) (users []User, next string, err error)
 	UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error)
 	CreateResetToken(ctx context.Context, t ResetToken) (ResetToken, error)
+	// GetResetToken reads a reset token by its hash (ErrNotFound when unknown).
+	GetResetToken(ctx context.Context, tokenHash string) (ResetToken, error)
 	// ResetPasswordPlus consumes the token, sets the hash and bumps the token version in one transaction.
 	ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
 	CreateEmailToken(ctx context.Context, t EmailToken) (EmailToken, error)

@@ -1270,6 +1270,53 @@ func (x *VerifyEmailPlusResponse) GetUser() *User {
 	return nil
 }
 
+// GetResetToken reads a reset token by its hash, so that an unknown, used
+// or expired one is refused before any password is hashed. NotFound for an
+// unknown hash.
+type GetResetTokenRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TokenHash     string                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetResetTokenRequest) Reset() {
+	*x = GetResetTokenRequest{}
+	mi := &file_data_v1_users_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetResetTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetResetTokenRequest) ProtoMessage() {}
+
+func (x *GetResetTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetResetTokenRequest.ProtoReflect.Descriptor instead.
+func (*GetResetTokenRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetResetTokenRequest) GetTokenHash() string {
+	if x != nil {
+		return x.TokenHash
+	}
+	return ""
+}
+
 var File_data_v1_users_proto protoreflect.FileDescriptor
 
 const file_data_v1_users_proto_rawDesc = "" +
@@ -1385,12 +1432,15 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"token_hash\x18\x01 \x01(\tR\ttokenHash\x12,\n" +
 	"\x03now\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x03now\"F\n" +
 	"\x17VerifyEmailPlusResponse\x12+\n" +
-	"\x04user\x18\x01 \x01(\v2\x17.privateim.data.v1.UserR\x04user*V\n" +
+	"\x04user\x18\x01 \x01(\v2\x17.privateim.data.v1.UserR\x04user\"5\n" +
+	"\x14GetResetTokenRequest\x12\x1d\n" +
+	"\n" +
+	"token_hash\x18\x01 \x01(\tR\ttokenHash*V\n" +
 	"\x06Gender\x12\x16\n" +
 	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vGENDER_MALE\x10\x01\x12\x11\n" +
 	"\rGENDER_FEMALE\x10\x02\x12\x10\n" +
-	"\fGENDER_OTHER\x10\x032\xd5\a\n" +
+	"\fGENDER_OTHER\x10\x032\xae\b\n" +
 	"\x05Users\x12K\n" +
 	"\n" +
 	"CreateUser\x12$.privateim.data.v1.CreateUserRequest\x1a\x17.privateim.data.v1.User\x12E\n" +
@@ -1405,7 +1455,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x10CreateResetToken\x12*.privateim.data.v1.CreateResetTokenRequest\x1a\x1d.privateim.data.v1.ResetToken\x12n\n" +
 	"\x11ResetPasswordPlus\x12+.privateim.data.v1.ResetPasswordPlusRequest\x1a,.privateim.data.v1.ResetPasswordPlusResponse\x12]\n" +
 	"\x10CreateEmailToken\x12*.privateim.data.v1.CreateEmailTokenRequest\x1a\x1d.privateim.data.v1.EmailToken\x12h\n" +
-	"\x0fVerifyEmailPlus\x12).privateim.data.v1.VerifyEmailPlusRequest\x1a*.privateim.data.v1.VerifyEmailPlusResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\x0fVerifyEmailPlus\x12).privateim.data.v1.VerifyEmailPlusRequest\x1a*.privateim.data.v1.VerifyEmailPlusResponse\x12W\n" +
+	"\rGetResetToken\x12'.privateim.data.v1.GetResetTokenRequest\x1a\x1d.privateim.data.v1.ResetTokenB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_users_proto_rawDescOnce sync.Once
@@ -1420,7 +1471,7 @@ func file_data_v1_users_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_data_v1_users_proto_goTypes = []any{
 	(Gender)(0),                       // 0: privateim.data.v1.Gender
 	(*User)(nil),                      // 1: privateim.data.v1.User
@@ -1441,25 +1492,26 @@ var file_data_v1_users_proto_goTypes = []any{
 	(*CreateEmailTokenRequest)(nil),   // 16: privateim.data.v1.CreateEmailTokenRequest
 	(*VerifyEmailPlusRequest)(nil),    // 17: privateim.data.v1.VerifyEmailPlusRequest
 	(*VerifyEmailPlusResponse)(nil),   // 18: privateim.data.v1.VerifyEmailPlusResponse
-	(*timestamppb.Timestamp)(nil),     // 19: google.protobuf.Timestamp
+	(*GetResetTokenRequest)(nil),      // 19: privateim.data.v1.GetResetTokenRequest
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
 }
 var file_data_v1_users_proto_depIdxs = []int32{
 	0,  // 0: privateim.data.v1.User.gender:type_name -> privateim.data.v1.Gender
-	19, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	19, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	20, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.CreateUserRequest.gender:type_name -> privateim.data.v1.Gender
 	1,  // 4: privateim.data.v1.GetUsersResponse.users:type_name -> privateim.data.v1.User
 	1,  // 5: privateim.data.v1.SearchUsersResponse.users:type_name -> privateim.data.v1.User
 	0,  // 6: privateim.data.v1.UpdateUserRequest.gender:type_name -> privateim.data.v1.Gender
-	19, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
-	19, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
+	20, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
+	20, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
 	1,  // 11: privateim.data.v1.ResetPasswordPlusResponse.user:type_name -> privateim.data.v1.User
-	19, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
-	19, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	19, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
+	20, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
+	20, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	20, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
 	1,  // 16: privateim.data.v1.VerifyEmailPlusResponse.user:type_name -> privateim.data.v1.User
 	2,  // 17: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
 	3,  // 18: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
@@ -1472,19 +1524,21 @@ var file_data_v1_users_proto_depIdxs = []int32{
 	13, // 25: privateim.data.v1.Users.ResetPasswordPlus:input_type -> privateim.data.v1.ResetPasswordPlusRequest
 	16, // 26: privateim.data.v1.Users.CreateEmailToken:input_type -> privateim.data.v1.CreateEmailTokenRequest
 	17, // 27: privateim.data.v1.Users.VerifyEmailPlus:input_type -> privateim.data.v1.VerifyEmailPlusRequest
-	1,  // 28: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
-	1,  // 29: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
-	1,  // 30: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
-	6,  // 31: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
-	8,  // 32: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
-	1,  // 33: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
-	1,  // 34: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
-	11, // 35: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
-	14, // 36: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
-	15, // 37: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
-	18, // 38: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
-	28, // [28:39] is the sub-list for method output_type
-	17, // [17:28] is the sub-list for method input_type
+	19, // 28: privateim.data.v1.Users.GetResetToken:input_type -> privateim.data.v1.GetResetTokenRequest
+	1,  // 29: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
+	1,  // 30: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
+	1,  // 31: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
+	6,  // 32: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
+	8,  // 33: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
+	1,  // 34: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
+	1,  // 35: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
+	11, // 36: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
+	14, // 37: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
+	15, // 38: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
+	18, // 39: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
+	11, // 40: privateim.data.v1.Users.GetResetToken:output_type -> privateim.data.v1.ResetToken
+	29, // [29:41] is the sub-list for method output_type
+	17, // [17:29] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -1502,7 +1556,7 @@ func file_data_v1_users_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_users_proto_rawDesc), len(file_data_v1_users_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   18,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

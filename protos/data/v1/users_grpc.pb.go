@@ -44,6 +44,7 @@ const (
 	Users_ResetPasswordPlus_FullMethodName = "/privateim.data.v1.Users/ResetPasswordPlus"
 	Users_CreateEmailToken_FullMethodName  = "/privateim.data.v1.Users/CreateEmailToken"
 	Users_VerifyEmailPlus_FullMethodName   = "/privateim.data.v1.Users/VerifyEmailPlus"
+	Users_GetResetToken_FullMethodName     = "/privateim.data.v1.Users/GetResetToken"
 )
 
 // UsersClient is the client API for Users service.
@@ -61,6 +62,7 @@ type UsersClient interface {
 	ResetPasswordPlus(ctx context.Context, in *ResetPasswordPlusRequest, opts ...grpc.CallOption) (*ResetPasswordPlusResponse, error)
 	CreateEmailToken(ctx context.Context, in *CreateEmailTokenRequest, opts ...grpc.CallOption) (*EmailToken, error)
 	VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRequest, opts ...grpc.CallOption) (*VerifyEmailPlusResponse, error)
+	GetResetToken(ctx context.Context, in *GetResetTokenRequest, opts ...grpc.CallOption) (*ResetToken, error)
 }
 
 type usersClient struct {
@@ -181,6 +183,16 @@ func (c *usersClient) VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRe
 	return out, nil
 }
 
+func (c *usersClient) GetResetToken(ctx context.Context, in *GetResetTokenRequest, opts ...grpc.CallOption) (*ResetToken, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResetToken)
+	err := c.cc.Invoke(ctx, Users_GetResetToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsersServer is the server API for Users service.
 // All implementations must embed UnimplementedUsersServer
 // for forward compatibility.
@@ -196,6 +208,7 @@ type UsersServer interface {
 	ResetPasswordPlus(context.Context, *ResetPasswordPlusRequest) (*ResetPasswordPlusResponse, error)
 	CreateEmailToken(context.Context, *CreateEmailTokenRequest) (*EmailToken, error)
 	VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error)
+	GetResetToken(context.Context, *GetResetTokenRequest) (*ResetToken, error)
 	mustEmbedUnimplementedUsersServer()
 }
 
@@ -238,6 +251,9 @@ func (UnimplementedUsersServer) CreateEmailToken(context.Context, *CreateEmailTo
 }
 func (UnimplementedUsersServer) VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyEmailPlus not implemented")
+}
+func (UnimplementedUsersServer) GetResetToken(context.Context, *GetResetTokenRequest) (*ResetToken, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetResetToken not implemented")
 }
 func (UnimplementedUsersServer) mustEmbedUnimplementedUsersServer() {}
 func (UnimplementedUsersServer) testEmbeddedByValue()               {}
@@ -458,6 +474,24 @@ func _Users_VerifyEmailPlus_Handler(srv interface{}, ctx context.Context, dec fu
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Users_GetResetToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetResetTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsersServer).GetResetToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Users_GetResetToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsersServer).GetResetToken(ctx, req.(*GetResetTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Users_ServiceDesc is the grpc.ServiceDesc for Users service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -508,6 +542,10 @@ var Users_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyEmailPlus",
 			Handler:    _Users_VerifyEmailPlus_Handler,
+		},
+		{
+			MethodName: "GetResetToken",
+			Handler:    _Users_GetResetToken_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -216,6 +216,21 @@ func (r *Relational) VerifyEmailPlus(ctx context.Context, tokenHash string, now 
 	return u, nil
 }
 
+// GetResetToken reads a reset token by its hash.
+func (r *Relational) GetResetToken(ctx context.Context, tokenHash string) (store.ResetToken, error) {
+	t := store.ResetToken{TokenHash: tokenHash}
+	err := r.db.QueryRowContext(ctx,
+		"SELECT id, user_id, expires_at, used, created_at FROM reset_tokens WHERE token_hash = ?",
+		tokenHash).Scan(&t.ID, &t.UserID, &t.ExpiresAt, &t.Used, &t.CreatedAt)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return store.ResetToken{}, fmt.Errorf("get reset token: %w", store.ErrNotFound)
+	case err != nil:
+		return store.ResetToken{}, fmt.Errorf("get reset token: %w", err)
+	}
+	return t, nil
+}
+
 // ResetPasswordPlus spends the token and sets the password in one
 // transaction.
 func (r *Relational) ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (store.User, error) {

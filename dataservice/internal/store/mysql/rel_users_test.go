@@ -245,6 +245,17 @@ func TestRelResetPassword(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	t.Run("GetResetToken", func(t *testing.T) {
+		tok, err := r.GetResetToken(ctx, "hash-expired")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tok.ID != 13 || tok.UserID != 1 || tok.TokenHash != "hash-expired" || tok.Used || !tok.ExpiresAt.Equal(now.Truncate(time.Microsecond)) || tok.CreatedAt.IsZero() {
+			t.Fatalf("token %+v", tok)
+		}
+		_, err = r.GetResetToken(ctx, "nope")
+		relWantIs(t, err, store.ErrNotFound)
+	})
 	t.Run("unknown token", func(t *testing.T) {
 		_, err := r.ResetPasswordPlus(ctx, "nope", "new", now)
 		relWantIs(t, err, store.ErrNotFound)
@@ -269,6 +280,9 @@ func TestRelResetPassword(t *testing.T) {
 		relWantEqual(t, stored, u)
 	})
 	t.Run("used token", func(t *testing.T) {
+		if tok, err := r.GetResetToken(ctx, "hash-ok"); err != nil || !tok.Used {
+			t.Fatalf("GetResetToken of a spent token = %+v, %v; want used", tok, err)
+		}
 		_, err := r.ResetPasswordPlus(ctx, "hash-ok", "again", now)
 		relWantPrecondition(t, err, "reset token used")
 		u, err := r.GetUser(ctx, 1)

@@ -73,6 +73,9 @@ type Store interface {
 	GetUserByEmail(ctx context.Context, email string) (User, error)   // errs.ErrNotFound
 	UpdateUser(ctx context.Context, id int64, u Update) (User, error) // errs.ErrNotFound
 	CreateResetToken(ctx context.Context, userID int64, tokenHash string, expiresAt time.Time) error
+	// ResetToken reads a reset token by its hash: whether it is used, and
+	// when it expires. errs.ErrNotFound for an unknown one.
+	ResetToken(ctx context.Context, tokenHash string) (used bool, expiresAt time.Time, err error)
 	// ResetPassword marks the token used, sets the hash and bumps the token
 	// version at once. errs.ErrNotFound for an unknown token;
 	// errs.ErrPrecondition (an *errs.StoreError whose Message says "used"

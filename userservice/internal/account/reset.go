@@ -71,6 +71,20 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 	if err := checkPassword("password", password); err != nil {
 		return err
 	}
+	// The token is read before any bcrypt work: a guessed or spent one
+	// costs a lookup, not a hash. ResetPassword checks it again, in its
+	// transaction, for a reset that races this one.
+	used, expires, err := s.store.ResetToken(ctx, hashToken(token))
+	switch {
+	case errors.Is(err, errs.ErrNotFound):
+		return ErrResetTokenUnknown
+	case err != nil:
+		return fmt.Errorf("reset password: read token: %w", err)
+	case used:
+		return ErrResetTokenUsed
+	case !s.cfg.Now().Before(expires):
+		return ErrResetTokenExpired
+	}
 	hash, err := bcrypt.GenerateFromPassword([]byte(password), s.cfg.BcryptCost)
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)

@@ -68,6 +68,15 @@ func (c *Client) CreateResetToken(ctx context.Context, userID int64, tokenHash s
 	return translate("CreateResetToken", err)
 }
 
+// ResetToken reads a reset token by its hash.
+func (c *Client) ResetToken(ctx context.Context, tokenHash string) (used bool, expiresAt time.Time, err error) {
+	t, err := c.users.GetResetToken(ctx, &datav1.GetResetTokenRequest{TokenHash: tokenHash})
+	if err != nil {
+		return false, time.Time{}, translate("GetResetToken", err)
+	}
+	return t.GetUsed(), t.GetExpiresAt().AsTime(), nil
+}
+
 // ResetPassword spends a reset token and sets the password in one call.
 func (c *Client) ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (account.User, error) {
 	resp, err := c.users.ResetPasswordPlus(ctx, &datav1.ResetPasswordPlusRequest{

@@ -155,3 +155,16 @@ func TestResetTokenGuessingIsLimited(t *testing.T) {
 	wantStatus(t, guess("203.0.113.2"), http.StatusBadRequest, "reset_token_invalid")
 	wantStatus(t, guess("203.0.113.3"), http.StatusTooManyRequests, "rate_limited")
 }
+
+// Every reset confirmation hashed the new password (bcrypt) before the
+// token was looked up: each guessed token cost the node a full hash. With
+// a cost of 14 (seconds of CPU here) a guess must still be answered at once.
+func TestResetTokenGuessCostsNoBcrypt(t *testing.T) {
+	t.Parallel()
+	e := start(t, func(c *config.Config) { c.BcryptCost = 14 })
+	began := time.Now()
+	wantStatus(t, from(t, e, "203.0.113.1", reset, map[string]string{"token": "guessed-token", "password": "password1"}), http.StatusBadRequest, "reset_token_invalid")
+	if took := time.Since(began); took > time.Second {
+		t.Fatalf("a guessed reset token took %v to refuse: hashed before the lookup", took)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
@@ -68,7 +69,35 @@ func TestGroupAccessPaths(t *testing.T) {
 		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId(), MaxMembers: 2})
 		wantCode(t, err, codes.FailedPrecondition)
 	})
+	t.Run("a change removes with a ban and lifts it with its notices", func(t *testing.T) {
+		res := check(e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{
+			GroupId: gid, ActorId: owner.GetId(), ActorMinRole: datav1.GroupRole_GROUP_ROLE_ADMIN,
+			Members: []*datav1.GroupMemberChange{{UserId: ann.GetId(), Update: &datav1.UpdateGroupMemberRequest{Left: proto.Bool(true)}, Ban: true}},
+			Notice:  notice("ban-ann", `{"event":"member_banned"}`),
+		}))(t)
+		if !res.GetMembers()[0].GetLeft() || res.GetNotice().GetSeq() == 0 {
+			t.Fatalf("ban change %v", res)
+		}
+		b := check(e.Groups.GetGroupBan(ctx, &datav1.GetGroupBanRequest{GroupId: gid, UserId: ann.GetId()}))(t)
+		if b.GetBannedBy() != owner.GetId() {
+			t.Fatalf("ban %v, want by the owner", b)
+		}
+		unban := &datav1.ChangeGroupPlusRequest{
+			GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: ann.GetId(), Unban: true}}, Notice: notice("unban-ann", `{"event":"member_unbanned"}`),
+		}
+		check(e.GroupChanges.ChangeGroupPlus(ctx, unban))(t)
+		_, err := e.Groups.GetGroupBan(ctx, &datav1.GetGroupBanRequest{GroupId: gid, UserId: ann.GetId()})
+		wantCode(t, err, codes.NotFound)
+		unban.Notice = notice("unban-ann-2", `{"event":"member_unbanned"}`)
+		_, err = e.GroupChanges.ChangeGroupPlus(ctx, unban)
+		wantCode(t, err, codes.FailedPrecondition)
+	})
 	t.Run("bad input names the field", func(t *testing.T) {
+		_, err0 := e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{
+			GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: cat.GetId(), Update: &datav1.UpdateGroupMemberRequest{Left: proto.Bool(true)}, Ban: true}},
+			Notice:  notice("ban-no-actor", `{}`),
+		})
+		wantField(t, err0, "members[0].ban")
 		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId()})
 		wantField(t, err, "max_members")
 		_, err = e.Groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: gid, JoinPolicy: datav1.GroupJoinPolicy(9).Enum()})

@@ -133,10 +133,17 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 		c.enum(p+"role", int32(m.GetRole()), 0, roleMax)
 		c.maxRunes(p+"nickname", m.GetNickname(), maxNameRunes)
 		c.enum(p+"expect_role", int32(m.GetExpectRole()), 0, roleMax)
-		if m.GetAdd() == (m.GetUpdate() != nil) {
+		switch {
+		case m.GetUnban() && (m.GetAdd() || m.GetUpdate() != nil):
+			c.add(p+"unban", "set exactly one of add, update and unban")
+		case m.GetUnban():
+		case m.GetAdd() == (m.GetUpdate() != nil):
 			c.add(p+"update", "set exactly one of add and update")
-		} else if m.GetUpdate() != nil {
+		case m.GetUpdate() != nil:
 			c.memberUpdate(p+"update.", m.GetUpdate())
+		}
+		if m.GetBan() && (m.GetUpdate() == nil || r.GetActorId() <= 0) {
+			c.add(p+"ban", "needs update and actor_id")
 		}
 	}
 	c.notice("notice", r.GetNotice(), r.GetGroupId())
@@ -171,6 +178,7 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 			mc.Update = memberUpdateOf(u)
 		}
 		mc.FromRequest = m.GetAdd() && m.GetFromRequest()
+		mc.Ban, mc.Unban = m.GetBan(), m.GetUnban()
 		ch.Members = append(ch.Members, mc)
 		if m.GetAdd() && ch.JoinSeq == 0 {
 			// An added member reads from the next message on (history

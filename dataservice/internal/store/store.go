@@ -236,6 +236,10 @@ type GroupMemberChange struct {
 	// FromRequest (Add): the pending join request becomes ACCEPTED; none
 	// pending is a *PreconditionError.
 	FromRequest bool
+	// Ban (with Update): the user is banned by the change's ActorID and a
+	// pending request cancelled. Unban (neither Add nor Update): the ban
+	// is lifted; none is a *PreconditionError.
+	Ban, Unban bool
 }
 
 // GroupChange is a change of a group and its members with the system

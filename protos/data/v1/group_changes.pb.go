@@ -40,7 +40,14 @@ type GroupMemberChange struct {
 	// the change's transaction, so racing accepts store one membership. An
 	// added user who is banned from the group is FailedPrecondition always;
 	// the added membership's join_seq is the group conversation's head + 1.
-	FromRequest   bool `protobuf:"varint,7,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
+	FromRequest bool `protobuf:"varint,7,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
+	// With update (group access): the user also goes on the group's ban list,
+	// banned by actor_id (required), and a pending join request or invite of
+	// theirs is cancelled, in the change's transaction.
+	Ban bool `protobuf:"varint,8,opt,name=ban,proto3" json:"ban,omitempty"`
+	// Instead of add and update (group access): the user's ban is lifted
+	// (FailedPrecondition when they are not banned).
+	Unban         bool `protobuf:"varint,9,opt,name=unban,proto3" json:"unban,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -120,6 +127,20 @@ func (x *GroupMemberChange) GetExpectRole() GroupRole {
 func (x *GroupMemberChange) GetFromRequest() bool {
 	if x != nil {
 		return x.FromRequest
+	}
+	return false
+}
+
+func (x *GroupMemberChange) GetBan() bool {
+	if x != nil {
+		return x.Ban
+	}
+	return false
+}
+
+func (x *GroupMemberChange) GetUnban() bool {
+	if x != nil {
+		return x.Unban
 	}
 	return false
 }
@@ -406,7 +427,7 @@ var File_data_v1_group_changes_proto protoreflect.FileDescriptor
 
 const file_data_v1_group_changes_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdata/v1/group_changes.proto\x12\x11privateim.data.v1\x1a\x14data/v1/groups.proto\x1a\x16data/v1/messages.proto\"\xb3\x02\n" +
+	"\x1bdata/v1/group_changes.proto\x12\x11privateim.data.v1\x1a\x14data/v1/groups.proto\x1a\x16data/v1/messages.proto\"\xdb\x02\n" +
 	"\x11GroupMemberChange\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03add\x18\x02 \x01(\bR\x03add\x120\n" +
@@ -415,7 +436,9 @@ const file_data_v1_group_changes_proto_rawDesc = "" +
 	"\x06update\x18\x05 \x01(\v2+.privateim.data.v1.UpdateGroupMemberRequestR\x06update\x12=\n" +
 	"\vexpect_role\x18\x06 \x01(\x0e2\x1c.privateim.data.v1.GroupRoleR\n" +
 	"expectRole\x12!\n" +
-	"\ffrom_request\x18\a \x01(\bR\vfromRequest\"\xef\x02\n" +
+	"\ffrom_request\x18\a \x01(\bR\vfromRequest\x12\x10\n" +
+	"\x03ban\x18\b \x01(\bR\x03ban\x12\x14\n" +
+	"\x05unban\x18\t \x01(\bR\x05unban\"\xef\x02\n" +
 	"\x16ChangeGroupPlusRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12;\n" +
 	"\x05group\x18\x02 \x01(\v2%.privateim.data.v1.UpdateGroupRequestR\x05group\x12>\n" +

@@ -65,6 +65,31 @@ func relAdmit(ctx context.Context, tx *sql.Tx, groupID, userID int64, fromReques
 	return nil
 }
 
+// relBanChange bans userID (by actor, cancelling their pending request)
+// or, when ban is false, lifts their ban: a *PreconditionError when there
+// is none.
+func relBanChange(ctx context.Context, tx *sql.Tx, groupID, userID, actor int64, ban bool, now time.Time) error {
+	if !ban {
+		res, err := tx.ExecContext(ctx, "DELETE FROM group_bans WHERE group_id = ? AND user_id = ?", groupID, userID)
+		if err != nil {
+			return err
+		}
+		if k, err := res.RowsAffected(); err != nil {
+			return err
+		} else if k == 0 {
+			return store.Preconditionf("user %d is not banned from the group", userID)
+		}
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO group_bans (group_id, user_id, banned_by, created_at) VALUES (?, ?, ?, ?)
+		ON DUPLICATE KEY UPDATE banned_by = VALUES(banned_by), created_at = VALUES(created_at)`, groupID, userID, actor, now); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
+		store.JoinCancelled, now, groupID, userID, store.JoinPending)
+	return err
+}
+
 // JoinGroupPlus locks the group row, so joins and accepts of one group run
 // one after the other and the member count it reads stays true until the
 // commit: the cap holds and one pending request is accepted once.
@@ -132,13 +157,10 @@ func (r *Relational) RemoveGroupMemberPlus(ctx context.Context, groupID, userID 
 			return store.ErrNotFound
 		}
 		if ban != nil {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO group_bans (group_id, user_id, banned_by, created_at) VALUES (?, ?, ?, ?)
-				ON DUPLICATE KEY UPDATE banned_by = VALUES(banned_by), created_at = VALUES(created_at)`,
-				groupID, userID, ban.BannedBy, relTime(ban.CreatedAt)); err != nil {
+			if err := relBanChange(ctx, tx, groupID, userID, ban.BannedBy, true, relTime(ban.CreatedAt)); err != nil {
 				return err
 			}
-		}
-		if _, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
+		} else if _, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
 			store.JoinCancelled, now, groupID, userID, store.JoinPending); err != nil {
 			return err
 		}

@@ -169,6 +169,14 @@ func (r *Relational) ChangeGroupPlus(ctx context.Context, c store.GroupChange) (
 		}
 		now := relNow()
 		for _, mc := range c.Members {
+			if mc.Unban || mc.Ban {
+				if err := relBanChange(ctx, tx, c.GroupID, mc.UserID, c.ActorID, mc.Ban, now); err != nil {
+					return err
+				}
+				if mc.Unban {
+					continue
+				}
+			}
 			if err := relChangeMember(ctx, tx, c.GroupID, mc, c.JoinSeq, now); err != nil {
 				return err
 			}

@@ -95,7 +95,7 @@ func TestGroupAccessPaths(t *testing.T) {
 	t.Run("bad input names the field", func(t *testing.T) {
 		_, err0 := e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{
 			GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: cat.GetId(), Update: &datav1.UpdateGroupMemberRequest{Left: proto.Bool(true)}, Ban: true}},
-			Notice:  notice("ban-no-actor", `{}`),
+			Notice: notice("ban-no-actor", `{}`),
 		})
 		wantField(t, err0, "members[0].ban")
 		_, err := e.Groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: gid, UserId: cat.GetId()})

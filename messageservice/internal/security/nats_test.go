@@ -382,3 +382,46 @@ func newServer(cfg config.Config) (*server.Server, error) {
 	}
 	return srv, err
 }
+
+// TestPublisherCredentialCannotEavesdropOnTheCluster: whoever holds the
+// userservice's credential subscribes to privateim.msg.> to watch who is
+// online and read deliveries between nodes. The server refuses the
+// subscription: while heartbeats flow to a node's subscriber, the
+// eavesdropper gets nothing.
+func TestPublisherCredentialCannotEavesdropOnTheCluster(t *testing.T) {
+	t.Parallel()
+	st := mstest.StartStack(t)
+	cfg := st.Config()
+	cfg.ClusterHeartbeat = 100 * time.Millisecond
+	st.StartNode(t, cfg)
+
+	var v violations
+	spy := st.NATS.Connect(t, natsauth.Publisher, nats.ErrorHandler(v.handler))
+	spied := make(chan *nats.Msg, 64)
+	if _, err := spy.ChanSubscribe(natsauth.ClusterSubjects, spied); err != nil {
+		t.Fatal(err)
+	}
+	v.await(t, natsauth.ClusterSubjects)
+
+	node := st.NATS.Connect(t, natsauth.Node)
+	beats := make(chan *nats.Msg, 64)
+	if _, err := node.ChanSubscribe("privateim.msg.heartbeat", beats); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		select {
+		case <-beats:
+		case <-time.After(wait):
+			t.Fatal("no heartbeat reached the node's subscriber")
+		}
+	}
+	// The spy's round trip orders after what the server sent it.
+	if err := spy.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case m := <-spied:
+		t.Fatalf("the publisher's credential read %s: %s", m.Subject, m.Data)
+	default:
+	}
+}

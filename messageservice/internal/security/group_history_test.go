@@ -42,6 +42,29 @@ func syncSeqs(c *mstest.Client, g string) ([]int64, string) {
 	}
 }
 
+// readable checks a sync from 0 of g: every seq at least from (the join
+// seq as the test knows it: group notices may come between), and each of
+// want among them.
+func readable(c *mstest.Client, g string, from int64, want ...int64) error {
+	seqs, code := syncSeqs(c, g)
+	if code != "" {
+		return fmt.Errorf("sync of g:%s: error %s", g, code)
+	}
+	got := map[int64]bool{}
+	for _, s := range seqs {
+		if s < from {
+			return fmt.Errorf("sync of g:%s = %v: seq %d is before %d", g, seqs, s, from)
+		}
+		got[s] = true
+	}
+	for _, w := range want {
+		if !got[w] {
+			return fmt.Errorf("sync of g:%s = %v: %d missing", g, seqs, w)
+		}
+	}
+	return nil
+}
+
 // TestNewMemberCannotSyncPreJoinHistory: in an open group with history
 // "joined", a newcomer's catch-up and sync start at their join seq, a read
 // receipt below it is refused, and after leaving and joining again they
@@ -54,24 +77,22 @@ func TestNewMemberCannotSyncPreJoinHistory(t *testing.T) {
 	g := st.NewGroup(t, owner)
 	co := node.Dial(t, owner, "")
 	co.UntilPong(wait)
+	var secret int64
 	for i := range 3 {
-		send(t, co, g, fmt.Sprint("s", i), fmt.Sprint("said before the newcomer came ", i))
+		secret = send(t, co, g, fmt.Sprint("s", i), fmt.Sprint("said before the newcomer came ", i))
 	}
 	st.Do(t, http.MethodPost, "/groups/"+g+"/join", newcomer.Token, nil, http.StatusOK, nil)
 	welcome := send(t, co, g, "w", "welcome")
-	if welcome != 4 {
-		t.Fatalf("welcome has seq %d, want 4", welcome)
-	}
 
 	cn := node.Dial(t, newcomer, "phone")
 	node.Settle(t)
 	for _, m := range mstest.Messages(cn.UntilPong(wait)) {
-		if m.Conversation == "g:"+g && m.Seq < welcome {
+		if m.Conversation == "g:"+g && m.Seq <= secret {
 			t.Fatalf("catch-up delivered pre-join message %s", m.Raw)
 		}
 	}
-	if seqs, code := syncSeqs(cn, g); code != "" || fmt.Sprint(seqs) != "[4]" {
-		t.Fatalf("sync from 0 = %v %q, want [4]: the history starts at the join seq", seqs, code)
+	if err := readable(cn, g, secret+1, welcome); err != nil {
+		t.Fatalf("the history must start at the join seq: %v", err)
 	}
 	cn.WriteJSON(map[string]any{"type": "read", "conversation": "g:" + g, "seq": 1})
 	if f := cn.Await("error", wait); f.Code != "bad_frame" {
@@ -83,18 +104,12 @@ func TestNewMemberCannotSyncPreJoinHistory(t *testing.T) {
 	away := send(t, co, g, "a", "said while the newcomer was away")
 	st.Do(t, http.MethodPost, "/groups/"+g+"/join", newcomer.Token, nil, http.StatusOK, nil)
 	back := send(t, co, g, "b", "welcome back")
-	poll.Eventually(t, wait, func() error {
-		seqs, code := syncSeqs(cn, g)
-		if code != "" || fmt.Sprint(seqs) != fmt.Sprint([]int64{back}) {
-			return fmt.Errorf("sync after rejoin = %v %q, want [%d] (not %d, said while away)", seqs, code, back, away)
-		}
-		return nil
-	})
+	poll.Eventually(t, wait, func() error { return readable(cn, g, away+1, back) })
 	// A new device of the rejoined member catches up from the new join seq.
 	cp := node.Dial(t, newcomer, "tablet")
 	node.Settle(t)
 	for _, m := range mstest.Messages(cp.UntilPong(wait)) {
-		if m.Conversation == "g:"+g && m.Seq < back {
+		if m.Conversation == "g:"+g && m.Seq <= away {
 			t.Fatalf("a new device's catch-up delivered %s from before the rejoin", m.Raw)
 		}
 	}
@@ -102,24 +117,54 @@ func TestNewMemberCannotSyncPreJoinHistory(t *testing.T) {
 	// Opening the history to all reaches the cached group on the node at
 	// once (GROUP_CHANGED): the newcomer now reads from the start.
 	st.Do(t, http.MethodPatch, "/groups/"+g+"/access", owner.Token, map[string]string{"history": "all"}, http.StatusOK, nil)
-	poll.Eventually(t, wait, func() error {
-		if seqs, code := syncSeqs(cn, g); code != "" || len(seqs) == 0 || seqs[0] != 1 {
-			return fmt.Errorf("sync after history all = %v %q, want from seq 1", seqs, code)
-		}
-		return nil
-	})
+	poll.Eventually(t, wait, func() error { return readable(cn, g, 1, 1, secret, away, back) })
 
 	// History "all": a newcomer reads everything.
 	open := st.NewGroup(t, owner)
 	st.Do(t, http.MethodPatch, "/groups/"+open+"/access", owner.Token, map[string]string{"history": "all"}, http.StatusOK, nil)
-	send(t, co, open, "o1", "for everyone who ever joins")
+	early := send(t, co, open, "o1", "for everyone who ever joins")
 	reader := st.NewUser(t, "reader")
 	st.Do(t, http.MethodPost, "/groups/"+open+"/join", reader.Token, nil, http.StatusOK, nil)
 	cr := node.Dial(t, reader, "")
-	poll.Eventually(t, wait, func() error {
-		if seqs, code := syncSeqs(cr, open); code != "" || fmt.Sprint(seqs) != "[1]" {
-			return fmt.Errorf("sync with history all = %v %q, want [1]", seqs, code)
+	poll.Eventually(t, wait, func() error { return readable(cr, open, 1, early) })
+}
+
+// TestRejoinedMemberCannotSyncHistoryOnAnyNode: on a 3-node cluster where
+// every node has the group cached, a member who left and joined again
+// reads from their new join seq on whichever node they connect to: each
+// node rereads the join seq after the join event.
+func TestRejoinedMemberCannotSyncHistoryOnAnyNode(t *testing.T) {
+	st := mstest.StartStack(t)
+	var nodes [3]*mstest.Node
+	for i := range nodes {
+		cfg := st.Config()
+		cfg.NodeID = fmt.Sprint("n", i+1)
+		nodes[i] = st.StartNode(t, cfg)
+	}
+	owner, member := st.NewUser(t, "owner"), st.NewUser(t, "member")
+	g := st.NewGroup(t, owner, member)
+	co := nodes[0].Dial(t, owner, "")
+	co.UntilPong(wait)
+	in := send(t, co, g, "m0", "while the member is in")
+	// Every node caches the group with the member's first join seq.
+	for i, n := range nodes {
+		c := n.Dial(t, member, fmt.Sprint("d", i))
+		if err := readable(c, g, 0, in); err != nil {
+			t.Fatalf("node %d: %v", i+1, err)
 		}
-		return nil
-	})
+		c.WS.Close()
+	}
+	st.Do(t, http.MethodPost, "/groups/"+g+"/quit", member.Token, nil, http.StatusNoContent, nil)
+	away := send(t, co, g, "m1", "said while the member was away")
+	st.Do(t, http.MethodPost, "/groups/"+g+"/join", member.Token, nil, http.StatusOK, nil)
+	back := send(t, co, g, "m2", "welcome back")
+	for i, n := range nodes {
+		c := n.Dial(t, member, fmt.Sprint("e", i))
+		poll.Eventually(t, wait, func() error {
+			if err := readable(c, g, away+1, back); err != nil {
+				return fmt.Errorf("node %d after the rejoin: %w", i+1, err)
+			}
+			return nil
+		})
+	}
 }

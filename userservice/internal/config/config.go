@@ -62,6 +62,9 @@ type Config struct {
 	NATSAuth         natsauth.Auth
 	NATSCA           string // NATS_CA: the CA of the NATS server's certificate; "" = TLS_CA
 	GroupMemberLimit int    // GROUP_MEMBER_LIMIT
+	// GroupAvatarDebounce (GROUP_AVATAR_DEBOUNCE) is the least time between
+	// two drawings of a group's generated picture.
+	GroupAvatarDebounce time.Duration
 
 	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL: per email and client address
 	SigninPerIP    Rate     // RATE_SIGNIN_IP
@@ -152,6 +155,7 @@ var settings = []config.Setting[Config]{
 	config.Var("NATS_PASSWORD", "nats-password", "", "NATS password of nats-user", config.Secret(config.String(func(c *Config) *string { return &c.NATSAuth.Password }))),
 	config.Var("NATS_NKEY_SEED", "nats-nkey-seed", "", "file holding the NATS nkey seed (instead of nats-user)", config.String(func(c *Config) *string { return &c.NATSAuth.NKeySeed })),
 	config.Var("NATS_CA", "nats-ca", "", "CA of the NATS server's certificate; empty for tls-ca", config.String(func(c *Config) *string { return &c.NATSCA })),
+	config.Var("GROUP_AVATAR_DEBOUNCE", "group-avatar-debounce", "10s", "least time between two drawings of a group's generated avatar (its first nine members)", config.Duration(func(c *Config) *time.Duration { return &c.GroupAvatarDebounce })),
 	config.Var("GROUP_MEMBER_LIMIT", "group-member-limit", "500", "most members a group may have", config.Int(func(c *Config) *int { return &c.GroupMemberLimit })),
 	config.Var("RATE_SIGNIN_EMAIL", "rate-signin-email", "10/1m", "sign-ins per email from one client address (IPv4, or IPv6 /64), N/duration or off", config.Parsed(func(c *Config) *Rate { return &c.SigninPerEmail }, ParseRate)),
 	config.Var("RATE_SIGNIN_IP", "rate-signin-ip", "60/1m", "sign-ins per client address (IPv4, or IPv6 /64)", config.Parsed(func(c *Config) *Rate { return &c.SigninPerIP }, ParseRate)),
@@ -243,6 +247,9 @@ func (c Config) Validate() error {
 		if n.v < 1 {
 			errs = append(errs, fmt.Errorf("%s %d: want >= 1", n.name, n.v))
 		}
+	}
+	if c.GroupAvatarDebounce <= 0 {
+		errs = append(errs, errors.New("group-avatar-debounce must be > 0"))
 	}
 	if c.GroupMemberLimit < 2 {
 		errs = append(errs, fmt.Errorf("group-member-limit %d: want >= 2", c.GroupMemberLimit))

@@ -43,7 +43,7 @@ func (c *Client) Groups(ctx context.Context, ids []int64) ([]group.Group, error)
 
 // UpdateGroup changes the fields u sets.
 func (c *Client) UpdateGroup(ctx context.Context, id int64, u group.Update) (group.Group, error) {
-	pb, err := c.groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: id, Name: u.Name, Dismissed: u.Dismissed,
+	pb, err := c.groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: id, Name: u.Name, Dismissed: u.Dismissed, Avatar: u.Avatar,
 		JoinPolicy: joinPolicyToPB(u.JoinPolicy), History: historyToPB(u.History), InviteNeedsApproval: u.InviteNeedsApproval})
 	if err != nil {
 		return group.Group{}, translate("UpdateGroup", err)

@@ -105,6 +105,7 @@ type MemberInfo struct {
 type Update struct {
 	Name      *string
 	Dismissed *bool
+	Avatar    *string // an uploaded picture's URL (avatar.go)
 
 	JoinPolicy          *JoinPolicy
 	History             *History

@@ -11,7 +11,9 @@ import (
 	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/userservice/internal/friend"
 	"github.com/privateim/privateim/userservice/internal/group"
+	"github.com/privateim/privateim/userservice/internal/groupavatar"
 	"github.com/privateim/privateim/userservice/internal/httpapi"
+	"github.com/privateim/privateim/userservice/internal/media"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/search/bleve"
@@ -74,12 +76,15 @@ func (s *Server) indexUser(ctx context.Context, u account.User) {
 }
 
 // relationFeatures are the HTTP features of people, groups and follows.
-func (s *Server) relationFeatures(log *slog.Logger) []httpkit.Feature {
+func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []httpkit.Feature {
 	s.rel.follows = follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})
+	groups := group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
+		MemberLimit: s.cfg.GroupMemberLimit})
 	return []httpkit.Feature{
 		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
-		httpapi.Groups{Svc: group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
-			MemberLimit: s.cfg.GroupMemberLimit})},
+		httpapi.Groups{Svc: groups},
+		httpapi.GroupAvatars{Groups: groups, Media: mediaSvc,
+			Pictures: groupavatar.New(avatarSource{groups: groups, media: mediaSvc}, log, groupavatar.Config{Debounce: s.cfg.GroupAvatarDebounce})},
 		httpapi.Follows{Svc: s.rel.follows},
 	}
 }

@@ -111,7 +111,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			VerifyPerUser:  limiter(cfg.VerifyPerUser, cfg.RateKeys),
 		}},
 	}
-	features = append(features, s.relationFeatures(log)...)
+	features = append(features, s.relationFeatures(log, mediaSvc)...)
 	s.api, err = httpkit.New(httpkit.Deps{
 		Log:            log,
 		Auth:           s.accounts,

@@ -86,6 +86,8 @@ func FuzzJSONBodies(f *testing.F) {
 	})
 }
 
+// multipartRoutes are the uploads; FuzzMultipartUploads adds a group's
+// avatar (its id is known only once the group is made).
 var multipartRoutes = []fuzzRoute{
 	{"PUT", "/api/v1/me/avatar", true},
 	{"POST", "/api/v1/files", true},
@@ -122,6 +124,22 @@ func multipartSeed(f *testing.F, field, filename string, data []byte) []byte {
 func FuzzMultipartUploads(f *testing.F) {
 	e := usertest.Start(f)
 	a := e.NewAccount(f, "Fuzz")
+	peer := e.NewAccount(f, "Peer")
+	if r := e.Do(f, "POST", "/api/v1/friends/requests", a.Token, map[string]string{"user_id": peer.ID}); r.Status != http.StatusCreated {
+		f.Fatalf("friend request: %d %s", r.Status, r.Body)
+	}
+	if r := e.Do(f, "POST", "/api/v1/friends/requests/"+a.ID+"/accept", peer.Token, nil); r.Status != http.StatusOK {
+		f.Fatalf("accept: %d %s", r.Status, r.Body)
+	}
+	g := e.Do(f, "POST", "/api/v1/groups", a.Token, map[string]any{"name": "Fuzz", "member_ids": []string{peer.ID}})
+	var group struct {
+		ID string `json:"id"`
+	}
+	if g.Status != http.StatusCreated {
+		f.Fatalf("group: %d %s", g.Status, g.Body)
+	}
+	g.Decode(f, &group)
+	routes := append(multipartRoutes, fuzzRoute{"PUT", "/api/v1/groups/" + group.ID + "/avatar", true})
 	var pngBuf bytes.Buffer
 	if err := png.Encode(&pngBuf, gradient(8, 8)); err != nil {
 		f.Fatal(err)
@@ -142,13 +160,13 @@ func FuzzMultipartUploads(f *testing.F) {
 		[]byte("--" + fuzzBoundary + "--\r\n"),
 		{},
 	}
-	for i := range multipartRoutes {
+	for i := range routes {
 		for _, s := range seeds {
 			f.Add(uint8(i), s)
 		}
 	}
 	f.Fuzz(func(t *testing.T, which uint8, body []byte) {
-		route := multipartRoutes[int(which)%len(multipartRoutes)]
+		route := routes[int(which)%len(routes)]
 		r := e.Raw(t, route.method, route.path, a.Token, "multipart/form-data; boundary="+fuzzBoundary, body)
 		checkAnswer(t, route, body, r)
 	})

@@ -2,7 +2,8 @@
 // (foundation/httpkit: JSON bodies, {"error":{...}}, bearer tokens) use to
 // run it in-process and call it: Run serves a server until the test ends,
 // API sends requests and reads the answers whole, and SignUp and
-// NewAccount make users through the userservice's API.
+// NewAccount make users through the userservice's API. SlowHeadersAreCut
+// and IdleKeepAliveIsClosed (slow.go) attack any HTTP server's timeouts.
 //
 // It imports the standard library and foundation/poll only.
 package apitest

@@ -196,3 +196,22 @@ func TestLogValue(t *testing.T) {
 		t.Errorf("an unset secret is not logged empty: %s", b.String())
 	}
 }
+
+func TestHTTPTimeoutVars(t *testing.T) {
+	type C struct{ HTTP HTTPTimeouts }
+	settings := HTTPTimeoutVars(func(c *C) *HTTPTimeouts { return &c.HTTP }, "1m")
+	c := Default(settings)
+	if c.HTTP != (HTTPTimeouts{ReadHeader: 10 * time.Second, Read: time.Minute, Write: time.Minute, Idle: 2 * time.Minute}) || c.HTTP.Validate() != nil {
+		t.Fatalf("defaults %+v", c.HTTP)
+	}
+	c, err := Load("x", settings, []string{"-http-idle-timeout", "5s"}, func(k string) string {
+		return map[string]string{"HTTP_READ_HEADER_TIMEOUT": "2s"}[k]
+	}, io.Discard)
+	if err != nil || c.HTTP.ReadHeader != 2*time.Second || c.HTTP.Idle != 5*time.Second {
+		t.Fatalf("loaded %+v, %v", c.HTTP, err)
+	}
+	c.HTTP.Write = 0
+	if err := c.HTTP.Validate(); err == nil || !strings.Contains(err.Error(), "http-write-timeout") {
+		t.Fatalf("Validate of a zero write timeout = %v", err)
+	}
+}

@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+
+	"github.com/privateim/privateim/foundation/config"
 )
 
 // Feature registers one feature's routes.
@@ -94,16 +96,16 @@ func New(d Deps) (*API, error) {
 // Handler serves the API.
 func (a *API) Handler() http.Handler { return a.engine }
 
-// Server is the http.Server of the API: bounded headers, a two-minute idle
-// timeout, readWrite as both the read and the write timeout (what the
-// slowest upload or download may take), and its own errors logged at warn.
-func (a *API) Server(readWrite time.Duration) *http.Server {
+// Server is the http.Server of the API: bounded headers, the timeouts t
+// (the binary's HTTP_*_TIMEOUT settings), and its own errors logged at
+// warn.
+func (a *API) Server(t config.HTTPTimeouts) *http.Server {
 	return &http.Server{
 		Handler:           a.engine,
-		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       readWrite,
-		WriteTimeout:      readWrite,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: t.ReadHeader,
+		ReadTimeout:       t.Read,
+		WriteTimeout:      t.Write,
+		IdleTimeout:       t.Idle,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(a.deps.Log.Handler(), slog.LevelWarn),
 	}

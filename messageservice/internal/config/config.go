@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -63,12 +64,10 @@ type Config struct {
 	SyncRate      Rate // SYNC_RATE: sync frames per user
 	RefusedRate   Rate // REFUSED_RATE: refused frames a connection may send before it is closed (4008)
 
-	// The HTTP server's timeouts (the WebSocket's own are IdleTimeout and
-	// PingInterval once upgraded).
-	HTTPReadHeaderTimeout time.Duration // HTTP_READ_HEADER_TIMEOUT
-	HTTPReadTimeout       time.Duration // HTTP_READ_TIMEOUT
-	HTTPWriteTimeout      time.Duration // HTTP_WRITE_TIMEOUT
-	HTTPIdleTimeout       time.Duration // HTTP_IDLE_TIMEOUT
+	// HTTP (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT,
+	// HTTP_IDLE_TIMEOUT) are the HTTP server's timeouts until the upgrade;
+	// a WebSocket's own are IdleTimeout and the write deadline of each frame.
+	HTTP config.HTTPTimeouts
 
 	ClusterHeartbeat time.Duration // CLUSTER_HEARTBEAT: nodes announce themselves this often; silent for 3 of them = gone
 
@@ -120,7 +119,7 @@ func ParseRate(s string) (Rate, error) {
 }
 
 // settings is the table Load fills the Config from and LogValue logs.
-var settings = []config.Setting[Config]{
+var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("HTTP_ADDR", "http-addr", ":8081", "WebSocket and health listen address", config.String(func(c *Config) *string { return &c.HTTPAddr })),
 	config.Var("GRPC_ADDR", "grpc-addr", ":9091", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
 	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
@@ -154,10 +153,6 @@ var settings = []config.Setting[Config]{
 	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),
 	config.Var("SYNC_RATE", "sync-rate", "10,40", "sync frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.SyncRate }, ParseRate)),
 	config.Var("REFUSED_RATE", "refused-rate", "5,50", "refused (rate-limited) frames a connection may send a second, and the burst; one more closes it with 4008", config.Parsed(func(c *Config) *Rate { return &c.RefusedRate }, ParseRate)),
-	config.Var("HTTP_READ_HEADER_TIMEOUT", "http-read-header-timeout", "10s", "time a client has to send a request's headers", config.Duration(func(c *Config) *time.Duration { return &c.HTTPReadHeaderTimeout })),
-	config.Var("HTTP_READ_TIMEOUT", "http-read-timeout", "30s", "time a client has to send a whole request (until the WebSocket upgrade)", config.Duration(func(c *Config) *time.Duration { return &c.HTTPReadTimeout })),
-	config.Var("HTTP_WRITE_TIMEOUT", "http-write-timeout", "30s", "time to write a response (until the WebSocket upgrade)", config.Duration(func(c *Config) *time.Duration { return &c.HTTPWriteTimeout })),
-	config.Var("HTTP_IDLE_TIMEOUT", "http-idle-timeout", "2m", "a keep-alive connection waiting for its next request is closed after this", config.Duration(func(c *Config) *time.Duration { return &c.HTTPIdleTimeout })),
 	config.Var("CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", config.Duration(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })),
 	config.Var("PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", config.Int(func(c *Config) *int { return &c.PruneHour })),
 	config.Var("PRUNE_MAX_AGE", "prune-max-age", "24h", "cached nodes older than this are pruned", config.Duration(func(c *Config) *time.Duration { return &c.PruneMaxAge })),
@@ -167,7 +162,7 @@ var settings = []config.Setting[Config]{
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
 	config.Var("PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof here (e.g. 127.0.0.1:6061); empty for off", config.String(func(c *Config) *string { return &c.PprofAddr })),
 	config.Var("DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", config.Duration(func(c *Config) *time.Duration { return &c.DrainSpread })),
-}
+}, config.HTTPTimeoutVars(func(c *Config) *config.HTTPTimeouts { return &c.HTTP }, "30s")) // until the upgrade
 
 // Default returns the Config of the defaults alone. Tests start from it.
 func Default() Config { return config.Default(settings) }
@@ -233,6 +228,9 @@ func (c Config) Validate() error {
 	if c.SendRate < 0 || (c.SendRate > 0 && c.SendBurst < 1) {
 		errs = append(errs, fmt.Errorf("send-rate %v / send-burst %d: want a rate >= 0 and, with a rate, a burst >= 1", c.SendRate, c.SendBurst))
 	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
+	}
 	if c.RelationCache < 1 {
 		errs = append(errs, fmt.Errorf("relation-cache %d: want >= 1", c.RelationCache))
 	}
@@ -248,8 +246,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout},
-		{"http-read-header-timeout", c.HTTPReadHeaderTimeout}, {"http-read-timeout", c.HTTPReadTimeout}, {"http-write-timeout", c.HTTPWriteTimeout}, {"http-idle-timeout", c.HTTPIdleTimeout}} {
+	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", d.name))
 		}

@@ -1,18 +1,14 @@
 package security
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"math/big"
-	"net"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/privateim/privateim/foundation/apitest"
 	"github.com/privateim/privateim/foundation/poll"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
@@ -230,66 +226,26 @@ func mustID(t *testing.T, s string) int64 {
 	return id
 }
 
-// dialHTTP starts a node with cfg changed by configure and opens a raw
-// TCP connection to its HTTP port.
-func dialHTTP(t *testing.T, configure func(*config.Config)) net.Conn {
+// httpAddr starts a node with cfg changed by configure and returns its
+// HTTP address.
+func httpAddr(t *testing.T, configure func(*config.Config)) string {
 	t.Helper()
 	st := mstest.StartStack(t)
 	cfg := st.Config()
 	configure(&cfg)
-	n := st.StartNode(t, cfg)
-	conn, err := net.Dial("tcp", n.HTTPAddr())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
-
-// closedWithin reports whether the server closes conn within d (EOF or a
-// reset, not a timeout).
-func closedWithin(conn net.Conn, d time.Duration) bool {
-	_ = conn.SetReadDeadline(time.Now().Add(d))
-	_, err := io.Copy(io.Discard, conn)
-	var ne net.Error
-	return err == nil || !(errors.As(err, &ne) && ne.Timeout())
+	return st.StartNode(t, cfg).HTTPAddr()
 }
 
 // A client sending its request headers a line at a time kept a connection
 // (and its goroutine) for as long as it liked.
 func TestSlowlorisHeaderIsCutOff(t *testing.T) {
 	t.Parallel()
-	conn := dialHTTP(t, func(c *config.Config) { c.HTTPReadHeaderTimeout = 500 * time.Millisecond })
-	start := time.Now()
-	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	drip := time.NewTicker(100 * time.Millisecond) // the attack: one header line every 100 ms
-	defer drip.Stop()
-	for i := 0; time.Since(start) < 3*time.Second; i++ {
-		if _, err := fmt.Fprintf(conn, "X-Drip-%d: y\r\n", i); err != nil {
-			return // cut off
-		}
-		<-drip.C
-	}
-	if !closedWithin(conn, time.Second) {
-		t.Fatalf("a request whose headers took %v is still open (HTTP_READ_HEADER_TIMEOUT 500ms)", time.Since(start).Round(time.Millisecond))
-	}
+	apitest.SlowHeadersAreCut(t, httpAddr(t, func(c *config.Config) { c.HTTP.ReadHeader = 500 * time.Millisecond }))
 }
 
 // Keep-alive connections that never send a second request were held
 // forever: the WebSocket server had no idle timeout.
 func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {
 	t.Parallel()
-	conn := dialHTTP(t, func(c *config.Config) { c.HTTPIdleTimeout = 500 * time.Millisecond })
-	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
-		t.Fatal(err)
-	}
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err != nil || !strings.Contains(line, "200") {
-		t.Fatalf("healthz: %q %v", line, err)
-	}
-	if !closedWithin(conn, 5*time.Second) {
-		t.Fatal("an idle keep-alive connection is still open 5s after its request (HTTP_IDLE_TIMEOUT 500ms)")
-	}
+	apitest.IdleKeepAliveIsClosed(t, httpAddr(t, func(c *config.Config) { c.HTTP.Idle = 500 * time.Millisecond }), 5*time.Second)
 }

@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -24,15 +25,16 @@ import (
 // Config of the subscriptionservice binary. Default returns one with every
 // default.
 type Config struct {
-	HTTPAddr    string          // HTTP_ADDR: the public HTTP API
-	GRPCAddr    string          // GRPC_ADDR: the internal gRPC API (mTLS)
-	DataAddr    string          // DATA_ADDR: the DataService
-	UserAddr    string          // USER_ADDR: the userservice's internal gRPC (CheckToken, Directory)
-	MessageAddr string          // MESSAGE_ADDR: the MessageService's internal gRPC (Broadcast)
-	TLS         tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity subscriptionservice), served
-	ClientTLS   tlsconfig.Files // the same files, presented calling the other services
-	Reflection  bool            // GRPC_REFLECTION
-	Env         string          // ENV: development or production
+	HTTPAddr    string              // HTTP_ADDR: the public HTTP API
+	HTTP        config.HTTPTimeouts // HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT
+	GRPCAddr    string              // GRPC_ADDR: the internal gRPC API (mTLS)
+	DataAddr    string              // DATA_ADDR: the DataService
+	UserAddr    string              // USER_ADDR: the userservice's internal gRPC (CheckToken, Directory)
+	MessageAddr string              // MESSAGE_ADDR: the MessageService's internal gRPC (Broadcast)
+	TLS         tlsconfig.Files     // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity subscriptionservice), served
+	ClientTLS   tlsconfig.Files     // the same files, presented calling the other services
+	Reflection  bool                // GRPC_REFLECTION
+	Env         string              // ENV: development or production
 
 	// ReviewerEmails (REVIEWER_EMAILS, comma separated) are the accounts
 	// allowed to approve and reject articles, lower-cased.
@@ -49,7 +51,7 @@ type Config struct {
 }
 
 // settings is the table Load fills the Config from and LogValue logs.
-var settings = []config.Setting[Config]{
+var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("HTTP_ADDR", "http-addr", ":8082", "public HTTP API listen address", config.String(func(c *Config) *string { return &c.HTTPAddr })),
 	config.Var("GRPC_ADDR", "grpc-addr", ":9093", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
 	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
@@ -68,7 +70,7 @@ var settings = []config.Setting[Config]{
 	config.Var("PUSH_RETRY_MAX", "push-retry-max", "1m", "longest wait between push retries; also how often published articles not yet pushed are looked for", config.Duration(func(c *Config) *time.Duration { return &c.PushRetryMax })),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
-}
+}, config.HTTPTimeoutVars(func(c *Config) *config.HTTPTimeouts { return &c.HTTP }, "1m"))
 
 // reviewerEmail is one of REVIEWER_EMAILS lower-cased; it must be a bare
 // address, since it is compared with account emails as it is.
@@ -115,6 +117,9 @@ func (c Config) Validate() error {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s: must be > 0", d.env))
 		}
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if c.PushRetryMax < c.PushRetryMin {
 		errs = append(errs, errors.New("PUSH_RETRY_MAX: must be >= PUSH_RETRY_MIN"))

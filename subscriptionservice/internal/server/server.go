@@ -13,7 +13,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"time"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
@@ -94,7 +93,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
 	s.SetReady = s.api.SetReady
-	s.HTTP = s.api.Server(time.Minute)
+	s.HTTP = s.api.Server(cfg.HTTP)
 
 	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
 	if err != nil {

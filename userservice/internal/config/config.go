@@ -14,6 +14,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,16 +27,17 @@ import (
 
 // Config of the userservice binary. Default returns one with every default.
 type Config struct {
-	HTTPAddr   string          // HTTP_ADDR: the public HTTP API
-	GRPCAddr   string          // GRPC_ADDR: the internal gRPC API (mTLS)
-	DataAddr   string          // DATA_ADDR: the DataService
-	TLS        tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity userservice), served
-	DataTLS    tlsconfig.Files // the same files, presented calling the DataService
-	Reflection bool            // GRPC_REFLECTION
-	Env        string          // ENV: development or production
-	JWTSecret  string          // JWT_SECRET (secret): HS256 key, >= 32 bytes
-	JWTTTL     time.Duration   // JWT_TTL: token lifetime
-	BcryptCost int             // BCRYPT_COST: 4..31
+	HTTPAddr   string              // HTTP_ADDR: the public HTTP API
+	HTTP       config.HTTPTimeouts // HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT
+	GRPCAddr   string              // GRPC_ADDR: the internal gRPC API (mTLS)
+	DataAddr   string              // DATA_ADDR: the DataService
+	TLS        tlsconfig.Files     // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity userservice), served
+	DataTLS    tlsconfig.Files     // the same files, presented calling the DataService
+	Reflection bool                // GRPC_REFLECTION
+	Env        string              // ENV: development or production
+	JWTSecret  string              // JWT_SECRET (secret): HS256 key, >= 32 bytes
+	JWTTTL     time.Duration       // JWT_TTL: token lifetime
+	BcryptCost int                 // BCRYPT_COST: 4..31
 
 	SMTPAddr     string        // SMTP_ADDR: host:port of the SMTP server
 	SMTPUser     string        // SMTP_USER: empty = no authentication
@@ -120,7 +122,7 @@ func ParseRate(s string) (Rate, error) {
 }
 
 // settings is the table Load fills the Config from and LogValue logs.
-var settings = []config.Setting[Config]{
+var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("HTTP_ADDR", "http-addr", ":8080", "public HTTP API listen address", config.String(func(c *Config) *string { return &c.HTTPAddr })),
 	config.Var("GRPC_ADDR", "grpc-addr", ":9092", "internal gRPC (mTLS) listen address", config.String(func(c *Config) *string { return &c.GRPCAddr })),
 	config.Var("DATA_ADDR", "data-addr", "127.0.0.1:9090", "DataService gRPC address", config.String(func(c *Config) *string { return &c.DataAddr })),
@@ -170,7 +172,7 @@ var settings = []config.Setting[Config]{
 	config.Var("TRUSTED_PROXIES", "trusted-proxies", "", "comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; none by default", config.List(func(c *Config) *[]string { return &c.TrustedProxies }, nil)),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits for requests in flight", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
-}
+}, config.HTTPTimeoutVars(func(c *Config) *config.HTTPTimeouts { return &c.HTTP }, "2m")) // 2m: uploads of up to 20 MiB on slow links
 
 // Default returns the Config of the defaults alone (JWTSecret is empty and
 // must be set). Tests start from it.
@@ -206,6 +208,9 @@ func (c Config) Validate() error {
 		if a.v == "" {
 			errs = append(errs, fmt.Errorf("%s is empty", a.name))
 		}
+	}
+	if err := c.HTTP.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := c.NATSAuth.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("nats-user, nats-password, nats-nkey-seed: %w", err))

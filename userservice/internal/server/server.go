@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
@@ -123,7 +122,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("http api: %w", err)
 	}
 	s.SetReady = s.api.SetReady
-	s.HTTP = s.api.Server(2 * time.Minute) // uploads of up to 20 MiB on slow links
+	s.HTTP = s.api.Server(cfg.HTTP)
 
 	creds, err := tlsconfig.ServerCredentials(cfg.TLS)
 	if err != nil {

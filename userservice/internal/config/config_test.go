@@ -59,14 +59,17 @@ func TestLoadRejects(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		"no secret":      {nil, nil, "jwt-secret"},
-		"short secret":   {nil, map[string]string{"JWT_SECRET": "short"}, "at least 32 bytes"},
-		"bad duration":   {[]string{"-jwt-ttl", "soon"}, map[string]string{"JWT_SECRET": secret}, "jwt-ttl"},
-		"bad rate":       {[]string{"-rate-forgot-ip", "3 per minute"}, map[string]string{"JWT_SECRET": secret}, "rate-forgot-ip"},
-		"bcrypt cost":    {[]string{"-bcrypt-cost", "3"}, map[string]string{"JWT_SECRET": secret}, "bcrypt-cost"},
-		"public url":     {[]string{"-public-url", "im.example.com"}, map[string]string{"JWT_SECRET": secret}, "public-url"},
-		"stray argument": {[]string{"serve"}, map[string]string{"JWT_SECRET": secret}, "unexpected"},
-		"unknown flag":   {[]string{"-nope"}, map[string]string{"JWT_SECRET": secret}, "nope"},
+		"no secret":       {nil, nil, "jwt-secret"},
+		"short secret":    {nil, map[string]string{"JWT_SECRET": "short"}, "at least 32 bytes"},
+		"bad duration":    {[]string{"-jwt-ttl", "soon"}, map[string]string{"JWT_SECRET": secret}, "jwt-ttl"},
+		"bad rate":        {[]string{"-rate-forgot-ip", "3 per minute"}, map[string]string{"JWT_SECRET": secret}, "rate-forgot-ip"},
+		"bcrypt cost":     {[]string{"-bcrypt-cost", "3"}, map[string]string{"JWT_SECRET": secret}, "bcrypt-cost"},
+		"public url":      {[]string{"-public-url", "im.example.com"}, map[string]string{"JWT_SECRET": secret}, "public-url"},
+		"smtp tls mode":   {nil, map[string]string{"JWT_SECRET": secret, "SMTP_TLS": "maybe"}, "smtp tls mode"},
+		"verify ttl":      {[]string{"-email-verify-ttl", "0s"}, map[string]string{"JWT_SECRET": secret}, "email-verify-ttl"},
+		"avatar debounce": {[]string{"-group-avatar-debounce", "0s"}, map[string]string{"JWT_SECRET": secret}, "group-avatar-debounce"},
+		"stray argument":  {[]string{"serve"}, map[string]string{"JWT_SECRET": secret}, "unexpected"},
+		"unknown flag":    {[]string{"-nope"}, map[string]string{"JWT_SECRET": secret}, "nope"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := Load(tt.args, env(tt.env), io.Discard)

@@ -5,10 +5,11 @@
 // configuration of an external nats-server that does the same, and the
 // client options every service connects with (credentials + TLS).
 //
-// Subject map (docs/events.md, docs/scaling.md):
+// Subject map (docs/events.md, docs/messageservice.md, docs/scaling.md):
 //
 //	privateim.relations   userservice -> message nodes: relation events (cache invalidation)
 //	privateim.msg.>       message node <-> message node: registry, heartbeats, deliveries
+//	                      (a node's own user: only its own announcements, NodePermissions)
 //
 // Nobody else publishes or subscribes: a process without credentials
 // cannot connect, the userservice cannot forge a delivery, a node cannot
@@ -25,6 +26,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -38,7 +40,8 @@ import (
 // The subjects of the map above.
 const (
 	RelationsSubject = "privateim.relations"
-	ClusterSubjects  = "privateim.msg.>"
+	ClusterPrefix    = "privateim.msg."
+	ClusterSubjects  = ClusterPrefix + ">"
 )
 
 // Role is what a NATS user is allowed to do.
@@ -115,10 +118,44 @@ func (a Auth) Validate() error {
 func Generate(user string) Auth { return Auth{User: user, Password: rand.Text()} }
 
 // User is one NATS user of a server and its role. Several users may share
-// a role (one per node, say).
+// a role. A node user with a NodeID is that node's alone
+// (NodePermissions); without, any node may use it.
 type User struct {
-	Role Role
-	Auth Auth
+	Role   Role
+	Auth   Auth
+	NodeID string
+}
+
+func (u User) permissions() *natsserver.Permissions {
+	if u.Role == Node && u.NodeID != "" {
+		return NodePermissions(u.NodeID)
+	}
+	return Permissions(u.Role)
+}
+
+// NodePermissions are those of node id's own user: like the Node role's,
+// but of the subjects that name their publisher (conn, hello, snapshot,
+// heartbeat: privateim.msg.<kind>.<node>) only its own, so a node cannot
+// announce connections or a registry in another's name. Deliveries
+// (privateim.msg.node.<node>) and resync requests go to any node.
+func NodePermissions(id string) *natsserver.Permissions {
+	pub := []string{ClusterPrefix + "node.>", ClusterPrefix + "resync.>"}
+	for _, kind := range []string{"conn", "hello", "snapshot", "heartbeat"} {
+		pub = append(pub, ClusterPrefix+kind+"."+id)
+	}
+	return &natsserver.Permissions{
+		Publish:   &natsserver.SubjectPermission{Allow: pub},
+		Subscribe: &natsserver.SubjectPermission{Allow: []string{ClusterSubjects, RelationsSubject}},
+	}
+}
+
+// ValidNodeID reports why id cannot be a node id in subjects: it must be
+// non-empty dot-separated tokens without white space, * or >.
+func ValidNodeID(id string) error {
+	if id == "" || strings.ContainsAny(id, " \t\r\n*>") || slices.Contains(strings.Split(id, "."), "") {
+		return fmt.Errorf("node id %q: want dot-separated non-empty parts without white space, * or >", id)
+	}
+	return nil
 }
 
 // nkeyPublic reads the public key of the nkey seed in file.
@@ -146,6 +183,11 @@ func checkUsers(users []User) error {
 		}
 		if u.Auth.IsZero() {
 			return fmt.Errorf("nats server: the %s user has no credential", u.Role)
+		}
+		if u.NodeID != "" {
+			if err := ValidNodeID(u.NodeID); err != nil {
+				return fmt.Errorf("nats server: %w", err)
+			}
 		}
 		name := u.Auth.User + u.Auth.NKeySeed
 		if seen[name] {
@@ -177,10 +219,10 @@ func ServerOptions(host string, port int, tlsc *tls.Config, users []User) (*nats
 			if err != nil {
 				return nil, err
 			}
-			o.Nkeys = append(o.Nkeys, &natsserver.NkeyUser{Nkey: pub, Permissions: Permissions(u.Role)})
+			o.Nkeys = append(o.Nkeys, &natsserver.NkeyUser{Nkey: pub, Permissions: u.permissions()})
 			continue
 		}
-		o.Users = append(o.Users, &natsserver.User{Username: u.Auth.User, Password: u.Auth.Password, Permissions: Permissions(u.Role)})
+		o.Users = append(o.Users, &natsserver.User{Username: u.Auth.User, Password: u.Auth.Password, Permissions: u.permissions()})
 	}
 	return o, nil
 }
@@ -197,7 +239,7 @@ func ServerConfig(files tlsconfig.Files, users []User) (string, error) {
 	fmt.Fprintf(&b, "tls {\n  cert_file: %q\n  key_file: %q\n  ca_file: %q\n  verify: true\n  timeout: 2\n}\n", files.Cert, files.Key, files.CA)
 	b.WriteString("authorization {\n  users: [\n")
 	for _, u := range users {
-		p := Permissions(u.Role)
+		p := u.permissions()
 		perm := fmt.Sprintf("permissions: {publish: %s, subscribe: %s}", confList(p.Publish), confList(p.Subscribe))
 		if u.Auth.NKeySeed != "" {
 			pub, err := nkeyPublic(u.Auth.NKeySeed)

@@ -137,3 +137,14 @@ func TestServerConfigRefusesBadUsers(t *testing.T) {
 		})
 	}
 }
+
+func TestValidNodeID(t *testing.T) {
+	for id, ok := range map[string]bool{
+		"n1": true, "host.example.com:8081": true, "test-AB12": true,
+		"": false, "a..b": false, ".a": false, "a.": false, "a b": false, "n*": false, "n>": false,
+	} {
+		if err := natsauth.ValidNodeID(id); (err == nil) != ok {
+			t.Errorf("ValidNodeID(%q) = %v, want ok %v", id, err, ok)
+		}
+	}
+}

@@ -3,14 +3,19 @@
 // routing that carries a delivery to exactly the nodes holding receivers —
 // one NATS message per node, none to nodes without receivers.
 //
-// Subjects (JSON payloads):
+// Subjects (JSON payloads; <from> is the publishing node, <node> the
+// addressed one):
 //
-//	privateim.msg.conn            a connection opened or closed on a node
-//	privateim.msg.hello           a node started: every node answers with its snapshot
-//	privateim.msg.snapshot        all connections of one node (replaces what others knew)
-//	privateim.msg.heartbeat       a node is alive, and how many connections it holds
-//	privateim.msg.resync.<node>   asks node for a snapshot (two heartbeats' counts disagreed)
-//	privateim.msg.node.<node>     deliveries for users on node (envelope)
+//	privateim.msg.conn.<from>       a connection opened or closed on a node
+//	privateim.msg.hello.<from>      a node started: every node answers with its snapshot
+//	privateim.msg.snapshot.<from>   all connections of one node (replaces what others knew)
+//	privateim.msg.heartbeat.<from>  a node is alive, and how many connections it holds
+//	privateim.msg.resync.<node>     asks node for a snapshot (two heartbeats' counts disagreed)
+//	privateim.msg.node.<node>       deliveries for users on node (envelope)
+//
+// A node's announcements name it in the subject, so NATS permissions can
+// hold each node to its own (foundation/natsauth.NodePermissions); a
+// payload that names another node than its subject is dropped.
 //
 // A node not heard for DeadAfter is dropped from the registry (a killed
 // node). NATS core delivers at most once: heartbeat counts repair a lost
@@ -30,17 +35,20 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
+
+	"github.com/privateim/privateim/foundation/natsauth"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/hub"
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
-const prefix = "privateim.msg."
+const prefix = natsauth.ClusterPrefix
 
 // Local is what the cluster needs of this node's chat service: it is
 // given at Start, and the cluster is chat's Router (chat.Options.Join).
@@ -128,10 +136,10 @@ func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster,
 		users: make(map[int64][]connRef), nodes: make(map[string]*nodeInfo), mu: lockorder.Mutex{Rank: lockorder.Leaf},
 	}
 	handlers := map[string]nats.MsgHandler{
-		prefix + "conn":             c.onConn,
-		prefix + "hello":            func(*nats.Msg) { c.publishSnapshot() },
-		prefix + "snapshot":         c.onSnapshot,
-		prefix + "heartbeat":        c.onHeartbeat,
+		prefix + "conn.>":           c.onConn,
+		prefix + "hello.>":          func(*nats.Msg) { c.publishSnapshot() },
+		prefix + "snapshot.>":       c.onSnapshot,
+		prefix + "heartbeat.>":      c.onHeartbeat,
 		prefix + "resync." + c.node: func(*nats.Msg) { c.publishSnapshot() },
 		prefix + "node." + c.node:   c.onDelivery,
 	}
@@ -147,7 +155,7 @@ func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster,
 		c.unsubscribe()
 		return nil, fmt.Errorf("cluster subscriptions: %w", err)
 	}
-	c.publish(prefix+"hello", struct{}{})
+	c.publish(prefix+"hello."+c.node, struct{}{})
 	c.wg.Go(c.beat)
 	return c, nil
 }
@@ -180,7 +188,7 @@ func (c *Cluster) publish(subject string, v any) {
 func (c *Cluster) Opened(user int64, conn uint64, opened time.Time) {
 	ev := connEvent{Open: true, Conn: connRef{Node: c.node, ID: conn, User: user, Opened: opened.UnixNano()}}
 	evict := c.apply(ev)
-	c.publish(prefix+"conn", ev)
+	c.publish(prefix+"conn."+c.node, ev)
 	c.evict(evict)
 }
 
@@ -188,12 +196,31 @@ func (c *Cluster) Opened(user int64, conn uint64, opened time.Time) {
 func (c *Cluster) Closed(user int64, conn uint64) {
 	ev := connEvent{Open: false, Conn: connRef{Node: c.node, ID: conn, User: user}}
 	c.apply(ev)
-	c.publish(prefix+"conn", ev)
+	c.publish(prefix+"conn."+c.node, ev)
+}
+
+// fromOther reports whether m, on prefix+kind+".<from>", is another
+// node's and its payload names that node (named): a payload naming another
+// node than the subject's is dropped, since the subject is what NATS
+// permissions check.
+func (c *Cluster) fromOther(m *nats.Msg, kind, named string) bool {
+	from := strings.TrimPrefix(m.Subject, prefix+kind+".")
+	if from == c.node {
+		return false
+	}
+	if named != from {
+		c.log.Warn("cluster message names another node than its subject", "subject", m.Subject, "names", named)
+		return false
+	}
+	return true
 }
 
 func (c *Cluster) onConn(m *nats.Msg) {
 	var ev connEvent
-	if err := json.Unmarshal(m.Data, &ev); err != nil || ev.Conn.Node == c.node {
+	if err := json.Unmarshal(m.Data, &ev); err != nil {
+		return
+	}
+	if !c.fromOther(m, "conn", ev.Conn.Node) {
 		return
 	}
 	c.evict(c.apply(ev))
@@ -241,12 +268,15 @@ func (c *Cluster) publishSnapshot() {
 	for _, lc := range c.local.LocalConns() {
 		snap.Conns = append(snap.Conns, connRef{Node: c.node, ID: lc.ID, User: lc.User, Opened: lc.Opened.UnixNano()})
 	}
-	c.publish(prefix+"snapshot", snap)
+	c.publish(prefix+"snapshot."+c.node, snap)
 }
 
 func (c *Cluster) onSnapshot(m *nats.Msg) {
 	var snap snapshot
-	if err := json.Unmarshal(m.Data, &snap); err != nil || snap.Node == c.node {
+	if err := json.Unmarshal(m.Data, &snap); err != nil {
+		return
+	}
+	if !c.fromOther(m, "snapshot", snap.Node) {
 		return
 	}
 	c.mu.Lock()
@@ -271,13 +301,18 @@ func (c *Cluster) dropNodeLocked(node string) {
 	delete(c.nodes, node)
 }
 
-func (c *Cluster) onHeartbeat(m *nats.Msg) { c.onHeartbeatData(m.Data) }
-
-func (c *Cluster) onHeartbeatData(data []byte) {
+func (c *Cluster) onHeartbeat(m *nats.Msg) {
 	var hb heartbeat
-	if err := json.Unmarshal(data, &hb); err != nil || hb.Node == c.node {
+	if err := json.Unmarshal(m.Data, &hb); err != nil {
 		return
 	}
+	if !c.fromOther(m, "heartbeat", hb.Node) {
+		return
+	}
+	c.onHeartbeatFrom(hb)
+}
+
+func (c *Cluster) onHeartbeatFrom(hb heartbeat) {
 	c.mu.Lock()
 	n := c.nodes[hb.Node]
 	if n == nil {
@@ -318,7 +353,7 @@ func (c *Cluster) beat() {
 			return
 		case <-t.C:
 		}
-		c.publish(prefix+"heartbeat", heartbeat{Node: c.node, Count: len(c.local.LocalConns())})
+		c.publish(prefix+"heartbeat."+c.node, heartbeat{Node: c.node, Count: len(c.local.LocalConns())})
 		now := time.Now()
 		c.mu.Lock()
 		for node, n := range c.nodes {

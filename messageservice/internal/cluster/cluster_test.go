@@ -87,7 +87,7 @@ func TestHeartbeatRepairsALostEvent(t *testing.T) {
 	c.apply(open("b", 1, 5, 1))
 	hb := func(count int) {
 		b, _ := json.Marshal(heartbeat{Node: "b", Count: count})
-		c.onHeartbeatData(b)
+		c.onHeartbeat(&nats.Msg{Subject: prefix + "heartbeat.b", Data: b})
 	}
 	hb(1)
 	if c.nodes["b"].mismatch != 0 {
@@ -132,5 +132,29 @@ func TestEnvelopeCarriesADelivery(t *testing.T) {
 	b.onDelivery(&nats.Msg{Data: wire})
 	if len(local.got) != 1 || !reflect.DeepEqual(local.got[0], sent) {
 		t.Errorf("delivered %+v, want %+v", local.got, sent)
+	}
+}
+
+// TestAnnouncementNamingAnotherNodeIsDropped: a node's announcements name
+// it in the subject (what NATS permissions hold it to); a payload that
+// names another node is dropped, so no node can announce connections,
+// snapshots or heartbeats in another's name.
+func TestAnnouncementNamingAnotherNodeIsDropped(t *testing.T) {
+	c, _ := newCluster("a", &evictions{})
+	msg := func(kind, from string, v any) *nats.Msg {
+		b, _ := json.Marshal(v)
+		return &nats.Msg{Subject: prefix + kind + "." + from, Data: b}
+	}
+	c.onConn(msg("conn", "evil", open("b", 1, 7, 1)))
+	c.onSnapshot(msg("snapshot", "evil", snapshot{Node: "b", Conns: []connRef{{ID: 2, User: 8}}}))
+	c.onHeartbeat(msg("heartbeat", "evil", heartbeat{Node: "b", Count: 3}))
+	if c.Conns(7) != 0 || c.Conns(8) != 0 || len(c.Nodes()) != 0 {
+		t.Fatalf("forged announcements were taken: conns %d %d, nodes %v", c.Conns(7), c.Conns(8), c.Nodes())
+	}
+	// The same from b itself, with dots in its id, are taken.
+	c.onConn(msg("conn", "b.example.com:8081", open("b.example.com:8081", 1, 7, 1)))
+	c.onHeartbeat(msg("heartbeat", "b.example.com:8081", heartbeat{Node: "b.example.com:8081", Count: 1}))
+	if c.Conns(7) != 1 || !slices.Equal(c.Nodes(), []string{"b.example.com:8081"}) {
+		t.Fatalf("b's own announcements: conns %d, nodes %v", c.Conns(7), c.Nodes())
 	}
 }

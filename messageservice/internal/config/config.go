@@ -215,6 +215,11 @@ func (c Config) Validate() error {
 	if c.NATSURL == "" && c.NATSListen == "" {
 		errs = append(errs, errors.New("nats-listen is empty and no nats-url is set"))
 	}
+	if c.NodeID != "" {
+		if err := natsauth.ValidNodeID(c.NodeID); err != nil {
+			errs = append(errs, fmt.Errorf("node-id: %w", err))
+		}
+	}
 	if err := c.NATSAuth.Validate(); err != nil {
 		errs = append(errs, fmt.Errorf("nats-user, nats-password, nats-nkey-seed: %w", err))
 	}

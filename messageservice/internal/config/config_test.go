@@ -49,6 +49,8 @@ func TestInvalid(t *testing.T) {
 		{"tiny frames", map[string]string{"MAX_FRAME_BYTES": "10"}, "max-frame-bytes"},
 		{"ping after idle", map[string]string{"PING_INTERVAL": "2m"}, "ping-interval"},
 		{"rate without burst", map[string]string{"SEND_BURST": "0"}, "send-burst"},
+		{"node id not a subject", map[string]string{"NODE_ID": "a..b"}, "node-id"},
+		{"node id wildcard", map[string]string{"NODE_ID": "n*"}, "node-id"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Load(nil, env(tt.env), io.Discard)

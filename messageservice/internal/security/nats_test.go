@@ -290,54 +290,69 @@ func TestServiceCredentialCannotPublishAnotherRolesSubjects(t *testing.T) {
 
 // externalNATS runs a NATS server from the configuration natsauth writes
 // for an external nats-server (natsauth.ServerConfig): mutual TLS with the
-// stack's certificates, the nodes admitted by an nkey, the publisher by a
-// password.
-func externalNATS(t *testing.T, st *mstest.Stack) (url string, nodeSeed string) {
+// stack's certificates, and a user of its own for each of the nodes ids
+// (NodePermissions): the first with an nkey, the others with a password.
+func externalNATS(t *testing.T, st *mstest.Stack, ids ...string) (url string, auths []natsauth.Auth) {
 	t.Helper()
-	dir := t.TempDir()
 	kp, err := nkeys.CreateUser()
 	if err != nil {
 		t.Fatal(err)
 	}
 	seed, _ := kp.Seed()
-	nodeSeed = filepath.Join(dir, "node.nk")
-	if err := os.WriteFile(nodeSeed, seed, 0o600); err != nil {
+	seedFile := filepath.Join(t.TempDir(), "node.nk")
+	if err := os.WriteFile(seedFile, seed, 0o600); err != nil {
 		t.Fatal(err)
+	}
+	users := []natsauth.User{{Role: natsauth.Publisher, Auth: natsauth.Generate("userservice")}}
+	for i, id := range ids {
+		a := natsauth.Generate("node-" + id)
+		if i == 0 {
+			a = natsauth.Auth{NKeySeed: seedFile}
+		}
+		auths = append(auths, a)
+		users = append(users, natsauth.User{Role: natsauth.Node, Auth: a, NodeID: id})
 	}
 	server, err := st.Data.Certs.Issue("nats")
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := natsauth.ServerConfig(server, []natsauth.User{
-		{Role: natsauth.Node, Auth: natsauth.Auth{NKeySeed: nodeSeed}},
-		{Role: natsauth.Publisher, Auth: natsauth.Generate("userservice")},
-	})
+	conf, err := natsauth.ServerConfig(server, users)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return stacktest.StartNATSConfig(t, conf), nodeSeed
+	return stacktest.StartNATSConfig(t, conf), auths
 }
 
-// TestExternalNATSWithCredentialsAndTLSCarriesTheCluster: two nodes on an
-// external NATS that demands TLS and an nkey (NATS_URL, NATS_NKEY_SEED)
-// form a cluster: a message from a user on one reaches a user on the
-// other; a node without the seed cannot start.
-func TestExternalNATSWithCredentialsAndTLSCarriesTheCluster(t *testing.T) {
-	t.Parallel()
-	st := mstest.StartStack(t)
-	url, seed := externalNATS(t, st)
-	var nodes [2]*mstest.Node
+// externalCluster starts two nodes, n0 and n1, on an external NATS with a
+// user each, and waits until they hear each other.
+func externalCluster(t *testing.T, st *mstest.Stack) (url string, nodes [2]*mstest.Node, auths []natsauth.Auth) {
+	t.Helper()
+	ids := []string{"n0-" + strconv.Itoa(os.Getpid()), "n1-" + strconv.Itoa(os.Getpid())}
+	url, auths = externalNATS(t, st, ids...)
 	for i := range nodes {
 		cfg := st.Config()
-		cfg.NATSURL, cfg.NATSAuth = url, natsauth.Auth{NKeySeed: seed}
+		cfg.NodeID = ids[i]
+		cfg.NATSURL, cfg.NATSAuth = url, auths[i]
 		nodes[i] = st.StartNode(t, cfg)
 	}
 	poll.Eventually(t, wait, func() error {
-		if n := nodes[0].Cluster().Nodes(); len(n) != 1 || n[0] != nodes[1].Config.NodeID {
+		if n := nodes[0].Cluster().Nodes(); len(n) != 1 || n[0] != ids[1] {
 			return fmt.Errorf("node 0 hears %v", n)
 		}
 		return nil
 	})
+	return url, nodes, auths
+}
+
+// TestExternalNATSWithCredentialsAndTLSCarriesTheCluster: two nodes on an
+// external NATS that demands TLS and a credential per node (NATS_URL and
+// NATS_NKEY_SEED, or NATS_USER and NATS_PASSWORD) form a cluster: a
+// message from a user on one reaches a user on the other; a node without
+// a credential cannot start.
+func TestExternalNATSWithCredentialsAndTLSCarriesTheCluster(t *testing.T) {
+	t.Parallel()
+	st := mstest.StartStack(t)
+	url, nodes, _ := externalCluster(t, st)
 	a, b := st.NewUser(t, "Ann"), st.NewUser(t, "Ben")
 	st.Befriend(t, a, b)
 	ac, bc := nodes[0].Dial(t, a, ""), nodes[1].Dial(t, b, "")
@@ -357,9 +372,46 @@ func TestExternalNATSWithCredentialsAndTLSCarriesTheCluster(t *testing.T) {
 		cfg := st.Config()
 		cfg.NATSURL, cfg.NATSAuth = url, natsauth.Auth{}
 		if _, err := newServer(cfg); err == nil {
-			t.Fatal("a node without the nkey seed joined the external NATS")
+			t.Fatal("a node without a credential joined the external NATS")
 		}
 	})
+}
+
+// TestNodeCannotAnnounceConnectionsInAnotherNodesName: a node (its
+// credential leaked) announces an empty snapshot as another node,
+// to drop its users from the others' registries (their messages would no
+// longer reach them). With a user per node the server refuses the publish
+// (and a payload naming another node than its subject is dropped by the
+// nodes: cluster.TestAnnouncementNamingAnotherNodeIsDropped).
+func TestNodeCannotAnnounceConnectionsInAnotherNodesName(t *testing.T) {
+	t.Parallel()
+	st := mstest.StartStack(t)
+	url, nodes, auths := externalCluster(t, st)
+	victim := st.NewUser(t, "Victim")
+	nodes[0].Dial(t, victim, "")
+	uid := mustID(t, victim)
+	poll.Eventually(t, wait, func() error {
+		if nodes[1].Cluster().Conns(uid) != 1 {
+			return errors.New("node 1 does not know the victim's connection yet")
+		}
+		return nil
+	})
+	n0 := nodes[0].Config.NodeID
+	var v violations
+	forger := natsauth.Client{URL: url, Auth: auths[1], TLS: st.Data.Certs.Message}
+	nc, err := forger.Connect(nats.ErrorHandler(v.handler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	empty, _ := json.Marshal(map[string]any{"n": n0, "c": []any{}})
+	if err := nc.Publish("privateim.msg.snapshot."+n0, empty); err != nil {
+		t.Fatal(err)
+	}
+	v.await(t, "privateim.msg.snapshot."+n0)
+	if got := nodes[1].Cluster().Conns(uid); got != 1 {
+		t.Fatalf("node 1 knows %d connections of the victim after the forgery, want 1", got)
+	}
 }
 
 func mustID(t *testing.T, u mstest.User) int64 {
@@ -405,7 +457,7 @@ func TestPublisherCredentialCannotEavesdropOnTheCluster(t *testing.T) {
 
 	node := st.NATS.Connect(t, natsauth.Node)
 	beats := make(chan *nats.Msg, 64)
-	if _, err := node.ChanSubscribe("privateim.msg.heartbeat", beats); err != nil {
+	if _, err := node.ChanSubscribe("privateim.msg.heartbeat.>", beats); err != nil {
 		t.Fatal(err)
 	}
 	for range 3 {

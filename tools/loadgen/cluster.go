@@ -48,8 +48,7 @@ type faultStack struct {
 	nats     []*natsNode
 	natsURL  string // the three client URLs, comma-separated
 	natsConf string // their tls and authorization configuration (natsauth.ServerConfig)
-	natsNode natsauth.Auth
-	natsPub  natsauth.Auth // the userservice's
+	natsPub  natsauth.Auth // the userservice's; each node has its own (msgNode.nats)
 	msg      []*msgNode
 	sendQ    int  // SEND_QUEUE of the nodes
 	keep     bool // stop leaves the logs (a failed run)
@@ -63,8 +62,13 @@ type natsNode struct {
 type msgNode struct {
 	id         string
 	http, grpc string
+	nats       natsauth.Auth // its own NATS user: it may announce only as itself
 	c          *proc
 }
+
+const faultNodes = 3
+
+func faultNodeID(i int) string { return "fault-node-" + strconv.Itoa(i) }
 
 func (n *msgNode) ws() string { return "ws://" + n.http + "/ws" }
 
@@ -220,12 +224,18 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		urls[i] = "nats://" + n.client
 	}
 	s.natsURL = strings.Join(urls, ",")
-	s.natsNode, s.natsPub = natsauth.Generate("node"), natsauth.Generate("userservice")
+	s.natsPub = natsauth.Generate("userservice")
+	users := []natsauth.User{{Role: natsauth.Publisher, Auth: s.natsPub}}
+	for i := range faultNodes {
+		n := &msgNode{id: faultNodeID(i), nats: natsauth.Generate(faultNodeID(i))}
+		s.msg = append(s.msg, n)
+		users = append(users, natsauth.User{Role: natsauth.Node, Auth: n.nats, NodeID: n.id})
+	}
 	natsCert, err := s.certs.Issue("nats")
 	if err != nil {
 		return nil, fmt.Errorf("nats certificate: %w", err)
 	}
-	conf, err := natsauth.ServerConfig(natsCert, []natsauth.User{{Role: natsauth.Node, Auth: s.natsNode}, {Role: natsauth.Publisher, Auth: s.natsPub}})
+	conf, err := natsauth.ServerConfig(natsCert, users)
 	if err != nil {
 		return nil, err
 	}
@@ -263,15 +273,13 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		return nil, err
 	}
 	s.userURL = "http://" + userHTTP
-	for i := range 3 {
-		n := &msgNode{id: "fault-node-" + strconv.Itoa(i)}
+	for i, n := range s.msg {
 		if n.http, err = freeAddr(); err != nil {
 			return nil, err
 		}
 		if n.grpc, err = freeAddr(); err != nil {
 			return nil, err
 		}
-		s.msg = append(s.msg, n)
 		if err := s.startMsg(ctx, i); err != nil {
 			return nil, err
 		}
@@ -403,7 +411,7 @@ func (s *faultStack) startMsg(ctx context.Context, i int) error {
 	var err error
 	n.c, err = s.spawn("messageservice-"+strconv.Itoa(i), filepath.Join(s.bin, "messageservice"), nil, append([]string{
 		"HTTP_ADDR=" + n.http, "GRPC_ADDR=" + n.grpc, "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_URL=" + s.natsURL, "NATS_USER=" + s.natsNode.User, "NATS_PASSWORD=" + s.natsNode.Password, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_URL=" + s.natsURL, "NATS_USER=" + n.nats.User, "NATS_PASSWORD=" + n.nats.Password, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 		"SEND_QUEUE=" + strconv.Itoa(s.sendQ),
 	}, s.certs.Message.Env()...))
 	if err != nil {

@@ -28,12 +28,13 @@ type Rate struct {
 
 func (r Rate) off() bool { return r.PerSecond <= 0 }
 
-// refill is how long an emptied bucket of r takes to be full again.
+// refill is how long an emptied bucket of r takes to be full again, at
+// most a day (a bucket kept longer than that costs memory for nothing).
 func (r Rate) refill() time.Duration {
 	if r.off() {
 		return 0
 	}
-	return time.Duration(float64(max(r.Burst, 1)) / r.PerSecond * float64(time.Second))
+	return time.Duration(min(float64(max(r.Burst, 1))/r.PerSecond, (24 * time.Hour).Seconds()) * float64(time.Second))
 }
 
 func (r Rate) limiter() *rate.Limiter {

@@ -35,6 +35,7 @@ func userPB(u store.User) *datav1.User {
 		UpdatedAt:     ts(u.UpdatedAt),
 		TokenVersion:  u.TokenVersion,
 		EmailVerified: u.EmailVerified,
+		Banned:        u.Banned,
 	}
 }
 

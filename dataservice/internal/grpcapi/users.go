@@ -123,6 +123,7 @@ func (s *usersServer) UpdateUser(ctx context.Context, r *datav1.UpdateUserReques
 		QRCode:           r.QrCode,
 		PasswordHash:     r.PasswordHash,
 		Deleted:          r.Deleted,
+		Banned:           r.Banned,
 		BumpTokenVersion: r.GetBumpTokenVersion(),
 	})
 	if err != nil {
@@ -232,4 +233,18 @@ func (s *usersServer) VerifyEmailPlus(ctx context.Context, r *datav1.VerifyEmail
 		return nil, s.fail(ctx, "verify email", err)
 	}
 	return &datav1.VerifyEmailPlusResponse{User: userPB(u)}, nil
+}
+
+func (s *usersServer) ChangePasswordPlus(ctx context.Context, r *datav1.ChangePasswordPlusRequest) (*datav1.User, error) {
+	var c checker
+	c.id("user_id", r.GetUserId())
+	c.key("password_hash", r.GetPasswordHash(), maxPasswordHashBytes)
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	u, err := s.rel.ChangePasswordPlus(ctx, r.GetUserId(), r.GetPasswordHash())
+	if err != nil {
+		return nil, s.fail(ctx, "change password", err)
+	}
+	return userPB(u), nil
 }

@@ -204,6 +204,18 @@ func badCases() []badCase {
 			_, err := e.Users.ResetPasswordPlus(ctx, &datav1.ResetPasswordPlusRequest{TokenHash: "nope", PasswordHash: "p", Now: now})
 			return err
 		}),
+		ia("ChangePasswordPlus/no user", "user_id", func(ctx C, e *E) error {
+			_, err := e.Users.ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{PasswordHash: "p"})
+			return err
+		}),
+		ia("ChangePasswordPlus/no password", "password_hash", func(ctx C, e *E) error {
+			_, err := e.Users.ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{UserId: 1})
+			return err
+		}),
+		nf("ChangePasswordPlus/unknown user", func(ctx C, e *E) error {
+			_, err := e.Users.ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{UserId: 999999, PasswordHash: "p"})
+			return err
+		}),
 
 		// Friends.
 		ia("PutFriendship/no self", "self_id", func(ctx C, e *E) error {

@@ -69,6 +69,7 @@ type User struct {
 	TokenVersion int64
 	// EmailVerified is set by VerifyEmailPlus and never cleared.
 	EmailVerified bool
+	Banned        bool
 }
 
 // UserUpdate holds the fields to change; nil means unchanged.
@@ -80,6 +81,7 @@ type UserUpdate struct {
 	QRCode           *string
 	PasswordHash     *string
 	Deleted          *bool
+	Banned           *bool
 	BumpTokenVersion bool
 }
 
@@ -359,11 +361,15 @@ type Relational interface {
 	CreateResetToken(ctx context.Context, t ResetToken) (ResetToken, error)
 	// GetResetToken reads a reset token by its hash (ErrNotFound when unknown).
 	GetResetToken(ctx context.Context, tokenHash string) (ResetToken, error)
-	// ResetPasswordPlus consumes the token, sets the hash and bumps the token version in one transaction.
+	// ResetPasswordPlus consumes the token, sets the hash, bumps the token
+	// version and spends the user's other unused reset tokens in one transaction.
 	ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
 	CreateEmailToken(ctx context.Context, t EmailToken) (EmailToken, error)
 	// VerifyEmailPlus consumes the token, spends the user's other email tokens and sets email_verified in one transaction.
 	VerifyEmailPlus(ctx context.Context, tokenHash string, now time.Time) (User, error)
+	// ChangePasswordPlus sets the hash, bumps the token version and spends
+	// every unused reset token of the user in one transaction.
+	ChangePasswordPlus(ctx context.Context, userID int64, passwordHash string) (User, error)
 
 	PutFriendship(ctx context.Context, f Friendship) (Friendship, error)
 	GetFriendship(ctx context.Context, selfID, friendID int64) (Friendship, error)

@@ -106,6 +106,9 @@ type User struct {
 	// Set once the owner of the address opened a verification link
 	// (VerifyEmailPlus); never cleared (the email cannot change).
 	EmailVerified bool `protobuf:"varint,25,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
+	// Set by an operator (userservice Admin/BanUser): the user may not sign in
+	// and their tokens are refused. Deleted users are refused anyway.
+	Banned        bool `protobuf:"varint,20,opt,name=banned,proto3" json:"banned,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -227,6 +230,13 @@ func (x *User) GetTokenVersion() int64 {
 func (x *User) GetEmailVerified() bool {
 	if x != nil {
 		return x.EmailVerified
+	}
+	return false
+}
+
+func (x *User) GetBanned() bool {
+	if x != nil {
+		return x.Banned
 	}
 	return false
 }
@@ -631,7 +641,8 @@ type UpdateUserRequest struct {
 	PasswordHash *string                `protobuf:"bytes,7,opt,name=password_hash,json=passwordHash,proto3,oneof" json:"password_hash,omitempty"`
 	Deleted      *bool                  `protobuf:"varint,8,opt,name=deleted,proto3,oneof" json:"deleted,omitempty"`
 	// When true the user's token_version is incremented in the same statement.
-	BumpTokenVersion bool `protobuf:"varint,9,opt,name=bump_token_version,json=bumpTokenVersion,proto3" json:"bump_token_version,omitempty"`
+	BumpTokenVersion bool  `protobuf:"varint,9,opt,name=bump_token_version,json=bumpTokenVersion,proto3" json:"bump_token_version,omitempty"`
+	Banned           *bool `protobuf:"varint,10,opt,name=banned,proto3,oneof" json:"banned,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache
 }
@@ -725,6 +736,13 @@ func (x *UpdateUserRequest) GetDeleted() bool {
 func (x *UpdateUserRequest) GetBumpTokenVersion() bool {
 	if x != nil {
 		return x.BumpTokenVersion
+	}
+	return false
+}
+
+func (x *UpdateUserRequest) GetBanned() bool {
+	if x != nil && x.Banned != nil {
+		return *x.Banned
 	}
 	return false
 }
@@ -918,8 +936,10 @@ func (x *CreateResetTokenRequest) GetExpiresAt() *timestamppb.Timestamp {
 }
 
 // ResetPasswordPlus, in one transaction: marks the token used, sets the
-// user's password hash and bumps the token version. NotFound for an unknown
-// token hash; FailedPrecondition when the token is used or expired at `now`.
+// user's password hash, bumps the token version and marks every other
+// unused reset token of the user used (a reset spends them all). NotFound
+// for an unknown token hash; FailedPrecondition when the token is used or
+// expired at `now`.
 type ResetPasswordPlusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TokenHash     string                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
@@ -1317,11 +1337,67 @@ func (x *GetResetTokenRequest) GetTokenHash() string {
 	return ""
 }
 
+// ChangePasswordPlus, in one transaction: sets the user's password hash,
+// bumps the token version and marks every unused reset token of the user
+// used, so a reset link mailed before the change no longer works.
+// NotFound for an unknown user.
+type ChangePasswordPlusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`                  // required
+	PasswordHash  string                 `protobuf:"bytes,2,opt,name=password_hash,json=passwordHash,proto3" json:"password_hash,omitempty"` // required, <= 255
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ChangePasswordPlusRequest) Reset() {
+	*x = ChangePasswordPlusRequest{}
+	mi := &file_data_v1_users_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ChangePasswordPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ChangePasswordPlusRequest) ProtoMessage() {}
+
+func (x *ChangePasswordPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ChangePasswordPlusRequest.ProtoReflect.Descriptor instead.
+func (*ChangePasswordPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ChangePasswordPlusRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ChangePasswordPlusRequest) GetPasswordHash() string {
+	if x != nil {
+		return x.PasswordHash
+	}
+	return ""
+}
+
 var File_data_v1_users_proto protoreflect.FileDescriptor
 
 const file_data_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbd\x03\n" +
+	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1338,7 +1414,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
 	"\rtoken_version\x18\f \x01(\x03R\ftokenVersion\x12%\n" +
-	"\x0eemail_verified\x18\x19 \x01(\bR\remailVerified\"\xde\x01\n" +
+	"\x0eemail_verified\x18\x19 \x01(\bR\remailVerified\x12\x16\n" +
+	"\x06banned\x18\x14 \x01(\bR\x06banned\"\xde\x01\n" +
 	"\x11CreateUserRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -1364,7 +1441,7 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x0finclude_deleted\x18\x04 \x01(\bR\x0eincludeDeleted\"l\n" +
 	"\x13SearchUsersResponse\x12-\n" +
 	"\x05users\x18\x01 \x03(\v2\x17.privateim.data.v1.UserR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x97\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbf\x03\n" +
 	"\x11UpdateUserRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
@@ -1374,7 +1451,9 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\aqr_code\x18\x06 \x01(\tH\x04R\x06qrCode\x88\x01\x01\x12(\n" +
 	"\rpassword_hash\x18\a \x01(\tH\x05R\fpasswordHash\x88\x01\x01\x12\x1d\n" +
 	"\adeleted\x18\b \x01(\bH\x06R\adeleted\x88\x01\x01\x12,\n" +
-	"\x12bump_token_version\x18\t \x01(\bR\x10bumpTokenVersionB\a\n" +
+	"\x12bump_token_version\x18\t \x01(\bR\x10bumpTokenVersion\x12\x1b\n" +
+	"\x06banned\x18\n" +
+	" \x01(\bH\aR\x06banned\x88\x01\x01B\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_mobileB\t\n" +
 	"\a_genderB\t\n" +
@@ -1383,7 +1462,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\b_qr_codeB\x10\n" +
 	"\x0e_password_hashB\n" +
 	"\n" +
-	"\b_deleted\"#\n" +
+	"\b_deletedB\t\n" +
+	"\a_banned\"#\n" +
 	"\x11DeleteUserRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"\xde\x01\n" +
 	"\n" +
@@ -1435,12 +1515,15 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x04user\x18\x01 \x01(\v2\x17.privateim.data.v1.UserR\x04user\"5\n" +
 	"\x14GetResetTokenRequest\x12\x1d\n" +
 	"\n" +
-	"token_hash\x18\x01 \x01(\tR\ttokenHash*V\n" +
+	"token_hash\x18\x01 \x01(\tR\ttokenHash\"Y\n" +
+	"\x19ChangePasswordPlusRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12#\n" +
+	"\rpassword_hash\x18\x02 \x01(\tR\fpasswordHash*V\n" +
 	"\x06Gender\x12\x16\n" +
 	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vGENDER_MALE\x10\x01\x12\x11\n" +
 	"\rGENDER_FEMALE\x10\x02\x12\x10\n" +
-	"\fGENDER_OTHER\x10\x032\xae\b\n" +
+	"\fGENDER_OTHER\x10\x032\x8b\t\n" +
 	"\x05Users\x12K\n" +
 	"\n" +
 	"CreateUser\x12$.privateim.data.v1.CreateUserRequest\x1a\x17.privateim.data.v1.User\x12E\n" +
@@ -1456,7 +1539,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x11ResetPasswordPlus\x12+.privateim.data.v1.ResetPasswordPlusRequest\x1a,.privateim.data.v1.ResetPasswordPlusResponse\x12]\n" +
 	"\x10CreateEmailToken\x12*.privateim.data.v1.CreateEmailTokenRequest\x1a\x1d.privateim.data.v1.EmailToken\x12h\n" +
 	"\x0fVerifyEmailPlus\x12).privateim.data.v1.VerifyEmailPlusRequest\x1a*.privateim.data.v1.VerifyEmailPlusResponse\x12W\n" +
-	"\rGetResetToken\x12'.privateim.data.v1.GetResetTokenRequest\x1a\x1d.privateim.data.v1.ResetTokenB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\rGetResetToken\x12'.privateim.data.v1.GetResetTokenRequest\x1a\x1d.privateim.data.v1.ResetToken\x12[\n" +
+	"\x12ChangePasswordPlus\x12,.privateim.data.v1.ChangePasswordPlusRequest\x1a\x17.privateim.data.v1.UserB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_users_proto_rawDescOnce sync.Once
@@ -1471,7 +1555,7 @@ func file_data_v1_users_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_data_v1_users_proto_goTypes = []any{
 	(Gender)(0),                       // 0: privateim.data.v1.Gender
 	(*User)(nil),                      // 1: privateim.data.v1.User
@@ -1493,25 +1577,26 @@ var file_data_v1_users_proto_goTypes = []any{
 	(*VerifyEmailPlusRequest)(nil),    // 17: privateim.data.v1.VerifyEmailPlusRequest
 	(*VerifyEmailPlusResponse)(nil),   // 18: privateim.data.v1.VerifyEmailPlusResponse
 	(*GetResetTokenRequest)(nil),      // 19: privateim.data.v1.GetResetTokenRequest
-	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
+	(*ChangePasswordPlusRequest)(nil), // 20: privateim.data.v1.ChangePasswordPlusRequest
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
 }
 var file_data_v1_users_proto_depIdxs = []int32{
 	0,  // 0: privateim.data.v1.User.gender:type_name -> privateim.data.v1.Gender
-	20, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	20, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
+	21, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	21, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.CreateUserRequest.gender:type_name -> privateim.data.v1.Gender
 	1,  // 4: privateim.data.v1.GetUsersResponse.users:type_name -> privateim.data.v1.User
 	1,  // 5: privateim.data.v1.SearchUsersResponse.users:type_name -> privateim.data.v1.User
 	0,  // 6: privateim.data.v1.UpdateUserRequest.gender:type_name -> privateim.data.v1.Gender
-	20, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
-	20, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
+	21, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
+	21, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
 	1,  // 11: privateim.data.v1.ResetPasswordPlusResponse.user:type_name -> privateim.data.v1.User
-	20, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
-	20, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	20, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
+	21, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
+	21, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	21, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
 	1,  // 16: privateim.data.v1.VerifyEmailPlusResponse.user:type_name -> privateim.data.v1.User
 	2,  // 17: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
 	3,  // 18: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
@@ -1525,20 +1610,22 @@ var file_data_v1_users_proto_depIdxs = []int32{
 	16, // 26: privateim.data.v1.Users.CreateEmailToken:input_type -> privateim.data.v1.CreateEmailTokenRequest
 	17, // 27: privateim.data.v1.Users.VerifyEmailPlus:input_type -> privateim.data.v1.VerifyEmailPlusRequest
 	19, // 28: privateim.data.v1.Users.GetResetToken:input_type -> privateim.data.v1.GetResetTokenRequest
-	1,  // 29: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
-	1,  // 30: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
-	1,  // 31: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
-	6,  // 32: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
-	8,  // 33: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
-	1,  // 34: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
-	1,  // 35: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
-	11, // 36: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
-	14, // 37: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
-	15, // 38: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
-	18, // 39: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
-	11, // 40: privateim.data.v1.Users.GetResetToken:output_type -> privateim.data.v1.ResetToken
-	29, // [29:41] is the sub-list for method output_type
-	17, // [17:29] is the sub-list for method input_type
+	20, // 29: privateim.data.v1.Users.ChangePasswordPlus:input_type -> privateim.data.v1.ChangePasswordPlusRequest
+	1,  // 30: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
+	1,  // 31: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
+	1,  // 32: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
+	6,  // 33: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
+	8,  // 34: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
+	1,  // 35: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
+	1,  // 36: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
+	11, // 37: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
+	14, // 38: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
+	15, // 39: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
+	18, // 40: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
+	11, // 41: privateim.data.v1.Users.GetResetToken:output_type -> privateim.data.v1.ResetToken
+	1,  // 42: privateim.data.v1.Users.ChangePasswordPlus:output_type -> privateim.data.v1.User
+	30, // [30:43] is the sub-list for method output_type
+	17, // [17:30] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
 	17, // [17:17] is the sub-list for extension extendee
 	0,  // [0:17] is the sub-list for field type_name
@@ -1556,7 +1643,7 @@ func file_data_v1_users_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_users_proto_rawDesc), len(file_data_v1_users_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

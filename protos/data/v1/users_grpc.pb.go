@@ -33,18 +33,19 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Users_CreateUser_FullMethodName        = "/privateim.data.v1.Users/CreateUser"
-	Users_GetUser_FullMethodName           = "/privateim.data.v1.Users/GetUser"
-	Users_GetUserByEmail_FullMethodName    = "/privateim.data.v1.Users/GetUserByEmail"
-	Users_GetUsers_FullMethodName          = "/privateim.data.v1.Users/GetUsers"
-	Users_SearchUsers_FullMethodName       = "/privateim.data.v1.Users/SearchUsers"
-	Users_UpdateUser_FullMethodName        = "/privateim.data.v1.Users/UpdateUser"
-	Users_DeleteUser_FullMethodName        = "/privateim.data.v1.Users/DeleteUser"
-	Users_CreateResetToken_FullMethodName  = "/privateim.data.v1.Users/CreateResetToken"
-	Users_ResetPasswordPlus_FullMethodName = "/privateim.data.v1.Users/ResetPasswordPlus"
-	Users_CreateEmailToken_FullMethodName  = "/privateim.data.v1.Users/CreateEmailToken"
-	Users_VerifyEmailPlus_FullMethodName   = "/privateim.data.v1.Users/VerifyEmailPlus"
-	Users_GetResetToken_FullMethodName     = "/privateim.data.v1.Users/GetResetToken"
+	Users_CreateUser_FullMethodName         = "/privateim.data.v1.Users/CreateUser"
+	Users_GetUser_FullMethodName            = "/privateim.data.v1.Users/GetUser"
+	Users_GetUserByEmail_FullMethodName     = "/privateim.data.v1.Users/GetUserByEmail"
+	Users_GetUsers_FullMethodName           = "/privateim.data.v1.Users/GetUsers"
+	Users_SearchUsers_FullMethodName        = "/privateim.data.v1.Users/SearchUsers"
+	Users_UpdateUser_FullMethodName         = "/privateim.data.v1.Users/UpdateUser"
+	Users_DeleteUser_FullMethodName         = "/privateim.data.v1.Users/DeleteUser"
+	Users_CreateResetToken_FullMethodName   = "/privateim.data.v1.Users/CreateResetToken"
+	Users_ResetPasswordPlus_FullMethodName  = "/privateim.data.v1.Users/ResetPasswordPlus"
+	Users_CreateEmailToken_FullMethodName   = "/privateim.data.v1.Users/CreateEmailToken"
+	Users_VerifyEmailPlus_FullMethodName    = "/privateim.data.v1.Users/VerifyEmailPlus"
+	Users_GetResetToken_FullMethodName      = "/privateim.data.v1.Users/GetResetToken"
+	Users_ChangePasswordPlus_FullMethodName = "/privateim.data.v1.Users/ChangePasswordPlus"
 )
 
 // UsersClient is the client API for Users service.
@@ -63,6 +64,7 @@ type UsersClient interface {
 	CreateEmailToken(ctx context.Context, in *CreateEmailTokenRequest, opts ...grpc.CallOption) (*EmailToken, error)
 	VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRequest, opts ...grpc.CallOption) (*VerifyEmailPlusResponse, error)
 	GetResetToken(ctx context.Context, in *GetResetTokenRequest, opts ...grpc.CallOption) (*ResetToken, error)
+	ChangePasswordPlus(ctx context.Context, in *ChangePasswordPlusRequest, opts ...grpc.CallOption) (*User, error)
 }
 
 type usersClient struct {
@@ -193,6 +195,16 @@ func (c *usersClient) GetResetToken(ctx context.Context, in *GetResetTokenReques
 	return out, nil
 }
 
+func (c *usersClient) ChangePasswordPlus(ctx context.Context, in *ChangePasswordPlusRequest, opts ...grpc.CallOption) (*User, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(User)
+	err := c.cc.Invoke(ctx, Users_ChangePasswordPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsersServer is the server API for Users service.
 // All implementations must embed UnimplementedUsersServer
 // for forward compatibility.
@@ -209,6 +221,7 @@ type UsersServer interface {
 	CreateEmailToken(context.Context, *CreateEmailTokenRequest) (*EmailToken, error)
 	VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error)
 	GetResetToken(context.Context, *GetResetTokenRequest) (*ResetToken, error)
+	ChangePasswordPlus(context.Context, *ChangePasswordPlusRequest) (*User, error)
 	mustEmbedUnimplementedUsersServer()
 }
 
@@ -254,6 +267,9 @@ func (UnimplementedUsersServer) VerifyEmailPlus(context.Context, *VerifyEmailPlu
 }
 func (UnimplementedUsersServer) GetResetToken(context.Context, *GetResetTokenRequest) (*ResetToken, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetResetToken not implemented")
+}
+func (UnimplementedUsersServer) ChangePasswordPlus(context.Context, *ChangePasswordPlusRequest) (*User, error) {
+	return nil, status.Error(codes.Unimplemented, "method ChangePasswordPlus not implemented")
 }
 func (UnimplementedUsersServer) mustEmbedUnimplementedUsersServer() {}
 func (UnimplementedUsersServer) testEmbeddedByValue()               {}
@@ -492,6 +508,24 @@ func _Users_GetResetToken_Handler(srv interface{}, ctx context.Context, dec func
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Users_ChangePasswordPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ChangePasswordPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsersServer).ChangePasswordPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Users_ChangePasswordPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsersServer).ChangePasswordPlus(ctx, req.(*ChangePasswordPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Users_ServiceDesc is the grpc.ServiceDesc for Users service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -546,6 +580,10 @@ var Users_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetResetToken",
 			Handler:    _Users_GetResetToken_Handler,
+		},
+		{
+			MethodName: "ChangePasswordPlus",
+			Handler:    _Users_ChangePasswordPlus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -58,6 +58,12 @@ const (
 	// user_id changed who may send in group_id (a role, a member's mute,
 	// mute all): the message service rereads the group before the next send.
 	RelationEvent_GROUP_CHANGED RelationEvent_Kind = 10
+	// user_id's tokens were revoked (password changed or reset, account
+	// deleted or banned). Not a relation: a hint that the user's open
+	// connections must have their tokens checked again with the
+	// UserService (Auth/CheckToken); consumers never close a connection on
+	// the event alone.
+	RelationEvent_SESSIONS_REVOKED RelationEvent_Kind = 11
 )
 
 // Enum value maps for RelationEvent_Kind.
@@ -74,6 +80,7 @@ var (
 		8:  "SUBSCRIPTION_FOLLOWED",
 		9:  "SUBSCRIPTION_UNFOLLOWED",
 		10: "GROUP_CHANGED",
+		11: "SESSIONS_REVOKED",
 	}
 	RelationEvent_Kind_value = map[string]int32{
 		"KIND_UNSPECIFIED":        0,
@@ -87,6 +94,7 @@ var (
 		"SUBSCRIPTION_FOLLOWED":   8,
 		"SUBSCRIPTION_UNFOLLOWED": 9,
 		"GROUP_CHANGED":           10,
+		"SESSIONS_REVOKED":        11,
 	}
 )
 
@@ -208,7 +216,7 @@ var File_events_v1_relations_proto protoreflect.FileDescriptor
 
 const file_events_v1_relations_proto_rawDesc = "" +
 	"\n" +
-	"\x19events/v1/relations.proto\x12\x13privateim.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x03\n" +
+	"\x19events/v1/relations.proto\x12\x13privateim.events.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfe\x03\n" +
 	"\rRelationEvent\x12;\n" +
 	"\x04kind\x18\x01 \x01(\x0e2'.privateim.events.v1.RelationEvent.KindR\x04kind\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12 \n" +
@@ -216,7 +224,7 @@ const file_events_v1_relations_proto_rawDesc = "" +
 	"peerUserId\x12\x19\n" +
 	"\bgroup_id\x18\x04 \x01(\x03R\agroupId\x12'\n" +
 	"\x0fsubscription_id\x18\x05 \x01(\x03R\x0esubscriptionId\x12*\n" +
-	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\xee\x01\n" +
+	"\x02at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\x02at\"\x84\x02\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fFRIEND_ADDED\x10\x01\x12\x12\n" +
@@ -229,7 +237,8 @@ const file_events_v1_relations_proto_rawDesc = "" +
 	"\x15SUBSCRIPTION_FOLLOWED\x10\b\x12\x1b\n" +
 	"\x17SUBSCRIPTION_UNFOLLOWED\x10\t\x12\x11\n" +
 	"\rGROUP_CHANGED\x10\n" +
-	"B:Z8github.com/privateim/privateim/protos/events/v1;eventsv1b\x06proto3"
+	"\x12\x14\n" +
+	"\x10SESSIONS_REVOKED\x10\vB:Z8github.com/privateim/privateim/protos/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_events_v1_relations_proto_rawDescOnce sync.Once

@@ -32,9 +32,11 @@ const (
 // Auth lets other services check the tokens the UserService issued.
 type AuthClient interface {
 	// CheckToken verifies the signature, the expiry and the token version
-	// against the user's current one (a password change or reset revokes
-	// every older token). Unauthenticated for a bad, expired or revoked
-	// token, or one of a deleted user; InvalidArgument for an empty token.
+	// against the user's current one (a password change or reset, an account
+	// deletion or a ban revokes every older token). Unauthenticated for a
+	// bad, expired or revoked token, or one of a deleted or banned user;
+	// InvalidArgument for an empty token. The message nodes call it when a
+	// connection opens and again when a SESSIONS_REVOKED event names its user.
 	CheckToken(ctx context.Context, in *CheckTokenRequest, opts ...grpc.CallOption) (*CheckTokenResponse, error)
 }
 
@@ -63,9 +65,11 @@ func (c *authClient) CheckToken(ctx context.Context, in *CheckTokenRequest, opts
 // Auth lets other services check the tokens the UserService issued.
 type AuthServer interface {
 	// CheckToken verifies the signature, the expiry and the token version
-	// against the user's current one (a password change or reset revokes
-	// every older token). Unauthenticated for a bad, expired or revoked
-	// token, or one of a deleted user; InvalidArgument for an empty token.
+	// against the user's current one (a password change or reset, an account
+	// deletion or a ban revokes every older token). Unauthenticated for a
+	// bad, expired or revoked token, or one of a deleted or banned user;
+	// InvalidArgument for an empty token. The message nodes call it when a
+	// connection opens and again when a SESSIONS_REVOKED event names its user.
 	CheckToken(context.Context, *CheckTokenRequest) (*CheckTokenResponse, error)
 	mustEmbedUnimplementedAuthServer()
 }

@@ -10,10 +10,10 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
 
-const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version, u.email_verified"
+const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version, u.email_verified, u.banned"
 
 func relUserDest(u *store.User) []any {
-	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion, &u.EmailVerified}
+	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion, &u.EmailVerified, &u.Banned}
 }
 
 func relUserKey(u *store.User) int64 { return u.ID }
@@ -110,6 +110,9 @@ func (r *Relational) UpdateUser(ctx context.Context, id int64, up store.UserUpda
 	}
 	if up.Deleted != nil {
 		set.add("deleted", *up.Deleted)
+	}
+	if up.Banned != nil {
+		set.add("banned", *up.Banned)
 	}
 	if up.BumpTokenVersion {
 		set.expr("token_version = token_version + 1")
@@ -235,10 +238,7 @@ func (r *Relational) GetResetToken(ctx context.Context, tokenHash string) (store
 // transaction.
 func (r *Relational) ResetPasswordPlus(ctx context.Context, tokenHash, passwordHash string, now time.Time) (store.User, error) {
 	u, err := r.spendTokenPlus(ctx, "reset_tokens", "reset token", tokenHash, now, func(tx *sql.Tx, userID int64) error {
-		_, err := tx.ExecContext(ctx,
-			"UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ?",
-			passwordHash, relNow(), userID)
-		return err
+		return relSetPassword(ctx, tx, userID, passwordHash)
 	})
 	if err != nil {
 		return store.User{}, fmt.Errorf("reset password: %w", err)
@@ -265,4 +265,36 @@ func (r *Relational) spendTokenPlus(ctx context.Context, table, what, tokenHash 
 		return nil
 	})
 	return u, err
+}
+
+// ChangePasswordPlus: a reset racing the change either commits first (and
+// the change then wins) or waits on the token rows and finds its token
+// spent; a deadlock between the two is retried by inTx.
+func (r *Relational) ChangePasswordPlus(ctx context.Context, userID int64, passwordHash string) (store.User, error) {
+	var u store.User
+	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
+		if err := relSetPassword(ctx, tx, userID, passwordHash); err != nil {
+			return err
+		}
+		var err error
+		u, err = relGetUser(ctx, tx, userID)
+		return err
+	})
+	if err != nil {
+		return store.User{}, fmt.Errorf("change password of user %d: %w", userID, err)
+	}
+	return u, nil
+}
+
+// relSetPassword is the common step of a reset and a change, inside their
+// transaction: the new hash, every older token revoked (token_version) and
+// every reset link still unused spent, so none outlives the new password.
+func relSetPassword(ctx context.Context, tx *sql.Tx, userID int64, passwordHash string) error {
+	if _, err := tx.ExecContext(ctx, "UPDATE reset_tokens SET used = TRUE WHERE user_id = ? AND NOT used", userID); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx,
+		"UPDATE users SET password_hash = ?, token_version = token_version + 1, updated_at = ? WHERE id = ?",
+		passwordHash, relNow(), userID)
+	return err
 }

@@ -422,3 +422,82 @@ func TestRelVerifyEmail(t *testing.T) {
 		}
 	})
 }
+
+// TestRelPasswordSpendsResetTokens: a change or a reset of the password
+// spends every reset token of the user still unused, in the same
+// transaction; other users' tokens stay.
+func TestRelPasswordSpendsResetTokens(t *testing.T) {
+	r, ctx := relOpen(t)
+	relMustUser(t, r, 1, "alice")
+	relMustUser(t, r, 2, "bob")
+	now := time.Now()
+	for i, h := range []string{"a1", "a2", "a3"} {
+		if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: int64(10 + i), UserID: 1, TokenHash: h, ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 20, UserID: 2, TokenHash: "b1", ExpiresAt: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+
+	t.Run("change", func(t *testing.T) {
+		u, err := r.ChangePasswordPlus(ctx, 1, "changed$hash")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.PasswordHash != "changed$hash" || u.TokenVersion != 2 {
+			t.Fatalf("user after change: %+v", u)
+		}
+		_, err = r.ResetPasswordPlus(ctx, "a1", "reset$hash", now)
+		relWantPrecondition(t, err, "reset token used")
+	})
+	t.Run("change of an unknown user", func(t *testing.T) {
+		_, err := r.ChangePasswordPlus(ctx, 999, "x")
+		relWantIs(t, err, store.ErrNotFound)
+	})
+	t.Run("reset spends the others", func(t *testing.T) {
+		if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 30, UserID: 1, TokenHash: "a4", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.CreateResetToken(ctx, store.ResetToken{ID: 31, UserID: 1, TokenHash: "a5", ExpiresAt: now.Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.ResetPasswordPlus(ctx, "a4", "reset$hash", now); err != nil {
+			t.Fatal(err)
+		}
+		_, err := r.ResetPasswordPlus(ctx, "a5", "again", now)
+		relWantPrecondition(t, err, "reset token used")
+		u, err := r.GetUser(ctx, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u.PasswordHash != "reset$hash" || u.TokenVersion != 3 {
+			t.Fatalf("user after reset: %+v", u)
+		}
+	})
+	t.Run("other users keep theirs", func(t *testing.T) {
+		if _, err := r.ResetPasswordPlus(ctx, "b1", "bob$hash", now); err != nil {
+			t.Fatalf("bob's token was spent by alice's password change: %v", err)
+		}
+	})
+}
+
+// TestRelBanned: banned is stored, read back and cleared by UpdateUser.
+func TestRelBanned(t *testing.T) {
+	r, ctx := relOpen(t)
+	relMustUser(t, r, 1, "alice")
+	yes, no := true, false
+	u, err := r.UpdateUser(ctx, 1, store.UserUpdate{Banned: &yes, BumpTokenVersion: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !u.Banned || u.TokenVersion != 2 {
+		t.Fatalf("after ban: %+v", u)
+	}
+	if u, err = r.GetUser(ctx, 1); err != nil || !u.Banned {
+		t.Fatalf("stored: %+v, %v", u, err)
+	}
+	if u, err = r.UpdateUser(ctx, 1, store.UserUpdate{Banned: &no}); err != nil || u.Banned || u.TokenVersion != 2 {
+		t.Fatalf("after unban: %+v, %v", u, err)
+	}
+}

@@ -2,7 +2,10 @@
 // sign-in, tokens (JWT HS256 carrying the user's token version, so that a
 // password change or reset revokes every older token), the caller's profile,
 // password change, and the forgotten-password flow (a random one-time token,
-// stored only as its SHA-256, mailed as a link).
+// stored only as its SHA-256, mailed as a link); account deletion and the
+// operators' ban (session.go). Whatever revokes a user's tokens (a password
+// change or reset, a deletion, a ban) is announced through Deps.Revoked so
+// the message nodes re-check that user's open connections.
 //
 // It declares what it needs (Store, Mailer) and answers with *errs.Error
 // values the transports map to statuses. It never imports gin, grpc or an
@@ -46,6 +49,7 @@ type User struct {
 	Avatar       string
 	QRCode       string
 	Deleted      bool
+	Banned       bool // by an operator: no sign-in, no token accepted
 	TokenVersion int64
 	CreatedAt    time.Time
 	UpdatedAt    time.Time
@@ -62,6 +66,7 @@ type NewUser struct {
 type Update struct {
 	Name, Mobile, PasswordHash *string
 	Gender                     *Gender
+	Deleted, Banned            *bool
 	BumpTokenVersion           bool // revoke every token issued so far
 }
 
@@ -85,6 +90,9 @@ type Store interface {
 	// VerifyEmail spends an email token and sets EmailVerified, with the
 	// errors of ResetPassword.
 	VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (User, error)
+	// ChangePassword sets the hash, bumps the token version and spends
+	// every unused reset token of the user at once. errs.ErrNotFound.
+	ChangePassword(ctx context.Context, id int64, passwordHash string) (User, error)
 }
 
 // Mailer sends a plain-text mail.
@@ -118,6 +126,11 @@ type Deps struct {
 	// Changed, when set, is told of every new or changed profile (the search
 	// index listens). It runs in the request and must be quick.
 	Changed func(context.Context, User)
+	// Revoked, when set, is told after a user's tokens were revoked
+	// (password changed or reset, account deleted or banned), so that the
+	// user's open connections are checked again. It runs in the request
+	// and must be quick; it cannot fail the change, which is stored.
+	Revoked func(ctx context.Context, userID int64)
 }
 
 // Errors of the feature, beyond field-level *errs.Error from validation.
@@ -128,6 +141,8 @@ var (
 	ErrTokenInvalid      = errs.New(errs.KindUnauthenticated, "invalid_token", "the token is not valid")
 	ErrTokenExpired      = errs.New(errs.KindUnauthenticated, "token_expired", "the token has expired; sign in again")
 	ErrTokenRevoked      = errs.New(errs.KindUnauthenticated, "token_revoked", "the token was revoked; sign in again")
+	ErrBanned            = errs.New(errs.KindForbidden, "account_banned", "this account is banned")
+	ErrUserNotFound      = errs.New(errs.KindNotFound, "user_not_found", "no such user")
 	ErrResetTokenUnknown = &errs.Error{Kind: errs.KindInvalid, Code: "reset_token_invalid", Field: "token", Message: "unknown reset token"}
 	ErrResetTokenUsed    = errs.New(errs.KindGone, "reset_token_used", "this reset link was used already; ask for a new one")
 	ErrResetTokenExpired = errs.New(errs.KindGone, "reset_token_expired", "this reset link has expired; ask for a new one")
@@ -138,6 +153,7 @@ type Service struct {
 	store   Store
 	log     *slog.Logger
 	changed func(context.Context, User)
+	revoked func(context.Context, int64)
 	cfg     Config
 	dummy   []byte // a bcrypt hash compared against when no user matches, so timing does not tell
 
@@ -166,7 +182,7 @@ func New(d Deps, c Config) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("account: bcrypt cost %d: %w", c.BcryptCost, err)
 	}
-	s := &Service{store: d.Store, log: d.Log, changed: d.Changed, cfg: c, dummy: dummy}
+	s := &Service{store: d.Store, log: d.Log, changed: d.Changed, revoked: d.Revoked, cfg: c, dummy: dummy}
 	s.mails = startMailQueue(d.Mailer, d.Log, c.MailQueue)
 	return s, nil
 }
@@ -226,6 +242,9 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (string, U
 	if bcrypt.CompareHashAndPassword([]byte(u.PasswordHash), []byte(password)) != nil {
 		return "", User{}, ErrBadCredentials
 	}
+	if u.Banned { // told only to who knows the password
+		return "", User{}, ErrBanned
+	}
 	tok, err := s.issue(u)
 	return tok, u, err
 }
@@ -268,8 +287,9 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p ProfilePatch) (
 	return u, nil
 }
 
-// ChangePassword sets a new password when old is the current one, and
-// revokes every token issued so far (the caller's too).
+// ChangePassword sets a new password when old is the current one, revokes
+// every token issued so far (the caller's too: its connections are closed)
+// and spends the reset links still unused.
 func (s *Service) ChangePassword(ctx context.Context, id int64, old, password string) error {
 	if old == "" {
 		return errs.Required("old_password")
@@ -288,16 +308,22 @@ func (s *Service) ChangePassword(ctx context.Context, id int64, old, password st
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	h := string(hash)
-	if _, err := s.store.UpdateUser(ctx, id, Update{PasswordHash: &h, BumpTokenVersion: true}); err != nil {
+	if _, err := s.store.ChangePassword(ctx, id, string(hash)); err != nil {
 		return fmt.Errorf("change password of user %d: %w", id, err)
 	}
+	s.revoke(ctx, id)
 	return nil
 }
 
 func (s *Service) notify(ctx context.Context, u User) {
 	if s.changed != nil {
 		s.changed(ctx, u)
+	}
+}
+
+func (s *Service) revoke(ctx context.Context, id int64) {
+	if s.revoked != nil {
+		s.revoked(ctx, id)
 	}
 }
 

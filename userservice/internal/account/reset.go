@@ -35,7 +35,7 @@ func (s *Service) Forgot(ctx context.Context, email string) error {
 		return nil
 	case err != nil:
 		return fmt.Errorf("forgot: %w", err)
-	case u.Deleted:
+	case u.Deleted || u.Banned:
 		return nil
 	}
 	token := newOneTimeToken()
@@ -58,7 +58,8 @@ The link works once. If you did not ask, ignore this mail: your password stays a
 }
 
 // Reset sets a new password with a token from a reset mail. The token is
-// then spent, and every token issued before is revoked. Errors:
+// then spent with every other reset token of the user, and every token
+// issued before is revoked (the user's connections are closed). Errors:
 // ErrResetTokenUnknown (400: never issued, or malformed), ErrResetTokenUsed
 // and ErrResetTokenExpired (410), or a field error for the password.
 func (s *Service) Reset(ctx context.Context, token, password string) error {
@@ -89,10 +90,11 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 	if err != nil {
 		return fmt.Errorf("hash password: %w", err)
 	}
-	_, err = s.store.ResetPassword(ctx, hashToken(token), string(hash), s.cfg.Now())
+	u, err := s.store.ResetPassword(ctx, hashToken(token), string(hash), s.cfg.Now())
 	var se *errs.StoreError
 	switch {
 	case err == nil:
+		s.revoke(ctx, u.ID)
 		return nil
 	case errors.Is(err, errs.ErrNotFound):
 		return ErrResetTokenUnknown

@@ -52,8 +52,8 @@ func (s *Service) issue(u User) (string, error) {
 }
 
 // CheckToken verifies token: the HS256 signature, the expiry, and that its
-// version is the user's current one (a password change or reset bumps it)
-// and the user is not deleted. Its errors are ErrTokenInvalid,
+// version is the user's current one (a password change or reset, a deletion
+// and a ban bump it) and the user is neither deleted nor banned. Its errors are ErrTokenInvalid,
 // ErrTokenExpired, ErrTokenRevoked, or a store failure.
 func (s *Service) CheckToken(ctx context.Context, token string) (Claims, error) {
 	var c tokenClaims
@@ -78,7 +78,7 @@ func (s *Service) CheckToken(ctx context.Context, token string) (Claims, error) 
 		return Claims{}, ErrTokenRevoked
 	case err != nil:
 		return Claims{}, fmt.Errorf("check token of user %d: %w", id, err)
-	case u.Deleted || u.TokenVersion != c.Ver:
+	case u.Deleted || u.Banned || u.TokenVersion != c.Ver:
 		return Claims{}, ErrTokenRevoked
 	}
 	return Claims{UserID: id, Version: c.Ver, IssuedAt: c.IssuedAt.Time, ExpiresAt: c.ExpiresAt.Time, ID: c.ID}, nil

@@ -47,6 +47,8 @@ func (c *Client) UpdateUser(ctx context.Context, id int64, u account.Update) (ac
 		Name:             u.Name,
 		Mobile:           u.Mobile,
 		PasswordHash:     u.PasswordHash,
+		Deleted:          u.Deleted,
+		Banned:           u.Banned,
 		BumpTokenVersion: u.BumpTokenVersion,
 	}
 	if u.Gender != nil {
@@ -105,6 +107,16 @@ func (c *Client) VerifyEmail(ctx context.Context, tokenHash string, now time.Tim
 	return userFromPB(resp.GetUser()), nil
 }
 
+// ChangePassword sets the hash, bumps the token version and spends the
+// user's reset tokens in one call.
+func (c *Client) ChangePassword(ctx context.Context, id int64, passwordHash string) (account.User, error) {
+	pb, err := c.users.ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{UserId: id, PasswordHash: passwordHash})
+	if err != nil {
+		return account.User{}, translate("ChangePasswordPlus", err)
+	}
+	return userFromPB(pb), nil
+}
+
 func userFromPB(u *datav1.User) account.User {
 	return account.User{
 		ID:            u.GetId(),
@@ -116,6 +128,7 @@ func userFromPB(u *datav1.User) account.User {
 		Avatar:        u.GetAvatar(),
 		QRCode:        u.GetQrCode(),
 		Deleted:       u.GetDeleted(),
+		Banned:        u.GetBanned(),
 		TokenVersion:  u.GetTokenVersion(),
 		EmailVerified: u.GetEmailVerified(),
 		CreatedAt:     u.GetCreatedAt().AsTime(),

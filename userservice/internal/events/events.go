@@ -77,6 +77,16 @@ func (p *Publisher) Publish(ctx context.Context, evs ...relation.Event) {
 	}
 }
 
+// Flush waits until the NATS server has every event published so far, or
+// ctx ends: a caller that must know an event is on its way (a revocation,
+// before the request that made it is answered) calls it after Publish.
+func (p *Publisher) Flush(ctx context.Context) error {
+	if err := p.nc.FlushWithContext(ctx); err != nil {
+		return fmt.Errorf("flush nats: %w", err)
+	}
+	return nil
+}
+
 // closeTimeout bounds Close's flush when its context has no deadline.
 const closeTimeout = 5 * time.Second
 

@@ -54,13 +54,13 @@ func TestPublish(t *testing.T) {
 }
 
 func TestKindsMatchTheProto(t *testing.T) {
-	for k := relation.FriendAdded; k <= relation.GroupChanged; k++ {
+	for k := relation.FriendAdded; k <= relation.SessionsRevoked; k++ {
 		if got := eventsv1.RelationEvent_Kind(k).String(); got != k.String() {
 			t.Errorf("kind %d: proto %s, relation %s", k, got, k)
 		}
 	}
-	if n := len(eventsv1.RelationEvent_Kind_name); n != int(relation.GroupChanged)+1 {
-		t.Errorf("the proto has %d kinds, relation %d", n, relation.GroupChanged+1)
+	if n := len(eventsv1.RelationEvent_Kind_name); n != int(relation.SessionsRevoked)+1 {
+		t.Errorf("the proto has %d kinds, relation %d", n, relation.SessionsRevoked+1)
 	}
 }
 

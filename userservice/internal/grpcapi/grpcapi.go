@@ -1,8 +1,9 @@
 // Package grpcapi is the userservice's internal gRPC API for the other
 // services, served with mutual TLS: privateim.user.v1.Auth (CheckToken),
 // privateim.user.v1.Directory (the subscription service keeps the search
-// index of subscription accounts current; directory.go), the gRPC health
-// service and server reflection when on (foundation/grpcserver). Errors become gRPC
+// index of subscription accounts current; directory.go),
+// privateim.user.v1.Admin (operators ban and unban users; admin.go), the
+// gRPC health service and server reflection when on (foundation/grpcserver). Errors become gRPC
 // codes here, once, by grpcserver.Status; causes of internal errors go to
 // the log only.
 //
@@ -32,21 +33,31 @@ type TokenChecker interface {
 
 // Access is who may call each method: the message nodes and the
 // subscriptionservice check tokens; only the subscriptionservice keeps
-// the directory of subscription accounts. A new RPC goes here in the same
-// commit (TestAccessNamesEveryMethod).
+// the directory of subscription accounts; Admin is the operator's alone
+// (tlsconfig.Operator may call every method, so its rows list nobody
+// else). A new RPC goes here in the same commit (TestAccessNamesEveryMethod).
 var Access = grpcserver.Allow{
 	userv1.Auth_CheckToken_FullMethodName:              {tlsconfig.MessageService, tlsconfig.SubscriptionService},
 	userv1.Directory_IndexSubscription_FullMethodName:  {tlsconfig.SubscriptionService},
 	userv1.Directory_RemoveSubscription_FullMethodName: {tlsconfig.SubscriptionService},
+	userv1.Admin_BanUser_FullMethodName:                {},
+	userv1.Admin_UnbanUser_FullMethodName:              {},
 }
 
-// NewServer builds the server with Auth and Directory registered behind
-// Access, reflection when asked for; it reports NOT_SERVING until
+// Accounts is what Auth and Admin need of the account feature.
+type Accounts interface {
+	TokenChecker
+	Banner
+}
+
+// NewServer builds the server with Auth, Directory and Admin registered
+// behind Access, reflection when asked for; it reports NOT_SERVING until
 // SetServing(true).
-func NewServer(log *slog.Logger, tokens TokenChecker, dir Directory, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
+func NewServer(log *slog.Logger, accounts Accounts, dir Directory, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
 	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
-	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: tokens})
+	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: accounts})
 	userv1.RegisterDirectoryServer(s, &directoryServer{log: log, dir: dir})
+	userv1.RegisterAdminServer(s, &adminServer{log: log, ban: accounts})
 	return s
 }
 

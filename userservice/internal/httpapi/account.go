@@ -30,6 +30,7 @@ func (a Account) Register(r httpkit.Routes) {
 	r.Authed.POST("/auth/email/resend", a.resendVerification)
 	r.Authed.GET("/me", a.me)
 	r.Authed.PATCH("/me", a.patchMe)
+	r.Authed.DELETE("/me", a.deleteMe)
 	r.Authed.PUT("/me/password", a.changePassword)
 }
 
@@ -188,6 +189,20 @@ func (a Account) changePassword(c *gin.Context) {
 		return
 	}
 	if err := a.Svc.ChangePassword(c.Request.Context(), httpkit.UserID(c), req.OldPassword, req.Password); err != nil {
+		httpkit.Fail(c, err)
+		return
+	}
+	c.Status(http.StatusNoContent)
+}
+
+func (a Account) deleteMe(c *gin.Context) {
+	var req struct {
+		Password string `json:"password"`
+	}
+	if !httpkit.Bind(c, &req) {
+		return
+	}
+	if err := a.Svc.DeleteAccount(c.Request.Context(), httpkit.UserID(c), req.Password); err != nil {
 		httpkit.Fail(c, err)
 		return
 	}

@@ -303,6 +303,12 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do("GET", "/api/v1/me", a.Token, nil, 401)
 	do("DELETE", "/api/v1/friends/"+a.ID, b.Token, nil, 204)
 	do("DELETE", "/api/v1/friends/"+b.ID, a.Token, nil, 401)
+	// Carol deletes her account: her token dies, sign-in fails.
+	do("DELETE", "/api/v1/me", c.Token, map[string]string{"password": "wrong password"}, 403)
+	do("DELETE", "/api/v1/me", c.Token, map[string]string{}, 400)
+	do("DELETE", "/api/v1/me", c.Token, map[string]string{"password": c.Password}, 204)
+	do("DELETE", "/api/v1/me", c.Token, map[string]string{"password": c.Password}, 401)
+	do("POST", "/api/v1/auth/signin", "", map[string]string{"email": c.Email, "password": c.Password}, 401)
 
 	var missed []string
 	for path, item := range conf.doc.Paths.Map() {

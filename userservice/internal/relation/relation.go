@@ -29,6 +29,10 @@ const (
 	SubscriptionFollowed   Kind = 8
 	SubscriptionUnfollowed Kind = 9
 	GroupChanged           Kind = 10
+	// SessionsRevoked is not a relation: UserID's tokens were revoked
+	// (password changed or reset, account deleted or banned) and the
+	// message nodes must check that user's connections again.
+	SessionsRevoked Kind = 11
 )
 
 func (k Kind) String() string {
@@ -53,6 +57,8 @@ func (k Kind) String() string {
 		return "SUBSCRIPTION_UNFOLLOWED"
 	case GroupChanged:
 		return "GROUP_CHANGED"
+	case SessionsRevoked:
+		return "SESSIONS_REVOKED"
 	}
 	return "KIND_UNSPECIFIED"
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/userservice/internal/account"
@@ -23,8 +24,11 @@ import (
 // relations is what the people, group and follow features share: the
 // search index and the relation-event publisher.
 type relations struct {
-	index   search.Index
-	events  relation.Publisher
+	index  search.Index
+	events relation.Publisher
+	// flush waits until the events published so far reached NATS (a
+	// no-op without NATS).
+	flush   func(context.Context) error
 	follows *follow.Service // set by relationFeatures; also served as gRPC Directory
 }
 
@@ -49,6 +53,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 
 	if s.cfg.NATSURL == "" {
 		s.rel.events = events.NewLogging(s.log)
+		s.rel.flush = func(context.Context) error { return nil }
 		return nil
 	}
 	p, err := events.Connect(s.cfg.NATSClient(), s.log)
@@ -56,6 +61,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 		return fmt.Errorf("relation events: %w", err)
 	}
 	s.rel.events = p
+	s.rel.flush = p.Flush
 	s.Closers.Add("relation events", p.Close)
 	return nil
 }
@@ -74,6 +80,24 @@ func (s *Server) indexUser(ctx context.Context, u account.User) {
 		s.log.ErrorContext(ctx, "index user", "user", u.ID, "err", err)
 	}
 }
+
+// revokeSessions announces that a user's tokens were revoked
+// (account.Deps.Revoked): every message node holds that user's live
+// messages, checks their connections again and closes those whose token no
+// longer passes. The event is flushed before the request is answered, so
+// a message sent after the answer finds the nodes holding already.
+func (s *Server) revokeSessions(ctx context.Context, userID int64) {
+	s.rel.events.Publish(ctx, relation.Event{Kind: relation.SessionsRevoked, UserID: userID, At: time.Now()})
+	fctx, cancel := context.WithTimeout(ctx, revokeFlushTimeout)
+	defer cancel()
+	if err := s.rel.flush(fctx); err != nil {
+		s.log.WarnContext(ctx, "sessions revoked: event not confirmed by nats", "user", userID, "err", err)
+	}
+}
+
+// revokeFlushTimeout bounds the wait for NATS in revokeSessions: the
+// change is stored, so a slow NATS delays the answer at most this much.
+const revokeFlushTimeout = time.Second
 
 // relationFeatures are the HTTP features of people, groups and follows.
 func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []httpkit.Feature {

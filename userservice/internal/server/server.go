@@ -64,7 +64,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.accounts, err = account.New(account.Deps{Store: s.data, Mailer: mail, Log: log, Changed: s.indexUser}, account.Config{
+	s.accounts, err = account.New(account.Deps{Store: s.data, Mailer: mail, Log: log, Changed: s.indexUser, Revoked: s.revokeSessions}, account.Config{
 		JWTSecret:  []byte(cfg.JWTSecret),
 		TokenTTL:   cfg.JWTTTL,
 		BcryptCost: cfg.BcryptCost,

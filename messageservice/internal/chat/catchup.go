@@ -100,6 +100,15 @@ func (ss *Session) catchUp() {
 			ss.sendLocked(cs, cs.delivered+1, b)
 		}
 	}
+	ss.releaseLocked()
+}
+
+// releaseLocked sends the live frames held, unless the session is still
+// catching up or its token is being checked again.
+func (ss *Session) releaseLocked() {
+	if ss.catching || ss.held {
+		return
+	}
 	for _, f := range ss.queued {
 		ss.pushLocked(f.conv, f.seq, f.b)
 	}

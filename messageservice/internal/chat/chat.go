@@ -16,6 +16,7 @@
 // Broadcast: batching, fan-out in seq order), fanout.go (local delivery and
 // the Router), deliver.go (live delivery in seq order, redelivery),
 // catchup.go (catch-up on connect, gap fill), ack.go (ack, sync, read),
+// revoke.go (token revocation and expiry of a connection),
 // authz.go (who may send and read, rate limits), push.go (Push, Broadcast),
 // presence.go, relation.go and cache.go (relation events and the caches they
 // keep), cursors.go (the cursor writer), render.go (server frames of stored
@@ -26,7 +27,7 @@
 //	Session.mu           one connection's delivery state
 //	  -> Transport.Send  (wsconn.Conn.mu): frames are sent under Session.mu,
 //	                     in sendLocked, redeliver and the end of catch-up
-//	leaves               limits.mu, relations.mu, the cursor writer's mu,
+//	leaves               limits.mu, revocations.mu, relations.mu, the cursor writer's mu,
 //	                     the presence queue's mu, the hub's shard locks,
 //	                     nodes.mu and a node's mu (held across a DataService
 //	                     read, never with a Session.mu): nothing else is
@@ -47,6 +48,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/messageservice/internal/hub"
+	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
 // Transport is one client connection. Send never blocks: a connection whose
@@ -64,6 +66,9 @@ type Transport interface {
 const (
 	CloseReplaced  = 4001 // a newer connection of the user took the slot
 	CloseQueueFull = 4002 // too much live traffic queued during catch-up
+	CloseRevoked   = 4003 // the token was revoked (password, deletion, ban): sign in again
+	CloseExpired   = 4004 // the token expired: sign in again
+	CloseTryAgain  = 1013 // the token could not be checked again: reconnect later
 )
 
 // Options of a Service.
@@ -90,6 +95,10 @@ type Options struct {
 	// CatchUpQueue bounds the live frames held for a connection while it
 	// catches up; more closes it (CloseQueueFull) and it reconnects.
 	CatchUpQueue int
+	// Tokens checks a connection's token again when its user's tokens
+	// are revoked (Revoke). nil: every re-check fails, so a revocation
+	// closes the user's connections.
+	Tokens TokenChecker
 }
 
 // Service is safe for concurrent use. Close stops its goroutines.
@@ -105,7 +114,8 @@ type Service struct {
 	appends *appender     // batches appends; fans out in seq order per conversation
 	cursors *cursorWriter // coalesces cursor advances
 
-	lims *limits // per-user buckets of the frame rate limits
+	lims    *limits     // per-user buckets of the frame rate limits
+	revoked revocations // recent revocations by user (revoke.go)
 
 	presence *presenceQueue  // to the presence worker
 	ctx      context.Context // ends at Close: catch-ups and the worker stop
@@ -136,11 +146,15 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	if opt.CatchUpQueue < 1 {
 		opt.CatchUpQueue = 4096
 	}
+	if opt.Tokens == nil {
+		opt.Tokens = refuseAll{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
-		rels: newRelations(opt.CacheTTL, opt.RelationCache),
-		grps: newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
+		rels:    newRelations(opt.CacheTTL, opt.RelationCache),
+		grps:    newNodes(opt.CacheTTL, opt.Now, st.GroupMembers),
+		revoked: revocations{mu: lockorder.Mutex{Rank: lockorder.Leaf}},
 		subs: newNodes(opt.CacheTTL, opt.Now, func(ctx context.Context, id int64) (Roster, error) {
 			ids, gone, err := st.Followers(ctx, id)
 			return Roster{Members: ids, Gone: gone}, err

@@ -9,14 +9,15 @@ import (
 )
 
 // deliverLive hands a live message to the session: held while it catches
-// up, else sent at once unless already delivered.
+// up or its token is checked again (revoke.go), else sent at once unless
+// already delivered.
 func (ss *Session) deliverLive(conv string, seq int64, b []byte) {
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
 	if ss.closed {
 		return
 	}
-	if ss.catching {
+	if ss.catching || ss.held {
 		if len(ss.queued) >= ss.svc.opt.CatchUpQueue {
 			ss.queued = nil
 			go ss.t.Close(CloseQueueFull, "catch-up queue full")

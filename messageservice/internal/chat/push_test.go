@@ -162,7 +162,7 @@ func TestConcurrentPushesFanOutInSeqOrder(t *testing.T) {
 	}
 	defer svc.Close()
 	rec := &recorder{seqs: make(map[string][]int64)}
-	sess := svc.Open(rec, user, "d1")
+	sess := svc.Open(rec, user, "d1", Credentials{})
 	defer sess.Close()
 	poll.Eventually(t, 10*time.Second, func() error {
 		if n := svc.Stats().CatchingUp; n > 0 {

@@ -21,6 +21,9 @@ const (
 	SubscriptionUnfollowed
 	// GroupChanged: roles, mutes or mute all of Group changed; reread it.
 	GroupChanged
+	// SessionsRevoked is not a relation: User's tokens may have been
+	// revoked; their connections are checked again (Revoke).
+	SessionsRevoked
 )
 
 // Relation is one relation event.
@@ -41,6 +44,8 @@ func (s *Service) ApplyRelation(ev RelationEvent) {
 		s.grps.forget(ev.Group)
 	case SubscriptionFollowed, SubscriptionUnfollowed:
 		s.subs.forget(ev.Subscription)
+	case SessionsRevoked:
+		s.Revoke(ev.User)
 	}
 }
 

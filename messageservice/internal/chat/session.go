@@ -9,13 +9,15 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
 
-// Open registers a new connection of user's device and starts catching it
-// up. The transport calls Session.Close when the connection ends.
-func (s *Service) Open(t Transport, user int64, device string) *Session {
+// Open registers a new connection of user's device, authenticated with
+// cred, and starts catching it up. The connection is closed when its token
+// expires or is revoked (revoke.go). The transport calls Session.Close when
+// the connection ends.
+func (s *Service) Open(t Transport, user int64, device string, cred Credentials) *Session {
 	ctx, cancel := context.WithCancel(s.ctx)
 	sess := &Session{
 		svc: s, t: t, user: user, device: device, id: s.nextID.Add(1), opened: time.Now(),
-		ctx: ctx, cancel: cancel,
+		ctx: ctx, cancel: cancel, cred: cred,
 		mu:       lockorder.Mutex{Rank: lockorder.Session},
 		catching: true,
 		convs:    make(map[string]*convState),
@@ -30,6 +32,14 @@ func (s *Service) Open(t Transport, user int64, device string) *Session {
 		s.announce(user, true)
 	}
 	s.router.Opened(user, sess.id, sess.opened)
+	sess.mu.Lock()
+	if !sess.closed {
+		sess.expiry = sess.expire()
+	}
+	sess.mu.Unlock()
+	if s.revoked.since(user, cred.Checked) {
+		sess.recheck() // a revocation may have raced the upgrade's check
+	}
 	s.wg.Go(sess.catchUp)
 	return sess
 }
@@ -45,14 +55,20 @@ type Session struct {
 	lims   connLimits      // the frame rate limits (ratelimit.go)
 	ctx    context.Context // ends when the session closes
 	cancel context.CancelFunc
+	cred   Credentials
 
 	mu       lockorder.Mutex // rank Session; guards everything below
 	closed   bool
-	catching bool        // catch-up runs; live frames wait in queued
-	queued   []liveFrame // live frames held during catch-up
-	convs    map[string]*convState
-	timer    *time.Timer // redelivery; armed while any pending
-	armed    bool
+	catching bool // catch-up runs; live frames wait in queued
+	held     bool // the token is checked again (revoke.go); live frames wait in queued
+	checking bool // a token check runs (revoke.go)
+	// recheckDue: a revocation arrived since the running check began.
+	recheckDue bool
+	queued     []liveFrame // live frames held during catch-up or a token check
+	convs      map[string]*convState
+	timer      *time.Timer // redelivery; armed while any pending
+	armed      bool
+	expiry     *time.Timer // closes the connection when its token expires
 	// sending counts this connection's sends in flight by client_msg_id:
 	// catch-up may read one back after it is stored and before the
 	// append worker marks it as the connection's own (cs.own).
@@ -100,6 +116,9 @@ func (ss *Session) Close() {
 	ss.closed = true
 	if ss.timer != nil {
 		ss.timer.Stop()
+	}
+	if ss.expiry != nil {
+		ss.expiry.Stop()
 	}
 	var n int64
 	for _, cs := range ss.convs {

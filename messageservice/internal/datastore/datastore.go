@@ -6,11 +6,10 @@
 package datastore
 
 import (
-	"time"
-
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -25,8 +24,9 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/chat"
 )
 
-// ErrBadToken is a token the userservice refuses.
-var ErrBadToken = errors.New("bad token")
+// ErrBadToken is a token the userservice refuses; it matches
+// chat.ErrTokenRefused too.
+var ErrBadToken = fmt.Errorf("bad token: %w", chat.ErrTokenRefused)
 
 const maxMessageBytes = 16 << 20
 
@@ -236,16 +236,20 @@ func (a *Auth) Close() error { return a.conn.Close() }
 // Check is nil when the userservice says it serves.
 func (a *Auth) Check(ctx context.Context) error { return grpcdial.Check(ctx, a.health, "userservice") }
 
-// CheckToken returns the token's user, or ErrBadToken.
-func (a *Auth) CheckToken(ctx context.Context, token string) (int64, error) {
+// CheckToken returns the token's user and expiry, or ErrBadToken.
+func (a *Auth) CheckToken(ctx context.Context, token string) (int64, time.Time, error) {
 	resp, err := a.auth.CheckToken(ctx, &userv1.CheckTokenRequest{Token: token})
 	if err != nil {
 		if c := status.Code(err); c == codes.Unauthenticated || c == codes.InvalidArgument {
-			return 0, ErrBadToken
+			return 0, time.Time{}, ErrBadToken
 		}
-		return 0, translate("CheckToken", err)
+		return 0, time.Time{}, translate("CheckToken", err)
 	}
-	return resp.GetUserId(), nil
+	var expires time.Time
+	if resp.GetExpiresAt() != nil {
+		expires = resp.GetExpiresAt().AsTime()
+	}
+	return resp.GetUserId(), expires, nil
 }
 
 // Followers lists a subscription's followers that have not left.

@@ -68,6 +68,8 @@ func Convert(ev *eventsv1.RelationEvent) (chat.RelationEvent, bool) {
 		e.Kind = chat.SubscriptionUnfollowed
 	case eventsv1.RelationEvent_GROUP_CHANGED:
 		e.Kind = chat.GroupChanged
+	case eventsv1.RelationEvent_SESSIONS_REVOKED:
+		e.Kind = chat.SessionsRevoked
 	default:
 		return e, false
 	}

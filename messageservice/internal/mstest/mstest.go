@@ -41,16 +41,36 @@ type Stack struct {
 	NATS    *stacktest.NATS
 	NATSURL string // NATS.URL
 	Client  *http.Client
+	Mail    *stacktest.Mailpit // nil unless StackOptions.Mail
+}
+
+// StackOptions change what StartStackWith sets up.
+type StackOptions struct {
+	// Mail starts a mailpit and sends the userservice's mails there.
+	Mail bool
+	// UserEnv is added to the userservice's environment (e.g. JWT_TTL).
+	UserEnv []string
 }
 
 // StartStack starts a DataService, a NATS server and a userservice that
 // publishes relation events there.
 func StartStack(tb testing.TB) *Stack {
 	tb.Helper()
+	return StartStackWith(tb, StackOptions{})
+}
+
+// StartStackWith is StartStack with options.
+func StartStackWith(tb testing.TB, o StackOptions) *Stack {
+	tb.Helper()
 	st := &Stack{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}}
 	st.NATS = stacktest.StartNATS(tb, st.Data.Certs)
 	st.NATSURL = st.NATS.URL
-	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATS: st.NATS})
+	env := o.UserEnv
+	if o.Mail {
+		st.Mail = stacktest.StartMailpit(tb)
+		env = append([]string{"SMTP_ADDR=" + st.Mail.SMTPAddr, "SMTP_TLS=none"}, env...) // mailpit speaks plain SMTP
+	}
+	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATS: st.NATS, Env: env})
 	return st
 }
 
@@ -138,8 +158,9 @@ func Logger() *slog.Logger {
 
 // User is a signed-up account.
 type User struct {
-	ID    string
-	Token string
+	ID              string
+	Token           string
+	Email, Password string
 }
 
 // Do calls the userservice's HTTP API with v as JSON (nil: no body) and
@@ -189,10 +210,11 @@ func (st *Stack) NewUser(tb testing.TB, name string) User {
 			ID string `json:"id"`
 		} `json:"user"`
 	}
+	email, password := "u"+strings.ToLower(rand.Text()[:12])+"@example.com", "password-"+rand.Text()[:8]
 	st.Do(tb, http.MethodPost, "/auth/signup", "", map[string]string{
-		"name": name, "email": "u" + strings.ToLower(rand.Text()[:12]) + "@example.com", "password": "password-" + rand.Text()[:8],
+		"name": name, "email": email, "password": password,
 	}, http.StatusCreated, &out)
-	return User{ID: out.User.ID, Token: out.Token}
+	return User{ID: out.User.ID, Token: out.Token, Email: email, Password: password}
 }
 
 // Befriend makes a and b friends (a asks, b accepts).

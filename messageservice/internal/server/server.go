@@ -121,6 +121,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),
 		},
+		Tokens: s.auth,
 		Join: func(local *chat.Service) (chat.Router, error) {
 			c, err := cluster.Start(log, s.nc, local, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat})
 			if err != nil {
@@ -135,8 +136,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if _, err = events.Subscribe(log, s.nc, s.chat.ApplyRelation); err != nil {
 		return nil, err
 	}
-	s.ws = wsconn.NewServer(log, s.auth, func(c *wsconn.Conn, user int64, device string) wsconn.Session {
-		return s.chat.Open(c, user, device)
+	s.ws = wsconn.NewServer(log, s.auth, func(c *wsconn.Conn, user int64, device string, cred chat.Credentials) wsconn.Session {
+		return s.chat.Open(c, user, device, cred)
 	}, wsconn.Options{
 		MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue,
 		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, BadToken: datastore.ErrBadToken,

@@ -48,10 +48,10 @@ type Session interface {
 	Close()
 }
 
-// Authenticator checks a bearer token; a refused token is any error
-// matching ErrBadToken.
+// Authenticator checks a bearer token: its user and expiry; a refused
+// token is any error matching Options.BadToken.
 type Authenticator interface {
-	CheckToken(ctx context.Context, token string) (int64, error)
+	CheckToken(ctx context.Context, token string) (user int64, expires time.Time, err error)
 }
 
 // Options of a Server.
@@ -91,7 +91,7 @@ const (
 type Server struct {
 	log   *slog.Logger
 	auth  Authenticator
-	open  func(c *Conn, user int64, device string) Session
+	open  func(c *Conn, user int64, device string, cred chat.Credentials) Session
 	opt   Options
 	upg   websocket.Upgrader
 	mu    lockorder.Mutex // rank Leaf; guards conns and closing; never held with a Conn's mu
@@ -101,8 +101,9 @@ type Server struct {
 	closing bool
 }
 
-// NewServer makes a Server; open makes the chat session of a connection.
-func NewServer(log *slog.Logger, auth Authenticator, open func(c *Conn, user int64, device string) Session, opt Options) *Server {
+// NewServer makes a Server; open makes the chat session of a connection,
+// handing it the token the connection authenticated with.
+func NewServer(log *slog.Logger, auth Authenticator, open func(c *Conn, user int64, device string, cred chat.Credentials) Session, opt Options) *Server {
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 10 * time.Second
 	}
@@ -140,8 +141,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "device_id must be 1..64 bytes", http.StatusBadRequest)
 		return
 	}
+	checked := time.Now()
 	ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
-	user, err := s.auth.CheckToken(ctx, token)
+	user, expires, err := s.auth.CheckToken(ctx, token)
 	cancel()
 	if err != nil {
 		if errors.Is(err, s.opt.BadToken) {
@@ -175,7 +177,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.conns[c] = struct{}{}
 	s.wg.Add(1)
 	s.mu.Unlock()
-	c.sess = s.open(c, user, device)
+	c.sess = s.open(c, user, device, chat.Credentials{Token: token, Expires: expires, Checked: checked})
 	c.mu.Lock()
 	c.pinger = time.AfterFunc(s.opt.PingInterval, c.ping) // ping waits for c.mu: c.pinger is set first
 	c.mu.Unlock()

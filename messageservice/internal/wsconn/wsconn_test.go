@@ -24,14 +24,14 @@ var errBad = errors.New("bad token")
 
 type tokens struct{}
 
-func (tokens) CheckToken(_ context.Context, t string) (int64, error) {
+func (tokens) CheckToken(_ context.Context, t string) (int64, time.Time, error) {
 	switch t {
 	case "good":
-		return 7, nil
+		return 7, time.Time{}, nil
 	case "down":
-		return 0, errors.New("userservice unavailable")
+		return 0, time.Time{}, errors.New("userservice unavailable")
 	}
-	return 0, errBad
+	return 0, time.Time{}, errBad
 }
 
 // session answers sends with a set error or a sent frame.
@@ -85,7 +85,7 @@ func start(t *testing.T, opt Options) *fixture {
 	}
 	opt.BadToken = errBad
 	f := &fixture{sess: &session{}}
-	f.srv = NewServer(slog.New(slog.DiscardHandler), tokens{}, func(c *Conn, user int64, device string) Session {
+	f.srv = NewServer(slog.New(slog.DiscardHandler), tokens{}, func(c *Conn, user int64, device string, _ chat.Credentials) Session {
 		f.mu.Lock()
 		f.conns = append(f.conns, c)
 		f.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
 	"github.com/privateim/privateim/foundation/grpcdial"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/userservice/internal/usertest"
 )
@@ -159,4 +160,29 @@ func TestDeletedAccountTokensAndSignInAreRefused(t *testing.T) {
 	expect(t, e.Do(t, "DELETE", "/api/v1/me", a.Token, map[string]string{"password": a.Password}), http.StatusNoContent, "")
 	expect(t, e.Do(t, "GET", "/api/v1/me", a.Token, nil), http.StatusUnauthorized, "token_revoked")
 	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": a.Password}), http.StatusUnauthorized, "bad_credentials")
+}
+
+// TestServiceCertificateCannotBanUsers: Admin is the operator's; a
+// service's certificate (a compromised message node) may not ban anyone.
+func TestServiceCertificateCannotBanUsers(t *testing.T) {
+	t.Parallel()
+	e := usertest.Start(t)
+	a := e.NewAccount(t, "Ada")
+	id, err := strconv.ParseInt(a.ID, 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	for name, files := range map[string]tlsconfig.Files{"messageservice": e.Certs.Message, "subscriptionservice": e.Certs.Subscription} {
+		conn, err := grpcdial.Dial("userservice", e.GRPCAddr, files)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer conn.Close()
+		if _, err := userv1.NewAdminClient(conn).BanUser(ctx, &userv1.BanUserRequest{UserId: id}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s certificate: BanUser: %v, want PermissionDenied", name, err)
+		}
+	}
+	expect(t, e.Do(t, "GET", "/api/v1/me", a.Token, nil), http.StatusOK, "")
 }

@@ -141,7 +141,7 @@ func TestSocketOpenedBeforePasswordResetIsClosedOnEveryNode(t *testing.T) {
 	st, n1, n2 := cluster(t, mstest.StackOptions{Mail: true})
 	v := newVictim(t, st, n1, n2)
 	st.Do(t, http.MethodPost, "/auth/password/forgot", "", map[string]string{"email": v.user.Email}, http.StatusAccepted, nil)
-	m := resetLink.FindStringSubmatch(st.Mail.WaitMessage(t, v.user.Email, 1, wait).Text)
+	m := resetLink.FindStringSubmatch(st.Mail.WaitMessageAbout(t, v.user.Email, "Reset", 1, wait).Text)
 	if m == nil {
 		t.Fatal("no reset link in the mail")
 	}

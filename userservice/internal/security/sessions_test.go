@@ -34,7 +34,7 @@ var resetLink = regexp.MustCompile(`reset-password\?token=(\S+)`)
 func mailedResetToken(t *testing.T, e *usertest.Env, email string, n int) string {
 	t.Helper()
 	expect(t, e.Do(t, "POST", "/api/v1/auth/password/forgot", "", map[string]string{"email": email}), http.StatusAccepted, "")
-	m := resetLink.FindStringSubmatch(e.Mail.WaitMessage(t, email, n, wait).Text)
+	m := resetLink.FindStringSubmatch(e.Mail.WaitMessageAbout(t, email, "Reset", n, wait).Text)
 	if m == nil {
 		t.Fatal("no reset link in the mail")
 	}

@@ -46,8 +46,8 @@ type faultStack struct {
 	userURL  string
 	users    *proc
 	nats     []*natsNode
-	natsURL  string // the three client URLs, comma-separated
-	natsConf string // their tls and authorization configuration (natsauth.ServerConfig)
+	natsURL  string        // the three client URLs, comma-separated
+	natsConf string        // their tls and authorization configuration (natsauth.ServerConfig)
 	natsPub  natsauth.Auth // the userservice's; each node has its own (msgNode.nats)
 	msg      []*msgNode
 	sendQ    int  // SEND_QUEUE of the nodes

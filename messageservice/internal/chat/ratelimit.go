@@ -34,7 +34,7 @@ func (r Rate) refill() time.Duration {
 	if r.off() {
 		return 0
 	}
-	return time.Duration(min(float64(max(r.Burst, 1))/r.PerSecond, (24 * time.Hour).Seconds()) * float64(time.Second))
+	return time.Duration(min(float64(max(r.Burst, 1))/r.PerSecond, (24*time.Hour).Seconds()) * float64(time.Second))
 }
 
 func (r Rate) limiter() *rate.Limiter {

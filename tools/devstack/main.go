@@ -184,6 +184,7 @@ func services(c config) []service {
 			// Its own embedded NATS, whatever NATS_URL the shell holds.
 			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_URL=", "NATS_LISTEN=" + c.natsListen,
 			"NATS_EVENTS_USER=userservice", "NATS_EVENTS_PASSWORD=" + c.natsEvents,
+			"FILE_BASE_URL=http://" + dialAddr(c.userHTTP) + "/static/", // the userservice's PUBLIC_URL
 		}, tlsEnv(certs.Message)...),
 		endpoints: []string{
 			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),

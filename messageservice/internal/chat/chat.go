@@ -47,6 +47,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/privateim/privateim/foundation/fileurl"
 	"github.com/privateim/privateim/messageservice/internal/hub"
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
 )
@@ -99,6 +100,10 @@ type Options struct {
 	// are revoked (Revoke). nil: every re-check fails, so a revocation
 	// closes the user's connections.
 	Tokens TokenChecker
+	// Files is the file store's base URL (FILE_BASE_URL): the url of an
+	// image or file message must be a chat file under it (fileurl.go).
+	// The zero Base accepts none.
+	Files fileurl.Base
 }
 
 // Service is safe for concurrent use. Close stops its goroutines.

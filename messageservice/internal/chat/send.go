@@ -26,6 +26,10 @@ const maxInFlight = 16
 // Send waits for one to finish.
 func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []byte, err error)) {
 	s := ss.svc
+	if err := s.checkFileURL(f); err != nil {
+		reply(nil, err)
+		return
+	}
 	conv, receivers, err := s.authorize(ctx, ss.user, f)
 	if err != nil {
 		reply(nil, err)

@@ -116,7 +116,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	// the service's Router: no setter, no nil cluster.
 	if s.chat, err = chat.New(log, s.data, chat.Options{
 		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
-		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL, RelationCache: cfg.RelationCache,
+		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL, RelationCache: cfg.RelationCache, Files: cfg.FileBase,
 		Frames: chat.FrameLimits{
 			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),

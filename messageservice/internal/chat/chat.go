@@ -121,6 +121,8 @@ type Service struct {
 
 	lims    *limits     // per-user buckets of the frame rate limits
 	revoked revocations // recent revocations by user (revoke.go)
+	// recheckAll counts RecheckAll calls not yet served; one runs while > 0.
+	recheckAll atomic.Int32
 
 	presence *presenceQueue  // to the presence worker
 	ctx      context.Context // ends at Close: catch-ups and the worker stop

@@ -20,6 +20,7 @@ package chat
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
@@ -139,6 +140,46 @@ func (ss *Session) recheck() {
 			ss.mu.Unlock()
 			if !ss.checkToken() {
 				return // closed: the held frames go with the session
+			}
+		}
+	})
+}
+
+// recheckAllWorkers bounds the checks RecheckAll runs at once, so that a
+// node with many connections does not flood the userservice.
+const recheckAllWorkers = 4
+
+// RecheckAll checks the token of every connection on this node again and
+// closes the refused ones with CloseRevoked. The node calls it after it
+// reconnected to NATS: SESSIONS_REVOKED events are delivered at most once
+// and may have been missed meanwhile. Unlike Revoke it holds no frames (no
+// connection is suspect). A call while one runs makes it run once more.
+func (s *Service) RecheckAll() {
+	if s.recheckAll.Add(1) > 1 {
+		return
+	}
+	s.wg.Go(func() {
+		for {
+			n := s.recheckAll.Load()
+			var all []*Session
+			s.hub.Each(func(_ int64, ss *Session) { all = append(all, ss) })
+			sem := make(chan struct{}, recheckAllWorkers)
+			var wg sync.WaitGroup
+			for _, ss := range all {
+				select {
+				case sem <- struct{}{}:
+				case <-s.ctx.Done():
+					wg.Wait()
+					return
+				}
+				wg.Go(func() {
+					defer func() { <-sem }()
+					ss.checkToken()
+				})
+			}
+			wg.Wait()
+			if s.recheckAll.CompareAndSwap(n, 0) {
+				return
 			}
 		}
 	})

@@ -19,8 +19,10 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	natsserver "github.com/nats-io/nats-server/v2/server"
 	"google.golang.org/protobuf/proto"
 
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 	eventsv1 "github.com/privateim/privateim/protos/events/v1"
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
@@ -229,4 +231,52 @@ func TestForgedRevocationEventClosesNoSocket(t *testing.T) {
 		}
 		c.UntilPong(wait) // still open
 	}
+}
+
+// TestRevocationMissedWhileCutFromNATSClosesSocketOnReconnect: events are
+// delivered at most once, so a node that was cut from NATS may have missed
+// a SESSIONS_REVOKED. Here the event is never published (the password is
+// changed in the DataService directly, as if the event was lost); the
+// node's NATS connection is then cut, and once it is back every token on
+// the node is checked again: the revoked socket is closed, the other one
+// lives on.
+func TestRevocationMissedWhileCutFromNATSClosesSocketOnReconnect(t *testing.T) {
+	st := mstest.StartStack(t)
+	n := st.StartNode(t, st.Config())
+	victim, bystander := st.NewUser(t, "victim"), st.NewUser(t, "bystander")
+	vc, bc := n.Dial(t, victim, ""), n.Dial(t, bystander, "")
+
+	conn, err := grpcdial.Dial("dataservice", st.Data.Addr, st.Data.Certs.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	id, _ := strconv.ParseInt(victim.ID, 10, 64)
+	if _, err := datav1.NewUsersClient(conn).ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{UserId: id, PasswordHash: "$2a$04$not.a.real.hash.but.stored.as.such......"}); err != nil {
+		t.Fatal(err)
+	}
+	vc.UntilPong(wait) // no event: the socket is still open
+
+	connz, err := st.NATS.Server.Connz(&natsserver.ConnzOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := 0
+	for _, c := range connz.Conns {
+		if c.Name == "messageservice "+n.Config.NodeID {
+			if err := st.NATS.Server.DisconnectClientByID(c.Cid); err != nil {
+				t.Fatal(err)
+			}
+			cut++
+		}
+	}
+	if cut == 0 {
+		t.Fatalf("no NATS connection named for node %s", n.Config.NodeID)
+	}
+	if code, reason, _ := untilClose(vc, time.Now().Add(wait)); code != 4003 || reason != "revoked" {
+		t.Fatalf("victim's socket after the reconnect: close %d %q, want 4003 \"revoked\"", code, reason)
+	}
+	bc.UntilPong(wait)
 }

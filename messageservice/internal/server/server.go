@@ -99,6 +99,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			log.Info("nats reconnected; relation caches reread")
 			if s.chat != nil {
 				s.chat.ForgetCaches()
+				s.chat.RecheckAll() // revocations may have been missed too
 			}
 		}),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {

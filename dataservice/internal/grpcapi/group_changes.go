@@ -155,6 +155,9 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 	if r.GetMaxAdmins() < 0 {
 		c.add("max_admins", "must be >= 0")
 	}
+	if r.GetMaxMembers() < 0 {
+		c.add("max_members", "must be >= 0")
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -163,6 +166,7 @@ func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.Chan
 		ActorID:      r.GetActorId(),
 		ActorMinRole: store.GroupRole(r.GetActorMinRole()),
 		MaxAdmins:    int(r.GetMaxAdmins()),
+		MaxMembers:   int(r.GetMaxMembers()),
 		Notice:       s.newNotice(r.GetNotice(), r.GetGroupId()),
 	}
 	if g := r.GetGroup(); g != nil {

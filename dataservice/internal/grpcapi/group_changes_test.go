@@ -73,6 +73,8 @@ func TestGroupChangeAndItsNoticeCommitTogether(t *testing.T) {
 			{"over the admin cap", &datav1.ChangeGroupPlusRequest{
 				GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: bob.GetId(), Update: &datav1.UpdateGroupMemberRequest{Role: datav1.GroupRole_GROUP_ROLE_ADMIN.Enum()}}},
 				MaxAdmins: 1}},
+			{"over the member cap", &datav1.ChangeGroupPlusRequest{
+				GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: newUser(t, e, "Cap").GetId(), Add: true}}, MaxMembers: 3}},
 			{"target role changed meanwhile", &datav1.ChangeGroupPlusRequest{
 				GroupId: gid, Members: []*datav1.GroupMemberChange{{UserId: ann.GetId(), ExpectRole: datav1.GroupRole_GROUP_ROLE_MEMBER, Update: &datav1.UpdateGroupMemberRequest{Left: proto.Bool(true)}}}}},
 		}

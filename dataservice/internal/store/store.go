@@ -254,6 +254,7 @@ type GroupChange struct {
 	ActorID      int64
 	ActorMinRole GroupRole // 0: no check
 	MaxAdmins    int       // 0: no check
+	MaxMembers   int       // 0: no check
 	Notice       Message
 	// JoinSeq is the join_seq of the members added (the conversation's
 	// head + 1, read by the caller before the change).

@@ -158,6 +158,7 @@ type ChangeGroupPlusRequest struct {
 	ActorId       int64     `protobuf:"varint,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`                                                   // with actor_min_role: who acts
 	ActorMinRole  GroupRole `protobuf:"varint,6,opt,name=actor_min_role,json=actorMinRole,proto3,enum=privateim.data.v1.GroupRole" json:"actor_min_role,omitempty"` // the actor is a member (not left) with at least this role; UNSPECIFIED: no check
 	MaxAdmins     int32     `protobuf:"varint,7,opt,name=max_admins,json=maxAdmins,proto3" json:"max_admins,omitempty"`                                             // after the change, at most this many ADMIN members; 0: no check
+	MaxMembers    int32     `protobuf:"varint,8,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"`                                          // after the change, at most this many members (not left); 0: no check
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -237,6 +238,13 @@ func (x *ChangeGroupPlusRequest) GetActorMinRole() GroupRole {
 func (x *ChangeGroupPlusRequest) GetMaxAdmins() int32 {
 	if x != nil {
 		return x.MaxAdmins
+	}
+	return 0
+}
+
+func (x *ChangeGroupPlusRequest) GetMaxMembers() int32 {
+	if x != nil {
+		return x.MaxMembers
 	}
 	return 0
 }
@@ -438,7 +446,7 @@ const file_data_v1_group_changes_proto_rawDesc = "" +
 	"expectRole\x12!\n" +
 	"\ffrom_request\x18\a \x01(\bR\vfromRequest\x12\x10\n" +
 	"\x03ban\x18\b \x01(\bR\x03ban\x12\x14\n" +
-	"\x05unban\x18\t \x01(\bR\x05unban\"\xef\x02\n" +
+	"\x05unban\x18\t \x01(\bR\x05unban\"\x90\x03\n" +
 	"\x16ChangeGroupPlusRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12;\n" +
 	"\x05group\x18\x02 \x01(\v2%.privateim.data.v1.UpdateGroupRequestR\x05group\x12>\n" +
@@ -447,7 +455,9 @@ const file_data_v1_group_changes_proto_rawDesc = "" +
 	"\bactor_id\x18\x05 \x01(\x03R\aactorId\x12B\n" +
 	"\x0eactor_min_role\x18\x06 \x01(\x0e2\x1c.privateim.data.v1.GroupRoleR\factorMinRole\x12\x1d\n" +
 	"\n" +
-	"max_admins\x18\a \x01(\x05R\tmaxAdmins\"\xd5\x01\n" +
+	"max_admins\x18\a \x01(\x05R\tmaxAdmins\x12\x1f\n" +
+	"\vmax_members\x18\b \x01(\x05R\n" +
+	"maxMembers\"\xd5\x01\n" +
 	"\x17ChangeGroupPlusResponse\x12.\n" +
 	"\x05group\x18\x01 \x01(\v2\x18.privateim.data.v1.GroupR\x05group\x128\n" +
 	"\amembers\x18\x02 \x03(\v2\x1e.privateim.data.v1.GroupMemberR\amembers\x122\n" +

@@ -200,6 +200,9 @@ func (r *Relational) ChangeGroupPlus(ctx context.Context, c store.GroupChange) (
 		if res.Group, err = relGetGroup(ctx, tx, c.GroupID); err != nil {
 			return err
 		}
+		if c.MaxMembers > 0 && res.Group.MemberCount > int64(c.MaxMembers) {
+			return store.Preconditionf("max_members: the group would have %d members, at most %d are allowed", res.Group.MemberCount, c.MaxMembers)
+		}
 		for _, mc := range c.Members {
 			m, err := relGetMember(ctx, tx, c.GroupID, mc.UserID)
 			if err != nil {

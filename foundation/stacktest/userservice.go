@@ -25,6 +25,9 @@ type UserServiceOptions struct {
 	// NATS makes it publish relation events there, as the publisher
 	// role; nil for none.
 	NATS *NATS
+	// MessageAddr is the MessageService's internal gRPC it delivers group
+	// system messages through; "" for none.
+	MessageAddr string
 	// Env is added last, overriding the defaults below.
 	Env []string
 }
@@ -48,6 +51,7 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=",
+		"MESSAGE_ADDR=" + o.MessageAddr,
 		"LOG_LEVEL=info",
 	}
 	env = append(env, d.Certs.User.Env()...)

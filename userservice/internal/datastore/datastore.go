@@ -23,6 +23,7 @@ type Client struct {
 	users         datav1.UsersClient
 	friends       datav1.FriendsClient
 	groups        datav1.GroupsClient
+	groupChanges  datav1.GroupChangesClient
 	subscriptions datav1.SubscriptionsClient
 }
 
@@ -35,6 +36,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 			users:         datav1.NewUsersClient(conn.CC),
 			friends:       datav1.NewFriendsClient(conn.CC),
 			groups:        datav1.NewGroupsClient(conn.CC),
+			groupChanges:  datav1.NewGroupChangesClient(conn.CC),
 			subscriptions: datav1.NewSubscriptionsClient(conn.CC),
 		}
 	})

@@ -3,6 +3,11 @@ package datastore
 import (
 	"context"
 	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
@@ -14,13 +19,89 @@ var _ group.Store = (*Client)(nil)
 
 func isNotFound(err error) bool { return errors.Is(err, errs.ErrNotFound) }
 
-// CreateGroup stores a group with its owner and first members at once.
-func (c *Client) CreateGroup(ctx context.Context, name string, ownerID int64, memberIDs []int64) (group.Group, error) {
-	resp, err := c.groups.CreateGroupPlus(ctx, &datav1.CreateGroupPlusRequest{Name: name, OwnerId: ownerID, MemberIds: memberIDs})
+// CreateGroup stores a group with its owner and first members and its
+// notice at once.
+func (c *Client) CreateGroup(ctx context.Context, name string, ownerID int64, memberIDs []int64, n group.Notice) (group.Group, int64, error) {
+	resp, err := c.groupChanges.CreateGroupNoticePlus(ctx, &datav1.CreateGroupNoticePlusRequest{
+		Group:  &datav1.CreateGroupPlusRequest{Name: name, OwnerId: ownerID, MemberIds: memberIDs},
+		Notice: noticePB(n),
+	})
 	if err != nil {
-		return group.Group{}, translate("CreateGroupPlus", err)
+		return group.Group{}, 0, translate("CreateGroupNoticePlus", err)
 	}
-	return groupFromPB(resp.GetGroup()), nil
+	return groupFromPB(resp.GetGroup()), resp.GetNotice().GetSeq(), nil
+}
+
+func noticePB(n group.Notice) *datav1.AppendMessageRequest {
+	return &datav1.AppendMessageRequest{ClientMsgId: n.ClientMsgID, Kind: group.NoticeKind, Content: n.Content}
+}
+
+// ChangeGroup applies a change with its notice (ChangeGroupPlus). The
+// caps' preconditions become the feature's errors.
+func (c *Client) ChangeGroup(ctx context.Context, ch group.Change) (group.ChangeResult, error) {
+	req := &datav1.ChangeGroupPlusRequest{
+		GroupId: ch.GroupID, ActorId: ch.ActorID, ActorMinRole: rolePB(ch.ActorMinRole),
+		MaxAdmins: int32(ch.MaxAdmins), MaxMembers: int32(ch.MaxMembers), Notice: noticePB(ch.Notice),
+	}
+	if u := ch.Group; u != nil {
+		req.Group = &datav1.UpdateGroupRequest{Name: u.Name, Avatar: u.Avatar, OwnerId: u.OwnerID, Dismissed: u.Dismissed, MuteAll: u.MuteAll}
+		if a := u.Announcement; a != nil {
+			req.Group.Announcement, req.Group.AnnouncementBy = &a.Text, a.AuthorID
+			req.Group.AnnouncementAt = timestamppb.New(a.At)
+		}
+	}
+	for _, m := range ch.Members {
+		mc := &datav1.GroupMemberChange{UserId: m.UserID, Add: m.Add, Role: rolePB(m.Role), ExpectRole: rolePB(m.ExpectRole)}
+		if !m.Add {
+			mc.Update = memberUpdatePB(m.Update)
+		}
+		req.Members = append(req.Members, mc)
+	}
+	resp, err := c.groupChanges.ChangeGroupPlus(ctx, req)
+	if err != nil {
+		err = translate("ChangeGroupPlus", err)
+		var se *errs.StoreError
+		if errors.As(err, &se) && errors.Is(err, errs.ErrPrecondition) {
+			switch {
+			case strings.HasPrefix(se.Message, "max_admins:"):
+				return group.ChangeResult{}, fmt.Errorf("%w: %w", group.ErrAdminLimit, err)
+			case strings.HasPrefix(se.Message, "max_members:"):
+				return group.ChangeResult{}, fmt.Errorf("%w: %w", group.ErrFull, err)
+			}
+		}
+		return group.ChangeResult{}, err
+	}
+	out := group.ChangeResult{Group: groupFromPB(resp.GetGroup()), NoticeSeq: resp.GetNotice().GetSeq()}
+	for _, m := range resp.GetMembers() {
+		out.Members = append(out.Members, memberFromPB(m))
+	}
+	return out, nil
+}
+
+func memberUpdatePB(u group.MemberUpdate) *datav1.UpdateGroupMemberRequest {
+	r := &datav1.UpdateGroupMemberRequest{Nickname: u.Nickname, Left: u.Left}
+	if u.Role != nil {
+		r.Role = rolePB(*u.Role).Enum()
+	}
+	if u.MutedUntil != nil {
+		r.MutedUntil = &timestamppb.Timestamp{} // the zero Timestamp unmutes
+		if !u.MutedUntil.IsZero() {
+			r.MutedUntil = timestamppb.New(*u.MutedUntil)
+		}
+	}
+	return r
+}
+
+func rolePB(r group.Role) datav1.GroupRole {
+	switch r {
+	case group.RoleOwner:
+		return datav1.GroupRole_GROUP_ROLE_OWNER
+	case group.RoleAdmin:
+		return datav1.GroupRole_GROUP_ROLE_ADMIN
+	case group.RoleMember:
+		return datav1.GroupRole_GROUP_ROLE_MEMBER
+	}
+	return datav1.GroupRole_GROUP_ROLE_UNSPECIFIED
 }
 
 // Group reads a group.
@@ -60,12 +141,6 @@ func (c *Client) GroupsOf(ctx context.Context, userID int64, limit int, token st
 	return groupsFromPB(resp.GetGroups()), resp.GetNextPageToken(), nil
 }
 
-// AddMember makes userID a member.
-func (c *Client) AddMember(ctx context.Context, groupID, userID int64) error {
-	_, err := c.groups.AddGroupMember(ctx, &datav1.AddGroupMemberRequest{GroupId: groupID, UserId: userID, Role: datav1.GroupRole_GROUP_ROLE_MEMBER})
-	return translate("AddGroupMember", err)
-}
-
 // Member reads a membership (left ones too).
 func (c *Client) Member(ctx context.Context, groupID, userID int64) (group.Member, error) {
 	pb, err := c.groups.GetGroupMember(ctx, &datav1.GetGroupMemberRequest{GroupId: groupID, UserId: userID})
@@ -77,7 +152,9 @@ func (c *Client) Member(ctx context.Context, groupID, userID int64) (group.Membe
 
 // UpdateMember changes the fields u sets.
 func (c *Client) UpdateMember(ctx context.Context, groupID, userID int64, u group.MemberUpdate) (group.Member, error) {
-	pb, err := c.groups.UpdateGroupMember(ctx, &datav1.UpdateGroupMemberRequest{GroupId: groupID, UserId: userID, Nickname: u.Nickname, Left: u.Left})
+	req := memberUpdatePB(u)
+	req.GroupId, req.UserId = groupID, userID
+	pb, err := c.groups.UpdateGroupMember(ctx, req)
 	if err != nil {
 		return group.Member{}, translate("UpdateGroupMember", err)
 	}
@@ -101,15 +178,6 @@ func (c *Client) MembersInfo(ctx context.Context, groupID int64, limit int, toke
 	return out, resp.GetNextPageToken(), nil
 }
 
-// TransferGroup moves ownership from one member to another.
-func (c *Client) TransferGroup(ctx context.Context, groupID, from, to int64) (group.Group, error) {
-	pb, err := c.groups.TransferGroupPlus(ctx, &datav1.TransferGroupPlusRequest{GroupId: groupID, FromOwnerId: from, NewOwnerId: to})
-	if err != nil {
-		return group.Group{}, translate("TransferGroupPlus", err)
-	}
-	return groupFromPB(pb), nil
-}
-
 func groupFromPB(g *datav1.Group) group.Group {
 	return group.Group{
 		ID:          g.GetId(),
@@ -124,7 +192,18 @@ func groupFromPB(g *datav1.Group) group.Group {
 		JoinPolicy:          joinPolicyFromPB(g.GetJoinPolicy()),
 		History:             historyFromPB(g.GetHistory()),
 		InviteNeedsApproval: g.GetInviteNeedsApproval(),
+		MuteAll:             g.GetMuteAll(),
+		Announcement: group.Announcement{Text: g.GetAnnouncement(), AuthorID: g.GetAnnouncementBy(),
+			At: optTime(g.GetAnnouncementAt())},
 	}
+}
+
+// optTime is an optional timestamp's time, zero when unset.
+func optTime(t *timestamppb.Timestamp) time.Time {
+	if t == nil {
+		return time.Time{}
+	}
+	return t.AsTime()
 }
 
 func groupsFromPB(gs []*datav1.Group) []group.Group {
@@ -144,12 +223,13 @@ func memberFromPB(m *datav1.GroupMember) group.Member {
 		role = group.RoleAdmin
 	}
 	return group.Member{
-		GroupID:  m.GetGroupId(),
-		UserID:   m.GetUserId(),
-		Nickname: m.GetNickname(),
-		Role:     role,
-		Left:     m.GetLeft(),
-		JoinedAt: m.GetJoinedAt().AsTime(),
-		JoinSeq:  m.GetJoinSeq(),
+		GroupID:    m.GetGroupId(),
+		UserID:     m.GetUserId(),
+		Nickname:   m.GetNickname(),
+		Role:       role,
+		Left:       m.GetLeft(),
+		JoinedAt:   m.GetJoinedAt().AsTime(),
+		JoinSeq:    m.GetJoinSeq(),
+		MutedUntil: optTime(m.GetMutedUntil()),
 	}
 }

@@ -1,8 +1,10 @@
 // Package group is the userservice's group feature: creating groups with
-// friends as first members, joining, quitting, the owner's powers (rename,
-// remove members, transfer ownership, dismiss), nicknames, and finding
-// groups by name through the search index, which it keeps current (a
-// group is put on create and rename, deleted on dismiss).
+// friends as first members, joining, quitting, the powers of the owner
+// and admins (rename, remove members, roles, mutes, the announcement,
+// transfer ownership, dismiss; roles.go is the table), nicknames, and
+// finding groups by name through the search index, which it keeps current
+// (a group is put on create and rename, deleted on dismiss). Every change
+// is a system message in the group's conversation (notice.go).
 //
 // Rules (the OpenAPI document repeats them for clients):
 //
@@ -14,16 +16,20 @@
 //     creation or join beyond it is 409 "group_full". The DataService
 //     counts inside the join's transaction with the group row locked, so
 //     the limit holds under concurrent joins and accepts.
-//   - Rename, remove a member, transfer and dismiss are the owner's (403
-//     "not_owner"); the members list and the nickname are the members'
-//     (403 "not_member"). Acting on a user who is not a member is 404
-//     "member_not_found". The owner cannot quit or be removed: 409
-//     "owner_must_transfer" (transfer ownership or dismiss first).
+//   - Who may do what is roles.go's table: rename, the announcement, mutes
+//     and removing members are the owner's and admins' (403 "not_admin"),
+//     roles, transfer and dismiss the owner's (403 "not_owner"); the rest
+//     the members' (403 "not_member" for anyone else). Admins act on
+//     members only, never on other admins or the owner (403
+//     "target_role"). At most MaxAdmins admins (409 "admin_limit").
+//     Acting on a user who is not a member is 404 "member_not_found". The
+//     owner cannot quit or be removed: 409 "owner_must_transfer" (transfer
+//     ownership or dismiss first).
 //   - A dismissed group is gone for reading (404 "group_not_found") and
 //     every change to it is 409 "group_dismissed".
 //
-// Each membership change is announced through relation.Publisher after the
-// DataService stored it. It never imports gin, grpc or an adapter.
+// Each membership change, and each change of who may send, is announced
+// through relation.Publisher after the DataService stored it. It never imports gin, grpc or an adapter.
 package group
 
 import (
@@ -48,6 +54,8 @@ const (
 	MaxNicknameRunes = 32
 	// DefaultMemberLimit is used when Config.MemberLimit is 0.
 	DefaultMemberLimit = 500
+	// DefaultMaxAdmins is used when Deps.MaxAdmins is 0.
+	DefaultMaxAdmins = 10
 )
 
 // Group as stored.
@@ -64,6 +72,16 @@ type Group struct {
 	JoinPolicy          JoinPolicy
 	History             History
 	InviteNeedsApproval bool
+	// MuteAll: only the owner and admins send.
+	MuteAll      bool
+	Announcement Announcement
+}
+
+// Announcement is a group's announcement; the zero value is none.
+type Announcement struct {
+	Text     string
+	AuthorID int64
+	At       time.Time
 }
 
 // Role of a member.
@@ -85,6 +103,9 @@ type Member struct {
 	Left     bool
 	JoinedAt time.Time
 	JoinSeq  int64 // first seq of the group conversation the member reads (history "joined")
+	// MutedUntil: the member may not send before it; zero: not muted,
+	// MutedForever: until lifted.
+	MutedUntil time.Time
 }
 
 // Profile is what a member list shows of a user.
@@ -104,8 +125,12 @@ type MemberInfo struct {
 // Update changes the fields that are not nil.
 type Update struct {
 	Name      *string
-	Dismissed *bool
 	Avatar    *string // an uploaded picture's URL (avatar.go)
+	OwnerID   *int64
+	Dismissed *bool
+	MuteAll   *bool
+	// Announcement, when set, is stored with its author and time.
+	Announcement *Announcement
 
 	JoinPolicy          *JoinPolicy
 	History             *History
@@ -116,6 +141,9 @@ type Update struct {
 type MemberUpdate struct {
 	Nickname *string
 	Left     *bool
+	Role     *Role
+	// MutedUntil set to the zero time unmutes.
+	MutedUntil *time.Time
 }
 
 // Store is what the feature needs of storage. Errors wrap the errs store
@@ -125,22 +153,22 @@ type Store interface {
 	// IsFriend reports whether userID holds otherID as an accepted friend.
 	IsFriend(ctx context.Context, userID, otherID int64) (bool, error)
 	// CreateGroup stores the group with ownerID as OWNER and memberIDs as
-	// members, at once.
-	CreateGroup(ctx context.Context, name string, ownerID int64, memberIDs []int64) (Group, error)
+	// members, and its notice, at once; seq is the notice's (0 while its
+	// append is pending).
+	CreateGroup(ctx context.Context, name string, ownerID int64, memberIDs []int64, notice Notice) (g Group, seq int64, err error)
 	Group(ctx context.Context, id int64) (Group, error)       // errs.ErrNotFound
 	Groups(ctx context.Context, ids []int64) ([]Group, error) // unknown ids left out
 	UpdateGroup(ctx context.Context, id int64, u Update) (Group, error)
 	// GroupsOf lists the live groups userID is a member of, by id.
 	GroupsOf(ctx context.Context, userID int64, limit int, token string) ([]Group, string, error)
-	// AddMember makes userID a MEMBER; errs.ErrExists when they are one.
-	AddMember(ctx context.Context, groupID, userID int64) error
 	Member(ctx context.Context, groupID, userID int64) (Member, error) // errs.ErrNotFound
 	UpdateMember(ctx context.Context, groupID, userID int64, u MemberUpdate) (Member, error)
 	// MembersInfo lists the members that have not left, by user id.
 	MembersInfo(ctx context.Context, groupID int64, limit int, token string) ([]MemberInfo, string, error)
-	// TransferGroup makes to the owner if from still is; errs.ErrPrecondition
-	// when from is not the owner or to not a member.
-	TransferGroup(ctx context.Context, groupID, from, to int64) (Group, error)
+	// ChangeGroup applies c with its notice (notice.go); errs.ErrExists
+	// when an added user is a member, ErrFull and ErrAdminLimit for the
+	// caps, errs.ErrPrecondition for the other preconditions.
+	ChangeGroup(ctx context.Context, c Change) (ChangeResult, error)
 
 	AccessStore
 }
@@ -150,6 +178,7 @@ var (
 	ErrGroupNotFound     = errs.New(errs.KindNotFound, "group_not_found", "no such group")
 	ErrDismissed         = errs.New(errs.KindConflict, "group_dismissed", "the group was dismissed")
 	ErrNotOwner          = errs.New(errs.KindForbidden, "not_owner", "only the group's owner may do this")
+	ErrTargetRole        = &errs.Error{Kind: errs.KindForbidden, Code: "target_role", Field: "user_id", Message: "you may act only on members below your role"}
 	ErrNotMember         = errs.New(errs.KindForbidden, "not_member", "you are not a member of this group")
 	ErrMemberNotFound    = errs.New(errs.KindNotFound, "member_not_found", "this user is not a member of the group")
 	ErrAlreadyMember     = errs.New(errs.KindConflict, "already_member", "you are a member already")
@@ -164,11 +193,16 @@ type Deps struct {
 	Store  Store
 	Index  search.Index
 	Events relation.Publisher // relation.Nop when nil
-	Log    *slog.Logger
-	Now    func() time.Time // time.Now when nil
+	// Deliverer hands the notices of changes to the members' devices;
+	// NoDelivery when nil.
+	Deliverer Deliverer
+	Log       *slog.Logger
+	Now       func() time.Time // time.Now when nil
 	// MemberLimit is the most members a group may have; DefaultMemberLimit
 	// when 0.
 	MemberLimit int
+	// MaxAdmins is the most admins a group may have; DefaultMaxAdmins when 0.
+	MaxAdmins int
 }
 
 // Service is the feature. Safe for concurrent use.
@@ -179,6 +213,9 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	limit  int
+
+	deliverer Deliverer
+	maxAdmins int
 }
 
 // New returns the feature.
@@ -195,7 +232,14 @@ func New(d Deps) *Service {
 	if d.MemberLimit <= 0 {
 		d.MemberLimit = DefaultMemberLimit
 	}
-	return &Service{store: d.Store, index: d.Index, events: d.Events, log: d.Log, now: d.Now, limit: d.MemberLimit}
+	if d.Deliverer == nil {
+		d.Deliverer = NoDelivery{}
+	}
+	if d.MaxAdmins <= 0 {
+		d.MaxAdmins = DefaultMaxAdmins
+	}
+	return &Service{store: d.Store, index: d.Index, events: d.Events, log: d.Log, now: d.Now, limit: d.MemberLimit,
+		deliverer: d.Deliverer, maxAdmins: d.MaxAdmins}
 }
 
 // MemberLimit is the configured limit.
@@ -225,7 +269,7 @@ func (s *Service) Create(ctx context.Context, me int64, name string, memberIDs [
 			return Group{}, ErrNotFriend
 		}
 	}
-	g, err := s.store.CreateGroup(ctx, name, me, ids)
+	g, seq, err := s.store.CreateGroup(ctx, name, me, ids, NewNotice(EventCreated, me, ids, map[string]any{"name": name}))
 	if err != nil {
 		return Group{}, fmt.Errorf("create group of %d: %w", me, err)
 	}
@@ -235,6 +279,7 @@ func (s *Service) Create(ctx context.Context, me int64, name string, memberIDs [
 		evs = append(evs, relation.Event{Kind: relation.GroupMemberJoined, UserID: id, PeerUserID: me, GroupID: g.ID, At: at})
 	}
 	s.events.Publish(ctx, evs...)
+	s.deliver(ctx, g.ID, seq, nil)
 	s.indexPut(ctx, g)
 	return g, nil
 }
@@ -262,16 +307,42 @@ func (s *Service) live(ctx context.Context, id int64, dismissedErr error) (Group
 	return g, nil
 }
 
-// owned reads a live group I own.
-func (s *Service) owned(ctx context.Context, me, id int64) (Group, error) {
+// Authorize reads a live group and my membership and checks my role may
+// do a (roles.go): ErrGroupNotFound, ErrDismissed, ErrNotMember, or
+// ErrNotOwner / ErrNotAdmin naming the role the action needs. The other
+// group features (avatars, join requests) check their actions with it.
+func (s *Service) Authorize(ctx context.Context, me, id int64, a Action) (Group, Member, error) {
 	g, err := s.live(ctx, id, ErrDismissed)
 	if err != nil {
-		return Group{}, err
+		return Group{}, Member{}, err
 	}
-	if g.OwnerID != me {
-		return Group{}, ErrNotOwner
+	m, ok, err := s.member(ctx, id, me)
+	switch {
+	case err != nil:
+		return Group{}, Member{}, err
+	case !ok:
+		return Group{}, Member{}, ErrNotMember
+	case !Can(m.Role, a) && MinRole(a) == RoleOwner:
+		return Group{}, Member{}, ErrNotOwner
+	case !Can(m.Role, a):
+		return Group{}, Member{}, ErrNotAdmin
 	}
-	return g, nil
+	return g, m, nil
+}
+
+// target reads the live membership of user, whom a member of role actor
+// acts on: ErrMemberNotFound (naming user_id) or ErrTargetRole.
+func (s *Service) target(ctx context.Context, id, user int64, actor Role) (Member, error) {
+	m, ok, err := s.member(ctx, id, user)
+	switch {
+	case err != nil:
+		return Member{}, err
+	case !ok:
+		return Member{}, &errs.Error{Kind: ErrMemberNotFound.Kind, Code: ErrMemberNotFound.Code, Message: ErrMemberNotFound.Message, Field: "user_id"}
+	case !CanTarget(actor, m.Role):
+		return Member{}, ErrTargetRole
+	}
+	return m, nil
 }
 
 // member reads userID's live membership; ok is false when they are none.
@@ -286,9 +357,19 @@ func (s *Service) member(ctx context.Context, groupID, userID int64) (Member, bo
 	return m, !m.Left, nil
 }
 
-// Get returns a live group; anyone signed in may look (to decide to join).
-func (s *Service) Get(ctx context.Context, id int64) (Group, error) {
-	return s.live(ctx, id, ErrGroupNotFound)
+// Get returns a live group; anyone signed in may look (to decide to
+// join), the announcement only its members.
+func (s *Service) Get(ctx context.Context, me, id int64) (Group, error) {
+	g, err := s.live(ctx, id, ErrGroupNotFound)
+	if err != nil {
+		return Group{}, err
+	}
+	if _, ok, err := s.member(ctx, id, me); err != nil {
+		return Group{}, err
+	} else if !ok {
+		g.Announcement = Announcement{}
+	}
+	return g, nil
 }
 
 // Mine lists the live groups I am a member of, by id.
@@ -327,7 +408,8 @@ func (s *Service) Search(ctx context.Context, q string, limit int, token string)
 	return out, page.Next, nil
 }
 
-// Rename sets the name of a group I own; a nil name changes nothing.
+// Rename sets the name of a group I own or administer; a nil name changes
+// nothing.
 func (s *Service) Rename(ctx context.Context, me, id int64, name *string) (Group, error) {
 	var n string
 	if name != nil {
@@ -336,15 +418,19 @@ func (s *Service) Rename(ctx context.Context, me, id int64, name *string) (Group
 			return Group{}, err
 		}
 	}
-	g, err := s.owned(ctx, me, id)
-	if err != nil || name == nil {
+	g, _, err := s.Authorize(ctx, me, id, ActRename)
+	if err != nil || name == nil || n == g.Name {
 		return g, err
 	}
-	if g, err = s.store.UpdateGroup(ctx, id, Update{Name: &n}); err != nil {
-		return Group{}, fmt.Errorf("rename group %d: %w", id, err)
+	res, err := s.apply(ctx, Change{
+		GroupID: id, Group: &Update{Name: &n}, ActorID: me, ActorMinRole: MinRole(ActRename),
+		Notice: NewNotice(EventRenamed, me, nil, map[string]any{"name": n}),
+	}, nil)
+	if err != nil {
+		return Group{}, err
 	}
-	s.indexPut(ctx, g)
-	return g, nil
+	s.indexPut(ctx, res.Group)
+	return res.Group, nil
 }
 
 // Quit ends my membership; the owner must transfer or dismiss first.
@@ -353,16 +439,22 @@ func (s *Service) Quit(ctx context.Context, me, id int64) error {
 	if err != nil {
 		return err
 	}
-	if _, ok, err := s.member(ctx, id, me); err != nil {
+	m, ok, err := s.member(ctx, id, me)
+	if err != nil {
 		return err
 	} else if !ok {
 		return ErrNotMember
 	}
-	if g.OwnerID == me {
+	if g.OwnerID == me || m.Role == RoleOwner {
 		return ErrOwnerMustTransfer
 	}
-	if _, err := s.store.UpdateMember(ctx, id, me, MemberUpdate{Left: ptr(true)}); err != nil {
-		return fmt.Errorf("quit group %d: %w", id, err)
+	// Mine is the one change a member's own notice must reach after
+	// they left: my other devices learn of it too.
+	if _, err := s.apply(ctx, Change{
+		GroupID: id, Members: []MemberChange{{UserID: me, Update: MemberUpdate{Left: ptr(true)}, ExpectRole: m.Role}}, ActorID: me,
+		Notice: NewNotice(EventMemberLeft, me, []int64{me}, nil),
+	}, []int64{me}); err != nil {
+		return err
 	}
 	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberLeft, UserID: me, GroupID: id, At: s.now()})
 	return nil
@@ -393,26 +485,34 @@ func (s *Service) Transfer(ctx context.Context, me, id, to int64) (Group, error)
 	if to == 0 {
 		return Group{}, errs.Required("user_id")
 	}
-	if _, err := s.owned(ctx, me, id); err != nil {
+	if _, _, err := s.Authorize(ctx, me, id, ActTransfer); err != nil {
 		return Group{}, err
 	}
 	if to == me {
 		return Group{}, ErrTransferToSelf
 	}
-	if _, ok, err := s.member(ctx, id, to); err != nil {
+	t, err := s.target(ctx, id, to, RoleOwner)
+	if err != nil {
 		return Group{}, err
-	} else if !ok {
-		return Group{}, &errs.Error{Kind: ErrMemberNotFound.Kind, Code: ErrMemberNotFound.Code, Message: ErrMemberNotFound.Message, Field: "user_id"}
 	}
-	g, err := s.store.TransferGroup(ctx, id, me, to)
-	switch {
-	case errors.Is(err, errs.ErrPrecondition):
+	res, err := s.apply(ctx, Change{
+		GroupID: id, Group: &Update{OwnerID: &to},
+		Members: []MemberChange{
+			{UserID: me, Update: MemberUpdate{Role: ptr(RoleMember)}, ExpectRole: RoleOwner},
+			{UserID: to, Update: MemberUpdate{Role: ptr(RoleOwner)}, ExpectRole: t.Role},
+		},
+		ActorID: me, ActorMinRole: RoleOwner,
+		Notice: NewNotice(EventOwnershipTransferred, me, []int64{to}, nil),
+	}, nil)
+	if errors.Is(err, ErrChanged) {
 		// A racing transfer or quit changed things since the checks.
 		return Group{}, errs.New(errs.KindConflict, "transfer_conflict", "the group changed meanwhile; look again")
-	case err != nil:
-		return Group{}, fmt.Errorf("transfer group %d to %d: %w", id, to, err)
 	}
-	return g, nil
+	if err != nil {
+		return Group{}, err
+	}
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupChanged, UserID: me, GroupID: id, At: s.now()})
+	return res.Group, nil
 }
 
 // SetNickname sets my nickname in a live group (empty clears it).
@@ -445,11 +545,20 @@ func (s *Service) SetNickname(ctx context.Context, me, id int64, nickname *strin
 
 // Dismiss ends a group I own, for everyone.
 func (s *Service) Dismiss(ctx context.Context, me, id int64) error {
-	if _, err := s.owned(ctx, me, id); err != nil {
+	if _, _, err := s.Authorize(ctx, me, id, ActDismiss); err != nil {
 		return err
 	}
-	if _, err := s.store.UpdateGroup(ctx, id, Update{Dismissed: ptr(true)}); err != nil {
-		return fmt.Errorf("dismiss group %d: %w", id, err)
+	// After the dismissal nobody is a member: the notice goes to those who
+	// were.
+	was, err := s.memberIDs(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := s.apply(ctx, Change{
+		GroupID: id, Group: &Update{Dismissed: ptr(true)}, ActorID: me, ActorMinRole: RoleOwner,
+		Notice: NewNotice(EventDismissed, me, nil, nil),
+	}, was); err != nil {
+		return err
 	}
 	s.events.Publish(ctx, relation.Event{Kind: relation.GroupDismissed, UserID: me, GroupID: id, At: s.now()})
 	if err := s.index.Delete(ctx, search.KindGroup, id); err != nil {
@@ -459,3 +568,21 @@ func (s *Service) Dismiss(ctx context.Context, me, id int64) error {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// memberIDs lists the ids of a group's members (not left).
+func (s *Service) memberIDs(ctx context.Context, id int64) ([]int64, error) {
+	var ids []int64
+	token := ""
+	for {
+		ms, next, err := s.store.MembersInfo(ctx, id, 1000, token)
+		if err != nil {
+			return nil, fmt.Errorf("list members of group %d: %w", id, err)
+		}
+		for _, m := range ms {
+			ids = append(ids, m.Member.UserID)
+		}
+		if token = next; token == "" {
+			return ids, nil
+		}
+	}
+}

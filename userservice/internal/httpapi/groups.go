@@ -28,6 +28,7 @@ func (g Groups) Register(r httpkit.Routes) {
 	r.Authed.PUT("/groups/:id/owner", g.transfer)
 	r.Authed.PATCH("/groups/:id/me", g.nickname)
 	g.registerAccess(r)
+	g.registerModeration(r)
 }
 
 // GroupJSON is a group.
@@ -43,12 +44,27 @@ type GroupJSON struct {
 	JoinPolicy          string `json:"join_policy"`
 	History             string `json:"history"`
 	InviteNeedsApproval bool   `json:"invite_needs_approval"`
+	MuteAll             bool   `json:"mute_all"`
+	// Announcement is shown to members only; null when none.
+	Announcement *AnnouncementJSON `json:"announcement"`
+}
+
+// AnnouncementJSON is a group's announcement.
+type AnnouncementJSON struct {
+	Text     string     `json:"text"`
+	AuthorID httpkit.ID `json:"author_id"`
+	At       time.Time  `json:"at"`
 }
 
 func groupJSON(gr group.Group) GroupJSON {
-	return GroupJSON{ID: httpkit.ID(gr.ID), Name: gr.Name, OwnerID: httpkit.ID(gr.OwnerID), Avatar: gr.Avatar,
+	j := GroupJSON{ID: httpkit.ID(gr.ID), Name: gr.Name, OwnerID: httpkit.ID(gr.OwnerID), Avatar: gr.Avatar,
 		MemberCount: gr.MemberCount, CreatedAt: gr.CreatedAt, UpdatedAt: gr.UpdatedAt,
-		JoinPolicy: string(gr.JoinPolicy), History: string(gr.History), InviteNeedsApproval: gr.InviteNeedsApproval}
+		JoinPolicy: string(gr.JoinPolicy), History: string(gr.History), InviteNeedsApproval: gr.InviteNeedsApproval,
+		MuteAll: gr.MuteAll}
+	if a := gr.Announcement; a.Text != "" {
+		j.Announcement = &AnnouncementJSON{Text: a.Text, AuthorID: httpkit.ID(a.AuthorID), At: a.At}
+	}
+	return j
 }
 
 func groupsJSON(gs []group.Group) []GroupJSON {
@@ -68,6 +84,9 @@ type MemberJSON struct {
 	Role     string          `json:"role"`
 	JoinedAt time.Time       `json:"joined_at"`
 	JoinSeq  int64           `json:"join_seq"`
+	// MutedUntil: set while the member is muted (9999-12-31T00:00:00Z:
+	// until lifted).
+	MutedUntil *time.Time `json:"muted_until,omitempty"`
 }
 
 // MemberUserJSON is what a member list shows of a user.
@@ -78,7 +97,11 @@ type MemberUserJSON struct {
 }
 
 func memberJSON(m group.Member) MemberJSON {
-	return MemberJSON{GroupID: httpkit.ID(m.GroupID), UserID: httpkit.ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt, JoinSeq: m.JoinSeq}
+	j := MemberJSON{GroupID: httpkit.ID(m.GroupID), UserID: httpkit.ID(m.UserID), Nickname: m.Nickname, Role: string(m.Role), JoinedAt: m.JoinedAt, JoinSeq: m.JoinSeq}
+	if !m.MutedUntil.IsZero() && m.MutedUntil.After(time.Now()) {
+		j.MutedUntil = &m.MutedUntil
+	}
+	return j
 }
 
 // reply answers gr as JSON with status, or err.
@@ -137,7 +160,7 @@ func (g Groups) get(c *gin.Context) {
 	if !ok {
 		return
 	}
-	gr, err := g.Svc.Get(c.Request.Context(), id)
+	gr, err := g.Svc.Get(c.Request.Context(), httpkit.UserID(c), id)
 	replyGroup(c, http.StatusOK, gr, err)
 }
 

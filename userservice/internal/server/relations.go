@@ -15,6 +15,7 @@ import (
 	"github.com/privateim/privateim/userservice/internal/groupavatar"
 	"github.com/privateim/privateim/userservice/internal/httpapi"
 	"github.com/privateim/privateim/userservice/internal/media"
+	"github.com/privateim/privateim/userservice/internal/messenger"
 	"github.com/privateim/privateim/userservice/internal/relation"
 	"github.com/privateim/privateim/userservice/internal/search"
 	"github.com/privateim/privateim/userservice/internal/search/bleve"
@@ -30,6 +31,9 @@ type relations struct {
 	// no-op without NATS).
 	flush   func(context.Context) error
 	follows *follow.Service // set by relationFeatures; also served as gRPC Directory
+	// deliverer hands group system messages to devices: the MessageService
+	// when MESSAGE_ADDR is set, else nobody (devices catch up).
+	deliverer group.Deliverer
 }
 
 // openRelations opens the search index (Elasticsearch when ES_URL is set,
@@ -50,6 +54,16 @@ func (s *Server) openRelations(ctx context.Context) error {
 		s.rel.index = x
 	}
 	s.Closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
+
+	s.rel.deliverer = group.NoDelivery{}
+	if s.cfg.MessageAddr != "" {
+		m, err := messenger.Dial(s.cfg.MessageAddr, s.cfg.DataTLS)
+		if err != nil {
+			return fmt.Errorf("messageservice client: %w", err)
+		}
+		s.rel.deliverer = m
+		s.Closers.Add("messageservice client", func(context.Context) error { return m.Close() })
+	}
 
 	if s.cfg.NATSURL == "" {
 		s.rel.events = events.NewLogging(s.log)
@@ -103,7 +117,7 @@ const revokeFlushTimeout = time.Second
 func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []httpkit.Feature {
 	s.rel.follows = follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})
 	groups := group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
-		MemberLimit: s.cfg.GroupMemberLimit})
+		Deliverer: s.rel.deliverer, MemberLimit: s.cfg.GroupMemberLimit, MaxAdmins: s.cfg.GroupMaxAdmins})
 	return []httpkit.Feature{
 		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
 		httpapi.Groups{Svc: groups},

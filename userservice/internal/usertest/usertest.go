@@ -71,6 +71,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	cfg.JWTSecret = rand.Text() + rand.Text() // 52 characters
 	cfg.BcryptCost = bcrypt.MinCost
 	cfg.SMTPAddr = stacktest.FreeAddr(tb) // nobody listens
+	cfg.MessageAddr = ""                  // no messageservice: group notices reach devices on catch-up
 	if e.Mail != nil {
 		cfg.SMTPAddr = e.Mail.SMTPAddr
 		cfg.SMTPTLS = "none" // mailpit without TLS: a local dev server
@@ -102,6 +103,7 @@ func OfflineConfig(tb testing.TB) config.Config {
 	dir, certs := stacktest.TempCerts(tb)
 	cfg := config.Default()
 	cfg.HTTPAddr, cfg.GRPCAddr, cfg.DataAddr = "127.0.0.1:0", "127.0.0.1:0", "127.0.0.1:1"
+	cfg.MessageAddr = "127.0.0.1:1"
 	cfg.TLS, cfg.DataTLS = certs.User, certs.User
 	cfg.JWTSecret = rand.Text() + rand.Text()
 	cfg.BcryptCost = bcrypt.MinCost

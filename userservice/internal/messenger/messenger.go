@@ -1,0 +1,46 @@
+// Package messenger is the userservice's adapter to the MessageService's
+// internal gRPC API over mutual TLS: DeliverGroup hands the stored system
+// message of a group change to the members' devices on every node.
+package messenger
+
+import (
+	"context"
+	"fmt"
+
+	"google.golang.org/grpc"
+
+	"github.com/privateim/privateim/foundation/grpcdial"
+	"github.com/privateim/privateim/foundation/tlsconfig"
+	messagev1 "github.com/privateim/privateim/protos/message/v1"
+
+	"github.com/privateim/privateim/userservice/internal/group"
+)
+
+var _ group.Deliverer = (*Client)(nil)
+
+// Client is safe for concurrent use.
+type Client struct {
+	conn *grpc.ClientConn
+	msg  messagev1.MessageServiceClient
+}
+
+// Dial makes a client of the MessageService at addr; it connects lazily,
+// so the userservice starts (and changes groups) while it is down.
+func Dial(addr string, files tlsconfig.Files) (*Client, error) {
+	conn, err := grpcdial.Dial("messageservice", addr, files)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{conn: conn, msg: messagev1.NewMessageServiceClient(conn)}, nil
+}
+
+// Close closes the connection.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// DeliverGroup implements group.Deliverer.
+func (c *Client) DeliverGroup(ctx context.Context, groupID int64, seqs, also []int64) error {
+	if _, err := c.msg.DeliverGroup(ctx, &messagev1.DeliverGroupRequest{GroupId: groupID, Seqs: seqs, AlsoUserIds: also}); err != nil {
+		return fmt.Errorf("deliver group %d seqs %v: %w", groupID, seqs, err)
+	}
+	return nil
+}

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,12 +76,18 @@ type convRecv struct {
 	counts []uint8 // index seq; saturates at 255
 	high   int64   // highest seq received
 	acked  int64   // highest seq acked
+	// system: the seqs that are group system messages (the group's
+	// creation, joins): acked like any, not load traffic, not counted.
+	system map[int64]bool
 }
 
 func newReceiver() *receiver { return &receiver{convs: map[string]*convRecv{}} }
 
 // record notes seq of conv; it reports whether it had arrived before.
-func (r *receiver) record(conv string, seq int64) (dup bool) {
+func (r *receiver) record(conv string, seq int64) (dup bool) { return r.recordKind(conv, seq, false) }
+
+// recordKind is record, noting a group system message as such.
+func (r *receiver) recordKind(conv string, seq int64, system bool) (dup bool) {
 	r.mu.Lock()
 	c := r.convs[conv]
 	if c == nil {
@@ -101,13 +108,23 @@ func (r *receiver) record(conv string, seq int64) (dup bool) {
 		c.counts[seq]++
 	}
 	c.high = max(c.high, seq)
+	if system {
+		if c.system == nil {
+			c.system = map[int64]bool{}
+		}
+		c.system[seq] = true
+	}
 	r.mu.Unlock()
 	r.dirty.Store(true)
-	if !dup {
+	if !dup && !system {
 		r.got.Add(1)
 	}
 	return dup
 }
+
+// groupEvent reports a group's system message (sender 0 in a group
+// conversation, docs/websocket.md "Group events"): not load traffic.
+func (f *inFrame) groupEvent() bool { return f.From == "0" && strings.HasPrefix(f.Conversation, "g:") }
 
 // count returns how often seq of conv arrived.
 func (r *receiver) count(conv string, seq int64) int {
@@ -234,8 +251,8 @@ func (c *client) read() {
 			if c.h.drop != nil && c.h.drop(c.u, f.Conversation, f.Seq) {
 				continue
 			}
-			dup := c.u.rx.record(f.Conversation, f.Seq)
-			if c.h.message != nil {
+			dup := c.u.rx.recordKind(f.Conversation, f.Seq, f.groupEvent())
+			if c.h.message != nil && !f.groupEvent() {
 				c.h.message(c, &f, now, dup)
 			}
 		case "sent":
@@ -320,9 +337,11 @@ func (c *client) ping(ctx context.Context, timeout time.Duration) error {
 // one sync runs per client at a time.
 func (c *client) sync(ctx context.Context, conv string) ([]int64, error) {
 	msgs, err := c.history(ctx, conv)
-	seqs := make([]int64, len(msgs))
-	for i, m := range msgs {
-		seqs[i] = m.Seq
+	seqs := make([]int64, 0, len(msgs))
+	for _, m := range msgs {
+		if !m.groupEvent() {
+			seqs = append(seqs, m.Seq)
+		}
 	}
 	return seqs, err
 }

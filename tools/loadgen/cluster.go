@@ -258,6 +258,7 @@ func startFaultStack(ctx context.Context, log *slog.Logger, root, bin string, se
 		"RATE_SIGNIN_EMAIL=off", "RATE_SIGNIN_IP=off", "RATE_FORGOT_EMAIL=off", "RATE_FORGOT_IP=off",
 		"RATE_SIGNUP_IP=off", "RATE_SIGNUP_ALL=off", "RATE_RESET_IP=off", "RATE_RESET_ALL=off",
 		"NATS_URL=" + s.natsURL, "NATS_USER=" + s.natsPub.User, "NATS_PASSWORD=" + s.natsPub.Password, "LOG_LEVEL=info",
+		"MESSAGE_ADDR=", // group system messages reach devices on catch-up: the groups are made before they connect
 	}, s.certs.User.Env()...))
 	if err != nil {
 		return nil, err

@@ -165,10 +165,10 @@ func (l *ledger) check(ctx context.Context, sent, errs int64, stored func(ctx co
 				m.rx.mu.Lock()
 				for conv, cr := range m.rx.convs {
 					for seq, n := range cr.counts {
-						in.Delivered += int64(n)
-						if n == 0 {
+						if n == 0 || cr.system[int64(seq)] {
 							continue
 						}
+						in.Delivered += int64(n)
 						switch l.owed(conv, int64(seq), m) {
 						case owedNot:
 							in.Unowed++

@@ -42,6 +42,13 @@ type Stack struct {
 	NATSURL string // NATS.URL
 	Client  *http.Client
 	Mail    *stacktest.Mailpit // nil unless StackOptions.Mail
+	// MessageAddr is where the userservice calls DeliverGroup (group
+	// system messages): the internal gRPC address of the first node
+	// started with the default GRPCAddr (StartNode).
+	MessageAddr string
+
+	mu            sync.Mutex
+	deliveryTaken bool // a node listens on MessageAddr
 }
 
 // StackOptions change what StartStackWith sets up.
@@ -62,7 +69,7 @@ func StartStack(tb testing.TB) *Stack {
 // StartStackWith is StartStack with options.
 func StartStackWith(tb testing.TB, o StackOptions) *Stack {
 	tb.Helper()
-	st := &Stack{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}}
+	st := &Stack{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}, MessageAddr: stacktest.FreeAddr(tb)}
 	st.NATS = stacktest.StartNATS(tb, st.Data.Certs)
 	st.NATSURL = st.NATS.URL
 	env := o.UserEnv
@@ -70,7 +77,7 @@ func StartStackWith(tb testing.TB, o StackOptions) *Stack {
 		st.Mail = stacktest.StartMailpit(tb)
 		env = append([]string{"SMTP_ADDR=" + st.Mail.SMTPAddr, "SMTP_TLS=none"}, env...) // mailpit speaks plain SMTP
 	}
-	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATS: st.NATS, Env: env})
+	st.Users = stacktest.StartUserService(tb, st.Data, stacktest.UserServiceOptions{NATS: st.NATS, MessageAddr: st.MessageAddr, Env: env})
 	return st
 }
 
@@ -101,9 +108,17 @@ func (st *Stack) Config() config.Config {
 	return cfg
 }
 
-// StartNode runs a messageservice with cfg until cleanup.
+// StartNode runs a messageservice with cfg until cleanup. The first node
+// started with the default GRPCAddr listens on MessageAddr, where the
+// userservice delivers group system messages (it fans them out to every
+// node).
 func (st *Stack) StartNode(tb testing.TB, cfg config.Config) *Node {
 	tb.Helper()
+	st.mu.Lock()
+	if !st.deliveryTaken && cfg.GRPCAddr == "127.0.0.1:0" {
+		st.deliveryTaken, cfg.GRPCAddr = true, st.MessageAddr
+	}
+	st.mu.Unlock()
 	srv, err := server.New(cfg, Logger())
 	if err != nil {
 		tb.Fatalf("messageservice: %v", err)
@@ -230,6 +245,22 @@ func (st *Stack) Block(tb testing.TB, by, who User) {
 	st.Do(tb, http.MethodPut, "/blacklist/"+who.ID, by.Token, nil, http.StatusNoContent, nil)
 }
 
+// NewFriendsGroup makes a group owned by owner with members added at
+// creation (each made owner's friend first), whatever the join policy.
+func (st *Stack) NewFriendsGroup(tb testing.TB, owner User, members ...User) string {
+	tb.Helper()
+	ids := []string{}
+	for _, m := range members {
+		st.Befriend(tb, owner, m)
+		ids = append(ids, m.ID)
+	}
+	var g struct {
+		ID string `json:"id"`
+	}
+	st.Do(tb, http.MethodPost, "/groups", owner.Token, map[string]any{"name": "group " + rand.Text()[:5], "member_ids": ids}, http.StatusCreated, &g)
+	return g.ID
+}
+
 // NewGroup makes an open group (history "joined") owned by owner that
 // members join.
 func (st *Stack) NewGroup(tb testing.TB, owner User, members ...User) string {
@@ -262,6 +293,7 @@ type Frame struct {
 	Online       bool            `json:"online"`
 	Code         string          `json:"code"`
 	Message      string          `json:"message"`
+	Until        string          `json:"until"`
 	Raw          []byte          `json:"-"`
 }
 
@@ -356,6 +388,28 @@ func (c *Client) TryNext(timeout time.Duration) (Frame, error) {
 	}
 	f.Raw = b
 	return f, nil
+}
+
+// GroupEvent is the event of a group system message (content kind
+// "group_event", docs/websocket.md) — a message frame or one of a
+// history's messages — and "" for any other frame.
+func (f Frame) GroupEvent() string {
+	var c struct{ Kind, Event string }
+	if (f.Type != "message" && f.Type != "") || json.Unmarshal(f.Content, &c) != nil || c.Kind != "group_event" {
+		return ""
+	}
+	return c.Event
+}
+
+// AwaitChat reads frames until a message that is not a group system
+// message arrives (those of the group's changes before it are skipped).
+func (c *Client) AwaitChat(timeout time.Duration) Frame {
+	c.tb.Helper()
+	for {
+		if f := c.Await("message", timeout); f.GroupEvent() == "" {
+			return f
+		}
+	}
 }
 
 // Await reads frames until one of type typ arrives (others are skipped,

@@ -90,14 +90,21 @@ func seen(t *testing.T, node *mstest.Node, users ...mstest.User) {
 	})
 }
 
-func TestCluster(t *testing.T) {
-	st := stack(t)
-	var nodes [3]*mstest.Node
+// startNodes starts a cluster of n nodes on st, named n1, n2, ...
+func startNodes(t *testing.T, st *mstest.Stack, n int) []*mstest.Node {
+	t.Helper()
+	nodes := make([]*mstest.Node, n)
 	for i := range nodes {
 		cfg := st.Config()
 		cfg.NodeID = fmt.Sprint("n", i+1)
 		nodes[i] = st.StartNode(t, cfg)
 	}
+	return nodes
+}
+
+func TestCluster(t *testing.T) {
+	st := stack(t)
+	nodes := startNodes(t, st, 3)
 	n1, n2, n3 := nodes[0], nodes[1], nodes[2]
 	counts := countNodeMessages(t, st.NATS)
 
@@ -145,7 +152,7 @@ func TestCluster(t *testing.T) {
 		co.Send("g1", "group", g, "hello nodes")
 		sent := co.Await("sent", wait)
 		for i, c := range clients {
-			if m := c.Await("message", wait); m.MsgID != sent.MsgID {
+			if m := c.AwaitChat(wait); m.MsgID != sent.MsgID {
 				t.Fatalf("member %d got %s", i, m.Raw)
 			}
 		}

@@ -36,6 +36,7 @@ func (s *groupsServer) JoinGroupPlus(ctx context.Context, r *datav1.JoinGroupPlu
 		c.add("max_members", "must be 1..%d", maxGroupMember)
 	}
 	c.nonNegative("join_seq", r.GetJoinSeq())
+	c.groupNotice("notice", r.GetNotice())
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -50,12 +51,13 @@ func (s *groupsServer) JoinGroupPlus(ctx context.Context, r *datav1.JoinGroupPlu
 		}
 		joinSeq = heads[0] + 1
 	}
+	notice := s.groupNotice(r.GetNotice(), r.GetGroupId())
 	m, err := s.rel.JoinGroupPlus(ctx, store.GroupMember{GroupID: r.GetGroupId(), UserID: r.GetUserId(), JoinSeq: joinSeq},
-		int(r.GetMaxMembers()), r.GetFromRequest())
+		int(r.GetMaxMembers()), r.GetFromRequest(), notice)
 	if err != nil {
 		return nil, s.fail(ctx, "join group", err)
 	}
-	return memberPB(m), nil
+	return s.withNoticeSeq(ctx, memberPB(m), notice), nil
 }
 
 func (s *groupsServer) RemoveGroupMemberPlus(ctx context.Context, r *datav1.RemoveGroupMemberPlusRequest) (*datav1.GroupMember, error) {
@@ -65,6 +67,7 @@ func (s *groupsServer) RemoveGroupMemberPlus(ctx context.Context, r *datav1.Remo
 	if r.GetBan() {
 		c.id("banned_by", r.GetBannedBy())
 	}
+	c.groupNotice("notice", r.GetNotice())
 	if err := c.err(); err != nil {
 		return nil, err
 	}
@@ -72,11 +75,12 @@ func (s *groupsServer) RemoveGroupMemberPlus(ctx context.Context, r *datav1.Remo
 	if r.GetBan() {
 		ban = &store.GroupBan{GroupID: r.GetGroupId(), UserID: r.GetUserId(), BannedBy: r.GetBannedBy(), CreatedAt: s.now()}
 	}
-	m, err := s.rel.RemoveGroupMemberPlus(ctx, r.GetGroupId(), r.GetUserId(), ban)
+	notice := s.groupNotice(r.GetNotice(), r.GetGroupId())
+	m, err := s.rel.RemoveGroupMemberPlus(ctx, r.GetGroupId(), r.GetUserId(), ban, notice)
 	if err != nil {
 		return nil, s.fail(ctx, "remove group member", err)
 	}
-	return memberPB(m), nil
+	return s.withNoticeSeq(ctx, memberPB(m), notice), nil
 }
 
 func banPB(b store.GroupBan) *datav1.GroupBan {

@@ -113,6 +113,43 @@ func (s *groupChangesServer) newNotice(r *datav1.AppendMessageRequest, groupID i
 	}
 }
 
+// groupNoticeKind is the kind of the system messages of group changes
+// made through the Groups service's ...Plus calls (GroupNotice).
+const groupNoticeKind = "group_event"
+
+// groupNotice checks an optional GroupNotice.
+func (c *checker) groupNotice(field string, n *datav1.GroupNotice) {
+	if n == nil {
+		return
+	}
+	c.key(field+".client_msg_id", n.GetClientMsgId(), maxClientMsgIDBytes)
+	if len(n.GetContent()) > maxContentBytes {
+		c.add(field+".content", "at most %d bytes", maxContentBytes)
+	}
+}
+
+// groupNotice is the outbox message of a GroupNotice, nil for none.
+func (b *base) groupNotice(n *datav1.GroupNotice, groupID int64) *store.Message {
+	if n == nil {
+		return nil
+	}
+	return &store.Message{
+		ID: b.ids.Next(), Conversation: groupConversation(groupID), ClientMsgID: n.GetClientMsgId(),
+		Kind: groupNoticeKind, Content: n.GetContent(), CreatedAt: b.now(),
+	}
+}
+
+// withNoticeSeq appends a committed change's notice (nil: none) and puts
+// its seq in m.
+func (b *base) withNoticeSeq(ctx context.Context, m *datav1.GroupMember, n *store.Message) *datav1.GroupMember {
+	if n != nil {
+		if stored, ok := b.appendNotice(ctx, *n); ok {
+			m.NoticeSeq = stored.Seq
+		}
+	}
+	return m
+}
+
 func (s *groupChangesServer) ChangeGroupPlus(ctx context.Context, r *datav1.ChangeGroupPlusRequest) (*datav1.ChangeGroupPlusResponse, error) {
 	var c checker
 	c.id("group_id", r.GetGroupId())

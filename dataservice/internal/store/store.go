@@ -411,10 +411,10 @@ type Relational interface {
 	// *PreconditionError when the group is dismissed, the user banned, the
 	// group holds maxMembers, or (fromRequest) no pending request is there
 	// (which becomes ACCEPTED); *ExistsError for a member.
-	JoinGroupPlus(ctx context.Context, m GroupMember, maxMembers int, fromRequest bool) (GroupMember, error)
+	JoinGroupPlus(ctx context.Context, m GroupMember, maxMembers int, fromRequest bool, notice *Message) (GroupMember, error)
 	// RemoveGroupMemberPlus makes the member leave and, with ban set, bans
 	// them (ban.BannedBy, ban.CreatedAt); a pending request is cancelled.
-	RemoveGroupMemberPlus(ctx context.Context, groupID, userID int64, ban *GroupBan) (GroupMember, error)
+	RemoveGroupMemberPlus(ctx context.Context, groupID, userID int64, ban *GroupBan, notice *Message) (GroupMember, error)
 	GetGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)
 	ListGroupBans(ctx context.Context, groupID int64, p Page) (bans []GroupBan, next string, err error)
 	DeleteGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)

@@ -462,6 +462,9 @@ type GroupMember struct {
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// The member may not send before this time; unset: not muted.
 	MutedUntil *timestamppb.Timestamp `protobuf:"bytes,30,opt,name=muted_until,json=mutedUntil,proto3" json:"muted_until,omitempty"`
+	// In the answers of JoinGroupPlus and RemoveGroupMemberPlus given a
+	// notice: its seq in the group's conversation (0 while pending).
+	NoticeSeq int64 `protobuf:"varint,31,opt,name=notice_seq,json=noticeSeq,proto3" json:"notice_seq,omitempty"`
 	// The first seq of the group conversation this membership covers: the
 	// head + 1 when the latest join was stored (0 for memberships stored
 	// before join seqs existed: from the start). With history JOINED the
@@ -555,6 +558,13 @@ func (x *GroupMember) GetMutedUntil() *timestamppb.Timestamp {
 		return x.MutedUntil
 	}
 	return nil
+}
+
+func (x *GroupMember) GetNoticeSeq() int64 {
+	if x != nil {
+		return x.NoticeSeq
+	}
+	return 0
 }
 
 func (x *GroupMember) GetJoinSeq() int64 {
@@ -1795,12 +1805,15 @@ func (x *GroupMembersInfoPlusResponse) GetNextPageToken() string {
 // request store one membership. join_seq 0: the DataService sets the
 // group conversation's head + 1.
 type JoinGroupPlusRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	MaxMembers    int32                  `protobuf:"varint,3,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"` // 1..100000
-	FromRequest   bool                   `protobuf:"varint,4,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
-	JoinSeq       int64                  `protobuf:"varint,5,opt,name=join_seq,json=joinSeq,proto3" json:"join_seq,omitempty"` // >= 0
+	state       protoimpl.MessageState `protogen:"open.v1"`
+	GroupId     int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId      int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	MaxMembers  int32                  `protobuf:"varint,3,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"` // 1..100000
+	FromRequest bool                   `protobuf:"varint,4,opt,name=from_request,json=fromRequest,proto3" json:"from_request,omitempty"`
+	JoinSeq     int64                  `protobuf:"varint,5,opt,name=join_seq,json=joinSeq,proto3" json:"join_seq,omitempty"` // >= 0
+	// The change's system message, stored with it (see GroupNotice); the
+	// answer's notice_seq is its seq.
+	Notice        *GroupNotice `protobuf:"bytes,30,opt,name=notice,proto3" json:"notice,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1870,6 +1883,70 @@ func (x *JoinGroupPlusRequest) GetJoinSeq() int64 {
 	return 0
 }
 
+func (x *JoinGroupPlusRequest) GetNotice() *GroupNotice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
+// GroupNotice is the system message of a group change, committed with the
+// change (the group_notices outbox, as GroupChanges does): kind
+// "group_event", sender 0, in the group's conversation g:<group id>. It is
+// appended right after the commit; notice_seq in the answer is 0 while the
+// append is pending (the DataService retries it).
+type GroupNotice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientMsgId   string                 `protobuf:"bytes,1,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // 1..64 bytes, the change's idempotency key
+	Content       []byte                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`                              // JSON, <= 256 KiB
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GroupNotice) Reset() {
+	*x = GroupNotice{}
+	mi := &file_data_v1_groups_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GroupNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GroupNotice) ProtoMessage() {}
+
+func (x *GroupNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GroupNotice.ProtoReflect.Descriptor instead.
+func (*GroupNotice) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GroupNotice) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
+func (x *GroupNotice) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
 // RemoveGroupMemberPlus, in one transaction: the member leaves (NotFound
 // when not a member that has not left), and with ban the user is put on the
 // group's ban list by banned_by; a pending join request or invite of the
@@ -1880,13 +1957,14 @@ type RemoveGroupMemberPlusRequest struct {
 	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Ban           bool                   `protobuf:"varint,3,opt,name=ban,proto3" json:"ban,omitempty"`
 	BannedBy      int64                  `protobuf:"varint,4,opt,name=banned_by,json=bannedBy,proto3" json:"banned_by,omitempty"` // required with ban
+	Notice        *GroupNotice           `protobuf:"bytes,30,opt,name=notice,proto3" json:"notice,omitempty"`                     // as in JoinGroupPlusRequest
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RemoveGroupMemberPlusRequest) Reset() {
 	*x = RemoveGroupMemberPlusRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[22]
+	mi := &file_data_v1_groups_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1898,7 +1976,7 @@ func (x *RemoveGroupMemberPlusRequest) String() string {
 func (*RemoveGroupMemberPlusRequest) ProtoMessage() {}
 
 func (x *RemoveGroupMemberPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[22]
+	mi := &file_data_v1_groups_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1911,7 +1989,7 @@ func (x *RemoveGroupMemberPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGroupMemberPlusRequest.ProtoReflect.Descriptor instead.
 func (*RemoveGroupMemberPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RemoveGroupMemberPlusRequest) GetGroupId() int64 {
@@ -1942,6 +2020,13 @@ func (x *RemoveGroupMemberPlusRequest) GetBannedBy() int64 {
 	return 0
 }
 
+func (x *RemoveGroupMemberPlusRequest) GetNotice() *GroupNotice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
 type GroupBan struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -1954,7 +2039,7 @@ type GroupBan struct {
 
 func (x *GroupBan) Reset() {
 	*x = GroupBan{}
-	mi := &file_data_v1_groups_proto_msgTypes[23]
+	mi := &file_data_v1_groups_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1966,7 +2051,7 @@ func (x *GroupBan) String() string {
 func (*GroupBan) ProtoMessage() {}
 
 func (x *GroupBan) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[23]
+	mi := &file_data_v1_groups_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1979,7 +2064,7 @@ func (x *GroupBan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupBan.ProtoReflect.Descriptor instead.
 func (*GroupBan) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GroupBan) GetGroupId() int64 {
@@ -2020,7 +2105,7 @@ type GetGroupBanRequest struct {
 
 func (x *GetGroupBanRequest) Reset() {
 	*x = GetGroupBanRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[24]
+	mi := &file_data_v1_groups_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2117,7 @@ func (x *GetGroupBanRequest) String() string {
 func (*GetGroupBanRequest) ProtoMessage() {}
 
 func (x *GetGroupBanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[24]
+	mi := &file_data_v1_groups_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2130,7 @@ func (x *GetGroupBanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupBanRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupBanRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GetGroupBanRequest) GetGroupId() int64 {
@@ -2074,7 +2159,7 @@ type ListGroupBansRequest struct {
 
 func (x *ListGroupBansRequest) Reset() {
 	*x = ListGroupBansRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[25]
+	mi := &file_data_v1_groups_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2086,7 +2171,7 @@ func (x *ListGroupBansRequest) String() string {
 func (*ListGroupBansRequest) ProtoMessage() {}
 
 func (x *ListGroupBansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[25]
+	mi := &file_data_v1_groups_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2099,7 +2184,7 @@ func (x *ListGroupBansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupBansRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupBansRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListGroupBansRequest) GetGroupId() int64 {
@@ -2133,7 +2218,7 @@ type ListGroupBansResponse struct {
 
 func (x *ListGroupBansResponse) Reset() {
 	*x = ListGroupBansResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[26]
+	mi := &file_data_v1_groups_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2145,7 +2230,7 @@ func (x *ListGroupBansResponse) String() string {
 func (*ListGroupBansResponse) ProtoMessage() {}
 
 func (x *ListGroupBansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[26]
+	mi := &file_data_v1_groups_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2158,7 +2243,7 @@ func (x *ListGroupBansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupBansResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupBansResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListGroupBansResponse) GetBans() []*GroupBan {
@@ -2186,7 +2271,7 @@ type DeleteGroupBanRequest struct {
 
 func (x *DeleteGroupBanRequest) Reset() {
 	*x = DeleteGroupBanRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[27]
+	mi := &file_data_v1_groups_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2283,7 @@ func (x *DeleteGroupBanRequest) String() string {
 func (*DeleteGroupBanRequest) ProtoMessage() {}
 
 func (x *DeleteGroupBanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[27]
+	mi := &file_data_v1_groups_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2296,7 @@ func (x *DeleteGroupBanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupBanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupBanRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteGroupBanRequest) GetGroupId() int64 {
@@ -2244,7 +2329,7 @@ type GroupJoinRequest struct {
 
 func (x *GroupJoinRequest) Reset() {
 	*x = GroupJoinRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[28]
+	mi := &file_data_v1_groups_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2256,7 +2341,7 @@ func (x *GroupJoinRequest) String() string {
 func (*GroupJoinRequest) ProtoMessage() {}
 
 func (x *GroupJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[28]
+	mi := &file_data_v1_groups_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2269,7 +2354,7 @@ func (x *GroupJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupJoinRequest.ProtoReflect.Descriptor instead.
 func (*GroupJoinRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GroupJoinRequest) GetGroupId() int64 {
@@ -2336,7 +2421,7 @@ type PutGroupJoinRequestRequest struct {
 
 func (x *PutGroupJoinRequestRequest) Reset() {
 	*x = PutGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[29]
+	mi := &file_data_v1_groups_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2433,7 @@ func (x *PutGroupJoinRequestRequest) String() string {
 func (*PutGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[29]
+	mi := &file_data_v1_groups_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2446,7 @@ func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*PutGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *PutGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2402,7 +2487,7 @@ type GetGroupJoinRequestRequest struct {
 
 func (x *GetGroupJoinRequestRequest) Reset() {
 	*x = GetGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2414,7 +2499,7 @@ func (x *GetGroupJoinRequestRequest) String() string {
 func (*GetGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2427,7 +2512,7 @@ func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2460,7 +2545,7 @@ type UpdateGroupJoinRequestRequest struct {
 
 func (x *UpdateGroupJoinRequestRequest) Reset() {
 	*x = UpdateGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2557,7 @@ func (x *UpdateGroupJoinRequestRequest) String() string {
 func (*UpdateGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2485,7 +2570,7 @@ func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2538,7 +2623,7 @@ type ListGroupJoinRequestsRequest struct {
 
 func (x *ListGroupJoinRequestsRequest) Reset() {
 	*x = ListGroupJoinRequestsRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2550,7 +2635,7 @@ func (x *ListGroupJoinRequestsRequest) String() string {
 func (*ListGroupJoinRequestsRequest) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2563,7 +2648,7 @@ func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListGroupJoinRequestsRequest) GetGroupId() int64 {
@@ -2611,7 +2696,7 @@ type ListGroupJoinRequestsResponse struct {
 
 func (x *ListGroupJoinRequestsResponse) Reset() {
 	*x = ListGroupJoinRequestsResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2623,7 +2708,7 @@ func (x *ListGroupJoinRequestsResponse) String() string {
 func (*ListGroupJoinRequestsResponse) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2636,7 +2721,7 @@ func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListGroupJoinRequestsResponse) GetRequests() []*GroupJoinRequest {
@@ -2677,7 +2762,7 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\vjoin_policy\x18\x14 \x01(\x0e2\".privateim.data.v1.GroupJoinPolicyR\n" +
 	"joinPolicy\x129\n" +
 	"\ahistory\x18\x15 \x01(\x0e2\x1f.privateim.data.v1.GroupHistoryR\ahistory\x122\n" +
-	"\x15invite_needs_approval\x18\x16 \x01(\bR\x13inviteNeedsApproval\"\xef\x02\n" +
+	"\x15invite_needs_approval\x18\x16 \x01(\bR\x13inviteNeedsApproval\"\x8e\x03\n" +
 	"\vGroupMember\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1a\n" +
@@ -2688,7 +2773,9 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12;\n" +
 	"\vmuted_until\x18\x1e \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"mutedUntil\x12\x19\n" +
+	"mutedUntil\x12\x1d\n" +
+	"\n" +
+	"notice_seq\x18\x1f \x01(\x03R\tnoticeSeq\x12\x19\n" +
 	"\bjoin_seq\x18\x14 \x01(\x03R\ajoinSeq\"\xb2\x02\n" +
 	"\x16CreateGroupPlusRequest\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x19\n" +
@@ -2800,19 +2887,24 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x04user\x18\x02 \x01(\v2\x17.privateim.data.v1.UserR\x04user\"\x84\x01\n" +
 	"\x1cGroupMembersInfoPlusResponse\x12<\n" +
 	"\amembers\x18\x01 \x03(\v2\".privateim.data.v1.GroupMemberInfoR\amembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa9\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xe1\x01\n" +
 	"\x14JoinGroupPlusRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1f\n" +
 	"\vmax_members\x18\x03 \x01(\x05R\n" +
 	"maxMembers\x12!\n" +
 	"\ffrom_request\x18\x04 \x01(\bR\vfromRequest\x12\x19\n" +
-	"\bjoin_seq\x18\x05 \x01(\x03R\ajoinSeq\"\x81\x01\n" +
+	"\bjoin_seq\x18\x05 \x01(\x03R\ajoinSeq\x126\n" +
+	"\x06notice\x18\x1e \x01(\v2\x1e.privateim.data.v1.GroupNoticeR\x06notice\"K\n" +
+	"\vGroupNotice\x12\"\n" +
+	"\rclient_msg_id\x18\x01 \x01(\tR\vclientMsgId\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\"\xb9\x01\n" +
 	"\x1cRemoveGroupMemberPlusRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x10\n" +
 	"\x03ban\x18\x03 \x01(\bR\x03ban\x12\x1b\n" +
-	"\tbanned_by\x18\x04 \x01(\x03R\bbannedBy\"\x96\x01\n" +
+	"\tbanned_by\x18\x04 \x01(\x03R\bbannedBy\x126\n" +
+	"\x06notice\x18\x1e \x01(\v2\x1e.privateim.data.v1.GroupNoticeR\x06notice\"\x96\x01\n" +
 	"\bGroupBan\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x1b\n" +
@@ -2930,7 +3022,7 @@ func file_data_v1_groups_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_data_v1_groups_proto_goTypes = []any{
 	(GroupJoinPolicy)(0),                  // 0: privateim.data.v1.GroupJoinPolicy
 	(GroupHistory)(0),                     // 1: privateim.data.v1.GroupHistory
@@ -2959,107 +3051,110 @@ var file_data_v1_groups_proto_goTypes = []any{
 	(*GroupMemberInfo)(nil),               // 24: privateim.data.v1.GroupMemberInfo
 	(*GroupMembersInfoPlusResponse)(nil),  // 25: privateim.data.v1.GroupMembersInfoPlusResponse
 	(*JoinGroupPlusRequest)(nil),          // 26: privateim.data.v1.JoinGroupPlusRequest
-	(*RemoveGroupMemberPlusRequest)(nil),  // 27: privateim.data.v1.RemoveGroupMemberPlusRequest
-	(*GroupBan)(nil),                      // 28: privateim.data.v1.GroupBan
-	(*GetGroupBanRequest)(nil),            // 29: privateim.data.v1.GetGroupBanRequest
-	(*ListGroupBansRequest)(nil),          // 30: privateim.data.v1.ListGroupBansRequest
-	(*ListGroupBansResponse)(nil),         // 31: privateim.data.v1.ListGroupBansResponse
-	(*DeleteGroupBanRequest)(nil),         // 32: privateim.data.v1.DeleteGroupBanRequest
-	(*GroupJoinRequest)(nil),              // 33: privateim.data.v1.GroupJoinRequest
-	(*PutGroupJoinRequestRequest)(nil),    // 34: privateim.data.v1.PutGroupJoinRequestRequest
-	(*GetGroupJoinRequestRequest)(nil),    // 35: privateim.data.v1.GetGroupJoinRequestRequest
-	(*UpdateGroupJoinRequestRequest)(nil), // 36: privateim.data.v1.UpdateGroupJoinRequestRequest
-	(*ListGroupJoinRequestsRequest)(nil),  // 37: privateim.data.v1.ListGroupJoinRequestsRequest
-	(*ListGroupJoinRequestsResponse)(nil), // 38: privateim.data.v1.ListGroupJoinRequestsResponse
-	(*timestamppb.Timestamp)(nil),         // 39: google.protobuf.Timestamp
-	(*User)(nil),                          // 40: privateim.data.v1.User
+	(*GroupNotice)(nil),                   // 27: privateim.data.v1.GroupNotice
+	(*RemoveGroupMemberPlusRequest)(nil),  // 28: privateim.data.v1.RemoveGroupMemberPlusRequest
+	(*GroupBan)(nil),                      // 29: privateim.data.v1.GroupBan
+	(*GetGroupBanRequest)(nil),            // 30: privateim.data.v1.GetGroupBanRequest
+	(*ListGroupBansRequest)(nil),          // 31: privateim.data.v1.ListGroupBansRequest
+	(*ListGroupBansResponse)(nil),         // 32: privateim.data.v1.ListGroupBansResponse
+	(*DeleteGroupBanRequest)(nil),         // 33: privateim.data.v1.DeleteGroupBanRequest
+	(*GroupJoinRequest)(nil),              // 34: privateim.data.v1.GroupJoinRequest
+	(*PutGroupJoinRequestRequest)(nil),    // 35: privateim.data.v1.PutGroupJoinRequestRequest
+	(*GetGroupJoinRequestRequest)(nil),    // 36: privateim.data.v1.GetGroupJoinRequestRequest
+	(*UpdateGroupJoinRequestRequest)(nil), // 37: privateim.data.v1.UpdateGroupJoinRequestRequest
+	(*ListGroupJoinRequestsRequest)(nil),  // 38: privateim.data.v1.ListGroupJoinRequestsRequest
+	(*ListGroupJoinRequestsResponse)(nil), // 39: privateim.data.v1.ListGroupJoinRequestsResponse
+	(*timestamppb.Timestamp)(nil),         // 40: google.protobuf.Timestamp
+	(*User)(nil),                          // 41: privateim.data.v1.User
 }
 var file_data_v1_groups_proto_depIdxs = []int32{
-	39, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	39, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
+	40, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	40, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	40, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.Group.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 4: privateim.data.v1.Group.history:type_name -> privateim.data.v1.GroupHistory
 	2,  // 5: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
-	39, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
-	39, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
-	39, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
+	40, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
+	40, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
+	40, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
 	0,  // 9: privateim.data.v1.CreateGroupPlusRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 10: privateim.data.v1.CreateGroupPlusRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 11: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
 	6,  // 12: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
 	5,  // 13: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
 	5,  // 14: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	39, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
+	40, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: privateim.data.v1.UpdateGroupRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 17: privateim.data.v1.UpdateGroupRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 18: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
 	2,  // 19: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
 	2,  // 20: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	39, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
+	40, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
 	6,  // 22: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
 	6,  // 23: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
-	40, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
+	41, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
 	24, // 25: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
-	39, // 26: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
-	28, // 27: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
-	3,  // 28: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	4,  // 29: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	39, // 30: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
-	39, // 31: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
-	3,  // 32: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	4,  // 33: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	4,  // 34: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
-	3,  // 35: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	3,  // 36: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	33, // 37: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
-	7,  // 38: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
-	9,  // 39: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
-	10, // 40: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
-	12, // 41: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
-	14, // 42: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
-	15, // 43: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
-	17, // 44: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
-	18, // 45: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
-	19, // 46: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
-	20, // 47: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
-	22, // 48: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
-	23, // 49: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
-	26, // 50: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
-	27, // 51: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
-	29, // 52: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
-	30, // 53: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
-	32, // 54: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
-	34, // 55: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
-	35, // 56: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
-	36, // 57: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
-	37, // 58: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
-	8,  // 59: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
-	5,  // 60: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
-	11, // 61: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
-	13, // 62: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
-	5,  // 63: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
-	16, // 64: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
-	6,  // 65: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 66: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 67: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
-	21, // 68: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
-	5,  // 69: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
-	25, // 70: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
-	6,  // 71: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
-	6,  // 72: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
-	28, // 73: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
-	31, // 74: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
-	28, // 75: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
-	33, // 76: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	33, // 77: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	33, // 78: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	38, // 79: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
-	59, // [59:80] is the sub-list for method output_type
-	38, // [38:59] is the sub-list for method input_type
-	38, // [38:38] is the sub-list for extension type_name
-	38, // [38:38] is the sub-list for extension extendee
-	0,  // [0:38] is the sub-list for field type_name
+	27, // 26: privateim.data.v1.JoinGroupPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
+	27, // 27: privateim.data.v1.RemoveGroupMemberPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
+	40, // 28: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
+	29, // 29: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
+	3,  // 30: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	4,  // 31: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	40, // 32: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	40, // 33: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 34: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	4,  // 35: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	4,  // 36: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
+	3,  // 37: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	3,  // 38: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	34, // 39: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
+	7,  // 40: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
+	9,  // 41: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
+	10, // 42: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
+	12, // 43: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
+	14, // 44: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
+	15, // 45: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
+	17, // 46: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
+	18, // 47: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
+	19, // 48: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
+	20, // 49: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
+	22, // 50: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
+	23, // 51: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
+	26, // 52: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
+	28, // 53: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
+	30, // 54: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
+	31, // 55: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
+	33, // 56: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
+	35, // 57: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
+	36, // 58: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
+	37, // 59: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
+	38, // 60: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
+	8,  // 61: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
+	5,  // 62: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
+	11, // 63: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
+	13, // 64: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
+	5,  // 65: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
+	16, // 66: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
+	6,  // 67: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 68: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 69: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
+	21, // 70: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
+	5,  // 71: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
+	25, // 72: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
+	6,  // 73: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
+	6,  // 74: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
+	29, // 75: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
+	32, // 76: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
+	29, // 77: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
+	34, // 78: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	34, // 79: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	34, // 80: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	39, // 81: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
+	61, // [61:82] is the sub-list for method output_type
+	40, // [40:61] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_groups_proto_init() }
@@ -3070,14 +3165,14 @@ func file_data_v1_groups_proto_init() {
 	file_data_v1_users_proto_init()
 	file_data_v1_groups_proto_msgTypes[9].OneofWrappers = []any{}
 	file_data_v1_groups_proto_msgTypes[14].OneofWrappers = []any{}
-	file_data_v1_groups_proto_msgTypes[31].OneofWrappers = []any{}
+	file_data_v1_groups_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_groups_proto_rawDesc), len(file_data_v1_groups_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -101,19 +101,30 @@ func (c *Client) UserExists(ctx context.Context, id int64) (bool, error) {
 	return !u.GetDeleted(), nil
 }
 
-// JoinGroup stores a membership under the group's lock (JoinGroupPlus).
-func (c *Client) JoinGroup(ctx context.Context, groupID, userID int64, maxMembers int, fromRequest bool) (group.Member, error) {
-	pb, err := c.groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: groupID, UserId: userID, MaxMembers: int32(maxMembers), FromRequest: fromRequest})
+// JoinGroup stores a membership and its notice under the group's lock
+// (JoinGroupPlus); seq is the notice's.
+func (c *Client) JoinGroup(ctx context.Context, groupID, userID int64, maxMembers int, fromRequest bool, n group.Notice) (group.Member, int64, error) {
+	pb, err := c.groups.JoinGroupPlus(ctx, &datav1.JoinGroupPlusRequest{GroupId: groupID, UserId: userID, MaxMembers: int32(maxMembers), FromRequest: fromRequest,
+		Notice: groupNoticePB(n)})
 	if err != nil {
-		return group.Member{}, translate("JoinGroupPlus", err)
+		return group.Member{}, 0, translate("JoinGroupPlus", err)
 	}
-	return memberFromPB(pb), nil
+	return memberFromPB(pb), pb.GetNoticeSeq(), nil
 }
 
-// RemoveMember makes a member leave, banned by banBy unless 0.
-func (c *Client) RemoveMember(ctx context.Context, groupID, userID, banBy int64) error {
-	_, err := c.groups.RemoveGroupMemberPlus(ctx, &datav1.RemoveGroupMemberPlusRequest{GroupId: groupID, UserId: userID, Ban: banBy != 0, BannedBy: banBy})
-	return translate("RemoveGroupMemberPlus", err)
+// RemoveMember makes a member leave, banned by banBy unless 0, with the
+// change's notice; seq is the notice's.
+func (c *Client) RemoveMember(ctx context.Context, groupID, userID, banBy int64, n group.Notice) (int64, error) {
+	pb, err := c.groups.RemoveGroupMemberPlus(ctx, &datav1.RemoveGroupMemberPlusRequest{GroupId: groupID, UserId: userID, Ban: banBy != 0, BannedBy: banBy,
+		Notice: groupNoticePB(n)})
+	if err != nil {
+		return 0, translate("RemoveGroupMemberPlus", err)
+	}
+	return pb.GetNoticeSeq(), nil
+}
+
+func groupNoticePB(n group.Notice) *datav1.GroupNotice {
+	return &datav1.GroupNotice{ClientMsgId: n.ClientMsgID, Content: n.Content}
 }
 
 // Ban reads a ban.

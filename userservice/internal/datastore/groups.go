@@ -44,7 +44,8 @@ func (c *Client) ChangeGroup(ctx context.Context, ch group.Change) (group.Change
 		MaxAdmins: int32(ch.MaxAdmins), MaxMembers: int32(ch.MaxMembers), Notice: noticePB(ch.Notice),
 	}
 	if u := ch.Group; u != nil {
-		req.Group = &datav1.UpdateGroupRequest{Name: u.Name, Avatar: u.Avatar, OwnerId: u.OwnerID, Dismissed: u.Dismissed, MuteAll: u.MuteAll}
+		req.Group = &datav1.UpdateGroupRequest{Name: u.Name, Avatar: u.Avatar, OwnerId: u.OwnerID, Dismissed: u.Dismissed, MuteAll: u.MuteAll,
+			JoinPolicy: joinPolicyToPB(u.JoinPolicy), History: historyToPB(u.History), InviteNeedsApproval: u.InviteNeedsApproval}
 		if a := u.Announcement; a != nil {
 			req.Group.Announcement, req.Group.AnnouncementBy = &a.Text, a.AuthorID
 			req.Group.AnnouncementAt = timestamppb.New(a.At)

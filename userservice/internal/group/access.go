@@ -100,10 +100,11 @@ type AccessStore interface {
 	// JoinGroup makes userID a MEMBER with the group locked:
 	// errs.ErrPrecondition when dismissed, banned, full or (fromRequest)
 	// no pending request; errs.ErrExists for a member.
-	JoinGroup(ctx context.Context, groupID, userID int64, maxMembers int, fromRequest bool) (Member, error)
+	// notice is the change's system message (seq: its seq, 0 while pending).
+	JoinGroup(ctx context.Context, groupID, userID int64, maxMembers int, fromRequest bool, notice Notice) (m Member, seq int64, err error)
 	// RemoveMember makes a member leave, banned by banBy unless 0;
 	// errs.ErrNotFound for no member.
-	RemoveMember(ctx context.Context, groupID, userID, banBy int64) error
+	RemoveMember(ctx context.Context, groupID, userID, banBy int64, notice Notice) (seq int64, err error)
 	Ban(ctx context.Context, groupID, userID int64) (Ban, error) // errs.ErrNotFound
 	Bans(ctx context.Context, groupID int64, limit int, token string) ([]Ban, string, error)
 	Unban(ctx context.Context, groupID, userID int64) error // errs.ErrNotFound
@@ -164,13 +165,27 @@ func (s *Service) SetAccess(ctx context.Context, me, id int64, a Access) (Group,
 	if u.JoinPolicy == nil && u.History == nil && u.InviteNeedsApproval == nil {
 		return g, nil
 	}
-	if g, err = s.store.UpdateGroup(ctx, id, u); err != nil {
-		return Group{}, fmt.Errorf("set access of group %d: %w", id, err)
+	fields := map[string]any{}
+	if u.JoinPolicy != nil {
+		fields["join_policy"] = string(*u.JoinPolicy)
+	}
+	if u.History != nil {
+		fields["history"] = string(*u.History)
+	}
+	if u.InviteNeedsApproval != nil {
+		fields["invite_needs_approval"] = *u.InviteNeedsApproval
+	}
+	res, err := s.apply(ctx, Change{
+		GroupID: id, Group: &u, ActorID: me, ActorMinRole: MinRole(ActSetPolicy),
+		Notice: NewNotice(EventPolicyChanged, me, nil, fields),
+	}, nil)
+	if err != nil {
+		return Group{}, err
 	}
 	// The message nodes reread the group (a history change moves where
 	// its members read from) on every node.
 	s.events.Publish(ctx, relation.Event{Kind: relation.GroupChanged, UserID: me, GroupID: id, At: s.now()})
-	return g, nil
+	return res.Group, nil
 }
 
 // managed reads a live group I own or administer.
@@ -223,7 +238,7 @@ func (s *Service) Join(ctx context.Context, me, id int64) (JoinResult, error) {
 	}
 	switch g.JoinPolicy {
 	case JoinOpen:
-		g, err := s.join(ctx, id, me, false)
+		g, err := s.join(ctx, me, id, me, false)
 		return JoinResult{Group: g}, err
 	case JoinInvite:
 		return JoinResult{}, ErrInviteOnly
@@ -265,11 +280,13 @@ func (s *Service) putRequest(ctx context.Context, r JoinRequest, banned error) (
 	return r, nil
 }
 
-// join stores user's membership and announces it. The DataService refuses
-// a dismissed or full group, a banned user and (fromRequest) a request no
-// longer pending, all under the group's lock; which one is read back.
-func (s *Service) join(ctx context.Context, id, user int64, fromRequest bool) (Group, error) {
-	_, err := s.store.JoinGroup(ctx, id, user, s.limit, fromRequest)
+// join stores user's membership with its member_joined notice (actor: who
+// let them in, the user themselves on an open join) and announces it. The
+// DataService refuses a dismissed or full group, a banned user and
+// (fromRequest) a request no longer pending, all under the group's lock;
+// which one is read back.
+func (s *Service) join(ctx context.Context, actor, id, user int64, fromRequest bool) (Group, error) {
+	_, seq, err := s.store.JoinGroup(ctx, id, user, s.limit, fromRequest, NewNotice(EventMemberJoined, actor, []int64{user}, nil))
 	switch {
 	case errors.Is(err, errs.ErrExists):
 		return Group{}, ErrAlreadyMember
@@ -281,6 +298,7 @@ func (s *Service) join(ctx context.Context, id, user int64, fromRequest bool) (G
 		return Group{}, fmt.Errorf("join %d to group %d: %w", user, id, err)
 	}
 	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberJoined, UserID: user, GroupID: id, At: s.now()})
+	s.deliver(ctx, id, seq, nil)
 	g, err := s.store.Group(ctx, id)
 	if err != nil {
 		return Group{}, fmt.Errorf("get group %d: %w", id, err)
@@ -387,7 +405,7 @@ func (s *Service) Accept(ctx context.Context, me, id, user int64) (JoinResult, e
 			}
 		}
 	}
-	g, err = s.join(ctx, id, user, true)
+	g, err = s.join(ctx, me, id, user, true)
 	if err != nil {
 		return JoinResult{}, err
 	}
@@ -472,7 +490,11 @@ func (s *Service) MyRequests(ctx context.Context, me int64, limit int, token str
 // Remove takes user out of a group I own or administer and, unless ban is
 // false, bans them. Admins remove members only, not other admins.
 func (s *Service) Remove(ctx context.Context, me, id, user int64, ban bool) error {
-	g, err := s.managed(ctx, me, id)
+	a := ActRemoveMember
+	if ban {
+		a = ActBanMember
+	}
+	g, actor, err := s.Authorize(ctx, me, id, a)
 	if err != nil {
 		return err
 	}
@@ -486,14 +508,15 @@ func (s *Service) Remove(ctx context.Context, me, id, user int64, ban bool) erro
 	if !ok {
 		return ErrMemberNotFound
 	}
-	if m.Role == RoleAdmin && me != g.OwnerID {
-		return ErrNotOwner
+	if !CanTarget(actor.Role, m.Role) {
+		return ErrTargetRole
 	}
 	var by int64
+	event := EventMemberRemoved
 	if ban {
-		by = me
+		by, event = me, EventMemberBanned
 	}
-	err = s.store.RemoveMember(ctx, id, user, by)
+	seq, err := s.store.RemoveMember(ctx, id, user, by, NewNotice(event, me, []int64{user}, nil))
 	switch {
 	case errors.Is(err, errs.ErrNotFound):
 		return ErrMemberNotFound
@@ -501,6 +524,8 @@ func (s *Service) Remove(ctx context.Context, me, id, user int64, ban bool) erro
 		return fmt.Errorf("remove member %d of group %d: %w", user, id, err)
 	}
 	s.events.Publish(ctx, relation.Event{Kind: relation.GroupMemberLeft, UserID: user, PeerUserID: me, GroupID: id, At: s.now()})
+	// The removed user's devices are told too.
+	s.deliver(ctx, id, seq, []int64{user})
 	return nil
 }
 

@@ -41,7 +41,7 @@ var minRole = map[Action]Role{
 	ActMuteMember:     RoleAdmin,
 	ActMuteAll:        RoleAdmin,
 	ActSetRole:        RoleOwner,
-	ActSetPolicy:      RoleOwner,
+	ActSetPolicy:      RoleAdmin,
 	ActTransfer:       RoleOwner,
 	ActDismiss:        RoleOwner,
 	ActSend:           RoleMember,

@@ -94,8 +94,8 @@ func TestGroups(t *testing.T) {
 		{name: "search without q", as: stranger, method: "GET", path: groups + "/search", status: 400, code: "required", field: "q"},
 
 		// Rename.
-		{name: "rename by a member", as: f1, method: "PATCH", path: gp(""), body: map[string]string{"name": "mine now"}, status: 403, code: "not_owner"},
-		{name: "rename by a stranger", as: stranger, method: "PATCH", path: gp(""), body: map[string]string{"name": "mine now"}, status: 403, code: "not_owner"},
+		{name: "rename by a member", as: f1, method: "PATCH", path: gp(""), body: map[string]string{"name": "mine now"}, status: 403, code: "not_admin"},
+		{name: "rename by a stranger", as: stranger, method: "PATCH", path: gp(""), body: map[string]string{"name": "mine now"}, status: 403, code: "not_member"},
 		{name: "rename too long", as: owner, method: "PATCH", path: gp(""), body: map[string]string{"name": strings.Repeat("n", 33)}, status: 400, code: "invalid", field: "name"},
 		{name: "rename to empty", as: owner, method: "PATCH", path: gp(""), body: map[string]string{"name": ""}, status: 400, code: "required", field: "name"},
 		{name: "rename with wrong type", as: owner, method: "PATCH", path: gp(""), body: rawJSON(`{"name":1}`), status: 400, code: "wrong_type", field: "name"},
@@ -180,7 +180,7 @@ func TestGroups(t *testing.T) {
 			}
 		})},
 		{name: "the old owner may quit now", as: owner, method: "POST", path: gp("/quit"), status: 204},
-		{name: "the old owner cannot rename", as: owner, method: "PATCH", path: gp(""), body: map[string]string{"name": "x"}, status: 403, code: "not_owner"},
+		{name: "the old owner cannot rename", as: owner, method: "PATCH", path: gp(""), body: map[string]string{"name": "x"}, status: 403, code: "not_member"},
 
 		// Dismiss.
 		{name: "dismiss by a member", as: late, method: "DELETE", path: gp(""), status: 403, code: "not_owner"},

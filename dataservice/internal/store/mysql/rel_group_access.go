@@ -93,7 +93,7 @@ func relBanChange(ctx context.Context, tx *sql.Tx, groupID, userID, actor int64,
 // JoinGroupPlus locks the group row, so joins and accepts of one group run
 // one after the other and the member count it reads stays true until the
 // commit: the cap holds and one pending request is accepted once.
-func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, maxMembers int, fromRequest bool) (store.GroupMember, error) {
+func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, maxMembers int, fromRequest bool, notice *store.Message) (store.GroupMember, error) {
 	now := relNow()
 	m.Role, m.Left, m.Nickname = store.RoleMember, false, ""
 	m.JoinedAt, m.UpdatedAt = now, now
@@ -134,7 +134,10 @@ func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, max
 			_, err = tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at, join_seq)
 				VALUES (?, ?, '', ?, FALSE, ?, ?, ?)`, m.GroupID, m.UserID, m.Role, m.JoinedAt, m.UpdatedAt, m.JoinSeq)
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return relOutboxNotice(ctx, tx, notice)
 	})
 	if err != nil {
 		return store.GroupMember{}, fmt.Errorf("join %d to group %d: %w", m.UserID, m.GroupID, err)
@@ -142,7 +145,7 @@ func (r *Relational) JoinGroupPlus(ctx context.Context, m store.GroupMember, max
 	return m, nil
 }
 
-func (r *Relational) RemoveGroupMemberPlus(ctx context.Context, groupID, userID int64, ban *store.GroupBan) (store.GroupMember, error) {
+func (r *Relational) RemoveGroupMemberPlus(ctx context.Context, groupID, userID int64, ban *store.GroupBan, notice *store.Message) (store.GroupMember, error) {
 	var m store.GroupMember
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
 		now := relNow()
@@ -162,6 +165,9 @@ func (r *Relational) RemoveGroupMemberPlus(ctx context.Context, groupID, userID 
 			}
 		} else if _, err := tx.ExecContext(ctx, "UPDATE group_join_requests SET state = ?, updated_at = ? WHERE group_id = ? AND user_id = ? AND state = ?",
 			store.JoinCancelled, now, groupID, userID, store.JoinPending); err != nil {
+			return err
+		}
+		if err := relOutboxNotice(ctx, tx, notice); err != nil {
 			return err
 		}
 		m, err = relGetMember(ctx, tx, groupID, userID)

@@ -120,6 +120,21 @@ func relInsertNotice(ctx context.Context, tx *sql.Tx, n store.Message) (stored s
 	return n, false, err
 }
 
+// relOutboxNotice puts a change's notice (nil: none) in the outbox; one
+// whose client id was stored before fails the change, which is then a
+// repeat of an earlier one.
+func relOutboxNotice(ctx context.Context, tx *sql.Tx, n *store.Message) error {
+	if n == nil {
+		return nil
+	}
+	if _, dup, err := relInsertNotice(ctx, tx, *n); err != nil {
+		return err
+	} else if dup {
+		return &store.ExistsError{Field: "notice.client_msg_id"}
+	}
+	return nil
+}
+
 // errNoticeDup rolls back a change whose notice was stored before.
 var errNoticeDup = errors.New("notice stored before")
 

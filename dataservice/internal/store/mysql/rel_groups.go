@@ -87,15 +87,10 @@ func (r *Relational) createGroup(ctx context.Context, g store.Group, memberIDs [
 		}
 		_, err = tx.ExecContext(ctx, "INSERT INTO group_members (group_id, user_id, nickname, role, has_left, joined_at, updated_at) VALUES "+
 			"(?, ?, ?, ?, ?, ?, ?)"+strings.Repeat(", (?, ?, ?, ?, ?, ?, ?)", len(members)-1), args...)
-		if err != nil || notice == nil {
+		if err != nil {
 			return err
 		}
-		if _, dup, err := relInsertNotice(ctx, tx, *notice); err != nil {
-			return err
-		} else if dup {
-			return &store.ExistsError{Field: "notice.client_msg_id"}
-		}
-		return nil
+		return relOutboxNotice(ctx, tx, notice)
 	})
 	if err != nil {
 		return store.Group{}, nil, fmt.Errorf("create group %d: %w", g.ID, err)

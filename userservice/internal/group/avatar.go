@@ -9,16 +9,19 @@ import (
 // checked and stored by the media feature); until then the groupavatar
 // feature draws one from the first members (AvatarSource).
 
-// SetAvatar makes url the group's avatar; the owner's or an admin's (403
-// "not_admin" otherwise, 409 "group_dismissed" for a dismissed group). It
-// returns the URL it replaced.
+// SetAvatar makes url the group's avatar (ActSetAvatar: the owner's or an
+// admin's; Authorize's errors otherwise), with an avatar_changed system
+// message in the same change. It returns the URL it replaced.
 func (s *Service) SetAvatar(ctx context.Context, me, id int64, url string) (previous string, err error) {
-	g, err := s.managed(ctx, me, id)
+	g, _, err := s.Authorize(ctx, me, id, ActSetAvatar)
 	if err != nil {
 		return "", err
 	}
-	if _, err := s.store.UpdateGroup(ctx, id, Update{Avatar: &url}); err != nil {
-		return "", fmt.Errorf("set avatar of group %d: %w", id, err)
+	if _, err := s.apply(ctx, Change{
+		GroupID: id, Group: &Update{Avatar: &url}, ActorID: me, ActorMinRole: MinRole(ActSetAvatar),
+		Notice: NewNotice(EventAvatarChanged, me, nil, map[string]any{"avatar": url}),
+	}, nil); err != nil {
+		return "", err
 	}
 	return g.Avatar, nil
 }

@@ -115,7 +115,7 @@ func TestGroupAvatarDrawnFromMembersUntilUploaded(t *testing.T) {
 
 	// Uploads: the checks of user avatars, and only the owner or an admin.
 	want(t, upload(t, e, "PUT", path, ann.Token, "avatar", "g.png", solidPNG(t, green)), http.StatusForbidden, "not_admin", "")
-	want(t, upload(t, e, "PUT", path, outsider.Token, "avatar", "g.png", solidPNG(t, green)), http.StatusForbidden, "not_admin", "")
+	want(t, upload(t, e, "PUT", path, outsider.Token, "avatar", "g.png", solidPNG(t, green)), http.StatusForbidden, "not_member", "")
 	want(t, upload(t, e, "PUT", path, owner.Token, "avatar", "g.txt", []byte("not an image")), http.StatusUnsupportedMediaType, "", "")
 	want(t, upload(t, e, "PUT", path, owner.Token, "other", "g.png", solidPNG(t, green)), http.StatusBadRequest, "", "")
 	want(t, upload(t, e, "PUT", "/api/v1/groups/999999999/avatar", owner.Token, "avatar", "g.png", solidPNG(t, green)), http.StatusNotFound, "group_not_found", "")

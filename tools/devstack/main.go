@@ -198,6 +198,7 @@ func services(c config) []service {
 		ports: []string{c.userHTTP, c.userGRPC},
 		env: append([]string{
 			"HTTP_ADDR=" + c.userHTTP, "GRPC_ADDR=" + c.userGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
+			"MESSAGE_ADDR=" + dialAddr(c.msgGRPC), // group system messages (DeliverGroup)
 			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP),
 			"SMTP_TLS=none", // mailpit on this machine: the one case for plain SMTP
 			"PUBLIC_URL=http://" + dialAddr(c.userHTTP),

@@ -39,6 +39,26 @@ func TestSubscriptionServicePassesReviewers(t *testing.T) {
 
 // TestDataServiceEndpointMasksPassword: the line printed for the
 // DataService shows the MySQL DSN without its password.
+// TestUserServiceDeliversToTheMessageService: make run points the
+// userservice's MESSAGE_ADDR (group system messages) at the
+// messageservice's gRPC address, moved or not.
+func TestUserServiceDeliversToTheMessageService(t *testing.T) {
+	t.Setenv("MESSAGESERVICE_GRPC_ADDR", "127.0.0.1:19091")
+	c, err := loadConfig([]string{"-root", t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services(c) {
+		if s.name == "userservice" {
+			if !slices.Contains(s.env, "MESSAGE_ADDR=127.0.0.1:19091") {
+				t.Fatalf("userservice env lacks MESSAGE_ADDR=127.0.0.1:19091: %q", s.env)
+			}
+			return
+		}
+	}
+	t.Fatal("no userservice in make run's services")
+}
+
 func TestDataServiceEndpointMasksPassword(t *testing.T) {
 	t.Setenv("MYSQL_DSN", "app:s3cr@t@tcp(db:3306)/")
 	c, err := loadConfig([]string{"-root", t.TempDir()})

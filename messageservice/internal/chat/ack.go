@@ -84,6 +84,9 @@ func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
 	if err != nil {
 		return err
 	}
+	if users, err = ss.svc.receiptAudience(ctx, ss.user, f.Conversation, users); err != nil {
+		return err
+	}
 	floor, err := ss.svc.readFloor(ctx, ss.user, f.Conversation)
 	if err != nil {
 		return err

@@ -75,8 +75,9 @@ func (st *seqStore) Heads(_ context.Context, names []string) (map[string]int64, 
 func (st *seqStore) Friendship(context.Context, int64, int64) (Relation, error) {
 	return Relation{}, nil
 }
-func (st *seqStore) UserExists(context.Context, int64) (bool, error) { return true, nil }
-func (st *seqStore) Friends(context.Context, int64) ([]int64, error) { return nil, nil }
+func (st *seqStore) UserExists(context.Context, int64) (bool, error)   { return true, nil }
+func (st *seqStore) Friends(context.Context, int64) ([]int64, error)   { return nil, nil }
+func (st *seqStore) Blacklist(context.Context, int64) ([]int64, error) { return nil, nil }
 func (st *seqStore) GroupMembers(context.Context, int64) (Roster, error) {
 	return Roster{}, ErrNotFound
 }

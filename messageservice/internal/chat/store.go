@@ -100,8 +100,11 @@ type AppendResult struct {
 type Store interface {
 	Friendship(ctx context.Context, self, friend int64) (Relation, error)
 	UserExists(ctx context.Context, id int64) (bool, error)
-	// Friends are user's accepted, not deleted friends.
+	// Friends are user's accepted, not deleted friends whom user has not
+	// blacklisted: who is told user's presence.
 	Friends(ctx context.Context, user int64) ([]int64, error)
+	// Blacklist are the users user has blacklisted.
+	Blacklist(ctx context.Context, user int64) ([]int64, error)
 	// GroupMembers are the members (not left) of a group with the group's
 	// moderation state; ErrNotFound when there is no such group, Gone
 	// reports a dismissed one.

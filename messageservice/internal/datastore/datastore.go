@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
@@ -390,9 +391,26 @@ func (c *Client) followingFrom(ctx context.Context, user int64, first *listPage)
 	})
 }
 
-// Friends are user's accepted, not deleted friends.
+// Friends are user's accepted, not deleted friends whom user has not
+// blacklisted: who is told user's presence.
 func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
-	return c.friendsFrom(ctx, user, nil)
+	return pages(nil, func(token string) (listPage, error) {
+		r := friendsRequest(user, token)
+		r.Blacklisted = proto.Bool(false)
+		resp, err := c.friends.ListFriendships(ctx, r)
+		return friendsPage(resp), translate("ListFriendships", err)
+	})
+}
+
+// Blacklist are the users user has blacklisted.
+func (c *Client) Blacklist(ctx context.Context, user int64) ([]int64, error) {
+	return pages(nil, func(token string) (listPage, error) {
+		resp, err := c.friends.ListFriendships(ctx, &datav1.ListFriendshipsRequest{
+			UserId: user, Direction: datav1.FriendshipDirection_FRIENDSHIP_DIRECTION_OUTGOING,
+			Blacklisted: proto.Bool(true), Limit: 1000, PageToken: token,
+		})
+		return friendsPage(resp), translate("ListFriendships", err)
+	})
 }
 
 func cursorsOf(r *datav1.ListCursorsResponse) []chat.Cursor {

@@ -255,7 +255,11 @@ func (s *Service) User(ctx context.Context, viewer, id int64) (View, error) {
 	if err != nil {
 		return View{}, err
 	}
-	return s.viewOf(ctx, viewer, p)
+	v, err := s.viewOf(ctx, viewer, p)
+	if err != nil || viewer == id {
+		return v, err
+	}
+	return s.silenceOne(ctx, viewer, v)
 }
 
 // SearchUsers finds users by exact email or by name (search.Index rules),
@@ -280,6 +284,9 @@ func (s *Service) SearchUsers(ctx context.Context, viewer int64, q string, limit
 			return nil, "", err
 		}
 		out = append(out, v)
+	}
+	if err := s.silenceFor(ctx, viewer, others(out, viewer)); err != nil {
+		return nil, "", err
 	}
 	return out, page.Next, nil
 }
@@ -492,6 +499,13 @@ func (s *Service) Friends(ctx context.Context, me int64, limit int, token string
 		}
 		out = append(out, Friend{User: friendView(fi.Friend, fi.Friendship, true), Blacklisted: fi.Friendship.Blacklisted, Since: fi.Friendship.UpdatedAt})
 	}
+	users := make([]*View, len(out))
+	for i := range out {
+		users[i] = &out[i].User
+	}
+	if err := s.silenceFor(ctx, me, users); err != nil {
+		return nil, "", err
+	}
 	return out, next, nil
 }
 
@@ -518,7 +532,7 @@ func (s *Service) SetNote(ctx context.Context, me, friend int64, note *string) (
 	if f, err = s.store.UpdateFriendship(ctx, me, friend, FriendshipUpdate{Note: &n}); err != nil {
 		return View{}, fmt.Errorf("set note %d->%d: %w", me, friend, err)
 	}
-	return friendView(p, f, true), nil
+	return s.silenceOne(ctx, me, friendView(p, f, true))
 }
 
 // Unfriend ends the friendship both ways.
@@ -618,6 +632,9 @@ func (s *Service) Blacklist(ctx context.Context, me int64, limit int, token stri
 		if p, ok := ps[f.FriendID]; ok {
 			out = append(out, friendView(p, f, true))
 		}
+	}
+	if err := s.silenceFor(ctx, me, others(out, me)); err != nil {
+		return nil, "", err
 	}
 	return out, next, nil
 }

@@ -16,6 +16,7 @@
 // Broadcast: batching, fan-out in seq order), fanout.go (local delivery and
 // the Router), deliver.go (live delivery in seq order, redelivery),
 // catchup.go (catch-up on connect, gap fill), ack.go (ack, sync, read),
+// typing.go (typing frames),
 // revoke.go (token revocation and expiry of a connection),
 // authz.go (who may send and read, rate limits), push.go (Push, Broadcast),
 // presence.go, relation.go and cache.go (relation events and the caches they
@@ -27,7 +28,7 @@
 //	Session.mu           one connection's delivery state
 //	  -> Transport.Send  (wsconn.Conn.mu): frames are sent under Session.mu,
 //	                     in sendLocked, redeliver and the end of catch-up
-//	leaves               limits.mu, revocations.mu, relations.mu, the cursor writer's mu,
+//	leaves               limits.mu, revocations.mu, relations.mu, the cursor writer's mu, typingGate.mu,
 //	                     the presence queue's mu, the hub's shard locks,
 //	                     nodes.mu and a node's mu (held across a DataService
 //	                     read, never with a Session.mu): nothing else is
@@ -100,6 +101,9 @@ type Options struct {
 	// are revoked (Revoke). nil: every re-check fails, so a revocation
 	// closes the user's connections.
 	Tokens TokenChecker
+	// TypingMaxMembers: groups with more members get no typing frames;
+	// < 1: DefaultTypingMaxMembers.
+	TypingMaxMembers int
 	// Files is the file store's base URL (FILE_BASE_URL): the url of an
 	// image or file message must be a chat file under it (fileurl.go).
 	// The zero Base accepts none.
@@ -124,6 +128,7 @@ type Service struct {
 	// recheckAll counts RecheckAll calls not yet served; one runs while > 0.
 	recheckAll atomic.Int32
 
+	typing   *typingGate     // typing frames forwarded lately (typing.go)
 	presence *presenceQueue  // to the presence worker
 	ctx      context.Context // ends at Close: catch-ups and the worker stop
 	cancel   context.CancelFunc
@@ -153,6 +158,9 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	if opt.CatchUpQueue < 1 {
 		opt.CatchUpQueue = 4096
 	}
+	if opt.TypingMaxMembers < 1 {
+		opt.TypingMaxMembers = DefaultTypingMaxMembers
+	}
 	if opt.Tokens == nil {
 		opt.Tokens = refuseAll{}
 	}
@@ -168,6 +176,7 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 		}),
 		lims:     newLimits(Rate{PerSecond: opt.SendRate, Burst: opt.SendBurst}, opt.Frames),
 		presence: newPresenceQueue(),
+		typing:   newTypingGate(),
 		ctx:      ctx, cancel: cancel,
 		router: singleNode{},
 	}

@@ -24,19 +24,8 @@ func (ss *Session) checkRead(ctx context.Context, f *frame.Read) ([]int64, error
 		return nil, err
 	}
 	if c, err := conv.Parse(f.Conversation); err == nil && c.Kind == conv.KindUser {
-		peer := c.A
-		if peer == ss.user {
-			peer = c.B
-		}
-		mine, theirs, err := s.rels.get(ctx, s.store, ss.user, peer)
-		if err != nil {
-			return nil, fmt.Errorf("friendship %d-%d: %w", ss.user, peer, err)
-		}
-		if mine.Blacklisted || theirs.Blacklisted {
-			return nil, ErrBlocked
-		}
-		if !mine.friends() || !theirs.friends() {
-			return nil, ErrNotFriends
+		if err := s.directAllowed(ctx, ss.user, c); err != nil {
+			return nil, err
 		}
 	}
 	ss.mu.Lock()

@@ -25,6 +25,9 @@ var (
 	// ErrBeforeJoin: a group read receipt of a seq before the member's
 	// join seq.
 	ErrBeforeJoin = errors.New("read receipt of a seq before the member joined")
+	// ErrNoTyping: a typing frame of a subscription or system
+	// conversation (typing is for 1:1s and groups).
+	ErrNoTyping = errors.New("typing in a conversation without typing")
 	// ErrNotFound is what a Store returns for an unknown row.
 	ErrNotFound = errors.New("not found")
 )

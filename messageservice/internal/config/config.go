@@ -57,7 +57,9 @@ type Config struct {
 	MaxTries      int           // MAX_TRIES: sends of one message to one connection, the first included
 	CacheTTL      time.Duration // CACHE_TTL: friendship and group-membership cache entries are reread after this
 	RelationCache int           // RELATION_CACHE: friendship rows cached, least recently used out first
-	FileBase      fileurl.Base  // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
+	// TypingMaxMembers (TYPING_MAX_MEMBERS): groups with more members get no typing frames.
+	TypingMaxMembers int
+	FileBase         fileurl.Base // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
 
 	// Frame rate limits (docs/websocket.md, "Rate limits"), each "rate,burst".
 	FramesPerConn Rate // FRAME_RATE_CONN: every frame of one connection
@@ -151,6 +153,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("CACHE_TTL", "cache-ttl", "1m", "friendship and membership cache entries are reread after this (relation events update them sooner)", config.Duration(func(c *Config) *time.Duration { return &c.CacheTTL })),
 	config.Var("FILE_BASE_URL", "file-base-url", "http://127.0.0.1:8080/static/", "the file store's base URL (the userservice's PUBLIC_URL + /static/): image and file messages must point at chat files under it", config.Parsed(func(c *Config) *fileurl.Base { return &c.FileBase }, fileurl.ParseBase)),
 	config.Var("RELATION_CACHE", "relation-cache", "100000", "friendship rows (user pairs) cached; the least recently used is forgotten first", config.Int(func(c *Config) *int { return &c.RelationCache })),
+	config.Var("TYPING_MAX_MEMBERS", "typing-max-members", "500", "groups with more members than this get no typing frames", config.Int(func(c *Config) *int { return &c.TypingMaxMembers })),
 	config.Var("FRAME_RATE_CONN", "frame-rate-conn", "100,200", "client frames of any type a second per connection, and the burst (\"rate,burst\" or off)", config.Parsed(func(c *Config) *Rate { return &c.FramesPerConn }, ParseRate)),
 	config.Var("FRAME_RATE_USER", "frame-rate-user", "200,400", "client frames of any type a second per user over all their connections on this node, and the burst", config.Parsed(func(c *Config) *Rate { return &c.FramesPerUser }, ParseRate)),
 	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),
@@ -238,6 +241,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.HTTP.Validate(); err != nil {
 		errs = append(errs, err)
+	}
+	if c.TypingMaxMembers < 1 {
+		errs = append(errs, fmt.Errorf("typing-max-members %d: want >= 1", c.TypingMaxMembers))
 	}
 	if c.RelationCache < 1 {
 		errs = append(errs, fmt.Errorf("relation-cache %d: want >= 1", c.RelationCache))

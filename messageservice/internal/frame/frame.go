@@ -97,6 +97,11 @@ type (
 		Conversation string
 		Seq          int64
 	}
+	// Typing says the user is typing in Conversation; it is forwarded,
+	// never stored.
+	Typing struct {
+		Conversation string
+	}
 	// Ping asks for a pong.
 	Ping struct{}
 )
@@ -113,7 +118,7 @@ type wire struct {
 	Limit        *int             `json:"limit"`
 }
 
-// Decode reads one client frame: *Send, *Ack, *Sync, *Read or *Ping, or a
+// Decode reads one client frame: *Send, *Ack, *Sync, *Read, *Typing or *Ping, or a
 // *Error with code bad_frame or unknown_type.
 func Decode(b []byte) (any, error) {
 	b = bytes.TrimSpace(b)
@@ -164,6 +169,14 @@ func Decode(b []byte) (any, error) {
 			return nil, bad("limit must be 1..%d", MaxSyncLimit)
 		}
 		return s, nil
+	case "typing":
+		if w.Conversation == nil {
+			return nil, bad("conversation is missing")
+		}
+		if err := conversation(*w.Conversation); err != nil {
+			return nil, err
+		}
+		return &Typing{Conversation: *w.Conversation}, nil
 	case "ping":
 		return &Ping{}, nil
 	case "":

@@ -38,6 +38,12 @@ type (
 		Seq          int64  `json:"seq"`
 		User         string `json:"user"`
 	}
+	// TypingNotice forwards a typing frame to the other participants.
+	TypingNotice struct {
+		Type         string `json:"type"` // "typing"
+		Conversation string `json:"conversation"`
+		User         string `json:"user"`
+	}
 	// Presence tells friends a user came online or went offline.
 	Presence struct {
 		Type   string `json:"type"` // "presence"

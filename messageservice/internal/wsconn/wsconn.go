@@ -42,6 +42,7 @@ type Session interface {
 	Ack(ctx context.Context, f *frame.Ack) error
 	Sync(ctx context.Context, f *frame.Sync) ([]byte, error)
 	Read(ctx context.Context, f *frame.Read) error
+	Typing(ctx context.Context, f *frame.Typing) error
 	// Admit counts a frame (nil: one that did not decode) against the
 	// rate limits before it is handled; a *chat.RateLimitError refuses it.
 	Admit(f any) error
@@ -521,6 +522,10 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 		if err := c.sess.Read(ctx, f); err != nil {
 			c.sendError(err, "")
 		}
+	case *frame.Typing:
+		if err := c.sess.Typing(ctx, f); err != nil {
+			c.sendError(err, "")
+		}
 	}
 }
 
@@ -549,6 +554,7 @@ var codes = []struct {
 	{chat.ErrAckAhead, frame.CodeBadFrame, "ack of a seq past the last message of the conversation"},
 	{chat.ErrBeforeJoin, frame.CodeBadFrame, "seq: read receipt of a message from before you joined the group"},
 	{chat.ErrReadAhead, frame.CodeBadFrame, "read of a seq past the last message of the conversation"},
+	{chat.ErrNoTyping, frame.CodeBadFrame, "conversation: typing is for 1:1 and group conversations only"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {

@@ -60,9 +60,10 @@ func (s *session) Ack(context.Context, *frame.Ack) error { return nil }
 func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
 	return []byte(`{"type":"history"}`), nil
 }
-func (s *session) Read(context.Context, *frame.Read) error { return nil }
-func (s *session) Admit(any) error                         { return nil }
-func (s *session) Close()                                  {}
+func (s *session) Read(context.Context, *frame.Read) error     { return nil }
+func (s *session) Typing(context.Context, *frame.Typing) error { return nil }
+func (s *session) Admit(any) error                             { return nil }
+func (s *session) Close()                                      {}
 
 type fixture struct {
 	srv   *Server

@@ -8,6 +8,8 @@ import (
 	"mime/multipart"
 	"net/http"
 	"testing"
+
+	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
 
 // TestGroupAvatarUploadIsAGroupEvent: an owner's upload of the group's
@@ -22,6 +24,26 @@ func TestGroupAvatarUploadIsAGroupEvent(t *testing.T) {
 	seen(t, n1, m1)
 	n1.Settle(t)
 
+	url := uploadGroupAvatar(t, st, owner, g)
+
+	for range 5 { // the created event may come first
+		f := c.Await("message", wait)
+		if f.Conversation != "g:"+g || f.GroupEvent() != "avatar_changed" {
+			continue
+		}
+		var ev struct{ Actor, Avatar string }
+		if err := json.Unmarshal(f.Content, &ev); err != nil || ev.Actor != owner.ID || ev.Avatar != url || f.From != "0" {
+			t.Fatalf("avatar_changed %s (%v)", f.Raw, err)
+		}
+		return
+	}
+	t.Fatal("no avatar_changed event")
+}
+
+// uploadGroupAvatar uploads a small PNG as group g's avatar as u and
+// returns its URL.
+func uploadGroupAvatar(t *testing.T, st *mstest.Stack, u mstest.User, g string) string {
+	t.Helper()
 	var img bytes.Buffer
 	if err := png.Encode(&img, image.NewRGBA(image.Rect(0, 0, 8, 8))); err != nil {
 		t.Fatal(err)
@@ -39,7 +61,7 @@ func TestGroupAvatarUploadIsAGroupEvent(t *testing.T) {
 		t.Fatal(err)
 	}
 	req.Header.Set("Content-Type", w.FormDataContentType())
-	req.Header.Set("Authorization", "Bearer "+owner.Token)
+	req.Header.Set("Authorization", "Bearer "+u.Token)
 	resp, err := st.Client.Do(req)
 	if err != nil {
 		t.Fatal(err)
@@ -52,17 +74,5 @@ func TestGroupAvatarUploadIsAGroupEvent(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || err != nil || up.AvatarURL == "" {
 		t.Fatalf("upload: %d %v %+v", resp.StatusCode, err, up)
 	}
-
-	for range 5 { // the created event may come first
-		f := c.Await("message", wait)
-		if f.Conversation != "g:"+g || f.GroupEvent() != "avatar_changed" {
-			continue
-		}
-		var ev struct{ Actor, Avatar string }
-		if err := json.Unmarshal(f.Content, &ev); err != nil || ev.Actor != owner.ID || ev.Avatar != up.AvatarURL || f.From != "0" {
-			t.Fatalf("avatar_changed %s (%v)", f.Raw, err)
-		}
-		return
-	}
-	t.Fatal("no avatar_changed event")
+	return up.AvatarURL
 }

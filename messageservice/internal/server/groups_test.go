@@ -192,3 +192,76 @@ func TestGroupEventsInSeqOrderWithChat(t *testing.T) {
 		}
 	}
 }
+
+// TestEveryGroupChangeIsASystemMessage: each kind of group change of
+// docs/websocket.md's "Group events" done once through the userservice is
+// one system message in the group's history, in the order of the changes
+// with consecutive seqs, from sender 0, naming its actor and users; the
+// dismissal, after which the group has no history to read, reaches a
+// former member's device as the next seq.
+func TestEveryGroupChangeIsASystemMessage(t *testing.T) {
+	st := stack(t)
+	n1 := startNodes(t, st, 1)[0]
+	owner, m1, m2, m3, joiner := st.NewUser(t, "owner"), st.NewUser(t, "m1"), st.NewUser(t, "m2"), st.NewUser(t, "m3"), st.NewUser(t, "joiner")
+	g := st.NewFriendsGroup(t, owner, m1, m2, m3)
+	gp, conv := "/groups/"+g, "g:"+g
+	type step struct{ event, actor, user string }
+	script := []step{{"created", owner.ID, m1.ID}}
+	did := func(event string, by mstest.User, about string, method, path string, body any, status int) {
+		t.Helper()
+		st.Do(t, method, gp+path, by.Token, body, status, nil)
+		script = append(script, step{event, by.ID, about})
+	}
+	did("policy_changed", owner, "", http.MethodPatch, "/access", map[string]string{"join_policy": "open"}, http.StatusOK)
+	did("member_joined", joiner, joiner.ID, http.MethodPost, "/join", nil, http.StatusOK)
+	did("renamed", owner, "", http.MethodPatch, "", map[string]string{"name": "Renamed"}, http.StatusOK)
+	uploadGroupAvatar(t, st, owner, g)
+	script = append(script, step{"avatar_changed", owner.ID, ""})
+	did("announcement", owner, "", http.MethodPut, "/announcement", map[string]string{"text": "Be kind"}, http.StatusOK)
+	did("role_changed", owner, m1.ID, http.MethodPut, "/members/"+m1.ID+"/role", map[string]string{"role": "admin"}, http.StatusOK)
+	did("member_muted", m1, m2.ID, http.MethodPut, "/members/"+m2.ID+"/mute", map[string]int{"duration_seconds": 60}, http.StatusOK)
+	did("member_unmuted", m1, m2.ID, http.MethodDelete, "/members/"+m2.ID+"/mute", nil, http.StatusOK)
+	did("mute_all", m1, "", http.MethodPut, "/mute_all", map[string]bool{"on": true}, http.StatusOK)
+	did("member_left", m3, m3.ID, http.MethodPost, "/quit", nil, http.StatusNoContent)
+	did("member_removed", m1, joiner.ID, http.MethodDelete, "/members/"+joiner.ID+"?ban=false", nil, http.StatusNoContent)
+	did("member_banned", owner, m2.ID, http.MethodDelete, "/members/"+m2.ID, nil, http.StatusNoContent)
+	did("member_unbanned", m1, m2.ID, http.MethodDelete, "/bans/"+m2.ID, nil, http.StatusNoContent)
+	did("ownership_transferred", owner, m1.ID, http.MethodPut, "/owner", map[string]string{"user_id": m1.ID}, http.StatusOK)
+
+	c := n1.Dial(t, owner, "")
+	c.WriteJSON(map[string]any{"type": "sync", "conversation": conv, "after_seq": 0, "limit": 200})
+	h := c.Await("history", wait).Messages
+	var got, want []string
+	for _, s := range script {
+		want = append(want, s.event+" by "+s.actor+" about "+s.user)
+	}
+	for i, f := range h {
+		var ev struct {
+			Actor string
+			Users []string
+		}
+		if err := json.Unmarshal(f.Content, &ev); err != nil || f.From != "0" || f.Seq != int64(i+1) {
+			t.Fatalf("history message %d: %s (%v)", i, f.Content, err)
+		}
+		about := ""
+		if len(ev.Users) > 0 {
+			about = ev.Users[0]
+		}
+		got = append(got, f.GroupEvent()+" by "+ev.Actor+" about "+about)
+	}
+	if !slices.Equal(got, want) {
+		t.Fatalf("history:\n%v\nwant:\n%v", got, want)
+	}
+
+	st.Do(t, http.MethodDelete, gp, m1.Token, nil, http.StatusNoContent, nil)
+	for {
+		f := c.Await("message", wait)
+		if f.Conversation != conv || f.Seq <= int64(len(h)) {
+			continue // catch-up of what the history showed
+		}
+		if f.GroupEvent() != "dismissed" || f.Seq != int64(len(h)+1) || f.From != "0" {
+			t.Fatalf("after the history the device got %s, want dismissed with seq %d", f.Raw, len(h)+1)
+		}
+		break
+	}
+}

@@ -149,12 +149,6 @@ func (c *Client) Bans(ctx context.Context, groupID int64, limit int, token strin
 	return out, resp.GetNextPageToken(), nil
 }
 
-// Unban lifts a ban.
-func (c *Client) Unban(ctx context.Context, groupID, userID int64) error {
-	_, err := c.groups.DeleteGroupBan(ctx, &datav1.DeleteGroupBanRequest{GroupId: groupID, UserId: userID})
-	return translate("DeleteGroupBan", err)
-}
-
 // PutJoinRequest files a pending request or invite.
 func (c *Client) PutJoinRequest(ctx context.Context, r group.JoinRequest) (group.JoinRequest, error) {
 	pb, err := c.groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{

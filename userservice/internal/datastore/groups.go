@@ -52,8 +52,8 @@ func (c *Client) ChangeGroup(ctx context.Context, ch group.Change) (group.Change
 		}
 	}
 	for _, m := range ch.Members {
-		mc := &datav1.GroupMemberChange{UserId: m.UserID, Add: m.Add, Role: rolePB(m.Role), ExpectRole: rolePB(m.ExpectRole)}
-		if !m.Add {
+		mc := &datav1.GroupMemberChange{UserId: m.UserID, Add: m.Add, Role: rolePB(m.Role), ExpectRole: rolePB(m.ExpectRole), Unban: m.Unban}
+		if !m.Add && !m.Unban {
 			mc.Update = memberUpdatePB(m.Update)
 		}
 		req.Members = append(req.Members, mc)

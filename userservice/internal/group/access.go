@@ -107,7 +107,6 @@ type AccessStore interface {
 	RemoveMember(ctx context.Context, groupID, userID, banBy int64, notice Notice) (seq int64, err error)
 	Ban(ctx context.Context, groupID, userID int64) (Ban, error) // errs.ErrNotFound
 	Bans(ctx context.Context, groupID int64, limit int, token string) ([]Ban, string, error)
-	Unban(ctx context.Context, groupID, userID int64) error // errs.ErrNotFound
 	// PutJoinRequest stores a pending request or invite: errs.ErrExists
 	// when one is pending, errs.ErrPrecondition when banned.
 	PutJoinRequest(ctx context.Context, r JoinRequest) (JoinRequest, error)
@@ -541,17 +540,28 @@ func (s *Service) Bans(ctx context.Context, me, id int64, limit int, token strin
 	return bs, next, nil
 }
 
-// Unban lifts user's ban from a group I own or administer.
+// Unban lifts user's ban from a group I own or administer, with a
+// member_unbanned notice in the same change (the unbanned user, no longer
+// a member, is told too).
 func (s *Service) Unban(ctx context.Context, me, id, user int64) error {
 	if _, err := s.managed(ctx, me, id); err != nil {
 		return err
 	}
-	err := s.store.Unban(ctx, id, user)
-	switch {
-	case errors.Is(err, errs.ErrNotFound):
+	if err := s.notBanned(ctx, id, user, ErrUserBanned); err == nil {
 		return ErrBanNotFound
-	case err != nil:
-		return fmt.Errorf("unban %d in group %d: %w", user, id, err)
+	} else if !errors.Is(err, ErrUserBanned) {
+		return err
 	}
-	return nil
+	_, err := s.apply(ctx, Change{
+		GroupID: id, Members: []MemberChange{{UserID: user, Unban: true}}, ActorID: me, ActorMinRole: MinRole(ActUnban),
+		Notice: NewNotice(EventMemberUnbanned, me, []int64{user}, nil),
+	}, []int64{user})
+	if errors.Is(err, ErrChanged) {
+		// Lifted meanwhile, or I am no longer an admin: read again.
+		if _, err := s.managed(ctx, me, id); err != nil {
+			return err
+		}
+		return ErrBanNotFound
+	}
+	return err
 }

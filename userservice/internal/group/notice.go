@@ -102,13 +102,15 @@ type Change struct {
 
 // MemberChange is one member's part of a Change: Add (join, or rejoin
 // with Role) or Update of a member that has not left; ExpectRole ("" no
-// check) must be their role at the time.
+// check) must be their role at the time. Unban instead lifts the user's
+// ban (errs.ErrPrecondition when there is none).
 type MemberChange struct {
 	UserID     int64
 	Add        bool
 	Role       Role
 	Update     MemberUpdate
 	ExpectRole Role
+	Unban      bool
 }
 
 // ChangeResult is what a change stored; NoticeSeq is 0 while the notice's

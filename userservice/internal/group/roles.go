@@ -13,6 +13,7 @@ const (
 	ActAcceptRequest  Action = "accept_request"
 	ActRemoveMember   Action = "remove_member"
 	ActBanMember      Action = "ban_member"
+	ActUnban          Action = "unban"
 	ActMuteMember     Action = "mute_member"
 	ActMuteAll        Action = "mute_all"
 	ActSetRole        Action = "set_role"
@@ -26,7 +27,7 @@ const (
 
 // Actions lists every action, for tables and tests.
 var Actions = []Action{
-	ActRename, ActSetAvatar, ActAnnounce, ActAcceptRequest, ActRemoveMember, ActBanMember, ActMuteMember,
+	ActRename, ActSetAvatar, ActAnnounce, ActAcceptRequest, ActRemoveMember, ActBanMember, ActUnban, ActMuteMember,
 	ActMuteAll, ActSetRole, ActSetPolicy, ActTransfer, ActDismiss, ActSend, ActReadMembers, ActSetOwnNickname,
 }
 
@@ -38,6 +39,7 @@ var minRole = map[Action]Role{
 	ActAcceptRequest:  RoleAdmin,
 	ActRemoveMember:   RoleAdmin,
 	ActBanMember:      RoleAdmin,
+	ActUnban:          RoleAdmin,
 	ActMuteMember:     RoleAdmin,
 	ActMuteAll:        RoleAdmin,
 	ActSetRole:        RoleOwner,

@@ -40,6 +40,42 @@ func slowHeaders(tb testing.TB, addr string) (cut bool) {
 	return closedWithin(conn, time.Second)
 }
 
+// SlowBodyIsCut attacks the HTTP server at addr (host:port) with a request
+// whose headers arrive at once and whose body (POST /healthz, 1000 bytes
+// announced) then drips a byte every 100 ms, for up to 3 s. The server
+// reads (or discards) the body before it may reuse the connection, so only
+// a read timeout ends it: the test fails unless the connection was cut by
+// then (or within a second after). Give the server a read timeout under 2 s.
+func SlowBodyIsCut(tb testing.TB, addr string) {
+	tb.Helper()
+	conn := dialRaw(tb, addr)
+	if _, err := io.WriteString(conn, "POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n"); err != nil {
+		tb.Fatal(err)
+	}
+	// The answer (a 405 or an error) may come before the body is read:
+	// read it away, so that only the server closing (EOF, reset) counts.
+	closed := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, conn); close(closed) }()
+	drip := time.NewTicker(100 * time.Millisecond)
+	defer drip.Stop()
+	for start := time.Now(); time.Since(start) < 3*time.Second; {
+		select {
+		case <-closed:
+			return
+		case <-drip.C:
+			if _, err := io.WriteString(conn, " "); err != nil {
+				return // cut
+			}
+		}
+	}
+	select {
+	case <-closed:
+		return
+	case <-time.After(time.Second):
+	}
+	tb.Fatal("a request whose body dripped for 3s is still open")
+}
+
 // IdleKeepAliveIsClosed sends GET /healthz on a keep-alive connection to
 // addr, reads the status line, then sends nothing more; it fails the test
 // unless the server closes the connection within d.

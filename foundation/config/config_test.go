@@ -215,3 +215,33 @@ func TestHTTPTimeoutVars(t *testing.T) {
 		t.Fatalf("Validate of a zero write timeout = %v", err)
 	}
 }
+
+func TestProductionSecret(t *testing.T) {
+	for _, tc := range []struct {
+		name, v string
+		want    string // in the error; "" for none
+	}{
+		{"empty", "", "required in production"},
+		{"short", "Ab3$kL9!", "at least 32 bytes"},
+		{"one letter", strings.Repeat("s", 40), "placeholder"},
+		{"changeme", strings.Repeat("changeme", 5), "placeholder"},
+		{"hex", "3f9a0c7be21d4586a7f0e9b3c6d21458", ""},
+		{"base64", "q1Zr8+Xv0Lk3/JtYwP2mN5oA6sBdEeF7", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := ProductionSecret("jwt-secret (JWT_SECRET)", tc.v, 32)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "JWT_SECRET") {
+				t.Fatalf("error %v, want one naming JWT_SECRET with %q", err, tc.want)
+			}
+			if tc.v != "" && strings.Contains(err.Error(), tc.v) {
+				t.Fatalf("the error shows the secret: %v", err)
+			}
+		})
+	}
+}

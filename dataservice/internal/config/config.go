@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/url"
 	"time"
 
 	"github.com/go-sql-driver/mysql"
@@ -103,7 +104,33 @@ func (c Config) validate() error {
 		errs = append(errs, errors.New("health-interval must be >= 0"))
 	}
 	if c.Env == config.Production {
-		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
+		errs = append(errs, tlsconfig.CheckProduction(c.TLS), c.checkProductionCredentials())
+	}
+	return errors.Join(errs...)
+}
+
+// checkProductionCredentials refuses databases reached without a
+// password: the default MYSQL_DSN (root with none) is a developer's
+// MariaDB. A unix socket is let through (the server may authenticate the
+// OS user, unix_socket), and so is a Mongo URI naming an authMechanism
+// without a password (MONGODB-X509, MONGODB-AWS, GSSAPI). Errors show the
+// settings masked.
+func (c Config) checkProductionCredentials() error {
+	var errs []error
+	if d, err := mysql.ParseDSN(c.MySQLDSN); err == nil && d.Passwd == "" && d.Net != "unix" {
+		errs = append(errs, fmt.Errorf("mysql-dsn (MYSQL_DSN) %s: no password; production needs the database's own credentials (the default root without a password is for a developer's machine)", config.Mask(c.MySQLDSN)))
+	}
+	if c.DocBackend == BackendMongo && c.MongoURI != "" {
+		u, err := url.Parse(c.MongoURI)
+		switch {
+		case err != nil:
+			errs = append(errs, fmt.Errorf("mongo-uri (MONGO_URI) %s: not a URI", config.Mask(c.MongoURI)))
+		case u.Query().Get("authMechanism") != "":
+		default:
+			if _, ok := u.User.Password(); !ok || u.User.Username() == "" {
+				errs = append(errs, fmt.Errorf("mongo-uri (MONGO_URI) %s: no user and password (nor an authMechanism); production needs the database's own credentials", config.Mask(c.MongoURI)))
+			}
+		}
 	}
 	return errors.Join(errs...)
 }

@@ -283,8 +283,40 @@ func (c Config) Validate() error {
 			// An external NATS that lets anyone in is no deployment.
 			errs = append(errs, errors.New("nats-user (NATS_USER) and nats-password, or nats-nkey-seed: required in production with a nats-url"))
 		}
+		// A password set is the deployment's own, not a placeholder. (With
+		// the embedded server and none set, the node's is generated at
+		// start: 130 random bits only this process knows.)
+		for _, p := range []struct{ name, v string }{
+			{"nats-password (NATS_PASSWORD)", c.NATSAuth.Password},
+			{"nats-events-password (NATS_EVENTS_PASSWORD)", c.NATSEvents.Password},
+		} {
+			if p.v != "" {
+				errs = append(errs, config.ProductionSecret(p.name, p.v, MinNATSPassword))
+			}
+		}
+		if c.PprofAddr != "" && !loopback(c.PprofAddr) {
+			// Profiles show internals (and cost CPU): not for the network.
+			errs = append(errs, fmt.Errorf("pprof-addr (PPROF_ADDR) %q: production serves pprof on a loopback address only (127.0.0.1:port)", c.PprofAddr))
+		}
 	}
 	return errors.Join(errs...)
+}
+
+// MinNATSPassword is the shortest NATS password production accepts.
+const MinNATSPassword = 16
+
+// loopback reports whether addr (host:port) listens on a loopback address
+// only; an empty host is every interface.
+func loopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 // LogValue logs the Config from the settings table: secrets (NATS

@@ -243,6 +243,13 @@ func TestSlowlorisHeaderIsCutOff(t *testing.T) {
 	apitest.SlowHeadersAreCut(t, httpAddr(t, func(c *config.Config) { c.HTTP.ReadHeader = 500 * time.Millisecond }))
 }
 
+// A request body dripping a byte at a time holds a connection until
+// HTTP_READ_TIMEOUT.
+func TestSlowBodyIsCutOff(t *testing.T) {
+	t.Parallel()
+	apitest.SlowBodyIsCut(t, httpAddr(t, func(c *config.Config) { c.HTTP.Read = time.Second }))
+}
+
 // Keep-alive connections that never send a second request were held
 // forever: the WebSocket server had no idle timeout.
 func TestIdleKeepAliveConnectionIsClosed(t *testing.T) {

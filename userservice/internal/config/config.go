@@ -274,6 +274,20 @@ func (c Config) Validate() error {
 	}
 	if c.Env == config.Production {
 		errs = append(errs, tlsconfig.CheckProduction(c.TLS))
+		// Every secret is the deployment's own and set on purpose: no
+		// placeholder, and the file URL key not derived from the token key
+		// (one key per use: rotating one must not rotate the other).
+		errs = append(errs, config.ProductionSecret("jwt-secret (JWT_SECRET)", c.JWTSecret, MinJWTSecret),
+			config.ProductionSecret("file-url-secret (FILE_URL_SECRET)", c.FileURLSecret, 32))
+		if c.FileURLSecret != "" && c.FileURLSecret == c.JWTSecret {
+			errs = append(errs, errors.New("file-url-secret (FILE_URL_SECRET): must differ from jwt-secret (JWT_SECRET) in production"))
+		}
+		if c.NATSAuth.Password != "" {
+			errs = append(errs, config.ProductionSecret("nats-password (NATS_PASSWORD)", c.NATSAuth.Password, 16))
+		}
+		if c.SMTPUser != "" && c.SMTPPassword == "" {
+			errs = append(errs, errors.New("smtp-password (SMTP_PASSWORD): required in production with smtp-user"))
+		}
 		if m, err := mailer.ParseMode(c.SMTPTLS); err == nil && m == mailer.None {
 			errs = append(errs, errors.New("smtp-tls (SMTP_TLS) none: plain SMTP is for a local development server; production mail needs starttls or tls"))
 		}

@@ -159,7 +159,7 @@ func TestProductionNeedsANATSCredential(t *testing.T) {
 	if _, err := Load(nil, env(base), io.Discard); err == nil || !strings.Contains(err.Error(), "nats-user (NATS_USER)") {
 		t.Fatalf("production NATS_URL without a credential: %v", err)
 	}
-	base["NATS_USER"], base["NATS_PASSWORD"] = "userservice", "pw"
+	base["NATS_USER"], base["NATS_PASSWORD"] = "userservice", "Hv3Qz8Lk2Wm7Rt5X"
 	if _, err := Load(nil, env(base), io.Discard); err != nil && strings.Contains(err.Error(), "nats-user (NATS_USER)") {
 		t.Fatalf("production NATS_URL with a credential: %v", err)
 	}

@@ -30,3 +30,11 @@ func TestSlowlorisHeaderIsCutOff(t *testing.T) {
 	addr := httpAddr(t, func(c *config.Config) { c.HTTP.ReadHeader = 500 * time.Millisecond })
 	apitest.SlowHeadersAreCut(t, addr)
 }
+
+// A request body dripping a byte at a time held a connection for as long as
+// the client liked, up to HTTP_READ_TIMEOUT (2m by default: uploads).
+func TestSlowBodyIsCutOff(t *testing.T) {
+	t.Parallel()
+	addr := httpAddr(t, func(c *config.Config) { c.HTTP.Read = time.Second })
+	apitest.SlowBodyIsCut(t, addr)
+}

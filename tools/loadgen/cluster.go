@@ -412,7 +412,7 @@ func (s *faultStack) startMsg(ctx context.Context, i int) error {
 	var err error
 	n.c, err = s.spawn("messageservice-"+strconv.Itoa(i), filepath.Join(s.bin, "messageservice"), nil, append([]string{
 		"HTTP_ADDR=" + n.http, "GRPC_ADDR=" + n.grpc, "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_URL=" + s.natsURL, "NATS_USER=" + n.nats.User, "NATS_PASSWORD=" + n.nats.Password, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_URL=" + s.natsURL, "NATS_USER=" + n.nats.User, "NATS_PASSWORD=" + n.nats.Password, "NODE_ID=" + n.id, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "ACK_RATE=off", "TYPING_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 		"SEND_QUEUE=" + strconv.Itoa(s.sendQ),
 	}, s.certs.Message.Env()...))
 	if err != nil {

@@ -155,7 +155,7 @@ func startLocal(ctx context.Context, log *slog.Logger, root, bin, mysqlServer st
 	natsPub := natsauth.Generate("userservice") // the embedded server admits the userservice with it
 	msgBase := append([]string{
 		"HTTP_ADDR=127.0.0.1:0", "GRPC_ADDR=127.0.0.1:0", "DATA_ADDR=" + s.dataAddr, "USER_ADDR=" + s.userGRPC,
-		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "NATS_EVENTS_USER=" + natsPub.User, "NATS_EVENTS_PASSWORD=" + natsPub.Password, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
+		"NATS_LISTEN=" + natsAddr, "NATS_URL=", "NATS_EVENTS_USER=" + natsPub.User, "NATS_EVENTS_PASSWORD=" + natsPub.Password, "SEND_RATE=0", "FRAME_RATE_CONN=off", "FRAME_RATE_USER=off", "READ_RATE=off", "SYNC_RATE=off", "ACK_RATE=off", "TYPING_RATE=off", "DRAIN_SPREAD=0", "LOG_LEVEL=info",
 	}, s.certs.Message.Env()...)
 	msg, err := s.start(ctx, bin, "messageservice", append(msgBase, msgEnv...))
 	if err != nil {

@@ -1,6 +1,11 @@
 // Rate limits of the frames a client sends: every frame per connection and
-// per user, and the costly kinds (send, read, sync) per user, with a close
-// for a connection that keeps going past its limits.
+// per user, and each kind but ping per user too (send, read, sync, ack,
+// typing), with a close for a connection that keeps going past its limits.
+//
+// The per-user buckets are this node's: a user's connections on another
+// node count there. A user holds at most hub.MaxConns (3) connections in
+// the whole cluster, so a user's rate over the cluster is at most three
+// times a limit.
 
 package chat
 
@@ -51,6 +56,12 @@ type FrameLimits struct {
 	PerUser Rate // every frame of all of one user's connections on this node
 	Read    Rate // read frames of one user: each fans out to every participant's sockets
 	Sync    Rate // sync frames of one user: each reads the DataService
+	// Ack frames of one user: one for a conversation not delivered on the
+	// connection reads the DataService twice, the others write cursors.
+	Ack Rate
+	// Typing frames of one user: each reads the participants and may fan
+	// out to a group's members (one per conversation per TypingInterval).
+	Typing Rate
 	// Abuse is how many refused frames a connection may send (bursts of
 	// Burst, then PerSecond): one more closes it with CloseRateLimited.
 	Abuse Rate
@@ -60,7 +71,7 @@ type FrameLimits struct {
 // again after RetryAfter. Close says the connection is to be closed
 // (CloseRateLimited): it went on sending past its limits.
 type RateLimitError struct {
-	Limit      string // which limit: "connection", "user", "send", "read" or "sync"
+	Limit      string // which limit: "connection", "user", "send", "read", "sync", "ack" or "typing"
 	RetryAfter time.Duration
 	Close      bool
 }
@@ -74,9 +85,9 @@ func (e *RateLimitError) Unwrap() error { return ErrRateLimited }
 // connections by the time the buckets take to fill up again, so that a
 // reconnect does not earn a fresh burst.
 type userLimits struct {
-	send, frames, read, sync *rate.Limiter // nil: that limit is off
-	conns                    int           // open sessions on this node
-	idle                     time.Time     // when conns last fell to 0
+	send, frames, read, sync, ack, typing *rate.Limiter // nil: that limit is off
+	conns                                 int           // open sessions on this node
+	idle                                  time.Time     // when conns last fell to 0
 }
 
 // limits holds every user's buckets. Owner: Service.
@@ -95,7 +106,7 @@ const minSweep = 1024
 func newLimits(send Rate, f FrameLimits) *limits {
 	return &limits{
 		send: send, frames: f,
-		keep: max(send.refill(), f.PerUser.refill(), f.Read.refill(), f.Sync.refill()),
+		keep: max(send.refill(), f.PerUser.refill(), f.Read.refill(), f.Sync.refill(), f.Ack.refill(), f.Typing.refill()),
 		mu:   lockorder.Mutex{Rank: lockorder.Leaf},
 		m:    make(map[int64]*userLimits), sweep: minSweep,
 	}
@@ -110,7 +121,8 @@ func (l *limits) opened(user int64, now time.Time) *userLimits {
 		if len(l.m) >= l.sweep {
 			l.sweepLocked(now)
 		}
-		u = &userLimits{send: l.send.limiter(), frames: l.frames.PerUser.limiter(), read: l.frames.Read.limiter(), sync: l.frames.Sync.limiter()}
+		u = &userLimits{send: l.send.limiter(), frames: l.frames.PerUser.limiter(), read: l.frames.Read.limiter(), sync: l.frames.Sync.limiter(),
+			ack: l.frames.Ack.limiter(), typing: l.frames.Typing.limiter()}
 		l.m[user] = u
 	}
 	u.conns++
@@ -185,6 +197,10 @@ func (ss *Session) Admit(f any) error {
 		kind, perKind = "read", lim.user.read
 	case *frame.Sync:
 		kind, perKind = "sync", lim.user.sync
+	case *frame.Ack:
+		kind, perKind = "ack", lim.user.ack
+	case *frame.Typing:
+		kind, perKind = "typing", lim.user.typing
 	}
 	refuse := func(limit string, wait time.Duration) error {
 		return &RateLimitError{Limit: limit, RetryAfter: wait, Close: take(lim.abuse, now) > 0}

@@ -66,6 +66,8 @@ type Config struct {
 	FramesPerUser Rate // FRAME_RATE_USER: every frame of one user's connections on this node
 	ReadRate      Rate // READ_RATE: read frames per user
 	SyncRate      Rate // SYNC_RATE: sync frames per user
+	AckRate       Rate // ACK_RATE: ack frames per user
+	TypingRate    Rate // TYPING_RATE: typing frames per user
 	RefusedRate   Rate // REFUSED_RATE: refused frames a connection may send before it is closed (4008)
 
 	// HTTP (HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT,
@@ -158,6 +160,8 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("FRAME_RATE_USER", "frame-rate-user", "200,400", "client frames of any type a second per user over all their connections on this node, and the burst", config.Parsed(func(c *Config) *Rate { return &c.FramesPerUser }, ParseRate)),
 	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),
 	config.Var("SYNC_RATE", "sync-rate", "10,40", "sync frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.SyncRate }, ParseRate)),
+	config.Var("ACK_RATE", "ack-rate", "50,200", "ack frames a second per user, and the burst (acks are cumulative: ack batches)", config.Parsed(func(c *Config) *Rate { return &c.AckRate }, ParseRate)),
+	config.Var("TYPING_RATE", "typing-rate", "2,10", "typing frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.TypingRate }, ParseRate)),
 	config.Var("REFUSED_RATE", "refused-rate", "5,50", "refused (rate-limited) frames a connection may send a second, and the burst; one more closes it with 4008", config.Parsed(func(c *Config) *Rate { return &c.RefusedRate }, ParseRate)),
 	config.Var("CLUSTER_HEARTBEAT", "cluster-heartbeat", "1s", "how often a node tells the others it is alive; three missed and it counts as gone", config.Duration(func(c *Config) *time.Duration { return &c.ClusterHeartbeat })),
 	config.Var("PRUNE_HOUR", "prune-hour", "4", "hour of the day (UTC) of the daily pruning of cached group and subscription nodes; -1 for never", config.Int(func(c *Config) *int { return &c.PruneHour })),

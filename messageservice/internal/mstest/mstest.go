@@ -102,6 +102,7 @@ func (st *Stack) Config() config.Config {
 	cfg.NodeID = "test-" + rand.Text()[:6]
 	cfg.SendRate = 0
 	cfg.FramesPerConn, cfg.FramesPerUser, cfg.ReadRate, cfg.SyncRate = config.Rate{}, config.Rate{}, config.Rate{}, config.Rate{}
+	cfg.AckRate, cfg.TypingRate = config.Rate{}, config.Rate{}
 	cfg.RetryInterval = 300 * time.Millisecond
 	cfg.ShutdownTimeout = 10 * time.Second
 	cfg.DrainSpread = 0 // tests stop nodes often: close at once

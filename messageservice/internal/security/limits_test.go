@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,6 +93,122 @@ func TestReadFloodIsRateLimited(t *testing.T) {
 	if receipts := count(ca.UntilPong(wait), "read", ""); receipts != 20-limited {
 		t.Fatalf("the sender got %d read receipts, want one per read taken (%d)", receipts, 20-limited)
 	}
+}
+
+// floodIsLimited floods one kind of frame (made by frameOf) from one
+// connection of b, on a node whose per-user limit of that kind is a burst
+// of 3 that never refills and that closes a connection after 5 refusals:
+// the 4th and 5th frame are answered rate_limited naming the limit with a
+// retry_after; another connection of the same user is refused at once (the
+// bucket is the user's, not the connection's) while another user is
+// untouched; going on closes the flooding connection with 4008, and the
+// user's other connection stays open.
+//
+// handled checks what the flooder got back for its 5 frames (the 2
+// refusals among them) and what the peer got: that the burst was handled.
+func floodIsLimited(t *testing.T, kind string, set func(*config.Config, config.Rate), frameOf func(conv string, seq int64) map[string]any, handled func(flooder []mstest.Frame, peer *mstest.Client) error) {
+	t.Helper()
+	_, n, a, b := friends(t, func(c *config.Config) {
+		set(c, config.Rate{PerSecond: 0.001, Burst: 3}) // a frame every 1000 s after the burst
+		c.RefusedRate = config.Rate{PerSecond: 0.001, Burst: 5}
+	})
+	ca, cb := n.Dial(t, a, "a1"), n.Dial(t, b, "b1")
+	sent := sendOne(t, ca, b.ID)
+	cb.Await("message", wait)
+	f := frameOf(sent.Conversation, sent.Seq)
+
+	for range 5 {
+		cb.WriteJSON(f)
+	}
+	got := cb.UntilPong(wait)
+	if limited := count(got, "error", "rate_limited"); limited != 2 {
+		t.Fatalf("5 %s frames over a burst of 3: %d refused as rate_limited, want 2: %v", kind, limited, got)
+	}
+	for _, fr := range got {
+		if fr.Type != "error" {
+			continue
+		}
+		if retryAfter(t, fr) <= 0 || !strings.Contains(string(fr.Raw), "over the "+kind+" rate limit") {
+			t.Fatalf("refusal %s: want retry_after and the %s limit named", fr.Raw, kind)
+		}
+	}
+	if err := handled(got, ca); err != nil {
+		t.Fatalf("the burst of %s frames: %v", kind, err)
+	}
+
+	cb2 := n.Dial(t, b, "b2")
+	cb2.WriteJSON(f)
+	if got := cb2.UntilPong(wait); count(got, "error", "rate_limited") != 1 {
+		t.Fatalf("the same user's other connection: %v, want its %s refused (per-user bucket)", got, kind)
+	}
+	ca.WriteJSON(frameOf(sent.Conversation, sent.Seq))
+	if got := ca.UntilPong(wait); count(got, "error", "rate_limited") != 0 {
+		t.Fatalf("another user's %s was refused: %v", kind, got)
+	}
+
+	for range 20 {
+		if err := cb.WS.WriteJSON(f); err != nil {
+			break // closed already
+		}
+	}
+	if code, _ := cb.ExpectClose(wait); code != chat.CloseRateLimited {
+		t.Fatalf("close code %d after a %s flood, want %d", code, kind, chat.CloseRateLimited)
+	}
+	if got := cb2.UntilPong(wait); count(got, "error", "") != 0 {
+		t.Fatalf("the user's other connection after the flood: %v", got)
+	}
+}
+
+// Each sync reads history from the DataService: a client looping on it
+// made the node read as fast as the client could ask.
+func TestSyncFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	floodIsLimited(t, "sync", func(c *config.Config, r config.Rate) { c.SyncRate = r },
+		func(conv string, _ int64) map[string]any {
+			return map[string]any{"type": "sync", "conversation": conv, "after_seq": 0}
+		},
+		func(fs []mstest.Frame, _ *mstest.Client) error {
+			if h := count(fs, "history", ""); h != 3 {
+				return fmt.Errorf("%d history frames, want 3: %v", h, fs)
+			}
+			return nil
+		})
+}
+
+// An ack of a conversation the connection was not sent reads the DataService
+// twice, and every ack writes a cursor: acks were limited only by the
+// 200 frames a second of any kind.
+func TestAckFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	floodIsLimited(t, "ack", func(c *config.Config, r config.Rate) { c.AckRate = r },
+		func(conv string, seq int64) map[string]any {
+			return map[string]any{"type": "ack", "conversation": conv, "seq": seq}
+		},
+		func(fs []mstest.Frame, _ *mstest.Client) error {
+			if len(fs) != 2 { // a handled ack answers nothing
+				return fmt.Errorf("answered %v, want the 2 refusals alone", fs)
+			}
+			return nil
+		})
+}
+
+// Typing frames read the participants and fan out to a group's members.
+func TestTypingFloodIsRateLimited(t *testing.T) {
+	t.Parallel()
+	floodIsLimited(t, "typing", func(c *config.Config, r config.Rate) { c.TypingRate = r },
+		func(conv string, _ int64) map[string]any {
+			return map[string]any{"type": "typing", "conversation": conv}
+		},
+		func(fs []mstest.Frame, peer *mstest.Client) error {
+			if len(fs) != 2 { // a handled typing frame answers nothing
+				return fmt.Errorf("answered %v, want the 2 refusals alone", fs)
+			}
+			// The first is forwarded, the next two within TypingInterval dropped.
+			if got := peer.UntilPong(wait); count(got, "typing", "") != 1 {
+				return fmt.Errorf("the peer got %v, want one typing notice", got)
+			}
+			return nil
+		})
 }
 
 // A connection that goes on flooding after being refused is closed.

@@ -122,6 +122,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		Frames: chat.FrameLimits{
 			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),
+			Ack: chat.Rate(cfg.AckRate), Typing: chat.Rate(cfg.TypingRate),
 		},
 		Tokens: s.auth,
 		Join: func(local *chat.Service) (chat.Router, error) {

@@ -56,6 +56,7 @@ type Env struct {
 	Messages      datav1.MessagesClient
 	Articles      datav1.ArticlesClient
 	GroupChanges  datav1.GroupChangesClient
+	Conversations datav1.ConversationsClient
 }
 
 // Start starts a DataService on a fresh database.
@@ -131,6 +132,7 @@ func StartWith(tb testing.TB, o Options) *Env {
 	e.Messages = datav1.NewMessagesClient(e.Conn)
 	e.Articles = datav1.NewArticlesClient(e.Conn)
 	e.GroupChanges = datav1.NewGroupChangesClient(e.Conn)
+	e.Conversations = datav1.NewConversationsClient(e.Conn)
 
 	return e
 }

@@ -94,6 +94,14 @@ var Access = grpcserver.Allow{
 	datav1.Messages_ListCursors_FullMethodName:          {},
 	datav1.Messages_SessionStartPlus_FullMethodName:     {msg},
 
+	datav1.Conversations_SetReadSeq_FullMethodName:                 {msg},
+	datav1.Conversations_GetConversationStates_FullMethodName:      {user, msg},
+	datav1.Conversations_UpdateConversationSettings_FullMethodName: {user},
+	datav1.Conversations_ListReaders_FullMethodName:                {user},
+	datav1.Conversations_CountReceipts_FullMethodName:              {user, msg},
+	datav1.Conversations_GetUserReceipts_FullMethodName:            {user, msg},
+	datav1.Conversations_GetHeads_FullMethodName:                   {user, msg},
+
 	datav1.Articles_CreateArticle_FullMethodName: {sub},
 	datav1.Articles_GetArticle_FullMethodName:    {sub},
 	datav1.Articles_UpdateArticle_FullMethodName: {sub},

@@ -194,3 +194,54 @@ func BenchmarkGRPCRoundTrip(b *testing.B) {
 	b.StopTimer()
 	reportLatency(b, lat)
 }
+
+// BenchmarkConversationList1000: what the conversation list reads for a
+// user in 1,000 conversations: GetHeads of all 1,000 (last message cut to
+// 4 KiB) and GetConversationStates of all the user's rows, one caller.
+// Target (issue 14): the whole first page p99 <= 20 ms through the
+// userservice, so these two calls must stay well below it.
+func BenchmarkConversationList1000(b *testing.B) {
+	e := dataservicetest.Start(b)
+	ctx := context.Background()
+	const convs = 1000
+	names := make([]string, convs)
+	msgs := make([]*datav1.AppendMessageRequest, 0, convs*3)
+	for i := range names {
+		names[i] = fmt.Sprintf("u:1:%d", 1000+i)
+		for j := range 3 {
+			msgs = append(msgs, &datav1.AppendMessageRequest{Conversation: names[i], SenderId: int64(1 + j%2*(1000+i)),
+				ClientMsgId: fmt.Sprintf("l%d-%d", i, j), Kind: "text", Content: content})
+		}
+	}
+	for n := 0; n < len(msgs); n += 1000 {
+		if _, err := e.Messages.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{Messages: msgs[n:min(n+1000, len(msgs))]}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	heads := make([]time.Duration, 0, b.N)
+	states := make([]time.Duration, 0, b.N)
+	b.ResetTimer()
+	for range b.N {
+		t0 := time.Now()
+		h, err := e.Conversations.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: names})
+		heads = append(heads, time.Since(t0))
+		if err != nil || len(h.GetHeads()) != convs || h.GetHeads()[0].GetLastMessage() == nil {
+			b.Fatalf("GetHeads: %d heads, %v", len(h.GetHeads()), err)
+		}
+		t0 = time.Now()
+		s, err := e.Conversations.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 1})
+		states = append(states, time.Since(t0))
+		if err != nil || len(s.GetStates()) != convs {
+			b.Fatalf("GetConversationStates: %d states, %v", len(s.GetStates()), err)
+		}
+	}
+	b.StopTimer()
+	pct := func(lat []time.Duration, p float64) float64 {
+		slices.Sort(lat)
+		return float64(lat[int(p*float64(len(lat)-1))]) / float64(time.Millisecond)
+	}
+	b.ReportMetric(pct(heads, 0.5), "heads_p50_ms")
+	b.ReportMetric(pct(heads, 0.99), "heads_p99_ms")
+	b.ReportMetric(pct(states, 0.5), "states_p50_ms")
+	b.ReportMetric(pct(states, 0.99), "states_p99_ms")
+}

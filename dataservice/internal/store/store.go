@@ -533,6 +533,62 @@ type ArticleFilter struct {
 	UnpushedOnly   bool           // only those whose Pushed is false
 }
 
+// ConversationState is one user's state in one conversation; a missing row
+// reads as zeros with UpdatedAt zero.
+type ConversationState struct {
+	UserID       int64
+	Conversation string
+	ReadSeq      int64 // never moves back; an append moves the sender's to its seq
+	LastSentSeq  int64 // the user's last message here; set by the append
+	Muted        bool
+	Pinned       bool
+	HiddenSeq    int64 // 0: not hidden; else hidden while the head is <= it
+	UpdatedAt    time.Time
+}
+
+// ConversationSettings holds the settings to change; nil means unchanged.
+// Hidden true stores the conversation's head as HiddenSeq, false 0.
+type ConversationSettings struct {
+	Muted  *bool
+	Pinned *bool
+	Hidden *bool
+}
+
+// ReaderQuery selects the users whose read seq of Conversation is >= Seq,
+// without Exclude.
+type ReaderQuery struct {
+	Conversation string
+	Seq          int64
+	Exclude      []int64
+}
+
+// ReceiptCount is a ReaderQuery's answer: Read users have read_seq >= Seq,
+// Delivered users a device whose acked_seq >= Seq.
+type ReceiptCount struct {
+	Read      int64
+	Delivered int64
+}
+
+// UserReceipt is one user's read seq and delivered seq (the largest acked
+// seq of the user's devices) in one conversation.
+type UserReceipt struct {
+	Conversation string
+	UserID       int64
+	ReadSeq      int64
+	DeliveredSeq int64
+}
+
+// Head is what a conversation's head holds: its last seq, when that was
+// appended and the last message (zero when Seq is 0). Content longer than
+// the asked limit is cut and Truncated set.
+type Head struct {
+	Conversation string
+	Seq          int64
+	UpdatedAt    time.Time
+	Last         Message
+	Truncated    bool
+}
+
 // Documents is the document role (MongoDB in production, MySQL by default).
 type Documents interface {
 	// AppendMessages stores msgs (ID and CreatedAt set by the caller; Seq
@@ -563,6 +619,27 @@ type Documents interface {
 	// DeleteArticle removes an article for good; with expected set (not 0)
 	// only while it is in that state (*PreconditionError otherwise).
 	DeleteArticle(ctx context.Context, id int64, expected ArticleState) error
+
+	// SetReadSeq raises the user's read seq to seq, which must be at most
+	// the conversation's head (*PreconditionError otherwise, nothing
+	// stored); it returns the stored value and whether it moved.
+	SetReadSeq(ctx context.Context, userID int64, conversation string, seq int64) (readSeq int64, changed bool, err error)
+	// ConversationStates returns the user's states of conversations in
+	// input order (zeros where none is stored), or with none named every
+	// stored row of the user ordered by conversation.
+	ConversationStates(ctx context.Context, userID int64, conversations []string) ([]ConversationState, error)
+	// UpdateConversationSettings changes the set settings and returns the state.
+	UpdateConversationSettings(ctx context.Context, userID int64, conversation string, s ConversationSettings) (ConversationState, error)
+	// ListReaders returns the ids of q's readers above afterUserID, ascending,
+	// at most limit, and whether more follow.
+	ListReaders(ctx context.Context, q ReaderQuery, afterUserID int64, limit int) (ids []int64, hasMore bool, err error)
+	// CountReceipts answers each query, in order.
+	CountReceipts(ctx context.Context, qs []ReaderQuery) ([]ReceiptCount, error)
+	// UserReceipts answers each (Conversation, UserID) of keys, in order.
+	UserReceipts(ctx context.Context, keys []UserReceipt) ([]UserReceipt, error)
+	// Heads returns each conversation's head in input order, content cut
+	// to contentLimit bytes.
+	Heads(ctx context.Context, conversations []string, contentLimit int) ([]Head, error)
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -115,13 +115,16 @@ func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan ap
 	}
 	b := newAppendBatch(msgs, plan, existing)
 	if len(b.convs) > 0 {
-		last, err := d.reserveSeqs(ctx, b.convs, b.count)
+		last, err := d.reserveSeqs(ctx, b.convs, b.count, newestTime(msgs))
 		if err != nil {
 			return nil, err
 		}
 		docs := b.assign(msgs, plan, last)
 		if _, err := d.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
 			return nil, fmt.Errorf("insert messages: %w", raced(err, idxSenderCMID))
+		}
+		if err := d.moveSenders(ctx, b.results); err != nil {
+			return nil, err
 		}
 	}
 	return b.finish(plan), nil
@@ -210,12 +213,12 @@ func (d *Documents) findByClientKeys(ctx context.Context, keys []clientKey) (map
 // the new values (the last seq reserved). One conversation takes one
 // findOneAndUpdate; several take one bulk write plus one read, which inside
 // the transaction sees the transaction's own increments.
-func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[string]int64) (map[string]int64, error) {
+func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[string]int64, at time.Time) (map[string]int64, error) {
 	last := make(map[string]int64, len(convs))
 	if len(convs) == 1 {
 		c := convs[0]
 		var doc counterDoc
-		err := d.counters.FindOneAndUpdate(ctx, counterFilter(c), counterIncUpdate(count[c]),
+		err := d.counters.FindOneAndUpdate(ctx, counterFilter(c), counterIncUpdate(count[c], nanos(at)),
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
 		if err != nil {
 			return nil, fmt.Errorf("reserve seqs of %q: %w", c, raced(err, idxID))
@@ -225,7 +228,7 @@ func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[s
 	}
 	models := make([]mdb.WriteModel, len(convs))
 	for i, c := range convs {
-		models[i] = mdb.NewUpdateOneModel().SetFilter(counterFilter(c)).SetUpdate(counterIncUpdate(count[c])).SetUpsert(true)
+		models[i] = mdb.NewUpdateOneModel().SetFilter(counterFilter(c)).SetUpdate(counterIncUpdate(count[c], nanos(at))).SetUpsert(true)
 	}
 	if _, err := d.counters.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return nil, fmt.Errorf("reserve seqs of %d conversations: %w", len(convs), raced(err, idxID))
@@ -360,4 +363,52 @@ func (d *Documents) ConversationHeads(ctx context.Context, conversations []strin
 		heads[i] = head[c]
 	}
 	return heads, nil
+}
+
+// newestTime is the latest created time of msgs: when the heads they move
+// were appended.
+func newestTime(msgs []store.Message) time.Time {
+	var at time.Time
+	for _, m := range msgs {
+		if m.CreatedAt.After(at) {
+			at = m.CreatedAt
+		}
+	}
+	return at
+}
+
+// moveSenders moves each sender's read and sent seqs to the last seq the
+// sender got in each conversation of the stored results (system messages,
+// sender 0, move nothing), inside the append transaction, so unread (head -
+// read) never counts one's own messages.
+func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResult) error {
+	type key struct {
+		user int64
+		conv string
+	}
+	last := map[key]int64{}
+	var order []key
+	for _, r := range results {
+		m := r.Message
+		if r.Duplicate || m.SenderID == 0 || m.Seq == 0 {
+			continue
+		}
+		k := key{m.SenderID, m.Conversation}
+		if _, ok := last[k]; !ok {
+			order = append(order, k)
+		}
+		last[k] = max(last[k], m.Seq)
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	now := d.now()
+	models := make([]mdb.WriteModel, len(order))
+	for i, k := range order {
+		models[i] = mdb.NewUpdateOneModel().SetFilter(stateFilter(k.user, k.conv)).SetUpdate(sentUpdate(last[k], now)).SetUpsert(true)
+	}
+	if _, err := d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
+		return fmt.Errorf("move senders' read seqs: %w", raced(err, idxStateKey))
+	}
+	return nil
 }

@@ -39,6 +39,7 @@ const (
 	collCounters = "counters"
 	collCursors  = "cursors"
 	collArticles = "articles"
+	collStates   = "conv_states"
 )
 
 // ShardKeys are the shard keys chosen for a sharded cluster (apply with
@@ -58,6 +59,8 @@ const (
 //   - cursors by {u: 1}: a user's cursors (all devices, all conversations)
 //     live together, ListCursors targets one shard, and the unique (u, d, c)
 //     index starts with the shard key.
+//   - conv_states by {u: 1}: a user's conversation list reads one shard;
+//     readers and receipt counts of a conversation go to every shard.
 //   - articles by {sub: 1}: a subscription's articles list from one shard.
 //     _id (a snowflake) is unique per shard only, which snowflakes make safe.
 var ShardKeys = map[string]bson.D{
@@ -65,6 +68,7 @@ var ShardKeys = map[string]bson.D{
 	collCounters: {{Key: "_id", Value: "hashed"}},
 	collCursors:  {{Key: "u", Value: 1}},
 	collArticles: {{Key: "sub", Value: 1}},
+	collStates:   {{Key: "u", Value: 1}},
 }
 
 // Documents implements store.Documents on MongoDB. It is safe for concurrent
@@ -75,6 +79,7 @@ type Documents struct {
 	counters *mdb.Collection
 	cursors  *mdb.Collection
 	articles *mdb.Collection
+	states   *mdb.Collection
 	now      func() time.Time
 }
 
@@ -117,6 +122,7 @@ func newDocuments(client *mdb.Client, database string) *Documents {
 		counters: db.Collection(collCounters),
 		cursors:  db.Collection(collCursors),
 		articles: db.Collection(collArticles),
+		states:   db.Collection(collStates),
 		now:      func() time.Time { return time.Now().UTC() },
 	}
 }
@@ -155,6 +161,7 @@ func (d *Documents) EnsureIndexes(ctx context.Context) error {
 		collCounters: d.counters,
 		collCursors:  d.cursors,
 		collArticles: d.articles,
+		collStates:   d.states,
 	}
 	for _, ci := range Indexes() {
 		if len(ci.Models) == 0 {
@@ -197,13 +204,16 @@ func (d *Documents) disconnect() error {
 
 // Index names, fixed so that a duplicate-key error can say which one fired.
 const (
-	idxConvSeq    = "conv_seq"
-	idxSenderCMID = "sender_cmid"
-	idxConvTSSeq  = "conv_ts_seq"
-	idxCursorKey  = "u_d_c"
-	idxSubID      = "sub_id"
-	idxStateID    = "state_id"
-	idxID         = "_id_" // the server's name for the _id index
+	idxConvSeq      = "conv_seq"
+	idxSenderCMID   = "sender_cmid"
+	idxConvTSSeq    = "conv_ts_seq"
+	idxCursorKey    = "u_d_c"
+	idxSubID        = "sub_id"
+	idxStateID      = "state_id"
+	idxCursorAcked  = "c_acked_u"
+	idxStateKey     = "u_c"
+	idxStateReaders = "c_read_u"
+	idxID           = "_id_" // the server's name for the _id index
 )
 
 // errTooManyConflicts is returned when racing appends keep colliding.

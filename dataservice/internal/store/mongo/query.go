@@ -36,6 +36,16 @@ func Indexes() []CollectionIndexes {
 		{Collection: collCursors, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "u", Value: 1}, {Key: "d", Value: 1}, {Key: "c", Value: 1}},
 				Options: options.Index().SetName(idxCursorKey).SetUnique(true)},
+			// Delivered counts: users with a device acked at or past a seq.
+			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "acked", Value: 1}, {Key: "u", Value: 1}},
+				Options: options.Index().SetName(idxCursorAcked)},
+		}},
+		{Collection: collStates, Models: []mdb.IndexModel{
+			{Keys: bson.D{{Key: "u", Value: 1}, {Key: "c", Value: 1}},
+				Options: options.Index().SetName(idxStateKey).SetUnique(true)},
+			// Readers of a message: read >= seq within a conversation.
+			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "read", Value: 1}, {Key: "u", Value: 1}},
+				Options: options.Index().SetName(idxStateReaders)},
 		}},
 		{Collection: collArticles, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "sub", Value: 1}, {Key: "_id", Value: -1}},
@@ -147,8 +157,13 @@ func counterFilter(conv string) bson.D {
 	return bson.D{{Key: "_id", Value: conv}}
 }
 
-func counterIncUpdate(n int64) bson.D {
-	return bson.D{{Key: "$inc", Value: bson.D{{Key: "seq", Value: n}}}}
+// The counter's ts (Unix ns) is when its head was appended: the newest
+// created time of the batch, never moved back.
+func counterIncUpdate(n, ts int64) bson.D {
+	return bson.D{
+		{Key: "$inc", Value: bson.D{{Key: "seq", Value: n}}},
+		{Key: "$max", Value: bson.D{{Key: "ts", Value: ts}}},
+	}
 }
 
 func countersFilter(convs []string) bson.D {
@@ -158,6 +173,7 @@ func countersFilter(convs []string) bson.D {
 type counterDoc struct {
 	Conv string `bson:"_id"`
 	Seq  int64  `bson:"seq"`
+	TS   int64  `bson:"ts"`
 }
 
 // rangeFilter selects r.AfterSeq < seq (< r.BeforeSeq when > 0).
@@ -409,3 +425,52 @@ func listArticlesFilter(af store.ArticleFilter, afterID int64) bson.D {
 }
 
 func articleSort() bson.D { return bson.D{{Key: "_id", Value: -1}} }
+
+// ---- conversation states ----
+
+type stateDoc struct {
+	User   int64  `bson:"u"`
+	Conv   string `bson:"c"`
+	Read   int64  `bson:"read"`
+	Sent   int64  `bson:"sent"`
+	Muted  bool   `bson:"muted"`
+	Pinned bool   `bson:"pinned"`
+	Hidden int64  `bson:"hidden"`
+	TS     int64  `bson:"ts"`
+}
+
+func (s stateDoc) state() store.ConversationState {
+	return store.ConversationState{UserID: s.User, Conversation: s.Conv, ReadSeq: s.Read, LastSentSeq: s.Sent,
+		Muted: s.Muted, Pinned: s.Pinned, HiddenSeq: s.Hidden, UpdatedAt: fromNanos(s.TS)}
+}
+
+func stateFilter(user int64, conv string) bson.D {
+	return bson.D{{Key: "u", Value: user}, {Key: "c", Value: conv}}
+}
+
+// sentUpdate moves a sender's read and sent seqs to seq ($max), for the
+// append transaction.
+func sentUpdate(seq int64, now time.Time) bson.D {
+	return bson.D{
+		{Key: "$max", Value: bson.D{{Key: "read", Value: seq}, {Key: "sent", Value: seq}}},
+		{Key: "$set", Value: bson.D{{Key: "ts", Value: nanos(now)}}},
+	}
+}
+
+// readersFilter selects q's readers above after.
+func readersFilter(q store.ReaderQuery, after int64) bson.D {
+	u := bson.D{{Key: "$gt", Value: after}}
+	if len(q.Exclude) > 0 {
+		u = append(u, bson.E{Key: "$nin", Value: q.Exclude})
+	}
+	return bson.D{{Key: "c", Value: q.Conversation}, {Key: "read", Value: bson.D{{Key: "$gte", Value: q.Seq}}}, {Key: "u", Value: u}}
+}
+
+// deliveredFilter selects the cursors of q's conversation acked at or past q.Seq.
+func deliveredFilter(q store.ReaderQuery) bson.D {
+	f := bson.D{{Key: "c", Value: q.Conversation}, {Key: "acked", Value: bson.D{{Key: "$gte", Value: q.Seq}}}}
+	if len(q.Exclude) > 0 {
+		f = append(f, bson.E{Key: "u", Value: bson.D{{Key: "$nin", Value: q.Exclude}}})
+	}
+	return f
+}

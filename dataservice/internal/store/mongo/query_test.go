@@ -77,6 +77,9 @@ func TestIndexes(t *testing.T) {
 		{collMessages, "sender_cmid", `{"sender":` + I("1") + `,"cmid":` + I("1") + `}`, true},
 		{collMessages, "conv_ts_seq", `{"conv":` + I("1") + `,"ts":` + I("1") + `,"seq":` + I("1") + `}`, false},
 		{collCursors, "u_d_c", `{"u":` + I("1") + `,"d":` + I("1") + `,"c":` + I("1") + `}`, true},
+		{collCursors, "c_acked_u", `{"c":` + I("1") + `,"acked":` + I("1") + `,"u":` + I("1") + `}`, false},
+		{collStates, "u_c", `{"u":` + I("1") + `,"c":` + I("1") + `}`, true},
+		{collStates, "c_read_u", `{"c":` + I("1") + `,"read":` + I("1") + `,"u":` + I("1") + `}`, false},
 		{collArticles, "sub_id", `{"sub":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 		{collArticles, "state_id", `{"state":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 	}
@@ -97,7 +100,7 @@ func TestIndexes(t *testing.T) {
 			got = append(got, idx{ci.Collection, *o.Name, ext(t, m.Keys), o.Unique != nil && *o.Unique})
 		}
 	}
-	for _, c := range []string{collMessages, collCounters, collCursors, collArticles} {
+	for _, c := range []string{collMessages, collCounters, collCursors, collArticles, collStates} {
 		if !colls[c] {
 			t.Errorf("collection %s missing from Indexes()", c)
 		}
@@ -118,6 +121,7 @@ func TestShardKeys(t *testing.T) {
 		{"counters", ShardKeys[collCounters], `{"_id":"hashed"}`},
 		{"cursors", ShardKeys[collCursors], `{"u":` + I("1") + `}`},
 		{"articles", ShardKeys[collArticles], `{"sub":` + I("1") + `}`},
+		{"conv_states", ShardKeys[collStates], `{"u":` + I("1") + `}`},
 	})
 	// Every unique index other than _id must start with its collection's
 	// shard key, or a sharded cluster refuses it. sender_cmid is the known,
@@ -159,7 +163,7 @@ func TestMessageBuilders(t *testing.T) {
 			`{"$or":[{"sender":` + L("42") + `,"cmid":{"$in":["a","b"]}},{"sender":` + L("0") + `,"cmid":{"$in":["sys"]}}]}`},
 		{"by client id", byClientIDFilter(42, "c-1"), `{"sender":` + L("42") + `,"cmid":"c-1"}`},
 		{"counter", counterFilter("u:1:2"), `{"_id":"u:1:2"}`},
-		{"counter inc", counterIncUpdate(3), `{"$inc":{"seq":` + L("3") + `}}`},
+		{"counter inc", counterIncUpdate(3, 7), `{"$inc":{"seq":` + L("3") + `},"$max":{"ts":` + L("7") + `}}`},
 		{"counters", countersFilter([]string{"a", "b"}), `{"_id":{"$in":["a","b"]}}`},
 		{"range after", rangeFilter(store.MessageRange{Conversation: "g:1", AfterSeq: 5}),
 			`{"conv":"g:1","seq":{"$gt":` + L("5") + `}}`},

@@ -116,7 +116,13 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 			return nil, fmt.Errorf("commit: %w", err)
 		}
 	} else {
-		heads, err := bumpCounters(ctx, conn, head, count)
+		at := map[string]time.Time{} // the newest created_at per conversation
+		for _, i := range fresh {
+			if m := msgs[i]; m.CreatedAt.After(at[m.Conversation]) {
+				at[m.Conversation] = m.CreatedAt
+			}
+		}
+		heads, err := bumpCounters(ctx, conn, head, count, at)
 		if err != nil {
 			return nil, err
 		}
@@ -137,7 +143,8 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 			results[i] = store.AppendResult{Message: m}
 			rows = append(rows, m)
 		}
-		if err := insertMessagesAndCommit(ctx, conn, rows); err != nil {
+		tail, tailArgs := senderStates(rows)
+		if err := insertMessagesAndCommit(ctx, conn, rows, tail, tailArgs); err != nil {
 			return nil, err
 		}
 	}
@@ -200,28 +207,28 @@ func messagesByKeys(ctx context.Context, conn *sql.Conn, head string, keys map[d
 }
 
 // bumpCounters adds count[c] to each conversation's counter, creating
-// missing ones, and returns the new values: the upsert and the read in one
-// packet, after head (the transaction's begin). The upsert lists
-// conversations in sorted order so concurrent batches lock counters in the
-// same order.
-func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[string]int64) (map[string]int64, error) {
+// missing ones, stamps it with at[c] (when the head was appended) and
+// returns the new values: the upsert and the read in one packet, after head
+// (the transaction's begin). The upsert lists conversations in sorted order
+// so concurrent batches lock counters in the same order.
+func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[string]int64, at map[string]time.Time) (map[string]int64, error) {
 	convs := make([]string, 0, len(count))
 	for c := range count {
 		convs = append(convs, c)
 	}
 	slices.Sort(convs)
-	values := strings.Repeat("(?, ?), ", len(convs)-1) + "(?, ?)"
-	args := make([]any, 0, 3*len(convs))
+	values := strings.Repeat("(?, ?, ?), ", len(convs)-1) + "(?, ?, ?)"
+	args := make([]any, 0, 4*len(convs))
 	for _, c := range convs {
-		args = append(args, c, count[c])
+		args = append(args, c, count[c], dbTime(at[c]))
 	}
 	for _, c := range convs {
 		args = append(args, c)
 	}
 	// We hold these rows' locks after the upsert, so the values read are
 	// ours until commit.
-	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq) VALUES "+values+
-		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq); "+
+	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq, updated_at) VALUES "+values+
+		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq), updated_at = VALUES(updated_at); "+
 		"SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+placeholders(len(convs))+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("bump seq counters: %w", err)
@@ -245,11 +252,53 @@ func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[st
 	return heads, nil
 }
 
+// senderStates is the upsert that moves each sender's read_seq and
+// last_sent_seq to the last seq the sender got in each conversation of rows
+// (system messages, sender 0, move nothing), in key order so concurrent
+// appends lock the rows in the same order; "" when there is none. It runs in
+// the append's transaction, in the packet of the last INSERT, so it costs no
+// round trip and unread (head - read_seq) never counts one's own messages.
+func senderStates(rows []store.Message) (string, []any) {
+	type key struct {
+		user int64
+		conv string
+	}
+	last := map[key]int64{}
+	var at time.Time
+	for _, m := range rows {
+		if m.SenderID == 0 {
+			continue
+		}
+		k := key{m.SenderID, m.Conversation}
+		last[k] = max(last[k], m.Seq)
+		if m.CreatedAt.After(at) {
+			at = m.CreatedAt
+		}
+	}
+	if len(last) == 0 {
+		return "", nil
+	}
+	keys := make([]key, 0, len(last))
+	for k := range last {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.user, b.user), strings.Compare(a.conv, b.conv)) })
+	args := make([]any, 0, 5*len(keys))
+	for _, k := range keys {
+		args = append(args, k.user, k.conv, last[k], last[k], at)
+	}
+	return "INSERT INTO conversation_states (user_id, conversation, read_seq, last_sent_seq, updated_at) VALUES " +
+		strings.Repeat("(?, ?, ?, ?, ?), ", len(keys)-1) + "(?, ?, ?, ?, ?)" +
+		" ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq))," +
+		" last_sent_seq = GREATEST(last_sent_seq, VALUES(last_sent_seq)), updated_at = VALUES(updated_at)", args
+}
+
 // insertMessagesAndCommit inserts rows with multi-row INSERTs of bounded
-// size, the last one in one packet with the COMMIT, in (sender, client id)
-// order so two batches sharing keys take the unique index's locks in the
-// same order. A failed INSERT stops its packet: the COMMIT does not run.
-func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.Message) error {
+// size, the last one in one packet with tail (a statement of the same
+// transaction, "" for none) and the COMMIT, in (sender, client id) order so
+// two batches sharing keys take the unique index's locks in the same order.
+// A failed statement stops its packet: the COMMIT does not run.
+func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.Message, tail string, tailArgs []any) error {
 	slices.SortFunc(rows, func(a, b store.Message) int {
 		return cmp.Or(cmp.Compare(a.SenderID, b.SenderID), strings.Compare(a.ClientMsgID, b.ClientMsgID))
 	})
@@ -268,6 +317,10 @@ func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.M
 		q := "INSERT INTO messages (" + msgCols + ") VALUES " +
 			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
 		if len(rows) == 0 {
+			if tail != "" {
+				q += "; " + tail
+				args = append(args, tailArgs...)
+			}
 			q += "; COMMIT"
 		}
 		if _, err := conn.ExecContext(ctx, q, args...); err != nil {

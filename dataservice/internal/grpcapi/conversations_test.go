@@ -1,0 +1,112 @@
+package grpcapi_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/privateim/privateim/dataservice/internal/dataservicetest"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
+)
+
+// TestConversationsOverGRPC: every Conversations RPC reaches the store and
+// converts both ways over real gRPC; sending moves the sender's read seq;
+// bad input names its field and stores nothing.
+func TestConversationsOverGRPC(t *testing.T) {
+	e := dataservicetest.Start(t)
+	ctx := testCtx(t)
+	conv := fmt.Sprintf("u:%d:%d", 901, 902)
+	for i := range 3 {
+		check(e.Messages.AppendMessage(ctx, &datav1.AppendMessageRequest{
+			Conversation: conv, SenderId: 901, ClientMsgId: fmt.Sprintf("c-%d", i), Kind: "text",
+			Content: []byte(`{"text":"` + strings.Repeat("x", 50) + `"}`),
+		}))(t)
+	}
+	c := e.Conversations
+
+	t.Run("SetReadSeq", func(t *testing.T) {
+		got := check(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 902, Conversation: conv, Seq: 2}))(t)
+		if got.GetReadSeq() != 2 || !got.GetChanged() {
+			t.Errorf("SetReadSeq 2 = %v", got)
+		}
+		got = check(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 902, Conversation: conv, Seq: 1}))(t)
+		if got.GetReadSeq() != 2 || got.GetChanged() {
+			t.Errorf("SetReadSeq 1 after 2 = %v, want 2 unchanged", got)
+		}
+		st := wantCode(t, errOf(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 902, Conversation: conv, Seq: 4})), codes.FailedPrecondition)
+		if !strings.Contains(st.Message(), "beyond") {
+			t.Errorf("beyond the head: message %q", st.Message())
+		}
+		wantField(t, errOf(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 902, Conversation: conv, Seq: -1})), "seq")
+		wantField(t, errOf(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 902, Conversation: "", Seq: 1})), "conversation")
+		wantField(t, errOf(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 0, Conversation: conv, Seq: 1})), "user_id")
+	})
+
+	t.Run("States", func(t *testing.T) {
+		got := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 901, Conversations: []string{conv, "nope"}}))(t)
+		if len(got.GetStates()) != 2 {
+			t.Fatalf("states = %v", got)
+		}
+		if s := got.GetStates()[0]; s.GetReadSeq() != 3 || s.GetLastSentSeq() != 3 || s.GetUpdatedAt() == nil {
+			t.Errorf("sender's state = %v, want read and sent 3", s)
+		}
+		if s := got.GetStates()[1]; s.GetConversation() != "nope" || s.GetReadSeq() != 0 || s.GetUpdatedAt() != nil {
+			t.Errorf("state without a row = %v", s)
+		}
+		all := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 902}))(t)
+		if len(all.GetStates()) != 1 || all.GetStates()[0].GetReadSeq() != 2 {
+			t.Errorf("every state of 902 = %v", all)
+		}
+		wantField(t, errOf(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 901, Conversations: make([]string, 2001)})), "conversations")
+	})
+
+	t.Run("Settings", func(t *testing.T) {
+		got := check(c.UpdateConversationSettings(ctx, &datav1.UpdateConversationSettingsRequest{UserId: 902, Conversation: conv, Pinned: proto.Bool(true), Hidden: proto.Bool(true)}))(t)
+		if !got.GetPinned() || got.GetMuted() || got.GetHiddenSeq() != 3 || got.GetReadSeq() != 2 {
+			t.Errorf("after pin and hide: %v", got)
+		}
+		wantField(t, errOf(c.UpdateConversationSettings(ctx, &datav1.UpdateConversationSettingsRequest{UserId: 902, Conversation: conv})), "muted")
+	})
+
+	t.Run("Receipts", func(t *testing.T) {
+		check(e.Messages.AdvanceCursorsPlus(ctx, &datav1.AdvanceCursorsPlusRequest{Cursors: []*datav1.AdvanceCursorRequest{
+			{UserId: 902, DeviceId: "phone", Conversation: conv, DeliveredSeq: 3, AckedSeq: 3},
+		}}))(t)
+		readers := check(c.ListReaders(ctx, &datav1.ListReadersRequest{Conversation: conv, Seq: 2, ExcludeUserIds: []int64{901}}))(t)
+		if !slices.Equal(readers.GetUserIds(), []int64{902}) || readers.GetHasMore() {
+			t.Errorf("readers of 2 = %v", readers)
+		}
+		counts := check(c.CountReceipts(ctx, &datav1.CountReceiptsRequest{Queries: []*datav1.ReceiptQuery{
+			{Conversation: conv, Seq: 3, ExcludeUserIds: []int64{901}},
+		}}))(t)
+		if n := counts.GetCounts()[0]; n.GetReadCount() != 0 || n.GetDeliveredCount() != 1 || n.GetSeq() != 3 || n.GetConversation() != conv {
+			t.Errorf("counts of 3 = %v, want read 0, delivered 1", n)
+		}
+		rs := check(c.GetUserReceipts(ctx, &datav1.GetUserReceiptsRequest{Keys: []*datav1.UserReceiptKey{{Conversation: conv, UserId: 902}}}))(t)
+		if r := rs.GetReceipts()[0]; r.GetReadSeq() != 2 || r.GetDeliveredSeq() != 3 || r.GetUserId() != 902 {
+			t.Errorf("receipt of 902 = %v", r)
+		}
+		wantField(t, errOf(c.ListReaders(ctx, &datav1.ListReadersRequest{Conversation: conv, Seq: 1, Limit: 1001})), "limit")
+		wantField(t, errOf(c.CountReceipts(ctx, &datav1.CountReceiptsRequest{})), "queries")
+		wantField(t, errOf(c.CountReceipts(ctx, &datav1.CountReceiptsRequest{Queries: []*datav1.ReceiptQuery{{Conversation: conv, Seq: 0}}})), "queries[0].seq")
+		wantField(t, errOf(c.GetUserReceipts(ctx, &datav1.GetUserReceiptsRequest{Keys: []*datav1.UserReceiptKey{{Conversation: conv}}})), "keys[0].user_id")
+	})
+
+	t.Run("Heads", func(t *testing.T) {
+		got := check(c.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: []string{"none", conv}, ContentLimit: 20}))(t)
+		if h := got.GetHeads()[0]; h.GetHeadSeq() != 0 || h.GetLastMessage() != nil || h.GetUpdatedAt() != nil {
+			t.Errorf("head of none = %v", h)
+		}
+		h := got.GetHeads()[1]
+		if h.GetHeadSeq() != 3 || h.GetUpdatedAt() == nil || !h.GetContentTruncated() ||
+			h.GetLastMessage().GetSeq() != 3 || h.GetLastMessage().GetSenderId() != 901 || len(h.GetLastMessage().GetContent()) != 20 {
+			t.Errorf("head = %v", h)
+		}
+		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{})), "conversations")
+		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: []string{conv}, ContentLimit: -1})), "content_limit")
+	})
+}

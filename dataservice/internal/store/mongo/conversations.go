@@ -1,0 +1,251 @@
+package mongo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+	"go.mongodb.org/mongo-driver/v2/bson"
+	mdb "go.mongodb.org/mongo-driver/v2/mongo"
+	"go.mongodb.org/mongo-driver/v2/mongo/options"
+)
+
+// head is a conversation's last seq (0 when it has none).
+func (d *Documents) head(ctx context.Context, conv string) (int64, error) {
+	var doc counterDoc
+	err := d.counters.FindOne(ctx, counterFilter(conv)).Decode(&doc)
+	if errors.Is(err, mdb.ErrNoDocuments) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("head of %q: %w", conv, err)
+	}
+	return doc.Seq, nil
+}
+
+// SetReadSeq checks the head (heads only grow, so a check before the write
+// stays true), then sets read where it is below seq. A stored read at or past
+// seq makes the upsert's filter miss and its insert collide with the unique
+// (u, c) key: that is "unchanged".
+func (d *Documents) SetReadSeq(ctx context.Context, userID int64, conversation string, seq int64) (int64, bool, error) {
+	head, err := d.head(ctx, conversation)
+	if err != nil {
+		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation, err)
+	}
+	if seq > head {
+		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation,
+			store.Preconditionf("seq %d is beyond the conversation's head %d", seq, head))
+	}
+	filter := append(stateFilter(userID, conversation), bson.E{Key: "read", Value: bson.D{{Key: "$lt", Value: seq}}})
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "read", Value: seq}, {Key: "ts", Value: nanos(d.now())}}}}
+	_, err = d.states.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
+	switch {
+	case err == nil:
+		return seq, true, nil
+	case !mdb.IsDuplicateKeyError(err):
+		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation, err)
+	}
+	var doc stateDoc
+	if err := d.states.FindOne(ctx, stateFilter(userID, conversation)).Decode(&doc); err != nil {
+		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation, translate(err))
+	}
+	return doc.Read, false, nil
+}
+
+// ConversationStates reads the user's documents (one shard: conv_states
+// is sharded by u).
+func (d *Documents) ConversationStates(ctx context.Context, userID int64, conversations []string) ([]store.ConversationState, error) {
+	filter := bson.D{{Key: "u", Value: userID}}
+	if len(conversations) > 0 {
+		filter = append(filter, bson.E{Key: "c", Value: bson.D{{Key: "$in", Value: conversations}}})
+	}
+	cur, err := d.states.Find(ctx, filter, options.Find().SetSort(bson.D{{Key: "c", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("conversation states of user %d: %w", userID, err)
+	}
+	var docs []stateDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("conversation states of user %d: %w", userID, err)
+	}
+	if len(conversations) == 0 {
+		out := make([]store.ConversationState, len(docs))
+		for i, doc := range docs {
+			out[i] = doc.state()
+		}
+		return out, nil
+	}
+	byConv := make(map[string]store.ConversationState, len(docs))
+	for _, doc := range docs {
+		byConv[doc.Conv] = doc.state()
+	}
+	out := make([]store.ConversationState, len(conversations))
+	for i, c := range conversations {
+		s, ok := byConv[c]
+		if !ok {
+			s = store.ConversationState{UserID: userID, Conversation: c}
+		}
+		out[i] = s
+	}
+	return out, nil
+}
+
+// UpdateConversationSettings sets the given fields with one upsert.
+func (d *Documents) UpdateConversationSettings(ctx context.Context, userID int64, conversation string, set store.ConversationSettings) (store.ConversationState, error) {
+	fields := bson.D{{Key: "ts", Value: nanos(d.now())}}
+	if set.Muted != nil {
+		fields = append(fields, bson.E{Key: "muted", Value: *set.Muted})
+	}
+	if set.Pinned != nil {
+		fields = append(fields, bson.E{Key: "pinned", Value: *set.Pinned})
+	}
+	if set.Hidden != nil {
+		var hidden int64
+		if *set.Hidden {
+			h, err := d.head(ctx, conversation)
+			if err != nil {
+				return store.ConversationState{}, fmt.Errorf("update settings of user %d in %q: %w", userID, conversation, err)
+			}
+			hidden = h
+		}
+		fields = append(fields, bson.E{Key: "hidden", Value: hidden})
+	}
+	var doc stateDoc
+	err := d.states.FindOneAndUpdate(ctx, stateFilter(userID, conversation), bson.D{{Key: "$set", Value: fields}},
+		options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
+	if mdb.IsDuplicateKeyError(err) {
+		// Two first upserts raced; the row exists now.
+		err = d.states.FindOneAndUpdate(ctx, stateFilter(userID, conversation), bson.D{{Key: "$set", Value: fields}},
+			options.FindOneAndUpdate().SetReturnDocument(options.After)).Decode(&doc)
+	}
+	if err != nil {
+		return store.ConversationState{}, fmt.Errorf("update settings of user %d in %q: %w", userID, conversation, translate(err))
+	}
+	return doc.state(), nil
+}
+
+// ListReaders ranges over the c_read_u index.
+func (d *Documents) ListReaders(ctx context.Context, q store.ReaderQuery, afterUserID int64, limit int) ([]int64, bool, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	cur, err := d.states.Find(ctx, readersFilter(q, afterUserID), options.Find().
+		SetSort(bson.D{{Key: "u", Value: 1}}).SetLimit(int64(limit)+1).SetProjection(bson.D{{Key: "u", Value: 1}}))
+	if err != nil {
+		return nil, false, fmt.Errorf("readers of %q at %d: %w", q.Conversation, q.Seq, err)
+	}
+	var docs []stateDoc
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, false, fmt.Errorf("readers of %q at %d: %w", q.Conversation, q.Seq, err)
+	}
+	more := len(docs) > limit
+	if more {
+		docs = docs[:limit]
+	}
+	ids := make([]int64, len(docs))
+	for i, doc := range docs {
+		ids[i] = doc.User
+	}
+	return ids, more, nil
+}
+
+// CountReceipts counts readers (c_read_u) and the distinct users of the
+// acked cursors (c_acked_u) per query.
+func (d *Documents) CountReceipts(ctx context.Context, qs []store.ReaderQuery) ([]store.ReceiptCount, error) {
+	out := make([]store.ReceiptCount, len(qs))
+	for i, q := range qs {
+		read, err := d.states.CountDocuments(ctx, readersFilter(q, 0))
+		if err != nil {
+			return nil, fmt.Errorf("count readers of %q at %d: %w", q.Conversation, q.Seq, err)
+		}
+		res := d.cursors.Distinct(ctx, "u", deliveredFilter(q))
+		var users []int64
+		if err := res.Decode(&users); err != nil {
+			return nil, fmt.Errorf("count delivered of %q at %d: %w", q.Conversation, q.Seq, err)
+		}
+		out[i] = store.ReceiptCount{Read: read, Delivered: int64(len(users))}
+	}
+	return out, nil
+}
+
+// UserReceipts reads each key's state and its highest acked cursor.
+func (d *Documents) UserReceipts(ctx context.Context, keys []store.UserReceipt) ([]store.UserReceipt, error) {
+	out := make([]store.UserReceipt, len(keys))
+	for i, k := range keys {
+		r := store.UserReceipt{Conversation: k.Conversation, UserID: k.UserID}
+		var st stateDoc
+		err := d.states.FindOne(ctx, stateFilter(k.UserID, k.Conversation)).Decode(&st)
+		if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
+			return nil, fmt.Errorf("receipt of user %d in %q: %w", k.UserID, k.Conversation, err)
+		}
+		r.ReadSeq = st.Read
+		var cd cursorDoc
+		err = d.cursors.FindOne(ctx, bson.D{{Key: "u", Value: k.UserID}, {Key: "c", Value: k.Conversation}},
+			options.FindOne().SetSort(bson.D{{Key: "acked", Value: -1}})).Decode(&cd)
+		if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
+			return nil, fmt.Errorf("receipt of user %d in %q: %w", k.UserID, k.Conversation, err)
+		}
+		r.DeliveredSeq = cd.Acked
+		out[i] = r
+	}
+	return out, nil
+}
+
+// Heads reads the counters, then the last messages by their (conv, seq)
+// key, and cuts long contents here.
+func (d *Documents) Heads(ctx context.Context, conversations []string, contentLimit int) ([]store.Head, error) {
+	out := make([]store.Head, len(conversations))
+	for i, c := range conversations {
+		out[i] = store.Head{Conversation: c}
+	}
+	if len(conversations) == 0 {
+		return out, nil
+	}
+	cur, err := d.counters.Find(ctx, countersFilter(conversations))
+	if err != nil {
+		return nil, fmt.Errorf("heads of %d conversations: %w", len(conversations), err)
+	}
+	var counters []counterDoc
+	if err := cur.All(ctx, &counters); err != nil {
+		return nil, fmt.Errorf("heads of %d conversations: %w", len(conversations), err)
+	}
+	if len(counters) == 0 {
+		return out, nil
+	}
+	keys := make(bson.A, 0, len(counters))
+	for _, c := range counters {
+		keys = append(keys, bson.D{{Key: "conv", Value: c.Conv}, {Key: "seq", Value: c.Seq}})
+	}
+	mcur, err := d.messages.Find(ctx, bson.D{{Key: "$or", Value: keys}})
+	if err != nil {
+		return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
+	}
+	msgs, err := decodeMessages(ctx, mcur)
+	if err != nil {
+		return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
+	}
+	last := make(map[string]store.Message, len(msgs))
+	for _, m := range msgs {
+		last[m.Conversation] = m
+	}
+	byConv := make(map[string]store.Head, len(counters))
+	for _, c := range counters {
+		h := store.Head{Conversation: c.Conv, Seq: c.Seq, UpdatedAt: fromNanos(c.TS)}
+		if m, ok := last[c.Conv]; ok && m.Seq == c.Seq {
+			if len(m.Content) > contentLimit {
+				m.Content, h.Truncated = m.Content[:contentLimit], true
+			}
+			h.Last = m
+			if h.UpdatedAt.IsZero() {
+				h.UpdatedAt = m.CreatedAt
+			}
+		}
+		byConv[c.Conv] = h
+	}
+	for i, c := range conversations {
+		if h, ok := byConv[c]; ok {
+			out[i] = h
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,26 @@
+-- document role: conversation state (issue 14). Each user's read seq and
+-- settings per conversation; an append moves the sender's read_seq and
+-- last_sent_seq to the message's seq in its own transaction, so unread is
+-- head - read_seq without counting messages.
+CREATE TABLE IF NOT EXISTS conversation_states (
+  user_id BIGINT NOT NULL,
+  conversation VARBINARY(128) NOT NULL,
+  read_seq BIGINT NOT NULL DEFAULT 0,
+  last_sent_seq BIGINT NOT NULL DEFAULT 0,
+  muted BOOLEAN NOT NULL DEFAULT FALSE,
+  pinned BOOLEAN NOT NULL DEFAULT FALSE,
+  hidden_seq BIGINT NOT NULL DEFAULT 0,
+  updated_at DATETIME(6) NOT NULL,
+  PRIMARY KEY (user_id, conversation),
+  -- readers of a message: read_seq >= seq within a conversation
+  KEY idx_conversation_states_readers (conversation, read_seq, user_id)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
+
+-- when each conversation's head was appended (the conversation list orders
+-- by it); NULL for heads appended before this migration.
+ALTER TABLE conversation_seq
+  ADD COLUMN updated_at DATETIME(6) NULL;
+
+-- delivered counts: distinct users with a device acked at or past a seq
+ALTER TABLE cursors
+  ADD KEY idx_cursors_delivered (conversation, acked_seq, user_id);

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"strconv"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
@@ -133,6 +134,44 @@ func (s *groupsServer) DeleteGroupBan(ctx context.Context, r *datav1.DeleteGroup
 	return banPB(b), nil
 }
 
+// joinRequestNoticeKind is the kind of the system messages about join
+// requests and invites (JoinRequestNotice).
+const joinRequestNoticeKind = "group_request"
+
+// joinRequestNotice checks an optional JoinRequestNotice.
+func (c *checker) joinRequestNotice(field string, n *datav1.JoinRequestNotice) {
+	if n == nil {
+		return
+	}
+	c.key(field+".client_msg_id", n.GetClientMsgId(), maxClientMsgIDBytes)
+	if len(n.GetContent()) > maxContentBytes {
+		c.add(field+".content", "at most %d bytes", maxContentBytes)
+	}
+}
+
+// joinRequestNotice is the outbox message of a JoinRequestNotice to user,
+// nil for none: in the user's own conversation, never anyone else's.
+func (b *base) joinRequestNotice(n *datav1.JoinRequestNotice, user int64) *store.Message {
+	if n == nil {
+		return nil
+	}
+	return &store.Message{
+		ID: b.ids.Next(), Conversation: "sys:" + strconv.FormatInt(user, 10), ClientMsgID: n.GetClientMsgId(),
+		Kind: joinRequestNoticeKind, Content: n.GetContent(), CreatedAt: b.now(),
+	}
+}
+
+// withJoinNoticeSeq appends a committed change's notice (nil: none) and
+// puts its seq in j.
+func (b *base) withJoinNoticeSeq(ctx context.Context, j *datav1.GroupJoinRequest, n *store.Message) *datav1.GroupJoinRequest {
+	if n != nil {
+		if stored, ok := b.appendNotice(ctx, *n); ok {
+			j.NoticeSeq = stored.Seq
+		}
+	}
+	return j
+}
+
 func joinPB(j store.GroupJoinRequest) *datav1.GroupJoinRequest {
 	return &datav1.GroupJoinRequest{
 		GroupId: j.GroupID, UserId: j.UserID, Kind: datav1.GroupJoinKind(j.Kind), InviterId: j.InviterID,
@@ -150,16 +189,18 @@ func (s *groupsServer) PutGroupJoinRequest(ctx context.Context, r *datav1.PutGro
 	} else {
 		c.nonNegative("inviter_id", r.GetInviterId())
 	}
+	c.joinRequestNotice("notice", r.GetNotice())
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	notice := s.joinRequestNotice(r.GetNotice(), r.GetUserId())
 	j, err := s.rel.PutGroupJoinRequest(ctx, store.GroupJoinRequest{
 		GroupID: r.GetGroupId(), UserID: r.GetUserId(), Kind: store.JoinKind(r.GetKind()), InviterID: r.GetInviterId(),
-	})
+	}, notice)
 	if err != nil {
 		return nil, s.fail(ctx, "put group join request", err)
 	}
-	return joinPB(j), nil
+	return s.withJoinNoticeSeq(ctx, joinPB(j), notice), nil
 }
 
 func (s *groupsServer) GetGroupJoinRequest(ctx context.Context, r *datav1.GetGroupJoinRequestRequest) (*datav1.GroupJoinRequest, error) {
@@ -185,15 +226,17 @@ func (s *groupsServer) UpdateGroupJoinRequest(ctx context.Context, r *datav1.Upd
 	if r.Kind != nil {
 		c.enum("kind", int32(r.GetKind()), 1, joinKindMax)
 	}
+	c.joinRequestNotice("notice", r.GetNotice())
 	if err := c.err(); err != nil {
 		return nil, err
 	}
+	notice := s.joinRequestNotice(r.GetNotice(), r.GetUserId())
 	j, err := s.rel.UpdateGroupJoinRequest(ctx, r.GetGroupId(), r.GetUserId(), store.JoinState(r.GetState()),
-		store.JoinState(r.GetExpectedState()), optEnum[datav1.GroupJoinKind, store.JoinKind](r.Kind))
+		store.JoinState(r.GetExpectedState()), optEnum[datav1.GroupJoinKind, store.JoinKind](r.Kind), notice)
 	if err != nil {
 		return nil, s.fail(ctx, "update group join request", err)
 	}
-	return joinPB(j), nil
+	return s.withJoinNoticeSeq(ctx, joinPB(j), notice), nil
 }
 
 func (s *groupsServer) ListGroupJoinRequests(ctx context.Context, r *datav1.ListGroupJoinRequestsRequest) (*datav1.ListGroupJoinRequestsResponse, error) {

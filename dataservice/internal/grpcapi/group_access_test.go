@@ -1,6 +1,7 @@
 package grpcapi_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -91,6 +92,47 @@ func TestGroupAccessPaths(t *testing.T) {
 		unban.Notice = notice("unban-ann-2", `{"event":"member_unbanned"}`)
 		_, err = e.GroupChanges.ChangeGroupPlus(ctx, unban)
 		wantCode(t, err, codes.FailedPrecondition)
+	})
+	t.Run("a join request's notices go to the user's sys conversation with the change", func(t *testing.T) {
+		dan := newUser(t, e, "Dan")
+		sys := "sys:" + strconv.FormatInt(dan.GetId(), 10)
+		rn := func(key string) *datav1.JoinRequestNotice {
+			return &datav1.JoinRequestNotice{ClientMsgId: key, Content: []byte(`{"kind":"group_request","event":"` + key + `"}`)}
+		}
+		j := check(e.Groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{
+			GroupId: gid, UserId: dan.GetId(), Kind: datav1.GroupJoinKind_GROUP_JOIN_KIND_INVITE, InviterId: ann.GetId(), Notice: rn("invite-dan"),
+		}))(t)
+		if j.GetNoticeSeq() != 1 {
+			t.Fatalf("invite notice_seq %d, want 1 (the first of %s)", j.GetNoticeSeq(), sys)
+		}
+		// A refused answer stores no notice: nothing half-written.
+		_, err := e.Groups.UpdateGroupJoinRequest(ctx, &datav1.UpdateGroupJoinRequestRequest{
+			GroupId: gid, UserId: dan.GetId(), State: datav1.GroupJoinState_GROUP_JOIN_STATE_REJECTED,
+			ExpectedState: datav1.GroupJoinState_GROUP_JOIN_STATE_ACCEPTED, Notice: rn("refused"),
+		})
+		wantCode(t, err, codes.FailedPrecondition)
+		j = check(e.Groups.UpdateGroupJoinRequest(ctx, &datav1.UpdateGroupJoinRequestRequest{
+			GroupId: gid, UserId: dan.GetId(), State: datav1.GroupJoinState_GROUP_JOIN_STATE_CANCELLED,
+			ExpectedState: datav1.GroupJoinState_GROUP_JOIN_STATE_PENDING, Notice: rn("cancel-dan"),
+		}))(t)
+		if j.GetNoticeSeq() != 2 || j.GetState() != datav1.GroupJoinState_GROUP_JOIN_STATE_CANCELLED {
+			t.Fatalf("cancel: %v, want cancelled with notice_seq 2", j)
+		}
+		h := check(e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: sys, Limit: 10}))(t).GetMessages()
+		var got []string
+		for _, m := range h {
+			if m.GetKind() != "group_request" || m.GetSenderId() != 0 {
+				t.Fatalf("notice %v, want kind group_request from sender 0", m)
+			}
+			got = append(got, m.GetClientMsgId())
+		}
+		if strings.Join(got, ",") != "invite-dan,cancel-dan" {
+			t.Fatalf("%s holds %v, want the invite's and the cancel's notices", sys, got)
+		}
+		_, err = e.Groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{
+			GroupId: gid, UserId: dan.GetId(), Kind: datav1.GroupJoinKind_GROUP_JOIN_KIND_REQUEST, Notice: &datav1.JoinRequestNotice{},
+		})
+		wantField(t, err, "notice.client_msg_id")
 	})
 	t.Run("bad input names the field", func(t *testing.T) {
 		_, err0 := e.GroupChanges.ChangeGroupPlus(ctx, &datav1.ChangeGroupPlusRequest{

@@ -418,14 +418,17 @@ type Relational interface {
 	GetGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)
 	ListGroupBans(ctx context.Context, groupID int64, p Page) (bans []GroupBan, next string, err error)
 	DeleteGroupBan(ctx context.Context, groupID, userID int64) (GroupBan, error)
-	// PutGroupJoinRequest stores r as PENDING over an answered one:
+	// PutGroupJoinRequest stores r as PENDING over an answered one, and
+	// notice (nil: none) in the notice outbox in the same transaction:
 	// *ExistsError when one is pending, *PreconditionError when the user
 	// is banned, ErrNotFound for an unknown group.
-	PutGroupJoinRequest(ctx context.Context, r GroupJoinRequest) (GroupJoinRequest, error)
+	PutGroupJoinRequest(ctx context.Context, r GroupJoinRequest, notice *Message) (GroupJoinRequest, error)
 	GetGroupJoinRequest(ctx context.Context, groupID, userID int64) (GroupJoinRequest, error)
 	// UpdateGroupJoinRequest sets state (and kind when not nil) while the
-	// state is expected (*PreconditionError otherwise).
-	UpdateGroupJoinRequest(ctx context.Context, groupID, userID int64, state, expected JoinState, kind *JoinKind) (GroupJoinRequest, error)
+	// state is expected (*PreconditionError otherwise, and notice is not
+	// stored), with notice (nil: none) put in the notice outbox in the same
+	// transaction.
+	UpdateGroupJoinRequest(ctx context.Context, groupID, userID int64, state, expected JoinState, kind *JoinKind, notice *Message) (GroupJoinRequest, error)
 	ListGroupJoinRequests(ctx context.Context, f JoinRequestFilter, p Page) (rows []GroupJoinRequest, next string, err error)
 
 	CreateSubscription(ctx context.Context, s Subscription) (Subscription, error)

@@ -64,3 +64,33 @@ func (s *Service) DeliverGroup(ctx context.Context, group int64, seqs, also []in
 
 // ErrNotStored: DeliverGroup named a seq the conversation does not hold.
 var ErrNotStored = errors.New("message not stored")
+
+// DeliverUser hands the stored messages seqs of user's own conversation
+// sys:<user> (the notices about their group join requests and invites,
+// stored by the userservice through the DataService with the change) to
+// the user's connections on every node, as DeliverGroup does for a group.
+// ErrNotStored when a seq is not stored.
+func (s *Service) DeliverUser(ctx context.Context, user int64, seqs []int64) error {
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	name := conv.System(user).String()
+	first, last := seqs[0], seqs[len(seqs)-1]
+	msgs, _, err := s.store.Messages(ctx, name, first-1, int(last-first+1))
+	if err != nil {
+		return fmt.Errorf("read %s %d..%d: %w", name, first, last, err)
+	}
+	to := []int64{user}
+	sent := 0
+	for _, m := range msgs {
+		if _, ok := slices.BinarySearch(seqs, m.Seq); !ok {
+			continue
+		}
+		s.fanout(to, nil, Delivery{Users: to, Conv: name, Seq: m.Seq, Frame: frame.Marshal(messageFrame(m, "message"))})
+		sent++
+	}
+	if sent < len(seqs) {
+		return fmt.Errorf("deliver %s: %d of %d seqs are not stored: %w", name, len(seqs)-sent, len(seqs), ErrNotStored)
+	}
+	return nil
+}

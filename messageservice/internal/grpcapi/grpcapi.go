@@ -1,7 +1,8 @@
 // Package grpcapi is the messageservice's internal gRPC API
 // (privateim.message.v1.MessageService, mutual TLS on GRPC_ADDR): Push
 // (system notices), Broadcast (a subscription's post), Online, Prune,
-// Stats and DeliverGroup (a group's stored system messages). It validates requests, calls chat and translates errors in one
+// Stats, DeliverGroup (a group's stored system messages) and DeliverUser (a user's stored
+// join request notices). It validates requests, calls chat and translates errors in one
 // place (code): callers get a safe message, the log gets the cause.
 package grpcapi
 
@@ -45,8 +46,11 @@ var Access = grpcserver.Allow{
 	messagev1.MessageService_Online_FullMethodName:    {},
 	messagev1.MessageService_Prune_FullMethodName:     {},
 	messagev1.MessageService_Stats_FullMethodName:     {},
-	// The userservice fans out the group notices it stored.
+	// The userservice fans out the group notices it stored, and the
+	// notices about join requests and invites it stored in a user's own
+	// conversation (never a message it writes: only stored ones go out).
 	messagev1.MessageService_DeliverGroup_FullMethodName: {tlsconfig.UserService},
+	messagev1.MessageService_DeliverUser_FullMethodName:  {tlsconfig.UserService},
 }
 
 // Node is what the API needs of the node.
@@ -57,6 +61,7 @@ type Node interface {
 	Prune(now time.Time, o chat.PruneOptions) (groups, subscriptions int)
 	Stats() chat.Stats
 	DeliverGroup(ctx context.Context, group int64, seqs, also []int64) error
+	DeliverUser(ctx context.Context, user int64, seqs []int64) error
 }
 
 var _ Node = (*chat.Service)(nil)
@@ -197,6 +202,25 @@ func (s *Server) DeliverGroup(ctx context.Context, req *messagev1.DeliverGroupRe
 		return nil, s.code("deliver group", err)
 	}
 	return &messagev1.DeliverGroupResponse{}, nil
+}
+
+// DeliverUser fans out stored messages of a user's sys conversation.
+func (s *Server) DeliverUser(ctx context.Context, req *messagev1.DeliverUserRequest) (*messagev1.DeliverUserResponse, error) {
+	if req.GetUserId() < 1 {
+		return nil, invalid("user_id must be > 0")
+	}
+	if n := len(req.GetSeqs()); n < 1 || n > chat.MaxDeliverSeqs {
+		return nil, invalid("seqs must hold 1..100 seqs")
+	}
+	for _, q := range req.GetSeqs() {
+		if q < 1 {
+			return nil, invalid("seqs must be > 0")
+		}
+	}
+	if err := s.node.DeliverUser(ctx, req.GetUserId(), req.GetSeqs()); err != nil {
+		return nil, s.code("deliver user", err)
+	}
+	return &messagev1.DeliverUserResponse{}, nil
 }
 
 // Stats describes this node.

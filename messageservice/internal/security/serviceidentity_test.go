@@ -13,6 +13,7 @@ import (
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
 	"github.com/privateim/privateim/foundation/stacktest"
+	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -41,6 +42,13 @@ func TestUserServiceCertificateCallingBroadcastIsDenied(t *testing.T) {
 	}
 	if _, err := messagev1.NewMessageServiceClient(stacktest.Dial(t, node.GRPCAddr(), certs.User)).Push(ctx, &messagev1.PushRequest{}); status.Code(err) != codes.PermissionDenied {
 		t.Errorf("userservice certificate: Push = %v, want PermissionDenied", err)
+	}
+	// Only the userservice delivers a user's stored join request notices.
+	deliver := &messagev1.DeliverUserRequest{UserId: 1, Seqs: []int64{1}}
+	for name, cert := range map[string]tlsconfig.Files{"dataservice": certs.Data, "subscriptionservice": certs.Subscription} {
+		if _, err := messagev1.NewMessageServiceClient(stacktest.Dial(t, node.GRPCAddr(), cert)).DeliverUser(ctx, deliver); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s certificate: DeliverUser = %v, want PermissionDenied", name, err)
+		}
 	}
 	// The subscriptionservice passes the allow-list: subscription 1 does
 	// not exist, so the node answers for the subscription, not the caller.

@@ -2315,14 +2315,18 @@ func (x *DeleteGroupBanRequest) GetUserId() int64 {
 
 // A join request or invite: at most one per (group, user), the latest.
 type GroupJoinRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
-	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Kind          GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"`
-	InviterId     int64                  `protobuf:"varint,4,opt,name=inviter_id,json=inviterId,proto3" json:"inviter_id,omitempty"` // the member who invited; 0 for a request
-	State         GroupJoinState         `protobuf:"varint,5,opt,name=state,proto3,enum=privateim.data.v1.GroupJoinState" json:"state,omitempty"`
-	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	GroupId   int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	UserId    int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Kind      GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"`
+	InviterId int64                  `protobuf:"varint,4,opt,name=inviter_id,json=inviterId,proto3" json:"inviter_id,omitempty"` // the member who invited; 0 for a request
+	State     GroupJoinState         `protobuf:"varint,5,opt,name=state,proto3,enum=privateim.data.v1.GroupJoinState" json:"state,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// In the answers of PutGroupJoinRequest and UpdateGroupJoinRequest given
+	// a notice: its seq in the user's conversation sys:<user_id> (0 while
+	// pending).
+	NoticeSeq     int64 `protobuf:"varint,30,opt,name=notice_seq,json=noticeSeq,proto3" json:"notice_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2406,6 +2410,71 @@ func (x *GroupJoinRequest) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *GroupJoinRequest) GetNoticeSeq() int64 {
+	if x != nil {
+		return x.NoticeSeq
+	}
+	return 0
+}
+
+// JoinRequestNotice is the system message that tells the user of a join
+// request or invite (user_id) about a change of it, committed with the
+// change (the group_notices outbox, as GroupNotice): kind "group_request",
+// sender 0, in the user's own conversation sys:<user_id>, so every device
+// of theirs gets it, and catch-up and sync show it. notice_seq in the
+// answer is 0 while the append is pending (the DataService retries it).
+type JoinRequestNotice struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ClientMsgId   string                 `protobuf:"bytes,1,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"` // 1..64 bytes, the change's idempotency key
+	Content       []byte                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`                              // JSON, <= 256 KiB
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *JoinRequestNotice) Reset() {
+	*x = JoinRequestNotice{}
+	mi := &file_data_v1_groups_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *JoinRequestNotice) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*JoinRequestNotice) ProtoMessage() {}
+
+func (x *JoinRequestNotice) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use JoinRequestNotice.ProtoReflect.Descriptor instead.
+func (*JoinRequestNotice) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *JoinRequestNotice) GetClientMsgId() string {
+	if x != nil {
+		return x.ClientMsgId
+	}
+	return ""
+}
+
+func (x *JoinRequestNotice) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
 // PutGroupJoinRequest stores a PENDING request or invite, replacing an
 // answered one. AlreadyExists when one is pending; FailedPrecondition when
 // the user is banned from the group; NotFound for an unknown group.
@@ -2415,13 +2484,14 @@ type PutGroupJoinRequestRequest struct {
 	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Kind          GroupJoinKind          `protobuf:"varint,3,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind" json:"kind,omitempty"` // not UNSPECIFIED
 	InviterId     int64                  `protobuf:"varint,4,opt,name=inviter_id,json=inviterId,proto3" json:"inviter_id,omitempty"`           // required for INVITE
+	Notice        *JoinRequestNotice     `protobuf:"bytes,30,opt,name=notice,proto3" json:"notice,omitempty"`                                  // optional; stored with the request
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *PutGroupJoinRequestRequest) Reset() {
 	*x = PutGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2433,7 +2503,7 @@ func (x *PutGroupJoinRequestRequest) String() string {
 func (*PutGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2446,7 +2516,7 @@ func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*PutGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PutGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2477,6 +2547,13 @@ func (x *PutGroupJoinRequestRequest) GetInviterId() int64 {
 	return 0
 }
 
+func (x *PutGroupJoinRequestRequest) GetNotice() *JoinRequestNotice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
 type GetGroupJoinRequestRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -2487,7 +2564,7 @@ type GetGroupJoinRequestRequest struct {
 
 func (x *GetGroupJoinRequestRequest) Reset() {
 	*x = GetGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2499,7 +2576,7 @@ func (x *GetGroupJoinRequestRequest) String() string {
 func (*GetGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2512,7 +2589,7 @@ func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2539,13 +2616,14 @@ type UpdateGroupJoinRequestRequest struct {
 	State         GroupJoinState         `protobuf:"varint,3,opt,name=state,proto3,enum=privateim.data.v1.GroupJoinState" json:"state,omitempty"`                                      // not UNSPECIFIED
 	ExpectedState GroupJoinState         `protobuf:"varint,4,opt,name=expected_state,json=expectedState,proto3,enum=privateim.data.v1.GroupJoinState" json:"expected_state,omitempty"` // not UNSPECIFIED
 	Kind          *GroupJoinKind         `protobuf:"varint,5,opt,name=kind,proto3,enum=privateim.data.v1.GroupJoinKind,oneof" json:"kind,omitempty"`
+	Notice        *JoinRequestNotice     `protobuf:"bytes,30,opt,name=notice,proto3" json:"notice,omitempty"` // optional; stored with the change, not when it is refused
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateGroupJoinRequestRequest) Reset() {
 	*x = UpdateGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2557,7 +2635,7 @@ func (x *UpdateGroupJoinRequestRequest) String() string {
 func (*UpdateGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2570,7 +2648,7 @@ func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2608,6 +2686,13 @@ func (x *UpdateGroupJoinRequestRequest) GetKind() GroupJoinKind {
 	return GroupJoinKind_GROUP_JOIN_KIND_UNSPECIFIED
 }
 
+func (x *UpdateGroupJoinRequestRequest) GetNotice() *JoinRequestNotice {
+	if x != nil {
+		return x.Notice
+	}
+	return nil
+}
+
 // PENDING requests and invites of a group (group_id set) or of a user
 // (user_id set; exactly one of the two), by (group, user).
 type ListGroupJoinRequestsRequest struct {
@@ -2623,7 +2708,7 @@ type ListGroupJoinRequestsRequest struct {
 
 func (x *ListGroupJoinRequestsRequest) Reset() {
 	*x = ListGroupJoinRequestsRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +2720,7 @@ func (x *ListGroupJoinRequestsRequest) String() string {
 func (*ListGroupJoinRequestsRequest) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +2733,7 @@ func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListGroupJoinRequestsRequest) GetGroupId() int64 {
@@ -2696,7 +2781,7 @@ type ListGroupJoinRequestsResponse struct {
 
 func (x *ListGroupJoinRequestsResponse) Reset() {
 	*x = ListGroupJoinRequestsResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[34]
+	mi := &file_data_v1_groups_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2708,7 +2793,7 @@ func (x *ListGroupJoinRequestsResponse) String() string {
 func (*ListGroupJoinRequestsResponse) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[34]
+	mi := &file_data_v1_groups_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2721,7 +2806,7 @@ func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{34}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListGroupJoinRequestsResponse) GetRequests() []*GroupJoinRequest {
@@ -2924,7 +3009,7 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"K\n" +
 	"\x15DeleteGroupBanRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xca\x02\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xe9\x02\n" +
 	"\x10GroupJoinRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x124\n" +
@@ -2935,22 +3020,29 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\n" +
 	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"\xa5\x01\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1d\n" +
+	"\n" +
+	"notice_seq\x18\x1e \x01(\x03R\tnoticeSeq\"Q\n" +
+	"\x11JoinRequestNotice\x12\"\n" +
+	"\rclient_msg_id\x18\x01 \x01(\tR\vclientMsgId\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\"\xe3\x01\n" +
 	"\x1aPutGroupJoinRequestRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x124\n" +
 	"\x04kind\x18\x03 \x01(\x0e2 .privateim.data.v1.GroupJoinKindR\x04kind\x12\x1d\n" +
 	"\n" +
-	"inviter_id\x18\x04 \x01(\x03R\tinviterId\"P\n" +
+	"inviter_id\x18\x04 \x01(\x03R\tinviterId\x12<\n" +
+	"\x06notice\x18\x1e \x01(\v2$.privateim.data.v1.JoinRequestNoticeR\x06notice\"P\n" +
 	"\x1aGetGroupJoinRequestRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
-	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\x9a\x02\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\"\xd8\x02\n" +
 	"\x1dUpdateGroupJoinRequestRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
 	"\auser_id\x18\x02 \x01(\x03R\x06userId\x127\n" +
 	"\x05state\x18\x03 \x01(\x0e2!.privateim.data.v1.GroupJoinStateR\x05state\x12H\n" +
 	"\x0eexpected_state\x18\x04 \x01(\x0e2!.privateim.data.v1.GroupJoinStateR\rexpectedState\x129\n" +
-	"\x04kind\x18\x05 \x01(\x0e2 .privateim.data.v1.GroupJoinKindH\x00R\x04kind\x88\x01\x01B\a\n" +
+	"\x04kind\x18\x05 \x01(\x0e2 .privateim.data.v1.GroupJoinKindH\x00R\x04kind\x88\x01\x01\x12<\n" +
+	"\x06notice\x18\x1e \x01(\v2$.privateim.data.v1.JoinRequestNoticeR\x06noticeB\a\n" +
 	"\x05_kind\"\xbd\x01\n" +
 	"\x1cListGroupJoinRequestsRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
@@ -3022,7 +3114,7 @@ func file_data_v1_groups_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_data_v1_groups_proto_goTypes = []any{
 	(GroupJoinPolicy)(0),                  // 0: privateim.data.v1.GroupJoinPolicy
 	(GroupHistory)(0),                     // 1: privateim.data.v1.GroupHistory
@@ -3059,102 +3151,105 @@ var file_data_v1_groups_proto_goTypes = []any{
 	(*ListGroupBansResponse)(nil),         // 32: privateim.data.v1.ListGroupBansResponse
 	(*DeleteGroupBanRequest)(nil),         // 33: privateim.data.v1.DeleteGroupBanRequest
 	(*GroupJoinRequest)(nil),              // 34: privateim.data.v1.GroupJoinRequest
-	(*PutGroupJoinRequestRequest)(nil),    // 35: privateim.data.v1.PutGroupJoinRequestRequest
-	(*GetGroupJoinRequestRequest)(nil),    // 36: privateim.data.v1.GetGroupJoinRequestRequest
-	(*UpdateGroupJoinRequestRequest)(nil), // 37: privateim.data.v1.UpdateGroupJoinRequestRequest
-	(*ListGroupJoinRequestsRequest)(nil),  // 38: privateim.data.v1.ListGroupJoinRequestsRequest
-	(*ListGroupJoinRequestsResponse)(nil), // 39: privateim.data.v1.ListGroupJoinRequestsResponse
-	(*timestamppb.Timestamp)(nil),         // 40: google.protobuf.Timestamp
-	(*User)(nil),                          // 41: privateim.data.v1.User
+	(*JoinRequestNotice)(nil),             // 35: privateim.data.v1.JoinRequestNotice
+	(*PutGroupJoinRequestRequest)(nil),    // 36: privateim.data.v1.PutGroupJoinRequestRequest
+	(*GetGroupJoinRequestRequest)(nil),    // 37: privateim.data.v1.GetGroupJoinRequestRequest
+	(*UpdateGroupJoinRequestRequest)(nil), // 38: privateim.data.v1.UpdateGroupJoinRequestRequest
+	(*ListGroupJoinRequestsRequest)(nil),  // 39: privateim.data.v1.ListGroupJoinRequestsRequest
+	(*ListGroupJoinRequestsResponse)(nil), // 40: privateim.data.v1.ListGroupJoinRequestsResponse
+	(*timestamppb.Timestamp)(nil),         // 41: google.protobuf.Timestamp
+	(*User)(nil),                          // 42: privateim.data.v1.User
 }
 var file_data_v1_groups_proto_depIdxs = []int32{
-	40, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	40, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	40, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
+	41, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	41, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	41, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.Group.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 4: privateim.data.v1.Group.history:type_name -> privateim.data.v1.GroupHistory
 	2,  // 5: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
-	40, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
-	40, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
-	40, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
+	41, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
+	41, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
+	41, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
 	0,  // 9: privateim.data.v1.CreateGroupPlusRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 10: privateim.data.v1.CreateGroupPlusRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 11: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
 	6,  // 12: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
 	5,  // 13: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
 	5,  // 14: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	40, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
+	41, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: privateim.data.v1.UpdateGroupRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 17: privateim.data.v1.UpdateGroupRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 18: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
 	2,  // 19: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
 	2,  // 20: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	40, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
+	41, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
 	6,  // 22: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
 	6,  // 23: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
-	41, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
+	42, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
 	24, // 25: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
 	27, // 26: privateim.data.v1.JoinGroupPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
 	27, // 27: privateim.data.v1.RemoveGroupMemberPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
-	40, // 28: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
+	41, // 28: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
 	29, // 29: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
 	3,  // 30: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
 	4,  // 31: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	40, // 32: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
-	40, // 33: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
+	41, // 32: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	41, // 33: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
 	3,  // 34: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	4,  // 35: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	4,  // 36: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
-	3,  // 37: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	3,  // 38: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	34, // 39: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
-	7,  // 40: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
-	9,  // 41: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
-	10, // 42: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
-	12, // 43: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
-	14, // 44: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
-	15, // 45: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
-	17, // 46: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
-	18, // 47: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
-	19, // 48: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
-	20, // 49: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
-	22, // 50: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
-	23, // 51: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
-	26, // 52: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
-	28, // 53: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
-	30, // 54: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
-	31, // 55: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
-	33, // 56: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
-	35, // 57: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
-	36, // 58: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
-	37, // 59: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
-	38, // 60: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
-	8,  // 61: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
-	5,  // 62: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
-	11, // 63: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
-	13, // 64: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
-	5,  // 65: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
-	16, // 66: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
-	6,  // 67: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 68: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 69: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
-	21, // 70: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
-	5,  // 71: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
-	25, // 72: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
-	6,  // 73: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
-	6,  // 74: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
-	29, // 75: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
-	32, // 76: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
-	29, // 77: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
-	34, // 78: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	34, // 79: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	34, // 80: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	39, // 81: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
-	61, // [61:82] is the sub-list for method output_type
-	40, // [40:61] is the sub-list for method input_type
-	40, // [40:40] is the sub-list for extension type_name
-	40, // [40:40] is the sub-list for extension extendee
-	0,  // [0:40] is the sub-list for field type_name
+	35, // 35: privateim.data.v1.PutGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
+	4,  // 36: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	4,  // 37: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
+	3,  // 38: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	35, // 39: privateim.data.v1.UpdateGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
+	3,  // 40: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	34, // 41: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
+	7,  // 42: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
+	9,  // 43: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
+	10, // 44: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
+	12, // 45: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
+	14, // 46: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
+	15, // 47: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
+	17, // 48: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
+	18, // 49: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
+	19, // 50: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
+	20, // 51: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
+	22, // 52: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
+	23, // 53: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
+	26, // 54: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
+	28, // 55: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
+	30, // 56: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
+	31, // 57: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
+	33, // 58: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
+	36, // 59: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
+	37, // 60: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
+	38, // 61: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
+	39, // 62: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
+	8,  // 63: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
+	5,  // 64: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
+	11, // 65: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
+	13, // 66: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
+	5,  // 67: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
+	16, // 68: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
+	6,  // 69: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 70: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 71: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
+	21, // 72: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
+	5,  // 73: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
+	25, // 74: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
+	6,  // 75: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
+	6,  // 76: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
+	29, // 77: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
+	32, // 78: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
+	29, // 79: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
+	34, // 80: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	34, // 81: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	34, // 82: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	40, // 83: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
+	63, // [63:84] is the sub-list for method output_type
+	42, // [42:63] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_groups_proto_init() }
@@ -3165,14 +3260,14 @@ func file_data_v1_groups_proto_init() {
 	file_data_v1_users_proto_init()
 	file_data_v1_groups_proto_msgTypes[9].OneofWrappers = []any{}
 	file_data_v1_groups_proto_msgTypes[14].OneofWrappers = []any{}
-	file_data_v1_groups_proto_msgTypes[32].OneofWrappers = []any{}
+	file_data_v1_groups_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_groups_proto_rawDesc), len(file_data_v1_groups_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -778,6 +778,100 @@ func (*DeliverGroupResponse) Descriptor() ([]byte, []int) {
 	return file_message_v1_message_proto_rawDescGZIP(), []int{12}
 }
 
+// DeliverUser fans out messages already stored in a user's own conversation
+// `sys:<user id>` (the notices about their group join requests and
+// invites, which the userservice stores through the DataService with the
+// change) to the user's devices on every node. The messages are read back
+// from the DataService by seq: only stored messages go out. A failed call
+// loses nothing: devices get the messages by catch-up and sync.
+type DeliverUserRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Seqs          []int64                `protobuf:"varint,2,rep,packed,name=seqs,proto3" json:"seqs,omitempty"` // 1..100, each > 0
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverUserRequest) Reset() {
+	*x = DeliverUserRequest{}
+	mi := &file_message_v1_message_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverUserRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverUserRequest) ProtoMessage() {}
+
+func (x *DeliverUserRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverUserRequest.ProtoReflect.Descriptor instead.
+func (*DeliverUserRequest) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeliverUserRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *DeliverUserRequest) GetSeqs() []int64 {
+	if x != nil {
+		return x.Seqs
+	}
+	return nil
+}
+
+type DeliverUserResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeliverUserResponse) Reset() {
+	*x = DeliverUserResponse{}
+	mi := &file_message_v1_message_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeliverUserResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeliverUserResponse) ProtoMessage() {}
+
+func (x *DeliverUserResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeliverUserResponse.ProtoReflect.Descriptor instead.
+func (*DeliverUserResponse) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{14}
+}
+
 var File_message_v1_message_proto protoreflect.FileDescriptor
 
 const file_message_v1_message_proto_rawDesc = "" +
@@ -836,14 +930,19 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x12\n" +
 	"\x04seqs\x18\x02 \x03(\x03R\x04seqs\x12\"\n" +
 	"\ralso_user_ids\x18\x03 \x03(\x03R\valsoUserIds\"\x16\n" +
-	"\x14DeliverGroupResponse2\x9d\x04\n" +
+	"\x14DeliverGroupResponse\"A\n" +
+	"\x12DeliverUserRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x12\n" +
+	"\x04seqs\x18\x02 \x03(\x03R\x04seqs\"\x15\n" +
+	"\x13DeliverUserResponse2\x81\x05\n" +
 	"\x0eMessageService\x12M\n" +
 	"\x04Push\x12!.privateim.message.v1.PushRequest\x1a\".privateim.message.v1.PushResponse\x12\\\n" +
 	"\tBroadcast\x12&.privateim.message.v1.BroadcastRequest\x1a'.privateim.message.v1.BroadcastResponse\x12S\n" +
 	"\x06Online\x12#.privateim.message.v1.OnlineRequest\x1a$.privateim.message.v1.OnlineResponse\x12P\n" +
 	"\x05Prune\x12\".privateim.message.v1.PruneRequest\x1a#.privateim.message.v1.PruneResponse\x12P\n" +
 	"\x05Stats\x12\".privateim.message.v1.StatsRequest\x1a#.privateim.message.v1.StatsResponse\x12e\n" +
-	"\fDeliverGroup\x12).privateim.message.v1.DeliverGroupRequest\x1a*.privateim.message.v1.DeliverGroupResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
+	"\fDeliverGroup\x12).privateim.message.v1.DeliverGroupRequest\x1a*.privateim.message.v1.DeliverGroupResponse\x12b\n" +
+	"\vDeliverUser\x12(.privateim.message.v1.DeliverUserRequest\x1a).privateim.message.v1.DeliverUserResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
 
 var (
 	file_message_v1_message_proto_rawDescOnce sync.Once
@@ -857,7 +956,7 @@ func file_message_v1_message_proto_rawDescGZIP() []byte {
 	return file_message_v1_message_proto_rawDescData
 }
 
-var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_message_v1_message_proto_goTypes = []any{
 	(*Stored)(nil),                // 0: privateim.message.v1.Stored
 	(*PushRequest)(nil),           // 1: privateim.message.v1.PushRequest
@@ -872,10 +971,12 @@ var file_message_v1_message_proto_goTypes = []any{
 	(*StatsResponse)(nil),         // 10: privateim.message.v1.StatsResponse
 	(*DeliverGroupRequest)(nil),   // 11: privateim.message.v1.DeliverGroupRequest
 	(*DeliverGroupResponse)(nil),  // 12: privateim.message.v1.DeliverGroupResponse
-	(*timestamppb.Timestamp)(nil), // 13: google.protobuf.Timestamp
+	(*DeliverUserRequest)(nil),    // 13: privateim.message.v1.DeliverUserRequest
+	(*DeliverUserResponse)(nil),   // 14: privateim.message.v1.DeliverUserResponse
+	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
 }
 var file_message_v1_message_proto_depIdxs = []int32{
-	13, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
+	15, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.message.v1.PushResponse.results:type_name -> privateim.message.v1.Stored
 	0,  // 2: privateim.message.v1.BroadcastResponse.stored:type_name -> privateim.message.v1.Stored
 	1,  // 3: privateim.message.v1.MessageService.Push:input_type -> privateim.message.v1.PushRequest
@@ -884,14 +985,16 @@ var file_message_v1_message_proto_depIdxs = []int32{
 	7,  // 6: privateim.message.v1.MessageService.Prune:input_type -> privateim.message.v1.PruneRequest
 	9,  // 7: privateim.message.v1.MessageService.Stats:input_type -> privateim.message.v1.StatsRequest
 	11, // 8: privateim.message.v1.MessageService.DeliverGroup:input_type -> privateim.message.v1.DeliverGroupRequest
-	2,  // 9: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
-	4,  // 10: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
-	6,  // 11: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
-	8,  // 12: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
-	10, // 13: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
-	12, // 14: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
-	9,  // [9:15] is the sub-list for method output_type
-	3,  // [3:9] is the sub-list for method input_type
+	13, // 9: privateim.message.v1.MessageService.DeliverUser:input_type -> privateim.message.v1.DeliverUserRequest
+	2,  // 10: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
+	4,  // 11: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
+	6,  // 12: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
+	8,  // 13: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
+	10, // 14: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
+	12, // 15: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
+	14, // 16: privateim.message.v1.MessageService.DeliverUser:output_type -> privateim.message.v1.DeliverUserResponse
+	10, // [10:17] is the sub-list for method output_type
+	3,  // [3:10] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -908,7 +1011,7 @@ func file_message_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_message_v1_message_proto_rawDesc), len(file_message_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

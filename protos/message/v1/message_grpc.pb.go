@@ -29,6 +29,7 @@ const (
 	MessageService_Prune_FullMethodName        = "/privateim.message.v1.MessageService/Prune"
 	MessageService_Stats_FullMethodName        = "/privateim.message.v1.MessageService/Stats"
 	MessageService_DeliverGroup_FullMethodName = "/privateim.message.v1.MessageService/DeliverGroup"
+	MessageService_DeliverUser_FullMethodName  = "/privateim.message.v1.MessageService/DeliverUser"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -41,6 +42,7 @@ type MessageServiceClient interface {
 	Prune(ctx context.Context, in *PruneRequest, opts ...grpc.CallOption) (*PruneResponse, error)
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
 	DeliverGroup(ctx context.Context, in *DeliverGroupRequest, opts ...grpc.CallOption) (*DeliverGroupResponse, error)
+	DeliverUser(ctx context.Context, in *DeliverUserRequest, opts ...grpc.CallOption) (*DeliverUserResponse, error)
 }
 
 type messageServiceClient struct {
@@ -111,6 +113,16 @@ func (c *messageServiceClient) DeliverGroup(ctx context.Context, in *DeliverGrou
 	return out, nil
 }
 
+func (c *messageServiceClient) DeliverUser(ctx context.Context, in *DeliverUserRequest, opts ...grpc.CallOption) (*DeliverUserResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeliverUserResponse)
+	err := c.cc.Invoke(ctx, MessageService_DeliverUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations must embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -121,6 +133,7 @@ type MessageServiceServer interface {
 	Prune(context.Context, *PruneRequest) (*PruneResponse, error)
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
 	DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error)
+	DeliverUser(context.Context, *DeliverUserRequest) (*DeliverUserResponse, error)
 	mustEmbedUnimplementedMessageServiceServer()
 }
 
@@ -148,6 +161,9 @@ func (UnimplementedMessageServiceServer) Stats(context.Context, *StatsRequest) (
 }
 func (UnimplementedMessageServiceServer) DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeliverGroup not implemented")
+}
+func (UnimplementedMessageServiceServer) DeliverUser(context.Context, *DeliverUserRequest) (*DeliverUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeliverUser not implemented")
 }
 func (UnimplementedMessageServiceServer) mustEmbedUnimplementedMessageServiceServer() {}
 func (UnimplementedMessageServiceServer) testEmbeddedByValue()                        {}
@@ -278,6 +294,24 @@ func _MessageService_DeliverGroup_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_DeliverUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeliverUserRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).DeliverUser(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_DeliverUser_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).DeliverUser(ctx, req.(*DeliverUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -308,6 +342,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeliverGroup",
 			Handler:    _MessageService_DeliverGroup_Handler,
+		},
+		{
+			MethodName: "DeliverUser",
+			Handler:    _MessageService_DeliverUser_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

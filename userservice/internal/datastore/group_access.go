@@ -81,7 +81,7 @@ func joinRequestFromPB(r *datav1.GroupJoinRequest) group.JoinRequest {
 	}
 	return group.JoinRequest{
 		GroupID: r.GetGroupId(), UserID: r.GetUserId(), Kind: kind, InviterID: r.GetInviterId(), State: joinStates[r.GetState()],
-		CreatedAt: r.GetCreatedAt().AsTime(), UpdatedAt: r.GetUpdatedAt().AsTime(),
+		CreatedAt: r.GetCreatedAt().AsTime(), UpdatedAt: r.GetUpdatedAt().AsTime(), NoticeSeq: r.GetNoticeSeq(),
 	}
 }
 
@@ -149,10 +149,15 @@ func (c *Client) Bans(ctx context.Context, groupID int64, limit int, token strin
 	return out, resp.GetNextPageToken(), nil
 }
 
-// PutJoinRequest files a pending request or invite.
-func (c *Client) PutJoinRequest(ctx context.Context, r group.JoinRequest) (group.JoinRequest, error) {
+// joinNoticePB is the user's notice of a join request change.
+func joinNoticePB(n group.Notice) *datav1.JoinRequestNotice {
+	return &datav1.JoinRequestNotice{ClientMsgId: n.ClientMsgID, Content: n.Content}
+}
+
+// PutJoinRequest files a pending request or invite with the user's notice.
+func (c *Client) PutJoinRequest(ctx context.Context, r group.JoinRequest, notice group.Notice) (group.JoinRequest, error) {
 	pb, err := c.groups.PutGroupJoinRequest(ctx, &datav1.PutGroupJoinRequestRequest{
-		GroupId: r.GroupID, UserId: r.UserID, Kind: joinKindToPB(r.Kind), InviterId: r.InviterID,
+		GroupId: r.GroupID, UserId: r.UserID, Kind: joinKindToPB(r.Kind), InviterId: r.InviterID, Notice: joinNoticePB(notice),
 	})
 	if err != nil {
 		return group.JoinRequest{}, translate("PutGroupJoinRequest", err)
@@ -169,10 +174,12 @@ func (c *Client) JoinRequest(ctx context.Context, groupID, userID int64) (group.
 	return joinRequestFromPB(pb), nil
 }
 
-// AnswerJoinRequest moves a pending request or invite to state (and kind).
-func (c *Client) AnswerJoinRequest(ctx context.Context, groupID, userID int64, state group.JoinState, kind group.JoinKind) (group.JoinRequest, error) {
+// AnswerJoinRequest moves a pending request or invite to state (and kind)
+// with the user's notice.
+func (c *Client) AnswerJoinRequest(ctx context.Context, groupID, userID int64, state group.JoinState, kind group.JoinKind, notice group.Notice) (group.JoinRequest, error) {
 	req := &datav1.UpdateGroupJoinRequestRequest{
 		GroupId: groupID, UserId: userID, State: joinStatesPB[state], ExpectedState: datav1.GroupJoinState_GROUP_JOIN_STATE_PENDING,
+		Notice: joinNoticePB(notice),
 	}
 	if kind != "" {
 		k := joinKindToPB(kind)

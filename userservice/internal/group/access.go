@@ -84,6 +84,10 @@ type JoinRequest struct {
 	State     JoinState
 	CreatedAt time.Time
 	UpdatedAt time.Time
+	// NoticeSeq is the seq of the change's notice in the user's sys
+	// conversation (0 while its append is pending), in answers of
+	// PutJoinRequest and AnswerJoinRequest.
+	NoticeSeq int64
 }
 
 // Ban keeps a user out of a group.
@@ -107,13 +111,15 @@ type AccessStore interface {
 	RemoveMember(ctx context.Context, groupID, userID, banBy int64, notice Notice) (seq int64, err error)
 	Ban(ctx context.Context, groupID, userID int64) (Ban, error) // errs.ErrNotFound
 	Bans(ctx context.Context, groupID int64, limit int, token string) ([]Ban, string, error)
-	// PutJoinRequest stores a pending request or invite: errs.ErrExists
+	// PutJoinRequest stores a pending request or invite with notice, the
+	// user's system message about it (NewRequestNotice): errs.ErrExists
 	// when one is pending, errs.ErrPrecondition when banned.
-	PutJoinRequest(ctx context.Context, r JoinRequest) (JoinRequest, error)
+	PutJoinRequest(ctx context.Context, r JoinRequest, notice Notice) (JoinRequest, error)
 	JoinRequest(ctx context.Context, groupID, userID int64) (JoinRequest, error) // errs.ErrNotFound
 	// AnswerJoinRequest moves a pending one to state (and kind when not
-	// ""); errs.ErrPrecondition when it is no longer pending.
-	AnswerJoinRequest(ctx context.Context, groupID, userID int64, state JoinState, kind JoinKind) (JoinRequest, error)
+	// "") with notice, the user's system message about it;
+	// errs.ErrPrecondition (and no notice) when it is no longer pending.
+	AnswerJoinRequest(ctx context.Context, groupID, userID int64, state JoinState, kind JoinKind, notice Notice) (JoinRequest, error)
 	// JoinRequests lists pending ones of a group (groupID set) or of a user.
 	JoinRequests(ctx context.Context, groupID, userID int64, limit int, token string) ([]JoinRequest, string, error)
 }
@@ -245,7 +251,8 @@ func (s *Service) Join(ctx context.Context, me, id int64) (JoinResult, error) {
 	if g.MemberCount >= int64(s.limit) {
 		return JoinResult{}, ErrFull
 	}
-	r, err := s.putRequest(ctx, JoinRequest{GroupID: id, UserID: me, Kind: KindRequest}, ErrBanned)
+	r, err := s.putRequest(ctx, JoinRequest{GroupID: id, UserID: me, Kind: KindRequest}, ErrBanned,
+		NewRequestNotice(EventRequestSent, me, g, JoinRequest{UserID: me, Kind: KindRequest}))
 	if err != nil {
 		return JoinResult{}, err
 	}
@@ -264,8 +271,10 @@ func (s *Service) notBanned(ctx context.Context, id, user int64, banned error) e
 	return fmt.Errorf("ban of %d in group %d: %w", user, id, err)
 }
 
-func (s *Service) putRequest(ctx context.Context, r JoinRequest, banned error) (JoinRequest, error) {
-	r, err := s.store.PutJoinRequest(ctx, r)
+// putRequest files r with its user's notice n and delivers n to the
+// user's devices.
+func (s *Service) putRequest(ctx context.Context, r JoinRequest, banned error, n Notice) (JoinRequest, error) {
+	r, err := s.store.PutJoinRequest(ctx, r, n)
 	switch {
 	case errors.Is(err, errs.ErrExists):
 		return JoinRequest{}, ErrRequestPending
@@ -276,6 +285,7 @@ func (s *Service) putRequest(ctx context.Context, r JoinRequest, banned error) (
 	case err != nil:
 		return JoinRequest{}, fmt.Errorf("file join request of %d to group %d: %w", r.UserID, r.GroupID, err)
 	}
+	s.deliverUser(ctx, r.UserID, r.NoticeSeq)
 	return r, nil
 }
 
@@ -329,7 +339,8 @@ func (s *Service) Invite(ctx context.Context, me, id, user int64) (JoinRequest, 
 	if user == 0 {
 		return JoinRequest{}, errs.Required("user_id")
 	}
-	if _, err := s.live(ctx, id, ErrDismissed); err != nil {
+	g, err := s.live(ctx, id, ErrDismissed)
+	if err != nil {
 		return JoinRequest{}, err
 	}
 	if _, ok, err := s.member(ctx, id, me); err != nil {
@@ -350,7 +361,8 @@ func (s *Service) Invite(ctx context.Context, me, id, user int64) (JoinRequest, 
 	if err := s.notBanned(ctx, id, user, ErrUserBanned); err != nil {
 		return JoinRequest{}, err
 	}
-	return s.putRequest(ctx, JoinRequest{GroupID: id, UserID: user, Kind: KindInvite, InviterID: me}, ErrUserBanned)
+	r := JoinRequest{GroupID: id, UserID: user, Kind: KindInvite, InviterID: me}
+	return s.putRequest(ctx, r, ErrUserBanned, NewRequestNotice(EventInvited, me, g, r))
 }
 
 // pending reads user's pending request or invite to a live group.
@@ -396,9 +408,9 @@ func (s *Service) Accept(ctx context.Context, me, id, user int64) (JoinResult, e
 				return JoinResult{}, err
 			}
 			if !ok {
-				r, err := s.store.AnswerJoinRequest(ctx, id, user, StatePending, KindRequest)
+				r, err := s.answer(ctx, g, r, StatePending, KindRequest, me, EventInviteAwaitingApproval)
 				if err != nil {
-					return JoinResult{}, s.answerError(id, user, err)
+					return JoinResult{}, err
 				}
 				return JoinResult{Request: &r}, nil
 			}
@@ -409,6 +421,17 @@ func (s *Service) Accept(ctx context.Context, me, id, user int64) (JoinResult, e
 		return JoinResult{}, err
 	}
 	return JoinResult{Group: g}, nil
+}
+
+// answer moves r, pending, to state (and kind) with the user's notice of
+// event by actor, and delivers the notice to the user's devices.
+func (s *Service) answer(ctx context.Context, g Group, r JoinRequest, state JoinState, kind JoinKind, actor int64, event string) (JoinRequest, error) {
+	a, err := s.store.AnswerJoinRequest(ctx, g.ID, r.UserID, state, kind, NewRequestNotice(event, actor, g, r))
+	if err != nil {
+		return JoinRequest{}, s.answerError(g.ID, r.UserID, err)
+	}
+	s.deliverUser(ctx, r.UserID, a.NoticeSeq)
+	return a, nil
 }
 
 func (s *Service) answerError(id, user int64, err error) error {
@@ -435,10 +458,11 @@ func (s *Service) Reject(ctx context.Context, me, id, user int64) (JoinRequest, 
 			return JoinRequest{}, ErrNotAdmin
 		}
 	}
-	if r, err = s.store.AnswerJoinRequest(ctx, id, user, StateRejected, ""); err != nil {
-		return JoinRequest{}, s.answerError(id, user, err)
+	event := EventRequestRejected
+	if r.Kind == KindInvite {
+		event = EventInviteRejected
 	}
-	return r, nil
+	return s.answer(ctx, g, r, StateRejected, "", me, event)
 }
 
 // Cancel withdraws my request, or an invite I (or, as owner or admin,
@@ -458,10 +482,12 @@ func (s *Service) Cancel(ctx context.Context, me, id, user int64) error {
 	if !allowed {
 		return ErrNotYours
 	}
-	if _, err := s.store.AnswerJoinRequest(ctx, id, user, StateCancelled, ""); err != nil {
-		return s.answerError(id, user, err)
+	event := EventRequestCancelled
+	if r.Kind == KindInvite {
+		event = EventInviteCancelled
 	}
-	return nil
+	_, err = s.answer(ctx, g, r, StateCancelled, "", me, event)
+	return err
 }
 
 // Requests lists the pending requests and invites of a group I own or

@@ -20,9 +20,12 @@ import (
 // still stored: devices get it on catch-up or sync.
 
 // Deliverer hands stored messages of a group's conversation to the devices
-// of its members and of also (the messageservice's DeliverGroup).
+// of its members and of also (the messageservice's DeliverGroup), and
+// stored messages of a user's own conversation sys:<user> to the user's
+// devices (DeliverUser).
 type Deliverer interface {
 	DeliverGroup(ctx context.Context, groupID int64, seqs, also []int64) error
+	DeliverUser(ctx context.Context, userID int64, seqs []int64) error
 }
 
 // NoDelivery is the Deliverer when no messageservice is configured:
@@ -31,6 +34,9 @@ type NoDelivery struct{}
 
 // DeliverGroup does nothing.
 func (NoDelivery) DeliverGroup(context.Context, int64, []int64, []int64) error { return nil }
+
+// DeliverUser does nothing.
+func (NoDelivery) DeliverUser(context.Context, int64, []int64) error { return nil }
 
 // The events of group_event messages.
 const (
@@ -146,6 +152,18 @@ func (s *Service) apply(ctx context.Context, c Change, also []int64) (ChangeResu
 	return res, nil
 }
 
+// deliverUser hands a stored notice of user's sys conversation to their
+// devices; a failure is logged, not returned, as in deliver.
+func (s *Service) deliverUser(ctx context.Context, user, seq int64) {
+	if seq == 0 {
+		s.log.WarnContext(ctx, "join request notice append pending; the user gets it on catch-up", "user", user)
+		return
+	}
+	if err := s.deliverer.DeliverUser(ctx, user, []int64{seq}); err != nil {
+		s.log.WarnContext(ctx, "deliver join request notice", "user", user, "seq", seq, "err", err)
+	}
+}
+
 // deliver hands a stored notice to the devices; a failure is logged, not
 // returned: the notice is stored and reaches them on catch-up.
 func (s *Service) deliver(ctx context.Context, groupID, seq int64, also []int64) {
@@ -156,4 +174,47 @@ func (s *Service) deliver(ctx context.Context, groupID, seq int64, also []int64)
 	if err := s.deliverer.DeliverGroup(ctx, groupID, []int64{seq}, also); err != nil {
 		s.log.WarnContext(ctx, "deliver group notice", "group", groupID, "seq", seq, "err", err)
 	}
+}
+
+// A join request's or invite's user hears of each change of it in their
+// own conversation sys:<user id>, on every device (docs/websocket.md,
+// "Join requests and invites"): a system message of kind "group_request"
+// the DataService stores with the change (Store.PutJoinRequest,
+// AnswerJoinRequest), which the messageservice then delivers
+// (Deliverer.DeliverUser). An accepted request or invite is the
+// member_joined event of the group's conversation, which the new member's
+// devices get as a member.
+
+// RequestNoticeKind is the kind of the notices about join requests and
+// invites (the stored kind and the content's "kind").
+const RequestNoticeKind = "group_request"
+
+// The events of group_request notices.
+const (
+	EventRequestSent            = "request_sent"
+	EventRequestRejected        = "request_rejected"
+	EventRequestCancelled       = "request_cancelled"
+	EventInvited                = "invited"
+	EventInviteRejected         = "invite_rejected"
+	EventInviteCancelled        = "invite_cancelled"
+	EventInviteAwaitingApproval = "invite_awaiting_approval"
+)
+
+// NewRequestNotice builds the notice to r's user of event by actor about
+// their request or invite to g: {"kind":"group_request","event":...,
+// "group":"<id>","group_name":...,"actor":"<id>","user":"<id>"} and, for
+// an invite, "inviter":"<id>". Its client_msg_id is fresh: one per change.
+func NewRequestNotice(event string, actor int64, g Group, r JoinRequest) Notice {
+	c := map[string]any{
+		"kind": RequestNoticeKind, "event": event, "group": strconv.FormatInt(g.ID, 10), "group_name": g.Name,
+		"actor": strconv.FormatInt(actor, 10), "user": strconv.FormatInt(r.UserID, 10),
+	}
+	if r.Kind == KindInvite {
+		c["inviter"] = strconv.FormatInt(r.InviterID, 10)
+	}
+	b, err := json.Marshal(c)
+	if err != nil { // strings only
+		panic("group: request notice content: " + err.Error())
+	}
+	return Notice{ClientMsgID: "gr:" + rand.Text(), Content: b}
 }

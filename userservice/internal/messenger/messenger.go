@@ -1,6 +1,7 @@
 // Package messenger is the userservice's adapter to the MessageService's
 // internal gRPC API over mutual TLS: DeliverGroup hands the stored system
-// message of a group change to the members' devices on every node.
+// message of a group change to the members' devices on every node, and
+// DeliverUser the stored notice of a join request or invite to its user's.
 package messenger
 
 import (
@@ -41,6 +42,14 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) DeliverGroup(ctx context.Context, groupID int64, seqs, also []int64) error {
 	if _, err := c.msg.DeliverGroup(ctx, &messagev1.DeliverGroupRequest{GroupId: groupID, Seqs: seqs, AlsoUserIds: also}); err != nil {
 		return fmt.Errorf("deliver group %d seqs %v: %w", groupID, seqs, err)
+	}
+	return nil
+}
+
+// DeliverUser implements group.Deliverer.
+func (c *Client) DeliverUser(ctx context.Context, userID int64, seqs []int64) error {
+	if _, err := c.msg.DeliverUser(ctx, &messagev1.DeliverUserRequest{UserId: userID, Seqs: seqs}); err != nil {
+		return fmt.Errorf("deliver to user %d seqs %v: %w", userID, seqs, err)
 	}
 	return nil
 }

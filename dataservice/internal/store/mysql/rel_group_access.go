@@ -221,7 +221,7 @@ func (r *Relational) DeleteGroupBan(ctx context.Context, groupID, userID int64) 
 
 // PutGroupJoinRequest takes the group row's shared lock, so a ban or a
 // join committing meanwhile is seen.
-func (r *Relational) PutGroupJoinRequest(ctx context.Context, j store.GroupJoinRequest) (store.GroupJoinRequest, error) {
+func (r *Relational) PutGroupJoinRequest(ctx context.Context, j store.GroupJoinRequest, notice *store.Message) (store.GroupJoinRequest, error) {
 	now := relNow()
 	j.State, j.CreatedAt, j.UpdatedAt = store.JoinPending, now, now
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
@@ -247,15 +247,18 @@ func (r *Relational) PutGroupJoinRequest(ctx context.Context, j store.GroupJoinR
 			if isDuplicate(err) {
 				return &store.ExistsError{Field: "join_request"}
 			}
-			return err
 		case err != nil:
 			return err
 		case state == store.JoinPending:
 			return &store.ExistsError{Field: "join_request"}
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE group_join_requests SET kind = ?, inviter_id = ?, state = ?, created_at = ?, updated_at = ?
+				WHERE group_id = ? AND user_id = ?`, j.Kind, j.InviterID, j.State, j.CreatedAt, j.UpdatedAt, j.GroupID, j.UserID)
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE group_join_requests SET kind = ?, inviter_id = ?, state = ?, created_at = ?, updated_at = ?
-			WHERE group_id = ? AND user_id = ?`, j.Kind, j.InviterID, j.State, j.CreatedAt, j.UpdatedAt, j.GroupID, j.UserID)
-		return err
+		if err != nil {
+			return err
+		}
+		return relOutboxNotice(ctx, tx, notice)
 	})
 	if err != nil {
 		return store.GroupJoinRequest{}, fmt.Errorf("put join request of %d to group %d: %w", j.UserID, j.GroupID, err)
@@ -271,7 +274,7 @@ func (r *Relational) GetGroupJoinRequest(ctx context.Context, groupID, userID in
 	return j, nil
 }
 
-func (r *Relational) UpdateGroupJoinRequest(ctx context.Context, groupID, userID int64, state, expected store.JoinState, kind *store.JoinKind) (store.GroupJoinRequest, error) {
+func (r *Relational) UpdateGroupJoinRequest(ctx context.Context, groupID, userID int64, state, expected store.JoinState, kind *store.JoinKind, notice *store.Message) (store.GroupJoinRequest, error) {
 	var j store.GroupJoinRequest
 	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
 		var set relSet
@@ -295,7 +298,7 @@ func (r *Relational) UpdateGroupJoinRequest(ctx context.Context, groupID, userID
 		if k == 0 {
 			return store.Preconditionf("the join request is not in the expected state")
 		}
-		return nil
+		return relOutboxNotice(ctx, tx, notice)
 	})
 	if err != nil {
 		return store.GroupJoinRequest{}, fmt.Errorf("update join request of %d to group %d: %w", userID, groupID, err)

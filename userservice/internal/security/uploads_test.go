@@ -3,6 +3,7 @@ package security_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"hash/crc32"
 	"image"
@@ -220,5 +221,130 @@ func TestUploadQuotaExceededRefused(t *testing.T) {
 	}
 	if r := postFile(t, e, bob.Token, bytes.Repeat([]byte("b"), 600)); r.Status != http.StatusCreated {
 		t.Errorf("another user's upload: %d %s", r.Status, r.Body)
+	}
+}
+
+// bigAvatarPNG is a side×side PNG of two colours in stripes: a few KB that
+// decode to side² pixels.
+func bigAvatarPNG(t *testing.T, side int) []byte {
+	t.Helper()
+	img := image.NewPaletted(image.Rect(0, 0, side, side), color.Palette{color.White, color.RGBA{200, 30, 30, 255}})
+	for y := range side {
+		for x := range side {
+			img.Pix[img.PixOffset(x, y)] = uint8((x / 64) % 2)
+		}
+	}
+	var out bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&out, img); err != nil {
+		t.Fatal(err)
+	}
+	if out.Len() > media.MaxAvatarBytes {
+		t.Fatalf("the avatar is %d bytes, over the limit", out.Len())
+	}
+	return out.Bytes()
+}
+
+// uploadStatus sends the multipart body (content type ct) to method path
+// with token, and returns the status and the error code (safe in
+// goroutines).
+func uploadStatus(e *usertest.Env, method, path, token, ct string, body []byte) (int, string, error) {
+	req, err := http.NewRequest(method, e.URL+path, bytes.NewReader(body))
+	if err != nil {
+		return 0, "", err
+	}
+	req.Header.Set("Content-Type", ct)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := e.Client.Do(req)
+	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	var b struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	_ = json.NewDecoder(resp.Body).Decode(&b)
+	return resp.StatusCode, b.Error.Code, nil
+}
+
+// TestPictureFloodOfOneUserLeavesOthersDecoding: one account sending
+// pictures to decode from several connections at once (QR codes to read,
+// avatars) could fill the node's decoders and make everyone else wait. A
+// user has one picture decoded at a time in each pool (DECODES_PER_USER):
+// the flood's extra pictures get 429 busy at once, and another user's
+// picture, sent while the flood goes on, is decoded (200), in either pool.
+func TestPictureFloodOfOneUserLeavesOthersDecoding(t *testing.T) {
+	t.Parallel()
+	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.QRDecoders, c.AvatarDecoders, c.DecodesPerUser = 2, 2, 1 }})
+	mallory := e.NewAccount(t, "Mallory")
+	ada := e.NewAccount(t, "Ada")
+	qr := hugeQRPNG(t, 6000, "privateim://user/"+ada.ID)
+	avatar := bigAvatarPNG(t, 4000)
+	for _, tc := range []struct {
+		pool, method, path, field string
+		data                      []byte
+	}{
+		{"qr", http.MethodPost, "/api/v1/qrcode/parse", "image", qr},
+		{"avatar", http.MethodPut, "/api/v1/me/avatar", "avatar", avatar},
+	} {
+		t.Run(tc.pool, func(t *testing.T) {
+			ct, body := apitest.MultipartFile(t, tc.field, "x.png", tc.data)
+			var (
+				mu       sync.Mutex
+				statuses = map[string]int{} // "status code" -> count
+				stop     = make(chan struct{})
+				wg       sync.WaitGroup
+			)
+			for range 4 {
+				wg.Go(func() {
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						st, code, err := uploadStatus(e, tc.method, tc.path, mallory.Token, ct, body)
+						key := fmt.Sprint(st, " ", code)
+						if err != nil {
+							key = err.Error()
+						}
+						mu.Lock()
+						statuses[key]++
+						mu.Unlock()
+					}
+				})
+			}
+			stopped := false
+			halt := func() {
+				if !stopped {
+					stopped = true
+					close(stop)
+					wg.Wait()
+				}
+			}
+			defer halt()
+			// The flood is on once one of its pictures was refused.
+			poll.Eventually(t, 60*time.Second, func() error {
+				mu.Lock()
+				defer mu.Unlock()
+				if statuses["429 busy"] == 0 {
+					return fmt.Errorf("no 429 busy yet: %v", statuses)
+				}
+				return nil
+			})
+			for i := range 3 {
+				if st, code, err := uploadStatus(e, tc.method, tc.path, ada.Token, ct, body); err != nil || st != http.StatusOK {
+					t.Errorf("another user's picture %d during the flood: %d %s %v, want 200", i, st, code, err)
+				}
+			}
+			halt()
+			for k, n := range statuses {
+				if k != "200 " && k != "429 busy" {
+					t.Errorf("the flood got %d× %q, want only 200 and 429 busy", n, k)
+				}
+			}
+			if statuses["200 "] == 0 {
+				t.Errorf("the flooding user got no picture decoded: %v", statuses)
+			}
+		})
 	}
 }

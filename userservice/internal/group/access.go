@@ -131,9 +131,9 @@ var (
 	ErrBanned            = errs.New(errs.KindForbidden, "banned", "you are banned from this group")
 	ErrUserBanned        = &errs.Error{Kind: errs.KindForbidden, Code: "banned", Field: "user_id", Message: "this user is banned from the group"}
 	ErrRequestPending    = errs.New(errs.KindConflict, "request_pending", "a join request or invite is pending already")
-	ErrRequestNotFound   = errs.New(errs.KindNotFound, "request_not_found", "no pending join request or invite")
+	ErrRequestNotFound   = &errs.Error{Kind: errs.KindNotFound, Code: "request_not_found", Field: "user_id", Message: "no pending join request or invite"}
 	ErrNotYours          = errs.New(errs.KindForbidden, "not_yours", "this request or invite is not yours to answer")
-	ErrBanNotFound       = errs.New(errs.KindNotFound, "ban_not_found", "this user is not banned from the group")
+	ErrBanNotFound       = &errs.Error{Kind: errs.KindNotFound, Code: "ban_not_found", Field: "user_id", Message: "this user is not banned from the group"}
 	ErrUserNotFound      = &errs.Error{Kind: errs.KindNotFound, Code: "user_not_found", Field: "user_id", Message: "no such user"}
 	ErrAlreadyMemberUser = &errs.Error{Kind: errs.KindConflict, Code: "already_member", Field: "user_id", Message: "this user is a member already"}
 )

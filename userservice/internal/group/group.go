@@ -180,7 +180,7 @@ var (
 	ErrNotOwner          = errs.New(errs.KindForbidden, "not_owner", "only the group's owner may do this")
 	ErrTargetRole        = &errs.Error{Kind: errs.KindForbidden, Code: "target_role", Field: "user_id", Message: "you may act only on members below your role"}
 	ErrNotMember         = errs.New(errs.KindForbidden, "not_member", "you are not a member of this group")
-	ErrMemberNotFound    = errs.New(errs.KindNotFound, "member_not_found", "this user is not a member of the group")
+	ErrMemberNotFound    = &errs.Error{Kind: errs.KindNotFound, Code: "member_not_found", Field: "user_id", Message: "this user is not a member of the group"}
 	ErrAlreadyMember     = errs.New(errs.KindConflict, "already_member", "you are a member already")
 	ErrFull              = errs.New(errs.KindConflict, "group_full", "the group has reached its member limit")
 	ErrOwnerMustTransfer = errs.New(errs.KindConflict, "owner_must_transfer", "the owner cannot leave; transfer ownership or dismiss the group first")
@@ -331,14 +331,14 @@ func (s *Service) Authorize(ctx context.Context, me, id int64, a Action) (Group,
 }
 
 // target reads the live membership of user, whom a member of role actor
-// acts on: ErrMemberNotFound (naming user_id) or ErrTargetRole.
+// acts on: ErrMemberNotFound or ErrTargetRole (both naming user_id).
 func (s *Service) target(ctx context.Context, id, user int64, actor Role) (Member, error) {
 	m, ok, err := s.member(ctx, id, user)
 	switch {
 	case err != nil:
 		return Member{}, err
 	case !ok:
-		return Member{}, &errs.Error{Kind: ErrMemberNotFound.Kind, Code: ErrMemberNotFound.Code, Message: ErrMemberNotFound.Message, Field: "user_id"}
+		return Member{}, ErrMemberNotFound
 	case !CanTarget(actor, m.Role):
 		return Member{}, ErrTargetRole
 	}

@@ -153,7 +153,7 @@ func TestGroups(t *testing.T) {
 
 		// Remove.
 		{name: "remove by a member", as: f1, method: "DELETE", path: gp("/members/" + stranger.ID), status: 403, code: "not_admin"},
-		{name: "remove a non-member", as: owner, method: "DELETE", path: gp("/members/" + late.ID), status: 404, code: "member_not_found"},
+		{name: "remove a non-member", as: owner, method: "DELETE", path: gp("/members/" + late.ID), status: 404, code: "member_not_found", field: "user_id"},
 		{name: "remove the owner", as: owner, method: "DELETE", path: gp("/members/" + owner.ID), status: 409, code: "owner_must_transfer"},
 		{name: "remove with a bad user id", as: owner, method: "DELETE", path: gp("/members/x"), status: 400, code: "invalid", field: "user_id"},
 		{name: "remove the stranger", as: owner, method: "DELETE", path: gp("/members/" + stranger.ID), status: 204},

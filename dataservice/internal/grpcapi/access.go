@@ -36,6 +36,7 @@ var Access = grpcserver.Allow{
 	datav1.Users_GetResetToken_FullMethodName:      {user},
 	datav1.Users_CreateEmailToken_FullMethodName:   {user},
 	datav1.Users_VerifyEmailPlus_FullMethodName:    {user},
+	datav1.Users_SetPresence_FullMethodName:        {msg},
 
 	datav1.Friends_PutFriendship_FullMethodName:    {user},
 	datav1.Friends_GetFriendship_FullMethodName:    {user, msg},

@@ -36,6 +36,9 @@ func userPB(u store.User) *datav1.User {
 		TokenVersion:  u.TokenVersion,
 		EmailVerified: u.EmailVerified,
 		Banned:        u.Banned,
+		LastSeenMs:    u.LastSeenMS,
+		// The store holds 1..3, the enum's values.
+		LastSeenVisibility: datav1.LastSeenVisibility(u.LastSeenVisibility),
 	}
 }
 

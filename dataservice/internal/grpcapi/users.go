@@ -16,6 +16,8 @@ type usersServer struct {
 
 const genderMax = int32(datav1.Gender_GENDER_OTHER)
 
+const lastSeenVisibilityMax = int32(datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_NOBODY)
+
 func (s *usersServer) CreateUser(ctx context.Context, r *datav1.CreateUserRequest) (*datav1.User, error) {
 	var c checker
 	c.email("email", r.GetEmail())
@@ -112,24 +114,47 @@ func (s *usersServer) UpdateUser(ctx context.Context, r *datav1.UpdateUserReques
 	c.optBytes("avatar", r.Avatar, maxURLBytes)
 	c.optBytes("qr_code", r.QrCode, maxURLBytes)
 	c.optKey("password_hash", r.PasswordHash, maxPasswordHashBytes)
+	if r.LastSeenVisibility != nil {
+		c.enum("last_seen_visibility", int32(*r.LastSeenVisibility), 1, lastSeenVisibilityMax)
+	}
 	if err := c.err(); err != nil {
 		return nil, err
 	}
 	u, err := s.rel.UpdateUser(ctx, r.GetId(), store.UserUpdate{
-		Name:             r.Name,
-		Mobile:           r.Mobile,
-		Gender:           optEnum[datav1.Gender, store.Gender](r.Gender),
-		Avatar:           r.Avatar,
-		QRCode:           r.QrCode,
-		PasswordHash:     r.PasswordHash,
-		Deleted:          r.Deleted,
-		Banned:           r.Banned,
-		BumpTokenVersion: r.GetBumpTokenVersion(),
+		Name:               r.Name,
+		Mobile:             r.Mobile,
+		Gender:             optEnum[datav1.Gender, store.Gender](r.Gender),
+		Avatar:             r.Avatar,
+		QRCode:             r.QrCode,
+		PasswordHash:       r.PasswordHash,
+		Deleted:            r.Deleted,
+		Banned:             r.Banned,
+		LastSeenVisibility: optEnum[datav1.LastSeenVisibility, store.LastSeenVisibility](r.LastSeenVisibility),
+		BumpTokenVersion:   r.GetBumpTokenVersion(),
 	})
 	if err != nil {
 		return nil, s.fail(ctx, "update user", err)
 	}
 	return userPB(u), nil
+}
+
+func (s *usersServer) SetPresence(ctx context.Context, r *datav1.SetPresenceRequest) (*datav1.SetPresenceResponse, error) {
+	var c checker
+	c.id("user_id", r.GetUserId())
+	if r.GetAtMs() < 1 {
+		c.add("at_ms", "must be > 0")
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	p, err := s.rel.SetPresence(ctx, r.GetUserId(), r.GetOnline(), r.GetAtMs())
+	if err != nil {
+		return nil, s.fail(ctx, "set presence", err)
+	}
+	return &datav1.SetPresenceResponse{
+		Applied: p.Applied, LastSeenMs: p.LastSeenMS,
+		LastSeenVisibility: datav1.LastSeenVisibility(p.LastSeenVisibility),
+	}, nil
 }
 
 func (s *usersServer) DeleteUser(ctx context.Context, r *datav1.DeleteUserRequest) (*datav1.User, error) {

@@ -216,6 +216,27 @@ func badCases() []badCase {
 			_, err := e.Users.ChangePasswordPlus(ctx, &datav1.ChangePasswordPlusRequest{UserId: 999999, PasswordHash: "p"})
 			return err
 		}),
+		ia("UpdateUser/last_seen_visibility unspecified", "last_seen_visibility", func(ctx C, e *E) error {
+			_, err := e.Users.UpdateUser(ctx, &datav1.UpdateUserRequest{Id: 1, LastSeenVisibility: datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_UNSPECIFIED.Enum()})
+			return err
+		}),
+		ia("UpdateUser/last_seen_visibility out of range", "last_seen_visibility", func(ctx C, e *E) error {
+			v := datav1.LastSeenVisibility(4)
+			_, err := e.Users.UpdateUser(ctx, &datav1.UpdateUserRequest{Id: 1, LastSeenVisibility: &v})
+			return err
+		}),
+		ia("SetPresence/no user", "user_id", func(ctx C, e *E) error {
+			_, err := e.Users.SetPresence(ctx, &datav1.SetPresenceRequest{AtMs: 1})
+			return err
+		}),
+		ia("SetPresence/no time", "at_ms", func(ctx C, e *E) error {
+			_, err := e.Users.SetPresence(ctx, &datav1.SetPresenceRequest{UserId: 1, AtMs: -5})
+			return err
+		}),
+		nf("SetPresence/unknown user", func(ctx C, e *E) error {
+			_, err := e.Users.SetPresence(ctx, &datav1.SetPresenceRequest{UserId: 999999, AtMs: 1})
+			return err
+		}),
 
 		// Friends.
 		ia("PutFriendship/no self", "self_id", func(ctx C, e *E) error {

@@ -70,19 +70,41 @@ type User struct {
 	// EmailVerified is set by VerifyEmailPlus and never cleared.
 	EmailVerified bool
 	Banned        bool
+	// LastSeenMS is when the user's last connection closed (unix ms); 0
+	// while connected or never seen (SetPresence).
+	LastSeenMS         int64
+	LastSeenVisibility LastSeenVisibility
+}
+
+// LastSeenVisibility values mirror the API's enum.
+type LastSeenVisibility int32
+
+// The visibilities; LastSeenFriends is the default of a new user.
+const (
+	LastSeenEveryone LastSeenVisibility = 1
+	LastSeenFriends  LastSeenVisibility = 2
+	LastSeenNobody   LastSeenVisibility = 3
+)
+
+// Presence is what SetPresence leaves stored.
+type Presence struct {
+	Applied            bool // false: a later change was recorded before
+	LastSeenMS         int64
+	LastSeenVisibility LastSeenVisibility
 }
 
 // UserUpdate holds the fields to change; nil means unchanged.
 type UserUpdate struct {
-	Name             *string
-	Mobile           *string
-	Gender           *Gender
-	Avatar           *string
-	QRCode           *string
-	PasswordHash     *string
-	Deleted          *bool
-	Banned           *bool
-	BumpTokenVersion bool
+	Name               *string
+	Mobile             *string
+	Gender             *Gender
+	Avatar             *string
+	QRCode             *string
+	PasswordHash       *string
+	Deleted            *bool
+	Banned             *bool
+	LastSeenVisibility *LastSeenVisibility
+	BumpTokenVersion   bool
 }
 
 type ResetToken struct {
@@ -371,6 +393,10 @@ type Relational interface {
 	// ChangePasswordPlus sets the hash, bumps the token version and spends
 	// every unused reset token of the user in one transaction.
 	ChangePasswordPlus(ctx context.Context, userID int64, passwordHash string) (User, error)
+	// SetPresence records that the user went online or offline at atMS
+	// (offline: last_seen_ms = atMS; online: 0) unless a change at a later
+	// time was recorded before (Applied false). ErrNotFound: no such user.
+	SetPresence(ctx context.Context, userID int64, online bool, atMS int64) (Presence, error)
 
 	PutFriendship(ctx context.Context, f Friendship) (Friendship, error)
 	GetFriendship(ctx context.Context, selfID, friendID int64) (Friendship, error)

@@ -78,6 +78,9 @@ func (st *seqStore) Friendship(context.Context, int64, int64) (Relation, error) 
 func (st *seqStore) UserExists(context.Context, int64) (bool, error)   { return true, nil }
 func (st *seqStore) Friends(context.Context, int64) ([]int64, error)   { return nil, nil }
 func (st *seqStore) Blacklist(context.Context, int64) ([]int64, error) { return nil, nil }
+func (st *seqStore) SetPresence(context.Context, int64, bool, time.Time) (LastSeen, error) {
+	return LastSeen{Applied: true}, nil
+}
 func (st *seqStore) GroupMembers(context.Context, int64) (Roster, error) {
 	return Roster{}, ErrNotFound
 }

@@ -129,9 +129,20 @@ type Store interface {
 	// AdvanceCursors moves up to 1000 cursors forward (each seq becomes
 	// the max of the stored and the given one) in one round trip.
 	AdvanceCursors(ctx context.Context, as []CursorAdvance) error
+	// SetPresence records that user went online or offline at at, unless
+	// a later change was recorded (LastSeen.Applied false): the last
+	// seen time the profiles show.
+	SetPresence(ctx context.Context, user int64, online bool, at time.Time) (LastSeen, error)
 	// SessionStart reads what a session's catch-up starts with in one
 	// round trip where the lists fit one page.
 	SessionStart(ctx context.Context, user int64) (SessionStart, error)
+}
+
+// LastSeen is what SetPresence left stored.
+type LastSeen struct {
+	Applied bool      // false: a later presence change was recorded before
+	At      time.Time // when the last connection closed; zero while online
+	Hidden  bool      // the user shows their last seen to nobody
 }
 
 // SessionStart is what a session's catch-up starts with: the user's

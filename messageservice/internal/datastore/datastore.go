@@ -402,6 +402,19 @@ func (c *Client) Friends(ctx context.Context, user int64) ([]int64, error) {
 	})
 }
 
+// SetPresence records user's presence change at at (Users/SetPresence).
+func (c *Client) SetPresence(ctx context.Context, user int64, online bool, at time.Time) (chat.LastSeen, error) {
+	resp, err := c.users.SetPresence(ctx, &datav1.SetPresenceRequest{UserId: user, Online: online, AtMs: at.UnixMilli()})
+	if err != nil {
+		return chat.LastSeen{}, translate("SetPresence", err)
+	}
+	out := chat.LastSeen{Applied: resp.GetApplied(), Hidden: resp.GetLastSeenVisibility() == datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_NOBODY}
+	if ms := resp.GetLastSeenMs(); ms > 0 {
+		out.At = time.UnixMilli(ms)
+	}
+	return out, nil
+}
+
 // Blacklist are the users user has blacklisted.
 func (c *Client) Blacklist(ctx context.Context, user int64) ([]int64, error) {
 	return pages(nil, func(token string) (listPage, error) {

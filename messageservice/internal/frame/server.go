@@ -49,6 +49,9 @@ type (
 		Type   string `json:"type"` // "presence"
 		User   string `json:"user"`
 		Online bool   `json:"online"`
+		// LastSeen (offline only): when the last connection closed, unix
+		// ms; absent when the user shows it to nobody.
+		LastSeen int64 `json:"last_seen,omitempty"`
 	}
 	// ErrorFrame refuses a client frame; the connection stays open.
 	ErrorFrame struct {

@@ -292,6 +292,7 @@ type Frame struct {
 	HasMore      bool            `json:"has_more"`
 	User         string          `json:"user"`
 	Online       bool            `json:"online"`
+	LastSeen     int64           `json:"last_seen"`
 	Code         string          `json:"code"`
 	Message      string          `json:"message"`
 	Until        string          `json:"until"`

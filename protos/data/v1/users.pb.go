@@ -88,6 +88,59 @@ func (Gender) EnumDescriptor() ([]byte, []int) {
 	return file_data_v1_users_proto_rawDescGZIP(), []int{0}
 }
 
+// Who sees when a user was last online (User.last_seen_ms).
+type LastSeenVisibility int32
+
+const (
+	LastSeenVisibility_LAST_SEEN_VISIBILITY_UNSPECIFIED LastSeenVisibility = 0 // never stored; unchanged in an update
+	LastSeenVisibility_LAST_SEEN_VISIBILITY_EVERYONE    LastSeenVisibility = 1
+	LastSeenVisibility_LAST_SEEN_VISIBILITY_FRIENDS     LastSeenVisibility = 2 // the default
+	LastSeenVisibility_LAST_SEEN_VISIBILITY_NOBODY      LastSeenVisibility = 3
+)
+
+// Enum value maps for LastSeenVisibility.
+var (
+	LastSeenVisibility_name = map[int32]string{
+		0: "LAST_SEEN_VISIBILITY_UNSPECIFIED",
+		1: "LAST_SEEN_VISIBILITY_EVERYONE",
+		2: "LAST_SEEN_VISIBILITY_FRIENDS",
+		3: "LAST_SEEN_VISIBILITY_NOBODY",
+	}
+	LastSeenVisibility_value = map[string]int32{
+		"LAST_SEEN_VISIBILITY_UNSPECIFIED": 0,
+		"LAST_SEEN_VISIBILITY_EVERYONE":    1,
+		"LAST_SEEN_VISIBILITY_FRIENDS":     2,
+		"LAST_SEEN_VISIBILITY_NOBODY":      3,
+	}
+)
+
+func (x LastSeenVisibility) Enum() *LastSeenVisibility {
+	p := new(LastSeenVisibility)
+	*p = x
+	return p
+}
+
+func (x LastSeenVisibility) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LastSeenVisibility) Descriptor() protoreflect.EnumDescriptor {
+	return file_data_v1_users_proto_enumTypes[1].Descriptor()
+}
+
+func (LastSeenVisibility) Type() protoreflect.EnumType {
+	return &file_data_v1_users_proto_enumTypes[1]
+}
+
+func (x LastSeenVisibility) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LastSeenVisibility.Descriptor instead.
+func (LastSeenVisibility) EnumDescriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{1}
+}
+
 type User struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Id           int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -108,9 +161,14 @@ type User struct {
 	EmailVerified bool `protobuf:"varint,25,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	// Set by an operator (userservice Admin/BanUser): the user may not sign in
 	// and their tokens are refused. Deleted users are refused anyway.
-	Banned        bool `protobuf:"varint,20,opt,name=banned,proto3" json:"banned,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Banned bool `protobuf:"varint,20,opt,name=banned,proto3" json:"banned,omitempty"`
+	// When the user's last connection closed (unix ms, SetPresence); 0 while
+	// connected or never seen.
+	LastSeenMs int64 `protobuf:"varint,26,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
+	// Who may see last_seen_ms (callers decide what that means).
+	LastSeenVisibility LastSeenVisibility `protobuf:"varint,27,opt,name=last_seen_visibility,json=lastSeenVisibility,proto3,enum=privateim.data.v1.LastSeenVisibility" json:"last_seen_visibility,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *User) Reset() {
@@ -239,6 +297,20 @@ func (x *User) GetBanned() bool {
 		return x.Banned
 	}
 	return false
+}
+
+func (x *User) GetLastSeenMs() int64 {
+	if x != nil {
+		return x.LastSeenMs
+	}
+	return 0
+}
+
+func (x *User) GetLastSeenVisibility() LastSeenVisibility {
+	if x != nil {
+		return x.LastSeenVisibility
+	}
+	return LastSeenVisibility_LAST_SEEN_VISIBILITY_UNSPECIFIED
 }
 
 type CreateUserRequest struct {
@@ -641,10 +713,11 @@ type UpdateUserRequest struct {
 	PasswordHash *string                `protobuf:"bytes,7,opt,name=password_hash,json=passwordHash,proto3,oneof" json:"password_hash,omitempty"`
 	Deleted      *bool                  `protobuf:"varint,8,opt,name=deleted,proto3,oneof" json:"deleted,omitempty"`
 	// When true the user's token_version is incremented in the same statement.
-	BumpTokenVersion bool  `protobuf:"varint,9,opt,name=bump_token_version,json=bumpTokenVersion,proto3" json:"bump_token_version,omitempty"`
-	Banned           *bool `protobuf:"varint,10,opt,name=banned,proto3,oneof" json:"banned,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	BumpTokenVersion   bool                `protobuf:"varint,9,opt,name=bump_token_version,json=bumpTokenVersion,proto3" json:"bump_token_version,omitempty"`
+	Banned             *bool               `protobuf:"varint,10,opt,name=banned,proto3,oneof" json:"banned,omitempty"`
+	LastSeenVisibility *LastSeenVisibility `protobuf:"varint,11,opt,name=last_seen_visibility,json=lastSeenVisibility,proto3,enum=privateim.data.v1.LastSeenVisibility,oneof" json:"last_seen_visibility,omitempty"` // 1..3
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *UpdateUserRequest) Reset() {
@@ -747,6 +820,139 @@ func (x *UpdateUserRequest) GetBanned() bool {
 	return false
 }
 
+func (x *UpdateUserRequest) GetLastSeenVisibility() LastSeenVisibility {
+	if x != nil && x.LastSeenVisibility != nil {
+		return *x.LastSeenVisibility
+	}
+	return LastSeenVisibility_LAST_SEEN_VISIBILITY_UNSPECIFIED
+}
+
+// SetPresence records a presence change of the user as of at_ms (unix ms):
+// offline sets last_seen_ms = at_ms, online sets it to 0. A change older
+// than the last one applied is ignored (applied = false): the
+// messageservice nodes of a user's connections may report out of order.
+// NotFound for an unknown user.
+type SetPresenceRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"` // required
+	Online        bool                   `protobuf:"varint,2,opt,name=online,proto3" json:"online,omitempty"`
+	AtMs          int64                  `protobuf:"varint,3,opt,name=at_ms,json=atMs,proto3" json:"at_ms,omitempty"` // required, > 0
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetPresenceRequest) Reset() {
+	*x = SetPresenceRequest{}
+	mi := &file_data_v1_users_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPresenceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPresenceRequest) ProtoMessage() {}
+
+func (x *SetPresenceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPresenceRequest.ProtoReflect.Descriptor instead.
+func (*SetPresenceRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SetPresenceRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *SetPresenceRequest) GetOnline() bool {
+	if x != nil {
+		return x.Online
+	}
+	return false
+}
+
+func (x *SetPresenceRequest) GetAtMs() int64 {
+	if x != nil {
+		return x.AtMs
+	}
+	return 0
+}
+
+type SetPresenceResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Applied bool                   `protobuf:"varint,1,opt,name=applied,proto3" json:"applied,omitempty"`
+	// As stored after the call.
+	LastSeenMs         int64              `protobuf:"varint,2,opt,name=last_seen_ms,json=lastSeenMs,proto3" json:"last_seen_ms,omitempty"`
+	LastSeenVisibility LastSeenVisibility `protobuf:"varint,3,opt,name=last_seen_visibility,json=lastSeenVisibility,proto3,enum=privateim.data.v1.LastSeenVisibility" json:"last_seen_visibility,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
+}
+
+func (x *SetPresenceResponse) Reset() {
+	*x = SetPresenceResponse{}
+	mi := &file_data_v1_users_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetPresenceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetPresenceResponse) ProtoMessage() {}
+
+func (x *SetPresenceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_users_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetPresenceResponse.ProtoReflect.Descriptor instead.
+func (*SetPresenceResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_users_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *SetPresenceResponse) GetApplied() bool {
+	if x != nil {
+		return x.Applied
+	}
+	return false
+}
+
+func (x *SetPresenceResponse) GetLastSeenMs() int64 {
+	if x != nil {
+		return x.LastSeenMs
+	}
+	return 0
+}
+
+func (x *SetPresenceResponse) GetLastSeenVisibility() LastSeenVisibility {
+	if x != nil {
+		return x.LastSeenVisibility
+	}
+	return LastSeenVisibility_LAST_SEEN_VISIBILITY_UNSPECIFIED
+}
+
 type DeleteUserRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -756,7 +962,7 @@ type DeleteUserRequest struct {
 
 func (x *DeleteUserRequest) Reset() {
 	*x = DeleteUserRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[9]
+	mi := &file_data_v1_users_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -768,7 +974,7 @@ func (x *DeleteUserRequest) String() string {
 func (*DeleteUserRequest) ProtoMessage() {}
 
 func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[9]
+	mi := &file_data_v1_users_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -781,7 +987,7 @@ func (x *DeleteUserRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteUserRequest.ProtoReflect.Descriptor instead.
 func (*DeleteUserRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{9}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *DeleteUserRequest) GetId() int64 {
@@ -805,7 +1011,7 @@ type ResetToken struct {
 
 func (x *ResetToken) Reset() {
 	*x = ResetToken{}
-	mi := &file_data_v1_users_proto_msgTypes[10]
+	mi := &file_data_v1_users_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +1023,7 @@ func (x *ResetToken) String() string {
 func (*ResetToken) ProtoMessage() {}
 
 func (x *ResetToken) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[10]
+	mi := &file_data_v1_users_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +1036,7 @@ func (x *ResetToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetToken.ProtoReflect.Descriptor instead.
 func (*ResetToken) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{10}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ResetToken) GetId() int64 {
@@ -886,7 +1092,7 @@ type CreateResetTokenRequest struct {
 
 func (x *CreateResetTokenRequest) Reset() {
 	*x = CreateResetTokenRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[11]
+	mi := &file_data_v1_users_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1104,7 @@ func (x *CreateResetTokenRequest) String() string {
 func (*CreateResetTokenRequest) ProtoMessage() {}
 
 func (x *CreateResetTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[11]
+	mi := &file_data_v1_users_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1117,7 @@ func (x *CreateResetTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateResetTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateResetTokenRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{11}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateResetTokenRequest) GetUserId() int64 {
@@ -951,7 +1157,7 @@ type ResetPasswordPlusRequest struct {
 
 func (x *ResetPasswordPlusRequest) Reset() {
 	*x = ResetPasswordPlusRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[12]
+	mi := &file_data_v1_users_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -963,7 +1169,7 @@ func (x *ResetPasswordPlusRequest) String() string {
 func (*ResetPasswordPlusRequest) ProtoMessage() {}
 
 func (x *ResetPasswordPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[12]
+	mi := &file_data_v1_users_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -976,7 +1182,7 @@ func (x *ResetPasswordPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordPlusRequest.ProtoReflect.Descriptor instead.
 func (*ResetPasswordPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ResetPasswordPlusRequest) GetTokenHash() string {
@@ -1009,7 +1215,7 @@ type ResetPasswordPlusResponse struct {
 
 func (x *ResetPasswordPlusResponse) Reset() {
 	*x = ResetPasswordPlusResponse{}
-	mi := &file_data_v1_users_proto_msgTypes[13]
+	mi := &file_data_v1_users_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1227,7 @@ func (x *ResetPasswordPlusResponse) String() string {
 func (*ResetPasswordPlusResponse) ProtoMessage() {}
 
 func (x *ResetPasswordPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[13]
+	mi := &file_data_v1_users_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1240,7 @@ func (x *ResetPasswordPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResetPasswordPlusResponse.ProtoReflect.Descriptor instead.
 func (*ResetPasswordPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResetPasswordPlusResponse) GetUser() *User {
@@ -1060,7 +1266,7 @@ type EmailToken struct {
 
 func (x *EmailToken) Reset() {
 	*x = EmailToken{}
-	mi := &file_data_v1_users_proto_msgTypes[14]
+	mi := &file_data_v1_users_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1072,7 +1278,7 @@ func (x *EmailToken) String() string {
 func (*EmailToken) ProtoMessage() {}
 
 func (x *EmailToken) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[14]
+	mi := &file_data_v1_users_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1085,7 +1291,7 @@ func (x *EmailToken) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmailToken.ProtoReflect.Descriptor instead.
 func (*EmailToken) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *EmailToken) GetId() int64 {
@@ -1141,7 +1347,7 @@ type CreateEmailTokenRequest struct {
 
 func (x *CreateEmailTokenRequest) Reset() {
 	*x = CreateEmailTokenRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[15]
+	mi := &file_data_v1_users_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1359,7 @@ func (x *CreateEmailTokenRequest) String() string {
 func (*CreateEmailTokenRequest) ProtoMessage() {}
 
 func (x *CreateEmailTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[15]
+	mi := &file_data_v1_users_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1372,7 @@ func (x *CreateEmailTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateEmailTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateEmailTokenRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateEmailTokenRequest) GetUserId() int64 {
@@ -1204,7 +1410,7 @@ type VerifyEmailPlusRequest struct {
 
 func (x *VerifyEmailPlusRequest) Reset() {
 	*x = VerifyEmailPlusRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[16]
+	mi := &file_data_v1_users_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1216,7 +1422,7 @@ func (x *VerifyEmailPlusRequest) String() string {
 func (*VerifyEmailPlusRequest) ProtoMessage() {}
 
 func (x *VerifyEmailPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[16]
+	mi := &file_data_v1_users_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1229,7 +1435,7 @@ func (x *VerifyEmailPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEmailPlusRequest.ProtoReflect.Descriptor instead.
 func (*VerifyEmailPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *VerifyEmailPlusRequest) GetTokenHash() string {
@@ -1255,7 +1461,7 @@ type VerifyEmailPlusResponse struct {
 
 func (x *VerifyEmailPlusResponse) Reset() {
 	*x = VerifyEmailPlusResponse{}
-	mi := &file_data_v1_users_proto_msgTypes[17]
+	mi := &file_data_v1_users_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1267,7 +1473,7 @@ func (x *VerifyEmailPlusResponse) String() string {
 func (*VerifyEmailPlusResponse) ProtoMessage() {}
 
 func (x *VerifyEmailPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[17]
+	mi := &file_data_v1_users_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1280,7 +1486,7 @@ func (x *VerifyEmailPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyEmailPlusResponse.ProtoReflect.Descriptor instead.
 func (*VerifyEmailPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *VerifyEmailPlusResponse) GetUser() *User {
@@ -1302,7 +1508,7 @@ type GetResetTokenRequest struct {
 
 func (x *GetResetTokenRequest) Reset() {
 	*x = GetResetTokenRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[18]
+	mi := &file_data_v1_users_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1520,7 @@ func (x *GetResetTokenRequest) String() string {
 func (*GetResetTokenRequest) ProtoMessage() {}
 
 func (x *GetResetTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[18]
+	mi := &file_data_v1_users_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1533,7 @@ func (x *GetResetTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetResetTokenRequest.ProtoReflect.Descriptor instead.
 func (*GetResetTokenRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetResetTokenRequest) GetTokenHash() string {
@@ -1351,7 +1557,7 @@ type ChangePasswordPlusRequest struct {
 
 func (x *ChangePasswordPlusRequest) Reset() {
 	*x = ChangePasswordPlusRequest{}
-	mi := &file_data_v1_users_proto_msgTypes[19]
+	mi := &file_data_v1_users_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1363,7 +1569,7 @@ func (x *ChangePasswordPlusRequest) String() string {
 func (*ChangePasswordPlusRequest) ProtoMessage() {}
 
 func (x *ChangePasswordPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_users_proto_msgTypes[19]
+	mi := &file_data_v1_users_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1376,7 +1582,7 @@ func (x *ChangePasswordPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangePasswordPlusRequest.ProtoReflect.Descriptor instead.
 func (*ChangePasswordPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_users_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_users_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ChangePasswordPlusRequest) GetUserId() int64 {
@@ -1397,7 +1603,7 @@ var File_data_v1_users_proto protoreflect.FileDescriptor
 
 const file_data_v1_users_proto_rawDesc = "" +
 	"\n" +
-	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd5\x03\n" +
+	"\x13data/v1/users.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xd0\x04\n" +
 	"\x04User\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
 	"\x05email\x18\x02 \x01(\tR\x05email\x12\x12\n" +
@@ -1415,7 +1621,10 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"updated_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12#\n" +
 	"\rtoken_version\x18\f \x01(\x03R\ftokenVersion\x12%\n" +
 	"\x0eemail_verified\x18\x19 \x01(\bR\remailVerified\x12\x16\n" +
-	"\x06banned\x18\x14 \x01(\bR\x06banned\"\xde\x01\n" +
+	"\x06banned\x18\x14 \x01(\bR\x06banned\x12 \n" +
+	"\flast_seen_ms\x18\x1a \x01(\x03R\n" +
+	"lastSeenMs\x12W\n" +
+	"\x14last_seen_visibility\x18\x1b \x01(\x0e2%.privateim.data.v1.LastSeenVisibilityR\x12lastSeenVisibility\"\xde\x01\n" +
 	"\x11CreateUserRequest\x12\x14\n" +
 	"\x05email\x18\x01 \x01(\tR\x05email\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -1441,7 +1650,7 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x0finclude_deleted\x18\x04 \x01(\bR\x0eincludeDeleted\"l\n" +
 	"\x13SearchUsersResponse\x12-\n" +
 	"\x05users\x18\x01 \x03(\v2\x17.privateim.data.v1.UserR\x05users\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xbf\x03\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb6\x04\n" +
 	"\x11UpdateUserRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x12\x1b\n" +
@@ -1453,7 +1662,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\adeleted\x18\b \x01(\bH\x06R\adeleted\x88\x01\x01\x12,\n" +
 	"\x12bump_token_version\x18\t \x01(\bR\x10bumpTokenVersion\x12\x1b\n" +
 	"\x06banned\x18\n" +
-	" \x01(\bH\aR\x06banned\x88\x01\x01B\a\n" +
+	" \x01(\bH\aR\x06banned\x88\x01\x01\x12\\\n" +
+	"\x14last_seen_visibility\x18\v \x01(\x0e2%.privateim.data.v1.LastSeenVisibilityH\bR\x12lastSeenVisibility\x88\x01\x01B\a\n" +
 	"\x05_nameB\t\n" +
 	"\a_mobileB\t\n" +
 	"\a_genderB\t\n" +
@@ -1463,7 +1673,17 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x0e_password_hashB\n" +
 	"\n" +
 	"\b_deletedB\t\n" +
-	"\a_banned\"#\n" +
+	"\a_bannedB\x17\n" +
+	"\x15_last_seen_visibility\"Z\n" +
+	"\x12SetPresenceRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x16\n" +
+	"\x06online\x18\x02 \x01(\bR\x06online\x12\x13\n" +
+	"\x05at_ms\x18\x03 \x01(\x03R\x04atMs\"\xaa\x01\n" +
+	"\x13SetPresenceResponse\x12\x18\n" +
+	"\aapplied\x18\x01 \x01(\bR\aapplied\x12 \n" +
+	"\flast_seen_ms\x18\x02 \x01(\x03R\n" +
+	"lastSeenMs\x12W\n" +
+	"\x14last_seen_visibility\x18\x03 \x01(\x0e2%.privateim.data.v1.LastSeenVisibilityR\x12lastSeenVisibility\"#\n" +
 	"\x11DeleteUserRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x03R\x02id\"\xde\x01\n" +
 	"\n" +
@@ -1523,7 +1743,12 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x12GENDER_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vGENDER_MALE\x10\x01\x12\x11\n" +
 	"\rGENDER_FEMALE\x10\x02\x12\x10\n" +
-	"\fGENDER_OTHER\x10\x032\x8b\t\n" +
+	"\fGENDER_OTHER\x10\x03*\xa0\x01\n" +
+	"\x12LastSeenVisibility\x12$\n" +
+	" LAST_SEEN_VISIBILITY_UNSPECIFIED\x10\x00\x12!\n" +
+	"\x1dLAST_SEEN_VISIBILITY_EVERYONE\x10\x01\x12 \n" +
+	"\x1cLAST_SEEN_VISIBILITY_FRIENDS\x10\x02\x12\x1f\n" +
+	"\x1bLAST_SEEN_VISIBILITY_NOBODY\x10\x032\xe9\t\n" +
 	"\x05Users\x12K\n" +
 	"\n" +
 	"CreateUser\x12$.privateim.data.v1.CreateUserRequest\x1a\x17.privateim.data.v1.User\x12E\n" +
@@ -1540,7 +1765,8 @@ const file_data_v1_users_proto_rawDesc = "" +
 	"\x10CreateEmailToken\x12*.privateim.data.v1.CreateEmailTokenRequest\x1a\x1d.privateim.data.v1.EmailToken\x12h\n" +
 	"\x0fVerifyEmailPlus\x12).privateim.data.v1.VerifyEmailPlusRequest\x1a*.privateim.data.v1.VerifyEmailPlusResponse\x12W\n" +
 	"\rGetResetToken\x12'.privateim.data.v1.GetResetTokenRequest\x1a\x1d.privateim.data.v1.ResetToken\x12[\n" +
-	"\x12ChangePasswordPlus\x12,.privateim.data.v1.ChangePasswordPlusRequest\x1a\x17.privateim.data.v1.UserB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\x12ChangePasswordPlus\x12,.privateim.data.v1.ChangePasswordPlusRequest\x1a\x17.privateim.data.v1.User\x12\\\n" +
+	"\vSetPresence\x12%.privateim.data.v1.SetPresenceRequest\x1a&.privateim.data.v1.SetPresenceResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_users_proto_rawDescOnce sync.Once
@@ -1554,81 +1780,89 @@ func file_data_v1_users_proto_rawDescGZIP() []byte {
 	return file_data_v1_users_proto_rawDescData
 }
 
-var file_data_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_data_v1_users_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_data_v1_users_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_data_v1_users_proto_goTypes = []any{
 	(Gender)(0),                       // 0: privateim.data.v1.Gender
-	(*User)(nil),                      // 1: privateim.data.v1.User
-	(*CreateUserRequest)(nil),         // 2: privateim.data.v1.CreateUserRequest
-	(*GetUserRequest)(nil),            // 3: privateim.data.v1.GetUserRequest
-	(*GetUserByEmailRequest)(nil),     // 4: privateim.data.v1.GetUserByEmailRequest
-	(*GetUsersRequest)(nil),           // 5: privateim.data.v1.GetUsersRequest
-	(*GetUsersResponse)(nil),          // 6: privateim.data.v1.GetUsersResponse
-	(*SearchUsersRequest)(nil),        // 7: privateim.data.v1.SearchUsersRequest
-	(*SearchUsersResponse)(nil),       // 8: privateim.data.v1.SearchUsersResponse
-	(*UpdateUserRequest)(nil),         // 9: privateim.data.v1.UpdateUserRequest
-	(*DeleteUserRequest)(nil),         // 10: privateim.data.v1.DeleteUserRequest
-	(*ResetToken)(nil),                // 11: privateim.data.v1.ResetToken
-	(*CreateResetTokenRequest)(nil),   // 12: privateim.data.v1.CreateResetTokenRequest
-	(*ResetPasswordPlusRequest)(nil),  // 13: privateim.data.v1.ResetPasswordPlusRequest
-	(*ResetPasswordPlusResponse)(nil), // 14: privateim.data.v1.ResetPasswordPlusResponse
-	(*EmailToken)(nil),                // 15: privateim.data.v1.EmailToken
-	(*CreateEmailTokenRequest)(nil),   // 16: privateim.data.v1.CreateEmailTokenRequest
-	(*VerifyEmailPlusRequest)(nil),    // 17: privateim.data.v1.VerifyEmailPlusRequest
-	(*VerifyEmailPlusResponse)(nil),   // 18: privateim.data.v1.VerifyEmailPlusResponse
-	(*GetResetTokenRequest)(nil),      // 19: privateim.data.v1.GetResetTokenRequest
-	(*ChangePasswordPlusRequest)(nil), // 20: privateim.data.v1.ChangePasswordPlusRequest
-	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
+	(LastSeenVisibility)(0),           // 1: privateim.data.v1.LastSeenVisibility
+	(*User)(nil),                      // 2: privateim.data.v1.User
+	(*CreateUserRequest)(nil),         // 3: privateim.data.v1.CreateUserRequest
+	(*GetUserRequest)(nil),            // 4: privateim.data.v1.GetUserRequest
+	(*GetUserByEmailRequest)(nil),     // 5: privateim.data.v1.GetUserByEmailRequest
+	(*GetUsersRequest)(nil),           // 6: privateim.data.v1.GetUsersRequest
+	(*GetUsersResponse)(nil),          // 7: privateim.data.v1.GetUsersResponse
+	(*SearchUsersRequest)(nil),        // 8: privateim.data.v1.SearchUsersRequest
+	(*SearchUsersResponse)(nil),       // 9: privateim.data.v1.SearchUsersResponse
+	(*UpdateUserRequest)(nil),         // 10: privateim.data.v1.UpdateUserRequest
+	(*SetPresenceRequest)(nil),        // 11: privateim.data.v1.SetPresenceRequest
+	(*SetPresenceResponse)(nil),       // 12: privateim.data.v1.SetPresenceResponse
+	(*DeleteUserRequest)(nil),         // 13: privateim.data.v1.DeleteUserRequest
+	(*ResetToken)(nil),                // 14: privateim.data.v1.ResetToken
+	(*CreateResetTokenRequest)(nil),   // 15: privateim.data.v1.CreateResetTokenRequest
+	(*ResetPasswordPlusRequest)(nil),  // 16: privateim.data.v1.ResetPasswordPlusRequest
+	(*ResetPasswordPlusResponse)(nil), // 17: privateim.data.v1.ResetPasswordPlusResponse
+	(*EmailToken)(nil),                // 18: privateim.data.v1.EmailToken
+	(*CreateEmailTokenRequest)(nil),   // 19: privateim.data.v1.CreateEmailTokenRequest
+	(*VerifyEmailPlusRequest)(nil),    // 20: privateim.data.v1.VerifyEmailPlusRequest
+	(*VerifyEmailPlusResponse)(nil),   // 21: privateim.data.v1.VerifyEmailPlusResponse
+	(*GetResetTokenRequest)(nil),      // 22: privateim.data.v1.GetResetTokenRequest
+	(*ChangePasswordPlusRequest)(nil), // 23: privateim.data.v1.ChangePasswordPlusRequest
+	(*timestamppb.Timestamp)(nil),     // 24: google.protobuf.Timestamp
 }
 var file_data_v1_users_proto_depIdxs = []int32{
 	0,  // 0: privateim.data.v1.User.gender:type_name -> privateim.data.v1.Gender
-	21, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
-	21, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 3: privateim.data.v1.CreateUserRequest.gender:type_name -> privateim.data.v1.Gender
-	1,  // 4: privateim.data.v1.GetUsersResponse.users:type_name -> privateim.data.v1.User
-	1,  // 5: privateim.data.v1.SearchUsersResponse.users:type_name -> privateim.data.v1.User
-	0,  // 6: privateim.data.v1.UpdateUserRequest.gender:type_name -> privateim.data.v1.Gender
-	21, // 7: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 8: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
-	21, // 9: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 10: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
-	1,  // 11: privateim.data.v1.ResetPasswordPlusResponse.user:type_name -> privateim.data.v1.User
-	21, // 12: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 13: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
-	21, // 14: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
-	21, // 15: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
-	1,  // 16: privateim.data.v1.VerifyEmailPlusResponse.user:type_name -> privateim.data.v1.User
-	2,  // 17: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
-	3,  // 18: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
-	4,  // 19: privateim.data.v1.Users.GetUserByEmail:input_type -> privateim.data.v1.GetUserByEmailRequest
-	5,  // 20: privateim.data.v1.Users.GetUsers:input_type -> privateim.data.v1.GetUsersRequest
-	7,  // 21: privateim.data.v1.Users.SearchUsers:input_type -> privateim.data.v1.SearchUsersRequest
-	9,  // 22: privateim.data.v1.Users.UpdateUser:input_type -> privateim.data.v1.UpdateUserRequest
-	10, // 23: privateim.data.v1.Users.DeleteUser:input_type -> privateim.data.v1.DeleteUserRequest
-	12, // 24: privateim.data.v1.Users.CreateResetToken:input_type -> privateim.data.v1.CreateResetTokenRequest
-	13, // 25: privateim.data.v1.Users.ResetPasswordPlus:input_type -> privateim.data.v1.ResetPasswordPlusRequest
-	16, // 26: privateim.data.v1.Users.CreateEmailToken:input_type -> privateim.data.v1.CreateEmailTokenRequest
-	17, // 27: privateim.data.v1.Users.VerifyEmailPlus:input_type -> privateim.data.v1.VerifyEmailPlusRequest
-	19, // 28: privateim.data.v1.Users.GetResetToken:input_type -> privateim.data.v1.GetResetTokenRequest
-	20, // 29: privateim.data.v1.Users.ChangePasswordPlus:input_type -> privateim.data.v1.ChangePasswordPlusRequest
-	1,  // 30: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
-	1,  // 31: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
-	1,  // 32: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
-	6,  // 33: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
-	8,  // 34: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
-	1,  // 35: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
-	1,  // 36: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
-	11, // 37: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
-	14, // 38: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
-	15, // 39: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
-	18, // 40: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
-	11, // 41: privateim.data.v1.Users.GetResetToken:output_type -> privateim.data.v1.ResetToken
-	1,  // 42: privateim.data.v1.Users.ChangePasswordPlus:output_type -> privateim.data.v1.User
-	30, // [30:43] is the sub-list for method output_type
-	17, // [17:30] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	24, // 1: privateim.data.v1.User.created_at:type_name -> google.protobuf.Timestamp
+	24, // 2: privateim.data.v1.User.updated_at:type_name -> google.protobuf.Timestamp
+	1,  // 3: privateim.data.v1.User.last_seen_visibility:type_name -> privateim.data.v1.LastSeenVisibility
+	0,  // 4: privateim.data.v1.CreateUserRequest.gender:type_name -> privateim.data.v1.Gender
+	2,  // 5: privateim.data.v1.GetUsersResponse.users:type_name -> privateim.data.v1.User
+	2,  // 6: privateim.data.v1.SearchUsersResponse.users:type_name -> privateim.data.v1.User
+	0,  // 7: privateim.data.v1.UpdateUserRequest.gender:type_name -> privateim.data.v1.Gender
+	1,  // 8: privateim.data.v1.UpdateUserRequest.last_seen_visibility:type_name -> privateim.data.v1.LastSeenVisibility
+	1,  // 9: privateim.data.v1.SetPresenceResponse.last_seen_visibility:type_name -> privateim.data.v1.LastSeenVisibility
+	24, // 10: privateim.data.v1.ResetToken.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 11: privateim.data.v1.ResetToken.created_at:type_name -> google.protobuf.Timestamp
+	24, // 12: privateim.data.v1.CreateResetTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 13: privateim.data.v1.ResetPasswordPlusRequest.now:type_name -> google.protobuf.Timestamp
+	2,  // 14: privateim.data.v1.ResetPasswordPlusResponse.user:type_name -> privateim.data.v1.User
+	24, // 15: privateim.data.v1.EmailToken.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 16: privateim.data.v1.EmailToken.created_at:type_name -> google.protobuf.Timestamp
+	24, // 17: privateim.data.v1.CreateEmailTokenRequest.expires_at:type_name -> google.protobuf.Timestamp
+	24, // 18: privateim.data.v1.VerifyEmailPlusRequest.now:type_name -> google.protobuf.Timestamp
+	2,  // 19: privateim.data.v1.VerifyEmailPlusResponse.user:type_name -> privateim.data.v1.User
+	3,  // 20: privateim.data.v1.Users.CreateUser:input_type -> privateim.data.v1.CreateUserRequest
+	4,  // 21: privateim.data.v1.Users.GetUser:input_type -> privateim.data.v1.GetUserRequest
+	5,  // 22: privateim.data.v1.Users.GetUserByEmail:input_type -> privateim.data.v1.GetUserByEmailRequest
+	6,  // 23: privateim.data.v1.Users.GetUsers:input_type -> privateim.data.v1.GetUsersRequest
+	8,  // 24: privateim.data.v1.Users.SearchUsers:input_type -> privateim.data.v1.SearchUsersRequest
+	10, // 25: privateim.data.v1.Users.UpdateUser:input_type -> privateim.data.v1.UpdateUserRequest
+	13, // 26: privateim.data.v1.Users.DeleteUser:input_type -> privateim.data.v1.DeleteUserRequest
+	15, // 27: privateim.data.v1.Users.CreateResetToken:input_type -> privateim.data.v1.CreateResetTokenRequest
+	16, // 28: privateim.data.v1.Users.ResetPasswordPlus:input_type -> privateim.data.v1.ResetPasswordPlusRequest
+	19, // 29: privateim.data.v1.Users.CreateEmailToken:input_type -> privateim.data.v1.CreateEmailTokenRequest
+	20, // 30: privateim.data.v1.Users.VerifyEmailPlus:input_type -> privateim.data.v1.VerifyEmailPlusRequest
+	22, // 31: privateim.data.v1.Users.GetResetToken:input_type -> privateim.data.v1.GetResetTokenRequest
+	23, // 32: privateim.data.v1.Users.ChangePasswordPlus:input_type -> privateim.data.v1.ChangePasswordPlusRequest
+	11, // 33: privateim.data.v1.Users.SetPresence:input_type -> privateim.data.v1.SetPresenceRequest
+	2,  // 34: privateim.data.v1.Users.CreateUser:output_type -> privateim.data.v1.User
+	2,  // 35: privateim.data.v1.Users.GetUser:output_type -> privateim.data.v1.User
+	2,  // 36: privateim.data.v1.Users.GetUserByEmail:output_type -> privateim.data.v1.User
+	7,  // 37: privateim.data.v1.Users.GetUsers:output_type -> privateim.data.v1.GetUsersResponse
+	9,  // 38: privateim.data.v1.Users.SearchUsers:output_type -> privateim.data.v1.SearchUsersResponse
+	2,  // 39: privateim.data.v1.Users.UpdateUser:output_type -> privateim.data.v1.User
+	2,  // 40: privateim.data.v1.Users.DeleteUser:output_type -> privateim.data.v1.User
+	14, // 41: privateim.data.v1.Users.CreateResetToken:output_type -> privateim.data.v1.ResetToken
+	17, // 42: privateim.data.v1.Users.ResetPasswordPlus:output_type -> privateim.data.v1.ResetPasswordPlusResponse
+	18, // 43: privateim.data.v1.Users.CreateEmailToken:output_type -> privateim.data.v1.EmailToken
+	21, // 44: privateim.data.v1.Users.VerifyEmailPlus:output_type -> privateim.data.v1.VerifyEmailPlusResponse
+	14, // 45: privateim.data.v1.Users.GetResetToken:output_type -> privateim.data.v1.ResetToken
+	2,  // 46: privateim.data.v1.Users.ChangePasswordPlus:output_type -> privateim.data.v1.User
+	12, // 47: privateim.data.v1.Users.SetPresence:output_type -> privateim.data.v1.SetPresenceResponse
+	34, // [34:48] is the sub-list for method output_type
+	20, // [20:34] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_users_proto_init() }
@@ -1642,8 +1876,8 @@ func file_data_v1_users_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_users_proto_rawDesc), len(file_data_v1_users_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   20,
+			NumEnums:      2,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

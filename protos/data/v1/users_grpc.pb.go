@@ -46,6 +46,7 @@ const (
 	Users_VerifyEmailPlus_FullMethodName    = "/privateim.data.v1.Users/VerifyEmailPlus"
 	Users_GetResetToken_FullMethodName      = "/privateim.data.v1.Users/GetResetToken"
 	Users_ChangePasswordPlus_FullMethodName = "/privateim.data.v1.Users/ChangePasswordPlus"
+	Users_SetPresence_FullMethodName        = "/privateim.data.v1.Users/SetPresence"
 )
 
 // UsersClient is the client API for Users service.
@@ -65,6 +66,7 @@ type UsersClient interface {
 	VerifyEmailPlus(ctx context.Context, in *VerifyEmailPlusRequest, opts ...grpc.CallOption) (*VerifyEmailPlusResponse, error)
 	GetResetToken(ctx context.Context, in *GetResetTokenRequest, opts ...grpc.CallOption) (*ResetToken, error)
 	ChangePasswordPlus(ctx context.Context, in *ChangePasswordPlusRequest, opts ...grpc.CallOption) (*User, error)
+	SetPresence(ctx context.Context, in *SetPresenceRequest, opts ...grpc.CallOption) (*SetPresenceResponse, error)
 }
 
 type usersClient struct {
@@ -205,6 +207,16 @@ func (c *usersClient) ChangePasswordPlus(ctx context.Context, in *ChangePassword
 	return out, nil
 }
 
+func (c *usersClient) SetPresence(ctx context.Context, in *SetPresenceRequest, opts ...grpc.CallOption) (*SetPresenceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetPresenceResponse)
+	err := c.cc.Invoke(ctx, Users_SetPresence_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // UsersServer is the server API for Users service.
 // All implementations must embed UnimplementedUsersServer
 // for forward compatibility.
@@ -222,6 +234,7 @@ type UsersServer interface {
 	VerifyEmailPlus(context.Context, *VerifyEmailPlusRequest) (*VerifyEmailPlusResponse, error)
 	GetResetToken(context.Context, *GetResetTokenRequest) (*ResetToken, error)
 	ChangePasswordPlus(context.Context, *ChangePasswordPlusRequest) (*User, error)
+	SetPresence(context.Context, *SetPresenceRequest) (*SetPresenceResponse, error)
 	mustEmbedUnimplementedUsersServer()
 }
 
@@ -270,6 +283,9 @@ func (UnimplementedUsersServer) GetResetToken(context.Context, *GetResetTokenReq
 }
 func (UnimplementedUsersServer) ChangePasswordPlus(context.Context, *ChangePasswordPlusRequest) (*User, error) {
 	return nil, status.Error(codes.Unimplemented, "method ChangePasswordPlus not implemented")
+}
+func (UnimplementedUsersServer) SetPresence(context.Context, *SetPresenceRequest) (*SetPresenceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetPresence not implemented")
 }
 func (UnimplementedUsersServer) mustEmbedUnimplementedUsersServer() {}
 func (UnimplementedUsersServer) testEmbeddedByValue()               {}
@@ -526,6 +542,24 @@ func _Users_ChangePasswordPlus_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Users_SetPresence_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetPresenceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(UsersServer).SetPresence(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Users_SetPresence_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(UsersServer).SetPresence(ctx, req.(*SetPresenceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Users_ServiceDesc is the grpc.ServiceDesc for Users service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -584,6 +618,10 @@ var Users_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ChangePasswordPlus",
 			Handler:    _Users_ChangePasswordPlus_Handler,
+		},
+		{
+			MethodName: "SetPresence",
+			Handler:    _Users_SetPresence_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -55,7 +55,20 @@ type User struct {
 	UpdatedAt    time.Time
 	// EmailVerified: the owner opened a verification link (VerifyEmail).
 	EmailVerified bool
+	// LastSeenVisibility: who sees when the user was last online.
+	LastSeenVisibility Visibility
 }
+
+// Visibility says who sees a user's last seen time (package friend
+// applies it).
+type Visibility string
+
+// Visibilities; VisibilityFriends is the default.
+const (
+	VisibilityEveryone Visibility = "everyone"
+	VisibilityFriends  Visibility = "friends"
+	VisibilityNobody   Visibility = "nobody"
+)
 
 // NewUser is what sign-up stores.
 type NewUser struct {
@@ -67,6 +80,7 @@ type Update struct {
 	Name, Mobile, PasswordHash *string
 	Gender                     *Gender
 	Deleted, Banned            *bool
+	LastSeenVisibility         *Visibility
 	BumpTokenVersion           bool // revoke every token issued so far
 }
 
@@ -263,8 +277,9 @@ func (s *Service) Me(ctx context.Context, id int64) (User, error) {
 
 // ProfilePatch changes the fields that are not nil.
 type ProfilePatch struct {
-	Name, Mobile *string
-	Gender       *Gender
+	Name, Mobile       *string
+	Gender             *Gender
+	LastSeenVisibility *Visibility
 }
 
 // UpdateProfile applies p to the caller's profile.
@@ -273,7 +288,7 @@ func (s *Service) UpdateProfile(ctx context.Context, id int64, p ProfilePatch) (
 	if err != nil {
 		return User{}, err
 	}
-	if up.Name == nil && up.Mobile == nil && up.Gender == nil {
+	if up.Name == nil && up.Mobile == nil && up.Gender == nil && up.LastSeenVisibility == nil {
 		return s.Me(ctx, id)
 	}
 	u, err := s.store.UpdateUser(ctx, id, up)

@@ -99,5 +99,13 @@ func checkPatch(p ProfilePatch) (Update, error) {
 		}
 		up.Gender = p.Gender
 	}
+	if p.LastSeenVisibility != nil {
+		switch *p.LastSeenVisibility {
+		case VisibilityEveryone, VisibilityFriends, VisibilityNobody:
+		default:
+			return up, errs.Invalid("last_seen_visibility", `one of "everyone", "friends", "nobody"`)
+		}
+		up.LastSeenVisibility = p.LastSeenVisibility
+	}
 	return up, nil
 }

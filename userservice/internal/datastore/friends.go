@@ -32,6 +32,9 @@ func profileFromPB(u *datav1.User) friend.Profile {
 		Gender:  string(genderFromPB(u.GetGender())),
 		Avatar:  u.GetAvatar(),
 		Deleted: u.GetDeleted(),
+		// Everyone, friends (the default) or nobody: visibilityFromPB's words.
+		LastSeenTo: string(visibilityFromPB(u.GetLastSeenVisibility())),
+		LastSeenMS: u.GetLastSeenMs(),
 	}
 }
 

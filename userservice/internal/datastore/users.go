@@ -55,6 +55,10 @@ func (c *Client) UpdateUser(ctx context.Context, id int64, u account.Update) (ac
 		g := genderToPB(*u.Gender)
 		req.Gender = &g
 	}
+	if u.LastSeenVisibility != nil {
+		v := visibilityToPB(*u.LastSeenVisibility)
+		req.LastSeenVisibility = &v
+	}
 	pb, err := c.users.UpdateUser(ctx, req)
 	if err != nil {
 		return account.User{}, translate("UpdateUser", err)
@@ -119,21 +123,42 @@ func (c *Client) ChangePassword(ctx context.Context, id int64, passwordHash stri
 
 func userFromPB(u *datav1.User) account.User {
 	return account.User{
-		ID:            u.GetId(),
-		Email:         u.GetEmail(),
-		Name:          u.GetName(),
-		PasswordHash:  u.GetPasswordHash(),
-		Mobile:        u.GetMobile(),
-		Gender:        genderFromPB(u.GetGender()),
-		Avatar:        u.GetAvatar(),
-		QRCode:        u.GetQrCode(),
-		Deleted:       u.GetDeleted(),
-		Banned:        u.GetBanned(),
-		TokenVersion:  u.GetTokenVersion(),
-		EmailVerified: u.GetEmailVerified(),
-		CreatedAt:     u.GetCreatedAt().AsTime(),
-		UpdatedAt:     u.GetUpdatedAt().AsTime(),
+		ID:                 u.GetId(),
+		Email:              u.GetEmail(),
+		Name:               u.GetName(),
+		PasswordHash:       u.GetPasswordHash(),
+		Mobile:             u.GetMobile(),
+		Gender:             genderFromPB(u.GetGender()),
+		Avatar:             u.GetAvatar(),
+		QRCode:             u.GetQrCode(),
+		Deleted:            u.GetDeleted(),
+		Banned:             u.GetBanned(),
+		TokenVersion:       u.GetTokenVersion(),
+		EmailVerified:      u.GetEmailVerified(),
+		LastSeenVisibility: visibilityFromPB(u.GetLastSeenVisibility()),
+		CreatedAt:          u.GetCreatedAt().AsTime(),
+		UpdatedAt:          u.GetUpdatedAt().AsTime(),
 	}
+}
+
+func visibilityFromPB(v datav1.LastSeenVisibility) account.Visibility {
+	switch v {
+	case datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_EVERYONE:
+		return account.VisibilityEveryone
+	case datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_NOBODY:
+		return account.VisibilityNobody
+	}
+	return account.VisibilityFriends
+}
+
+func visibilityToPB(v account.Visibility) datav1.LastSeenVisibility {
+	switch v {
+	case account.VisibilityEveryone:
+		return datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_EVERYONE
+	case account.VisibilityNobody:
+		return datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_NOBODY
+	}
+	return datav1.LastSeenVisibility_LAST_SEEN_VISIBILITY_FRIENDS
 }
 
 func genderFromPB(g datav1.Gender) account.Gender {

@@ -60,6 +60,11 @@ type Profile struct {
 	Gender  string // "", "male", "female", "other"
 	Avatar  string
 	Deleted bool
+	// LastSeenMS: when the user's last connection closed (unix ms); 0
+	// while online or never seen. LastSeenTo is who may see it:
+	// "everyone", "friends" or "nobody".
+	LastSeenMS int64
+	LastSeenTo string
 }
 
 // Friendship is one direction: what SelfID holds about FriendID. A request
@@ -174,6 +179,9 @@ type View struct {
 	Mobile string
 	Gender string
 	Note   string // the viewer's remark for this user
+	// LastSeen: when the user was last online (unix ms), when they are
+	// offline and show it to this viewer; else 0.
+	LastSeen int64
 }
 
 func view(p Profile, full bool) View {
@@ -189,6 +197,9 @@ func friendView(p Profile, f Friendship, ok bool) View {
 	isFriend := ok && f.friends()
 	v := view(p, isFriend)
 	v.Friend = isFriend
+	if p.LastSeenTo == "everyone" || (isFriend && p.LastSeenTo == "friends") {
+		v.LastSeen = p.LastSeenMS
+	}
 	if isFriend {
 		v.Note = f.Note
 	}

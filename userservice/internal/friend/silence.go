@@ -1,6 +1,6 @@
 // Blacklist means silence: a user's mobile and gender, shown to friends,
-// are not shown to a friend the user has blacklisted (profile, search,
-// friend lists, the blacklist itself). Only the owner's blacklist counts:
+// and last seen time are not shown to a user the user has blacklisted
+// (profile, search, friend lists, the blacklist itself). Only the owner's blacklist counts:
 // the blocked friend's own fields stay visible to the blocker.
 
 package friend
@@ -12,14 +12,14 @@ import (
 
 // silenced is v without what a blacklisted viewer may not see.
 func silenced(v View) View {
-	v.Full, v.Mobile, v.Gender = false, "", ""
+	v.Full, v.Mobile, v.Gender, v.LastSeen = false, "", "", 0
 	return v
 }
 
 // silenceOne is v (of another user than viewer) as viewer may see it: its
 // private fields cleared when its owner has blacklisted viewer.
 func (s *Service) silenceOne(ctx context.Context, viewer int64, v View) (View, error) {
-	if !v.Full {
+	if !v.Full && v.LastSeen == 0 {
 		return v, nil
 	}
 	f, ok, err := s.friendship(ctx, v.ID, viewer)
@@ -64,7 +64,7 @@ func (s *Service) silenceFor(ctx context.Context, viewer int64, vs []*View) erro
 
 func anyFull(vs []*View) bool {
 	for _, v := range vs {
-		if v.Full {
+		if v.Full || v.LastSeen != 0 {
 			return true
 		}
 	}

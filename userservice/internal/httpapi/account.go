@@ -46,11 +46,14 @@ type MeJSON struct {
 	UpdatedAt time.Time  `json:"updated_at"`
 	// EmailVerified: the account's owner opened a verification link.
 	EmailVerified bool `json:"email_verified"`
+	// LastSeenVisibility: who sees when the caller was last online.
+	LastSeenVisibility string `json:"last_seen_visibility"`
 }
 
 func meJSON(u account.User) MeJSON {
 	return MeJSON{ID: httpkit.ID(u.ID), Email: u.Email, Name: u.Name, Mobile: u.Mobile, Gender: string(u.Gender),
-		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, EmailVerified: u.EmailVerified}
+		Avatar: u.Avatar, CreatedAt: u.CreatedAt, UpdatedAt: u.UpdatedAt, EmailVerified: u.EmailVerified,
+		LastSeenVisibility: string(u.LastSeenVisibility)}
 }
 
 // AuthJSON answers sign-up and sign-in.
@@ -163,11 +166,17 @@ func (a Account) patchMe(c *gin.Context) {
 		Name   *string `json:"name"`
 		Mobile *string `json:"mobile"`
 		Gender *string `json:"gender"`
+		// LastSeenVisibility: everyone, friends or nobody.
+		LastSeenVisibility *string `json:"last_seen_visibility"`
 	}
 	if !httpkit.Bind(c, &req) {
 		return
 	}
 	p := account.ProfilePatch{Name: req.Name, Mobile: req.Mobile}
+	if req.LastSeenVisibility != nil {
+		v := account.Visibility(*req.LastSeenVisibility)
+		p.LastSeenVisibility = &v
+	}
 	if req.Gender != nil {
 		g := account.Gender(*req.Gender)
 		p.Gender = &g

@@ -21,6 +21,8 @@ type meJSON struct {
 	Gender    string    `json:"gender"`
 	Avatar    string    `json:"avatar"`
 	CreatedAt time.Time `json:"created_at"`
+	// LastSeenVisibility: everyone, friends or nobody.
+	LastSeenVisibility string `json:"last_seen_visibility"`
 }
 
 type authJSON struct {
@@ -216,8 +218,15 @@ func TestProfile(t *testing.T) {
 	want(t, e.Do(t, "PATCH", "/api/v1/me", a.Token, map[string]string{}), http.StatusOK, "", "")
 	r = e.Do(t, "GET", "/api/v1/me", a.Token, nil)
 	r.Decode(t, &me)
-	if me.Name != "Ada L" || me.Mobile != "+44 (20) 7946-0000" {
-		t.Fatalf("me after patches: %s", r.Body)
+	if me.Name != "Ada L" || me.Mobile != "+44 (20) 7946-0000" || me.LastSeenVisibility != "friends" {
+		t.Fatalf("me after patches (last seen visible to friends by default): %s", r.Body)
+	}
+	for _, v := range []string{"nobody", "everyone", "friends"} {
+		r = e.Do(t, "PATCH", "/api/v1/me", a.Token, map[string]string{"last_seen_visibility": v})
+		want(t, r, http.StatusOK, "", "")
+		if r.Decode(t, &me); me.LastSeenVisibility != v || me.Name != "Ada L" {
+			t.Fatalf("patched last_seen_visibility %s: %s", v, r.Body)
+		}
 	}
 
 	bad := []struct {
@@ -232,12 +241,18 @@ func TestProfile(t *testing.T) {
 		{"letters in mobile", map[string]any{"mobile": "call me"}, "invalid", "mobile"},
 		{"unknown gender", map[string]any{"gender": "robot"}, "invalid", "gender"},
 		{"gender wrong type", map[string]any{"gender": 1}, "wrong_type", "gender"},
+		{"unknown last_seen_visibility", map[string]any{"last_seen_visibility": "enemies", "name": "Not Stored"}, "invalid", "last_seen_visibility"},
+		{"empty last_seen_visibility", map[string]any{"last_seen_visibility": ""}, "invalid", "last_seen_visibility"},
 		{"unknown field", map[string]any{"email": "x@y.z"}, "unknown_field", "email"},
 	}
 	for _, tt := range bad {
 		t.Run(tt.name, func(t *testing.T) {
 			want(t, e.Do(t, "PATCH", "/api/v1/me", a.Token, tt.body), http.StatusBadRequest, tt.code, tt.field)
 		})
+	}
+	r = e.Do(t, "GET", "/api/v1/me", a.Token, nil)
+	if r.Decode(t, &me); me.Name != "Ada L" || me.LastSeenVisibility != "friends" {
+		t.Fatalf("a refused patch changed the account: %s", r.Body)
 	}
 	want(t, e.Do(t, "PATCH", "/api/v1/me", "", map[string]string{"name": "x"}), http.StatusUnauthorized, "unauthenticated", "")
 	want(t, e.Raw(t, "PATCH", "/api/v1/me", a.Token, "text/plain", []byte(`{}`)), http.StatusUnsupportedMediaType, "unsupported_media_type", "")

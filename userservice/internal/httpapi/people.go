@@ -44,10 +44,13 @@ type UserJSON struct {
 	Mobile *string    `json:"mobile,omitempty"`
 	Gender *string    `json:"gender,omitempty"`
 	Note   *string    `json:"note,omitempty"`
+	// LastSeen (unix ms): when the user was last online, when they are
+	// offline and show it to the caller.
+	LastSeen int64 `json:"last_seen,omitempty"`
 }
 
 func userJSON(v friend.View) UserJSON {
-	u := UserJSON{ID: httpkit.ID(v.ID), Name: v.Name, Avatar: v.Avatar, Friend: v.Friend}
+	u := UserJSON{ID: httpkit.ID(v.ID), Name: v.Name, Avatar: v.Avatar, Friend: v.Friend, LastSeen: v.LastSeen}
 	if v.Full {
 		u.Mobile, u.Gender = &v.Mobile, &v.Gender
 	}

@@ -10,10 +10,10 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
 
-const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version, u.email_verified, u.banned"
+const relUserCols = "u.id, u.email, u.name, u.password_hash, u.mobile, u.gender, u.avatar, u.qr_code, u.deleted, u.created_at, u.updated_at, u.token_version, u.email_verified, u.banned, u.last_seen_ms, u.last_seen_visibility"
 
 func relUserDest(u *store.User) []any {
-	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion, &u.EmailVerified, &u.Banned}
+	return []any{&u.ID, &u.Email, &u.Name, &u.PasswordHash, &u.Mobile, &u.Gender, &u.Avatar, &u.QRCode, &u.Deleted, &u.CreatedAt, &u.UpdatedAt, &u.TokenVersion, &u.EmailVerified, &u.Banned, &u.LastSeenMS, &u.LastSeenVisibility}
 }
 
 func relUserKey(u *store.User) int64 { return u.ID }
@@ -25,6 +25,7 @@ func (r *Relational) CreateUser(ctx context.Context, u store.User) (store.User, 
 	u.CreatedAt, u.UpdatedAt = now, now
 	u.Deleted = false
 	u.TokenVersion = 1
+	u.LastSeenMS, u.LastSeenVisibility = 0, store.LastSeenFriends // the columns' defaults
 	_, err := r.db.ExecContext(ctx, `INSERT INTO users
 		(id, email, name, password_hash, mobile, gender, avatar, qr_code, deleted, created_at, updated_at, token_version)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -114,6 +115,9 @@ func (r *Relational) UpdateUser(ctx context.Context, id int64, up store.UserUpda
 	if up.Banned != nil {
 		set.add("banned", *up.Banned)
 	}
+	if up.LastSeenVisibility != nil {
+		set.add("last_seen_visibility", *up.LastSeenVisibility)
+	}
 	if up.BumpTokenVersion {
 		set.expr("token_version = token_version + 1")
 	}
@@ -131,6 +135,35 @@ func (r *Relational) UpdateUser(ctx context.Context, id int64, up store.UserUpda
 		return store.User{}, fmt.Errorf("update user %d: %w", id, err)
 	}
 	return u, nil
+}
+
+// SetPresence applies a presence change at atMS unless a later one was
+// applied before: the guard is in the UPDATE itself, so two nodes racing
+// leave the later change whatever order they commit in.
+func (r *Relational) SetPresence(ctx context.Context, userID int64, online bool, atMS int64) (store.Presence, error) {
+	lastSeen := atMS
+	if online {
+		lastSeen = 0
+	}
+	var p store.Presence
+	err := inTx(ctx, r.db, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_seen_ms = ?, presence_at_ms = ?
+			WHERE id = ? AND presence_at_ms <= ?`, lastSeen, atMS, userID, atMS); err != nil {
+			return err
+		}
+		var at int64
+		err := tx.QueryRowContext(ctx, "SELECT last_seen_ms, last_seen_visibility, presence_at_ms FROM users WHERE id = ?", userID).
+			Scan(&p.LastSeenMS, &p.LastSeenVisibility, &at)
+		if errors.Is(err, sql.ErrNoRows) {
+			return store.ErrNotFound
+		}
+		p.Applied = at == atMS
+		return err
+	})
+	if err != nil {
+		return store.Presence{}, fmt.Errorf("set presence of user %d: %w", userID, err)
+	}
+	return p, nil
 }
 
 // CreateResetToken stores t for an existing user; created_at is set here

@@ -27,6 +27,7 @@ func TestRelUsers(t *testing.T) {
 	}
 	want := in
 	want.CreatedAt, want.UpdatedAt, want.TokenVersion, want.Deleted = alice.CreatedAt, alice.UpdatedAt, 1, false
+	want.LastSeenVisibility = store.LastSeenFriends // the default
 	relWantEqual(t, alice, want)
 
 	t.Run("GetUser", func(t *testing.T) {
@@ -128,6 +129,7 @@ func TestRelUsers(t *testing.T) {
 		want := store.User{
 			ID: 100, Email: "alice@example.com", Name: name, PasswordHash: hash, Mobile: mobile, Gender: gender,
 			Avatar: avatar, QRCode: qr, Deleted: true, CreatedAt: alice.CreatedAt, UpdatedAt: got.UpdatedAt, TokenVersion: 2,
+			LastSeenVisibility: store.LastSeenFriends,
 		}
 		relWantEqual(t, got, want)
 		stored, err := r.GetUser(ctx, 100)
@@ -500,4 +502,55 @@ func TestRelBanned(t *testing.T) {
 	if u, err = r.UpdateUser(ctx, 1, store.UserUpdate{Banned: &no}); err != nil || u.Banned || u.TokenVersion != 2 {
 		t.Fatalf("after unban: %+v, %v", u, err)
 	}
+}
+
+// TestRelPresence: a new user is seen by friends by default and has no
+// last seen; offline stores the time, online clears it, an older change
+// than the last applied is ignored whatever order they arrive in, and the
+// visibility is set by UpdateUser.
+func TestRelPresence(t *testing.T) {
+	r, ctx := relOpen(t)
+	if u := relMustUser(t, r, 1, "alice"); u.LastSeenVisibility != store.LastSeenFriends || u.LastSeenMS != 0 {
+		t.Fatalf("new user: %+v", u)
+	}
+	if u, err := r.GetUser(ctx, 1); err != nil || u.LastSeenVisibility != store.LastSeenFriends || u.LastSeenMS != 0 {
+		t.Fatalf("stored new user: %+v, %v", u, err)
+	}
+	steps := []struct {
+		name    string
+		online  bool
+		at      int64
+		applied bool
+		want    int64 // last_seen_ms after
+	}{
+		{"online", true, 1000, true, 0},
+		{"offline", false, 2000, true, 2000},
+		{"an older online arrives late", true, 1500, false, 2000},
+		{"the same change again", false, 2000, true, 2000},
+		{"online again", true, 3000, true, 0},
+		{"an older offline arrives late", false, 2500, false, 0},
+		{"offline again", false, 4000, true, 4000},
+	}
+	for _, s := range steps {
+		p, err := r.SetPresence(ctx, 1, s.online, s.at)
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if p.Applied != s.applied || p.LastSeenMS != s.want || p.LastSeenVisibility != store.LastSeenFriends {
+			t.Fatalf("%s: %+v, want applied %v last seen %d", s.name, p, s.applied, s.want)
+		}
+	}
+	if u, err := r.GetUser(ctx, 1); err != nil || u.LastSeenMS != 4000 {
+		t.Fatalf("stored: %+v, %v", u, err)
+	}
+	nobody := store.LastSeenNobody
+	u, err := r.UpdateUser(ctx, 1, store.UserUpdate{LastSeenVisibility: &nobody})
+	if err != nil || u.LastSeenVisibility != store.LastSeenNobody || u.LastSeenMS != 4000 {
+		t.Fatalf("after setting nobody: %+v, %v", u, err)
+	}
+	if p, err := r.SetPresence(ctx, 1, true, 5000); err != nil || p.LastSeenVisibility != store.LastSeenNobody {
+		t.Fatalf("presence reports the visibility: %+v, %v", p, err)
+	}
+	_, err = r.SetPresence(ctx, 99, false, 1)
+	relWantIs(t, err, store.ErrNotFound)
 }

@@ -55,6 +55,8 @@ func TestGroupAccess(t *testing.T) {
 		{name: "invite of a member", as: member, method: "POST", path: gp("/invites"), body: map[string]string{"user_id": owner.ID}, status: 409, code: "already_member", field: "user_id"},
 		{name: "invite by a stranger", as: guest, method: "POST", path: gp("/invites"), body: map[string]string{"user_id": asker.ID}, status: 403, code: "not_member"},
 		{name: "member invites asker", as: member, method: "POST", path: gp("/invites"), body: map[string]string{"user_id": asker.ID}, status: 201, check: has(`"kind":"invite"`, `"inviter_id":"`+member.ID+`"`)},
+		{name: "asker's list shows the invite", as: asker, method: "GET", path: "/api/v1/groups/requests", status: 200, check: has(`"group_id":"`+g.ID+`"`, `"kind":"invite"`, `"inviter_id":"`+member.ID+`"`)},
+		{name: "the group's list shows it too", as: owner, method: "GET", path: gp("/requests"), status: 200, check: has(`"user_id":"`+asker.ID+`"`, `"kind":"invite"`)},
 		{name: "the owner may not accept another's invite", as: owner, method: "POST", path: gp("/requests/" + asker.ID + "/accept"), status: 403, code: "not_yours"},
 		{name: "asker accepts the invite", as: asker, method: "POST", path: gp("/requests/" + asker.ID + "/accept"), status: 200, check: has(`"member_count":3`)},
 

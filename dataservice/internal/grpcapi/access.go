@@ -52,6 +52,7 @@ var Access = grpcserver.Allow{
 	datav1.Groups_SearchGroups_FullMethodName:           {},
 	datav1.Groups_UpdateGroup_FullMethodName:            {user},
 	datav1.Groups_ListGroupsByMember_FullMethodName:     {user, msg},
+	datav1.Groups_ListMemberships_FullMethodName:        {user},
 	datav1.Groups_AddGroupMember_FullMethodName:         {user},
 	datav1.Groups_GetGroupMember_FullMethodName:         {user},
 	datav1.Groups_UpdateGroupMember_FullMethodName:      {user},

@@ -117,6 +117,24 @@ func (s *groupsServer) ListGroupsByMember(ctx context.Context, r *datav1.ListGro
 	return &datav1.ListGroupsResponse{Groups: groupsPB(gs), NextPageToken: encodePageToken(next)}, nil
 }
 
+func (s *groupsServer) ListMemberships(ctx context.Context, r *datav1.ListMembershipsRequest) (*datav1.ListMembershipsResponse, error) {
+	var c checker
+	c.id("user_id", r.GetUserId())
+	p := c.page(r.GetLimit(), r.GetPageToken())
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	ms, next, err := s.rel.ListMemberships(ctx, r.GetUserId(), p)
+	if err != nil {
+		return nil, s.fail(ctx, "list memberships", err)
+	}
+	out := &datav1.ListMembershipsResponse{Memberships: make([]*datav1.Membership, len(ms)), NextPageToken: encodePageToken(next)}
+	for i, m := range ms {
+		out.Memberships[i] = &datav1.Membership{Member: memberPB(m.Member), History: datav1.GroupHistory(m.History)}
+	}
+	return out, nil
+}
+
 func (s *groupsServer) AddGroupMember(ctx context.Context, r *datav1.AddGroupMemberRequest) (*datav1.GroupMember, error) {
 	var c checker
 	c.id("group_id", r.GetGroupId())

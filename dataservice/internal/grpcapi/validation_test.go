@@ -351,6 +351,14 @@ func badCases() []badCase {
 			_, err := e.Groups.UpdateGroup(ctx, &datav1.UpdateGroupRequest{Id: unknown, Name: proto.String("x")})
 			return err
 		}),
+		ia("ListMemberships/no user", "user_id", func(ctx C, e *E) error {
+			_, err := e.Groups.ListMemberships(ctx, &datav1.ListMembershipsRequest{})
+			return err
+		}),
+		ia("ListMemberships/bad page token", "page_token", func(ctx C, e *E) error {
+			_, err := e.Groups.ListMemberships(ctx, &datav1.ListMembershipsRequest{UserId: 1, PageToken: "zz"})
+			return err
+		}),
 		ia("ListGroupsByMember/negative limit", "limit", func(ctx C, e *E) error {
 			_, err := e.Groups.ListGroupsByMember(ctx, &datav1.ListGroupsByMemberRequest{UserId: 1, Limit: -5})
 			return err

@@ -239,6 +239,12 @@ type GroupMember struct {
 	JoinSeq    int64 // the first seq of the group conversation the latest join covers
 }
 
+// Membership is a user's membership with its group's history setting.
+type Membership struct {
+	Member  GroupMember
+	History History
+}
+
 type GroupMemberUpdate struct {
 	Nickname *string
 	Role     *GroupRole
@@ -412,6 +418,9 @@ type Relational interface {
 	SearchGroups(ctx context.Context, namePrefix string, includeDismissed bool, p Page) (groups []Group, next string, err error)
 	UpdateGroup(ctx context.Context, id int64, up GroupUpdate) (Group, error)
 	ListGroupsByMember(ctx context.Context, userID int64, includeDismissed bool, p Page) (groups []Group, next string, err error)
+	// ListMemberships lists userID's memberships (not left) of groups not
+	// dismissed, by group id.
+	ListMemberships(ctx context.Context, userID int64, p Page) (ms []Membership, next string, err error)
 	AddGroupMember(ctx context.Context, m GroupMember) (GroupMember, error)
 	GetGroupMember(ctx context.Context, groupID, userID int64) (GroupMember, error)
 	UpdateGroupMember(ctx context.Context, groupID, userID int64, up GroupMemberUpdate) (GroupMember, error)

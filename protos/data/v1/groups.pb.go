@@ -1238,6 +1238,174 @@ func (x *ListGroupsResponse) GetNextPageToken() string {
 // AddGroupMember creates the membership, or re-activates a left one (role
 // and nickname are overwritten, joined_at reset). AlreadyExists when the user
 // is a member that has not left. NotFound when the group is unknown.
+// ListMemberships: the memberships of a user (not left) in groups that are
+// not dismissed, by group id, each with its group's history setting: what
+// reading a user's conversations needs of all their groups (the join seq
+// floors unread counts), without the group rows' member counts.
+type ListMembershipsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Limit         int32                  `protobuf:"varint,2,opt,name=limit,proto3" json:"limit,omitempty"`
+	PageToken     string                 `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembershipsRequest) Reset() {
+	*x = ListMembershipsRequest{}
+	mi := &file_data_v1_groups_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembershipsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembershipsRequest) ProtoMessage() {}
+
+func (x *ListMembershipsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembershipsRequest.ProtoReflect.Descriptor instead.
+func (*ListMembershipsRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListMembershipsRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ListMembershipsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListMembershipsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+type Membership struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Member        *GroupMember           `protobuf:"bytes,1,opt,name=member,proto3" json:"member,omitempty"`
+	History       GroupHistory           `protobuf:"varint,2,opt,name=history,proto3,enum=privateim.data.v1.GroupHistory" json:"history,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Membership) Reset() {
+	*x = Membership{}
+	mi := &file_data_v1_groups_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Membership) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Membership) ProtoMessage() {}
+
+func (x *Membership) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Membership.ProtoReflect.Descriptor instead.
+func (*Membership) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *Membership) GetMember() *GroupMember {
+	if x != nil {
+		return x.Member
+	}
+	return nil
+}
+
+func (x *Membership) GetHistory() GroupHistory {
+	if x != nil {
+		return x.History
+	}
+	return GroupHistory_GROUP_HISTORY_UNSPECIFIED
+}
+
+type ListMembershipsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Memberships   []*Membership          `protobuf:"bytes,1,rep,name=memberships,proto3" json:"memberships,omitempty"`
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMembershipsResponse) Reset() {
+	*x = ListMembershipsResponse{}
+	mi := &file_data_v1_groups_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMembershipsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMembershipsResponse) ProtoMessage() {}
+
+func (x *ListMembershipsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_groups_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMembershipsResponse.ProtoReflect.Descriptor instead.
+func (*ListMembershipsResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListMembershipsResponse) GetMemberships() []*Membership {
+	if x != nil {
+		return x.Memberships
+	}
+	return nil
+}
+
+func (x *ListMembershipsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 type AddGroupMemberRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
@@ -1250,7 +1418,7 @@ type AddGroupMemberRequest struct {
 
 func (x *AddGroupMemberRequest) Reset() {
 	*x = AddGroupMemberRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[12]
+	mi := &file_data_v1_groups_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1262,7 +1430,7 @@ func (x *AddGroupMemberRequest) String() string {
 func (*AddGroupMemberRequest) ProtoMessage() {}
 
 func (x *AddGroupMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[12]
+	mi := &file_data_v1_groups_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1275,7 +1443,7 @@ func (x *AddGroupMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AddGroupMemberRequest.ProtoReflect.Descriptor instead.
 func (*AddGroupMemberRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AddGroupMemberRequest) GetGroupId() int64 {
@@ -1316,7 +1484,7 @@ type GetGroupMemberRequest struct {
 
 func (x *GetGroupMemberRequest) Reset() {
 	*x = GetGroupMemberRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[13]
+	mi := &file_data_v1_groups_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1328,7 +1496,7 @@ func (x *GetGroupMemberRequest) String() string {
 func (*GetGroupMemberRequest) ProtoMessage() {}
 
 func (x *GetGroupMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[13]
+	mi := &file_data_v1_groups_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1341,7 +1509,7 @@ func (x *GetGroupMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupMemberRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupMemberRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetGroupMemberRequest) GetGroupId() int64 {
@@ -1373,7 +1541,7 @@ type UpdateGroupMemberRequest struct {
 
 func (x *UpdateGroupMemberRequest) Reset() {
 	*x = UpdateGroupMemberRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[14]
+	mi := &file_data_v1_groups_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1553,7 @@ func (x *UpdateGroupMemberRequest) String() string {
 func (*UpdateGroupMemberRequest) ProtoMessage() {}
 
 func (x *UpdateGroupMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[14]
+	mi := &file_data_v1_groups_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1566,7 @@ func (x *UpdateGroupMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupMemberRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *UpdateGroupMemberRequest) GetGroupId() int64 {
@@ -1456,7 +1624,7 @@ type ListGroupMembersRequest struct {
 
 func (x *ListGroupMembersRequest) Reset() {
 	*x = ListGroupMembersRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[15]
+	mi := &file_data_v1_groups_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1468,7 +1636,7 @@ func (x *ListGroupMembersRequest) String() string {
 func (*ListGroupMembersRequest) ProtoMessage() {}
 
 func (x *ListGroupMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[15]
+	mi := &file_data_v1_groups_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1481,7 +1649,7 @@ func (x *ListGroupMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupMembersRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListGroupMembersRequest) GetGroupId() int64 {
@@ -1522,7 +1690,7 @@ type ListGroupMembersResponse struct {
 
 func (x *ListGroupMembersResponse) Reset() {
 	*x = ListGroupMembersResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[16]
+	mi := &file_data_v1_groups_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1702,7 @@ func (x *ListGroupMembersResponse) String() string {
 func (*ListGroupMembersResponse) ProtoMessage() {}
 
 func (x *ListGroupMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[16]
+	mi := &file_data_v1_groups_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1715,7 @@ func (x *ListGroupMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupMembersResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListGroupMembersResponse) GetMembers() []*GroupMember {
@@ -1580,7 +1748,7 @@ type TransferGroupPlusRequest struct {
 
 func (x *TransferGroupPlusRequest) Reset() {
 	*x = TransferGroupPlusRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[17]
+	mi := &file_data_v1_groups_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1592,7 +1760,7 @@ func (x *TransferGroupPlusRequest) String() string {
 func (*TransferGroupPlusRequest) ProtoMessage() {}
 
 func (x *TransferGroupPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[17]
+	mi := &file_data_v1_groups_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1605,7 +1773,7 @@ func (x *TransferGroupPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransferGroupPlusRequest.ProtoReflect.Descriptor instead.
 func (*TransferGroupPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TransferGroupPlusRequest) GetGroupId() int64 {
@@ -1641,7 +1809,7 @@ type GroupMembersInfoPlusRequest struct {
 
 func (x *GroupMembersInfoPlusRequest) Reset() {
 	*x = GroupMembersInfoPlusRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[18]
+	mi := &file_data_v1_groups_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1653,7 +1821,7 @@ func (x *GroupMembersInfoPlusRequest) String() string {
 func (*GroupMembersInfoPlusRequest) ProtoMessage() {}
 
 func (x *GroupMembersInfoPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[18]
+	mi := &file_data_v1_groups_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1666,7 +1834,7 @@ func (x *GroupMembersInfoPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMembersInfoPlusRequest.ProtoReflect.Descriptor instead.
 func (*GroupMembersInfoPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GroupMembersInfoPlusRequest) GetGroupId() int64 {
@@ -1700,7 +1868,7 @@ type GroupMemberInfo struct {
 
 func (x *GroupMemberInfo) Reset() {
 	*x = GroupMemberInfo{}
-	mi := &file_data_v1_groups_proto_msgTypes[19]
+	mi := &file_data_v1_groups_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1712,7 +1880,7 @@ func (x *GroupMemberInfo) String() string {
 func (*GroupMemberInfo) ProtoMessage() {}
 
 func (x *GroupMemberInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[19]
+	mi := &file_data_v1_groups_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1725,7 +1893,7 @@ func (x *GroupMemberInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMemberInfo.ProtoReflect.Descriptor instead.
 func (*GroupMemberInfo) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GroupMemberInfo) GetMember() *GroupMember {
@@ -1752,7 +1920,7 @@ type GroupMembersInfoPlusResponse struct {
 
 func (x *GroupMembersInfoPlusResponse) Reset() {
 	*x = GroupMembersInfoPlusResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[20]
+	mi := &file_data_v1_groups_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1764,7 +1932,7 @@ func (x *GroupMembersInfoPlusResponse) String() string {
 func (*GroupMembersInfoPlusResponse) ProtoMessage() {}
 
 func (x *GroupMembersInfoPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[20]
+	mi := &file_data_v1_groups_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1777,7 +1945,7 @@ func (x *GroupMembersInfoPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupMembersInfoPlusResponse.ProtoReflect.Descriptor instead.
 func (*GroupMembersInfoPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GroupMembersInfoPlusResponse) GetMembers() []*GroupMemberInfo {
@@ -1820,7 +1988,7 @@ type JoinGroupPlusRequest struct {
 
 func (x *JoinGroupPlusRequest) Reset() {
 	*x = JoinGroupPlusRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[21]
+	mi := &file_data_v1_groups_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +2000,7 @@ func (x *JoinGroupPlusRequest) String() string {
 func (*JoinGroupPlusRequest) ProtoMessage() {}
 
 func (x *JoinGroupPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[21]
+	mi := &file_data_v1_groups_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +2013,7 @@ func (x *JoinGroupPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinGroupPlusRequest.ProtoReflect.Descriptor instead.
 func (*JoinGroupPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *JoinGroupPlusRequest) GetGroupId() int64 {
@@ -1905,7 +2073,7 @@ type GroupNotice struct {
 
 func (x *GroupNotice) Reset() {
 	*x = GroupNotice{}
-	mi := &file_data_v1_groups_proto_msgTypes[22]
+	mi := &file_data_v1_groups_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1917,7 +2085,7 @@ func (x *GroupNotice) String() string {
 func (*GroupNotice) ProtoMessage() {}
 
 func (x *GroupNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[22]
+	mi := &file_data_v1_groups_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1930,7 +2098,7 @@ func (x *GroupNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupNotice.ProtoReflect.Descriptor instead.
 func (*GroupNotice) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *GroupNotice) GetClientMsgId() string {
@@ -1964,7 +2132,7 @@ type RemoveGroupMemberPlusRequest struct {
 
 func (x *RemoveGroupMemberPlusRequest) Reset() {
 	*x = RemoveGroupMemberPlusRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[23]
+	mi := &file_data_v1_groups_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1976,7 +2144,7 @@ func (x *RemoveGroupMemberPlusRequest) String() string {
 func (*RemoveGroupMemberPlusRequest) ProtoMessage() {}
 
 func (x *RemoveGroupMemberPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[23]
+	mi := &file_data_v1_groups_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1989,7 +2157,7 @@ func (x *RemoveGroupMemberPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveGroupMemberPlusRequest.ProtoReflect.Descriptor instead.
 func (*RemoveGroupMemberPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *RemoveGroupMemberPlusRequest) GetGroupId() int64 {
@@ -2039,7 +2207,7 @@ type GroupBan struct {
 
 func (x *GroupBan) Reset() {
 	*x = GroupBan{}
-	mi := &file_data_v1_groups_proto_msgTypes[24]
+	mi := &file_data_v1_groups_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2051,7 +2219,7 @@ func (x *GroupBan) String() string {
 func (*GroupBan) ProtoMessage() {}
 
 func (x *GroupBan) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[24]
+	mi := &file_data_v1_groups_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2064,7 +2232,7 @@ func (x *GroupBan) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupBan.ProtoReflect.Descriptor instead.
 func (*GroupBan) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GroupBan) GetGroupId() int64 {
@@ -2105,7 +2273,7 @@ type GetGroupBanRequest struct {
 
 func (x *GetGroupBanRequest) Reset() {
 	*x = GetGroupBanRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[25]
+	mi := &file_data_v1_groups_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2285,7 @@ func (x *GetGroupBanRequest) String() string {
 func (*GetGroupBanRequest) ProtoMessage() {}
 
 func (x *GetGroupBanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[25]
+	mi := &file_data_v1_groups_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2298,7 @@ func (x *GetGroupBanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupBanRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupBanRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetGroupBanRequest) GetGroupId() int64 {
@@ -2159,7 +2327,7 @@ type ListGroupBansRequest struct {
 
 func (x *ListGroupBansRequest) Reset() {
 	*x = ListGroupBansRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[26]
+	mi := &file_data_v1_groups_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2339,7 @@ func (x *ListGroupBansRequest) String() string {
 func (*ListGroupBansRequest) ProtoMessage() {}
 
 func (x *ListGroupBansRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[26]
+	mi := &file_data_v1_groups_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2352,7 @@ func (x *ListGroupBansRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupBansRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupBansRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListGroupBansRequest) GetGroupId() int64 {
@@ -2218,7 +2386,7 @@ type ListGroupBansResponse struct {
 
 func (x *ListGroupBansResponse) Reset() {
 	*x = ListGroupBansResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[27]
+	mi := &file_data_v1_groups_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2230,7 +2398,7 @@ func (x *ListGroupBansResponse) String() string {
 func (*ListGroupBansResponse) ProtoMessage() {}
 
 func (x *ListGroupBansResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[27]
+	mi := &file_data_v1_groups_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2243,7 +2411,7 @@ func (x *ListGroupBansResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupBansResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupBansResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListGroupBansResponse) GetBans() []*GroupBan {
@@ -2271,7 +2439,7 @@ type DeleteGroupBanRequest struct {
 
 func (x *DeleteGroupBanRequest) Reset() {
 	*x = DeleteGroupBanRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[28]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2283,7 +2451,7 @@ func (x *DeleteGroupBanRequest) String() string {
 func (*DeleteGroupBanRequest) ProtoMessage() {}
 
 func (x *DeleteGroupBanRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[28]
+	mi := &file_data_v1_groups_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2296,7 +2464,7 @@ func (x *DeleteGroupBanRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteGroupBanRequest.ProtoReflect.Descriptor instead.
 func (*DeleteGroupBanRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteGroupBanRequest) GetGroupId() int64 {
@@ -2333,7 +2501,7 @@ type GroupJoinRequest struct {
 
 func (x *GroupJoinRequest) Reset() {
 	*x = GroupJoinRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[29]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2345,7 +2513,7 @@ func (x *GroupJoinRequest) String() string {
 func (*GroupJoinRequest) ProtoMessage() {}
 
 func (x *GroupJoinRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[29]
+	mi := &file_data_v1_groups_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2358,7 +2526,7 @@ func (x *GroupJoinRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GroupJoinRequest.ProtoReflect.Descriptor instead.
 func (*GroupJoinRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GroupJoinRequest) GetGroupId() int64 {
@@ -2433,7 +2601,7 @@ type JoinRequestNotice struct {
 
 func (x *JoinRequestNotice) Reset() {
 	*x = JoinRequestNotice{}
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2445,7 +2613,7 @@ func (x *JoinRequestNotice) String() string {
 func (*JoinRequestNotice) ProtoMessage() {}
 
 func (x *JoinRequestNotice) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[30]
+	mi := &file_data_v1_groups_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2458,7 +2626,7 @@ func (x *JoinRequestNotice) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use JoinRequestNotice.ProtoReflect.Descriptor instead.
 func (*JoinRequestNotice) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *JoinRequestNotice) GetClientMsgId() string {
@@ -2491,7 +2659,7 @@ type PutGroupJoinRequestRequest struct {
 
 func (x *PutGroupJoinRequestRequest) Reset() {
 	*x = PutGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2671,7 @@ func (x *PutGroupJoinRequestRequest) String() string {
 func (*PutGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[31]
+	mi := &file_data_v1_groups_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2684,7 @@ func (x *PutGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PutGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*PutGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *PutGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2564,7 +2732,7 @@ type GetGroupJoinRequestRequest struct {
 
 func (x *GetGroupJoinRequestRequest) Reset() {
 	*x = GetGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2576,7 +2744,7 @@ func (x *GetGroupJoinRequestRequest) String() string {
 func (*GetGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[32]
+	mi := &file_data_v1_groups_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2589,7 +2757,7 @@ func (x *GetGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*GetGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2623,7 +2791,7 @@ type UpdateGroupJoinRequestRequest struct {
 
 func (x *UpdateGroupJoinRequestRequest) Reset() {
 	*x = UpdateGroupJoinRequestRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2635,7 +2803,7 @@ func (x *UpdateGroupJoinRequestRequest) String() string {
 func (*UpdateGroupJoinRequestRequest) ProtoMessage() {}
 
 func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[33]
+	mi := &file_data_v1_groups_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2648,7 +2816,7 @@ func (x *UpdateGroupJoinRequestRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGroupJoinRequestRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGroupJoinRequestRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{33}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *UpdateGroupJoinRequestRequest) GetGroupId() int64 {
@@ -2708,7 +2876,7 @@ type ListGroupJoinRequestsRequest struct {
 
 func (x *ListGroupJoinRequestsRequest) Reset() {
 	*x = ListGroupJoinRequestsRequest{}
-	mi := &file_data_v1_groups_proto_msgTypes[34]
+	mi := &file_data_v1_groups_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2720,7 +2888,7 @@ func (x *ListGroupJoinRequestsRequest) String() string {
 func (*ListGroupJoinRequestsRequest) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[34]
+	mi := &file_data_v1_groups_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2733,7 +2901,7 @@ func (x *ListGroupJoinRequestsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsRequest.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{34}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListGroupJoinRequestsRequest) GetGroupId() int64 {
@@ -2781,7 +2949,7 @@ type ListGroupJoinRequestsResponse struct {
 
 func (x *ListGroupJoinRequestsResponse) Reset() {
 	*x = ListGroupJoinRequestsResponse{}
-	mi := &file_data_v1_groups_proto_msgTypes[35]
+	mi := &file_data_v1_groups_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2793,7 +2961,7 @@ func (x *ListGroupJoinRequestsResponse) String() string {
 func (*ListGroupJoinRequestsResponse) ProtoMessage() {}
 
 func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_groups_proto_msgTypes[35]
+	mi := &file_data_v1_groups_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2806,7 +2974,7 @@ func (x *ListGroupJoinRequestsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGroupJoinRequestsResponse.ProtoReflect.Descriptor instead.
 func (*ListGroupJoinRequestsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_groups_proto_rawDescGZIP(), []int{35}
+	return file_data_v1_groups_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListGroupJoinRequestsResponse) GetRequests() []*GroupJoinRequest {
@@ -2927,6 +3095,18 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"n\n" +
 	"\x12ListGroupsResponse\x120\n" +
 	"\x06groups\x18\x01 \x03(\v2\x18.privateim.data.v1.GroupR\x06groups\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"f\n" +
+	"\x16ListMembershipsRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x14\n" +
+	"\x05limit\x18\x02 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\"\x7f\n" +
+	"\n" +
+	"Membership\x126\n" +
+	"\x06member\x18\x01 \x01(\v2\x1e.privateim.data.v1.GroupMemberR\x06member\x129\n" +
+	"\ahistory\x18\x02 \x01(\x0e2\x1f.privateim.data.v1.GroupHistoryR\ahistory\"\x82\x01\n" +
+	"\x17ListMembershipsResponse\x12?\n" +
+	"\vmemberships\x18\x01 \x03(\v2\x1d.privateim.data.v1.MembershipR\vmemberships\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x99\x01\n" +
 	"\x15AddGroupMemberRequest\x12\x19\n" +
 	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x17\n" +
@@ -3077,14 +3257,15 @@ const file_data_v1_groups_proto_rawDesc = "" +
 	"\x18GROUP_JOIN_STATE_PENDING\x10\x01\x12\x1d\n" +
 	"\x19GROUP_JOIN_STATE_ACCEPTED\x10\x02\x12\x1d\n" +
 	"\x19GROUP_JOIN_STATE_REJECTED\x10\x03\x12\x1e\n" +
-	"\x1aGROUP_JOIN_STATE_CANCELLED\x10\x042\xa3\x10\n" +
+	"\x1aGROUP_JOIN_STATE_CANCELLED\x10\x042\x8d\x11\n" +
 	"\x06Groups\x12h\n" +
 	"\x0fCreateGroupPlus\x12).privateim.data.v1.CreateGroupPlusRequest\x1a*.privateim.data.v1.CreateGroupPlusResponse\x12H\n" +
 	"\bGetGroup\x12\".privateim.data.v1.GetGroupRequest\x1a\x18.privateim.data.v1.Group\x12V\n" +
 	"\tGetGroups\x12#.privateim.data.v1.GetGroupsRequest\x1a$.privateim.data.v1.GetGroupsResponse\x12_\n" +
 	"\fSearchGroups\x12&.privateim.data.v1.SearchGroupsRequest\x1a'.privateim.data.v1.SearchGroupsResponse\x12N\n" +
 	"\vUpdateGroup\x12%.privateim.data.v1.UpdateGroupRequest\x1a\x18.privateim.data.v1.Group\x12i\n" +
-	"\x12ListGroupsByMember\x12,.privateim.data.v1.ListGroupsByMemberRequest\x1a%.privateim.data.v1.ListGroupsResponse\x12Z\n" +
+	"\x12ListGroupsByMember\x12,.privateim.data.v1.ListGroupsByMemberRequest\x1a%.privateim.data.v1.ListGroupsResponse\x12h\n" +
+	"\x0fListMemberships\x12).privateim.data.v1.ListMembershipsRequest\x1a*.privateim.data.v1.ListMembershipsResponse\x12Z\n" +
 	"\x0eAddGroupMember\x12(.privateim.data.v1.AddGroupMemberRequest\x1a\x1e.privateim.data.v1.GroupMember\x12Z\n" +
 	"\x0eGetGroupMember\x12(.privateim.data.v1.GetGroupMemberRequest\x1a\x1e.privateim.data.v1.GroupMember\x12`\n" +
 	"\x11UpdateGroupMember\x12+.privateim.data.v1.UpdateGroupMemberRequest\x1a\x1e.privateim.data.v1.GroupMember\x12k\n" +
@@ -3114,7 +3295,7 @@ func file_data_v1_groups_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_groups_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_data_v1_groups_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_data_v1_groups_proto_goTypes = []any{
 	(GroupJoinPolicy)(0),                  // 0: privateim.data.v1.GroupJoinPolicy
 	(GroupHistory)(0),                     // 1: privateim.data.v1.GroupHistory
@@ -3133,123 +3314,131 @@ var file_data_v1_groups_proto_goTypes = []any{
 	(*UpdateGroupRequest)(nil),            // 14: privateim.data.v1.UpdateGroupRequest
 	(*ListGroupsByMemberRequest)(nil),     // 15: privateim.data.v1.ListGroupsByMemberRequest
 	(*ListGroupsResponse)(nil),            // 16: privateim.data.v1.ListGroupsResponse
-	(*AddGroupMemberRequest)(nil),         // 17: privateim.data.v1.AddGroupMemberRequest
-	(*GetGroupMemberRequest)(nil),         // 18: privateim.data.v1.GetGroupMemberRequest
-	(*UpdateGroupMemberRequest)(nil),      // 19: privateim.data.v1.UpdateGroupMemberRequest
-	(*ListGroupMembersRequest)(nil),       // 20: privateim.data.v1.ListGroupMembersRequest
-	(*ListGroupMembersResponse)(nil),      // 21: privateim.data.v1.ListGroupMembersResponse
-	(*TransferGroupPlusRequest)(nil),      // 22: privateim.data.v1.TransferGroupPlusRequest
-	(*GroupMembersInfoPlusRequest)(nil),   // 23: privateim.data.v1.GroupMembersInfoPlusRequest
-	(*GroupMemberInfo)(nil),               // 24: privateim.data.v1.GroupMemberInfo
-	(*GroupMembersInfoPlusResponse)(nil),  // 25: privateim.data.v1.GroupMembersInfoPlusResponse
-	(*JoinGroupPlusRequest)(nil),          // 26: privateim.data.v1.JoinGroupPlusRequest
-	(*GroupNotice)(nil),                   // 27: privateim.data.v1.GroupNotice
-	(*RemoveGroupMemberPlusRequest)(nil),  // 28: privateim.data.v1.RemoveGroupMemberPlusRequest
-	(*GroupBan)(nil),                      // 29: privateim.data.v1.GroupBan
-	(*GetGroupBanRequest)(nil),            // 30: privateim.data.v1.GetGroupBanRequest
-	(*ListGroupBansRequest)(nil),          // 31: privateim.data.v1.ListGroupBansRequest
-	(*ListGroupBansResponse)(nil),         // 32: privateim.data.v1.ListGroupBansResponse
-	(*DeleteGroupBanRequest)(nil),         // 33: privateim.data.v1.DeleteGroupBanRequest
-	(*GroupJoinRequest)(nil),              // 34: privateim.data.v1.GroupJoinRequest
-	(*JoinRequestNotice)(nil),             // 35: privateim.data.v1.JoinRequestNotice
-	(*PutGroupJoinRequestRequest)(nil),    // 36: privateim.data.v1.PutGroupJoinRequestRequest
-	(*GetGroupJoinRequestRequest)(nil),    // 37: privateim.data.v1.GetGroupJoinRequestRequest
-	(*UpdateGroupJoinRequestRequest)(nil), // 38: privateim.data.v1.UpdateGroupJoinRequestRequest
-	(*ListGroupJoinRequestsRequest)(nil),  // 39: privateim.data.v1.ListGroupJoinRequestsRequest
-	(*ListGroupJoinRequestsResponse)(nil), // 40: privateim.data.v1.ListGroupJoinRequestsResponse
-	(*timestamppb.Timestamp)(nil),         // 41: google.protobuf.Timestamp
-	(*User)(nil),                          // 42: privateim.data.v1.User
+	(*ListMembershipsRequest)(nil),        // 17: privateim.data.v1.ListMembershipsRequest
+	(*Membership)(nil),                    // 18: privateim.data.v1.Membership
+	(*ListMembershipsResponse)(nil),       // 19: privateim.data.v1.ListMembershipsResponse
+	(*AddGroupMemberRequest)(nil),         // 20: privateim.data.v1.AddGroupMemberRequest
+	(*GetGroupMemberRequest)(nil),         // 21: privateim.data.v1.GetGroupMemberRequest
+	(*UpdateGroupMemberRequest)(nil),      // 22: privateim.data.v1.UpdateGroupMemberRequest
+	(*ListGroupMembersRequest)(nil),       // 23: privateim.data.v1.ListGroupMembersRequest
+	(*ListGroupMembersResponse)(nil),      // 24: privateim.data.v1.ListGroupMembersResponse
+	(*TransferGroupPlusRequest)(nil),      // 25: privateim.data.v1.TransferGroupPlusRequest
+	(*GroupMembersInfoPlusRequest)(nil),   // 26: privateim.data.v1.GroupMembersInfoPlusRequest
+	(*GroupMemberInfo)(nil),               // 27: privateim.data.v1.GroupMemberInfo
+	(*GroupMembersInfoPlusResponse)(nil),  // 28: privateim.data.v1.GroupMembersInfoPlusResponse
+	(*JoinGroupPlusRequest)(nil),          // 29: privateim.data.v1.JoinGroupPlusRequest
+	(*GroupNotice)(nil),                   // 30: privateim.data.v1.GroupNotice
+	(*RemoveGroupMemberPlusRequest)(nil),  // 31: privateim.data.v1.RemoveGroupMemberPlusRequest
+	(*GroupBan)(nil),                      // 32: privateim.data.v1.GroupBan
+	(*GetGroupBanRequest)(nil),            // 33: privateim.data.v1.GetGroupBanRequest
+	(*ListGroupBansRequest)(nil),          // 34: privateim.data.v1.ListGroupBansRequest
+	(*ListGroupBansResponse)(nil),         // 35: privateim.data.v1.ListGroupBansResponse
+	(*DeleteGroupBanRequest)(nil),         // 36: privateim.data.v1.DeleteGroupBanRequest
+	(*GroupJoinRequest)(nil),              // 37: privateim.data.v1.GroupJoinRequest
+	(*JoinRequestNotice)(nil),             // 38: privateim.data.v1.JoinRequestNotice
+	(*PutGroupJoinRequestRequest)(nil),    // 39: privateim.data.v1.PutGroupJoinRequestRequest
+	(*GetGroupJoinRequestRequest)(nil),    // 40: privateim.data.v1.GetGroupJoinRequestRequest
+	(*UpdateGroupJoinRequestRequest)(nil), // 41: privateim.data.v1.UpdateGroupJoinRequestRequest
+	(*ListGroupJoinRequestsRequest)(nil),  // 42: privateim.data.v1.ListGroupJoinRequestsRequest
+	(*ListGroupJoinRequestsResponse)(nil), // 43: privateim.data.v1.ListGroupJoinRequestsResponse
+	(*timestamppb.Timestamp)(nil),         // 44: google.protobuf.Timestamp
+	(*User)(nil),                          // 45: privateim.data.v1.User
 }
 var file_data_v1_groups_proto_depIdxs = []int32{
-	41, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
-	41, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
-	41, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
+	44, // 0: privateim.data.v1.Group.created_at:type_name -> google.protobuf.Timestamp
+	44, // 1: privateim.data.v1.Group.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 2: privateim.data.v1.Group.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 3: privateim.data.v1.Group.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 4: privateim.data.v1.Group.history:type_name -> privateim.data.v1.GroupHistory
 	2,  // 5: privateim.data.v1.GroupMember.role:type_name -> privateim.data.v1.GroupRole
-	41, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
-	41, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
-	41, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
+	44, // 6: privateim.data.v1.GroupMember.joined_at:type_name -> google.protobuf.Timestamp
+	44, // 7: privateim.data.v1.GroupMember.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 8: privateim.data.v1.GroupMember.muted_until:type_name -> google.protobuf.Timestamp
 	0,  // 9: privateim.data.v1.CreateGroupPlusRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 10: privateim.data.v1.CreateGroupPlusRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 11: privateim.data.v1.CreateGroupPlusResponse.group:type_name -> privateim.data.v1.Group
 	6,  // 12: privateim.data.v1.CreateGroupPlusResponse.members:type_name -> privateim.data.v1.GroupMember
 	5,  // 13: privateim.data.v1.GetGroupsResponse.groups:type_name -> privateim.data.v1.Group
 	5,  // 14: privateim.data.v1.SearchGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	41, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
+	44, // 15: privateim.data.v1.UpdateGroupRequest.announcement_at:type_name -> google.protobuf.Timestamp
 	0,  // 16: privateim.data.v1.UpdateGroupRequest.join_policy:type_name -> privateim.data.v1.GroupJoinPolicy
 	1,  // 17: privateim.data.v1.UpdateGroupRequest.history:type_name -> privateim.data.v1.GroupHistory
 	5,  // 18: privateim.data.v1.ListGroupsResponse.groups:type_name -> privateim.data.v1.Group
-	2,  // 19: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	2,  // 20: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
-	41, // 21: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
-	6,  // 22: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
-	6,  // 23: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
-	42, // 24: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
-	24, // 25: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
-	27, // 26: privateim.data.v1.JoinGroupPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
-	27, // 27: privateim.data.v1.RemoveGroupMemberPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
-	41, // 28: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
-	29, // 29: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
-	3,  // 30: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	4,  // 31: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	41, // 32: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
-	41, // 33: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
-	3,  // 34: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	35, // 35: privateim.data.v1.PutGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
-	4,  // 36: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
-	4,  // 37: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
-	3,  // 38: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	35, // 39: privateim.data.v1.UpdateGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
-	3,  // 40: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
-	34, // 41: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
-	7,  // 42: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
-	9,  // 43: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
-	10, // 44: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
-	12, // 45: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
-	14, // 46: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
-	15, // 47: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
-	17, // 48: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
-	18, // 49: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
-	19, // 50: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
-	20, // 51: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
-	22, // 52: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
-	23, // 53: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
-	26, // 54: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
-	28, // 55: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
-	30, // 56: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
-	31, // 57: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
-	33, // 58: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
-	36, // 59: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
-	37, // 60: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
-	38, // 61: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
-	39, // 62: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
-	8,  // 63: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
-	5,  // 64: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
-	11, // 65: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
-	13, // 66: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
-	5,  // 67: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
-	16, // 68: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
-	6,  // 69: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 70: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
-	6,  // 71: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
-	21, // 72: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
-	5,  // 73: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
-	25, // 74: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
-	6,  // 75: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
-	6,  // 76: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
-	29, // 77: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
-	32, // 78: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
-	29, // 79: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
-	34, // 80: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	34, // 81: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	34, // 82: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
-	40, // 83: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
-	63, // [63:84] is the sub-list for method output_type
-	42, // [42:63] is the sub-list for method input_type
-	42, // [42:42] is the sub-list for extension type_name
-	42, // [42:42] is the sub-list for extension extendee
-	0,  // [0:42] is the sub-list for field type_name
+	6,  // 19: privateim.data.v1.Membership.member:type_name -> privateim.data.v1.GroupMember
+	1,  // 20: privateim.data.v1.Membership.history:type_name -> privateim.data.v1.GroupHistory
+	18, // 21: privateim.data.v1.ListMembershipsResponse.memberships:type_name -> privateim.data.v1.Membership
+	2,  // 22: privateim.data.v1.AddGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	2,  // 23: privateim.data.v1.UpdateGroupMemberRequest.role:type_name -> privateim.data.v1.GroupRole
+	44, // 24: privateim.data.v1.UpdateGroupMemberRequest.muted_until:type_name -> google.protobuf.Timestamp
+	6,  // 25: privateim.data.v1.ListGroupMembersResponse.members:type_name -> privateim.data.v1.GroupMember
+	6,  // 26: privateim.data.v1.GroupMemberInfo.member:type_name -> privateim.data.v1.GroupMember
+	45, // 27: privateim.data.v1.GroupMemberInfo.user:type_name -> privateim.data.v1.User
+	27, // 28: privateim.data.v1.GroupMembersInfoPlusResponse.members:type_name -> privateim.data.v1.GroupMemberInfo
+	30, // 29: privateim.data.v1.JoinGroupPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
+	30, // 30: privateim.data.v1.RemoveGroupMemberPlusRequest.notice:type_name -> privateim.data.v1.GroupNotice
+	44, // 31: privateim.data.v1.GroupBan.created_at:type_name -> google.protobuf.Timestamp
+	32, // 32: privateim.data.v1.ListGroupBansResponse.bans:type_name -> privateim.data.v1.GroupBan
+	3,  // 33: privateim.data.v1.GroupJoinRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	4,  // 34: privateim.data.v1.GroupJoinRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	44, // 35: privateim.data.v1.GroupJoinRequest.created_at:type_name -> google.protobuf.Timestamp
+	44, // 36: privateim.data.v1.GroupJoinRequest.updated_at:type_name -> google.protobuf.Timestamp
+	3,  // 37: privateim.data.v1.PutGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	38, // 38: privateim.data.v1.PutGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
+	4,  // 39: privateim.data.v1.UpdateGroupJoinRequestRequest.state:type_name -> privateim.data.v1.GroupJoinState
+	4,  // 40: privateim.data.v1.UpdateGroupJoinRequestRequest.expected_state:type_name -> privateim.data.v1.GroupJoinState
+	3,  // 41: privateim.data.v1.UpdateGroupJoinRequestRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	38, // 42: privateim.data.v1.UpdateGroupJoinRequestRequest.notice:type_name -> privateim.data.v1.JoinRequestNotice
+	3,  // 43: privateim.data.v1.ListGroupJoinRequestsRequest.kind:type_name -> privateim.data.v1.GroupJoinKind
+	37, // 44: privateim.data.v1.ListGroupJoinRequestsResponse.requests:type_name -> privateim.data.v1.GroupJoinRequest
+	7,  // 45: privateim.data.v1.Groups.CreateGroupPlus:input_type -> privateim.data.v1.CreateGroupPlusRequest
+	9,  // 46: privateim.data.v1.Groups.GetGroup:input_type -> privateim.data.v1.GetGroupRequest
+	10, // 47: privateim.data.v1.Groups.GetGroups:input_type -> privateim.data.v1.GetGroupsRequest
+	12, // 48: privateim.data.v1.Groups.SearchGroups:input_type -> privateim.data.v1.SearchGroupsRequest
+	14, // 49: privateim.data.v1.Groups.UpdateGroup:input_type -> privateim.data.v1.UpdateGroupRequest
+	15, // 50: privateim.data.v1.Groups.ListGroupsByMember:input_type -> privateim.data.v1.ListGroupsByMemberRequest
+	17, // 51: privateim.data.v1.Groups.ListMemberships:input_type -> privateim.data.v1.ListMembershipsRequest
+	20, // 52: privateim.data.v1.Groups.AddGroupMember:input_type -> privateim.data.v1.AddGroupMemberRequest
+	21, // 53: privateim.data.v1.Groups.GetGroupMember:input_type -> privateim.data.v1.GetGroupMemberRequest
+	22, // 54: privateim.data.v1.Groups.UpdateGroupMember:input_type -> privateim.data.v1.UpdateGroupMemberRequest
+	23, // 55: privateim.data.v1.Groups.ListGroupMembers:input_type -> privateim.data.v1.ListGroupMembersRequest
+	25, // 56: privateim.data.v1.Groups.TransferGroupPlus:input_type -> privateim.data.v1.TransferGroupPlusRequest
+	26, // 57: privateim.data.v1.Groups.GroupMembersInfoPlus:input_type -> privateim.data.v1.GroupMembersInfoPlusRequest
+	29, // 58: privateim.data.v1.Groups.JoinGroupPlus:input_type -> privateim.data.v1.JoinGroupPlusRequest
+	31, // 59: privateim.data.v1.Groups.RemoveGroupMemberPlus:input_type -> privateim.data.v1.RemoveGroupMemberPlusRequest
+	33, // 60: privateim.data.v1.Groups.GetGroupBan:input_type -> privateim.data.v1.GetGroupBanRequest
+	34, // 61: privateim.data.v1.Groups.ListGroupBans:input_type -> privateim.data.v1.ListGroupBansRequest
+	36, // 62: privateim.data.v1.Groups.DeleteGroupBan:input_type -> privateim.data.v1.DeleteGroupBanRequest
+	39, // 63: privateim.data.v1.Groups.PutGroupJoinRequest:input_type -> privateim.data.v1.PutGroupJoinRequestRequest
+	40, // 64: privateim.data.v1.Groups.GetGroupJoinRequest:input_type -> privateim.data.v1.GetGroupJoinRequestRequest
+	41, // 65: privateim.data.v1.Groups.UpdateGroupJoinRequest:input_type -> privateim.data.v1.UpdateGroupJoinRequestRequest
+	42, // 66: privateim.data.v1.Groups.ListGroupJoinRequests:input_type -> privateim.data.v1.ListGroupJoinRequestsRequest
+	8,  // 67: privateim.data.v1.Groups.CreateGroupPlus:output_type -> privateim.data.v1.CreateGroupPlusResponse
+	5,  // 68: privateim.data.v1.Groups.GetGroup:output_type -> privateim.data.v1.Group
+	11, // 69: privateim.data.v1.Groups.GetGroups:output_type -> privateim.data.v1.GetGroupsResponse
+	13, // 70: privateim.data.v1.Groups.SearchGroups:output_type -> privateim.data.v1.SearchGroupsResponse
+	5,  // 71: privateim.data.v1.Groups.UpdateGroup:output_type -> privateim.data.v1.Group
+	16, // 72: privateim.data.v1.Groups.ListGroupsByMember:output_type -> privateim.data.v1.ListGroupsResponse
+	19, // 73: privateim.data.v1.Groups.ListMemberships:output_type -> privateim.data.v1.ListMembershipsResponse
+	6,  // 74: privateim.data.v1.Groups.AddGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 75: privateim.data.v1.Groups.GetGroupMember:output_type -> privateim.data.v1.GroupMember
+	6,  // 76: privateim.data.v1.Groups.UpdateGroupMember:output_type -> privateim.data.v1.GroupMember
+	24, // 77: privateim.data.v1.Groups.ListGroupMembers:output_type -> privateim.data.v1.ListGroupMembersResponse
+	5,  // 78: privateim.data.v1.Groups.TransferGroupPlus:output_type -> privateim.data.v1.Group
+	28, // 79: privateim.data.v1.Groups.GroupMembersInfoPlus:output_type -> privateim.data.v1.GroupMembersInfoPlusResponse
+	6,  // 80: privateim.data.v1.Groups.JoinGroupPlus:output_type -> privateim.data.v1.GroupMember
+	6,  // 81: privateim.data.v1.Groups.RemoveGroupMemberPlus:output_type -> privateim.data.v1.GroupMember
+	32, // 82: privateim.data.v1.Groups.GetGroupBan:output_type -> privateim.data.v1.GroupBan
+	35, // 83: privateim.data.v1.Groups.ListGroupBans:output_type -> privateim.data.v1.ListGroupBansResponse
+	32, // 84: privateim.data.v1.Groups.DeleteGroupBan:output_type -> privateim.data.v1.GroupBan
+	37, // 85: privateim.data.v1.Groups.PutGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	37, // 86: privateim.data.v1.Groups.GetGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	37, // 87: privateim.data.v1.Groups.UpdateGroupJoinRequest:output_type -> privateim.data.v1.GroupJoinRequest
+	43, // 88: privateim.data.v1.Groups.ListGroupJoinRequests:output_type -> privateim.data.v1.ListGroupJoinRequestsResponse
+	67, // [67:89] is the sub-list for method output_type
+	45, // [45:67] is the sub-list for method input_type
+	45, // [45:45] is the sub-list for extension type_name
+	45, // [45:45] is the sub-list for extension extendee
+	0,  // [0:45] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_groups_proto_init() }
@@ -3259,15 +3448,15 @@ func file_data_v1_groups_proto_init() {
 	}
 	file_data_v1_users_proto_init()
 	file_data_v1_groups_proto_msgTypes[9].OneofWrappers = []any{}
-	file_data_v1_groups_proto_msgTypes[14].OneofWrappers = []any{}
-	file_data_v1_groups_proto_msgTypes[33].OneofWrappers = []any{}
+	file_data_v1_groups_proto_msgTypes[17].OneofWrappers = []any{}
+	file_data_v1_groups_proto_msgTypes[36].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_groups_proto_rawDesc), len(file_data_v1_groups_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   36,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

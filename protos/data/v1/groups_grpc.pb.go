@@ -25,6 +25,7 @@ const (
 	Groups_SearchGroups_FullMethodName           = "/privateim.data.v1.Groups/SearchGroups"
 	Groups_UpdateGroup_FullMethodName            = "/privateim.data.v1.Groups/UpdateGroup"
 	Groups_ListGroupsByMember_FullMethodName     = "/privateim.data.v1.Groups/ListGroupsByMember"
+	Groups_ListMemberships_FullMethodName        = "/privateim.data.v1.Groups/ListMemberships"
 	Groups_AddGroupMember_FullMethodName         = "/privateim.data.v1.Groups/AddGroupMember"
 	Groups_GetGroupMember_FullMethodName         = "/privateim.data.v1.Groups/GetGroupMember"
 	Groups_UpdateGroupMember_FullMethodName      = "/privateim.data.v1.Groups/UpdateGroupMember"
@@ -52,6 +53,7 @@ type GroupsClient interface {
 	SearchGroups(ctx context.Context, in *SearchGroupsRequest, opts ...grpc.CallOption) (*SearchGroupsResponse, error)
 	UpdateGroup(ctx context.Context, in *UpdateGroupRequest, opts ...grpc.CallOption) (*Group, error)
 	ListGroupsByMember(ctx context.Context, in *ListGroupsByMemberRequest, opts ...grpc.CallOption) (*ListGroupsResponse, error)
+	ListMemberships(ctx context.Context, in *ListMembershipsRequest, opts ...grpc.CallOption) (*ListMembershipsResponse, error)
 	AddGroupMember(ctx context.Context, in *AddGroupMemberRequest, opts ...grpc.CallOption) (*GroupMember, error)
 	GetGroupMember(ctx context.Context, in *GetGroupMemberRequest, opts ...grpc.CallOption) (*GroupMember, error)
 	UpdateGroupMember(ctx context.Context, in *UpdateGroupMemberRequest, opts ...grpc.CallOption) (*GroupMember, error)
@@ -131,6 +133,16 @@ func (c *groupsClient) ListGroupsByMember(ctx context.Context, in *ListGroupsByM
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListGroupsResponse)
 	err := c.cc.Invoke(ctx, Groups_ListGroupsByMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *groupsClient) ListMemberships(ctx context.Context, in *ListMembershipsRequest, opts ...grpc.CallOption) (*ListMembershipsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMembershipsResponse)
+	err := c.cc.Invoke(ctx, Groups_ListMemberships_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -297,6 +309,7 @@ type GroupsServer interface {
 	SearchGroups(context.Context, *SearchGroupsRequest) (*SearchGroupsResponse, error)
 	UpdateGroup(context.Context, *UpdateGroupRequest) (*Group, error)
 	ListGroupsByMember(context.Context, *ListGroupsByMemberRequest) (*ListGroupsResponse, error)
+	ListMemberships(context.Context, *ListMembershipsRequest) (*ListMembershipsResponse, error)
 	AddGroupMember(context.Context, *AddGroupMemberRequest) (*GroupMember, error)
 	GetGroupMember(context.Context, *GetGroupMemberRequest) (*GroupMember, error)
 	UpdateGroupMember(context.Context, *UpdateGroupMemberRequest) (*GroupMember, error)
@@ -339,6 +352,9 @@ func (UnimplementedGroupsServer) UpdateGroup(context.Context, *UpdateGroupReques
 }
 func (UnimplementedGroupsServer) ListGroupsByMember(context.Context, *ListGroupsByMemberRequest) (*ListGroupsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListGroupsByMember not implemented")
+}
+func (UnimplementedGroupsServer) ListMemberships(context.Context, *ListMembershipsRequest) (*ListMembershipsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMemberships not implemented")
 }
 func (UnimplementedGroupsServer) AddGroupMember(context.Context, *AddGroupMemberRequest) (*GroupMember, error) {
 	return nil, status.Error(codes.Unimplemented, "method AddGroupMember not implemented")
@@ -510,6 +526,24 @@ func _Groups_ListGroupsByMember_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(GroupsServer).ListGroupsByMember(ctx, req.(*ListGroupsByMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Groups_ListMemberships_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMembershipsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(GroupsServer).ListMemberships(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Groups_ListMemberships_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(GroupsServer).ListMemberships(ctx, req.(*ListMembershipsRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -814,6 +848,10 @@ var Groups_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListGroupsByMember",
 			Handler:    _Groups_ListGroupsByMember_Handler,
+		},
+		{
+			MethodName: "ListMemberships",
+			Handler:    _Groups_ListMemberships_Handler,
 		},
 		{
 			MethodName: "AddGroupMember",

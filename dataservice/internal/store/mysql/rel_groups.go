@@ -169,6 +169,27 @@ func (r *Relational) ListGroupsByMember(ctx context.Context, userID int64, inclu
 	return gs, next, nil
 }
 
+// ListMemberships lists userID's memberships of live groups by group id:
+// the member index (ix_group_members_user) and the groups' primary key,
+// no per-group count.
+func (r *Relational) ListMemberships(ctx context.Context, userID int64, p store.Page) ([]store.Membership, string, error) {
+	after, err := relAfter(p)
+	if err != nil {
+		return nil, "", fmt.Errorf("list memberships: %w", err)
+	}
+	limit := relLimit(p)
+	ms, err := relList(ctx, r.db, func(m *store.Membership) []any { return append(relMemberDest(&m.Member), &m.History) },
+		"SELECT "+relMemberCols+", g.history FROM group_members m JOIN `groups` g ON g.id = m.group_id"+`
+		WHERE m.user_id = ? AND m.has_left = FALSE AND g.dismissed = FALSE AND m.group_id > ?
+		ORDER BY m.group_id LIMIT ?`,
+		userID, after, limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list memberships of %d: %w", userID, err)
+	}
+	ms, next := relPage(ms, limit, func(m *store.Membership) int64 { return m.Member.GroupID })
+	return ms, next, nil
+}
+
 // AddGroupMember inserts the membership or, when the user has left,
 // re-activates it with the new role and nickname and a fresh joined_at.
 // A role of 0 means MEMBER.

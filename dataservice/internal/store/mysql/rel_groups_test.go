@@ -165,6 +165,37 @@ func TestRelGroups(t *testing.T) {
 		})
 	}
 
+	t.Run("ListMemberships", func(t *testing.T) {
+		if _, err := r.UpdateGroup(ctx, 4, store.GroupUpdate{History: relPtr(store.HistoryAll)}); err != nil {
+			t.Fatal(err)
+		}
+		got := relCollect(t, 2, func(m store.Membership) int64 { return m.Member.GroupID }, func(p store.Page) ([]store.Membership, string, error) {
+			return r.ListMemberships(ctx, 10, p)
+		})
+		relWantEqual(t, got, [][]int64{{1, 2}, {4, 6}}) // left (3) and dismissed (7) out
+		ms, _, err := r.ListMemberships(ctx, 10, store.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			want, err := r.GetGroupMember(ctx, m.Member.GroupID, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			relWantEqual(t, m.Member, want)
+			g, err := r.GetGroup(ctx, m.Member.GroupID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if m.History != g.History {
+				t.Fatalf("group %d: history %d, want %d", g.ID, m.History, g.History)
+			}
+		}
+		if ms[2].History != store.HistoryAll {
+			t.Fatalf("group 4 history %d, want all", ms[2].History)
+		}
+	})
+
 	t.Run("UpdateGroup", func(t *testing.T) {
 		before, err := r.GetGroup(ctx, 1)
 		if err != nil {

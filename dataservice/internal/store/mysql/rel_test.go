@@ -150,6 +150,7 @@ func TestRelBadPageToken(t *testing.T) {
 		"FriendsInfoPlus":          func(p store.Page) error { _, _, err := r.FriendsInfoPlus(ctx, 1, p); return err },
 		"SearchGroups":             func(p store.Page) error { _, _, err := r.SearchGroups(ctx, "a", false, p); return err },
 		"ListGroupsByMember":       func(p store.Page) error { _, _, err := r.ListGroupsByMember(ctx, 1, false, p); return err },
+		"ListMemberships":          func(p store.Page) error { _, _, err := r.ListMemberships(ctx, 1, p); return err },
 		"ListGroupMembers":         func(p store.Page) error { _, _, err := r.ListGroupMembers(ctx, 1, false, p); return err },
 		"GroupMembersInfoPlus":     func(p store.Page) error { _, _, err := r.GroupMembersInfoPlus(ctx, 1, p); return err },
 		"SearchSubscriptions":      func(p store.Page) error { _, _, err := r.SearchSubscriptions(ctx, "a", false, p); return err },

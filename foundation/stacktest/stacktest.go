@@ -218,10 +218,13 @@ func waitServing(addr string, client tlsconfig.Files, timeout time.Duration) err
 // process is a child started by a test; its stderr and stdout go to a file
 // and, line by line, to whoever waits for a line.
 type process struct {
-	cmd   *exec.Cmd
-	lines chan string   // closed when output ends
-	done  chan struct{} // closed when the process has exited
-	err   error         // of Wait, set before done closes
+	cmd      *exec.Cmd
+	lines    chan string   // closed when output ends
+	done     chan struct{} // closed when the process has exited
+	copied   chan struct{} // closed when all its output is in the log file
+	err      error         // of Wait, set before done closes
+	stopOnce sync.Once
+	stop     func() // SIGTERM (then SIGKILL), wait for the output, close the log; once
 }
 
 // startProcess starts bin with env added to the environment, writing its
@@ -242,8 +245,8 @@ func startProcess(tb testing.TB, bin, logFile string, env, args []string) *proce
 		log.Close()
 		tb.Fatalf("start %s: %v", bin, err)
 	}
-	p := &process{cmd: cmd, lines: make(chan string, 64), done: make(chan struct{})}
-	copied := make(chan struct{})
+	p := &process{cmd: cmd, lines: make(chan string, 64), done: make(chan struct{}), copied: make(chan struct{})}
+	copied := p.copied
 	go func() {
 		defer close(copied)
 		defer close(p.lines)
@@ -263,26 +266,32 @@ func startProcess(tb testing.TB, bin, logFile string, env, args []string) *proce
 		pw.Close()
 		close(p.done)
 	}()
-	tb.Cleanup(func() {
+	p.stop = func() { p.stopOnce.Do(func() { stopProcess(tb, p, bin, logFile, log) }) }
+	tb.Cleanup(p.stop)
+	return p
+}
+
+// stopProcess stops p (SIGTERM, 15s, SIGKILL; a non-zero exit after
+// SIGTERM fails the test) and closes its log once all output is in.
+func stopProcess(tb testing.TB, p *process, bin, logFile string, log *os.File) {
+	tb.Helper()
+	select {
+	case <-p.done:
+	default:
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-p.done:
-		default:
-			_ = cmd.Process.Signal(syscall.SIGTERM)
-			select {
-			case <-p.done:
-				if p.err != nil {
-					tb.Errorf("%s exited uncleanly after SIGTERM: %v\n%s", filepath.Base(bin), p.err, logtail.Tail(logFile, 4000))
-				}
-			case <-time.After(15 * time.Second):
-				_ = cmd.Process.Kill()
-				<-p.done
-				tb.Errorf("%s did not stop within 15s of SIGTERM; killed", filepath.Base(bin))
+			if p.err != nil {
+				tb.Errorf("%s exited uncleanly after SIGTERM: %v\n%s", filepath.Base(bin), p.err, logtail.Tail(logFile, 4000))
 			}
+		case <-time.After(15 * time.Second):
+			_ = p.cmd.Process.Kill()
+			<-p.done
+			tb.Errorf("%s did not stop within 15s of SIGTERM; killed", filepath.Base(bin))
 		}
-		<-copied
-		log.Close()
-	})
-	return p
+	}
+	<-p.copied
+	log.Close()
 }
 
 // waitLine reads output lines until match accepts one, the process exits,

@@ -211,6 +211,47 @@ func TestTypingFloodIsRateLimited(t *testing.T) {
 		})
 }
 
+// Frames of any kind (pings here, which have no limit of their own) are
+// counted per user over all the user's connections on the node: opening
+// more connections earned a fresh FRAME_RATE_CONN each. Once one connection
+// has spent the user's budget, the user's other connection is refused too,
+// and another user is not.
+func TestFramesOfOneUserAreCountedOverTheirConnections(t *testing.T) {
+	t.Parallel()
+	_, n, a, b := friends(t, func(c *config.Config) {
+		c.FramesPerConn = config.Rate{} // off: only the user's bucket counts
+		c.FramesPerUser = config.Rate{PerSecond: 0.001, Burst: 20}
+		c.RefusedRate = config.Rate{} // no close: this test is about the refusals
+	})
+	c1, c2 := n.Dial(t, b, "b1"), n.Dial(t, b, "b2") // one ping each
+	const flood = 30
+	for range flood {
+		c1.WriteJSON(map[string]string{"type": "ping"})
+	}
+	var pongs, limited int
+	for range flood {
+		switch f := c1.Next(wait); {
+		case f.Type == "pong":
+			pongs++
+		case f.Type == "error" && f.Code == "rate_limited" && strings.Contains(string(f.Raw), "over the user rate limit") && retryAfter(t, f) > 0:
+			limited++
+		default:
+			t.Fatalf("unexpected frame %s", f.Raw)
+		}
+	}
+	if pongs != 18 || limited != flood-18 {
+		t.Fatalf("%d pongs and %d refusals of %d pings, want 18 (a burst of 20, 2 spent dialling) and %d", pongs, limited, flood, flood-18)
+	}
+	c2.WriteJSON(map[string]string{"type": "ping"})
+	if f := c2.Next(wait); f.Type != "error" || f.Code != "rate_limited" || !strings.Contains(string(f.Raw), "user rate limit") {
+		t.Fatalf("the user's other connection: %s, want rate_limited by the user limit", f.Raw)
+	}
+	ca := n.Dial(t, a, "a1")
+	if got := ca.UntilPong(wait); len(got) != 0 {
+		t.Fatalf("another user: %v", got)
+	}
+}
+
 // A connection that goes on flooding after being refused is closed.
 func TestSustainedFrameFloodClosesTheConnection(t *testing.T) {
 	t.Parallel()

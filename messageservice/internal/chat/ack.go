@@ -1,5 +1,5 @@
-// Frames of a connection after the send: ack (cursor), sync (history) and
-// read (receipts).
+// Frames of a connection after the send: ack (cursor) and sync (history);
+// read is in read.go.
 
 package chat
 
@@ -45,12 +45,16 @@ func (ss *Session) Ack(ctx context.Context, f *frame.Ack) error {
 		cs.pending = cs.pending[n:]
 		ss.svc.pending.Add(int64(-n))
 	}
+	moved := f.Seq > cs.acked
 	cs.acked = max(cs.acked, f.Seq)
 	delivered := cs.delivered
 	ss.mu.Unlock()
 	a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: f.Conversation, Delivered: delivered, Acked: f.Seq}
 	if err := ss.svc.cursors.advance(ctx, a); err != nil {
 		return fmt.Errorf("advance cursor: %w", err)
+	}
+	if moved {
+		ss.svc.delivered(ss.user, f.Conversation, f.Seq)
 	}
 	return nil
 }
@@ -75,26 +79,4 @@ func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
 		h.Messages[i] = messageFrame(m, "")
 	}
 	return frame.Marshal(h), nil
-}
-
-// Read forwards a read receipt to the other participants' connections and
-// the user's other connections, once checkRead (read.go) passes it.
-func (ss *Session) Read(ctx context.Context, f *frame.Read) error {
-	users, err := ss.checkRead(ctx, f)
-	if err != nil {
-		return err
-	}
-	if users, err = ss.svc.receiptAudience(ctx, ss.user, f.Conversation, users); err != nil {
-		return err
-	}
-	floor, err := ss.svc.readFloor(ctx, ss.user, f.Conversation)
-	if err != nil {
-		return err
-	}
-	if f.Seq < floor {
-		return ErrBeforeJoin
-	}
-	b := frame.Marshal(frame.ReadReceipt{Type: "read", Conversation: f.Conversation, Seq: f.Seq, User: frame.FormatID(ss.user)})
-	ss.svc.fanout(users, ss, Delivery{Users: users, Frame: b})
-	return nil
 }

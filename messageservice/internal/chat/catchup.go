@@ -246,5 +246,19 @@ func (ss *Session) doCatchUp() error {
 			}
 		}
 	}
+	// Read state and receipts as they stand now, after the messages they
+	// are about. A failure here costs the device only these frames.
+	frames, err := ss.catchUpReceipts(ctx, current)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		ss.svc.log.Warn("catch-up receipts", "user", ss.user, "err", err)
+	}
+	for _, b := range frames {
+		if err := ss.t.SendWait(ctx, b); err != nil {
+			return err
+		}
+	}
 	return nil
 }

@@ -15,7 +15,8 @@
 // send pipeline), appender.go (the one append path of Send, Push and
 // Broadcast: batching, fan-out in seq order), fanout.go (local delivery and
 // the Router), deliver.go (live delivery in seq order, redelivery),
-// catchup.go (catch-up on connect, gap fill), ack.go (ack, sync, read),
+// catchup.go (catch-up on connect, gap fill), ack.go (ack, sync), read.go
+// (read state: store, mirror), receipts.go (group receipts, delivered),
 // typing.go (typing frames),
 // revoke.go (token revocation and expiry of a connection),
 // authz.go (who may send and read, rate limits), push.go (Push, Broadcast),
@@ -28,7 +29,7 @@
 //	Session.mu           one connection's delivery state
 //	  -> Transport.Send  (wsconn.Conn.mu): frames are sent under Session.mu,
 //	                     in sendLocked, redeliver and the end of catch-up
-//	leaves               limits.mu, revocations.mu, relations.mu, the cursor writer's mu, typingGate.mu,
+//	leaves               limits.mu, revocations.mu, relations.mu, the cursor writer's mu, typingGate.mu, receiptQueue.mu,
 //	                     the presence queue's mu, the hub's shard locks,
 //	                     nodes.mu and a node's mu (held across a DataService
 //	                     read, never with a Session.mu): nothing else is
@@ -129,6 +130,7 @@ type Service struct {
 	recheckAll atomic.Int32
 
 	typing   *typingGate     // typing frames forwarded lately (typing.go)
+	receipts *receiptQueue   // group receipt rounds due (receipts.go)
 	presence *presenceQueue  // to the presence worker
 	ctx      context.Context // ends at Close: catch-ups and the worker stop
 	cancel   context.CancelFunc
@@ -181,6 +183,7 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 		router: singleNode{},
 	}
 	s.appends = newAppender(st)
+	s.receipts = newReceiptQueue(s)
 	if opt.Join != nil {
 		r, err := opt.Join(s)
 		if err != nil {

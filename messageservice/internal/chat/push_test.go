@@ -91,6 +91,19 @@ func (st *seqStore) Messages(context.Context, string, int64, int) ([]Message, bo
 	return nil, false, nil
 }
 func (st *seqStore) AdvanceCursors(context.Context, []CursorAdvance) error { return nil }
+
+// The read-state methods: this unit test's sends store no read state.
+func (st *seqStore) SetReadSeq(context.Context, int64, string, int64) (int64, bool, error) {
+	return 0, false, nil
+}
+func (st *seqStore) ReadStates(context.Context, int64) ([]ReadState, error) { return nil, nil }
+func (st *seqStore) CountReceipts(_ context.Context, qs []ReceiptQuery) ([]ReceiptCount, error) {
+	return make([]ReceiptCount, len(qs)), nil
+}
+func (st *seqStore) PeerReceipts(_ context.Context, keys []PeerReceipt) ([]PeerReceipt, error) {
+	return keys, nil
+}
+func (st *seqStore) BlacklistedBy(context.Context, int64) ([]int64, error) { return nil, nil }
 func (st *seqStore) SessionStart(context.Context, int64) (SessionStart, error) {
 	return SessionStart{}, nil
 }

@@ -28,6 +28,9 @@ var (
 	// ErrNoTyping: a typing frame of a subscription or system
 	// conversation (typing is for 1:1s and groups).
 	ErrNoTyping = errors.New("typing in a conversation without typing")
+	// ErrBadSeq: a read of a seq below 1 (MarkRead; the frame decoder
+	// refuses those itself).
+	ErrBadSeq = errors.New("seq must be >= 1")
 	// ErrNotFound is what a Store returns for an unknown row.
 	ErrNotFound = errors.New("not found")
 )
@@ -136,6 +139,48 @@ type Store interface {
 	// SessionStart reads what a session's catch-up starts with in one
 	// round trip where the lists fit one page.
 	SessionStart(ctx context.Context, user int64) (SessionStart, error)
+
+	// SetReadSeq raises user's stored read seq of conversation to seq and
+	// returns the stored value (which never moves back) and whether it
+	// moved; a seq past the conversation's head is ErrReadAhead.
+	SetReadSeq(ctx context.Context, user int64, conversation string, seq int64) (stored int64, changed bool, err error)
+	// ReadStates are every stored conversation state of user.
+	ReadStates(ctx context.Context, user int64) ([]ReadState, error)
+	// CountReceipts answers each query in order (up to 1000).
+	CountReceipts(ctx context.Context, qs []ReceiptQuery) ([]ReceiptCount, error)
+	// PeerReceipts answers each (Conversation, User) in order (up to 1000).
+	PeerReceipts(ctx context.Context, keys []PeerReceipt) ([]PeerReceipt, error)
+	// BlacklistedBy are the users who have blacklisted user.
+	BlacklistedBy(ctx context.Context, user int64) ([]int64, error)
+}
+
+// ReadState is a user's stored state in one conversation: what the user
+// read, and the user's last message there (0: none).
+type ReadState struct {
+	Conversation string
+	ReadSeq      int64
+	LastSentSeq  int64
+	UpdatedAt    time.Time
+}
+
+// ReceiptQuery asks how many users, but Exclude, read (read seq >= Seq) and
+// had delivered (a device acked >= Seq) a conversation's message Seq.
+type ReceiptQuery struct {
+	Conversation string
+	Seq          int64
+	Exclude      []int64
+}
+
+// ReceiptCount answers a ReceiptQuery.
+type ReceiptCount struct{ Read, Delivered int64 }
+
+// PeerReceipt is one user's read seq and delivered seq (the highest any
+// device of the user acked) in a conversation.
+type PeerReceipt struct {
+	Conversation string
+	User         int64
+	ReadSeq      int64
+	DeliveredSeq int64
 }
 
 // LastSeen is what SetPresence left stored.

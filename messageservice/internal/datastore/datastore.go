@@ -48,6 +48,7 @@ type Client struct {
 	friends  datav1.FriendsClient
 	groups   datav1.GroupsClient
 	messages datav1.MessagesClient
+	convs    datav1.ConversationsClient
 
 	subscriptions datav1.SubscriptionsClient
 }
@@ -62,6 +63,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 		conn: conn, health: healthpb.NewHealthClient(conn),
 		users: datav1.NewUsersClient(conn), friends: datav1.NewFriendsClient(conn),
 		groups: datav1.NewGroupsClient(conn), messages: datav1.NewMessagesClient(conn),
+		convs:         datav1.NewConversationsClient(conn),
 		subscriptions: datav1.NewSubscriptionsClient(conn),
 	}, nil
 }
@@ -460,4 +462,86 @@ func (c *Client) SessionStart(ctx context.Context, user int64) (chat.SessionStar
 	}
 	st.Cursors = cursorsOf(resp.GetCursors())
 	return st, nil
+}
+
+// SetReadSeq stores a read seq; the DataService's FailedPrecondition (seq
+// past the head) is chat.ErrReadAhead.
+func (c *Client) SetReadSeq(ctx context.Context, user int64, conversation string, seq int64) (int64, bool, error) {
+	resp, err := c.convs.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: user, Conversation: conversation, Seq: seq})
+	if status.Code(err) == codes.FailedPrecondition {
+		return 0, false, fmt.Errorf("SetReadSeq: %w", chat.ErrReadAhead)
+	}
+	if err != nil {
+		return 0, false, translate("SetReadSeq", err)
+	}
+	return resp.GetReadSeq(), resp.GetChanged(), nil
+}
+
+// ReadStates reads every stored conversation state of user.
+func (c *Client) ReadStates(ctx context.Context, user int64) ([]chat.ReadState, error) {
+	resp, err := c.convs.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: user})
+	if err != nil {
+		return nil, translate("GetConversationStates", err)
+	}
+	out := make([]chat.ReadState, len(resp.GetStates()))
+	for i, s := range resp.GetStates() {
+		out[i] = chat.ReadState{Conversation: s.GetConversation(), ReadSeq: s.GetReadSeq(), LastSentSeq: s.GetLastSentSeq(), UpdatedAt: s.GetUpdatedAt().AsTime()}
+	}
+	return out, nil
+}
+
+// CountReceipts counts readers and delivered users of messages.
+func (c *Client) CountReceipts(ctx context.Context, qs []chat.ReceiptQuery) ([]chat.ReceiptCount, error) {
+	req := &datav1.CountReceiptsRequest{Queries: make([]*datav1.ReceiptQuery, len(qs))}
+	for i, q := range qs {
+		req.Queries[i] = &datav1.ReceiptQuery{Conversation: q.Conversation, Seq: q.Seq, ExcludeUserIds: q.Exclude}
+	}
+	resp, err := c.convs.CountReceipts(ctx, req)
+	if err != nil {
+		return nil, translate("CountReceipts", err)
+	}
+	if len(resp.GetCounts()) != len(qs) {
+		return nil, fmt.Errorf("CountReceipts: %d counts for %d queries", len(resp.GetCounts()), len(qs))
+	}
+	out := make([]chat.ReceiptCount, len(qs))
+	for i, n := range resp.GetCounts() {
+		out[i] = chat.ReceiptCount{Read: n.GetReadCount(), Delivered: n.GetDeliveredCount()}
+	}
+	return out, nil
+}
+
+// PeerReceipts reads users' read and delivered seqs.
+func (c *Client) PeerReceipts(ctx context.Context, keys []chat.PeerReceipt) ([]chat.PeerReceipt, error) {
+	req := &datav1.GetUserReceiptsRequest{Keys: make([]*datav1.UserReceiptKey, len(keys))}
+	for i, k := range keys {
+		req.Keys[i] = &datav1.UserReceiptKey{Conversation: k.Conversation, UserId: k.User}
+	}
+	resp, err := c.convs.GetUserReceipts(ctx, req)
+	if err != nil {
+		return nil, translate("GetUserReceipts", err)
+	}
+	if len(resp.GetReceipts()) != len(keys) {
+		return nil, fmt.Errorf("GetUserReceipts: %d receipts for %d keys", len(resp.GetReceipts()), len(keys))
+	}
+	out := make([]chat.PeerReceipt, len(keys))
+	for i, r := range resp.GetReceipts() {
+		out[i] = chat.PeerReceipt{Conversation: r.GetConversation(), User: r.GetUserId(), ReadSeq: r.GetReadSeq(), DeliveredSeq: r.GetDeliveredSeq()}
+	}
+	return out, nil
+}
+
+// BlacklistedBy are the users who have blacklisted user (the rows about
+// user, incoming, with blacklisted set).
+func (c *Client) BlacklistedBy(ctx context.Context, user int64) ([]int64, error) {
+	return pages(nil, func(token string) (listPage, error) {
+		resp, err := c.friends.ListFriendships(ctx, &datav1.ListFriendshipsRequest{
+			UserId: user, Direction: datav1.FriendshipDirection_FRIENDSHIP_DIRECTION_INCOMING,
+			Blacklisted: proto.Bool(true), Limit: 1000, PageToken: token,
+		})
+		p := listPage{next: resp.GetNextPageToken()}
+		for _, f := range resp.GetFriendships() {
+			p.ids = append(p.ids, f.GetSelfId())
+		}
+		return p, translate("ListFriendships", err)
+	})
 }

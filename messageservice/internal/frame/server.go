@@ -44,6 +44,23 @@ type (
 		Conversation string `json:"conversation"`
 		User         string `json:"user"`
 	}
+	// Receipt aggregates a group message's readers and deliveries for its
+	// sender's devices.
+	Receipt struct {
+		Type           string `json:"type"` // "receipt"
+		Conversation   string `json:"conversation"`
+		Seq            int64  `json:"seq"`
+		ReadCount      int64  `json:"read_count"`
+		DeliveredCount int64  `json:"delivered_count"`
+	}
+	// Delivered tells the peer of a 1:1 that a device of User has the
+	// conversation up to Seq.
+	Delivered struct {
+		Type         string `json:"type"` // "delivered"
+		Conversation string `json:"conversation"`
+		Seq          int64  `json:"seq"`
+		User         string `json:"user"`
+	}
 	// Presence tells friends a user came online or went offline.
 	Presence struct {
 		Type   string `json:"type"` // "presence"

@@ -1,8 +1,9 @@
 // Package grpcapi is the messageservice's internal gRPC API
 // (privateim.message.v1.MessageService, mutual TLS on GRPC_ADDR): Push
 // (system notices), Broadcast (a subscription's post), Online, Prune,
-// Stats, DeliverGroup (a group's stored system messages) and DeliverUser (a user's stored
-// join request notices). It validates requests, calls chat and translates errors in one
+// Stats, DeliverGroup (a group's stored system messages), DeliverUser (a user's stored
+// join request notices) and MarkRead (a read through the userservice's HTTP
+// API). It validates requests, calls chat and translates errors in one
 // place (code): callers get a safe message, the log gets the cause.
 package grpcapi
 
@@ -24,6 +25,7 @@ import (
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 
@@ -51,6 +53,8 @@ var Access = grpcserver.Allow{
 	// conversation (never a message it writes: only stored ones go out).
 	messagev1.MessageService_DeliverGroup_FullMethodName: {tlsconfig.UserService},
 	messagev1.MessageService_DeliverUser_FullMethodName:  {tlsconfig.UserService},
+	// POST /api/v1/conversations/{conversation}/read of the userservice.
+	messagev1.MessageService_MarkRead_FullMethodName: {tlsconfig.UserService},
 }
 
 // Node is what the API needs of the node.
@@ -62,6 +66,7 @@ type Node interface {
 	Stats() chat.Stats
 	DeliverGroup(ctx context.Context, group int64, seqs, also []int64) error
 	DeliverUser(ctx context.Context, user int64, seqs []int64) error
+	MarkRead(ctx context.Context, user int64, conversation string, seq int64) (int64, error)
 }
 
 var _ Node = (*chat.Service)(nil)
@@ -89,12 +94,26 @@ func invalid(msg string) error { return status.Error(codes.InvalidArgument, msg)
 // code is the one table from errors to gRPC status.
 func (s *Server) code(op string, err error) error {
 	switch {
+	case errors.Is(err, chat.ErrNoSuchTarget) && op == "mark read":
+		return status.Error(codes.NotFound, "conversation: no such group or subscription")
 	case errors.Is(err, chat.ErrNoSuchTarget) && op == "deliver group":
 		return status.Error(codes.NotFound, "no such group")
 	case errors.Is(err, chat.ErrNoSuchTarget):
 		return status.Error(codes.NotFound, "no such subscription")
 	case errors.Is(err, chat.ErrNotStored):
 		return status.Error(codes.FailedPrecondition, "seqs: a message is not stored")
+	case errors.Is(err, chat.ErrNotMember):
+		return status.Error(codes.PermissionDenied, "conversation: the user is not a participant")
+	case errors.Is(err, chat.ErrNotFriends):
+		return status.Error(codes.PermissionDenied, "conversation: the users are not friends")
+	case errors.Is(err, chat.ErrBlocked):
+		return status.Error(codes.PermissionDenied, "conversation: a blacklist stands between the users")
+	case errors.Is(err, chat.ErrReadAhead):
+		return status.Error(codes.FailedPrecondition, "seq: past the last message of the conversation")
+	case errors.Is(err, chat.ErrBeforeJoin):
+		return status.Error(codes.FailedPrecondition, "seq: before the user joined the group")
+	case errors.Is(err, chat.ErrBadSeq):
+		return status.Error(codes.InvalidArgument, "seq must be >= 1")
 	case errors.Is(err, context.Canceled):
 		return status.Error(codes.Canceled, "canceled")
 	case errors.Is(err, context.DeadlineExceeded):
@@ -232,4 +251,22 @@ func (s *Server) Stats(context.Context, *messagev1.StatsRequest) (*messagev1.Sta
 		MessagesIn: st.MessagesIn, Deliveries: st.Deliveries,
 		Goroutines: ps.goroutines, HeapBytes: ps.heapBytes, RssBytes: ps.rssBytes,
 	}, nil
+}
+
+// MarkRead stores a user's read seq as a read frame would.
+func (s *Server) MarkRead(ctx context.Context, req *messagev1.MarkReadRequest) (*messagev1.MarkReadResponse, error) {
+	if req.GetUserId() < 1 {
+		return nil, invalid("user_id must be > 0")
+	}
+	if _, err := conv.Parse(req.GetConversation()); err != nil {
+		return nil, invalid("conversation must be u:<a>:<b>, g:<id>, s:<id> or sys:<id>")
+	}
+	if req.GetSeq() < 1 {
+		return nil, invalid("seq must be >= 1")
+	}
+	seq, err := s.node.MarkRead(ctx, req.GetUserId(), req.GetConversation(), req.GetSeq())
+	if err != nil {
+		return nil, s.code("mark read", err)
+	}
+	return &messagev1.MarkReadResponse{ReadSeq: seq}, nil
 }

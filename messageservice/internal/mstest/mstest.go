@@ -296,7 +296,10 @@ type Frame struct {
 	Code         string          `json:"code"`
 	Message      string          `json:"message"`
 	Until        string          `json:"until"`
-	Raw          []byte          `json:"-"`
+	// receipt frames
+	ReadCount      int64  `json:"read_count"`
+	DeliveredCount int64  `json:"delivered_count"`
+	Raw            []byte `json:"-"`
 }
 
 // Client is one WebSocket connection of a test.

@@ -872,6 +872,119 @@ func (*DeliverUserResponse) Descriptor() ([]byte, []int) {
 	return file_message_v1_message_proto_rawDescGZIP(), []int{14}
 }
 
+// MarkRead does what a `read` frame of the user does (docs/websocket.md,
+// "Read state and receipts"): the same checks, the read seq stored (it never
+// moves back), mirrored to every connection of the user and the peer of a
+// 1:1, a receipt round for a group's senders. The userservice calls it for
+// POST /api/v1/conversations/{conversation}/read. Codes: InvalidArgument
+// (user_id, conversation or seq, named), NotFound (no such group or
+// subscription), PermissionDenied (not a participant, not friends,
+// blocked), FailedPrecondition (seq past the conversation's last message,
+// or before the member's join seq); nothing is stored on an error.
+type MarkReadRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Conversation  string                 `protobuf:"bytes,2,opt,name=conversation,proto3" json:"conversation,omitempty"` // u:<a>:<b>, g:<id>, s:<id> or sys:<user id>
+	Seq           int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`                  // >= 1
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkReadRequest) Reset() {
+	*x = MarkReadRequest{}
+	mi := &file_message_v1_message_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkReadRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkReadRequest) ProtoMessage() {}
+
+func (x *MarkReadRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkReadRequest.ProtoReflect.Descriptor instead.
+func (*MarkReadRequest) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *MarkReadRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *MarkReadRequest) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *MarkReadRequest) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type MarkReadResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ReadSeq       int64                  `protobuf:"varint,1,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"` // the stored read seq, >= seq
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MarkReadResponse) Reset() {
+	*x = MarkReadResponse{}
+	mi := &file_message_v1_message_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MarkReadResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MarkReadResponse) ProtoMessage() {}
+
+func (x *MarkReadResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MarkReadResponse.ProtoReflect.Descriptor instead.
+func (*MarkReadResponse) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *MarkReadResponse) GetReadSeq() int64 {
+	if x != nil {
+		return x.ReadSeq
+	}
+	return 0
+}
+
 var File_message_v1_message_proto protoreflect.FileDescriptor
 
 const file_message_v1_message_proto_rawDesc = "" +
@@ -934,7 +1047,13 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\x12DeliverUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x12\n" +
 	"\x04seqs\x18\x02 \x03(\x03R\x04seqs\"\x15\n" +
-	"\x13DeliverUserResponse2\x81\x05\n" +
+	"\x13DeliverUserResponse\"`\n" +
+	"\x0fMarkReadRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
+	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\"-\n" +
+	"\x10MarkReadResponse\x12\x19\n" +
+	"\bread_seq\x18\x01 \x01(\x03R\areadSeq2\xdc\x05\n" +
 	"\x0eMessageService\x12M\n" +
 	"\x04Push\x12!.privateim.message.v1.PushRequest\x1a\".privateim.message.v1.PushResponse\x12\\\n" +
 	"\tBroadcast\x12&.privateim.message.v1.BroadcastRequest\x1a'.privateim.message.v1.BroadcastResponse\x12S\n" +
@@ -942,7 +1061,8 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\x05Prune\x12\".privateim.message.v1.PruneRequest\x1a#.privateim.message.v1.PruneResponse\x12P\n" +
 	"\x05Stats\x12\".privateim.message.v1.StatsRequest\x1a#.privateim.message.v1.StatsResponse\x12e\n" +
 	"\fDeliverGroup\x12).privateim.message.v1.DeliverGroupRequest\x1a*.privateim.message.v1.DeliverGroupResponse\x12b\n" +
-	"\vDeliverUser\x12(.privateim.message.v1.DeliverUserRequest\x1a).privateim.message.v1.DeliverUserResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
+	"\vDeliverUser\x12(.privateim.message.v1.DeliverUserRequest\x1a).privateim.message.v1.DeliverUserResponse\x12Y\n" +
+	"\bMarkRead\x12%.privateim.message.v1.MarkReadRequest\x1a&.privateim.message.v1.MarkReadResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
 
 var (
 	file_message_v1_message_proto_rawDescOnce sync.Once
@@ -956,7 +1076,7 @@ func file_message_v1_message_proto_rawDescGZIP() []byte {
 	return file_message_v1_message_proto_rawDescData
 }
 
-var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_message_v1_message_proto_goTypes = []any{
 	(*Stored)(nil),                // 0: privateim.message.v1.Stored
 	(*PushRequest)(nil),           // 1: privateim.message.v1.PushRequest
@@ -973,10 +1093,12 @@ var file_message_v1_message_proto_goTypes = []any{
 	(*DeliverGroupResponse)(nil),  // 12: privateim.message.v1.DeliverGroupResponse
 	(*DeliverUserRequest)(nil),    // 13: privateim.message.v1.DeliverUserRequest
 	(*DeliverUserResponse)(nil),   // 14: privateim.message.v1.DeliverUserResponse
-	(*timestamppb.Timestamp)(nil), // 15: google.protobuf.Timestamp
+	(*MarkReadRequest)(nil),       // 15: privateim.message.v1.MarkReadRequest
+	(*MarkReadResponse)(nil),      // 16: privateim.message.v1.MarkReadResponse
+	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
 }
 var file_message_v1_message_proto_depIdxs = []int32{
-	15, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
+	17, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.message.v1.PushResponse.results:type_name -> privateim.message.v1.Stored
 	0,  // 2: privateim.message.v1.BroadcastResponse.stored:type_name -> privateim.message.v1.Stored
 	1,  // 3: privateim.message.v1.MessageService.Push:input_type -> privateim.message.v1.PushRequest
@@ -986,15 +1108,17 @@ var file_message_v1_message_proto_depIdxs = []int32{
 	9,  // 7: privateim.message.v1.MessageService.Stats:input_type -> privateim.message.v1.StatsRequest
 	11, // 8: privateim.message.v1.MessageService.DeliverGroup:input_type -> privateim.message.v1.DeliverGroupRequest
 	13, // 9: privateim.message.v1.MessageService.DeliverUser:input_type -> privateim.message.v1.DeliverUserRequest
-	2,  // 10: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
-	4,  // 11: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
-	6,  // 12: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
-	8,  // 13: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
-	10, // 14: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
-	12, // 15: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
-	14, // 16: privateim.message.v1.MessageService.DeliverUser:output_type -> privateim.message.v1.DeliverUserResponse
-	10, // [10:17] is the sub-list for method output_type
-	3,  // [3:10] is the sub-list for method input_type
+	15, // 10: privateim.message.v1.MessageService.MarkRead:input_type -> privateim.message.v1.MarkReadRequest
+	2,  // 11: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
+	4,  // 12: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
+	6,  // 13: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
+	8,  // 14: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
+	10, // 15: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
+	12, // 16: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
+	14, // 17: privateim.message.v1.MessageService.DeliverUser:output_type -> privateim.message.v1.DeliverUserResponse
+	16, // 18: privateim.message.v1.MessageService.MarkRead:output_type -> privateim.message.v1.MarkReadResponse
+	11, // [11:19] is the sub-list for method output_type
+	3,  // [3:11] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1011,7 +1135,7 @@ func file_message_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_message_v1_message_proto_rawDesc), len(file_message_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

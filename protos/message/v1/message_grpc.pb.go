@@ -30,6 +30,7 @@ const (
 	MessageService_Stats_FullMethodName        = "/privateim.message.v1.MessageService/Stats"
 	MessageService_DeliverGroup_FullMethodName = "/privateim.message.v1.MessageService/DeliverGroup"
 	MessageService_DeliverUser_FullMethodName  = "/privateim.message.v1.MessageService/DeliverUser"
+	MessageService_MarkRead_FullMethodName     = "/privateim.message.v1.MessageService/MarkRead"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -43,6 +44,7 @@ type MessageServiceClient interface {
 	Stats(ctx context.Context, in *StatsRequest, opts ...grpc.CallOption) (*StatsResponse, error)
 	DeliverGroup(ctx context.Context, in *DeliverGroupRequest, opts ...grpc.CallOption) (*DeliverGroupResponse, error)
 	DeliverUser(ctx context.Context, in *DeliverUserRequest, opts ...grpc.CallOption) (*DeliverUserResponse, error)
+	MarkRead(ctx context.Context, in *MarkReadRequest, opts ...grpc.CallOption) (*MarkReadResponse, error)
 }
 
 type messageServiceClient struct {
@@ -123,6 +125,16 @@ func (c *messageServiceClient) DeliverUser(ctx context.Context, in *DeliverUserR
 	return out, nil
 }
 
+func (c *messageServiceClient) MarkRead(ctx context.Context, in *MarkReadRequest, opts ...grpc.CallOption) (*MarkReadResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MarkReadResponse)
+	err := c.cc.Invoke(ctx, MessageService_MarkRead_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations must embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -134,6 +146,7 @@ type MessageServiceServer interface {
 	Stats(context.Context, *StatsRequest) (*StatsResponse, error)
 	DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error)
 	DeliverUser(context.Context, *DeliverUserRequest) (*DeliverUserResponse, error)
+	MarkRead(context.Context, *MarkReadRequest) (*MarkReadResponse, error)
 	mustEmbedUnimplementedMessageServiceServer()
 }
 
@@ -164,6 +177,9 @@ func (UnimplementedMessageServiceServer) DeliverGroup(context.Context, *DeliverG
 }
 func (UnimplementedMessageServiceServer) DeliverUser(context.Context, *DeliverUserRequest) (*DeliverUserResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeliverUser not implemented")
+}
+func (UnimplementedMessageServiceServer) MarkRead(context.Context, *MarkReadRequest) (*MarkReadResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method MarkRead not implemented")
 }
 func (UnimplementedMessageServiceServer) mustEmbedUnimplementedMessageServiceServer() {}
 func (UnimplementedMessageServiceServer) testEmbeddedByValue()                        {}
@@ -312,6 +328,24 @@ func _MessageService_DeliverUser_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_MarkRead_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(MarkReadRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).MarkRead(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_MarkRead_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).MarkRead(ctx, req.(*MarkReadRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -346,6 +380,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeliverUser",
 			Handler:    _MessageService_DeliverUser_Handler,
+		},
+		{
+			MethodName: "MarkRead",
+			Handler:    _MessageService_MarkRead_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

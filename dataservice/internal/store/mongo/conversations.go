@@ -124,7 +124,7 @@ func (d *Documents) UpdateConversationSettings(ctx context.Context, userID int64
 	return doc.state(), nil
 }
 
-// ListReaders ranges over the c_read_u index.
+// ListReaders ranges over the c_u index.
 func (d *Documents) ListReaders(ctx context.Context, q store.ReaderQuery, afterUserID int64, limit int) ([]int64, bool, error) {
 	if limit <= 0 {
 		limit = defaultLimit
@@ -149,8 +149,8 @@ func (d *Documents) ListReaders(ctx context.Context, q store.ReaderQuery, afterU
 	return ids, more, nil
 }
 
-// CountReceipts counts readers (c_read_u) and the distinct users of the
-// acked cursors (c_acked_u) per query.
+// CountReceipts counts readers (c_u) and the distinct users of the
+// acked cursors (c_u) per query.
 func (d *Documents) CountReceipts(ctx context.Context, qs []store.ReaderQuery) ([]store.ReceiptCount, error) {
 	out := make([]store.ReceiptCount, len(qs))
 	for i, q := range qs {

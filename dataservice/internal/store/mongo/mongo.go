@@ -60,7 +60,7 @@ const (
 //     live together, ListCursors targets one shard, and the unique (u, d, c)
 //     index starts with the shard key.
 //   - conv_states by {u: 1}: a user's conversation list reads one shard;
-//     readers and receipt counts of a conversation go to every shard.
+//     readers and receipt counts of a conversation (index c_u) go to every shard.
 //   - articles by {sub: 1}: a subscription's articles list from one shard.
 //     _id (a snowflake) is unique per shard only, which snowflakes make safe.
 var ShardKeys = map[string]bson.D{
@@ -204,16 +204,16 @@ func (d *Documents) disconnect() error {
 
 // Index names, fixed so that a duplicate-key error can say which one fired.
 const (
-	idxConvSeq      = "conv_seq"
-	idxSenderCMID   = "sender_cmid"
-	idxConvTSSeq    = "conv_ts_seq"
-	idxCursorKey    = "u_d_c"
-	idxSubID        = "sub_id"
-	idxStateID      = "state_id"
-	idxCursorAcked  = "c_acked_u"
-	idxStateKey     = "u_c"
-	idxStateReaders = "c_read_u"
-	idxID           = "_id_" // the server's name for the _id index
+	idxConvSeq    = "conv_seq"
+	idxSenderCMID = "sender_cmid"
+	idxConvTSSeq  = "conv_ts_seq"
+	idxCursorKey  = "u_d_c"
+	idxSubID      = "sub_id"
+	idxStateID    = "state_id"
+	idxCursorConv = "c_u"
+	idxStateKey   = "u_c"
+	idxStateConv  = "c_u"
+	idxID         = "_id_" // the server's name for the _id index
 )
 
 // errTooManyConflicts is returned when racing appends keep colliding.

@@ -36,16 +36,18 @@ func Indexes() []CollectionIndexes {
 		{Collection: collCursors, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "u", Value: 1}, {Key: "d", Value: 1}, {Key: "c", Value: 1}},
 				Options: options.Index().SetName(idxCursorKey).SetUnique(true)},
-			// Delivered counts: users with a device acked at or past a seq.
-			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "acked", Value: 1}, {Key: "u", Value: 1}},
-				Options: options.Index().SetName(idxCursorAcked)},
+			// Delivered counts: a conversation's cursors (acked is not in
+			// the key: every ack would rewrite the entry).
+			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "u", Value: 1}},
+				Options: options.Index().SetName(idxCursorConv)},
 		}},
 		{Collection: collStates, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "u", Value: 1}, {Key: "c", Value: 1}},
 				Options: options.Index().SetName(idxStateKey).SetUnique(true)},
-			// Readers of a message: read >= seq within a conversation.
-			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "read", Value: 1}, {Key: "u", Value: 1}},
-				Options: options.Index().SetName(idxStateReaders)},
+			// Readers of a message: a conversation's states (read is not
+			// in the key: every send and read would rewrite the entry).
+			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "u", Value: 1}},
+				Options: options.Index().SetName(idxStateConv)},
 		}},
 		{Collection: collArticles, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "sub", Value: 1}, {Key: "_id", Value: -1}},

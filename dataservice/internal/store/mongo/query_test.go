@@ -77,9 +77,9 @@ func TestIndexes(t *testing.T) {
 		{collMessages, "sender_cmid", `{"sender":` + I("1") + `,"cmid":` + I("1") + `}`, true},
 		{collMessages, "conv_ts_seq", `{"conv":` + I("1") + `,"ts":` + I("1") + `,"seq":` + I("1") + `}`, false},
 		{collCursors, "u_d_c", `{"u":` + I("1") + `,"d":` + I("1") + `,"c":` + I("1") + `}`, true},
-		{collCursors, "c_acked_u", `{"c":` + I("1") + `,"acked":` + I("1") + `,"u":` + I("1") + `}`, false},
+		{collCursors, "c_u", `{"c":` + I("1") + `,"u":` + I("1") + `}`, false},
 		{collStates, "u_c", `{"u":` + I("1") + `,"c":` + I("1") + `}`, true},
-		{collStates, "c_read_u", `{"c":` + I("1") + `,"read":` + I("1") + `,"u":` + I("1") + `}`, false},
+		{collStates, "c_u", `{"c":` + I("1") + `,"u":` + I("1") + `}`, false},
 		{collArticles, "sub_id", `{"sub":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 		{collArticles, "state_id", `{"state":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 	}

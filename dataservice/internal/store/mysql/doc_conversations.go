@@ -180,7 +180,7 @@ func notIn(col string, ids []int64) (string, []any) {
 	return " AND " + col + " NOT IN (" + placeholders(len(ids)) + ")", args
 }
 
-// ListReaders ranges over idx_conversation_states_readers.
+// ListReaders ranges over idx_conversation_states_conversation.
 func (d *Documents) ListReaders(ctx context.Context, q store.ReaderQuery, afterUserID int64, limit int) ([]int64, bool, error) {
 	limit = clampLimit(limit)
 	excl, exclArgs := notIn("user_id", q.Exclude)
@@ -211,8 +211,8 @@ func (d *Documents) ListReaders(ctx context.Context, q store.ReaderQuery, afterU
 }
 
 // CountReceipts answers up to receiptChunk queries per statement, each a
-// pair of index-only counts (idx_conversation_states_readers,
-// idx_cursors_delivered).
+// pair of counts over one conversation's rows
+// (idx_conversation_states_conversation, idx_cursors_conversation).
 func (d *Documents) CountReceipts(ctx context.Context, qs []store.ReaderQuery) ([]store.ReceiptCount, error) {
 	out := make([]store.ReceiptCount, len(qs))
 	for start := 0; start < len(qs); start += receiptChunk {
@@ -257,7 +257,7 @@ func (d *Documents) CountReceipts(ctx context.Context, qs []store.ReaderQuery) (
 }
 
 // UserReceipts reads each key's read_seq (primary key) and the largest
-// acked_seq of the user's devices (idx_cursors_delivered).
+// acked_seq of the user's devices (idx_cursors_conversation).
 func (d *Documents) UserReceipts(ctx context.Context, keys []store.UserReceipt) ([]store.UserReceipt, error) {
 	out := make([]store.UserReceipt, len(keys))
 	for start := 0; start < len(keys); start += receiptChunk {

@@ -12,8 +12,11 @@ CREATE TABLE IF NOT EXISTS conversation_states (
   hidden_seq BIGINT NOT NULL DEFAULT 0,
   updated_at DATETIME(6) NOT NULL,
   PRIMARY KEY (user_id, conversation),
-  -- readers of a message: read_seq >= seq within a conversation
-  KEY idx_conversation_states_readers (conversation, read_seq, user_id)
+  -- readers of a message: a conversation's rows (read_seq is read from
+  -- the row). Not (conversation, read_seq): every send and read moves
+  -- read_seq, and an index holding it would be rewritten each time (the
+  -- append path pays for that; docs/benchmarks.md, issue 14).
+  KEY idx_conversation_states_conversation (conversation, user_id)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_unicode_ci;
 
 -- when each conversation's head was appended (the conversation list orders
@@ -21,6 +24,7 @@ CREATE TABLE IF NOT EXISTS conversation_states (
 ALTER TABLE conversation_seq
   ADD COLUMN updated_at DATETIME(6) NULL;
 
--- delivered counts: distinct users with a device acked at or past a seq
+-- delivered counts: a conversation's cursors (acked_seq read from the row;
+-- not in the index, which every ack would rewrite)
 ALTER TABLE cursors
-  ADD KEY idx_cursors_delivered (conversation, acked_seq, user_id);
+  ADD KEY idx_cursors_conversation (conversation, user_id);

@@ -62,6 +62,13 @@ func (s *Service) DeliverGroup(ctx context.Context, group int64, seqs, also []in
 	return nil
 }
 
+// TellUser hands f, a frame that is not stored, to every connection of
+// user on every node.
+func (s *Service) TellUser(user int64, f []byte) {
+	to := []int64{user}
+	s.fanout(to, nil, Delivery{Users: to, Frame: f})
+}
+
 // ErrNotStored: DeliverGroup named a seq the conversation does not hold.
 var ErrNotStored = errors.New("message not stored")
 

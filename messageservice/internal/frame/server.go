@@ -61,6 +61,15 @@ type (
 		Seq          int64  `json:"seq"`
 		User         string `json:"user"`
 	}
+	// ConversationSettings tells a user's devices their settings of a
+	// conversation changed.
+	ConversationSettings struct {
+		Type         string `json:"type"` // "conversation"
+		Conversation string `json:"conversation"`
+		Muted        bool   `json:"muted"`
+		Pinned       bool   `json:"pinned"`
+		Hidden       bool   `json:"hidden"`
+	}
 	// Presence tells friends a user came online or went offline.
 	Presence struct {
 		Type   string `json:"type"` // "presence"

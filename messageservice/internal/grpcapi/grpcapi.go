@@ -2,8 +2,9 @@
 // (privateim.message.v1.MessageService, mutual TLS on GRPC_ADDR): Push
 // (system notices), Broadcast (a subscription's post), Online, Prune,
 // Stats, DeliverGroup (a group's stored system messages), DeliverUser (a user's stored
-// join request notices) and MarkRead (a read through the userservice's HTTP
-// API). It validates requests, calls chat and translates errors in one
+// join request notices), MarkRead (a read through the userservice's HTTP
+// API) and ConversationChanged (a user's conversation settings). It
+// validates requests, calls chat and translates errors in one
 // place (code): callers get a safe message, the log gets the cause.
 package grpcapi
 
@@ -55,6 +56,9 @@ var Access = grpcserver.Allow{
 	messagev1.MessageService_DeliverUser_FullMethodName:  {tlsconfig.UserService},
 	// POST /api/v1/conversations/{conversation}/read of the userservice.
 	messagev1.MessageService_MarkRead_FullMethodName: {tlsconfig.UserService},
+	// The userservice mirrors a user's conversation settings to their
+	// own devices (the frame names only what the user set).
+	messagev1.MessageService_ConversationChanged_FullMethodName: {tlsconfig.UserService},
 }
 
 // Node is what the API needs of the node.
@@ -67,6 +71,7 @@ type Node interface {
 	DeliverGroup(ctx context.Context, group int64, seqs, also []int64) error
 	DeliverUser(ctx context.Context, user int64, seqs []int64) error
 	MarkRead(ctx context.Context, user int64, conversation string, seq int64) (int64, error)
+	TellUser(user int64, f []byte)
 }
 
 var _ Node = (*chat.Service)(nil)
@@ -240,6 +245,22 @@ func (s *Server) DeliverUser(ctx context.Context, req *messagev1.DeliverUserRequ
 		return nil, s.code("deliver user", err)
 	}
 	return &messagev1.DeliverUserResponse{}, nil
+}
+
+// ConversationChanged tells the user's connections their new settings of a
+// conversation.
+func (s *Server) ConversationChanged(_ context.Context, req *messagev1.ConversationChangedRequest) (*messagev1.ConversationChangedResponse, error) {
+	if req.GetUserId() < 1 {
+		return nil, invalid("user_id must be > 0")
+	}
+	if _, err := conv.Parse(req.GetConversation()); err != nil {
+		return nil, invalid("conversation: " + err.Error())
+	}
+	s.node.TellUser(req.GetUserId(), frame.Marshal(frame.ConversationSettings{
+		Type: "conversation", Conversation: req.GetConversation(),
+		Muted: req.GetMuted(), Pinned: req.GetPinned(), Hidden: req.GetHidden(),
+	}))
+	return &messagev1.ConversationChangedResponse{}, nil
 }
 
 // Stats describes this node.

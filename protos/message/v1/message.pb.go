@@ -985,6 +985,123 @@ func (x *MarkReadResponse) GetReadSeq() int64 {
 	return 0
 }
 
+// ConversationChanged tells every connection of the user, on every node,
+// their settings of a conversation as now stored (PATCH
+// /api/v1/conversations/{conversation} of the userservice), as
+// {"type":"conversation","conversation":"...","muted":..,"pinned":..,"hidden":..}.
+// Not stored: a device that is offline reads the list again.
+type ConversationChangedRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Conversation  string                 `protobuf:"bytes,2,opt,name=conversation,proto3" json:"conversation,omitempty"` // a conversation name (u:, g:, s:, sys:)
+	Muted         bool                   `protobuf:"varint,3,opt,name=muted,proto3" json:"muted,omitempty"`
+	Pinned        bool                   `protobuf:"varint,4,opt,name=pinned,proto3" json:"pinned,omitempty"`
+	Hidden        bool                   `protobuf:"varint,5,opt,name=hidden,proto3" json:"hidden,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConversationChangedRequest) Reset() {
+	*x = ConversationChangedRequest{}
+	mi := &file_message_v1_message_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConversationChangedRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConversationChangedRequest) ProtoMessage() {}
+
+func (x *ConversationChangedRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConversationChangedRequest.ProtoReflect.Descriptor instead.
+func (*ConversationChangedRequest) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ConversationChangedRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *ConversationChangedRequest) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *ConversationChangedRequest) GetMuted() bool {
+	if x != nil {
+		return x.Muted
+	}
+	return false
+}
+
+func (x *ConversationChangedRequest) GetPinned() bool {
+	if x != nil {
+		return x.Pinned
+	}
+	return false
+}
+
+func (x *ConversationChangedRequest) GetHidden() bool {
+	if x != nil {
+		return x.Hidden
+	}
+	return false
+}
+
+type ConversationChangedResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConversationChangedResponse) Reset() {
+	*x = ConversationChangedResponse{}
+	mi := &file_message_v1_message_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConversationChangedResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConversationChangedResponse) ProtoMessage() {}
+
+func (x *ConversationChangedResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_message_v1_message_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConversationChangedResponse.ProtoReflect.Descriptor instead.
+func (*ConversationChangedResponse) Descriptor() ([]byte, []int) {
+	return file_message_v1_message_proto_rawDescGZIP(), []int{18}
+}
+
 var File_message_v1_message_proto protoreflect.FileDescriptor
 
 const file_message_v1_message_proto_rawDesc = "" +
@@ -1053,7 +1170,14 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
 	"\x03seq\x18\x03 \x01(\x03R\x03seq\"-\n" +
 	"\x10MarkReadResponse\x12\x19\n" +
-	"\bread_seq\x18\x01 \x01(\x03R\areadSeq2\xdc\x05\n" +
+	"\bread_seq\x18\x01 \x01(\x03R\areadSeq\"\x9f\x01\n" +
+	"\x1aConversationChangedRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
+	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x14\n" +
+	"\x05muted\x18\x03 \x01(\bR\x05muted\x12\x16\n" +
+	"\x06pinned\x18\x04 \x01(\bR\x06pinned\x12\x16\n" +
+	"\x06hidden\x18\x05 \x01(\bR\x06hidden\"\x1d\n" +
+	"\x1bConversationChangedResponse2\xd8\x06\n" +
 	"\x0eMessageService\x12M\n" +
 	"\x04Push\x12!.privateim.message.v1.PushRequest\x1a\".privateim.message.v1.PushResponse\x12\\\n" +
 	"\tBroadcast\x12&.privateim.message.v1.BroadcastRequest\x1a'.privateim.message.v1.BroadcastResponse\x12S\n" +
@@ -1062,7 +1186,8 @@ const file_message_v1_message_proto_rawDesc = "" +
 	"\x05Stats\x12\".privateim.message.v1.StatsRequest\x1a#.privateim.message.v1.StatsResponse\x12e\n" +
 	"\fDeliverGroup\x12).privateim.message.v1.DeliverGroupRequest\x1a*.privateim.message.v1.DeliverGroupResponse\x12b\n" +
 	"\vDeliverUser\x12(.privateim.message.v1.DeliverUserRequest\x1a).privateim.message.v1.DeliverUserResponse\x12Y\n" +
-	"\bMarkRead\x12%.privateim.message.v1.MarkReadRequest\x1a&.privateim.message.v1.MarkReadResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
+	"\bMarkRead\x12%.privateim.message.v1.MarkReadRequest\x1a&.privateim.message.v1.MarkReadResponse\x12z\n" +
+	"\x13ConversationChanged\x120.privateim.message.v1.ConversationChangedRequest\x1a1.privateim.message.v1.ConversationChangedResponseB<Z:github.com/privateim/privateim/protos/message/v1;messagev1b\x06proto3"
 
 var (
 	file_message_v1_message_proto_rawDescOnce sync.Once
@@ -1076,29 +1201,31 @@ func file_message_v1_message_proto_rawDescGZIP() []byte {
 	return file_message_v1_message_proto_rawDescData
 }
 
-var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
+var file_message_v1_message_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_message_v1_message_proto_goTypes = []any{
-	(*Stored)(nil),                // 0: privateim.message.v1.Stored
-	(*PushRequest)(nil),           // 1: privateim.message.v1.PushRequest
-	(*PushResponse)(nil),          // 2: privateim.message.v1.PushResponse
-	(*BroadcastRequest)(nil),      // 3: privateim.message.v1.BroadcastRequest
-	(*BroadcastResponse)(nil),     // 4: privateim.message.v1.BroadcastResponse
-	(*OnlineRequest)(nil),         // 5: privateim.message.v1.OnlineRequest
-	(*OnlineResponse)(nil),        // 6: privateim.message.v1.OnlineResponse
-	(*PruneRequest)(nil),          // 7: privateim.message.v1.PruneRequest
-	(*PruneResponse)(nil),         // 8: privateim.message.v1.PruneResponse
-	(*StatsRequest)(nil),          // 9: privateim.message.v1.StatsRequest
-	(*StatsResponse)(nil),         // 10: privateim.message.v1.StatsResponse
-	(*DeliverGroupRequest)(nil),   // 11: privateim.message.v1.DeliverGroupRequest
-	(*DeliverGroupResponse)(nil),  // 12: privateim.message.v1.DeliverGroupResponse
-	(*DeliverUserRequest)(nil),    // 13: privateim.message.v1.DeliverUserRequest
-	(*DeliverUserResponse)(nil),   // 14: privateim.message.v1.DeliverUserResponse
-	(*MarkReadRequest)(nil),       // 15: privateim.message.v1.MarkReadRequest
-	(*MarkReadResponse)(nil),      // 16: privateim.message.v1.MarkReadResponse
-	(*timestamppb.Timestamp)(nil), // 17: google.protobuf.Timestamp
+	(*Stored)(nil),                      // 0: privateim.message.v1.Stored
+	(*PushRequest)(nil),                 // 1: privateim.message.v1.PushRequest
+	(*PushResponse)(nil),                // 2: privateim.message.v1.PushResponse
+	(*BroadcastRequest)(nil),            // 3: privateim.message.v1.BroadcastRequest
+	(*BroadcastResponse)(nil),           // 4: privateim.message.v1.BroadcastResponse
+	(*OnlineRequest)(nil),               // 5: privateim.message.v1.OnlineRequest
+	(*OnlineResponse)(nil),              // 6: privateim.message.v1.OnlineResponse
+	(*PruneRequest)(nil),                // 7: privateim.message.v1.PruneRequest
+	(*PruneResponse)(nil),               // 8: privateim.message.v1.PruneResponse
+	(*StatsRequest)(nil),                // 9: privateim.message.v1.StatsRequest
+	(*StatsResponse)(nil),               // 10: privateim.message.v1.StatsResponse
+	(*DeliverGroupRequest)(nil),         // 11: privateim.message.v1.DeliverGroupRequest
+	(*DeliverGroupResponse)(nil),        // 12: privateim.message.v1.DeliverGroupResponse
+	(*DeliverUserRequest)(nil),          // 13: privateim.message.v1.DeliverUserRequest
+	(*DeliverUserResponse)(nil),         // 14: privateim.message.v1.DeliverUserResponse
+	(*MarkReadRequest)(nil),             // 15: privateim.message.v1.MarkReadRequest
+	(*MarkReadResponse)(nil),            // 16: privateim.message.v1.MarkReadResponse
+	(*ConversationChangedRequest)(nil),  // 17: privateim.message.v1.ConversationChangedRequest
+	(*ConversationChangedResponse)(nil), // 18: privateim.message.v1.ConversationChangedResponse
+	(*timestamppb.Timestamp)(nil),       // 19: google.protobuf.Timestamp
 }
 var file_message_v1_message_proto_depIdxs = []int32{
-	17, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
+	19, // 0: privateim.message.v1.Stored.created_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.message.v1.PushResponse.results:type_name -> privateim.message.v1.Stored
 	0,  // 2: privateim.message.v1.BroadcastResponse.stored:type_name -> privateim.message.v1.Stored
 	1,  // 3: privateim.message.v1.MessageService.Push:input_type -> privateim.message.v1.PushRequest
@@ -1109,16 +1236,18 @@ var file_message_v1_message_proto_depIdxs = []int32{
 	11, // 8: privateim.message.v1.MessageService.DeliverGroup:input_type -> privateim.message.v1.DeliverGroupRequest
 	13, // 9: privateim.message.v1.MessageService.DeliverUser:input_type -> privateim.message.v1.DeliverUserRequest
 	15, // 10: privateim.message.v1.MessageService.MarkRead:input_type -> privateim.message.v1.MarkReadRequest
-	2,  // 11: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
-	4,  // 12: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
-	6,  // 13: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
-	8,  // 14: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
-	10, // 15: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
-	12, // 16: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
-	14, // 17: privateim.message.v1.MessageService.DeliverUser:output_type -> privateim.message.v1.DeliverUserResponse
-	16, // 18: privateim.message.v1.MessageService.MarkRead:output_type -> privateim.message.v1.MarkReadResponse
-	11, // [11:19] is the sub-list for method output_type
-	3,  // [3:11] is the sub-list for method input_type
+	17, // 11: privateim.message.v1.MessageService.ConversationChanged:input_type -> privateim.message.v1.ConversationChangedRequest
+	2,  // 12: privateim.message.v1.MessageService.Push:output_type -> privateim.message.v1.PushResponse
+	4,  // 13: privateim.message.v1.MessageService.Broadcast:output_type -> privateim.message.v1.BroadcastResponse
+	6,  // 14: privateim.message.v1.MessageService.Online:output_type -> privateim.message.v1.OnlineResponse
+	8,  // 15: privateim.message.v1.MessageService.Prune:output_type -> privateim.message.v1.PruneResponse
+	10, // 16: privateim.message.v1.MessageService.Stats:output_type -> privateim.message.v1.StatsResponse
+	12, // 17: privateim.message.v1.MessageService.DeliverGroup:output_type -> privateim.message.v1.DeliverGroupResponse
+	14, // 18: privateim.message.v1.MessageService.DeliverUser:output_type -> privateim.message.v1.DeliverUserResponse
+	16, // 19: privateim.message.v1.MessageService.MarkRead:output_type -> privateim.message.v1.MarkReadResponse
+	18, // 20: privateim.message.v1.MessageService.ConversationChanged:output_type -> privateim.message.v1.ConversationChangedResponse
+	12, // [12:21] is the sub-list for method output_type
+	3,  // [3:12] is the sub-list for method input_type
 	3,  // [3:3] is the sub-list for extension type_name
 	3,  // [3:3] is the sub-list for extension extendee
 	0,  // [0:3] is the sub-list for field type_name
@@ -1135,7 +1264,7 @@ func file_message_v1_message_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_message_v1_message_proto_rawDesc), len(file_message_v1_message_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   17,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

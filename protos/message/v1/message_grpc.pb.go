@@ -23,14 +23,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MessageService_Push_FullMethodName         = "/privateim.message.v1.MessageService/Push"
-	MessageService_Broadcast_FullMethodName    = "/privateim.message.v1.MessageService/Broadcast"
-	MessageService_Online_FullMethodName       = "/privateim.message.v1.MessageService/Online"
-	MessageService_Prune_FullMethodName        = "/privateim.message.v1.MessageService/Prune"
-	MessageService_Stats_FullMethodName        = "/privateim.message.v1.MessageService/Stats"
-	MessageService_DeliverGroup_FullMethodName = "/privateim.message.v1.MessageService/DeliverGroup"
-	MessageService_DeliverUser_FullMethodName  = "/privateim.message.v1.MessageService/DeliverUser"
-	MessageService_MarkRead_FullMethodName     = "/privateim.message.v1.MessageService/MarkRead"
+	MessageService_Push_FullMethodName                = "/privateim.message.v1.MessageService/Push"
+	MessageService_Broadcast_FullMethodName           = "/privateim.message.v1.MessageService/Broadcast"
+	MessageService_Online_FullMethodName              = "/privateim.message.v1.MessageService/Online"
+	MessageService_Prune_FullMethodName               = "/privateim.message.v1.MessageService/Prune"
+	MessageService_Stats_FullMethodName               = "/privateim.message.v1.MessageService/Stats"
+	MessageService_DeliverGroup_FullMethodName        = "/privateim.message.v1.MessageService/DeliverGroup"
+	MessageService_DeliverUser_FullMethodName         = "/privateim.message.v1.MessageService/DeliverUser"
+	MessageService_MarkRead_FullMethodName            = "/privateim.message.v1.MessageService/MarkRead"
+	MessageService_ConversationChanged_FullMethodName = "/privateim.message.v1.MessageService/ConversationChanged"
 )
 
 // MessageServiceClient is the client API for MessageService service.
@@ -45,6 +46,7 @@ type MessageServiceClient interface {
 	DeliverGroup(ctx context.Context, in *DeliverGroupRequest, opts ...grpc.CallOption) (*DeliverGroupResponse, error)
 	DeliverUser(ctx context.Context, in *DeliverUserRequest, opts ...grpc.CallOption) (*DeliverUserResponse, error)
 	MarkRead(ctx context.Context, in *MarkReadRequest, opts ...grpc.CallOption) (*MarkReadResponse, error)
+	ConversationChanged(ctx context.Context, in *ConversationChangedRequest, opts ...grpc.CallOption) (*ConversationChangedResponse, error)
 }
 
 type messageServiceClient struct {
@@ -135,6 +137,16 @@ func (c *messageServiceClient) MarkRead(ctx context.Context, in *MarkReadRequest
 	return out, nil
 }
 
+func (c *messageServiceClient) ConversationChanged(ctx context.Context, in *ConversationChangedRequest, opts ...grpc.CallOption) (*ConversationChangedResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ConversationChangedResponse)
+	err := c.cc.Invoke(ctx, MessageService_ConversationChanged_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MessageServiceServer is the server API for MessageService service.
 // All implementations must embed UnimplementedMessageServiceServer
 // for forward compatibility.
@@ -147,6 +159,7 @@ type MessageServiceServer interface {
 	DeliverGroup(context.Context, *DeliverGroupRequest) (*DeliverGroupResponse, error)
 	DeliverUser(context.Context, *DeliverUserRequest) (*DeliverUserResponse, error)
 	MarkRead(context.Context, *MarkReadRequest) (*MarkReadResponse, error)
+	ConversationChanged(context.Context, *ConversationChangedRequest) (*ConversationChangedResponse, error)
 	mustEmbedUnimplementedMessageServiceServer()
 }
 
@@ -180,6 +193,9 @@ func (UnimplementedMessageServiceServer) DeliverUser(context.Context, *DeliverUs
 }
 func (UnimplementedMessageServiceServer) MarkRead(context.Context, *MarkReadRequest) (*MarkReadResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method MarkRead not implemented")
+}
+func (UnimplementedMessageServiceServer) ConversationChanged(context.Context, *ConversationChangedRequest) (*ConversationChangedResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ConversationChanged not implemented")
 }
 func (UnimplementedMessageServiceServer) mustEmbedUnimplementedMessageServiceServer() {}
 func (UnimplementedMessageServiceServer) testEmbeddedByValue()                        {}
@@ -346,6 +362,24 @@ func _MessageService_MarkRead_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MessageService_ConversationChanged_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ConversationChangedRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessageServiceServer).ConversationChanged(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MessageService_ConversationChanged_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessageServiceServer).ConversationChanged(ctx, req.(*ConversationChangedRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MessageService_ServiceDesc is the grpc.ServiceDesc for MessageService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -384,6 +418,10 @@ var MessageService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "MarkRead",
 			Handler:    _MessageService_MarkRead_Handler,
+		},
+		{
+			MethodName: "ConversationChanged",
+			Handler:    _MessageService_ConversationChanged_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

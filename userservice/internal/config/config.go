@@ -67,8 +67,11 @@ type Config struct {
 	// GroupAvatarDebounce (GROUP_AVATAR_DEBOUNCE) is the least time between
 	// two drawings of a group's generated picture.
 	GroupAvatarDebounce time.Duration
-	GroupMaxAdmins      int    // GROUP_MAX_ADMINS
-	MessageAddr         string // MESSAGE_ADDR: the MessageService's internal gRPC (DeliverGroup); "" = none
+	GroupMaxAdmins      int // GROUP_MAX_ADMINS
+	// GroupReceiptsMax (GROUP_RECEIPTS_MAX_MEMBERS): groups with more
+	// members list no readers of a message (409 counts_only).
+	GroupReceiptsMax int
+	MessageAddr      string // MESSAGE_ADDR: the MessageService's internal gRPC (DeliverGroup); "" = none
 
 	SigninPerEmail Rate     // RATE_SIGNIN_EMAIL: per email and client address
 	SigninPerIP    Rate     // RATE_SIGNIN_IP
@@ -161,6 +164,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("NATS_CA", "nats-ca", "", "CA of the NATS server's certificate; empty for tls-ca", config.String(func(c *Config) *string { return &c.NATSCA })),
 	config.Var("GROUP_AVATAR_DEBOUNCE", "group-avatar-debounce", "10s", "least time between two drawings of a group's generated avatar (its first nine members)", config.Duration(func(c *Config) *time.Duration { return &c.GroupAvatarDebounce })),
 	config.Var("GROUP_MEMBER_LIMIT", "group-member-limit", "500", "most members a group may have", config.Int(func(c *Config) *int { return &c.GroupMemberLimit })),
+	config.Var("GROUP_RECEIPTS_MAX_MEMBERS", "group-receipts-max-members", "500", "groups with more members keep read counts only: no list of who read a message", config.Int(func(c *Config) *int { return &c.GroupReceiptsMax })),
 	config.Var("GROUP_MAX_ADMINS", "group-max-admins", "10", "most admins a group may have (the owner not counted)", config.Int(func(c *Config) *int { return &c.GroupMaxAdmins })),
 	config.Var("MESSAGE_ADDR", "message-addr", "127.0.0.1:9091", "MessageService internal gRPC address (DeliverGroup: group system messages to devices now); empty for none (devices get them on catch-up)", config.String(func(c *Config) *string { return &c.MessageAddr })),
 	config.Var("RATE_SIGNIN_EMAIL", "rate-signin-email", "10/1m", "sign-ins per email from one client address (IPv4, or IPv6 /64), N/duration or off", config.Parsed(func(c *Config) *Rate { return &c.SigninPerEmail }, ParseRate)),
@@ -262,6 +266,9 @@ func (c Config) Validate() error {
 	}
 	if c.GroupMemberLimit < 2 {
 		errs = append(errs, fmt.Errorf("group-member-limit %d: want >= 2", c.GroupMemberLimit))
+	}
+	if c.GroupReceiptsMax < 1 {
+		errs = append(errs, fmt.Errorf("group-receipts-max-members %d: want >= 1", c.GroupReceiptsMax))
 	}
 	if c.GroupMaxAdmins < 1 {
 		errs = append(errs, fmt.Errorf("group-max-admins %d: want >= 1", c.GroupMaxAdmins))

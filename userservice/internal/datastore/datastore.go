@@ -25,6 +25,7 @@ type Client struct {
 	groups        datav1.GroupsClient
 	groupChanges  datav1.GroupChangesClient
 	subscriptions datav1.SubscriptionsClient
+	conversations datav1.ConversationsClient
 }
 
 // Dial makes a client of the DataService at addr with mutual TLS. It does
@@ -38,6 +39,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 			groups:        datav1.NewGroupsClient(conn.CC),
 			groupChanges:  datav1.NewGroupChangesClient(conn.CC),
 			subscriptions: datav1.NewSubscriptionsClient(conn.CC),
+			conversations: datav1.NewConversationsClient(conn.CC),
 		}
 	})
 }

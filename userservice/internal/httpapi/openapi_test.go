@@ -234,6 +234,17 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	}
 	g.Decode(t, &group)
 	gp := "/api/v1/groups/" + group.ID
+	// Conversations: the group has its created message.
+	do("GET", "/api/v1/conversations?limit=50", a.Token, nil, 200)
+	do("GET", "/api/v1/conversations?limit=0", a.Token, nil, 400)
+	do("GET", "/api/v1/conversations?cursor=garbage", a.Token, nil, 400)
+	do("GET", "/api/v1/conversations/unread", a.Token, nil, 200)
+	do("PATCH", "/api/v1/conversations/g:"+group.ID, a.Token, map[string]bool{"pinned": true, "muted": true}, 200)
+	do("PATCH", "/api/v1/conversations/g:"+group.ID, c.Token, map[string]bool{"pinned": true}, 404)
+	do("PATCH", "/api/v1/conversations/g:x", a.Token, map[string]bool{"pinned": true}, 400)
+	do("GET", "/api/v1/conversations/g:"+group.ID+"/messages/1/readers", a.Token, nil, 200)
+	do("GET", "/api/v1/conversations/g:"+group.ID+"/messages/1/readers", c.Token, nil, 404)
+	do("GET", "/api/v1/conversations/g:"+group.ID+"/messages/99/readers", a.Token, nil, 400)
 	do("POST", "/api/v1/groups", a.Token, map[string]any{"name": "x", "member_ids": []string{c.ID}}, 403)
 	do("GET", "/api/v1/groups", a.Token, nil, 200)
 	do("GET", "/api/v1/groups/search?q=eng", c.Token, nil, 200)

@@ -1,7 +1,8 @@
 // Package messenger is the userservice's adapter to the MessageService's
 // internal gRPC API over mutual TLS: DeliverGroup hands the stored system
 // message of a group change to the members' devices on every node, and
-// DeliverUser the stored notice of a join request or invite to its user's.
+// DeliverUser the stored notice of a join request or invite to its user's,
+// ConversationChanged a user's conversation settings to their devices.
 package messenger
 
 import (
@@ -14,10 +15,14 @@ import (
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
+	"github.com/privateim/privateim/userservice/internal/conversation"
 	"github.com/privateim/privateim/userservice/internal/group"
 )
 
-var _ group.Deliverer = (*Client)(nil)
+var (
+	_ group.Deliverer       = (*Client)(nil)
+	_ conversation.Notifier = (*Client)(nil)
+)
 
 // Client is safe for concurrent use.
 type Client struct {
@@ -42,6 +47,16 @@ func (c *Client) Close() error { return c.conn.Close() }
 func (c *Client) DeliverGroup(ctx context.Context, groupID int64, seqs, also []int64) error {
 	if _, err := c.msg.DeliverGroup(ctx, &messagev1.DeliverGroupRequest{GroupId: groupID, Seqs: seqs, AlsoUserIds: also}); err != nil {
 		return fmt.Errorf("deliver group %d seqs %v: %w", groupID, seqs, err)
+	}
+	return nil
+}
+
+// ConversationChanged implements conversation.Notifier.
+func (c *Client) ConversationChanged(ctx context.Context, user int64, conv string, muted, pinned, hidden bool) error {
+	if _, err := c.msg.ConversationChanged(ctx, &messagev1.ConversationChangedRequest{
+		UserId: user, Conversation: conv, Muted: muted, Pinned: pinned, Hidden: hidden,
+	}); err != nil {
+		return fmt.Errorf("tell user %d of %s: %w", user, conv, err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/httpkit"
 	"github.com/privateim/privateim/userservice/internal/account"
+	"github.com/privateim/privateim/userservice/internal/conversation"
 	"github.com/privateim/privateim/userservice/internal/events"
 	"github.com/privateim/privateim/userservice/internal/follow"
 	"github.com/privateim/privateim/userservice/internal/friend"
@@ -34,6 +35,9 @@ type relations struct {
 	// deliverer hands group system messages to devices: the MessageService
 	// when MESSAGE_ADDR is set, else nobody (devices catch up).
 	deliverer group.Deliverer
+	// notifier mirrors conversation settings to the user's devices: the
+	// MessageService when MESSAGE_ADDR is set, else nobody.
+	notifier conversation.Notifier
 }
 
 // openRelations opens the search index (Elasticsearch when ES_URL is set,
@@ -56,12 +60,13 @@ func (s *Server) openRelations(ctx context.Context) error {
 	s.Closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
 
 	s.rel.deliverer = group.NoDelivery{}
+	s.rel.notifier = conversation.NoNotifier{}
 	if s.cfg.MessageAddr != "" {
 		m, err := messenger.Dial(s.cfg.MessageAddr, s.cfg.DataTLS)
 		if err != nil {
 			return fmt.Errorf("messageservice client: %w", err)
 		}
-		s.rel.deliverer = m
+		s.rel.deliverer, s.rel.notifier = m, m
 		s.Closers.Add("messageservice client", func(context.Context) error { return m.Close() })
 	}
 
@@ -124,5 +129,6 @@ func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []h
 		httpapi.GroupAvatars{Groups: groups, Media: mediaSvc,
 			Pictures: groupavatar.New(avatarSource{groups: groups, media: mediaSvc}, log, groupavatar.Config{Debounce: s.cfg.GroupAvatarDebounce})},
 		httpapi.Follows{Svc: s.rel.follows},
+		httpapi.Conversations{Svc: conversation.New(conversation.Deps{Store: s.data, Notifier: s.rel.notifier, Log: log, ReadersMaxMembers: s.cfg.GroupReceiptsMax})},
 	}
 }

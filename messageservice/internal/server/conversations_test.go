@@ -1,0 +1,282 @@
+package server_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/privateim/privateim/messageservice/internal/mstest"
+)
+
+// convItem is one conversation of GET /conversations.
+type convItem struct {
+	Conversation string `json:"conversation"`
+	Kind         string `json:"kind"`
+	Name         string `json:"name"`
+	LastMessage  *struct {
+		Sender  string `json:"sender"`
+		Kind    string `json:"kind"`
+		Preview string `json:"preview"`
+		Seq     int64  `json:"seq"`
+		TS      int64  `json:"ts"`
+	} `json:"last_message"`
+	HeadSeq   int64 `json:"head_seq"`
+	ReadSeq   int64 `json:"read_seq"`
+	Unread    int64 `json:"unread"`
+	Muted     bool  `json:"muted"`
+	Pinned    bool  `json:"pinned"`
+	Mentioned bool  `json:"mentioned"`
+}
+
+type convPage struct {
+	Conversations []convItem `json:"conversations"`
+	NextCursor    string     `json:"next_cursor"`
+}
+
+// convList reads every page of u's list with limit and returns the
+// conversations in order.
+func convList(t *testing.T, st *mstest.Stack, u mstest.User, limit int) []convItem {
+	t.Helper()
+	var out []convItem
+	cursor := ""
+	for range 100 {
+		var p convPage
+		st.Do(t, http.MethodGet, fmt.Sprintf("/conversations?limit=%d&cursor=%s", limit, url.QueryEscape(cursor)), u.Token, nil, http.StatusOK, &p)
+		out = append(out, p.Conversations...)
+		if p.NextCursor == "" {
+			return out
+		}
+		cursor = p.NextCursor
+	}
+	t.Fatal("the list never ends")
+	return nil
+}
+
+func unreadTotal(t *testing.T, st *mstest.Stack, u mstest.User) int64 {
+	t.Helper()
+	var r struct {
+		Total int64 `json:"total"`
+	}
+	st.Do(t, http.MethodGet, "/conversations/unread", u.Token, nil, http.StatusOK, &r)
+	return r.Total
+}
+
+func sendText(t *testing.T, c *mstest.Client, kind, to, id, text string) mstest.Frame {
+	t.Helper()
+	c.Send(id, kind, to, text)
+	f := c.Await("sent", wait)
+	if f.ClientMsgID != id {
+		t.Fatalf("sent %s, want %s", f.Raw, id)
+	}
+	return f
+}
+
+// TestConversationList: through the real stack (DataService, userservice,
+// two messageservice nodes), the list orders by activity with pins first,
+// counts unread from seqs (the sender's own messages never count; a
+// group's from the member's join on), leaves muted ones out of the total,
+// hides until the next message, pages with a cursor, mirrors settings to
+// the user's devices on both nodes, lists readers, and refuses bad input
+// naming the field with nothing stored.
+func TestConversationList(t *testing.T) {
+	st := stack(t)
+	nodes := startNodes(t, st, 2)
+	n1, n2 := nodes[0], nodes[1]
+	ada, bob, carol, dave := st.NewUser(t, "Ada"), st.NewUser(t, "Bob"), st.NewUser(t, "Carol"), st.NewUser(t, "Dave")
+	g := st.NewFriendsGroup(t, ada, bob, carol) // ada befriends both
+	ca1, ca2 := n1.Dial(t, ada, "laptop"), n2.Dial(t, ada, "phone")
+	cb, cc := n2.Dial(t, bob, "b"), n1.Dial(t, carol, "c")
+	seen(t, n1, bob)
+	seen(t, n2, carol)
+
+	for i := range 3 {
+		sendText(t, cb, "user", ada.ID, fmt.Sprint("b", i), fmt.Sprint("hello ", i))
+	}
+	sendText(t, cc, "group", g, "c1", "hi group")
+	long := ""
+	for range 30 {
+		long += "long text "
+	}
+	sendText(t, ca1, "user", carol.ID, "a1", long)
+
+	direct, withCarol, group := conv(ada, bob), conv(ada, carol), "g:"+g
+	list := convList(t, st, ada, 50)
+	if len(list) != 3 || list[0].Conversation != withCarol || list[1].Conversation != group || list[2].Conversation != direct {
+		t.Fatalf("list %+v, want %s, %s, %s by activity", list, withCarol, group, direct)
+	}
+	ac, ag, ab := list[0], list[1], list[2]
+	if ab.Kind != "user" || ab.Name != "Bob" || ab.HeadSeq != 3 || ab.ReadSeq != 0 || ab.Unread != 3 || ab.Mentioned ||
+		ab.LastMessage == nil || ab.LastMessage.Sender != bob.ID || ab.LastMessage.Preview != "hello 2" || ab.LastMessage.Seq != 3 || ab.LastMessage.Kind != "text" {
+		t.Fatalf("1:1 with bob: %+v %+v", ab, ab.LastMessage)
+	}
+	if ac.Unread != 0 || ac.ReadSeq != 1 || ac.LastMessage == nil || len([]rune(ac.LastMessage.Preview)) != 100 || ac.LastMessage.Sender != ada.ID {
+		t.Fatalf("1:1 with carol (ada sent last: nothing unread, preview cut to 100): %+v %+v", ac, ac.LastMessage)
+	}
+	// The group's created event (from the system, seq 1) and carol's
+	// message are unread: the first members read from the start.
+	if ag.Kind != "group" || ag.LastMessage == nil || ag.LastMessage.Preview != "hi group" || ag.LastMessage.Sender != carol.ID ||
+		ag.HeadSeq != 2 || ag.ReadSeq != 0 || ag.Unread != 2 {
+		t.Fatalf("group: %+v", ag)
+	}
+	if got := unreadTotal(t, st, ada); got != 5 {
+		t.Fatalf("unread total %d, want 5", got)
+	}
+	if got := convList(t, st, ada, 1); len(got) != 3 || got[0].Conversation != withCarol || got[2].Conversation != direct {
+		t.Fatalf("paged one by one: %+v", got)
+	}
+
+	// Mute the group: out of the total, mirrored to both devices.
+	var set struct {
+		Conversation          string
+		Muted, Pinned, Hidden bool
+	}
+	st.Do(t, http.MethodPatch, "/conversations/"+group, ada.Token, map[string]bool{"muted": true}, http.StatusOK, &set)
+	if !set.Muted || set.Pinned || set.Hidden || set.Conversation != group {
+		t.Fatalf("PATCH answered %+v", set)
+	}
+	for _, c := range []*mstest.Client{ca1, ca2} {
+		f := c.Await("conversation", wait)
+		var got struct {
+			Conversation          string
+			Muted, Pinned, Hidden bool
+		}
+		if err := json.Unmarshal(f.Raw, &got); err != nil || got.Conversation != group || !got.Muted || got.Pinned || got.Hidden {
+			t.Fatalf("device got %s", f.Raw)
+		}
+	}
+	if got := unreadTotal(t, st, ada); got != 3 {
+		t.Fatalf("unread total with the group muted %d, want 3", got)
+	}
+
+	// Pin the oldest: first.
+	st.Do(t, http.MethodPatch, "/conversations/"+direct, ada.Token, map[string]bool{"pinned": true}, http.StatusOK, nil)
+	if got := convList(t, st, ada, 2); got[0].Conversation != direct || !got[0].Pinned || got[1].Conversation != withCarol {
+		t.Fatalf("pinned first: %+v", got)
+	}
+
+	// Hide bob's: gone until his next message, then back with 4 unread.
+	st.Do(t, http.MethodPatch, "/conversations/"+direct, ada.Token, map[string]bool{"hidden": true}, http.StatusOK, nil)
+	for _, it := range convList(t, st, ada, 50) {
+		if it.Conversation == direct {
+			t.Fatalf("hidden conversation listed: %+v", it)
+		}
+	}
+	if got := unreadTotal(t, st, ada); got != 0 {
+		t.Fatalf("unread total with bob's hidden and the group muted %d, want 0", got)
+	}
+	sendText(t, cb, "user", ada.ID, "b3", "back")
+	list = convList(t, st, ada, 50)
+	if list[0].Conversation != direct || list[0].Unread != 4 || list[0].LastMessage.Preview != "back" {
+		t.Fatalf("after bob's next message: %+v", list)
+	}
+	if got := unreadTotal(t, st, ada); got != 4 {
+		t.Fatalf("unread total %d, want 4", got)
+	}
+	// Bob sent everything in his 1:1: nothing unread for him.
+	for _, it := range convList(t, st, bob, 50) {
+		if it.Conversation == direct && (it.Unread != 0 || it.Name != "Ada") {
+			t.Fatalf("bob's view of his 1:1: %+v", it)
+		}
+	}
+
+	// A group joined later (history "joined"): what came before the join
+	// is not unread, what comes after is.
+	g2 := st.NewGroup(t, bob)
+	sendText(t, cb, "group", g2, "g2-1", "before ada")
+	sendText(t, cb, "group", g2, "g2-2", "before ada too")
+	st.Do(t, http.MethodPost, "/groups/"+g2+"/join", ada.Token, nil, http.StatusOK, nil)
+	later := func() convItem {
+		for _, it := range convList(t, st, ada, 50) {
+			if it.Conversation == "g:"+g2 {
+				return it
+			}
+		}
+		t.Fatalf("ada's list lacks the group she joined")
+		return convItem{}
+	}
+	if it := later(); it.Unread != 0 || it.ReadSeq != it.HeadSeq || it.HeadSeq < 3 {
+		t.Fatalf("just joined: %+v, want nothing unread (read seq floored at the join)", it)
+	}
+	sendText(t, cb, "group", g2, "g2-3", "welcome ada")
+	if it := later(); it.Unread != 1 || it.LastMessage.Preview != "welcome ada" {
+		t.Fatalf("after a message: %+v, want 1 unread", it)
+	}
+	if got := unreadTotal(t, st, ada); got != 5 {
+		t.Fatalf("unread total %d, want 5", got)
+	}
+
+	// Readers: carol sent seq 2 of the group (sending reads it).
+	var readers struct {
+		Readers []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"readers"`
+		NextCursor string `json:"next_cursor"`
+	}
+	st.Do(t, http.MethodGet, "/conversations/"+group+"/messages/"+fmt.Sprint(ag.HeadSeq)+"/readers", ada.Token, nil, http.StatusOK, &readers)
+	if len(readers.Readers) != 1 || readers.Readers[0].ID != carol.ID || readers.NextCursor != "" {
+		t.Fatalf("readers %+v, want carol", readers)
+	}
+
+	t.Run("bad input", func(t *testing.T) {
+		for _, tt := range []struct {
+			name, method, path string
+			body               any
+			status             int
+			code, field        string
+		}{
+			{"limit 0", "GET", "/conversations?limit=0", nil, 400, "invalid", "limit"},
+			{"limit 101", "GET", "/conversations?limit=101", nil, 400, "invalid", "limit"},
+			{"bad cursor", "GET", "/conversations?cursor=abc", nil, 400, "invalid", "cursor"},
+			{"malformed conversation", "PATCH", "/conversations/g:abc", map[string]bool{"muted": true}, 400, "invalid", "conversation"},
+			{"nothing to set", "PATCH", "/conversations/" + group, map[string]bool{}, 400, "required", "muted"},
+			{"foreign group", "PATCH", "/conversations/" + group, map[string]bool{"muted": true}, 404, "conversation_not_found", "conversation"},
+			{"foreign 1:1", "PATCH", "/conversations/" + direct, map[string]bool{"muted": true}, 404, "conversation_not_found", "conversation"},
+			{"unknown group", "PATCH", "/conversations/g:1", map[string]bool{"muted": true}, 404, "conversation_not_found", "conversation"},
+			{"readers of seq 0", "GET", "/conversations/" + conv(dave, ada) + "/messages/0/readers", nil, 400, "invalid", "seq"},
+			{"readers of a foreign group", "GET", "/conversations/" + group + "/messages/1/readers", nil, 404, "conversation_not_found", "conversation"},
+			{"readers of a subscription", "GET", "/conversations/s:1/messages/1/readers", nil, 400, "invalid", "conversation"},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				var e struct {
+					Error struct{ Code, Field string } `json:"error"`
+				}
+				st.Do(t, tt.method, tt.path, dave.Token, tt.body, tt.status, &e)
+				if e.Error.Code != tt.code || e.Error.Field != tt.field {
+					t.Fatalf("%s %s: %+v, want %s %s", tt.method, tt.path, e.Error, tt.code, tt.field)
+				}
+			})
+		}
+		st.Do(t, "GET", "/conversations/"+direct+"/messages/5/readers", ada.Token, nil, http.StatusBadRequest, nil) // beyond the head (4)
+		// Nothing stored: dave's list is empty, ada's settings stand.
+		if got := convList(t, st, dave, 50); len(got) != 0 {
+			t.Fatalf("dave's list: %+v", got)
+		}
+		if got := convList(t, st, ada, 50); got[0].Conversation != direct || !got[0].Pinned {
+			t.Fatalf("ada's list after refused changes: %+v", got)
+		}
+	})
+}
+
+// TestReadersOfLargeGroupsAreCountsOnly: a group with more members than
+// GROUP_RECEIPTS_MAX_MEMBERS (here 2) lists no readers: 409 counts_only.
+func TestReadersOfLargeGroupsAreCountsOnly(t *testing.T) {
+	st := mstest.StartStackWith(t, mstest.StackOptions{UserEnv: []string{"GROUP_RECEIPTS_MAX_MEMBERS=2"}})
+	ada, bob, carol := st.NewUser(t, "Ada"), st.NewUser(t, "Bob"), st.NewUser(t, "Carol")
+	large := st.NewFriendsGroup(t, ada, bob, carol)
+	var g struct {
+		ID string `json:"id"`
+	}
+	st.Do(t, http.MethodPost, "/groups", ada.Token, map[string]any{"name": "small", "member_ids": []string{bob.ID}}, http.StatusCreated, &g)
+	small := g.ID
+	st.Do(t, http.MethodGet, "/conversations/g:"+small+"/messages/1/readers", ada.Token, nil, http.StatusOK, nil)
+	var e struct {
+		Error struct{ Code string } `json:"error"`
+	}
+	st.Do(t, http.MethodGet, "/conversations/g:"+large+"/messages/1/readers", ada.Token, nil, http.StatusConflict, &e)
+	if e.Error.Code != "counts_only" {
+		t.Fatalf("code %q, want counts_only", e.Error.Code)
+	}
+}

@@ -1,0 +1,175 @@
+// Package conversation is the user's list of conversations over HTTP: the
+// 1:1s with friends that have messages, the groups, the followed
+// subscriptions and the system conversation, pinned first and then by last
+// activity, each with its last message, head and read seqs, unread count
+// and settings; the total unread; the settings (mute, pin, hide) and who
+// read a message. Read state and heads are the DataService's
+// (Conversations); unread counts are head_seq - read_seq, never a count
+// over messages.
+//
+// It imports foundation/errs only: storage is a Store, the messageservice
+// (mirroring settings to the user's devices) a Notifier.
+package conversation
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/privateim/privateim/foundation/errs"
+)
+
+// Kind of a conversation, as the list names it.
+type Kind string
+
+// The kinds.
+const (
+	KindUser         Kind = "user"
+	KindGroup        Kind = "group"
+	KindSubscription Kind = "subscription"
+	KindSystem       Kind = "system"
+)
+
+// State is a user's stored state in one conversation (zero: no row).
+type State struct {
+	Conversation string
+	ReadSeq      int64
+	Muted        bool
+	Pinned       bool
+	HiddenSeq    int64 // hidden while the head is at most this; 0: not hidden
+}
+
+// Head is a conversation's last seq and message.
+type Head struct {
+	Conversation string
+	HeadSeq      int64
+	UpdatedAt    time.Time // of the last append
+	Last         *Message  // nil when HeadSeq is 0
+}
+
+// Message is a stored message as the list shows it.
+type Message struct {
+	Seq       int64
+	SenderID  int64
+	Kind      string
+	Content   []byte // JSON; a prefix when Truncated
+	Truncated bool
+	CreatedAt time.Time
+}
+
+// Membership is the user's membership of a group.
+type Membership struct {
+	GroupID int64
+	JoinSeq int64
+	// HistoryAll: the group's members read its whole history; else from
+	// JoinSeq on.
+	HistoryAll bool
+}
+
+// Named is what the list shows of a peer, group or subscription.
+type Named struct {
+	Name, Avatar string
+}
+
+// Settings are the changes of a PATCH; nil is unchanged.
+type Settings struct {
+	Muted, Pinned, Hidden *bool
+}
+
+// Store is what the conversation features need of the DataService.
+// Errors wrap the errs store sentinels.
+type Store interface {
+	// FriendIDs are the users user has an accepted, not deleted friendship with.
+	FriendIDs(ctx context.Context, user int64) ([]int64, error)
+	// Memberships are user's memberships of live groups.
+	Memberships(ctx context.Context, user int64) ([]Membership, error)
+	// FollowingIDs are the subscriptions user follows.
+	FollowingIDs(ctx context.Context, user int64) ([]int64, error)
+	// States reads user's state in each of conversations, in order (zero
+	// for those without a row).
+	States(ctx context.Context, user int64, conversations []string) ([]State, error)
+	// Heads reads the head of each conversation, in order, with the last
+	// message's content cut to contentLimit bytes.
+	Heads(ctx context.Context, conversations []string, contentLimit int) ([]Head, error)
+	UpdateSettings(ctx context.Context, user int64, conversation string, s Settings) (State, error)
+	// Readers are the users whose read seq in conversation is at least
+	// seq, by id after after, without exclude; more says a next page has some.
+	Readers(ctx context.Context, conversation string, seq int64, exclude []int64, after int64, limit int) (ids []int64, more bool, err error)
+	// Blockers are the users who have blacklisted user.
+	Blockers(ctx context.Context, user int64) ([]int64, error)
+	// UserNames, GroupInfos and SubscriptionNames name the ones found (unknown,
+	// deleted or dismissed ones are left out).
+	UserNames(ctx context.Context, ids []int64) (map[int64]Named, error)
+	GroupInfos(ctx context.Context, ids []int64) (map[int64]GroupInfo, error)
+	SubscriptionNames(ctx context.Context, ids []int64) (map[int64]Named, error)
+	// IsMember reports whether user is a member of group (not left).
+	IsMember(ctx context.Context, group, user int64) (bool, error)
+	// MemberIDs are the group's members (not left).
+	MemberIDs(ctx context.Context, group int64) ([]int64, error)
+	// Follows reports whether user follows subscription.
+	Follows(ctx context.Context, subscription, user int64) (bool, error)
+	UserExists(ctx context.Context, id int64) (bool, error)
+}
+
+// GroupInfo is Named with the member count.
+type GroupInfo struct {
+	Named
+	Members int64
+}
+
+// Notifier tells a user's devices their new settings of a conversation
+// (the messageservice); NoNotifier when there is none.
+type Notifier interface {
+	ConversationChanged(ctx context.Context, user int64, conversation string, muted, pinned, hidden bool) error
+}
+
+// NoNotifier tells nobody: devices see the settings when they read the
+// list again.
+type NoNotifier struct{}
+
+// ConversationChanged implements Notifier.
+func (NoNotifier) ConversationChanged(context.Context, int64, string, bool, bool, bool) error {
+	return nil
+}
+
+// Errors of the conversation features.
+var (
+	// ErrNotFound: no such conversation, or the caller takes no part in it.
+	ErrNotFound = &errs.Error{Kind: errs.KindNotFound, Code: "conversation_not_found", Message: "no such conversation of yours", Field: "conversation"}
+	// ErrCountsOnly: a group too large for a list of readers.
+	ErrCountsOnly = &errs.Error{Kind: errs.KindConflict, Code: "counts_only", Message: "this group is too large for a list of readers: it keeps read counts only"}
+	// ErrBadCursor: a cursor the list did not hand out.
+	ErrBadCursor = errs.Invalid("cursor", "not a cursor this list handed out")
+)
+
+// DefaultReadersMax is Deps.ReadersMaxMembers when unset.
+const DefaultReadersMax = 500
+
+// Deps of a Service.
+type Deps struct {
+	Store    Store
+	Notifier Notifier // nil: NoNotifier
+	Log      *slog.Logger
+	// ReadersMaxMembers: groups with more members list no readers
+	// (ErrCountsOnly); < 1: DefaultReadersMax.
+	ReadersMaxMembers int
+}
+
+// Service is safe for concurrent use.
+type Service struct {
+	store      Store
+	notify     Notifier
+	log        *slog.Logger
+	readersMax int
+}
+
+// New makes a Service.
+func New(d Deps) *Service {
+	if d.Notifier == nil {
+		d.Notifier = NoNotifier{}
+	}
+	if d.ReadersMaxMembers < 1 {
+		d.ReadersMaxMembers = DefaultReadersMax
+	}
+	return &Service{store: d.Store, notify: d.Notifier, log: d.Log, readersMax: d.ReadersMaxMembers}
+}

@@ -35,6 +35,9 @@ func (ss *Session) fillGap(conv string) {
 	ss.mu.Unlock()
 	ctx, cancel := context.WithTimeout(ss.ctx, 10*time.Second)
 	floor, err := ss.svc.readFloor(ctx, ss.user, conv)
+	// No longer a member (removed, left, the group dismissed, while the
+	// gap was open, or during catch-up): the gap is not theirs to read.
+	gone := errors.Is(err, ErrNotMember) || errors.Is(err, ErrNoSuchTarget)
 	var msgs []Message
 	if err == nil {
 		// Never fill from before the member's join seq.
@@ -48,9 +51,20 @@ func (ss *Session) fillGap(conv string) {
 	if ss.closed {
 		return
 	}
-	if err != nil {
+	switch {
+	case gone:
+		// What waits was fanned out to them (the notice of the end among
+		// it) and goes out now, past the gap; asking again would fail
+		// forever and the notice would never arrive.
+		if to > cs.delivered {
+			b := cs.ahead[to]
+			delete(cs.ahead, to)
+			cs.delivered = to - 1
+			ss.sendLocked(cs, to, b)
+		}
+	case err != nil:
 		ss.svc.log.Warn("fill delivery gap", "user", ss.user, "conversation", conv, "err", err)
-	} else if from > cs.delivered {
+	case from > cs.delivered:
 		cs.delivered = from // what lies before the join seq is not the member's
 	}
 	for _, m := range msgs {

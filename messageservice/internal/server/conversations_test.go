@@ -280,3 +280,99 @@ func TestReadersOfLargeGroupsAreCountsOnly(t *testing.T) {
 		t.Fatalf("code %q, want counts_only", e.Error.Code)
 	}
 }
+
+// TestReadOverHTTP: POST /conversations/{c}/read moves the read seq as a
+// read frame does (never back), the list and total follow, the user's
+// devices on both nodes and the peer are told; a read frame on another
+// device counts the same; bad input stores nothing.
+func TestReadOverHTTP(t *testing.T) {
+	st := stack(t)
+	nodes := startNodes(t, st, 2)
+	n1, n2 := nodes[0], nodes[1]
+	ada, bob, dave := st.NewUser(t, "Ada"), st.NewUser(t, "Bob"), st.NewUser(t, "Dave")
+	st.Befriend(t, ada, bob)
+	ca1, ca2, cb := n1.Dial(t, ada, "laptop"), n2.Dial(t, ada, "phone"), n2.Dial(t, bob, "b")
+	seen(t, n1, bob)
+	for i := range 3 {
+		sendText(t, cb, "user", ada.ID, fmt.Sprint("b", i), fmt.Sprint("hello ", i))
+	}
+	direct := conv(ada, bob)
+	unreadOf := func() int64 {
+		t.Helper()
+		for _, it := range convList(t, st, ada, 50) {
+			if it.Conversation == direct {
+				return it.Unread
+			}
+		}
+		t.Fatal("no 1:1 in the list")
+		return 0
+	}
+	var r struct {
+		Conversation string `json:"conversation"`
+		ReadSeq      int64  `json:"read_seq"`
+	}
+	st.Do(t, http.MethodPost, "/conversations/"+direct+"/read", ada.Token, map[string]int{"seq": 2}, http.StatusOK, &r)
+	if r.ReadSeq != 2 || r.Conversation != direct {
+		t.Fatalf("read answered %+v", r)
+	}
+	if got := unreadOf(); got != 1 {
+		t.Fatalf("unread after reading 2 of 3: %d", got)
+	}
+	for _, c := range []*mstest.Client{ca1, ca2, cb} { // both of ada's devices and the peer
+		for {
+			f := c.Await("read", wait)
+			if f.Conversation == direct && f.User == ada.ID && f.Seq == 2 {
+				break
+			}
+		}
+	}
+	st.Do(t, http.MethodPost, "/conversations/"+direct+"/read", ada.Token, map[string]int{"seq": 1}, http.StatusOK, &r)
+	if r.ReadSeq != 2 {
+		t.Fatalf("a lower read moved the read seq back: %+v", r)
+	}
+
+	// A read frame on the laptop counts the same.
+	ca1.WriteJSON(map[string]any{"type": "read", "conversation": direct, "seq": 3})
+	for {
+		if f := ca2.Await("read", wait); f.Seq == 3 {
+			break
+		}
+	}
+	if got := unreadOf(); got != 0 {
+		t.Fatalf("unread after the laptop read 3: %d", got)
+	}
+	if got := unreadTotal(t, st, ada); got != 0 {
+		t.Fatalf("unread total %d", got)
+	}
+
+	sendText(t, cb, "user", ada.ID, "b3", "one more")
+	for _, tt := range []struct {
+		name, conv string
+		body       any
+		user       mstest.User
+		status     int
+		code, fld  string
+	}{
+		{"past the head", direct, map[string]int{"seq": 99}, ada, 400, "invalid", "seq"},
+		{"seq 0", direct, map[string]int{"seq": 0}, ada, 400, "invalid", "seq"},
+		{"negative seq", direct, map[string]int{"seq": -1}, ada, 400, "invalid", "seq"},
+		{"no seq", direct, map[string]int{}, ada, 400, "required", "seq"},
+		{"malformed conversation", "u:2:1", map[string]int{"seq": 1}, ada, 400, "invalid", "conversation"},
+		{"foreign 1:1", direct, map[string]int{"seq": 1}, dave, 404, "conversation_not_found", "conversation"},
+		{"unknown group", "g:1", map[string]int{"seq": 1}, ada, 404, "conversation_not_found", "conversation"},
+		{"not friends", conv(ada, dave), map[string]int{"seq": 1}, ada, 403, "read_refused", "conversation"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var e struct {
+				Error struct{ Code, Field string } `json:"error"`
+			}
+			st.Do(t, http.MethodPost, "/conversations/"+tt.conv+"/read", tt.user.Token, tt.body, tt.status, &e)
+			if e.Error.Code != tt.code || e.Error.Field != tt.fld {
+				t.Fatalf("%+v, want %s %s", e.Error, tt.code, tt.fld)
+			}
+		})
+	}
+	if got := unreadOf(); got != 1 {
+		t.Fatalf("refused reads changed the read seq: unread %d, want 1", got)
+	}
+}

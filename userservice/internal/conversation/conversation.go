@@ -123,6 +123,23 @@ type Notifier interface {
 	ConversationChanged(ctx context.Context, user int64, conversation string, muted, pinned, hidden bool) error
 }
 
+// Marker stores a read as the messageservice's read frame does (checks,
+// store, mirror to the devices, receipts): MarkRead returns the stored
+// read seq, or the errors of this package (ErrNotFound, ErrReadRefused,
+// an invalid seq) or KindUnavailable. NoMarker when there is none.
+type Marker interface {
+	MarkRead(ctx context.Context, user int64, conversation string, seq int64) (int64, error)
+}
+
+// NoMarker refuses every read: without the messageservice (MESSAGE_ADDR)
+// a read cannot be stored the way devices learn of it.
+type NoMarker struct{}
+
+// MarkRead implements Marker.
+func (NoMarker) MarkRead(context.Context, int64, string, int64) (int64, error) {
+	return 0, ErrNoMessageService
+}
+
 // NoNotifier tells nobody: devices see the settings when they read the
 // list again.
 type NoNotifier struct{}
@@ -138,6 +155,11 @@ var (
 	ErrNotFound = &errs.Error{Kind: errs.KindNotFound, Code: "conversation_not_found", Message: "no such conversation of yours", Field: "conversation"}
 	// ErrCountsOnly: a group too large for a list of readers.
 	ErrCountsOnly = &errs.Error{Kind: errs.KindConflict, Code: "counts_only", Message: "this group is too large for a list of readers: it keeps read counts only"}
+	// ErrReadRefused: a read the messageservice refused (not friends, a
+	// blacklist).
+	ErrReadRefused = &errs.Error{Kind: errs.KindForbidden, Code: "read_refused", Message: "this read is not allowed: not friends, or a blacklist stands between you", Field: "conversation"}
+	// ErrNoMessageService: reads need the messageservice.
+	ErrNoMessageService = errs.New(errs.KindUnavailable, "unavailable", "the message service cannot be reached; try again")
 	// ErrBadCursor: a cursor the list did not hand out.
 	ErrBadCursor = errs.Invalid("cursor", "not a cursor this list handed out")
 )
@@ -149,6 +171,7 @@ const DefaultReadersMax = 500
 type Deps struct {
 	Store    Store
 	Notifier Notifier // nil: NoNotifier
+	Marker   Marker   // nil: NoMarker
 	Log      *slog.Logger
 	// ReadersMaxMembers: groups with more members list no readers
 	// (ErrCountsOnly); < 1: DefaultReadersMax.
@@ -159,6 +182,7 @@ type Deps struct {
 type Service struct {
 	store      Store
 	notify     Notifier
+	marker     Marker
 	log        *slog.Logger
 	readersMax int
 }
@@ -168,8 +192,11 @@ func New(d Deps) *Service {
 	if d.Notifier == nil {
 		d.Notifier = NoNotifier{}
 	}
+	if d.Marker == nil {
+		d.Marker = NoMarker{}
+	}
 	if d.ReadersMaxMembers < 1 {
 		d.ReadersMaxMembers = DefaultReadersMax
 	}
-	return &Service{store: d.Store, notify: d.Notifier, log: d.Log, readersMax: d.ReadersMaxMembers}
+	return &Service{store: d.Store, notify: d.Notifier, marker: d.Marker, log: d.Log, readersMax: d.ReadersMaxMembers}
 }

@@ -40,6 +40,27 @@ func (s *Service) takesPart(ctx context.Context, user int64, n Name) error {
 	return nil
 }
 
+// MarkRead moves user's read seq in conversation to seq (never back) the
+// way a read frame does, through the messageservice: 400 conversation or
+// seq for a malformed name or a seq below 1, ErrNotFound for one the user
+// takes no part in (checked here first: nothing leaves for a foreign one),
+// 400 seq past the last message or before the user joined the group,
+// ErrReadRefused without friendship or with a blacklist. It returns the
+// stored read seq.
+func (s *Service) MarkRead(ctx context.Context, user int64, conversation string, seq int64) (int64, error) {
+	n, err := ParseName(conversation)
+	if err != nil {
+		return 0, err
+	}
+	if seq < 1 {
+		return 0, errs.Invalid("seq", "must be a whole number >= 1")
+	}
+	if err := s.takesPart(ctx, user, n); err != nil {
+		return 0, err
+	}
+	return s.marker.MarkRead(ctx, user, n.String(), seq)
+}
+
 // Changed is a conversation's settings after Update.
 type Changed struct {
 	Conversation          string

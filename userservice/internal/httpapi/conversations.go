@@ -22,6 +22,7 @@ func (cv Conversations) Register(r httpkit.Routes) {
 	r.Authed.GET("/conversations", cv.list)
 	r.Authed.GET("/conversations/unread", cv.unread)
 	r.Authed.PATCH("/conversations/:conversation", cv.update)
+	r.Authed.POST("/conversations/:conversation/read", cv.read)
 	r.Authed.GET("/conversations/:conversation/messages/:seq/readers", cv.readers)
 }
 
@@ -118,6 +119,25 @@ func (cv Conversations) update(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"conversation": ch.Conversation, "muted": ch.Muted, "pinned": ch.Pinned, "hidden": ch.Hidden})
+}
+
+func (cv Conversations) read(c *gin.Context) {
+	var req struct {
+		Seq *int64 `json:"seq"`
+	}
+	if !httpkit.Bind(c, &req) {
+		return
+	}
+	if req.Seq == nil {
+		httpkit.Fail(c, errs.Required("seq"))
+		return
+	}
+	seq, err := cv.Svc.MarkRead(c.Request.Context(), httpkit.UserID(c), c.Param("conversation"), *req.Seq)
+	if err != nil {
+		httpkit.Fail(c, err)
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"conversation": c.Param("conversation"), "read_seq": seq})
 }
 
 // ReaderJSON is a user who read a message.

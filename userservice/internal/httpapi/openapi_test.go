@@ -239,6 +239,9 @@ func TestResponsesMatchOpenAPI(t *testing.T) {
 	do("GET", "/api/v1/conversations?limit=0", a.Token, nil, 400)
 	do("GET", "/api/v1/conversations?cursor=garbage", a.Token, nil, 400)
 	do("GET", "/api/v1/conversations/unread", a.Token, nil, 200)
+	do("POST", "/api/v1/conversations/g:"+group.ID+"/read", a.Token, map[string]int{"seq": 1}, 503) // no messageservice here
+	do("POST", "/api/v1/conversations/g:"+group.ID+"/read", a.Token, map[string]int{"seq": 0}, 400)
+	do("POST", "/api/v1/conversations/g:"+group.ID+"/read", c.Token, map[string]int{"seq": 1}, 404)
 	do("PATCH", "/api/v1/conversations/g:"+group.ID, a.Token, map[string]bool{"pinned": true, "muted": true}, 200)
 	do("PATCH", "/api/v1/conversations/g:"+group.ID, c.Token, map[string]bool{"pinned": true}, 404)
 	do("PATCH", "/api/v1/conversations/g:x", a.Token, map[string]bool{"pinned": true}, 400)

@@ -2,15 +2,20 @@
 // internal gRPC API over mutual TLS: DeliverGroup hands the stored system
 // message of a group change to the members' devices on every node, and
 // DeliverUser the stored notice of a join request or invite to its user's,
-// ConversationChanged a user's conversation settings to their devices.
+// ConversationChanged a user's conversation settings to their devices, and
+// MarkRead a read of POST /api/v1/conversations/{conversation}/read.
 package messenger
 
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
+	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
@@ -22,6 +27,7 @@ import (
 var (
 	_ group.Deliverer       = (*Client)(nil)
 	_ conversation.Notifier = (*Client)(nil)
+	_ conversation.Marker   = (*Client)(nil)
 )
 
 // Client is safe for concurrent use.
@@ -59,6 +65,28 @@ func (c *Client) ConversationChanged(ctx context.Context, user int64, conv strin
 		return fmt.Errorf("tell user %d of %s: %w", user, conv, err)
 	}
 	return nil
+}
+
+// MarkRead implements conversation.Marker: the MessageService's codes
+// become the conversation feature's errors here, once.
+func (c *Client) MarkRead(ctx context.Context, user int64, conv string, seq int64) (int64, error) {
+	resp, err := c.msg.MarkRead(ctx, &messagev1.MarkReadRequest{UserId: user, Conversation: conv, Seq: seq})
+	if err == nil {
+		return resp.GetReadSeq(), nil
+	}
+	switch status.Code(err) {
+	case codes.NotFound:
+		return 0, conversation.ErrNotFound
+	case codes.PermissionDenied:
+		// The participant was checked before the call: not friends or blocked.
+		return 0, conversation.ErrReadRefused
+	case codes.FailedPrecondition:
+		// "seq: past the last message ..." or "seq: before the user joined ...".
+		return 0, errs.Invalid("seq", "%s", strings.TrimPrefix(status.Convert(err).Message(), "seq: "))
+	case codes.InvalidArgument:
+		return 0, errs.Invalid("seq", "%s", status.Convert(err).Message())
+	}
+	return 0, fmt.Errorf("mark read of %d in %s: %w", user, conv, conversation.ErrNoMessageService)
 }
 
 // DeliverUser implements group.Deliverer.

@@ -38,6 +38,7 @@ type relations struct {
 	// notifier mirrors conversation settings to the user's devices: the
 	// MessageService when MESSAGE_ADDR is set, else nobody.
 	notifier conversation.Notifier
+	marker   conversation.Marker // reads (POST .../read): the MessageService, else refused
 }
 
 // openRelations opens the search index (Elasticsearch when ES_URL is set,
@@ -60,13 +61,13 @@ func (s *Server) openRelations(ctx context.Context) error {
 	s.Closers.Add("search index", func(context.Context) error { return s.rel.index.Close() })
 
 	s.rel.deliverer = group.NoDelivery{}
-	s.rel.notifier = conversation.NoNotifier{}
+	s.rel.notifier, s.rel.marker = conversation.NoNotifier{}, conversation.NoMarker{}
 	if s.cfg.MessageAddr != "" {
 		m, err := messenger.Dial(s.cfg.MessageAddr, s.cfg.DataTLS)
 		if err != nil {
 			return fmt.Errorf("messageservice client: %w", err)
 		}
-		s.rel.deliverer, s.rel.notifier = m, m
+		s.rel.deliverer, s.rel.notifier, s.rel.marker = m, m, m
 		s.Closers.Add("messageservice client", func(context.Context) error { return m.Close() })
 	}
 
@@ -129,6 +130,6 @@ func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []h
 		httpapi.GroupAvatars{Groups: groups, Media: mediaSvc,
 			Pictures: groupavatar.New(avatarSource{groups: groups, media: mediaSvc}, log, groupavatar.Config{Debounce: s.cfg.GroupAvatarDebounce})},
 		httpapi.Follows{Svc: s.rel.follows},
-		httpapi.Conversations{Svc: conversation.New(conversation.Deps{Store: s.data, Notifier: s.rel.notifier, Log: log, ReadersMaxMembers: s.cfg.GroupReceiptsMax})},
+		httpapi.Conversations{Svc: conversation.New(conversation.Deps{Store: s.data, Notifier: s.rel.notifier, Marker: s.rel.marker, Log: log, ReadersMaxMembers: s.cfg.GroupReceiptsMax})},
 	}
 }

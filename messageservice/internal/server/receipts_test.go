@@ -13,6 +13,7 @@ import (
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
+	"github.com/privateim/privateim/messageservice/internal/config"
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
 
@@ -272,4 +273,58 @@ func TestBlockedUserGetsNoReadStateSignals(t *testing.T) {
 		}
 		return f.Type == "receipt" && f.Conversation == group
 	})
+}
+
+// TestGroupReceiptsAreDebounced: while two members read and ack a group
+// as fast as its sender sends, the sender gets receipts at most once per
+// ReceiptWindow (one node), each with the latest counts, not one per read.
+func TestGroupReceiptsAreDebounced(t *testing.T) {
+	st := stack(t)
+	cfg := st.Config()
+	cfg.ReadRate = config.Rate{PerSecond: 1000, Burst: 1000}
+	cfg.SendRate, cfg.SendBurst = 0, 0
+	node := st.StartNode(t, cfg)
+	ada, bob, carol := st.NewUser(t, "ada"), st.NewUser(t, "bob"), st.NewUser(t, "carol")
+	g := st.NewFriendsGroup(t, carol, ada, bob)
+	group := "g:" + g
+	cc, ca, cb := node.Dial(t, carol, "c"), node.Dial(t, ada, "a"), node.Dial(t, bob, "b")
+	node.Settle(t)
+
+	var receipts []time.Time
+	var last mstest.Frame
+	reads := 0
+	deadline := time.Now().Add(3 * wait)
+	for len(receipts) < 3 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d receipts after %d reads, want 3", len(receipts), reads)
+		}
+		cc.Send(fmt.Sprint("m", reads), "group", g, "hi")
+		var sent mstest.Frame
+		for sent.Type != "sent" {
+			f := cc.Next(wait)
+			switch f.Type {
+			case "receipt":
+				receipts = append(receipts, time.Now())
+				last = f
+			case "sent":
+				sent = f
+			}
+		}
+		for _, c := range []*mstest.Client{ca, cb} {
+			c.Ack(group, sent.Seq)
+			c.WriteJSON(map[string]any{"type": "read", "conversation": group, "seq": sent.Seq})
+		}
+		reads += 2
+	}
+	for i := 1; i < len(receipts); i++ {
+		if gap := receipts[i].Sub(receipts[i-1]); gap < 800*time.Millisecond {
+			t.Errorf("receipts %d and %d came %v apart, want about a second at least", i-1, i, gap)
+		}
+	}
+	if reads < 3*len(receipts) {
+		t.Errorf("%d reads made %d receipts: not gathered", reads, len(receipts))
+	}
+	if last.Conversation != group || last.ReadCount < 1 || last.ReadCount > 2 || last.DeliveredCount < 1 {
+		t.Errorf("last receipt %s, want counts of ada and bob", last.Raw)
+	}
 }

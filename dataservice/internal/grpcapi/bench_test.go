@@ -197,7 +197,8 @@ func BenchmarkGRPCRoundTrip(b *testing.B) {
 
 // BenchmarkConversationList1000: what the conversation list reads for a
 // user in 1,000 conversations: GetHeads of all 1,000 (last message cut to
-// 4 KiB) and GetConversationStates of all the user's rows, one caller.
+// 4 KiB; and heads only, as the userservice orders the list) and
+// GetConversationStates of all the user's rows, one caller.
 // Target (issue 14): the whole first page p99 <= 20 ms through the
 // userservice, so these two calls must stay well below it.
 func BenchmarkConversationList1000(b *testing.B) {
@@ -219,6 +220,7 @@ func BenchmarkConversationList1000(b *testing.B) {
 		}
 	}
 	heads := make([]time.Duration, 0, b.N)
+	only := make([]time.Duration, 0, b.N)
 	states := make([]time.Duration, 0, b.N)
 	b.ResetTimer()
 	for range b.N {
@@ -227,6 +229,12 @@ func BenchmarkConversationList1000(b *testing.B) {
 		heads = append(heads, time.Since(t0))
 		if err != nil || len(h.GetHeads()) != convs || h.GetHeads()[0].GetLastMessage() == nil {
 			b.Fatalf("GetHeads: %d heads, %v", len(h.GetHeads()), err)
+		}
+		t0 = time.Now()
+		h, err = e.Conversations.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: names, HeadsOnly: true})
+		only = append(only, time.Since(t0))
+		if err != nil || len(h.GetHeads()) != convs || h.GetHeads()[0].GetLastMessage() != nil {
+			b.Fatalf("GetHeads heads_only: %d heads, %v", len(h.GetHeads()), err)
 		}
 		t0 = time.Now()
 		s, err := e.Conversations.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 1})
@@ -242,6 +250,8 @@ func BenchmarkConversationList1000(b *testing.B) {
 	}
 	b.ReportMetric(pct(heads, 0.5), "heads_p50_ms")
 	b.ReportMetric(pct(heads, 0.99), "heads_p99_ms")
+	b.ReportMetric(pct(only, 0.5), "heads_only_p50_ms")
+	b.ReportMetric(pct(only, 0.99), "heads_only_p99_ms")
 	b.ReportMetric(pct(states, 0.5), "states_p50_ms")
 	b.ReportMetric(pct(states, 0.99), "states_p99_ms")
 }

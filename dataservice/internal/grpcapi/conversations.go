@@ -181,6 +181,8 @@ func (s *conversationsServer) GetHeads(ctx context.Context, r *datav1.GetHeadsRe
 	switch {
 	case limit < 0 || limit > maxContentBytes:
 		c.add("content_limit", "must be 0..%d", maxContentBytes)
+	case r.GetHeadsOnly():
+		limit = 0
 	case limit == 0:
 		limit = defaultContentLimit
 	}

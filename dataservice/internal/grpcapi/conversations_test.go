@@ -106,6 +106,10 @@ func TestConversationsOverGRPC(t *testing.T) {
 			h.GetLastMessage().GetSeq() != 3 || h.GetLastMessage().GetSenderId() != 901 || len(h.GetLastMessage().GetContent()) != 20 {
 			t.Errorf("head = %v", h)
 		}
+		only := check(c.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: []string{conv}, ContentLimit: 20, HeadsOnly: true}))(t).GetHeads()[0]
+		if only.GetHeadSeq() != 3 || !only.GetUpdatedAt().AsTime().Equal(h.GetUpdatedAt().AsTime()) || only.GetLastMessage() != nil || only.GetContentTruncated() {
+			t.Errorf("heads only = %v, want seq 3 at %v and no message", only, h.GetUpdatedAt())
+		}
 		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{})), "conversations")
 		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: []string{conv}, ContentLimit: -1})), "content_limit")
 	})

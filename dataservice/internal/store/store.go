@@ -676,7 +676,8 @@ type Documents interface {
 	// UserReceipts answers each (Conversation, UserID) of keys, in order.
 	UserReceipts(ctx context.Context, keys []UserReceipt) ([]UserReceipt, error)
 	// Heads returns each conversation's head in input order, content cut
-	// to contentLimit bytes.
+	// to contentLimit bytes; contentLimit 0: the heads only (Last unset,
+	// Truncated false).
 	Heads(ctx context.Context, conversations []string, contentLimit int) ([]Head, error)
 
 	Ping(ctx context.Context) error

@@ -972,11 +972,15 @@ func (x *GetUserReceiptsResponse) GetReceipts() []*UserReceipt {
 // GetHeads: per conversation (1..2000, answered in input order) its head
 // seq, when the head was appended and the last message. Content longer than
 // content_limit bytes (0 means 4096, at most 262144) is cut to that many
-// bytes and content_truncated set.
+// bytes and content_truncated set. heads_only leaves the last messages out
+// (head_seq and updated_at only): a conversation list orders all of a
+// user's conversations by them and reads the messages of one page; 1,000
+// messages cost most of the call in encoding.
 type GetHeadsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Conversations []string               `protobuf:"bytes,1,rep,name=conversations,proto3" json:"conversations,omitempty"`
 	ContentLimit  int32                  `protobuf:"varint,2,opt,name=content_limit,json=contentLimit,proto3" json:"content_limit,omitempty"`
+	HeadsOnly     bool                   `protobuf:"varint,3,opt,name=heads_only,json=headsOnly,proto3" json:"heads_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1023,6 +1027,13 @@ func (x *GetHeadsRequest) GetContentLimit() int32 {
 		return x.ContentLimit
 	}
 	return 0
+}
+
+func (x *GetHeadsRequest) GetHeadsOnly() bool {
+	if x != nil {
+		return x.HeadsOnly
+	}
+	return false
 }
 
 type ConversationHeadInfo struct {
@@ -1215,10 +1226,12 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\bread_seq\x18\x03 \x01(\x03R\areadSeq\x12#\n" +
 	"\rdelivered_seq\x18\x04 \x01(\x03R\fdeliveredSeq\"U\n" +
 	"\x17GetUserReceiptsResponse\x12:\n" +
-	"\breceipts\x18\x01 \x03(\v2\x1e.privateim.data.v1.UserReceiptR\breceipts\"\\\n" +
+	"\breceipts\x18\x01 \x03(\v2\x1e.privateim.data.v1.UserReceiptR\breceipts\"{\n" +
 	"\x0fGetHeadsRequest\x12$\n" +
 	"\rconversations\x18\x01 \x03(\tR\rconversations\x12#\n" +
-	"\rcontent_limit\x18\x02 \x01(\x05R\fcontentLimit\"\xfc\x01\n" +
+	"\rcontent_limit\x18\x02 \x01(\x05R\fcontentLimit\x12\x1d\n" +
+	"\n" +
+	"heads_only\x18\x03 \x01(\bR\theadsOnly\"\xfc\x01\n" +
 	"\x14ConversationHeadInfo\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x19\n" +
 	"\bhead_seq\x18\x02 \x01(\x03R\aheadSeq\x129\n" +

@@ -89,7 +89,8 @@ type Store interface {
 	// for those without a row).
 	States(ctx context.Context, user int64, conversations []string) ([]State, error)
 	// Heads reads the head of each conversation, in order, with the last
-	// message's content cut to contentLimit bytes.
+	// message's content cut to contentLimit bytes; 0: the heads only
+	// (Last nil), much cheaper for many conversations.
 	Heads(ctx context.Context, conversations []string, contentLimit int) ([]Head, error)
 	UpdateSettings(ctx context.Context, user int64, conversation string, s Settings) (State, error)
 	// Readers are the users whose read seq in conversation is at least

@@ -61,7 +61,7 @@ type entry struct {
 }
 
 // gather reads every conversation of the user with its state and head
-// (content cut to one byte: the previews of a page are read apart), in
+// (no last message: the previews of a page are read apart), in
 // two rounds of DataService calls. Hidden ones (no message since they
 // were hidden) and 1:1s and system conversations without messages are
 // left out.
@@ -103,7 +103,7 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 	for i := range es {
 		names[i] = es[i].name.String()
 	}
-	heads, err := s.store.Heads(ctx, names, 1)
+	heads, err := s.store.Heads(ctx, names, 0)
 	if err != nil {
 		return nil, fmt.Errorf("heads of %d conversations: %w", len(names), err)
 	}

@@ -60,7 +60,7 @@ func (s *Service) Readers(ctx context.Context, user int64, conversation string, 
 			return ReadersPage{}, fmt.Errorf("members of group %d: %w", n.A, err)
 		}
 	}
-	heads, err := s.store.Heads(ctx, []string{n.String()}, 1)
+	heads, err := s.store.Heads(ctx, []string{n.String()}, 0)
 	if err != nil {
 		return ReadersPage{}, fmt.Errorf("head of %s: %w", n, err)
 	}

@@ -134,7 +134,7 @@ const maxHeads = 2000
 func (c *Client) Heads(ctx context.Context, conversations []string, contentLimit int) ([]conversation.Head, error) {
 	out := make([]conversation.Head, 0, len(conversations))
 	for chunk := range slices.Chunk(conversations, maxHeads) {
-		resp, err := c.conversations.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: chunk, ContentLimit: int32(contentLimit)})
+		resp, err := c.conversations.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: chunk, ContentLimit: int32(contentLimit), HeadsOnly: contentLimit == 0})
 		if err != nil {
 			return nil, translate("GetHeads", err)
 		}

@@ -212,17 +212,23 @@ func (d *Documents) Heads(ctx context.Context, conversations []string, contentLi
 	if len(counters) == 0 {
 		return out, nil
 	}
+	// Heads only (contentLimit 0): the last message is read for its time
+	// alone, and only for a counter from before it kept one.
 	keys := make(bson.A, 0, len(counters))
 	for _, c := range counters {
-		keys = append(keys, bson.D{{Key: "conv", Value: c.Conv}, {Key: "seq", Value: c.Seq}})
+		if contentLimit > 0 || c.TS == 0 {
+			keys = append(keys, bson.D{{Key: "conv", Value: c.Conv}, {Key: "seq", Value: c.Seq}})
+		}
 	}
-	mcur, err := d.messages.Find(ctx, bson.D{{Key: "$or", Value: keys}})
-	if err != nil {
-		return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
-	}
-	msgs, err := decodeMessages(ctx, mcur)
-	if err != nil {
-		return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
+	var msgs []store.Message
+	if len(keys) > 0 {
+		mcur, err := d.messages.Find(ctx, bson.D{{Key: "$or", Value: keys}})
+		if err != nil {
+			return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
+		}
+		if msgs, err = decodeMessages(ctx, mcur); err != nil {
+			return nil, fmt.Errorf("heads of %d conversations: last messages: %w", len(conversations), err)
+		}
 	}
 	last := make(map[string]store.Message, len(msgs))
 	for _, m := range msgs {
@@ -232,10 +238,12 @@ func (d *Documents) Heads(ctx context.Context, conversations []string, contentLi
 	for _, c := range counters {
 		h := store.Head{Conversation: c.Conv, Seq: c.Seq, UpdatedAt: fromNanos(c.TS)}
 		if m, ok := last[c.Conv]; ok && m.Seq == c.Seq {
-			if len(m.Content) > contentLimit {
-				m.Content, h.Truncated = m.Content[:contentLimit], true
+			if contentLimit > 0 {
+				if len(m.Content) > contentLimit {
+					m.Content, h.Truncated = m.Content[:contentLimit], true
+				}
+				h.Last = m
 			}
-			h.Last = m
 			if h.UpdatedAt.IsZero() {
 				h.UpdatedAt = m.CreatedAt
 			}

@@ -314,10 +314,16 @@ func (d *Documents) Heads(ctx context.Context, conversations []string, contentLi
 	for _, c := range conversations {
 		args = append(args, c)
 	}
-	rows, err := d.db.QueryContext(ctx, "SELECT cs.conversation, cs.seq, cs.updated_at,"+
-		" m.id, m.sender_id, m.client_msg_id, m.kind, SUBSTRING(m.content, 1, ?), LENGTH(m.content) > ?, m.created_at"+
-		" FROM conversation_seq cs LEFT JOIN messages m ON m.conversation = cs.conversation AND m.seq = cs.seq"+
-		" WHERE cs.conversation IN ("+placeholders(len(conversations))+")", args...)
+	query := "SELECT cs.conversation, cs.seq, cs.updated_at," +
+		" m.id, m.sender_id, m.client_msg_id, m.kind, SUBSTRING(m.content, 1, ?), LENGTH(m.content) > ?, m.created_at" +
+		" FROM conversation_seq cs LEFT JOIN messages m ON m.conversation = cs.conversation AND m.seq = cs.seq"
+	if contentLimit == 0 {
+		// Heads only: the last message is read for its time alone, and
+		// only for a head from before updated_at existed.
+		query = "SELECT cs.conversation, cs.seq, cs.updated_at, NULL, NULL, NULL, NULL, ?, ?, m.created_at" +
+			" FROM conversation_seq cs LEFT JOIN messages m ON cs.updated_at IS NULL AND m.conversation = cs.conversation AND m.seq = cs.seq"
+	}
+	rows, err := d.db.QueryContext(ctx, query+" WHERE cs.conversation IN ("+placeholders(len(conversations))+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("heads of %d conversations: %w", len(conversations), err)
 	}

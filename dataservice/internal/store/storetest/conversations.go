@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
@@ -298,6 +299,19 @@ func testHeads(t *testing.T, f *docFixture) {
 	for _, b := range []store.Head{got[0], got[3]} {
 		if b.Seq != 1 || !b.UpdatedAt.Equal(at(7)) || !b.Truncated || string(b.Last.Content) != string(m3.Content[:20]) || b.Last.Kind != "text" || b.Last.SenderID != 0 {
 			t.Errorf("head of b = %+v, want seq 1, the content cut to 20 bytes", b)
+		}
+	}
+	// Heads only: seqs and times, no messages.
+	got, err = f.s.Heads(f.ctx, []string{"b", "none", "a"}, 0)
+	if err != nil || len(got) != 3 {
+		t.Fatalf("heads only: %+v, %v", got, err)
+	}
+	for i, want := range []struct {
+		seq int64
+		at  time.Time
+	}{{1, at(7)}, {0, time.Time{}}, {2, at(5)}} {
+		if h := got[i]; h.Seq != want.seq || !h.UpdatedAt.Equal(want.at) || h.Last.ID != 0 || h.Truncated {
+			t.Errorf("heads only %d = %+v, want seq %d at %v and no message", i, h, want.seq, want.at)
 		}
 	}
 	// Exactly at the limit is not truncated.

@@ -5,7 +5,6 @@ package chat
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -35,11 +34,11 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 		reply(nil, err)
 		return
 	}
-	content, err := jsonContent(f.Content)
-	if err != nil {
+	if err := s.checkContent(ctx, ss.user, conv, receivers, f); err != nil {
 		reply(nil, err)
 		return
 	}
+	content := f.Content.Encode()
 	// Only the connection's read loop calls Send: slots needs no lock.
 	if ss.slots == nil {
 		ss.slots = make(chan struct{}, maxInFlight)
@@ -151,14 +150,4 @@ func (ss *Session) ownStored(m Message) (advance bool, delivered int64) {
 		cs.acked, advance = m.Seq, true
 	}
 	return advance, cs.delivered
-}
-
-var errContent = errors.New("content does not encode")
-
-func jsonContent(c frame.Content) ([]byte, error) {
-	b := frame.Marshal(c)
-	if len(b) == 0 {
-		return nil, errContent
-	}
-	return b, nil
 }

@@ -419,9 +419,24 @@ func (c *Cluster) Nodes() []string {
 	return out
 }
 
-// Forward sends a delivery to node.
+// Forward sends a delivery to node. The frame goes as it is: json.Marshal
+// would compact and re-escape it, and with it the clients' own JSON that
+// messages carry byte-for-byte (custom data, ext).
 func (c *Cluster) Forward(node string, d chat.Delivery) {
-	c.publish(prefix+"node."+node, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: d.Frame})
+	subject := prefix + "node." + node
+	if len(d.Frame) == 0 {
+		c.publish(subject, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: d.Frame})
+		return
+	}
+	b, err := json.Marshal(envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: json.RawMessage(`0`)})
+	if err == nil {
+		// The placeholder 0 is the last field's value: replace it.
+		b = append(append(b[:len(b)-2], d.Frame...), '}')
+		err = c.pub(subject, b)
+	}
+	if err != nil {
+		c.log.Warn("cluster publish", "subject", subject, "err", err)
+	}
 }
 
 func (c *Cluster) onDelivery(m *nats.Msg) {

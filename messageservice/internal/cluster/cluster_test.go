@@ -122,9 +122,12 @@ func TestEnvelopeCarriesADelivery(t *testing.T) {
 		}
 		return nil
 	}
-	sent := chat.Delivery{Users: []int64{3, 4}, Conv: "g:9", Seq: 12, Frame: []byte(`{"type":"message"}`)}
+	// The frame crosses byte-for-byte (a message's custom data and ext
+	// are the client's own JSON): not compacted, not re-escaped.
+	frame := `{"type":"message","content":{"kind":"custom","data":{ "a" : "<b&c>" , "n":1.50 }}}`
+	sent := chat.Delivery{Users: []int64{3, 4}, Conv: "g:9", Seq: 12, Frame: []byte(frame)}
 	a.Forward("b", sent)
-	if !json.Valid(wire) || !strings.Contains(string(wire), `"f":{"type":"message"}`) {
+	if !json.Valid(wire) || !strings.Contains(string(wire), `"f":`+frame) {
 		t.Fatalf("on the wire: %s", wire)
 	}
 	local := &delivered{}

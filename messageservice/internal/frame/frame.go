@@ -13,7 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"unicode/utf8"
 
 	"github.com/privateim/privateim/messageservice/internal/conv"
@@ -52,24 +51,13 @@ const (
 	MaxDeviceID    = 64
 	MaxSyncLimit   = 200
 	DefaultSync    = 50
-	MaxText        = 8000 // runes of a text or emoji content
+	MaxText        = 8000 // runes of a text or emoji content (content.go: the other limits of content)
 )
 
 // Target is whom a message goes to.
 type Target struct {
 	Kind string `json:"kind"` // user or group
 	ID   string `json:"id"`
-}
-
-// Content of a message. Text and emoji carry Text; image and file carry
-// what POST /api/v1/files returned.
-type Content struct {
-	Kind string `json:"kind"`
-	Text string `json:"text,omitempty"`
-	URL  string `json:"url,omitempty"`
-	Name string `json:"name,omitempty"`
-	Size int64  `json:"size,omitempty"`
-	MIME string `json:"mime,omitempty"`
 }
 
 // Client frames.
@@ -227,40 +215,12 @@ func decodeSend(w *wire) (*Send, error) {
 	if w.Content == nil {
 		return fail("content is missing")
 	}
-	if err := json.Unmarshal(*w.Content, &s.Content); err != nil {
-		return fail("content: %v", plainJSONError(err))
+	c, msg := decodeContent(*w.Content)
+	if msg != "" {
+		return fail("%s", msg)
 	}
-	if msg := validContent(&s.Content); msg != "" {
-		return fail("content: %s", msg)
-	}
+	s.Content = c
 	return s, nil
-}
-
-func validContent(c *Content) string {
-	switch c.Kind {
-	case "text", "emoji":
-		if c.Text == "" || !utf8.ValidString(c.Text) || utf8.RuneCountInString(c.Text) > MaxText {
-			return fmt.Sprintf("text must be 1..%d characters of UTF-8", MaxText)
-		}
-		c.URL, c.Name, c.Size, c.MIME = "", "", 0, ""
-	case "image", "file":
-		if c.URL == "" || len(c.URL) > 1024 || !(strings.HasPrefix(c.URL, "http://") || strings.HasPrefix(c.URL, "https://") || strings.HasPrefix(c.URL, "/")) {
-			return "url must be the URL POST /api/v1/files returned"
-		}
-		if c.Name == "" || len(c.Name) > 255 || !utf8.ValidString(c.Name) {
-			return "name must be 1..255 bytes of UTF-8"
-		}
-		if c.Size < 0 {
-			return "size must be >= 0"
-		}
-		if c.MIME == "" || len(c.MIME) > 255 {
-			return "mime must be 1..255 bytes"
-		}
-		c.Text = ""
-	default:
-		return `kind must be "text", "emoji", "image" or "file"`
-	}
-	return ""
 }
 
 // ParseID reads a decimal id > 0.

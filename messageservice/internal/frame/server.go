@@ -99,6 +99,13 @@ var Pong = []byte(`{"type":"pong"}`)
 
 // Marshal encodes a server frame; the frames above cannot fail to encode.
 func Marshal(v any) []byte {
+	// Messages carry their content as stored (content.go).
+	switch f := v.(type) {
+	case Message:
+		return marshalMessage(f)
+	case History:
+		return marshalHistory(f)
+	}
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic("frame: marshal " + err.Error())

@@ -13,7 +13,7 @@ import (
 func sendFile(c *mstest.Client, id, to, url string) {
 	c.WriteJSON(map[string]any{
 		"type": "send", "client_msg_id": id, "to": map[string]string{"kind": "user", "id": to},
-		"content": map[string]any{"kind": "image", "url": url, "name": "cat.png", "size": 5, "mime": "image/png"},
+		"content": map[string]any{"kind": "image", "url": url, "name": "cat.png", "size": 5, "mime": "image/png", "width": 4, "height": 3},
 	})
 }
 
@@ -55,7 +55,7 @@ func TestMessageURLToForeignHostRefused(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			sendFile(ca, "m-"+strings.ReplaceAll(name, " ", "-"), b.ID, url)
 			e := ca.Await("error", wait)
-			if e.Code != "bad_frame" || !strings.Contains(e.Message, "content: url must be") || e.ClientMsgID != "m-"+strings.ReplaceAll(name, " ", "-") {
+			if e.Code != "bad_frame" || !strings.Contains(e.Message, "content.url: must be") || e.ClientMsgID != "m-"+strings.ReplaceAll(name, " ", "-") {
 				t.Fatalf("error %s, want bad_frame naming content url for this client_msg_id", e.Raw)
 			}
 		})

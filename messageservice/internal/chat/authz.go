@@ -6,7 +6,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
+
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 

@@ -11,7 +11,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
 )
 
 // receiptAudience is users without those reader has blacklisted, for a

@@ -9,7 +9,8 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
+
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 

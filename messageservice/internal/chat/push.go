@@ -10,7 +10,8 @@ import (
 	"fmt"
 	"strconv"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
+
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 

@@ -3,7 +3,8 @@
 package chat
 
 import (
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
+
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 

@@ -15,7 +15,7 @@ import (
 	"strconv"
 	"unicode/utf8"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
 )
 
 // Error codes of error frames.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/privateim/privateim/messageservice/internal/conv"
+	"github.com/privateim/privateim/foundation/conv"
 )
 
 func TestDecode(t *testing.T) {

@@ -22,11 +22,11 @@ import (
 
 	messagev1 "github.com/privateim/privateim/protos/message/v1"
 
+	"github.com/privateim/privateim/foundation/conv"
 	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
-	"github.com/privateim/privateim/messageservice/internal/conv"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 )
 

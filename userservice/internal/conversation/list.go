@@ -9,6 +9,8 @@ import (
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/privateim/privateim/foundation/conv"
 )
 
 // Item is one conversation of the list as its user sees it.
@@ -89,16 +91,16 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 		es = append(es, entry{name: Direct(user, f)})
 	}
 	for _, m := range groups {
-		e := entry{name: Name{Kind: KindGroup, A: m.GroupID}}
+		e := entry{name: conv.Group(m.GroupID)}
 		if !m.HistoryAll {
 			e.floor = m.JoinSeq
 		}
 		es = append(es, e)
 	}
 	for _, id := range following {
-		es = append(es, entry{name: Name{Kind: KindSubscription, A: id}})
+		es = append(es, entry{name: conv.Subscription(id)})
 	}
-	es = append(es, entry{name: Name{Kind: KindSystem, A: user}})
+	es = append(es, entry{name: conv.System(user)})
 	names := make([]string, len(es))
 	for i := range es {
 		names[i] = es[i].name.String()
@@ -115,7 +117,7 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 	for i, e := range es {
 		e.head = heads[i]
 		e.state = byName[names[i]]
-		if e.head.HeadSeq == 0 && (e.name.Kind == KindUser || e.name.Kind == KindSystem) {
+		if e.head.HeadSeq == 0 && (e.name.Kind == conv.KindUser || e.name.Kind == conv.KindSystem) {
 			continue
 		}
 		if e.state.HiddenSeq > 0 && e.head.HeadSeq <= e.state.HiddenSeq {
@@ -130,7 +132,7 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 func (e entry) item() Item {
 	read := min(max(e.state.ReadSeq, e.floor), e.head.HeadSeq)
 	it := Item{
-		Conversation: e.name.String(), Kind: e.name.Kind, HeadSeq: e.head.HeadSeq, ReadSeq: read,
+		Conversation: e.name.String(), Kind: kindOf(e.name.Kind), HeadSeq: e.head.HeadSeq, ReadSeq: read,
 		Unread: e.head.HeadSeq - read, Muted: e.state.Muted, Pinned: e.state.Pinned, activity: e.head.UpdatedAt,
 	}
 	return it
@@ -222,15 +224,15 @@ func (s *Service) name(ctx context.Context, user int64, items []Item, byConv map
 	for _, it := range items {
 		e := byConv[it.Conversation]
 		switch e.name.Kind {
-		case KindUser:
+		case conv.KindUser:
 			peer := e.name.A
 			if peer == user {
 				peer = e.name.B
 			}
 			users = append(users, peer)
-		case KindGroup:
+		case conv.KindGroup:
 			groups = append(groups, e.name.A)
-		case KindSubscription:
+		case conv.KindSubscription:
 			subs = append(subs, e.name.A)
 		}
 		if e.head.HeadSeq > 0 {
@@ -270,20 +272,20 @@ func (s *Service) name(ctx context.Context, user int64, items []Item, byConv map
 		it := &items[i]
 		e := byConv[it.Conversation]
 		switch e.name.Kind {
-		case KindUser:
+		case conv.KindUser:
 			peer := e.name.A
 			if peer == user {
 				peer = e.name.B
 			}
 			n := un[peer]
 			it.Name, it.Avatar = n.Name, n.Avatar
-		case KindGroup:
+		case conv.KindGroup:
 			n := gn[e.name.A]
 			it.Name, it.Avatar = n.Name, n.Avatar
-		case KindSubscription:
+		case conv.KindSubscription:
 			n := sn[e.name.A]
 			it.Name, it.Avatar = n.Name, n.Avatar
-		case KindSystem:
+		case conv.KindSystem:
 			it.Name = "System"
 		}
 		if m := last[it.Conversation]; m != nil {

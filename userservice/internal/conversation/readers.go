@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/privateim/privateim/foundation/conv"
 	"github.com/privateim/privateim/foundation/errs"
 )
 
@@ -32,7 +33,7 @@ func (s *Service) Readers(ctx context.Context, user int64, conversation string, 
 	if err != nil {
 		return ReadersPage{}, err
 	}
-	if n.Kind != KindUser && n.Kind != KindGroup {
+	if n.Kind != conv.KindUser && n.Kind != conv.KindGroup {
 		return ReadersPage{}, errs.Invalid("conversation", "readers are listed for 1:1 and group conversations")
 	}
 	if seq < 1 {
@@ -48,7 +49,7 @@ func (s *Service) Readers(ctx context.Context, user int64, conversation string, 
 		return ReadersPage{}, err
 	}
 	var members []int64
-	if n.Kind == KindGroup {
+	if n.Kind == conv.KindGroup {
 		gs, err := s.store.GroupInfos(ctx, []int64{n.A})
 		if err != nil {
 			return ReadersPage{}, fmt.Errorf("group %d: %w", n.A, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/privateim/privateim/foundation/conv"
 	"github.com/privateim/privateim/foundation/errs"
 )
 
@@ -15,7 +16,7 @@ func (s *Service) takesPart(ctx context.Context, user int64, n Name) error {
 	var ok bool
 	var err error
 	switch n.Kind {
-	case KindUser:
+	case conv.KindUser:
 		if user != n.A && user != n.B {
 			return ErrNotFound
 		}
@@ -24,11 +25,11 @@ func (s *Service) takesPart(ctx context.Context, user int64, n Name) error {
 			peer = n.B
 		}
 		ok, err = s.store.UserExists(ctx, peer)
-	case KindGroup:
+	case conv.KindGroup:
 		ok, err = s.store.IsMember(ctx, n.A, user)
-	case KindSubscription:
+	case conv.KindSubscription:
 		ok, err = s.store.Follows(ctx, n.A, user)
-	case KindSystem:
+	case conv.KindSystem:
 		ok = n.A == user
 	}
 	if err != nil {

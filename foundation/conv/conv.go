@@ -1,7 +1,8 @@
-// Package conv is the messageservice's conversations: their kinds and names
+// Package conv is PrivateIM's conversations: their kinds and names
 // ("u:<low>:<high>", "g:<id>", "s:<id>", "sys:<user>"), parsed and built
-// here only. The chat features decide what a kind means (who takes part);
-// the wire protocol (frame) uses Parse to refuse a malformed name.
+// here only, for the messageservice (its chat features decide what a kind
+// means; its wire protocol uses Parse to refuse a malformed name) and the
+// userservice (the conversation list's HTTP API).
 //
 // It imports only the standard library.
 package conv

@@ -219,6 +219,13 @@ func TestConversationList(t *testing.T) {
 	if len(readers.Readers) != 1 || readers.Readers[0].ID != carol.ID || readers.NextCursor != "" {
 		t.Fatalf("readers %+v, want carol", readers)
 	}
+	// Blacklist means silence: carol blacklists ada, and ada no longer
+	// sees that carol read it.
+	st.Block(t, carol, ada)
+	st.Do(t, http.MethodGet, "/conversations/"+group+"/messages/"+fmt.Sprint(ag.HeadSeq)+"/readers", ada.Token, nil, http.StatusOK, &readers)
+	if len(readers.Readers) != 0 {
+		t.Fatalf("readers %+v, want none: carol blacklisted ada", readers)
+	}
 
 	t.Run("bad input", func(t *testing.T) {
 		for _, tt := range []struct {

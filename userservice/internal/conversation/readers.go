@@ -72,7 +72,9 @@ func (s *Service) Readers(ctx context.Context, user int64, conversation string, 
 	if err != nil {
 		return ReadersPage{}, fmt.Errorf("who blacklisted %d: %w", user, err)
 	}
-	ids, more, err := s.store.Readers(ctx, n.String(), seq, append(blockers, user), after, limit)
+	// The caller is left out by the store; those who blacklisted the
+	// caller here (there may be more than a request may name).
+	ids, more, err := s.store.Readers(ctx, n.String(), seq, []int64{user}, after, limit)
 	if err != nil {
 		return ReadersPage{}, fmt.Errorf("readers of %s %d: %w", n, seq, err)
 	}
@@ -80,9 +82,9 @@ func (s *Service) Readers(ctx context.Context, user int64, conversation string, 
 	if more && len(ids) > 0 {
 		page.Next = strconv.FormatInt(ids[len(ids)-1], 10)
 	}
-	if members != nil {
-		ids = slices.DeleteFunc(ids, func(id int64) bool { return !slices.Contains(members, id) })
-	}
+	ids = slices.DeleteFunc(ids, func(id int64) bool {
+		return slices.Contains(blockers, id) || (members != nil && !slices.Contains(members, id))
+	})
 	names, err := s.store.UserNames(ctx, ids)
 	if err != nil {
 		return ReadersPage{}, fmt.Errorf("name the readers: %w", err)

@@ -38,6 +38,15 @@ func (c *checker) appendRequest(prefix string, r *datav1.AppendMessageRequest) {
 	if len(r.GetContent()) > maxContentBytes {
 		c.add(prefix+"content", "at most %d bytes", maxContentBytes)
 	}
+	if ch := r.GetChange(); ch != nil {
+		if ch.GetTargetSeq() < 1 {
+			c.add(prefix+"change.target_seq", "must be >= 1")
+		}
+		c.key(prefix+"change.kind", ch.GetKind(), maxKindBytes)
+		if len(ch.GetContent()) > maxContentBytes {
+			c.add(prefix+"change.content", "at most %d bytes", maxContentBytes)
+		}
+	}
 }
 
 func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Time) store.Message {
@@ -49,7 +58,15 @@ func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Tim
 		Kind:         r.GetKind(),
 		Content:      r.GetContent(),
 		CreatedAt:    now,
+		Change:       change(r.GetChange()),
 	}
+}
+
+func change(c *datav1.MessageChange) *store.MessageChange {
+	if c == nil {
+		return nil
+	}
+	return &store.MessageChange{TargetSeq: c.GetTargetSeq(), Kind: c.GetKind(), Content: c.GetContent()}
 }
 
 func (s *messagesServer) AppendMessage(ctx context.Context, r *datav1.AppendMessageRequest) (*datav1.AppendMessageResponse, error) {

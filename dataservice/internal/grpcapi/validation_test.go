@@ -507,6 +507,31 @@ func badCases() []badCase {
 			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) { r.Content = make([]byte, 256<<10+1) }))
 			return err
 		}),
+		ia("AppendMessage/change target seq 0", "change.target_seq", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Change = &datav1.MessageChange{Kind: "recalled"}
+			}))
+			return err
+		}),
+		ia("AppendMessage/change without kind", "change.kind", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Change = &datav1.MessageChange{TargetSeq: 1}
+			}))
+			return err
+		}),
+		ia("AppendMessage/change content over 256 KiB", "change.content", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Change = &datav1.MessageChange{TargetSeq: 1, Kind: "text", Content: make([]byte, 256<<10+1)}
+			}))
+			return err
+		}),
+		nf("AppendMessage/change of an unknown seq", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Conversation = "u:1:99999"
+				r.Change = &datav1.MessageChange{TargetSeq: 7, Kind: "recalled"}
+			}))
+			return err
+		}),
 		ia("AppendMessagesPlus/empty", "messages", func(ctx C, e *E) error {
 			_, err := e.Messages.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{})
 			return err

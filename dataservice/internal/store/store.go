@@ -492,6 +492,36 @@ type Message struct {
 	Kind         string
 	Content      []byte
 	CreatedAt    time.Time
+	// Change (appends only, never read back) is what a lifecycle event
+	// does to an earlier message of its conversation.
+	Change *MessageChange
+}
+
+// MessageChange replaces the kind and content of message TargetSeq of the
+// appended message's conversation, in the append's transaction: the event
+// and the change are stored together or not at all. A message of kind
+// KindRecalled never changes again.
+type MessageChange struct {
+	TargetSeq int64
+	Kind      string
+	Content   []byte
+}
+
+// KindRecalled is the kind of a recalled message: its content is the
+// tombstone, and no change applies to it any more.
+const KindRecalled = "recalled"
+
+// ChangeRefused returns the error of a change AppendMessages refuses:
+// ErrNotFound when found is false, else a *PreconditionError when the
+// target's kind is KindRecalled; nil when the change may apply.
+func ChangeRefused(c *MessageChange, found bool, kind string) error {
+	if !found {
+		return fmt.Errorf("message %d to change: %w", c.TargetSeq, ErrNotFound)
+	}
+	if kind == KindRecalled {
+		return Preconditionf("message %d was recalled", c.TargetSeq)
+	}
+	return nil
 }
 
 // AppendResult is what an append stored, or found stored before.
@@ -633,6 +663,9 @@ type Documents interface {
 	// assigned here, consecutive per conversation in slice order) and returns
 	// one result per input in order. A (SenderID, ClientMsgID) stored before,
 	// or earlier in msgs, yields the first stored message with Duplicate set.
+	// A new message with a Change applies it in the same transaction, in
+	// slice order; a change refused (ChangeRefused) fails the whole call
+	// and stores nothing. A duplicate's Change is not applied again.
 	AppendMessages(ctx context.Context, msgs []Message) ([]AppendResult, error)
 	GetMessages(ctx context.Context, r MessageRange) (msgs []Message, hasMore bool, err error)
 	GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p Page) (msgs []Message, next string, err error)

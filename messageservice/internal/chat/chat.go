@@ -17,7 +17,7 @@
 // the Router), deliver.go (live delivery in seq order, redelivery),
 // catchup.go (catch-up on connect, gap fill), ack.go (ack, sync), read.go
 // (read state: store, mirror), receipts.go (group receipts, delivered),
-// typing.go (typing frames),
+// typing.go (typing frames), lifecycle.go (recall and edit),
 // revoke.go (token revocation and expiry of a connection),
 // authz.go (who may send and read, rate limits), push.go (Push, Broadcast),
 // presence.go, relation.go and cache.go (relation events and the caches they
@@ -109,6 +109,9 @@ type Options struct {
 	// image or file message must be a chat file under it (fileurl.go).
 	// The zero Base accepts none.
 	Files fileurl.Base
+	// RecallWindow: how long after sending the sender recalls a message;
+	// EditWindow: edits a text one (lifecycle.go). <= 0: the defaults.
+	RecallWindow, EditWindow time.Duration
 }
 
 // Service is safe for concurrent use. Close stops its goroutines.
@@ -162,6 +165,12 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	}
 	if opt.TypingMaxMembers < 1 {
 		opt.TypingMaxMembers = DefaultTypingMaxMembers
+	}
+	if opt.RecallWindow <= 0 {
+		opt.RecallWindow = DefaultRecallWindow
+	}
+	if opt.EditWindow <= 0 {
+		opt.EditWindow = DefaultEditWindow
 	}
 	if opt.Tokens == nil {
 		opt.Tokens = refuseAll{}

@@ -90,6 +90,9 @@ func (st *seqStore) Followers(context.Context, int64) ([]int64, bool, error) {
 func (st *seqStore) Messages(context.Context, string, int64, int) ([]Message, bool, error) {
 	return nil, false, nil
 }
+func (st *seqStore) MessageByClientID(context.Context, int64, string) (Message, error) {
+	return Message{}, ErrNotFound
+}
 func (st *seqStore) AdvanceCursors(context.Context, []CursorAdvance) error { return nil }
 
 // The read-state methods: this unit test's sends store no read state.

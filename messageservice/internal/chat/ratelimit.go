@@ -191,7 +191,8 @@ func (ss *Session) Admit(f any) error {
 	lim := ss.lims
 	kind, perKind := "", (*rate.Limiter)(nil)
 	switch f.(type) {
-	case *frame.Send:
+	case *frame.Send, *frame.Recall, *frame.Edit:
+		// A lifecycle event is appended like a message.
 		kind, perKind = "send", lim.user.send
 	case *frame.Read:
 		kind, perKind = "read", lim.user.read

@@ -39,6 +39,18 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 		return
 	}
 	content := f.Content.Encode()
+	ss.submit(ctx, receivers, AppendRequest{
+		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
+	}, reply)
+}
+
+// submit queues r, a message of the session's user to receivers, for
+// storing behind this connection's earlier sends (Send's order and
+// answer): fanned out in seq order once stored, then `sent` or the error
+// to reply.
+func (ss *Session) submit(ctx context.Context, receivers []int64, r AppendRequest, reply func(sent []byte, err error)) {
+	s := ss.svc
+	conv := r.Conversation
 	// Only the connection's read loop calls Send: slots needs no lock.
 	if ss.slots == nil {
 		ss.slots = make(chan struct{}, maxInFlight)
@@ -54,9 +66,9 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 	if ss.sending == nil {
 		ss.sending = make(map[string]int)
 	}
-	ss.sending[f.ClientMsgID]++
+	ss.sending[r.ClientMsgID]++
 	ss.mu.Unlock()
-	id := f.ClientMsgID
+	id := r.ClientMsgID
 	release := func() {
 		ss.mu.Lock()
 		if ss.sending[id]--; ss.sending[id] <= 0 {
@@ -67,9 +79,7 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 	}
 	var advance bool
 	var delivered int64
-	err = s.appends.submit(ctx, AppendRequest{
-		Conversation: conv, SenderID: ss.user, ClientMsgID: id, Kind: f.Content.Kind, Content: content,
-	}, func(m Message, dup bool) {
+	err := s.appends.submit(ctx, r, func(m Message, dup bool) {
 		// On the append worker, in the conversation's seq order.
 		if !dup {
 			s.messagesIn.Add(1)

@@ -94,6 +94,18 @@ type AppendRequest struct {
 	ClientMsgID  string
 	Kind         string
 	Content      []byte
+	// Change (lifecycle events) rewrites an earlier message of the
+	// conversation in the append's transaction (lifecycle.go).
+	Change *Change
+}
+
+// Change replaces the kind and content of message TargetSeq. The store
+// refuses it with ErrNotFound (no such message) or ErrRecalled (the
+// message was recalled), storing nothing.
+type Change struct {
+	TargetSeq int64
+	Kind      string
+	Content   []byte
 }
 
 // AppendResult is one stored message of AppendBatch.
@@ -125,6 +137,9 @@ type Store interface {
 	// Append stores a message; duplicate reports an earlier (sender,
 	// client_msg_id), whose message is returned.
 	Append(ctx context.Context, r AppendRequest) (m Message, duplicate bool, err error)
+	// MessageByClientID is the message user stored with clientMsgID;
+	// ErrNotFound when none.
+	MessageByClientID(ctx context.Context, user int64, clientMsgID string) (Message, error)
 	// Messages after seq after, in seq order, at most limit.
 	Messages(ctx context.Context, conversation string, after int64, limit int) ([]Message, bool, error)
 	// Heads are the last seqs of the conversations (absent: none).

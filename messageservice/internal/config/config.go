@@ -59,7 +59,13 @@ type Config struct {
 	RelationCache int           // RELATION_CACHE: friendship rows cached, least recently used out first
 	// TypingMaxMembers (TYPING_MAX_MEMBERS): groups with more members get no typing frames.
 	TypingMaxMembers int
-	FileBase         fileurl.Base // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
+	// RecallWindow (RECALL_WINDOW): a sender recalls a message this long
+	// after sending it; group owners and admins at any time.
+	RecallWindow time.Duration
+	// EditWindow (EDIT_WINDOW): a sender edits a text message this long
+	// after sending it.
+	EditWindow time.Duration
+	FileBase   fileurl.Base // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
 
 	// Frame rate limits (docs/websocket.md, "Rate limits"), each "rate,burst".
 	FramesPerConn Rate // FRAME_RATE_CONN: every frame of one connection
@@ -156,6 +162,8 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("FILE_BASE_URL", "file-base-url", "http://127.0.0.1:8080/static/", "the file store's base URL (the userservice's PUBLIC_URL + /static/): image and file messages must point at chat files under it", config.Parsed(func(c *Config) *fileurl.Base { return &c.FileBase }, fileurl.ParseBase)),
 	config.Var("RELATION_CACHE", "relation-cache", "100000", "friendship rows (user pairs) cached; the least recently used is forgotten first", config.Int(func(c *Config) *int { return &c.RelationCache })),
 	config.Var("TYPING_MAX_MEMBERS", "typing-max-members", "500", "groups with more members than this get no typing frames", config.Int(func(c *Config) *int { return &c.TypingMaxMembers })),
+	config.Var("RECALL_WINDOW", "recall-window", "2m", "how long after sending a sender may recall a message (group owners and admins: any time)", config.Duration(func(c *Config) *time.Duration { return &c.RecallWindow })),
+	config.Var("EDIT_WINDOW", "edit-window", "24h", "how long after sending a sender may edit a text message", config.Duration(func(c *Config) *time.Duration { return &c.EditWindow })),
 	config.Var("FRAME_RATE_CONN", "frame-rate-conn", "100,200", "client frames of any type a second per connection, and the burst (\"rate,burst\" or off)", config.Parsed(func(c *Config) *Rate { return &c.FramesPerConn }, ParseRate)),
 	config.Var("FRAME_RATE_USER", "frame-rate-user", "200,400", "client frames of any type a second per user over all their connections on this node, and the burst", config.Parsed(func(c *Config) *Rate { return &c.FramesPerUser }, ParseRate)),
 	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),
@@ -264,7 +272,7 @@ func (c Config) Validate() error {
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout}} {
+	}{{"ping-interval", c.PingInterval}, {"idle-timeout", c.IdleTimeout}, {"retry-interval", c.RetryInterval}, {"cache-ttl", c.CacheTTL}, {"recall-window", c.RecallWindow}, {"edit-window", c.EditWindow}, {"cluster-heartbeat", c.ClusterHeartbeat}, {"shutdown-timeout", c.ShutdownTimeout}} {
 		if d.v <= 0 {
 			errs = append(errs, fmt.Errorf("%s must be > 0", d.name))
 		}

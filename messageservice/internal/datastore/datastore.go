@@ -163,12 +163,33 @@ func message(m *datav1.Message) chat.Message {
 	}
 }
 
+func appendRequest(r chat.AppendRequest) *datav1.AppendMessageRequest {
+	m := &datav1.AppendMessageRequest{
+		Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
+	}
+	if c := r.Change; c != nil {
+		m.Change = &datav1.MessageChange{TargetSeq: c.TargetSeq, Kind: c.Kind, Content: c.Content}
+	}
+	return m
+}
+
+// MessageByClientID reads the message user stored with clientMsgID.
+func (c *Client) MessageByClientID(ctx context.Context, user int64, clientMsgID string) (chat.Message, error) {
+	m, err := c.messages.GetMessageByClientID(ctx, &datav1.GetMessageByClientIDRequest{SenderId: user, ClientMsgId: clientMsgID})
+	if err != nil {
+		return chat.Message{}, translate("GetMessageByClientID", err)
+	}
+	return message(m), nil
+}
+
 // Append stores one message.
 func (c *Client) Append(ctx context.Context, r chat.AppendRequest) (chat.Message, bool, error) {
-	resp, err := c.messages.AppendMessage(ctx, &datav1.AppendMessageRequest{
-		Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
-	})
+	resp, err := c.messages.AppendMessage(ctx, appendRequest(r))
 	if err != nil {
+		if status.Code(err) == codes.FailedPrecondition {
+			// The only precondition of an append: its change's target was recalled.
+			return chat.Message{}, false, fmt.Errorf("AppendMessage: %w", chat.ErrRecalled)
+		}
 		return chat.Message{}, false, translate("AppendMessage", err)
 	}
 	return message(resp.GetMessage()), resp.GetDuplicate(), nil
@@ -286,9 +307,7 @@ func (c *Client) Followers(ctx context.Context, sub int64) ([]int64, bool, error
 func (c *Client) AppendBatch(ctx context.Context, rs []chat.AppendRequest) ([]chat.AppendResult, error) {
 	req := &datav1.AppendMessagesPlusRequest{Messages: make([]*datav1.AppendMessageRequest, len(rs))}
 	for i, r := range rs {
-		req.Messages[i] = &datav1.AppendMessageRequest{
-			Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
-		}
+		req.Messages[i] = appendRequest(r)
 	}
 	resp, err := c.messages.AppendMessagesPlus(ctx, req)
 	if err != nil {

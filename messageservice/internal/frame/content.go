@@ -75,6 +75,9 @@ type Content struct {
 	ForwardedFrom *MsgRef         `json:"forwarded_from,omitempty"`
 	Ext           json.RawMessage `json:"ext,omitempty"` // a JSON object, verbatim
 
+	// EditedAt (unix ms) is set by an edit (lifecycle.go), never by a send.
+	EditedAt int64 `json:"edited_at,omitempty"`
+
 	// Decoded from the fields above by decodeContent.
 	MentionIDs []int64 `json:"-"`
 	CardID     int64   `json:"-"`
@@ -126,6 +129,7 @@ func DecodeStored(b []byte) (Content, error) {
 // Body is c without the common fields: what a forward copies.
 func (c Content) Body() Content {
 	c.ReplyTo, c.Mentions, c.MentionAll, c.ForwardedFrom, c.Ext, c.MentionIDs = nil, nil, false, nil, nil, nil
+	c.EditedAt = 0 // a forward is a new message
 	return c
 }
 

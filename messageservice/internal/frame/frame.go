@@ -104,9 +104,10 @@ type wire struct {
 	Seq          *int64           `json:"seq"`
 	AfterSeq     *int64           `json:"after_seq"`
 	Limit        *int             `json:"limit"`
+	Text         *string          `json:"text"` // edit
 }
 
-// Decode reads one client frame: *Send, *Ack, *Sync, *Read, *Typing or *Ping, or a
+// Decode reads one client frame: *Send, *Ack, *Sync, *Read, *Typing, *Recall, *Edit or *Ping, or a
 // *Error with code bad_frame or unknown_type.
 func Decode(b []byte) (any, error) {
 	b = bytes.TrimSpace(b)
@@ -165,6 +166,18 @@ func Decode(b []byte) (any, error) {
 			return nil, err
 		}
 		return &Typing{Conversation: *w.Conversation}, nil
+	case "recall":
+		r, err := decodeRecall(&w)
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
+	case "edit":
+		e, err := decodeEdit(&w)
+		if err != nil {
+			return nil, err
+		}
+		return e, nil
 	case "ping":
 		return &Ping{}, nil
 	case "":

@@ -118,7 +118,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if s.chat, err = chat.New(log, s.data, chat.Options{
 		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
 		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL, RelationCache: cfg.RelationCache, Files: cfg.FileBase,
-		TypingMaxMembers: cfg.TypingMaxMembers,
+		TypingMaxMembers: cfg.TypingMaxMembers, RecallWindow: cfg.RecallWindow, EditWindow: cfg.EditWindow,
 		Frames: chat.FrameLimits{
 			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),

@@ -43,6 +43,9 @@ type Session interface {
 	Sync(ctx context.Context, f *frame.Sync) ([]byte, error)
 	Read(ctx context.Context, f *frame.Read) error
 	Typing(ctx context.Context, f *frame.Typing) error
+	// Recall and Edit store a lifecycle event like Send, answered the same way.
+	Recall(ctx context.Context, f *frame.Recall, reply func(sent []byte, err error))
+	Edit(ctx context.Context, f *frame.Edit, reply func(sent []byte, err error))
 	// Admit counts a frame (nil: one that did not decode) against the
 	// rate limits before it is handled; a *chat.RateLimitError refuses it.
 	Admit(f any) error
@@ -481,10 +484,7 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) handle(ctx context.Context, b []byte) {
 	f, err := frame.Decode(b)
-	var id string
-	if sf, ok := f.(*frame.Send); ok {
-		id = sf.ClientMsgID
-	}
+	id := frame.ClientID(f)
 	if !c.admit(f, id) {
 		return
 	}
@@ -507,6 +507,10 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 			}
 			c.Send(sent)
 		})
+	case *frame.Recall:
+		c.sess.Recall(ctx, f, c.answer(f.ClientMsgID))
+	case *frame.Edit:
+		c.sess.Edit(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Ack:
 		if err := c.sess.Ack(ctx, f); err != nil {
 			c.sendError(err, "")
@@ -526,6 +530,17 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 		if err := c.sess.Typing(ctx, f); err != nil {
 			c.sendError(err, "")
 		}
+	}
+}
+
+// answer is the reply of a lifecycle frame: the sent frame or the error.
+func (c *Conn) answer(clientMsgID string) func(sent []byte, err error) {
+	return func(sent []byte, err error) {
+		if err != nil {
+			c.sendError(err, clientMsgID)
+			return
+		}
+		c.Send(sent)
 	}
 }
 
@@ -555,6 +570,14 @@ var codes = []struct {
 	{chat.ErrBeforeJoin, frame.CodeBadFrame, "seq: read receipt of a message from before you joined the group"},
 	{chat.ErrReadAhead, frame.CodeBadFrame, "read of a seq past the last message of the conversation"},
 	{chat.ErrNoTyping, frame.CodeBadFrame, "conversation: typing is for 1:1 and group conversations only"},
+	{chat.ErrNoLifecycle, frame.CodeBadFrame, "conversation: recall and edit are for 1:1 and group conversations only"},
+	{chat.ErrNoSuchMessage, frame.CodeBadFrame, "seq: no such message in the conversation"},
+	{chat.ErrNotYours, frame.CodeForbidden, "seq: not your message"},
+	{chat.ErrNotChangeable, frame.CodeBadFrame, "seq: system messages and lifecycle events are not recalled or edited"},
+	{chat.ErrRecalled, frame.CodeBadFrame, "seq: the message was recalled"},
+	{chat.ErrNotEditable, frame.CodeBadFrame, "seq: only text and emoji messages are edited"},
+	{chat.ErrRecallWindow, frame.CodeForbidden, "seq: past the recall window; only group owners and admins recall later"},
+	{chat.ErrEditWindow, frame.CodeForbidden, "seq: past the edit window"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {

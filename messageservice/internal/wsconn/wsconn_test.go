@@ -62,8 +62,14 @@ func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
 }
 func (s *session) Read(context.Context, *frame.Read) error     { return nil }
 func (s *session) Typing(context.Context, *frame.Typing) error { return nil }
-func (s *session) Admit(any) error                             { return nil }
-func (s *session) Close()                                      {}
+func (s *session) Recall(_ context.Context, _ *frame.Recall, reply func([]byte, error)) {
+	reply(nil, errors.New("no recall here"))
+}
+func (s *session) Edit(_ context.Context, _ *frame.Edit, reply func([]byte, error)) {
+	reply(nil, errors.New("no edit here"))
+}
+func (s *session) Admit(any) error { return nil }
+func (s *session) Close()          {}
 
 type fixture struct {
 	srv   *Server

@@ -189,12 +189,16 @@ func (x *Message) GetCreatedAt() *timestamppb.Timestamp {
 }
 
 type AppendMessageRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Conversation  string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
-	SenderId      int64                  `protobuf:"varint,2,opt,name=sender_id,json=senderId,proto3" json:"sender_id,omitempty"`
-	ClientMsgId   string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
-	Kind          string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
-	Content       []byte                 `protobuf:"bytes,5,opt,name=content,proto3" json:"content,omitempty"`
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Conversation string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	SenderId     int64                  `protobuf:"varint,2,opt,name=sender_id,json=senderId,proto3" json:"sender_id,omitempty"`
+	ClientMsgId  string                 `protobuf:"bytes,3,opt,name=client_msg_id,json=clientMsgId,proto3" json:"client_msg_id,omitempty"`
+	Kind         string                 `protobuf:"bytes,4,opt,name=kind,proto3" json:"kind,omitempty"`
+	Content      []byte                 `protobuf:"bytes,5,opt,name=content,proto3" json:"content,omitempty"`
+	// A lifecycle event (a recall, an edit) changes an earlier message of the
+	// same conversation in the append's own transaction: both are stored or
+	// neither. Not applied again when the message is a duplicate.
+	Change        *MessageChange `protobuf:"bytes,6,opt,name=change,proto3" json:"change,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -264,6 +268,77 @@ func (x *AppendMessageRequest) GetContent() []byte {
 	return nil
 }
 
+func (x *AppendMessageRequest) GetChange() *MessageChange {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+// MessageChange replaces the kind and content of the message target_seq of
+// the appended message's conversation. NotFound when there is no such
+// message; FailedPrecondition when it was recalled (kind "recalled": a
+// recalled message never changes again). Nothing is stored either way.
+type MessageChange struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TargetSeq     int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1
+	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                             // 1..32 bytes
+	Content       []byte                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`                       // <= 256 KiB
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageChange) Reset() {
+	*x = MessageChange{}
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageChange) ProtoMessage() {}
+
+func (x *MessageChange) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageChange.ProtoReflect.Descriptor instead.
+func (*MessageChange) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *MessageChange) GetTargetSeq() int64 {
+	if x != nil {
+		return x.TargetSeq
+	}
+	return 0
+}
+
+func (x *MessageChange) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MessageChange) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
 type AppendMessageResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Message *Message               `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
@@ -276,7 +351,7 @@ type AppendMessageResponse struct {
 
 func (x *AppendMessageResponse) Reset() {
 	*x = AppendMessageResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -288,7 +363,7 @@ func (x *AppendMessageResponse) String() string {
 func (*AppendMessageResponse) ProtoMessage() {}
 
 func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -301,7 +376,7 @@ func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessageResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *AppendMessageResponse) GetMessage() *Message {
@@ -332,7 +407,7 @@ type AppendMessagesPlusRequest struct {
 
 func (x *AppendMessagesPlusRequest) Reset() {
 	*x = AppendMessagesPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -344,7 +419,7 @@ func (x *AppendMessagesPlusRequest) String() string {
 func (*AppendMessagesPlusRequest) ProtoMessage() {}
 
 func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -357,7 +432,7 @@ func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusRequest.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *AppendMessagesPlusRequest) GetMessages() []*AppendMessageRequest {
@@ -376,7 +451,7 @@ type AppendMessagesPlusResponse struct {
 
 func (x *AppendMessagesPlusResponse) Reset() {
 	*x = AppendMessagesPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -388,7 +463,7 @@ func (x *AppendMessagesPlusResponse) String() string {
 func (*AppendMessagesPlusResponse) ProtoMessage() {}
 
 func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -401,7 +476,7 @@ func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *AppendMessagesPlusResponse) GetResults() []*AppendMessageResponse {
@@ -429,7 +504,7 @@ type GetMessagesRequest struct {
 
 func (x *GetMessagesRequest) Reset() {
 	*x = GetMessagesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -441,7 +516,7 @@ func (x *GetMessagesRequest) String() string {
 func (*GetMessagesRequest) ProtoMessage() {}
 
 func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -454,7 +529,7 @@ func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetMessagesRequest) GetConversation() string {
@@ -502,7 +577,7 @@ type GetMessagesResponse struct {
 
 func (x *GetMessagesResponse) Reset() {
 	*x = GetMessagesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -514,7 +589,7 @@ func (x *GetMessagesResponse) String() string {
 func (*GetMessagesResponse) ProtoMessage() {}
 
 func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -527,7 +602,7 @@ func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetMessagesResponse) GetMessages() []*Message {
@@ -558,7 +633,7 @@ type GetMessagesByTimeRequest struct {
 
 func (x *GetMessagesByTimeRequest) Reset() {
 	*x = GetMessagesByTimeRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +645,7 @@ func (x *GetMessagesByTimeRequest) String() string {
 func (*GetMessagesByTimeRequest) ProtoMessage() {}
 
 func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +658,7 @@ func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetMessagesByTimeRequest) GetConversation() string {
@@ -631,7 +706,7 @@ type GetMessagesByTimeResponse struct {
 
 func (x *GetMessagesByTimeResponse) Reset() {
 	*x = GetMessagesByTimeResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +718,7 @@ func (x *GetMessagesByTimeResponse) String() string {
 func (*GetMessagesByTimeResponse) ProtoMessage() {}
 
 func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +731,7 @@ func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetMessagesByTimeResponse) GetMessages() []*Message {
@@ -683,7 +758,7 @@ type GetMessageByClientIDRequest struct {
 
 func (x *GetMessageByClientIDRequest) Reset() {
 	*x = GetMessageByClientIDRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -695,7 +770,7 @@ func (x *GetMessageByClientIDRequest) String() string {
 func (*GetMessageByClientIDRequest) ProtoMessage() {}
 
 func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -708,7 +783,7 @@ func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageByClientIDRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageByClientIDRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetMessageByClientIDRequest) GetSenderId() int64 {
@@ -735,7 +810,7 @@ type GetConversationHeadsRequest struct {
 
 func (x *GetConversationHeadsRequest) Reset() {
 	*x = GetConversationHeadsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -747,7 +822,7 @@ func (x *GetConversationHeadsRequest) String() string {
 func (*GetConversationHeadsRequest) ProtoMessage() {}
 
 func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -760,7 +835,7 @@ func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetConversationHeadsRequest) GetConversations() []string {
@@ -780,7 +855,7 @@ type ConversationHead struct {
 
 func (x *ConversationHead) Reset() {
 	*x = ConversationHead{}
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -792,7 +867,7 @@ func (x *ConversationHead) String() string {
 func (*ConversationHead) ProtoMessage() {}
 
 func (x *ConversationHead) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -805,7 +880,7 @@ func (x *ConversationHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationHead.ProtoReflect.Descriptor instead.
 func (*ConversationHead) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ConversationHead) GetConversation() string {
@@ -831,7 +906,7 @@ type GetConversationHeadsResponse struct {
 
 func (x *GetConversationHeadsResponse) Reset() {
 	*x = GetConversationHeadsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -843,7 +918,7 @@ func (x *GetConversationHeadsResponse) String() string {
 func (*GetConversationHeadsResponse) ProtoMessage() {}
 
 func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -856,7 +931,7 @@ func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetConversationHeadsResponse) GetHeads() []*ConversationHead {
@@ -881,7 +956,7 @@ type Cursor struct {
 
 func (x *Cursor) Reset() {
 	*x = Cursor{}
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +968,7 @@ func (x *Cursor) String() string {
 func (*Cursor) ProtoMessage() {}
 
 func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +981,7 @@ func (x *Cursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
 func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Cursor) GetUserId() int64 {
@@ -966,7 +1041,7 @@ type AdvanceCursorRequest struct {
 
 func (x *AdvanceCursorRequest) Reset() {
 	*x = AdvanceCursorRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -978,7 +1053,7 @@ func (x *AdvanceCursorRequest) String() string {
 func (*AdvanceCursorRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -991,7 +1066,7 @@ func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AdvanceCursorRequest) GetUserId() int64 {
@@ -1043,7 +1118,7 @@ type AdvanceCursorsPlusRequest struct {
 
 func (x *AdvanceCursorsPlusRequest) Reset() {
 	*x = AdvanceCursorsPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1055,7 +1130,7 @@ func (x *AdvanceCursorsPlusRequest) String() string {
 func (*AdvanceCursorsPlusRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1068,7 +1143,7 @@ func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *AdvanceCursorsPlusRequest) GetCursors() []*AdvanceCursorRequest {
@@ -1094,7 +1169,7 @@ type AdvanceCursorsPlusResponse struct {
 
 func (x *AdvanceCursorsPlusResponse) Reset() {
 	*x = AdvanceCursorsPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1106,7 +1181,7 @@ func (x *AdvanceCursorsPlusResponse) String() string {
 func (*AdvanceCursorsPlusResponse) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1119,7 +1194,7 @@ func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdvanceCursorsPlusResponse) GetCursors() []*Cursor {
@@ -1142,7 +1217,7 @@ type ListCursorsRequest struct {
 
 func (x *ListCursorsRequest) Reset() {
 	*x = ListCursorsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1229,7 @@ func (x *ListCursorsRequest) String() string {
 func (*ListCursorsRequest) ProtoMessage() {}
 
 func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1242,7 @@ func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsRequest.ProtoReflect.Descriptor instead.
 func (*ListCursorsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListCursorsRequest) GetUserId() int64 {
@@ -1207,7 +1282,7 @@ type ListCursorsResponse struct {
 
 func (x *ListCursorsResponse) Reset() {
 	*x = ListCursorsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1219,7 +1294,7 @@ func (x *ListCursorsResponse) String() string {
 func (*ListCursorsResponse) ProtoMessage() {}
 
 func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1232,7 +1307,7 @@ func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsResponse.ProtoReflect.Descriptor instead.
 func (*ListCursorsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ListCursorsResponse) GetCursors() []*Cursor {
@@ -1260,7 +1335,7 @@ type SessionStartPlusRequest struct {
 
 func (x *SessionStartPlusRequest) Reset() {
 	*x = SessionStartPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1347,7 @@ func (x *SessionStartPlusRequest) String() string {
 func (*SessionStartPlusRequest) ProtoMessage() {}
 
 func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1360,7 @@ func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
@@ -1328,7 +1403,7 @@ type SessionStartPlusResponse struct {
 
 func (x *SessionStartPlusResponse) Reset() {
 	*x = SessionStartPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1340,7 +1415,7 @@ func (x *SessionStartPlusResponse) String() string {
 func (*SessionStartPlusResponse) ProtoMessage() {}
 
 func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1353,7 +1428,7 @@ func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
@@ -1407,7 +1482,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1494,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1507,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Article) GetId() int64 {
@@ -1540,7 +1615,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1552,7 +1627,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1565,7 +1640,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -1619,7 +1694,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1631,7 +1706,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1644,7 +1719,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -1676,7 +1751,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1688,7 +1763,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1701,7 +1776,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -1791,7 +1866,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1803,7 +1878,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1816,7 +1891,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -1864,7 +1939,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1876,7 +1951,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1889,7 +1964,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1920,7 +1995,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1932,7 +2007,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1945,7 +2020,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -1970,7 +2045,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2057,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2070,7 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
@@ -2012,13 +2087,19 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\a \x01(\fR\acontent\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xa9\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe3\x01\n" +
 	"\x14AppendMessageRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tsender_id\x18\x02 \x01(\x03R\bsenderId\x12\"\n" +
 	"\rclient_msg_id\x18\x03 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
-	"\acontent\x18\x05 \x01(\fR\acontent\"k\n" +
+	"\acontent\x18\x05 \x01(\fR\acontent\x128\n" +
+	"\x06change\x18\x06 \x01(\v2 .privateim.data.v1.MessageChangeR\x06change\"\\\n" +
+	"\rMessageChange\x12\x1d\n" +
+	"\n" +
+	"target_seq\x18\x01 \x01(\x03R\ttargetSeq\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
+	"\acontent\x18\x03 \x01(\fR\acontent\"k\n" +
 	"\x15AppendMessageResponse\x124\n" +
 	"\amessage\x18\x01 \x01(\v2\x1a.privateim.data.v1.MessageR\amessage\x12\x1c\n" +
 	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"`\n" +
@@ -2196,114 +2277,116 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 29)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
 	(*AppendMessageRequest)(nil),         // 2: privateim.data.v1.AppendMessageRequest
-	(*AppendMessageResponse)(nil),        // 3: privateim.data.v1.AppendMessageResponse
-	(*AppendMessagesPlusRequest)(nil),    // 4: privateim.data.v1.AppendMessagesPlusRequest
-	(*AppendMessagesPlusResponse)(nil),   // 5: privateim.data.v1.AppendMessagesPlusResponse
-	(*GetMessagesRequest)(nil),           // 6: privateim.data.v1.GetMessagesRequest
-	(*GetMessagesResponse)(nil),          // 7: privateim.data.v1.GetMessagesResponse
-	(*GetMessagesByTimeRequest)(nil),     // 8: privateim.data.v1.GetMessagesByTimeRequest
-	(*GetMessagesByTimeResponse)(nil),    // 9: privateim.data.v1.GetMessagesByTimeResponse
-	(*GetMessageByClientIDRequest)(nil),  // 10: privateim.data.v1.GetMessageByClientIDRequest
-	(*GetConversationHeadsRequest)(nil),  // 11: privateim.data.v1.GetConversationHeadsRequest
-	(*ConversationHead)(nil),             // 12: privateim.data.v1.ConversationHead
-	(*GetConversationHeadsResponse)(nil), // 13: privateim.data.v1.GetConversationHeadsResponse
-	(*Cursor)(nil),                       // 14: privateim.data.v1.Cursor
-	(*AdvanceCursorRequest)(nil),         // 15: privateim.data.v1.AdvanceCursorRequest
-	(*AdvanceCursorsPlusRequest)(nil),    // 16: privateim.data.v1.AdvanceCursorsPlusRequest
-	(*AdvanceCursorsPlusResponse)(nil),   // 17: privateim.data.v1.AdvanceCursorsPlusResponse
-	(*ListCursorsRequest)(nil),           // 18: privateim.data.v1.ListCursorsRequest
-	(*ListCursorsResponse)(nil),          // 19: privateim.data.v1.ListCursorsResponse
-	(*SessionStartPlusRequest)(nil),      // 20: privateim.data.v1.SessionStartPlusRequest
-	(*SessionStartPlusResponse)(nil),     // 21: privateim.data.v1.SessionStartPlusResponse
-	(*Article)(nil),                      // 22: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 23: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 24: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 25: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 26: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 27: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 28: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 29: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 30: google.protobuf.Timestamp
-	(*ListFriendshipsRequest)(nil),       // 31: privateim.data.v1.ListFriendshipsRequest
-	(*ListGroupsByMemberRequest)(nil),    // 32: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListFollowingRequest)(nil),         // 33: privateim.data.v1.ListFollowingRequest
-	(*ListFriendshipsResponse)(nil),      // 34: privateim.data.v1.ListFriendshipsResponse
-	(*ListGroupsResponse)(nil),           // 35: privateim.data.v1.ListGroupsResponse
-	(*ListSubscriptionsResponse)(nil),    // 36: privateim.data.v1.ListSubscriptionsResponse
+	(*MessageChange)(nil),                // 3: privateim.data.v1.MessageChange
+	(*AppendMessageResponse)(nil),        // 4: privateim.data.v1.AppendMessageResponse
+	(*AppendMessagesPlusRequest)(nil),    // 5: privateim.data.v1.AppendMessagesPlusRequest
+	(*AppendMessagesPlusResponse)(nil),   // 6: privateim.data.v1.AppendMessagesPlusResponse
+	(*GetMessagesRequest)(nil),           // 7: privateim.data.v1.GetMessagesRequest
+	(*GetMessagesResponse)(nil),          // 8: privateim.data.v1.GetMessagesResponse
+	(*GetMessagesByTimeRequest)(nil),     // 9: privateim.data.v1.GetMessagesByTimeRequest
+	(*GetMessagesByTimeResponse)(nil),    // 10: privateim.data.v1.GetMessagesByTimeResponse
+	(*GetMessageByClientIDRequest)(nil),  // 11: privateim.data.v1.GetMessageByClientIDRequest
+	(*GetConversationHeadsRequest)(nil),  // 12: privateim.data.v1.GetConversationHeadsRequest
+	(*ConversationHead)(nil),             // 13: privateim.data.v1.ConversationHead
+	(*GetConversationHeadsResponse)(nil), // 14: privateim.data.v1.GetConversationHeadsResponse
+	(*Cursor)(nil),                       // 15: privateim.data.v1.Cursor
+	(*AdvanceCursorRequest)(nil),         // 16: privateim.data.v1.AdvanceCursorRequest
+	(*AdvanceCursorsPlusRequest)(nil),    // 17: privateim.data.v1.AdvanceCursorsPlusRequest
+	(*AdvanceCursorsPlusResponse)(nil),   // 18: privateim.data.v1.AdvanceCursorsPlusResponse
+	(*ListCursorsRequest)(nil),           // 19: privateim.data.v1.ListCursorsRequest
+	(*ListCursorsResponse)(nil),          // 20: privateim.data.v1.ListCursorsResponse
+	(*SessionStartPlusRequest)(nil),      // 21: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 22: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 23: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 24: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 25: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 26: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 27: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 28: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 29: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 30: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 32: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 33: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 34: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 35: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 36: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 37: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	30, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
-	2,  // 2: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
-	3,  // 3: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
-	1,  // 4: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
-	30, // 5: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	30, // 6: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 7: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
-	12, // 8: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	30, // 9: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
-	15, // 10: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
-	14, // 11: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
-	14, // 12: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	31, // 13: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
-	32, // 14: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
-	33, // 15: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
-	18, // 16: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
-	34, // 17: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
-	35, // 18: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
-	36, // 19: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
-	19, // 20: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
-	0,  // 21: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	30, // 22: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	30, // 23: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	30, // 24: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 25: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 26: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	30, // 27: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 28: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 29: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	22, // 30: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 31: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 32: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	4,  // 33: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	6,  // 34: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	8,  // 35: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	10, // 36: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	11, // 37: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	15, // 38: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	16, // 39: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	18, // 40: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	20, // 41: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
-	23, // 42: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	24, // 43: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	25, // 44: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	26, // 45: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	28, // 46: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	3,  // 47: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	5,  // 48: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	7,  // 49: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	9,  // 50: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 51: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	13, // 52: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	14, // 53: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	17, // 54: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	19, // 55: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	21, // 56: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
-	22, // 57: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	22, // 58: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	22, // 59: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	27, // 60: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	29, // 61: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	47, // [47:62] is the sub-list for method output_type
-	32, // [32:47] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	31, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
+	1,  // 2: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
+	2,  // 3: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
+	4,  // 4: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
+	1,  // 5: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
+	31, // 6: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	31, // 7: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 8: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
+	13, // 9: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
+	31, // 10: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	16, // 11: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
+	15, // 12: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
+	15, // 13: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
+	32, // 14: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	33, // 15: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	34, // 16: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	19, // 17: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	35, // 18: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	36, // 19: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	37, // 20: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	20, // 21: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 22: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	31, // 23: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	31, // 24: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	31, // 25: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 26: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 27: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	31, // 28: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 29: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 30: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	23, // 31: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 32: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 33: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	5,  // 34: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	7,  // 35: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	9,  // 36: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	11, // 37: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	12, // 38: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	16, // 39: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	17, // 40: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	19, // 41: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	21, // 42: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	24, // 43: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	25, // 44: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	26, // 45: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	27, // 46: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	29, // 47: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	4,  // 48: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	6,  // 49: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	8,  // 50: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	10, // 51: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 52: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	14, // 53: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	15, // 54: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	18, // 55: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	20, // 56: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	22, // 57: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	23, // 58: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	23, // 59: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	23, // 60: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	28, // 61: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	30, // 62: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	48, // [48:63] is the sub-list for method output_type
+	33, // [33:48] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2314,14 +2397,14 @@ func file_data_v1_messages_proto_init() {
 	file_data_v1_friends_proto_init()
 	file_data_v1_groups_proto_init()
 	file_data_v1_subscriptions_proto_init()
-	file_data_v1_messages_proto_msgTypes[24].OneofWrappers = []any{}
+	file_data_v1_messages_proto_msgTypes[25].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   29,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
+	"go.mongodb.org/mongo-driver/v2/bson"
 	mdb "go.mongodb.org/mongo-driver/v2/mongo"
 	"go.mongodb.org/mongo-driver/v2/mongo/options"
 	"go.mongodb.org/mongo-driver/v2/mongo/readconcern"
@@ -120,6 +121,9 @@ func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan ap
 			return nil, err
 		}
 		docs := b.assign(msgs, plan, last)
+		if err := d.applyChanges(ctx, msgs, plan, b); err != nil {
+			return nil, err
+		}
 		if _, err := d.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
 			return nil, fmt.Errorf("insert messages: %w", raced(err, idxSenderCMID))
 		}
@@ -409,6 +413,46 @@ func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResul
 	}
 	if _, err := d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
 		return fmt.Errorf("move senders' read seqs: %w", raced(err, idxStateKey))
+	}
+	return nil
+}
+
+// applyChanges applies the changes of the new messages (lifecycle events:
+// a recall, an edit) to their targets in input order, inside the append
+// transaction: a refused change aborts it and nothing is stored. The
+// snapshot transaction makes a concurrent change of the same target a
+// write conflict, which WithTransaction retries and which then sees it.
+func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan appendPlan, b *appendBatch) error {
+	for i, m := range msgs {
+		c := m.Change
+		if c == nil || plan.first[i] != i || b.results[i].Duplicate {
+			continue
+		}
+		filter := bson.D{{Key: "conv", Value: m.Conversation}, {Key: "seq", Value: c.TargetSeq}}
+		var doc struct {
+			Kind string `bson:"kind"`
+		}
+		found := true
+		err := d.messages.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "kind", Value: 1}})).Decode(&doc)
+		if errors.Is(err, mdb.ErrNoDocuments) {
+			found = false
+		} else if err != nil {
+			return fmt.Errorf("read message %d to change: %w", c.TargetSeq, err)
+		}
+		if err := store.ChangeRefused(c, found, doc.Kind); err != nil {
+			return err
+		}
+		content := c.Content
+		if content == nil {
+			content = []byte{}
+		}
+		set := bson.D{{Key: "$set", Value: bson.D{
+			{Key: "kind", Value: c.Kind},
+			{Key: "content", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: content}},
+		}}}
+		if _, err := d.messages.UpdateOne(ctx, filter, set); err != nil {
+			return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+		}
 	}
 	return nil
 }

@@ -61,6 +61,11 @@ func (d *Documents) AppendMessages(ctx context.Context, msgs []store.Message) ([
 		case errors.Is(err, errDedupRace) && races+1 < maxDedupRetries:
 			races++
 			lookup = true
+		case !lookup && (errors.Is(err, store.ErrPrecondition) || errors.Is(err, store.ErrNotFound)):
+			// A refused change may be a re-sent event whose first send
+			// applied it: the attempt that looks up the keys first answers
+			// that one as a duplicate and applies nothing.
+			lookup = true
 		case isRetryable(err) && deadlocks+1 < 5:
 			deadlocks++
 		default:
@@ -142,6 +147,9 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 			}
 			results[i] = store.AppendResult{Message: m}
 			rows = append(rows, m)
+		}
+		if err := applyChanges(ctx, conn, msgs, fresh); err != nil {
+			return nil, err
 		}
 		tail, tailArgs := senderStates(rows)
 		if err := insertMessagesAndCommit(ctx, conn, rows, tail, tailArgs); err != nil {
@@ -498,4 +506,39 @@ func orEmpty[T any](s []T) []T {
 		return []T{}
 	}
 	return s
+}
+
+// applyChanges applies the changes of the new messages (lifecycle events:
+// a recall, an edit) to their targets, in input order, inside the append's
+// transaction after the counters are locked: a refused change fails the
+// append and the rollback leaves nothing stored. Lifecycle events are rare,
+// so each costs its own two round trips; plain batches pay nothing.
+func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fresh []int) error {
+	for _, i := range fresh {
+		m := msgs[i]
+		c := m.Change
+		if c == nil {
+			continue
+		}
+		var kind string
+		found := true
+		err := conn.QueryRowContext(ctx, "SELECT kind FROM messages WHERE conversation = ? AND seq = ? FOR UPDATE", m.Conversation, c.TargetSeq).Scan(&kind)
+		if errors.Is(err, sql.ErrNoRows) {
+			found = false
+		} else if err != nil {
+			return fmt.Errorf("read message %d to change: %w", c.TargetSeq, err)
+		}
+		if err := store.ChangeRefused(c, found, kind); err != nil {
+			return err
+		}
+		content := c.Content
+		if content == nil {
+			content = []byte{}
+		}
+		if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
+			c.Kind, content, m.Conversation, c.TargetSeq); err != nil {
+			return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+		}
+	}
+	return nil
 }

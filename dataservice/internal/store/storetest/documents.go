@@ -87,6 +87,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"ArticleDelete", testArticleDelete},
 		{"ArticleDeleteConditional", testArticleDeleteConditional},
 	}
+	tests = append(tests, changeTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, &docFixture{s: newStore(t), ctx: t.Context()})

@@ -1,0 +1,180 @@
+package storetest
+
+// Lifecycle events (issue 15): an appended message with a Change rewrites an
+// earlier message of its conversation in the same transaction.
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/privateim/privateim/dataservice/internal/store"
+)
+
+var changeTests = []struct {
+	name string
+	fn   func(t *testing.T, f *docFixture)
+}{
+	{"ChangeAppliesWithTheEvent", testChangeAppliesWithTheEvent},
+	{"ChangeNotAppliedByADuplicate", testChangeNotAppliedByADuplicate},
+	{"ChangeOfRecalledRefused", testChangeOfRecalledRefused},
+	{"ChangeOfUnknownSeqRefused", testChangeOfUnknownSeqRefused},
+	{"ChangeRefusedFailsTheBatch", testChangeRefusedFailsTheBatch},
+	{"ConcurrentRecallsOneWins", testConcurrentRecallsOneWins},
+}
+
+// event is a message of sender in conv that changes message target.
+func (f *docFixture) event(conv string, sender int64, client string, target int64, kind, content string) store.Message {
+	m := f.msg(conv, sender, client)
+	m.Kind = "edit"
+	m.Content = []byte(`{"kind":"edit","target_seq":1}`)
+	m.Change = &store.MessageChange{TargetSeq: target, Kind: kind, Content: []byte(content)}
+	return m
+}
+
+// stored is the message conv holds at seq.
+func (f *docFixture) stored(t *testing.T, conv string, seq int64) store.Message {
+	t.Helper()
+	for _, m := range f.all(t, conv) {
+		if m.Seq == seq {
+			return m
+		}
+	}
+	t.Fatalf("%s holds no seq %d", conv, seq)
+	return store.Message{}
+}
+
+func wantContent(t *testing.T, what string, m store.Message, kind, content string) {
+	t.Helper()
+	if m.Kind != kind || !bytes.Equal(m.Content, []byte(content)) {
+		t.Errorf("%s: kind %q content %s, want %q %s", what, m.Kind, m.Content, kind, content)
+	}
+}
+
+func testChangeAppliesWithTheEvent(t *testing.T, f *docFixture) {
+	one := f.appendOne(t, f.msg("c", 1, "a")).Message
+	two := f.appendOne(t, f.msg("c", 2, "b")).Message
+	ev := f.appendOne(t, f.event("c", 1, "e", 1, "text", `{"kind":"text","text":"new","edited_at":5}`))
+	if ev.Duplicate || ev.Message.Seq != 3 {
+		t.Fatalf("event: seq %d duplicate %v, want seq 3, new", ev.Message.Seq, ev.Duplicate)
+	}
+	changed := f.stored(t, "c", 1)
+	wantContent(t, "the target", changed, "text", `{"kind":"text","text":"new","edited_at":5}`)
+	if changed.ID != one.ID || changed.SenderID != 1 || changed.ClientMsgID != "a" || !changed.CreatedAt.Equal(one.CreatedAt) {
+		t.Errorf("the target's identity changed: %s, was %s", showMessage(changed), showMessage(one))
+	}
+	wantMessage(t, "the other message", f.stored(t, "c", 2), two)
+	wantContent(t, "the event", f.stored(t, "c", 3), "edit", `{"kind":"edit","target_seq":1}`)
+	// A recall replaces the content with its tombstone.
+	f.appendOne(t, f.event("c", 1, "r", 1, store.KindRecalled, `{"kind":"recalled","by":"1"}`))
+	wantContent(t, "the recalled target", f.stored(t, "c", 1), store.KindRecalled, `{"kind":"recalled","by":"1"}`)
+	if got := f.heads(t, "c"); got[0] != 4 {
+		t.Errorf("head %d, want 4", got[0])
+	}
+}
+
+func testChangeNotAppliedByADuplicate(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	first := f.appendOne(t, f.event("c", 1, "e", 1, "text", `{"text":"one"}`))
+	again := f.appendOne(t, f.event("c", 1, "e", 1, "text", `{"text":"two"}`))
+	if !again.Duplicate || again.Message.Seq != first.Message.Seq {
+		t.Fatalf("re-sent event: seq %d duplicate %v, want seq %d duplicate", again.Message.Seq, again.Duplicate, first.Message.Seq)
+	}
+	wantContent(t, "the target", f.stored(t, "c", 1), "text", `{"text":"one"}`)
+	// A re-sent recall of a recalled message is a duplicate, not refused.
+	rec := f.appendOne(t, f.event("c", 1, "r", 1, store.KindRecalled, `{"kind":"recalled"}`))
+	rec2 := f.appendOne(t, f.event("c", 1, "r", 1, store.KindRecalled, `{"kind":"recalled"}`))
+	if !rec2.Duplicate || rec2.Message.Seq != rec.Message.Seq {
+		t.Errorf("re-sent recall: seq %d duplicate %v, want seq %d duplicate", rec2.Message.Seq, rec2.Duplicate, rec.Message.Seq)
+	}
+	if got := f.heads(t, "c"); got[0] != 3 {
+		t.Errorf("head %d, want 3", got[0])
+	}
+}
+
+// refused appends m, wants it refused with want, and nothing of it stored:
+// the head stays, the target keeps kind and content, the key is free.
+func (f *docFixture) refused(t *testing.T, want error, msgs ...store.Message) {
+	t.Helper()
+	conv := msgs[0].Conversation
+	head := f.heads(t, conv)[0]
+	before := f.all(t, conv)
+	_, err := f.s.AppendMessages(f.ctx, msgs)
+	if !errors.Is(err, want) {
+		t.Fatalf("AppendMessages: %v, want %v", err, want)
+	}
+	if got := f.heads(t, conv)[0]; got != head {
+		t.Errorf("head %d after a refused change, want %d", got, head)
+	}
+	after := f.all(t, conv)
+	if len(after) != len(before) {
+		t.Fatalf("%d messages after a refused change, want %d", len(after), len(before))
+	}
+	for i := range before {
+		wantMessage(t, "after a refused change", after[i], before[i])
+	}
+	for _, m := range msgs {
+		if _, err := f.s.GetMessageByClientID(f.ctx, m.SenderID, m.ClientMsgID); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("key %q of a refused batch: %v, want not found", m.ClientMsgID, err)
+		}
+	}
+}
+
+func testChangeOfRecalledRefused(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.event("c", 1, "r", 1, store.KindRecalled, `{"kind":"recalled","by":"1"}`))
+	f.refused(t, store.ErrPrecondition, f.event("c", 1, "e", 1, "text", `{"text":"back"}`))
+	f.refused(t, store.ErrPrecondition, f.event("c", 9, "r2", 1, store.KindRecalled, `{"kind":"recalled","by":"9"}`))
+	var pe *store.PreconditionError
+	_, err := f.s.AppendMessages(f.ctx, []store.Message{f.event("c", 1, "e2", 1, "text", `{}`)})
+	if !errors.As(err, &pe) || pe.Reason == "" {
+		t.Errorf("change of a recalled message: %v, want a *PreconditionError with a reason", err)
+	}
+}
+
+func testChangeOfUnknownSeqRefused(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.msg("other", 1, "b"))
+	f.refused(t, store.ErrNotFound, f.event("c", 1, "e", 5, "text", `{}`))
+	// The seq of another conversation is not this one's.
+	f.appendOne(t, f.msg("other", 1, "b2"))
+	f.refused(t, store.ErrNotFound, f.event("c", 1, "e", 2, "text", `{}`))
+}
+
+func testChangeRefusedFailsTheBatch(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.event("c", 1, "r", 1, store.KindRecalled, `{}`))
+	f.appendOne(t, f.msg("c", 1, "b"))
+	f.refused(t, store.ErrPrecondition,
+		f.msg("c", 2, "plain"),
+		f.event("c", 1, "e", 3, "text", `{"text":"fine"}`),
+		f.event("c", 1, "e2", 1, "text", `{"text":"refused"}`))
+	wantContent(t, "the target of the good change", f.stored(t, "c", 3), "text", `{"text":"b"}`)
+}
+
+func testConcurrentRecallsOneWins(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	const n = 8
+	var won, lost int
+	errs := make([]error, n)
+	_ = parallel(n, func(i int) error {
+		_, errs[i] = f.s.AppendMessages(f.ctx, []store.Message{f.event("c", int64(i+1), "r", 1, store.KindRecalled, `{"kind":"recalled"}`)})
+		return nil
+	})
+	for i, err := range errs {
+		switch {
+		case err == nil:
+			won++
+		case errors.Is(err, store.ErrPrecondition):
+			lost++
+		default:
+			t.Errorf("recall %d: %v", i, err)
+		}
+	}
+	if won != 1 || lost != n-1 {
+		t.Errorf("%d recalls stored, %d refused; want 1 and %d", won, lost, n-1)
+	}
+	if got := f.heads(t, "c"); got[0] != 2 {
+		t.Errorf("head %d, want 2", got[0])
+	}
+}

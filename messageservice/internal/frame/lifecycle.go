@@ -1,0 +1,114 @@
+package frame
+
+// Lifecycle frames (issue 15): a client changes one of its conversation's
+// messages. Each change is stored as an event of its own seq in the same
+// conversation (docs/websocket.md, "Message lifecycle").
+
+import "unicode/utf8"
+
+// Content kinds of lifecycle events and of a recalled message.
+const (
+	KindRecall   = "recall"   // the event of a recall
+	KindEdit     = "edit"     // the event of an edit
+	KindRecalled = "recalled" // a recalled message's tombstone
+)
+
+type (
+	// Recall removes the content of message Seq of Conversation for
+	// everyone.
+	Recall struct {
+		ClientMsgID  string
+		Conversation string
+		Seq          int64
+	}
+	// Edit replaces the text of message Seq of Conversation.
+	Edit struct {
+		ClientMsgID  string
+		Conversation string
+		Seq          int64
+		Text         string
+	}
+)
+
+// Events, the content of the stored lifecycle messages.
+type (
+	// RecallEvent is the content of a recall event.
+	RecallEvent struct {
+		Kind      string `json:"kind"` // "recall"
+		TargetSeq int64  `json:"target_seq"`
+		By        string `json:"by"`
+	}
+	// EditEvent is the content of an edit event.
+	EditEvent struct {
+		Kind      string `json:"kind"` // "edit"
+		TargetSeq int64  `json:"target_seq"`
+		Text      string `json:"text"`
+		EditedAt  int64  `json:"edited_at"` // unix ms
+	}
+	// Recalled is the tombstone a recalled message's content becomes.
+	Recalled struct {
+		Kind string `json:"kind"` // "recalled"
+		By   string `json:"by"`
+	}
+)
+
+// lifecycle reads the fields every lifecycle frame has; errors carry the
+// client_msg_id once it is valid.
+func lifecycle(w *wire) (id, conv string, seq int64, err error) {
+	if w.ClientMsgID != nil {
+		id = *w.ClientMsgID
+	}
+	if n := len(id); n < 1 || n > MaxClientMsgID || !utf8.ValidString(id) {
+		return "", "", 0, bad("client_msg_id must be 1..%d bytes of UTF-8", MaxClientMsgID)
+	}
+	fail := func(e *Error) (string, string, int64, error) {
+		e.ClientMsgID = id
+		return "", "", 0, e
+	}
+	if w.Conversation == nil {
+		return fail(bad("conversation is missing"))
+	}
+	if err := conversation(*w.Conversation); err != nil {
+		e := err.(*Error)
+		return fail(&Error{Code: e.Code, Message: e.Message})
+	}
+	if w.Seq == nil || *w.Seq < 1 {
+		return fail(bad("seq must be a number >= 1"))
+	}
+	return id, *w.Conversation, *w.Seq, nil
+}
+
+func decodeRecall(w *wire) (*Recall, error) {
+	id, conv, seq, err := lifecycle(w)
+	if err != nil {
+		return nil, err
+	}
+	return &Recall{ClientMsgID: id, Conversation: conv, Seq: seq}, nil
+}
+
+func decodeEdit(w *wire) (*Edit, error) {
+	id, conv, seq, err := lifecycle(w)
+	if err != nil {
+		return nil, err
+	}
+	if w.Text == nil || *w.Text == "" || !utf8.ValidString(*w.Text) || utf8.RuneCountInString(*w.Text) > MaxText {
+		e := bad("text must be 1..%d characters of UTF-8", MaxText)
+		e.ClientMsgID = id
+		return nil, e
+	}
+	return &Edit{ClientMsgID: id, Conversation: conv, Seq: seq, Text: *w.Text}, nil
+}
+
+// ClientID is the client_msg_id of a decoded send, recall or edit frame, ""
+// for other frames: error frames answering them carry it.
+func ClientID(f any) string {
+	switch f := f.(type) {
+	case *Send:
+		return f.ClientMsgID
+	case *Recall:
+		return f.ClientMsgID
+	case *Edit:
+		return f.ClientMsgID
+	}
+	return ""
+}

@@ -16,7 +16,7 @@ MODULES = $(shell go list -m -f '{{.Dir}}' | sed 's|^$(CURDIR)/||')
 # .dev/env holds the MYSQL_DSN that scripts/provision.sh chose.
 WITH_ENV = set -a; . ./.dev/env; set +a
 
-.PHONY: help run test test-faults load soak lint generate generate-check tidy-check certs provision search-deps db-stop clean
+.PHONY: help run test test-faults load soak lint generate generate-check tidy-check vulncheck certs provision search-deps db-stop clean
 
 help:
 	@echo 'make run             start the dev stack (provisions MySQL, makes certs); Ctrl-C stops it'
@@ -28,6 +28,7 @@ help:
 	@echo 'make generate        regenerate protos/ Go code'
 	@echo 'make generate-check  fail when the committed generated code is stale'
 	@echo 'make tidy-check      fail when a go.mod/go.sum is not tidy (GOWORK=off)'
+	@echo 'make vulncheck       govulncheck over every module, offline, with a database built from the module proxy'
 	@echo 'make certs           make the dev CA and certificates in certs/'
 	@echo 'make provision       install what is missing, find or start MySQL'
 	@echo 'make search-deps     build .dev/bin/zincsearch (once) for the Elasticsearch adapter tests'
@@ -113,6 +114,13 @@ tidy-check:
 		(cd "$$m" && GOWORK=off go mod tidy -diff) || { echo "tidy-check: run 'go mod tidy' in $$m" >&2; fail=1; }; \
 	done; \
 	if [ $$fail = 0 ]; then echo 'tidy-check: every go.mod is tidy'; fi; exit $$fail
+
+# govulncheck without vuln.go.dev: the database is built once from the
+# golang.org/x/vulndb module (docs/security.md, "Dependencies"). Not part of
+# `make test`: a warm run scans for minutes. Exit 3 when vulnerable code is
+# called.
+vulncheck:
+	@bash scripts/govulncheck.sh
 
 # zincsearch stands in for Elasticsearch in the search tests (which also call
 # the script themselves); built once from the Go module proxy, see the script.

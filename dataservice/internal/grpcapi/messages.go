@@ -47,7 +47,23 @@ func (c *checker) appendRequest(prefix string, r *datav1.AppendMessageRequest) {
 			c.add(prefix+"change.content", "at most %d bytes", maxContentBytes)
 		}
 	}
+	if re := r.GetReaction(); re != nil {
+		if re.GetTargetSeq() < 1 {
+			c.add(prefix+"reaction.target_seq", "must be >= 1")
+		}
+		if re.GetUserId() < 1 {
+			c.add(prefix+"reaction.user_id", "must be >= 1")
+		}
+		c.key(prefix+"reaction.emoji", re.GetEmoji(), maxEmojiBytes)
+		if r.GetChange() != nil {
+			c.add(prefix+"reaction", "a message changes or reacts, not both")
+		}
+	}
 }
+
+// maxEmojiBytes bounds a reaction's emoji (a sequence of code points: flags,
+// skin tones and joiners make one emoji several).
+const maxEmojiBytes = 64
 
 func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Time) store.Message {
 	return store.Message{
@@ -59,7 +75,15 @@ func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Tim
 		Content:      r.GetContent(),
 		CreatedAt:    now,
 		Change:       change(r.GetChange()),
+		Reaction:     reaction(r.GetReaction()),
 	}
+}
+
+func reaction(r *datav1.Reaction) *store.Reaction {
+	if r == nil {
+		return nil
+	}
+	return &store.Reaction{TargetSeq: r.GetTargetSeq(), UserID: r.GetUserId(), Emoji: r.GetEmoji(), Remove: r.GetRemove()}
 }
 
 func change(c *datav1.MessageChange) *store.MessageChange {
@@ -125,6 +149,7 @@ func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesR
 	if r.GetBeforeSeq() > 0 && r.GetBeforeSeq() <= r.GetAfterSeq() {
 		c.add("before_seq", "must be greater than after_seq")
 	}
+	c.nonNegative("reactions_viewer", r.GetReactionsViewer())
 	limit := c.limit(r.GetLimit())
 	if err := c.err(); err != nil {
 		return nil, err
@@ -139,7 +164,29 @@ func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesR
 	if err != nil {
 		return nil, s.fail(ctx, "get messages", err)
 	}
-	return &datav1.GetMessagesResponse{Messages: messagesPB(msgs), HasMore: more}, nil
+	out := &datav1.GetMessagesResponse{Messages: messagesPB(msgs), HasMore: more}
+	if v := r.GetReactionsViewer(); v > 0 && len(msgs) > 0 {
+		seqs := make([]int64, len(msgs))
+		for i, m := range msgs {
+			seqs[i] = m.Seq
+		}
+		rs, err := s.docs.Reactions(ctx, r.GetConversation(), seqs, v)
+		if err != nil {
+			return nil, s.fail(ctx, "get reactions", err)
+		}
+		for _, seq := range seqs {
+			counts := rs[seq]
+			if len(counts) == 0 {
+				continue
+			}
+			mr := &datav1.MessageReactions{Seq: seq, Counts: make([]*datav1.ReactionCount, len(counts))}
+			for i, rc := range counts {
+				mr.Counts[i] = &datav1.ReactionCount{Emoji: rc.Emoji, Count: rc.Count, Me: rc.Me}
+			}
+			out.Reactions = append(out.Reactions, mr)
+		}
+	}
+	return out, nil
 }
 
 func (s *messagesServer) GetMessagesByTime(ctx context.Context, r *datav1.GetMessagesByTimeRequest) (*datav1.GetMessagesByTimeResponse, error) {

@@ -525,6 +525,29 @@ func badCases() []badCase {
 			}))
 			return err
 		}),
+		ia("AppendMessage/reaction without emoji", "reaction.emoji", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Reaction = &datav1.Reaction{TargetSeq: 1, UserId: 1}
+			}))
+			return err
+		}),
+		ia("AppendMessage/reaction without user", "reaction.user_id", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Reaction = &datav1.Reaction{TargetSeq: 1, Emoji: "x"}
+			}))
+			return err
+		}),
+		ia("AppendMessage/reaction and change", "reaction", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Reaction = &datav1.Reaction{TargetSeq: 1, UserId: 1, Emoji: "x"}
+				r.Change = &datav1.MessageChange{TargetSeq: 1, Kind: "text"}
+			}))
+			return err
+		}),
+		ia("GetMessages/negative reactions viewer", "reactions_viewer", func(ctx C, e *E) error {
+			_, err := e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: "c", ReactionsViewer: -1})
+			return err
+		}),
 		nf("AppendMessage/change of an unknown seq", func(ctx C, e *E) error {
 			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
 				r.Conversation = "u:1:99999"

@@ -495,12 +495,65 @@ type Message struct {
 	// Change (appends only, never read back) is what a lifecycle event
 	// does to an earlier message of its conversation.
 	Change *MessageChange
+	// Reaction (appends only, never read back) is what a reaction event
+	// adds or removes, in the append's transaction.
+	Reaction *Reaction
+}
+
+// Reaction adds (Remove: removes) UserID's Emoji on message TargetSeq of
+// the appended message's conversation: one per (user, message, emoji), at
+// most MaxReactionEmoji distinct emoji per message. A recall removes the
+// message's reactions.
+type Reaction struct {
+	TargetSeq int64
+	UserID    int64
+	Emoji     string
+	Remove    bool
+}
+
+// MaxReactionEmoji is how many distinct emoji a message holds.
+const MaxReactionEmoji = 20
+
+// The reasons of a refused reaction (PreconditionError.Reason; callers
+// across gRPC tell them apart by these words).
+const (
+	ReasonReacted      = "already reacted"
+	ReasonNotReacted   = "not reacted"
+	ReasonTooManyEmoji = "at most 20 distinct emoji"
+)
+
+// ReactionRefused returns the error of a reaction AppendMessages refuses,
+// given what the target holds: whether it exists and its kind, whether
+// the user reacted with this emoji, whether anyone did, and how many
+// distinct emoji it has; nil when the reaction may apply.
+func ReactionRefused(r *Reaction, found bool, kind string, mine, emojiThere bool, distinct int) error {
+	if err := ChangeRefused(&MessageChange{TargetSeq: r.TargetSeq}, found, kind); err != nil {
+		return err
+	}
+	switch {
+	case !r.Remove && mine:
+		return Preconditionf("%s with %s", ReasonReacted, r.Emoji)
+	case r.Remove && !mine:
+		return Preconditionf("%s with %s", ReasonNotReacted, r.Emoji)
+	case !r.Remove && !emojiThere && distinct >= MaxReactionEmoji:
+		return Preconditionf("%s per message", ReasonTooManyEmoji)
+	}
+	return nil
+}
+
+// ReactionCount is one emoji's reactions on a message: how many users,
+// and whether the viewer is one.
+type ReactionCount struct {
+	Emoji string
+	Count int64
+	Me    bool
 }
 
 // MessageChange replaces the kind and content of message TargetSeq of the
 // appended message's conversation, in the append's transaction: the event
 // and the change are stored together or not at all. A message of kind
-// KindRecalled never changes again.
+// KindRecalled never changes again; a change to KindRecalled drops the
+// message's reactions.
 type MessageChange struct {
 	TargetSeq int64
 	Kind      string
@@ -670,6 +723,10 @@ type Documents interface {
 	GetMessages(ctx context.Context, r MessageRange) (msgs []Message, hasMore bool, err error)
 	GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p Page) (msgs []Message, next string, err error)
 	GetMessageByClientID(ctx context.Context, senderID int64, clientMsgID string) (Message, error)
+	// Reactions returns the reactions of the messages seqs of conversation
+	// that have any, per seq: emoji in the order of their first reaction
+	// (then by emoji), Me for viewer's.
+	Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]ReactionCount, error)
 	// ConversationHeads returns the last seq of each conversation, 0 when none, in input order.
 	ConversationHeads(ctx context.Context, conversations []string) ([]int64, error)
 

@@ -70,13 +70,16 @@ func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
 	}
 	// Below the member's join seq is clamped, not refused: the history
 	// simply starts where the member's does.
-	msgs, more, err := ss.svc.store.Messages(ctx, f.Conversation, max(f.AfterSeq, floor-1), f.Limit)
+	msgs, reactions, more, err := ss.svc.store.History(ctx, f.Conversation, max(f.AfterSeq, floor-1), f.Limit, ss.user)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", f.Conversation, err)
 	}
 	h := frame.History{Type: "history", Conversation: f.Conversation, Messages: make([]frame.Message, len(msgs)), HasMore: more}
 	for i, m := range msgs {
 		h.Messages[i] = messageFrame(m, "")
+		for _, rc := range reactions[m.Seq] {
+			h.Messages[i].Reactions = append(h.Messages[i].Reactions, frame.ReactionCount{Emoji: rc.Emoji, Count: rc.Count, Me: rc.Me})
+		}
 	}
 	return frame.Marshal(h), nil
 }

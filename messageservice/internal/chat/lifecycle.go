@@ -112,7 +112,7 @@ func (ss *Session) target(ctx context.Context, name string, seq int64) ([]int64,
 	switch {
 	case t.Kind == frame.KindRecalled:
 		return receivers, t, ErrRecalled
-	case t.SenderID == 0 || t.Kind == frame.KindRecall || t.Kind == frame.KindEdit:
+	case t.SenderID == 0 || lifecycleKind(t.Kind):
 		return receivers, t, ErrNotChangeable
 	}
 	return receivers, t, nil
@@ -198,7 +198,7 @@ func (ss *Session) refuse(ctx context.Context, clientMsgID, name string, receive
 		reply(nil, refused)
 	case err != nil:
 		reply(nil, fmt.Errorf("look up %q: %w", clientMsgID, err))
-	case m.Conversation != name || (m.Kind != frame.KindRecall && m.Kind != frame.KindEdit):
+	case m.Conversation != name || !lifecycleKind(m.Kind):
 		reply(nil, refused)
 	default:
 		ss.submit(ctx, receivers, AppendRequest{

@@ -90,6 +90,9 @@ func (st *seqStore) Followers(context.Context, int64) ([]int64, bool, error) {
 func (st *seqStore) Messages(context.Context, string, int64, int) ([]Message, bool, error) {
 	return nil, false, nil
 }
+func (st *seqStore) History(context.Context, string, int64, int, int64) ([]Message, map[int64][]ReactionCount, bool, error) {
+	return nil, nil, false, nil
+}
 func (st *seqStore) MessageByClientID(context.Context, int64, string) (Message, error) {
 	return Message{}, ErrNotFound
 }

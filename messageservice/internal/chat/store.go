@@ -97,6 +97,26 @@ type AppendRequest struct {
 	// Change (lifecycle events) rewrites an earlier message of the
 	// conversation in the append's transaction (lifecycle.go).
 	Change *Change
+	// Reaction (reaction events) adds or removes a reaction in the
+	// append's transaction (reactions.go).
+	Reaction *Reaction
+}
+
+// Reaction adds (Remove: removes) User's Emoji on message TargetSeq. The
+// store refuses it with ErrNotFound, ErrRecalled, ErrReacted, ErrNotReacted
+// or ErrTooManyEmoji, storing nothing.
+type Reaction struct {
+	TargetSeq int64
+	User      int64
+	Emoji     string
+	Remove    bool
+}
+
+// ReactionCount is one emoji's reactions on a message.
+type ReactionCount struct {
+	Emoji string
+	Count int64
+	Me    bool
 }
 
 // Change replaces the kind and content of message TargetSeq. The store
@@ -140,6 +160,9 @@ type Store interface {
 	// MessageByClientID is the message user stored with clientMsgID;
 	// ErrNotFound when none.
 	MessageByClientID(ctx context.Context, user int64, clientMsgID string) (Message, error)
+	// History is Messages with the messages' reactions (by seq, those
+	// that have any) as viewer sees them.
+	History(ctx context.Context, conversation string, after int64, limit int, viewer int64) ([]Message, map[int64][]ReactionCount, bool, error)
 	// Messages after seq after, in seq order, at most limit.
 	Messages(ctx context.Context, conversation string, after int64, limit int) ([]Message, bool, error)
 	// Heads are the last seqs of the conversations (absent: none).

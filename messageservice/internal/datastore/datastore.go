@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -163,12 +164,54 @@ func message(m *datav1.Message) chat.Message {
 	}
 }
 
+// refusedChange is the chat error of an append the DataService refused
+// with FailedPrecondition: a lifecycle event's target was recalled, or a
+// reaction broke a rule, told apart by the words messages.proto gives.
+func refusedChange(reason string) error {
+	for _, r := range []struct {
+		words string
+		err   error
+	}{
+		{"already reacted", chat.ErrReacted},
+		{"not reacted", chat.ErrNotReacted},
+		{"distinct emoji", chat.ErrTooManyEmoji},
+	} {
+		if strings.Contains(reason, r.words) {
+			return r.err
+		}
+	}
+	return chat.ErrRecalled
+}
+
+// History reads up to limit messages after seq after with their reactions
+// as viewer sees them.
+func (c *Client) History(ctx context.Context, conv string, after int64, limit int, viewer int64) ([]chat.Message, map[int64][]chat.ReactionCount, bool, error) {
+	resp, err := c.messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: conv, AfterSeq: after, Limit: int32(limit), ReactionsViewer: viewer})
+	if err != nil {
+		return nil, nil, false, translate("GetMessages", err)
+	}
+	out := make([]chat.Message, len(resp.GetMessages()))
+	for i, m := range resp.GetMessages() {
+		out[i] = message(m)
+	}
+	rs := make(map[int64][]chat.ReactionCount, len(resp.GetReactions()))
+	for _, mr := range resp.GetReactions() {
+		for _, rc := range mr.GetCounts() {
+			rs[mr.GetSeq()] = append(rs[mr.GetSeq()], chat.ReactionCount{Emoji: rc.GetEmoji(), Count: rc.GetCount(), Me: rc.GetMe()})
+		}
+	}
+	return out, rs, resp.GetHasMore(), nil
+}
+
 func appendRequest(r chat.AppendRequest) *datav1.AppendMessageRequest {
 	m := &datav1.AppendMessageRequest{
 		Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
 	}
 	if c := r.Change; c != nil {
 		m.Change = &datav1.MessageChange{TargetSeq: c.TargetSeq, Kind: c.Kind, Content: c.Content}
+	}
+	if x := r.Reaction; x != nil {
+		m.Reaction = &datav1.Reaction{TargetSeq: x.TargetSeq, UserId: x.User, Emoji: x.Emoji, Remove: x.Remove}
 	}
 	return m
 }
@@ -186,9 +229,8 @@ func (c *Client) MessageByClientID(ctx context.Context, user int64, clientMsgID 
 func (c *Client) Append(ctx context.Context, r chat.AppendRequest) (chat.Message, bool, error) {
 	resp, err := c.messages.AppendMessage(ctx, appendRequest(r))
 	if err != nil {
-		if status.Code(err) == codes.FailedPrecondition {
-			// The only precondition of an append: its change's target was recalled.
-			return chat.Message{}, false, fmt.Errorf("AppendMessage: %w", chat.ErrRecalled)
+		if st, ok := status.FromError(err); ok && st.Code() == codes.FailedPrecondition {
+			return chat.Message{}, false, fmt.Errorf("AppendMessage: %w", refusedChange(st.Message()))
 		}
 		return chat.Message{}, false, translate("AppendMessage", err)
 	}

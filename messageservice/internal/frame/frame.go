@@ -104,7 +104,8 @@ type wire struct {
 	Seq          *int64           `json:"seq"`
 	AfterSeq     *int64           `json:"after_seq"`
 	Limit        *int             `json:"limit"`
-	Text         *string          `json:"text"` // edit
+	Text         *string          `json:"text"`  // edit
+	Emoji        *string          `json:"emoji"` // react, unreact
 }
 
 // Decode reads one client frame: *Send, *Ack, *Sync, *Read, *Typing, *Recall, *Edit or *Ping, or a
@@ -178,6 +179,12 @@ func Decode(b []byte) (any, error) {
 			return nil, err
 		}
 		return e, nil
+	case "react", "unreact":
+		r, err := decodeReact(&w, w.Type == "unreact")
+		if err != nil {
+			return nil, err
+		}
+		return r, nil
 	case "ping":
 		return &Ping{}, nil
 	case "":

@@ -109,6 +109,66 @@ func ClientID(f any) string {
 		return f.ClientMsgID
 	case *Edit:
 		return f.ClientMsgID
+	case *React:
+		return f.ClientMsgID
 	}
 	return ""
+}
+
+// Reactions.
+const (
+	KindReact   = "react"   // the event of a reaction added
+	KindUnreact = "unreact" // the event of a reaction taken back
+	// MaxEmoji bounds a reaction's emoji in bytes (flags, skin tones and
+	// joiners make one emoji several code points).
+	MaxEmoji = 64
+)
+
+// React adds (Unreact: takes back) the user's Emoji on message Seq.
+type React struct {
+	ClientMsgID  string
+	Conversation string
+	Seq          int64
+	Emoji        string
+	Remove       bool // an unreact frame
+}
+
+// ReactEvent is the content of a react or unreact event.
+type ReactEvent struct {
+	Kind      string `json:"kind"` // "react" or "unreact"
+	TargetSeq int64  `json:"target_seq"`
+	Emoji     string `json:"emoji"`
+	User      string `json:"user"`
+}
+
+// ReactionCount is one emoji's reactions on a message in history.
+type ReactionCount struct {
+	Emoji string `json:"emoji"`
+	Count int64  `json:"count"`
+	Me    bool   `json:"me"`
+}
+
+func decodeReact(w *wire, remove bool) (*React, error) {
+	id, conv, seq, err := lifecycle(w)
+	if err != nil {
+		return nil, err
+	}
+	if w.Emoji == nil || !validEmoji(*w.Emoji) {
+		e := bad("emoji must be 1..%d bytes of UTF-8 without spaces or control characters", MaxEmoji)
+		e.ClientMsgID = id
+		return nil, e
+	}
+	return &React{ClientMsgID: id, Conversation: conv, Seq: seq, Emoji: *w.Emoji, Remove: remove}, nil
+}
+
+func validEmoji(s string) bool {
+	if s == "" || len(s) > MaxEmoji || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
 }

@@ -20,6 +20,14 @@ func TestDecodeLifecycle(t *testing.T) {
 			&Recall{ClientMsgID: "r1", Conversation: "u:1:2", Seq: 4}, "", "", ""},
 		{"edit", `{"type":"edit","client_msg_id":"e1","conversation":"g:9","seq":1,"text":"fixed"}`,
 			&Edit{ClientMsgID: "e1", Conversation: "g:9", Seq: 1, Text: "fixed"}, "", "", ""},
+		{"react", `{"type":"react","client_msg_id":"x1","conversation":"g:9","seq":2,"emoji":"👍🏽"}`,
+			&React{ClientMsgID: "x1", Conversation: "g:9", Seq: 2, Emoji: "👍🏽"}, "", "", ""},
+		{"unreact", `{"type":"unreact","client_msg_id":"x2","conversation":"g:9","seq":2,"emoji":"👍"}`,
+			&React{ClientMsgID: "x2", Conversation: "g:9", Seq: 2, Emoji: "👍", Remove: true}, "", "", ""},
+		{"react no emoji", `{"type":"react","client_msg_id":"x3","conversation":"g:9","seq":2}`, nil, CodeBadFrame, "emoji", "x3"},
+		{"react space", `{"type":"react","client_msg_id":"x4","conversation":"g:9","seq":2,"emoji":"a b"}`, nil, CodeBadFrame, "emoji", "x4"},
+		{"react long", `{"type":"react","client_msg_id":"x5","conversation":"g:9","seq":2,"emoji":"` + strings.Repeat("👍", 17) + `"}`, nil, CodeBadFrame, "emoji", "x5"},
+		{"unreact no seq", `{"type":"unreact","client_msg_id":"x6","conversation":"g:9","emoji":"👍"}`, nil, CodeBadFrame, "seq", "x6"},
 		{"recall no client id", `{"type":"recall","conversation":"u:1:2","seq":4}`, nil, CodeBadFrame, "client_msg_id", ""},
 		{"recall long client id", `{"type":"recall","client_msg_id":"` + strings.Repeat("a", 65) + `","conversation":"u:1:2","seq":4}`, nil, CodeBadFrame, "client_msg_id", ""},
 		{"recall no conversation", `{"type":"recall","client_msg_id":"r1","seq":4}`, nil, CodeBadFrame, "conversation", "r1"},
@@ -46,6 +54,10 @@ func TestDecodeLifecycle(t *testing.T) {
 					}
 				case *Edit:
 					if g, ok := got.(*Edit); !ok || *g != *w {
+						t.Fatalf("Decode = %#v, want %#v", got, w)
+					}
+				case *React:
+					if g, ok := got.(*React); !ok || *g != *w {
 						t.Fatalf("Decode = %#v, want %#v", got, w)
 					}
 				}

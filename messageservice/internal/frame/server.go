@@ -23,6 +23,8 @@ type (
 		To           Target          `json:"to"`
 		Content      json.RawMessage `json:"content"`
 		TS           int64           `json:"ts"`
+		// Reactions (history only): the message's reactions, per emoji.
+		Reactions []ReactionCount `json:"reactions,omitempty"`
 	}
 	// History answers a sync.
 	History struct {

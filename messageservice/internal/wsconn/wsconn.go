@@ -46,6 +46,8 @@ type Session interface {
 	// Recall and Edit store a lifecycle event like Send, answered the same way.
 	Recall(ctx context.Context, f *frame.Recall, reply func(sent []byte, err error))
 	Edit(ctx context.Context, f *frame.Edit, reply func(sent []byte, err error))
+	// React adds or takes back a reaction, answered the same way.
+	React(ctx context.Context, f *frame.React, reply func(sent []byte, err error))
 	// Admit counts a frame (nil: one that did not decode) against the
 	// rate limits before it is handled; a *chat.RateLimitError refuses it.
 	Admit(f any) error
@@ -511,6 +513,8 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 		c.sess.Recall(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Edit:
 		c.sess.Edit(ctx, f, c.answer(f.ClientMsgID))
+	case *frame.React:
+		c.sess.React(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Ack:
 		if err := c.sess.Ack(ctx, f); err != nil {
 			c.sendError(err, "")
@@ -578,6 +582,9 @@ var codes = []struct {
 	{chat.ErrNotEditable, frame.CodeBadFrame, "seq: only text and emoji messages are edited"},
 	{chat.ErrRecallWindow, frame.CodeForbidden, "seq: past the recall window; only group owners and admins recall later"},
 	{chat.ErrEditWindow, frame.CodeForbidden, "seq: past the edit window"},
+	{chat.ErrReacted, frame.CodeBadFrame, "emoji: you reacted with this emoji already"},
+	{chat.ErrNotReacted, frame.CodeBadFrame, "emoji: you have not reacted with this emoji"},
+	{chat.ErrTooManyEmoji, frame.CodeBadFrame, "emoji: the message has 20 distinct emoji, the most it holds"},
 }
 
 func (c *Conn) sendError(err error, clientMsgID string) {

@@ -198,7 +198,10 @@ type AppendMessageRequest struct {
 	// A lifecycle event (a recall, an edit) changes an earlier message of the
 	// same conversation in the append's own transaction: both are stored or
 	// neither. Not applied again when the message is a duplicate.
-	Change        *MessageChange `protobuf:"bytes,6,opt,name=change,proto3" json:"change,omitempty"`
+	Change *MessageChange `protobuf:"bytes,6,opt,name=change,proto3" json:"change,omitempty"`
+	// A reaction event adds or removes the reaction it names in the append's
+	// own transaction. Not applied again when the message is a duplicate.
+	Reaction      *Reaction `protobuf:"bytes,7,opt,name=reaction,proto3" json:"reaction,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -275,6 +278,203 @@ func (x *AppendMessageRequest) GetChange() *MessageChange {
 	return nil
 }
 
+func (x *AppendMessageRequest) GetReaction() *Reaction {
+	if x != nil {
+		return x.Reaction
+	}
+	return nil
+}
+
+// Reaction adds (or with remove, removes) user_id's emoji on the message
+// target_seq of the appended message's conversation: one per (user,
+// message, emoji), at most 20 distinct emoji per message. NotFound when
+// there is no such message; FailedPrecondition, its message saying which,
+// when the message was recalled ("... was recalled"), the user has
+// reacted so already ("already reacted"), has not ("not reacted"), or the
+// message has 20 other emoji ("at most 20 distinct emoji"). Nothing is
+// stored then. A recall removes the message's reactions.
+type Reaction struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TargetSeq     int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1
+	UserId        int64                  `protobuf:"varint,2,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`          // >= 1
+	Emoji         string                 `protobuf:"bytes,3,opt,name=emoji,proto3" json:"emoji,omitempty"`                           // 1..64 bytes
+	Remove        bool                   `protobuf:"varint,4,opt,name=remove,proto3" json:"remove,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Reaction) Reset() {
+	*x = Reaction{}
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Reaction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Reaction) ProtoMessage() {}
+
+func (x *Reaction) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
+func (*Reaction) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Reaction) GetTargetSeq() int64 {
+	if x != nil {
+		return x.TargetSeq
+	}
+	return 0
+}
+
+func (x *Reaction) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *Reaction) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *Reaction) GetRemove() bool {
+	if x != nil {
+		return x.Remove
+	}
+	return false
+}
+
+// The reactions of one message: per emoji, how many users and whether the
+// viewer is among them; emoji in the order of their first reaction.
+type ReactionCount struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Emoji         string                 `protobuf:"bytes,1,opt,name=emoji,proto3" json:"emoji,omitempty"`
+	Count         int64                  `protobuf:"varint,2,opt,name=count,proto3" json:"count,omitempty"`
+	Me            bool                   `protobuf:"varint,3,opt,name=me,proto3" json:"me,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReactionCount) Reset() {
+	*x = ReactionCount{}
+	mi := &file_data_v1_messages_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReactionCount) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReactionCount) ProtoMessage() {}
+
+func (x *ReactionCount) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReactionCount.ProtoReflect.Descriptor instead.
+func (*ReactionCount) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ReactionCount) GetEmoji() string {
+	if x != nil {
+		return x.Emoji
+	}
+	return ""
+}
+
+func (x *ReactionCount) GetCount() int64 {
+	if x != nil {
+		return x.Count
+	}
+	return 0
+}
+
+func (x *ReactionCount) GetMe() bool {
+	if x != nil {
+		return x.Me
+	}
+	return false
+}
+
+type MessageReactions struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Seq           int64                  `protobuf:"varint,1,opt,name=seq,proto3" json:"seq,omitempty"`
+	Counts        []*ReactionCount       `protobuf:"bytes,2,rep,name=counts,proto3" json:"counts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageReactions) Reset() {
+	*x = MessageReactions{}
+	mi := &file_data_v1_messages_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageReactions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageReactions) ProtoMessage() {}
+
+func (x *MessageReactions) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageReactions.ProtoReflect.Descriptor instead.
+func (*MessageReactions) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *MessageReactions) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *MessageReactions) GetCounts() []*ReactionCount {
+	if x != nil {
+		return x.Counts
+	}
+	return nil
+}
+
 // MessageChange replaces the kind and content of the message target_seq of
 // the appended message's conversation. NotFound when there is no such
 // message; FailedPrecondition when it was recalled (kind "recalled": a
@@ -290,7 +490,7 @@ type MessageChange struct {
 
 func (x *MessageChange) Reset() {
 	*x = MessageChange{}
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +502,7 @@ func (x *MessageChange) String() string {
 func (*MessageChange) ProtoMessage() {}
 
 func (x *MessageChange) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +515,7 @@ func (x *MessageChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageChange.ProtoReflect.Descriptor instead.
 func (*MessageChange) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MessageChange) GetTargetSeq() int64 {
@@ -351,7 +551,7 @@ type AppendMessageResponse struct {
 
 func (x *AppendMessageResponse) Reset() {
 	*x = AppendMessageResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -363,7 +563,7 @@ func (x *AppendMessageResponse) String() string {
 func (*AppendMessageResponse) ProtoMessage() {}
 
 func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -376,7 +576,7 @@ func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessageResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *AppendMessageResponse) GetMessage() *Message {
@@ -407,7 +607,7 @@ type AppendMessagesPlusRequest struct {
 
 func (x *AppendMessagesPlusRequest) Reset() {
 	*x = AppendMessagesPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +619,7 @@ func (x *AppendMessagesPlusRequest) String() string {
 func (*AppendMessagesPlusRequest) ProtoMessage() {}
 
 func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +632,7 @@ func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusRequest.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AppendMessagesPlusRequest) GetMessages() []*AppendMessageRequest {
@@ -451,7 +651,7 @@ type AppendMessagesPlusResponse struct {
 
 func (x *AppendMessagesPlusResponse) Reset() {
 	*x = AppendMessagesPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +663,7 @@ func (x *AppendMessagesPlusResponse) String() string {
 func (*AppendMessagesPlusResponse) ProtoMessage() {}
 
 func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +676,7 @@ func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AppendMessagesPlusResponse) GetResults() []*AppendMessageResponse {
@@ -497,14 +697,17 @@ type GetMessagesRequest struct {
 	Limit        int32                  `protobuf:"varint,4,opt,name=limit,proto3" json:"limit,omitempty"`
 	// When true, the newest `limit` messages of the range are returned (still
 	// in ascending seq order) and has_more tells of older ones.
-	NewestFirst   bool `protobuf:"varint,5,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	NewestFirst bool `protobuf:"varint,5,opt,name=newest_first,json=newestFirst,proto3" json:"newest_first,omitempty"`
+	// > 0: the response carries the reactions of the returned messages, with
+	// me set for this user.
+	ReactionsViewer int64 `protobuf:"varint,6,opt,name=reactions_viewer,json=reactionsViewer,proto3" json:"reactions_viewer,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *GetMessagesRequest) Reset() {
 	*x = GetMessagesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -516,7 +719,7 @@ func (x *GetMessagesRequest) String() string {
 func (*GetMessagesRequest) ProtoMessage() {}
 
 func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -529,7 +732,7 @@ func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetMessagesRequest) GetConversation() string {
@@ -567,17 +770,26 @@ func (x *GetMessagesRequest) GetNewestFirst() bool {
 	return false
 }
 
+func (x *GetMessagesRequest) GetReactionsViewer() int64 {
+	if x != nil {
+		return x.ReactionsViewer
+	}
+	return 0
+}
+
 type GetMessagesResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Messages      []*Message             `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
-	HasMore       bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Messages []*Message             `protobuf:"bytes,1,rep,name=messages,proto3" json:"messages,omitempty"`
+	HasMore  bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	// With reactions_viewer: the messages that have reactions, in seq order.
+	Reactions     []*MessageReactions `protobuf:"bytes,3,rep,name=reactions,proto3" json:"reactions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMessagesResponse) Reset() {
 	*x = GetMessagesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -589,7 +801,7 @@ func (x *GetMessagesResponse) String() string {
 func (*GetMessagesResponse) ProtoMessage() {}
 
 func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -602,7 +814,7 @@ func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetMessagesResponse) GetMessages() []*Message {
@@ -619,6 +831,13 @@ func (x *GetMessagesResponse) GetHasMore() bool {
 	return false
 }
 
+func (x *GetMessagesResponse) GetReactions() []*MessageReactions {
+	if x != nil {
+		return x.Reactions
+	}
+	return nil
+}
+
 // Messages created in [from, to), ordered by (created_at, seq), paged.
 type GetMessagesByTimeRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -633,7 +852,7 @@ type GetMessagesByTimeRequest struct {
 
 func (x *GetMessagesByTimeRequest) Reset() {
 	*x = GetMessagesByTimeRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +864,7 @@ func (x *GetMessagesByTimeRequest) String() string {
 func (*GetMessagesByTimeRequest) ProtoMessage() {}
 
 func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +877,7 @@ func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetMessagesByTimeRequest) GetConversation() string {
@@ -706,7 +925,7 @@ type GetMessagesByTimeResponse struct {
 
 func (x *GetMessagesByTimeResponse) Reset() {
 	*x = GetMessagesByTimeResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +937,7 @@ func (x *GetMessagesByTimeResponse) String() string {
 func (*GetMessagesByTimeResponse) ProtoMessage() {}
 
 func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +950,7 @@ func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetMessagesByTimeResponse) GetMessages() []*Message {
@@ -758,7 +977,7 @@ type GetMessageByClientIDRequest struct {
 
 func (x *GetMessageByClientIDRequest) Reset() {
 	*x = GetMessageByClientIDRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -770,7 +989,7 @@ func (x *GetMessageByClientIDRequest) String() string {
 func (*GetMessageByClientIDRequest) ProtoMessage() {}
 
 func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -783,7 +1002,7 @@ func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageByClientIDRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageByClientIDRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetMessageByClientIDRequest) GetSenderId() int64 {
@@ -810,7 +1029,7 @@ type GetConversationHeadsRequest struct {
 
 func (x *GetConversationHeadsRequest) Reset() {
 	*x = GetConversationHeadsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -822,7 +1041,7 @@ func (x *GetConversationHeadsRequest) String() string {
 func (*GetConversationHeadsRequest) ProtoMessage() {}
 
 func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -835,7 +1054,7 @@ func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetConversationHeadsRequest) GetConversations() []string {
@@ -855,7 +1074,7 @@ type ConversationHead struct {
 
 func (x *ConversationHead) Reset() {
 	*x = ConversationHead{}
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -867,7 +1086,7 @@ func (x *ConversationHead) String() string {
 func (*ConversationHead) ProtoMessage() {}
 
 func (x *ConversationHead) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -880,7 +1099,7 @@ func (x *ConversationHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationHead.ProtoReflect.Descriptor instead.
 func (*ConversationHead) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ConversationHead) GetConversation() string {
@@ -906,7 +1125,7 @@ type GetConversationHeadsResponse struct {
 
 func (x *GetConversationHeadsResponse) Reset() {
 	*x = GetConversationHeadsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +1137,7 @@ func (x *GetConversationHeadsResponse) String() string {
 func (*GetConversationHeadsResponse) ProtoMessage() {}
 
 func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1150,7 @@ func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetConversationHeadsResponse) GetHeads() []*ConversationHead {
@@ -956,7 +1175,7 @@ type Cursor struct {
 
 func (x *Cursor) Reset() {
 	*x = Cursor{}
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1187,7 @@ func (x *Cursor) String() string {
 func (*Cursor) ProtoMessage() {}
 
 func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1200,7 @@ func (x *Cursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
 func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Cursor) GetUserId() int64 {
@@ -1041,7 +1260,7 @@ type AdvanceCursorRequest struct {
 
 func (x *AdvanceCursorRequest) Reset() {
 	*x = AdvanceCursorRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1053,7 +1272,7 @@ func (x *AdvanceCursorRequest) String() string {
 func (*AdvanceCursorRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1066,7 +1285,7 @@ func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *AdvanceCursorRequest) GetUserId() int64 {
@@ -1118,7 +1337,7 @@ type AdvanceCursorsPlusRequest struct {
 
 func (x *AdvanceCursorsPlusRequest) Reset() {
 	*x = AdvanceCursorsPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1130,7 +1349,7 @@ func (x *AdvanceCursorsPlusRequest) String() string {
 func (*AdvanceCursorsPlusRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1143,7 +1362,7 @@ func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdvanceCursorsPlusRequest) GetCursors() []*AdvanceCursorRequest {
@@ -1169,7 +1388,7 @@ type AdvanceCursorsPlusResponse struct {
 
 func (x *AdvanceCursorsPlusResponse) Reset() {
 	*x = AdvanceCursorsPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1181,7 +1400,7 @@ func (x *AdvanceCursorsPlusResponse) String() string {
 func (*AdvanceCursorsPlusResponse) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1194,7 +1413,7 @@ func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdvanceCursorsPlusResponse) GetCursors() []*Cursor {
@@ -1217,7 +1436,7 @@ type ListCursorsRequest struct {
 
 func (x *ListCursorsRequest) Reset() {
 	*x = ListCursorsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1229,7 +1448,7 @@ func (x *ListCursorsRequest) String() string {
 func (*ListCursorsRequest) ProtoMessage() {}
 
 func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1242,7 +1461,7 @@ func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsRequest.ProtoReflect.Descriptor instead.
 func (*ListCursorsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListCursorsRequest) GetUserId() int64 {
@@ -1282,7 +1501,7 @@ type ListCursorsResponse struct {
 
 func (x *ListCursorsResponse) Reset() {
 	*x = ListCursorsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1294,7 +1513,7 @@ func (x *ListCursorsResponse) String() string {
 func (*ListCursorsResponse) ProtoMessage() {}
 
 func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1307,7 +1526,7 @@ func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsResponse.ProtoReflect.Descriptor instead.
 func (*ListCursorsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCursorsResponse) GetCursors() []*Cursor {
@@ -1335,7 +1554,7 @@ type SessionStartPlusRequest struct {
 
 func (x *SessionStartPlusRequest) Reset() {
 	*x = SessionStartPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1347,7 +1566,7 @@ func (x *SessionStartPlusRequest) String() string {
 func (*SessionStartPlusRequest) ProtoMessage() {}
 
 func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1360,7 +1579,7 @@ func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
@@ -1403,7 +1622,7 @@ type SessionStartPlusResponse struct {
 
 func (x *SessionStartPlusResponse) Reset() {
 	*x = SessionStartPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1415,7 +1634,7 @@ func (x *SessionStartPlusResponse) String() string {
 func (*SessionStartPlusResponse) ProtoMessage() {}
 
 func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1428,7 +1647,7 @@ func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
@@ -1482,7 +1701,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1494,7 +1713,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1507,7 +1726,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Article) GetId() int64 {
@@ -1615,7 +1834,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1846,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1859,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -1694,7 +1913,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1925,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1938,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -1751,7 +1970,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1763,7 +1982,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1776,7 +1995,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -1866,7 +2085,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +2097,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +2110,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -1939,7 +2158,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2170,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2183,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -1995,7 +2214,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2226,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2239,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -2045,7 +2264,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2057,7 +2276,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2070,7 +2289,7 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
@@ -2087,14 +2306,28 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\a \x01(\fR\acontent\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xe3\x01\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9c\x02\n" +
 	"\x14AppendMessageRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tsender_id\x18\x02 \x01(\x03R\bsenderId\x12\"\n" +
 	"\rclient_msg_id\x18\x03 \x01(\tR\vclientMsgId\x12\x12\n" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\x05 \x01(\fR\acontent\x128\n" +
-	"\x06change\x18\x06 \x01(\v2 .privateim.data.v1.MessageChangeR\x06change\"\\\n" +
+	"\x06change\x18\x06 \x01(\v2 .privateim.data.v1.MessageChangeR\x06change\x127\n" +
+	"\breaction\x18\a \x01(\v2\x1b.privateim.data.v1.ReactionR\breaction\"p\n" +
+	"\bReaction\x12\x1d\n" +
+	"\n" +
+	"target_seq\x18\x01 \x01(\x03R\ttargetSeq\x12\x17\n" +
+	"\auser_id\x18\x02 \x01(\x03R\x06userId\x12\x14\n" +
+	"\x05emoji\x18\x03 \x01(\tR\x05emoji\x12\x16\n" +
+	"\x06remove\x18\x04 \x01(\bR\x06remove\"K\n" +
+	"\rReactionCount\x12\x14\n" +
+	"\x05emoji\x18\x01 \x01(\tR\x05emoji\x12\x14\n" +
+	"\x05count\x18\x02 \x01(\x03R\x05count\x12\x0e\n" +
+	"\x02me\x18\x03 \x01(\bR\x02me\"^\n" +
+	"\x10MessageReactions\x12\x10\n" +
+	"\x03seq\x18\x01 \x01(\x03R\x03seq\x128\n" +
+	"\x06counts\x18\x02 \x03(\v2 .privateim.data.v1.ReactionCountR\x06counts\"\\\n" +
 	"\rMessageChange\x12\x1d\n" +
 	"\n" +
 	"target_seq\x18\x01 \x01(\x03R\ttargetSeq\x12\x12\n" +
@@ -2106,17 +2339,19 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x19AppendMessagesPlusRequest\x12C\n" +
 	"\bmessages\x18\x01 \x03(\v2'.privateim.data.v1.AppendMessageRequestR\bmessages\"`\n" +
 	"\x1aAppendMessagesPlusResponse\x12B\n" +
-	"\aresults\x18\x01 \x03(\v2(.privateim.data.v1.AppendMessageResponseR\aresults\"\xad\x01\n" +
+	"\aresults\x18\x01 \x03(\v2(.privateim.data.v1.AppendMessageResponseR\aresults\"\xd8\x01\n" +
 	"\x12GetMessagesRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tafter_seq\x18\x02 \x01(\x03R\bafterSeq\x12\x1d\n" +
 	"\n" +
 	"before_seq\x18\x03 \x01(\x03R\tbeforeSeq\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12!\n" +
-	"\fnewest_first\x18\x05 \x01(\bR\vnewestFirst\"h\n" +
+	"\fnewest_first\x18\x05 \x01(\bR\vnewestFirst\x12)\n" +
+	"\x10reactions_viewer\x18\x06 \x01(\x03R\x0freactionsViewer\"\xab\x01\n" +
 	"\x13GetMessagesResponse\x126\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1a.privateim.data.v1.MessageR\bmessages\x12\x19\n" +
-	"\bhas_more\x18\x02 \x01(\bR\ahasMore\"\xcf\x01\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\x12A\n" +
+	"\treactions\x18\x03 \x03(\v2#.privateim.data.v1.MessageReactionsR\treactions\"\xcf\x01\n" +
 	"\x18GetMessagesByTimeRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12.\n" +
 	"\x04from\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04from\x12*\n" +
@@ -2277,116 +2512,122 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
 	(*AppendMessageRequest)(nil),         // 2: privateim.data.v1.AppendMessageRequest
-	(*MessageChange)(nil),                // 3: privateim.data.v1.MessageChange
-	(*AppendMessageResponse)(nil),        // 4: privateim.data.v1.AppendMessageResponse
-	(*AppendMessagesPlusRequest)(nil),    // 5: privateim.data.v1.AppendMessagesPlusRequest
-	(*AppendMessagesPlusResponse)(nil),   // 6: privateim.data.v1.AppendMessagesPlusResponse
-	(*GetMessagesRequest)(nil),           // 7: privateim.data.v1.GetMessagesRequest
-	(*GetMessagesResponse)(nil),          // 8: privateim.data.v1.GetMessagesResponse
-	(*GetMessagesByTimeRequest)(nil),     // 9: privateim.data.v1.GetMessagesByTimeRequest
-	(*GetMessagesByTimeResponse)(nil),    // 10: privateim.data.v1.GetMessagesByTimeResponse
-	(*GetMessageByClientIDRequest)(nil),  // 11: privateim.data.v1.GetMessageByClientIDRequest
-	(*GetConversationHeadsRequest)(nil),  // 12: privateim.data.v1.GetConversationHeadsRequest
-	(*ConversationHead)(nil),             // 13: privateim.data.v1.ConversationHead
-	(*GetConversationHeadsResponse)(nil), // 14: privateim.data.v1.GetConversationHeadsResponse
-	(*Cursor)(nil),                       // 15: privateim.data.v1.Cursor
-	(*AdvanceCursorRequest)(nil),         // 16: privateim.data.v1.AdvanceCursorRequest
-	(*AdvanceCursorsPlusRequest)(nil),    // 17: privateim.data.v1.AdvanceCursorsPlusRequest
-	(*AdvanceCursorsPlusResponse)(nil),   // 18: privateim.data.v1.AdvanceCursorsPlusResponse
-	(*ListCursorsRequest)(nil),           // 19: privateim.data.v1.ListCursorsRequest
-	(*ListCursorsResponse)(nil),          // 20: privateim.data.v1.ListCursorsResponse
-	(*SessionStartPlusRequest)(nil),      // 21: privateim.data.v1.SessionStartPlusRequest
-	(*SessionStartPlusResponse)(nil),     // 22: privateim.data.v1.SessionStartPlusResponse
-	(*Article)(nil),                      // 23: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 24: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 25: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 26: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 27: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 28: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 29: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 30: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 31: google.protobuf.Timestamp
-	(*ListFriendshipsRequest)(nil),       // 32: privateim.data.v1.ListFriendshipsRequest
-	(*ListGroupsByMemberRequest)(nil),    // 33: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListFollowingRequest)(nil),         // 34: privateim.data.v1.ListFollowingRequest
-	(*ListFriendshipsResponse)(nil),      // 35: privateim.data.v1.ListFriendshipsResponse
-	(*ListGroupsResponse)(nil),           // 36: privateim.data.v1.ListGroupsResponse
-	(*ListSubscriptionsResponse)(nil),    // 37: privateim.data.v1.ListSubscriptionsResponse
+	(*Reaction)(nil),                     // 3: privateim.data.v1.Reaction
+	(*ReactionCount)(nil),                // 4: privateim.data.v1.ReactionCount
+	(*MessageReactions)(nil),             // 5: privateim.data.v1.MessageReactions
+	(*MessageChange)(nil),                // 6: privateim.data.v1.MessageChange
+	(*AppendMessageResponse)(nil),        // 7: privateim.data.v1.AppendMessageResponse
+	(*AppendMessagesPlusRequest)(nil),    // 8: privateim.data.v1.AppendMessagesPlusRequest
+	(*AppendMessagesPlusResponse)(nil),   // 9: privateim.data.v1.AppendMessagesPlusResponse
+	(*GetMessagesRequest)(nil),           // 10: privateim.data.v1.GetMessagesRequest
+	(*GetMessagesResponse)(nil),          // 11: privateim.data.v1.GetMessagesResponse
+	(*GetMessagesByTimeRequest)(nil),     // 12: privateim.data.v1.GetMessagesByTimeRequest
+	(*GetMessagesByTimeResponse)(nil),    // 13: privateim.data.v1.GetMessagesByTimeResponse
+	(*GetMessageByClientIDRequest)(nil),  // 14: privateim.data.v1.GetMessageByClientIDRequest
+	(*GetConversationHeadsRequest)(nil),  // 15: privateim.data.v1.GetConversationHeadsRequest
+	(*ConversationHead)(nil),             // 16: privateim.data.v1.ConversationHead
+	(*GetConversationHeadsResponse)(nil), // 17: privateim.data.v1.GetConversationHeadsResponse
+	(*Cursor)(nil),                       // 18: privateim.data.v1.Cursor
+	(*AdvanceCursorRequest)(nil),         // 19: privateim.data.v1.AdvanceCursorRequest
+	(*AdvanceCursorsPlusRequest)(nil),    // 20: privateim.data.v1.AdvanceCursorsPlusRequest
+	(*AdvanceCursorsPlusResponse)(nil),   // 21: privateim.data.v1.AdvanceCursorsPlusResponse
+	(*ListCursorsRequest)(nil),           // 22: privateim.data.v1.ListCursorsRequest
+	(*ListCursorsResponse)(nil),          // 23: privateim.data.v1.ListCursorsResponse
+	(*SessionStartPlusRequest)(nil),      // 24: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 25: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 26: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 27: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 28: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 29: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 30: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 31: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 32: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 33: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 34: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 35: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 36: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 37: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 38: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 39: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 40: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	31, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
-	3,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
-	1,  // 2: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
-	2,  // 3: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
-	4,  // 4: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
-	1,  // 5: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
-	31, // 6: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	31, // 7: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 8: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
-	13, // 9: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	31, // 10: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
-	16, // 11: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
-	15, // 12: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
-	15, // 13: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	32, // 14: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
-	33, // 15: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
-	34, // 16: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
-	19, // 17: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
-	35, // 18: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
-	36, // 19: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
-	37, // 20: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
-	20, // 21: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
-	0,  // 22: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	31, // 23: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	31, // 24: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	31, // 25: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 26: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 27: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	31, // 28: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 29: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 30: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	23, // 31: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 32: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 33: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	5,  // 34: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	7,  // 35: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	9,  // 36: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	11, // 37: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	12, // 38: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	16, // 39: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	17, // 40: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	19, // 41: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	21, // 42: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
-	24, // 43: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	25, // 44: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	26, // 45: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	27, // 46: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	29, // 47: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	4,  // 48: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	6,  // 49: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	8,  // 50: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	10, // 51: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 52: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	14, // 53: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	15, // 54: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	18, // 55: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	20, // 56: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	22, // 57: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
-	23, // 58: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	23, // 59: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	23, // 60: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	28, // 61: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	30, // 62: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	48, // [48:63] is the sub-list for method output_type
-	33, // [33:48] is the sub-list for method input_type
-	33, // [33:33] is the sub-list for extension type_name
-	33, // [33:33] is the sub-list for extension extendee
-	0,  // [0:33] is the sub-list for field type_name
+	34, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	6,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
+	3,  // 2: privateim.data.v1.AppendMessageRequest.reaction:type_name -> privateim.data.v1.Reaction
+	4,  // 3: privateim.data.v1.MessageReactions.counts:type_name -> privateim.data.v1.ReactionCount
+	1,  // 4: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
+	2,  // 5: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
+	7,  // 6: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
+	1,  // 7: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
+	5,  // 8: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
+	34, // 9: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	34, // 10: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 11: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
+	16, // 12: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
+	34, // 13: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	19, // 14: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
+	18, // 15: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
+	18, // 16: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
+	35, // 17: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	36, // 18: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	37, // 19: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	22, // 20: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	38, // 21: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	39, // 22: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	40, // 23: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	23, // 24: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 25: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	34, // 26: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	34, // 27: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	34, // 28: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 29: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 30: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	34, // 31: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 32: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 33: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	26, // 34: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 35: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 36: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	8,  // 37: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	10, // 38: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	12, // 39: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	14, // 40: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	15, // 41: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	19, // 42: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	20, // 43: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	22, // 44: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	24, // 45: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	27, // 46: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	28, // 47: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	29, // 48: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	30, // 49: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	32, // 50: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	7,  // 51: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	9,  // 52: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	11, // 53: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	13, // 54: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 55: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	17, // 56: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	18, // 57: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	21, // 58: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	23, // 59: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	25, // 60: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	26, // 61: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	26, // 62: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	26, // 63: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	31, // 64: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	33, // 65: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	51, // [51:66] is the sub-list for method output_type
+	36, // [36:51] is the sub-list for method input_type
+	36, // [36:36] is the sub-list for extension type_name
+	36, // [36:36] is the sub-list for extension extendee
+	0,  // [0:36] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2397,14 +2638,14 @@ func file_data_v1_messages_proto_init() {
 	file_data_v1_friends_proto_init()
 	file_data_v1_groups_proto_init()
 	file_data_v1_subscriptions_proto_init()
-	file_data_v1_messages_proto_msgTypes[25].OneofWrappers = []any{}
+	file_data_v1_messages_proto_msgTypes[28].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

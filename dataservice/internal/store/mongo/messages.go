@@ -417,18 +417,24 @@ func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResul
 	return nil
 }
 
-// applyChanges applies the changes of the new messages (lifecycle events:
-// a recall, an edit) to their targets in input order, inside the append
-// transaction: a refused change aborts it and nothing is stored. The
-// snapshot transaction makes a concurrent change of the same target a
-// write conflict, which WithTransaction retries and which then sees it.
+// applyChanges applies the changes and reactions of the new messages
+// (lifecycle events: a recall, an edit, a reaction) to their targets in
+// input order, inside the append transaction: a refused one aborts it and
+// nothing is stored. Every append of a conversation writes its counter, so
+// concurrent ones conflict and WithTransaction retries them: a reaction's
+// checks (one per user and emoji, 20 emoji) see every committed one.
 func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan appendPlan, b *appendBatch) error {
 	for i, m := range msgs {
-		c := m.Change
-		if c == nil || plan.first[i] != i || b.results[i].Duplicate {
+		if (m.Change == nil && m.Reaction == nil) || plan.first[i] != i || b.results[i].Duplicate {
 			continue
 		}
-		filter := bson.D{{Key: "conv", Value: m.Conversation}, {Key: "seq", Value: c.TargetSeq}}
+		target := int64(0)
+		if m.Change != nil {
+			target = m.Change.TargetSeq
+		} else {
+			target = m.Reaction.TargetSeq
+		}
+		filter := bson.D{{Key: "conv", Value: m.Conversation}, {Key: "seq", Value: target}}
 		var doc struct {
 			Kind string `bson:"kind"`
 		}
@@ -437,22 +443,118 @@ func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan
 		if errors.Is(err, mdb.ErrNoDocuments) {
 			found = false
 		} else if err != nil {
-			return fmt.Errorf("read message %d to change: %w", c.TargetSeq, err)
+			return fmt.Errorf("read message %d to change: %w", target, err)
 		}
-		if err := store.ChangeRefused(c, found, doc.Kind); err != nil {
-			return err
+		if c := m.Change; c != nil {
+			if err := d.changeMessage(ctx, filter, c, found, doc.Kind); err != nil {
+				return err
+			}
 		}
-		content := c.Content
-		if content == nil {
-			content = []byte{}
-		}
-		set := bson.D{{Key: "$set", Value: bson.D{
-			{Key: "kind", Value: c.Kind},
-			{Key: "content", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: content}},
-		}}}
-		if _, err := d.messages.UpdateOne(ctx, filter, set); err != nil {
-			return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+		if m.Reaction != nil {
+			if err := d.react(ctx, m, found, doc.Kind); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func (d *Documents) changeMessage(ctx context.Context, filter bson.D, c *store.MessageChange, found bool, kind string) error {
+	if err := store.ChangeRefused(c, found, kind); err != nil {
+		return err
+	}
+	content := c.Content
+	if content == nil {
+		content = []byte{}
+	}
+	set := bson.D{{Key: "$set", Value: bson.D{
+		{Key: "kind", Value: c.Kind},
+		{Key: "content", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: content}},
+	}}}
+	if _, err := d.messages.UpdateOne(ctx, filter, set); err != nil {
+		return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+	}
+	if c.Kind == store.KindRecalled {
+		if _, err := d.reactions.DeleteMany(ctx, filter); err != nil {
+			return fmt.Errorf("drop the reactions of message %d: %w", c.TargetSeq, err)
+		}
+	}
+	return nil
+}
+
+func (d *Documents) react(ctx context.Context, m store.Message, found bool, kind string) error {
+	r := m.Reaction
+	filter := bson.D{{Key: "conv", Value: m.Conversation}, {Key: "seq", Value: r.TargetSeq}}
+	var emoji []string
+	var mine bool
+	if found {
+		cur, err := d.reactions.Find(ctx, filter, options.Find().SetProjection(bson.D{{Key: "emoji", Value: 1}, {Key: "user", Value: 1}}))
+		if err != nil {
+			return fmt.Errorf("read the reactions of message %d: %w", r.TargetSeq, err)
+		}
+		var rows []struct {
+			Emoji string `bson:"emoji"`
+			User  int64  `bson:"user"`
+		}
+		if err := cur.All(ctx, &rows); err != nil {
+			return fmt.Errorf("read the reactions of message %d: %w", r.TargetSeq, err)
+		}
+		for _, x := range rows {
+			if !slices.Contains(emoji, x.Emoji) {
+				emoji = append(emoji, x.Emoji)
+			}
+			mine = mine || (x.Emoji == r.Emoji && x.User == r.UserID)
+		}
+	}
+	if err := store.ReactionRefused(r, found, kind, mine, slices.Contains(emoji, r.Emoji), len(emoji)); err != nil {
+		return err
+	}
+	key := append(filter, bson.E{Key: "emoji", Value: r.Emoji}, bson.E{Key: "user", Value: r.UserID})
+	var err error
+	if r.Remove {
+		_, err = d.reactions.DeleteOne(ctx, key)
+	} else {
+		_, err = d.reactions.InsertOne(ctx, append(key, bson.E{Key: "ts", Value: nanos(m.CreatedAt)}))
+	}
+	if err != nil {
+		return fmt.Errorf("react to message %d: %w", r.TargetSeq, err)
+	}
+	return nil
+}
+
+// Reactions counts the reactions of the messages seqs of conversation.
+func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
+	out := map[int64][]store.ReactionCount{}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	pipeline := mdb.Pipeline{
+		{{Key: "$match", Value: bson.D{{Key: "conv", Value: conversation}, {Key: "seq", Value: bson.D{{Key: "$in", Value: seqs}}}}}},
+		{{Key: "$group", Value: bson.D{
+			{Key: "_id", Value: bson.D{{Key: "seq", Value: "$seq"}, {Key: "emoji", Value: "$emoji"}}},
+			{Key: "count", Value: bson.D{{Key: "$sum", Value: 1}}},
+			{Key: "me", Value: bson.D{{Key: "$max", Value: bson.D{{Key: "$eq", Value: bson.A{"$user", viewer}}}}}},
+			{Key: "first", Value: bson.D{{Key: "$min", Value: "$ts"}}},
+		}}},
+		{{Key: "$sort", Value: bson.D{{Key: "_id.seq", Value: 1}, {Key: "first", Value: 1}, {Key: "_id.emoji", Value: 1}}}},
+	}
+	cur, err := d.reactions.Aggregate(ctx, pipeline)
+	if err != nil {
+		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+	}
+	var rows []struct {
+		ID struct {
+			Seq   int64  `bson:"seq"`
+			Emoji string `bson:"emoji"`
+		} `bson:"_id"`
+		Count int64 `bson:"count"`
+		Me    bool  `bson:"me"`
+	}
+	if err := cur.All(ctx, &rows); err != nil {
+		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+	}
+	for _, r := range rows {
+		out[r.ID.Seq] = append(out[r.ID.Seq], store.ReactionCount{Emoji: r.ID.Emoji, Count: r.Count, Me: r.Me})
+	}
+	return out, nil
 }

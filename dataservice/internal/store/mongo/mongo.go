@@ -40,6 +40,8 @@ const (
 	collCursors  = "cursors"
 	collArticles = "articles"
 	collStates   = "conv_states"
+	// collReactions holds one document per (message, emoji, user).
+	collReactions = "reactions"
 )
 
 // ShardKeys are the shard keys chosen for a sharded cluster (apply with
@@ -69,6 +71,9 @@ var ShardKeys = map[string]bson.D{
 	collCursors:  {{Key: "u", Value: 1}},
 	collArticles: {{Key: "sub", Value: 1}},
 	collStates:   {{Key: "u", Value: 1}},
+	// reactions by {conv: 1, seq: 1}, like messages: a message's reactions
+	// live with it, and the unique key starts with the shard key.
+	collReactions: {{Key: "conv", Value: 1}, {Key: "seq", Value: 1}},
 }
 
 // Documents implements store.Documents on MongoDB. It is safe for concurrent
@@ -80,7 +85,9 @@ type Documents struct {
 	cursors  *mdb.Collection
 	articles *mdb.Collection
 	states   *mdb.Collection
-	now      func() time.Time
+	// reactions: one document per (conv, seq, emoji, user), with ts.
+	reactions *mdb.Collection
+	now       func() time.Time
 }
 
 var _ store.Documents = (*Documents)(nil)
@@ -117,13 +124,14 @@ func newDocuments(client *mdb.Client, database string) *Documents {
 	// just wrote (a cursor advanced, a message appended) and expect to see it.
 	db := client.Database(database, options.Database().SetReadPreference(readpref.Primary()))
 	return &Documents{
-		client:   client,
-		messages: db.Collection(collMessages),
-		counters: db.Collection(collCounters),
-		cursors:  db.Collection(collCursors),
-		articles: db.Collection(collArticles),
-		states:   db.Collection(collStates),
-		now:      func() time.Time { return time.Now().UTC() },
+		client:    client,
+		messages:  db.Collection(collMessages),
+		counters:  db.Collection(collCounters),
+		cursors:   db.Collection(collCursors),
+		articles:  db.Collection(collArticles),
+		states:    db.Collection(collStates),
+		reactions: db.Collection(collReactions),
+		now:       func() time.Time { return time.Now().UTC() },
 	}
 }
 
@@ -157,11 +165,12 @@ func (h helloReply) supportsTransactions() error {
 // transaction on an older server could not do implicitly.
 func (d *Documents) EnsureIndexes(ctx context.Context) error {
 	colls := map[string]*mdb.Collection{
-		collMessages: d.messages,
-		collCounters: d.counters,
-		collCursors:  d.cursors,
-		collArticles: d.articles,
-		collStates:   d.states,
+		collMessages:  d.messages,
+		collCounters:  d.counters,
+		collCursors:   d.cursors,
+		collArticles:  d.articles,
+		collStates:    d.states,
+		collReactions: d.reactions,
 	}
 	for _, ci := range Indexes() {
 		if len(ci.Models) == 0 {
@@ -214,6 +223,7 @@ const (
 	idxStateKey   = "u_c"
 	idxStateConv  = "c_u"
 	idxID         = "_id_" // the server's name for the _id index
+	idxReaction   = "conv_seq_emoji_user"
 )
 
 // errTooManyConflicts is returned when racing appends keep colliding.

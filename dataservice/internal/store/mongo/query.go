@@ -49,6 +49,11 @@ func Indexes() []CollectionIndexes {
 			{Keys: bson.D{{Key: "c", Value: 1}, {Key: "u", Value: 1}},
 				Options: options.Index().SetName(idxStateConv)},
 		}},
+		{Collection: collReactions, Models: []mdb.IndexModel{
+			// One reaction per (message, emoji, user).
+			{Keys: bson.D{{Key: "conv", Value: 1}, {Key: "seq", Value: 1}, {Key: "emoji", Value: 1}, {Key: "user", Value: 1}},
+				Options: options.Index().SetName(idxReaction).SetUnique(true)},
+		}},
 		{Collection: collArticles, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "sub", Value: 1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName(idxSubID)},

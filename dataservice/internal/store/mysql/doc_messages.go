@@ -508,37 +508,122 @@ func orEmpty[T any](s []T) []T {
 	return s
 }
 
-// applyChanges applies the changes of the new messages (lifecycle events:
-// a recall, an edit) to their targets, in input order, inside the append's
-// transaction after the counters are locked: a refused change fails the
-// append and the rollback leaves nothing stored. Lifecycle events are rare,
-// so each costs its own two round trips; plain batches pay nothing.
+// applyChanges applies the changes and reactions of the new messages
+// (lifecycle events: a recall, an edit, a reaction) to their targets, in
+// input order, inside the append's transaction after the counters are
+// locked: a refused one fails the append and the rollback leaves nothing
+// stored. The counter lock already serializes the conversation's appends,
+// so a reaction's checks (one per user and emoji, 20 emoji) count exactly.
+// Lifecycle events are rare, so each costs its own round trips; plain
+// batches pay nothing.
 func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fresh []int) error {
 	for _, i := range fresh {
 		m := msgs[i]
-		c := m.Change
-		if c == nil {
+		if m.Change == nil && m.Reaction == nil {
 			continue
+		}
+		target := int64(0)
+		if m.Change != nil {
+			target = m.Change.TargetSeq
+		} else {
+			target = m.Reaction.TargetSeq
 		}
 		var kind string
 		found := true
-		err := conn.QueryRowContext(ctx, "SELECT kind FROM messages WHERE conversation = ? AND seq = ? FOR UPDATE", m.Conversation, c.TargetSeq).Scan(&kind)
+		err := conn.QueryRowContext(ctx, "SELECT kind FROM messages WHERE conversation = ? AND seq = ? FOR UPDATE", m.Conversation, target).Scan(&kind)
 		if errors.Is(err, sql.ErrNoRows) {
 			found = false
 		} else if err != nil {
-			return fmt.Errorf("read message %d to change: %w", c.TargetSeq, err)
+			return fmt.Errorf("read message %d to change: %w", target, err)
 		}
-		if err := store.ChangeRefused(c, found, kind); err != nil {
-			return err
+		if m.Change != nil {
+			if err := changeMessage(ctx, conn, m.Conversation, m.Change, found, kind); err != nil {
+				return err
+			}
 		}
-		content := c.Content
-		if content == nil {
-			content = []byte{}
-		}
-		if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
-			c.Kind, content, m.Conversation, c.TargetSeq); err != nil {
-			return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+		if m.Reaction != nil {
+			if err := react(ctx, conn, m, found, kind); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
+}
+
+func changeMessage(ctx context.Context, conn *sql.Conn, conv string, c *store.MessageChange, found bool, kind string) error {
+	if err := store.ChangeRefused(c, found, kind); err != nil {
+		return err
+	}
+	content := c.Content
+	if content == nil {
+		content = []byte{}
+	}
+	if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
+		c.Kind, content, conv, c.TargetSeq); err != nil {
+		return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
+	}
+	if c.Kind == store.KindRecalled {
+		if _, err := conn.ExecContext(ctx, "DELETE FROM message_reactions WHERE conversation = ? AND seq = ?", conv, c.TargetSeq); err != nil {
+			return fmt.Errorf("drop the reactions of message %d: %w", c.TargetSeq, err)
+		}
+	}
+	return nil
+}
+
+func react(ctx context.Context, conn *sql.Conn, m store.Message, found bool, kind string) error {
+	r := m.Reaction
+	var distinct int
+	var emojiThere, mine bool
+	if found {
+		if err := conn.QueryRowContext(ctx, "SELECT COUNT(DISTINCT emoji), COALESCE(MAX(emoji = ?), 0), COALESCE(MAX(emoji = ? AND user_id = ?), 0)"+
+			" FROM message_reactions WHERE conversation = ? AND seq = ?",
+			r.Emoji, r.Emoji, r.UserID, m.Conversation, r.TargetSeq).Scan(&distinct, &emojiThere, &mine); err != nil {
+			return fmt.Errorf("read the reactions of message %d: %w", r.TargetSeq, err)
+		}
+	}
+	if err := store.ReactionRefused(r, found, kind, mine, emojiThere, distinct); err != nil {
+		return err
+	}
+	q, args := "INSERT INTO message_reactions (conversation, seq, emoji, user_id, created_at) VALUES (?, ?, ?, ?, ?)",
+		[]any{m.Conversation, r.TargetSeq, r.Emoji, r.UserID, dbTime(m.CreatedAt)}
+	if r.Remove {
+		q, args = "DELETE FROM message_reactions WHERE conversation = ? AND seq = ? AND emoji = ? AND user_id = ?",
+			[]any{m.Conversation, r.TargetSeq, r.Emoji, r.UserID}
+	}
+	if _, err := conn.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("react to message %d: %w", r.TargetSeq, err)
+	}
+	return nil
+}
+
+// Reactions counts the reactions of the messages seqs of conversation.
+func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
+	out := map[int64][]store.ReactionCount{}
+	if len(seqs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, len(seqs)+2)
+	args = append(args, viewer, conversation)
+	for _, s := range seqs {
+		args = append(args, s)
+	}
+	rows, err := d.db.QueryContext(ctx, "SELECT seq, emoji, COUNT(*), MAX(user_id = ?), MIN(created_at) AS first FROM message_reactions"+
+		" WHERE conversation = ? AND seq IN ("+placeholders(len(seqs))+") GROUP BY seq, emoji ORDER BY seq, first, emoji", args...)
+	if err != nil {
+		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var seq int64
+		var rc store.ReactionCount
+		var first any // the ORDER BY needs it selected
+		if err := rows.Scan(&seq, &rc.Emoji, &rc.Count, &rc.Me, &first); err != nil {
+			return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+		}
+		out[seq] = append(out[seq], rc)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+	}
+	return out, nil
 }

@@ -178,3 +178,124 @@ func testConcurrentRecallsOneWins(t *testing.T, f *docFixture) {
 		t.Errorf("head %d, want 2", got[0])
 	}
 }
+
+var reactionTests = []struct {
+	name string
+	fn   func(t *testing.T, f *docFixture)
+}{
+	{"ReactionsCountAndMe", testReactionsCountAndMe},
+	{"ReactionRefusals", testReactionRefusals},
+	{"RecallDropsReactions", testRecallDropsReactions},
+	{"ConcurrentReactionsAddUp", testConcurrentReactionsAddUp},
+}
+
+// reaction is a reaction event of user in conv on message target, created
+// at ms.
+func (f *docFixture) reaction(conv string, user int64, client string, target int64, emoji string, remove bool, ms int) store.Message {
+	m := f.msg(conv, user, client)
+	m.Kind, m.Content, m.CreatedAt = "react", []byte(`{"kind":"react"}`), at(ms)
+	m.Reaction = &store.Reaction{TargetSeq: target, UserID: user, Emoji: emoji, Remove: remove}
+	return m
+}
+
+func (f *docFixture) reactions(t *testing.T, conv string, viewer int64, seqs ...int64) map[int64][]store.ReactionCount {
+	t.Helper()
+	rs, err := f.s.Reactions(f.ctx, conv, seqs, viewer)
+	if err != nil {
+		t.Fatalf("Reactions(%q, %v): %v", conv, seqs, err)
+	}
+	return rs
+}
+
+func wantReactions(t *testing.T, what string, got, want []store.ReactionCount) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Errorf("%s: %v, want %v", what, got, want)
+		return
+	}
+	for i := range got {
+		if got[i] != want[i] {
+			t.Errorf("%s: %v, want %v", what, got, want)
+			return
+		}
+	}
+}
+
+func testReactionsCountAndMe(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.msg("c", 2, "b"))
+	f.append(t, f.reaction("c", 2, "r1", 1, "👍", false, 1), f.reaction("c", 3, "r2", 1, "👍", false, 2))
+	f.appendOne(t, f.reaction("c", 1, "r3", 1, "❤️", false, 3))
+	f.appendOne(t, f.reaction("c", 1, "r4", 1, "👍", false, 4))
+	f.appendOne(t, f.msg("other", 1, "o1"))
+	f.appendOne(t, f.reaction("other", 1, "r5", 1, "👍", false, 5)) // not c's message 1
+	rs := f.reactions(t, "c", 1, 1, 2, 99)
+	wantReactions(t, "message 1 seen by 1", rs[1], []store.ReactionCount{{Emoji: "👍", Count: 3, Me: true}, {Emoji: "❤️", Count: 1, Me: true}})
+	if len(rs[2]) != 0 || len(rs[99]) != 0 {
+		t.Errorf("messages without reactions: %v", rs)
+	}
+	wantReactions(t, "message 1 seen by 3", f.reactions(t, "c", 3, 1)[1], []store.ReactionCount{{Emoji: "👍", Count: 3, Me: true}, {Emoji: "❤️", Count: 1}})
+	// Removing one; a re-sent removal is a duplicate and removes nothing more.
+	f.appendOne(t, f.reaction("c", 1, "u1", 1, "👍", true, 6))
+	again := f.appendOne(t, f.reaction("c", 1, "u1", 1, "👍", true, 6))
+	if !again.Duplicate {
+		t.Errorf("re-sent removal stored again")
+	}
+	wantReactions(t, "after 1 took back 👍", f.reactions(t, "c", 1, 1)[1], []store.ReactionCount{{Emoji: "👍", Count: 2}, {Emoji: "❤️", Count: 1, Me: true}})
+}
+
+func testReactionRefusals(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.reaction("c", 1, "r1", 1, "👍", false, 1))
+	wantReason := func(reason string, m store.Message) {
+		t.Helper()
+		f.refused(t, store.ErrPrecondition, m)
+		var pe *store.PreconditionError
+		if _, err := f.s.AppendMessages(f.ctx, []store.Message{m}); !errors.As(err, &pe) || !bytes.Contains([]byte(pe.Reason), []byte(reason)) {
+			t.Errorf("refusal %v, want the reason %q", err, reason)
+		}
+	}
+	wantReason(store.ReasonReacted, f.reaction("c", 1, "r2", 1, "👍", false, 2))
+	wantReason(store.ReasonNotReacted, f.reaction("c", 1, "r3", 1, "❤️", true, 3))
+	wantReason(store.ReasonNotReacted, f.reaction("c", 2, "r4", 1, "👍", true, 4))
+	f.refused(t, store.ErrNotFound, f.reaction("c", 1, "r5", 7, "👍", false, 5))
+	// 20 distinct emoji: a 21st is refused, one of the 20 by another user is not.
+	for i := 1; i < store.MaxReactionEmoji; i++ {
+		f.appendOne(t, f.reaction("c", 1, "e"+string(rune('a'+i)), 1, "e"+string(rune('a'+i)), false, 10+i))
+	}
+	wantReason(store.ReasonTooManyEmoji, f.reaction("c", 2, "r6", 1, "one-too-many", false, 40))
+	f.appendOne(t, f.reaction("c", 2, "r7", 1, "eb", false, 41))
+	if got := len(f.reactions(t, "c", 2, 1)[1]); got != store.MaxReactionEmoji {
+		t.Errorf("%d emoji, want %d", got, store.MaxReactionEmoji)
+	}
+	f.appendOne(t, f.event("c", 1, "rec", 1, store.KindRecalled, `{"kind":"recalled"}`))
+	wantReason("recalled", f.reaction("c", 2, "r8", 1, "👍", false, 50))
+}
+
+func testRecallDropsReactions(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.msg("c", 1, "b"))
+	f.appendOne(t, f.reaction("c", 2, "r1", 1, "👍", false, 1))
+	f.appendOne(t, f.reaction("c", 2, "r2", 2, "👍", false, 2))
+	f.appendOne(t, f.event("c", 1, "rec", 1, store.KindRecalled, `{"kind":"recalled"}`))
+	rs := f.reactions(t, "c", 2, 1, 2)
+	if len(rs[1]) != 0 {
+		t.Errorf("a recalled message keeps reactions: %v", rs[1])
+	}
+	wantReactions(t, "the other message", rs[2], []store.ReactionCount{{Emoji: "👍", Count: 1, Me: true}})
+}
+
+func testConcurrentReactionsAddUp(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	const n = 24
+	if err := parallel(n, func(i int) error {
+		_, err := f.s.AppendMessages(f.ctx, []store.Message{f.reaction("c", int64(100+i), "r", 1, "👍", false, i)})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	wantReactions(t, "after concurrent reactions", f.reactions(t, "c", 100, 1)[1], []store.ReactionCount{{Emoji: "👍", Count: n, Me: true}})
+	if got := f.heads(t, "c")[0]; got != n+1 {
+		t.Errorf("head %d, want %d", got, n+1)
+	}
+}

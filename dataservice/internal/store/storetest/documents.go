@@ -88,6 +88,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"ArticleDeleteConditional", testArticleDeleteConditional},
 	}
 	tests = append(tests, changeTests...)
+	tests = append(tests, reactionTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, &docFixture{s: newStore(t), ctx: t.Context()})

@@ -28,6 +28,7 @@ func statePB(s store.ConversationState) *datav1.ConversationState {
 		Pinned:       s.Pinned,
 		HiddenSeq:    s.HiddenSeq,
 		UpdatedAt:    ts(s.UpdatedAt),
+		MentionSeq:   s.MentionSeq,
 	}
 }
 

@@ -46,6 +46,26 @@ func TestConversationsOverGRPC(t *testing.T) {
 		wantField(t, errOf(c.SetReadSeq(ctx, &datav1.SetReadSeqRequest{UserId: 0, Conversation: conv, Seq: 1})), "user_id")
 	})
 
+	t.Run("SetMentionSeqs", func(t *testing.T) {
+		check(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{Mentions: []*datav1.MentionSeq{{UserId: 903, Conversation: conv, Seq: 2}}}))(t)
+		got := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 903, Conversations: []string{conv}}))(t)
+		if s := got.GetStates()[0]; s.GetMentionSeq() != 2 || s.GetReadSeq() != 0 {
+			t.Errorf("state after a mention = %v, want mention_seq 2", s)
+		}
+		st := wantCode(t, errOf(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{Mentions: []*datav1.MentionSeq{
+			{UserId: 904, Conversation: conv, Seq: 1}, {UserId: 903, Conversation: conv, Seq: 4}}})), codes.FailedPrecondition)
+		if !strings.Contains(st.Message(), "beyond") {
+			t.Errorf("beyond the head: message %q", st.Message())
+		}
+		wantField(t, errOf(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{})), "mentions")
+		wantField(t, errOf(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{Mentions: []*datav1.MentionSeq{{UserId: 0, Conversation: conv, Seq: 1}}})), "mentions[0].user_id")
+		wantField(t, errOf(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{Mentions: []*datav1.MentionSeq{{UserId: 904, Conversation: "", Seq: 1}}})), "mentions[0].conversation")
+		wantField(t, errOf(c.SetMentionSeqs(ctx, &datav1.SetMentionSeqsRequest{Mentions: []*datav1.MentionSeq{{UserId: 904, Conversation: conv, Seq: 1}, {UserId: 904, Conversation: conv, Seq: 0}}})), "mentions[1].seq")
+		if s := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 904, Conversations: []string{conv}}))(t).GetStates()[0]; s.GetMentionSeq() != 0 || s.GetUpdatedAt() != nil {
+			t.Errorf("refused mentions stored: %v", s)
+		}
+	})
+
 	t.Run("States", func(t *testing.T) {
 		got := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 901, Conversations: []string{conv, "nope"}}))(t)
 		if len(got.GetStates()) != 2 {

@@ -665,6 +665,14 @@ type ConversationState struct {
 	Pinned       bool
 	HiddenSeq    int64 // 0: not hidden; else hidden while the head is <= it
 	UpdatedAt    time.Time
+	MentionSeq   int64 // the latest message mentioning the user (0: none); never moves back
+}
+
+// MentionSeq raises one user's mention seq in one conversation.
+type MentionSeq struct {
+	UserID       int64
+	Conversation string
+	Seq          int64
 }
 
 // ConversationSettings holds the settings to change; nil means unchanged.
@@ -756,6 +764,11 @@ type Documents interface {
 	// input order (zeros where none is stored), or with none named every
 	// stored row of the user ordered by conversation.
 	ConversationStates(ctx context.Context, userID int64, conversations []string) ([]ConversationState, error)
+	// SetMentionSeqs raises each user's mention seq in the conversation to
+	// the seq (the max of stored and given), all or nothing: a seq beyond
+	// its conversation's head is a *PreconditionError and nothing is
+	// stored. UpdatedAt stays as it is.
+	SetMentionSeqs(ctx context.Context, ms []MentionSeq) error
 	// UpdateConversationSettings changes the set settings and returns the state.
 	UpdateConversationSettings(ctx context.Context, userID int64, conversation string, s ConversationSettings) (ConversationState, error)
 	// ListReaders returns the ids of q's readers above afterUserID, ascending,

@@ -124,8 +124,9 @@ type Service struct {
 	grps  nodes // group nodes: members
 	subs  nodes // subscription nodes: followers
 
-	appends *appender     // batches appends; fans out in seq order per conversation
-	cursors *cursorWriter // coalesces cursor advances
+	appends  *appender      // batches appends; fans out in seq order per conversation
+	cursors  *cursorWriter  // coalesces cursor advances
+	mentions *mentionWriter // writes the mentions of stored messages
 
 	lims    *limits     // per-user buckets of the frame rate limits
 	revoked revocations // recent revocations by user (revoke.go)
@@ -206,6 +207,8 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	}
 	s.cursors = newCursorWriter(log, st)
 	s.wg.Go(func() { s.cursors.run(ctx.Done()) })
+	s.mentions = newMentionWriter(log, st)
+	s.wg.Go(func() { s.mentions.run(ctx.Done()) })
 	s.wg.Go(s.presenceWorker)
 	return s, nil
 }

@@ -103,6 +103,7 @@ func (st *seqStore) SetReadSeq(context.Context, int64, string, int64) (int64, bo
 	return 0, false, nil
 }
 func (st *seqStore) ReadStates(context.Context, int64) ([]ReadState, error) { return nil, nil }
+func (st *seqStore) SetMentionSeqs(context.Context, []MentionSeq) error     { return nil }
 func (st *seqStore) CountReceipts(_ context.Context, qs []ReceiptQuery) ([]ReceiptCount, error) {
 	return make([]ReceiptCount, len(qs)), nil
 }

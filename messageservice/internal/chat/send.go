@@ -39,8 +39,16 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 		return
 	}
 	content := f.Content.Encode()
-	ss.submit(ctx, receivers, AppendRequest{
+	var mentions []int64
+	if f.To.Kind == "group" {
+		mentions = mentioned(ss.user, receivers, &f.Content)
+	}
+	ss.submitThen(ctx, receivers, AppendRequest{
 		Conversation: conv, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: f.Content.Kind, Content: content,
+	}, func(m Message) {
+		// A re-sent message too: its first mentions may have been lost
+		// with a node, and writing them again changes nothing.
+		s.mentions.add(m.Conversation, m.Seq, mentions)
 	}, reply)
 }
 
@@ -49,6 +57,13 @@ func (ss *Session) Send(ctx context.Context, f *frame.Send, reply func(sent []by
 // answer): fanned out in seq order once stored, then `sent` or the error
 // to reply.
 func (ss *Session) submit(ctx context.Context, receivers []int64, r AppendRequest, reply func(sent []byte, err error)) {
+	ss.submitThen(ctx, receivers, r, nil, reply)
+}
+
+// submitThen is submit with stored (when set) run on the append worker
+// once the message is stored (or found stored: a re-send), before reply;
+// it must not block.
+func (ss *Session) submitThen(ctx context.Context, receivers []int64, r AppendRequest, stored func(Message), reply func(sent []byte, err error)) {
 	s := ss.svc
 	conv := r.Conversation
 	// Only the connection's read loop calls Send: slots needs no lock.
@@ -102,6 +117,9 @@ func (ss *Session) submit(ctx context.Context, receivers []int64, r AppendReques
 		if err != nil {
 			reply(nil, fmt.Errorf("append to %s: %w", conv, err))
 			return
+		}
+		if stored != nil {
+			stored(m)
 		}
 		if advance {
 			a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}

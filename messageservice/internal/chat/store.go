@@ -182,6 +182,9 @@ type Store interface {
 	// returns the stored value (which never moves back) and whether it
 	// moved; a seq past the conversation's head is ErrReadAhead.
 	SetReadSeq(ctx context.Context, user int64, conversation string, seq int64) (stored int64, changed bool, err error)
+	// SetMentionSeqs raises each user's mention seq of the conversation to
+	// the seq (up to 1000; all or nothing).
+	SetMentionSeqs(ctx context.Context, ms []MentionSeq) error
 	// ReadStates are every stored conversation state of user.
 	ReadStates(ctx context.Context, user int64) ([]ReadState, error)
 	// CountReceipts answers each query in order (up to 1000).

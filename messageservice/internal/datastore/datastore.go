@@ -606,3 +606,15 @@ func (c *Client) BlacklistedBy(ctx context.Context, user int64) ([]int64, error)
 		return p, translate("ListFriendships", err)
 	})
 }
+
+// SetMentionSeqs records mentions (up to 1000) with one call.
+func (c *Client) SetMentionSeqs(ctx context.Context, ms []chat.MentionSeq) error {
+	req := &datav1.SetMentionSeqsRequest{Mentions: make([]*datav1.MentionSeq, len(ms))}
+	for i, m := range ms {
+		req.Mentions[i] = &datav1.MentionSeq{UserId: m.User, Conversation: m.Conversation, Seq: m.Seq}
+	}
+	if _, err := c.convs.SetMentionSeqs(ctx, req); err != nil {
+		return translate("SetMentionSeqs", err)
+	}
+	return nil
+}

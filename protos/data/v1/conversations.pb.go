@@ -33,8 +33,11 @@ type ConversationState struct {
 	Pinned       bool                   `protobuf:"varint,5,opt,name=pinned,proto3" json:"pinned,omitempty"`
 	// 0: not hidden. Otherwise the head when it was hidden: the conversation
 	// stays hidden while its head_seq <= hidden_seq.
-	HiddenSeq     int64                  `protobuf:"varint,6,opt,name=hidden_seq,json=hiddenSeq,proto3" json:"hidden_seq,omitempty"`
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	HiddenSeq int64                  `protobuf:"varint,6,opt,name=hidden_seq,json=hiddenSeq,proto3" json:"hidden_seq,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The latest message here that mentions the user (0: none); the user is
+	// mentioned while mention_seq > read_seq. Never moves back.
+	MentionSeq    int64 `protobuf:"varint,8,opt,name=mention_seq,json=mentionSeq,proto3" json:"mention_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -116,6 +119,13 @@ func (x *ConversationState) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *ConversationState) GetMentionSeq() int64 {
+	if x != nil {
+		return x.MentionSeq
+	}
+	return 0
 }
 
 // SetReadSeq raises the user's read_seq to seq (1..the conversation's head):
@@ -1156,11 +1166,155 @@ func (x *GetHeadsResponse) GetHeads() []*ConversationHeadInfo {
 	return nil
 }
 
+// SetMentionSeqs raises each user's mention_seq in a conversation to seq
+// (the message mentioning them: the messageservice, after it is stored).
+// 1..1000 entries, each seq 1..the conversation's head: one beyond the head
+// is FailedPrecondition and nothing of the call is stored.
+type MentionSeq struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Conversation  string                 `protobuf:"bytes,2,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	Seq           int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MentionSeq) Reset() {
+	*x = MentionSeq{}
+	mi := &file_data_v1_conversations_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MentionSeq) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MentionSeq) ProtoMessage() {}
+
+func (x *MentionSeq) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MentionSeq.ProtoReflect.Descriptor instead.
+func (*MentionSeq) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *MentionSeq) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *MentionSeq) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *MentionSeq) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+type SetMentionSeqsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Mentions      []*MentionSeq          `protobuf:"bytes,1,rep,name=mentions,proto3" json:"mentions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMentionSeqsRequest) Reset() {
+	*x = SetMentionSeqsRequest{}
+	mi := &file_data_v1_conversations_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMentionSeqsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMentionSeqsRequest) ProtoMessage() {}
+
+func (x *SetMentionSeqsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMentionSeqsRequest.ProtoReflect.Descriptor instead.
+func (*SetMentionSeqsRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *SetMentionSeqsRequest) GetMentions() []*MentionSeq {
+	if x != nil {
+		return x.Mentions
+	}
+	return nil
+}
+
+type SetMentionSeqsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetMentionSeqsResponse) Reset() {
+	*x = SetMentionSeqsResponse{}
+	mi := &file_data_v1_conversations_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetMentionSeqsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetMentionSeqsResponse) ProtoMessage() {}
+
+func (x *SetMentionSeqsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetMentionSeqsResponse.ProtoReflect.Descriptor instead.
+func (*SetMentionSeqsResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{21}
+}
+
 var File_data_v1_conversations_proto protoreflect.FileDescriptor
 
 const file_data_v1_conversations_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdata/v1/conversations.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16data/v1/messages.proto\"\xfe\x01\n" +
+	"\x1bdata/v1/conversations.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16data/v1/messages.proto\"\x9f\x02\n" +
 	"\x11ConversationState\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x03R\areadSeq\x12\"\n" +
@@ -1170,7 +1324,9 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\n" +
 	"hidden_seq\x18\x06 \x01(\x03R\thiddenSeq\x129\n" +
 	"\n" +
-	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"b\n" +
+	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
+	"\vmention_seq\x18\b \x01(\x03R\n" +
+	"mentionSeq\"b\n" +
 	"\x11SetReadSeqRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
 	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
@@ -1240,7 +1396,15 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\flast_message\x18\x04 \x01(\v2\x1a.privateim.data.v1.MessageR\vlastMessage\x12+\n" +
 	"\x11content_truncated\x18\x05 \x01(\bR\x10contentTruncated\"Q\n" +
 	"\x10GetHeadsResponse\x12=\n" +
-	"\x05heads\x18\x01 \x03(\v2'.privateim.data.v1.ConversationHeadInfoR\x05heads2\xe1\x05\n" +
+	"\x05heads\x18\x01 \x03(\v2'.privateim.data.v1.ConversationHeadInfoR\x05heads\"[\n" +
+	"\n" +
+	"MentionSeq\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
+	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\"R\n" +
+	"\x15SetMentionSeqsRequest\x129\n" +
+	"\bmentions\x18\x01 \x03(\v2\x1d.privateim.data.v1.MentionSeqR\bmentions\"\x18\n" +
+	"\x16SetMentionSeqsResponse2\xc8\x06\n" +
 	"\rConversations\x12Y\n" +
 	"\n" +
 	"SetReadSeq\x12$.privateim.data.v1.SetReadSeqRequest\x1a%.privateim.data.v1.SetReadSeqResponse\x12z\n" +
@@ -1249,7 +1413,8 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\vListReaders\x12%.privateim.data.v1.ListReadersRequest\x1a&.privateim.data.v1.ListReadersResponse\x12b\n" +
 	"\rCountReceipts\x12'.privateim.data.v1.CountReceiptsRequest\x1a(.privateim.data.v1.CountReceiptsResponse\x12h\n" +
 	"\x0fGetUserReceipts\x12).privateim.data.v1.GetUserReceiptsRequest\x1a*.privateim.data.v1.GetUserReceiptsResponse\x12S\n" +
-	"\bGetHeads\x12\".privateim.data.v1.GetHeadsRequest\x1a#.privateim.data.v1.GetHeadsResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\bGetHeads\x12\".privateim.data.v1.GetHeadsRequest\x1a#.privateim.data.v1.GetHeadsResponse\x12e\n" +
+	"\x0eSetMentionSeqs\x12(.privateim.data.v1.SetMentionSeqsRequest\x1a).privateim.data.v1.SetMentionSeqsResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_conversations_proto_rawDescOnce sync.Once
@@ -1263,7 +1428,7 @@ func file_data_v1_conversations_proto_rawDescGZIP() []byte {
 	return file_data_v1_conversations_proto_rawDescData
 }
 
-var file_data_v1_conversations_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_data_v1_conversations_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_data_v1_conversations_proto_goTypes = []any{
 	(*ConversationState)(nil),                 // 0: privateim.data.v1.ConversationState
 	(*SetReadSeqRequest)(nil),                 // 1: privateim.data.v1.SetReadSeqRequest
@@ -1284,38 +1449,44 @@ var file_data_v1_conversations_proto_goTypes = []any{
 	(*GetHeadsRequest)(nil),                   // 16: privateim.data.v1.GetHeadsRequest
 	(*ConversationHeadInfo)(nil),              // 17: privateim.data.v1.ConversationHeadInfo
 	(*GetHeadsResponse)(nil),                  // 18: privateim.data.v1.GetHeadsResponse
-	(*timestamppb.Timestamp)(nil),             // 19: google.protobuf.Timestamp
-	(*Message)(nil),                           // 20: privateim.data.v1.Message
+	(*MentionSeq)(nil),                        // 19: privateim.data.v1.MentionSeq
+	(*SetMentionSeqsRequest)(nil),             // 20: privateim.data.v1.SetMentionSeqsRequest
+	(*SetMentionSeqsResponse)(nil),            // 21: privateim.data.v1.SetMentionSeqsResponse
+	(*timestamppb.Timestamp)(nil),             // 22: google.protobuf.Timestamp
+	(*Message)(nil),                           // 23: privateim.data.v1.Message
 }
 var file_data_v1_conversations_proto_depIdxs = []int32{
-	19, // 0: privateim.data.v1.ConversationState.updated_at:type_name -> google.protobuf.Timestamp
+	22, // 0: privateim.data.v1.ConversationState.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.data.v1.GetConversationStatesResponse.states:type_name -> privateim.data.v1.ConversationState
 	8,  // 2: privateim.data.v1.CountReceiptsRequest.queries:type_name -> privateim.data.v1.ReceiptQuery
 	10, // 3: privateim.data.v1.CountReceiptsResponse.counts:type_name -> privateim.data.v1.ReceiptCount
 	12, // 4: privateim.data.v1.GetUserReceiptsRequest.keys:type_name -> privateim.data.v1.UserReceiptKey
 	14, // 5: privateim.data.v1.GetUserReceiptsResponse.receipts:type_name -> privateim.data.v1.UserReceipt
-	19, // 6: privateim.data.v1.ConversationHeadInfo.updated_at:type_name -> google.protobuf.Timestamp
-	20, // 7: privateim.data.v1.ConversationHeadInfo.last_message:type_name -> privateim.data.v1.Message
+	22, // 6: privateim.data.v1.ConversationHeadInfo.updated_at:type_name -> google.protobuf.Timestamp
+	23, // 7: privateim.data.v1.ConversationHeadInfo.last_message:type_name -> privateim.data.v1.Message
 	17, // 8: privateim.data.v1.GetHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHeadInfo
-	1,  // 9: privateim.data.v1.Conversations.SetReadSeq:input_type -> privateim.data.v1.SetReadSeqRequest
-	3,  // 10: privateim.data.v1.Conversations.GetConversationStates:input_type -> privateim.data.v1.GetConversationStatesRequest
-	5,  // 11: privateim.data.v1.Conversations.UpdateConversationSettings:input_type -> privateim.data.v1.UpdateConversationSettingsRequest
-	6,  // 12: privateim.data.v1.Conversations.ListReaders:input_type -> privateim.data.v1.ListReadersRequest
-	9,  // 13: privateim.data.v1.Conversations.CountReceipts:input_type -> privateim.data.v1.CountReceiptsRequest
-	13, // 14: privateim.data.v1.Conversations.GetUserReceipts:input_type -> privateim.data.v1.GetUserReceiptsRequest
-	16, // 15: privateim.data.v1.Conversations.GetHeads:input_type -> privateim.data.v1.GetHeadsRequest
-	2,  // 16: privateim.data.v1.Conversations.SetReadSeq:output_type -> privateim.data.v1.SetReadSeqResponse
-	4,  // 17: privateim.data.v1.Conversations.GetConversationStates:output_type -> privateim.data.v1.GetConversationStatesResponse
-	0,  // 18: privateim.data.v1.Conversations.UpdateConversationSettings:output_type -> privateim.data.v1.ConversationState
-	7,  // 19: privateim.data.v1.Conversations.ListReaders:output_type -> privateim.data.v1.ListReadersResponse
-	11, // 20: privateim.data.v1.Conversations.CountReceipts:output_type -> privateim.data.v1.CountReceiptsResponse
-	15, // 21: privateim.data.v1.Conversations.GetUserReceipts:output_type -> privateim.data.v1.GetUserReceiptsResponse
-	18, // 22: privateim.data.v1.Conversations.GetHeads:output_type -> privateim.data.v1.GetHeadsResponse
-	16, // [16:23] is the sub-list for method output_type
-	9,  // [9:16] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	19, // 9: privateim.data.v1.SetMentionSeqsRequest.mentions:type_name -> privateim.data.v1.MentionSeq
+	1,  // 10: privateim.data.v1.Conversations.SetReadSeq:input_type -> privateim.data.v1.SetReadSeqRequest
+	3,  // 11: privateim.data.v1.Conversations.GetConversationStates:input_type -> privateim.data.v1.GetConversationStatesRequest
+	5,  // 12: privateim.data.v1.Conversations.UpdateConversationSettings:input_type -> privateim.data.v1.UpdateConversationSettingsRequest
+	6,  // 13: privateim.data.v1.Conversations.ListReaders:input_type -> privateim.data.v1.ListReadersRequest
+	9,  // 14: privateim.data.v1.Conversations.CountReceipts:input_type -> privateim.data.v1.CountReceiptsRequest
+	13, // 15: privateim.data.v1.Conversations.GetUserReceipts:input_type -> privateim.data.v1.GetUserReceiptsRequest
+	16, // 16: privateim.data.v1.Conversations.GetHeads:input_type -> privateim.data.v1.GetHeadsRequest
+	20, // 17: privateim.data.v1.Conversations.SetMentionSeqs:input_type -> privateim.data.v1.SetMentionSeqsRequest
+	2,  // 18: privateim.data.v1.Conversations.SetReadSeq:output_type -> privateim.data.v1.SetReadSeqResponse
+	4,  // 19: privateim.data.v1.Conversations.GetConversationStates:output_type -> privateim.data.v1.GetConversationStatesResponse
+	0,  // 20: privateim.data.v1.Conversations.UpdateConversationSettings:output_type -> privateim.data.v1.ConversationState
+	7,  // 21: privateim.data.v1.Conversations.ListReaders:output_type -> privateim.data.v1.ListReadersResponse
+	11, // 22: privateim.data.v1.Conversations.CountReceipts:output_type -> privateim.data.v1.CountReceiptsResponse
+	15, // 23: privateim.data.v1.Conversations.GetUserReceipts:output_type -> privateim.data.v1.GetUserReceiptsResponse
+	18, // 24: privateim.data.v1.Conversations.GetHeads:output_type -> privateim.data.v1.GetHeadsResponse
+	21, // 25: privateim.data.v1.Conversations.SetMentionSeqs:output_type -> privateim.data.v1.SetMentionSeqsResponse
+	18, // [18:26] is the sub-list for method output_type
+	10, // [10:18] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_conversations_proto_init() }
@@ -1331,7 +1502,7 @@ func file_data_v1_conversations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_conversations_proto_rawDesc), len(file_data_v1_conversations_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

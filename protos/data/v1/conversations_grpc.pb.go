@@ -26,6 +26,7 @@ const (
 	Conversations_CountReceipts_FullMethodName              = "/privateim.data.v1.Conversations/CountReceipts"
 	Conversations_GetUserReceipts_FullMethodName            = "/privateim.data.v1.Conversations/GetUserReceipts"
 	Conversations_GetHeads_FullMethodName                   = "/privateim.data.v1.Conversations/GetHeads"
+	Conversations_SetMentionSeqs_FullMethodName             = "/privateim.data.v1.Conversations/SetMentionSeqs"
 )
 
 // ConversationsClient is the client API for Conversations service.
@@ -39,6 +40,7 @@ type ConversationsClient interface {
 	CountReceipts(ctx context.Context, in *CountReceiptsRequest, opts ...grpc.CallOption) (*CountReceiptsResponse, error)
 	GetUserReceipts(ctx context.Context, in *GetUserReceiptsRequest, opts ...grpc.CallOption) (*GetUserReceiptsResponse, error)
 	GetHeads(ctx context.Context, in *GetHeadsRequest, opts ...grpc.CallOption) (*GetHeadsResponse, error)
+	SetMentionSeqs(ctx context.Context, in *SetMentionSeqsRequest, opts ...grpc.CallOption) (*SetMentionSeqsResponse, error)
 }
 
 type conversationsClient struct {
@@ -119,6 +121,16 @@ func (c *conversationsClient) GetHeads(ctx context.Context, in *GetHeadsRequest,
 	return out, nil
 }
 
+func (c *conversationsClient) SetMentionSeqs(ctx context.Context, in *SetMentionSeqsRequest, opts ...grpc.CallOption) (*SetMentionSeqsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetMentionSeqsResponse)
+	err := c.cc.Invoke(ctx, Conversations_SetMentionSeqs_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConversationsServer is the server API for Conversations service.
 // All implementations must embed UnimplementedConversationsServer
 // for forward compatibility.
@@ -130,6 +142,7 @@ type ConversationsServer interface {
 	CountReceipts(context.Context, *CountReceiptsRequest) (*CountReceiptsResponse, error)
 	GetUserReceipts(context.Context, *GetUserReceiptsRequest) (*GetUserReceiptsResponse, error)
 	GetHeads(context.Context, *GetHeadsRequest) (*GetHeadsResponse, error)
+	SetMentionSeqs(context.Context, *SetMentionSeqsRequest) (*SetMentionSeqsResponse, error)
 	mustEmbedUnimplementedConversationsServer()
 }
 
@@ -160,6 +173,9 @@ func (UnimplementedConversationsServer) GetUserReceipts(context.Context, *GetUse
 }
 func (UnimplementedConversationsServer) GetHeads(context.Context, *GetHeadsRequest) (*GetHeadsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetHeads not implemented")
+}
+func (UnimplementedConversationsServer) SetMentionSeqs(context.Context, *SetMentionSeqsRequest) (*SetMentionSeqsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetMentionSeqs not implemented")
 }
 func (UnimplementedConversationsServer) mustEmbedUnimplementedConversationsServer() {}
 func (UnimplementedConversationsServer) testEmbeddedByValue()                       {}
@@ -308,6 +324,24 @@ func _Conversations_GetHeads_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Conversations_SetMentionSeqs_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetMentionSeqsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationsServer).SetMentionSeqs(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Conversations_SetMentionSeqs_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationsServer).SetMentionSeqs(ctx, req.(*SetMentionSeqsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Conversations_ServiceDesc is the grpc.ServiceDesc for Conversations service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -342,6 +376,10 @@ var Conversations_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetHeads",
 			Handler:    _Conversations_GetHeads_Handler,
+		},
+		{
+			MethodName: "SetMentionSeqs",
+			Handler:    _Conversations_SetMentionSeqs_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

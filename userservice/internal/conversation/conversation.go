@@ -37,6 +37,7 @@ type State struct {
 	Muted        bool
 	Pinned       bool
 	HiddenSeq    int64 // hidden while the head is at most this; 0: not hidden
+	MentionSeq   int64 // the latest message mentioning the user; 0: none
 }
 
 // Head is a conversation's last seq and message.

@@ -22,11 +22,14 @@ type Item struct {
 	HeadSeq      int64
 	// ReadSeq: the user's read seq, floored for a group at the member's
 	// join seq (history "joined"), never past the head.
-	ReadSeq  int64
-	Unread   int64 // HeadSeq - ReadSeq
-	Muted    bool
-	Pinned   bool
-	activity time.Time
+	ReadSeq int64
+	Unread  int64 // HeadSeq - ReadSeq
+	Muted   bool
+	Pinned  bool
+	// Mentioned: a message the user has not read mentions them (by id or
+	// mention_all).
+	Mentioned bool
+	activity  time.Time
 }
 
 // LastMessage is what the list shows of the last message.
@@ -134,6 +137,7 @@ func (e entry) item() Item {
 	it := Item{
 		Conversation: e.name.String(), Kind: kindOf(e.name.Kind), HeadSeq: e.head.HeadSeq, ReadSeq: read,
 		Unread: e.head.HeadSeq - read, Muted: e.state.Muted, Pinned: e.state.Pinned, activity: e.head.UpdatedAt,
+		Mentioned: e.state.MentionSeq > read,
 	}
 	return it
 }

@@ -123,7 +123,7 @@ func (c *Client) States(ctx context.Context, user int64, conversations []string)
 func stateFromPB(s *datav1.ConversationState) conversation.State {
 	return conversation.State{
 		Conversation: s.GetConversation(), ReadSeq: s.GetReadSeq(),
-		Muted: s.GetMuted(), Pinned: s.GetPinned(), HiddenSeq: s.GetHiddenSeq(),
+		Muted: s.GetMuted(), Pinned: s.GetPinned(), HiddenSeq: s.GetHiddenSeq(), MentionSeq: s.GetMentionSeq(),
 	}
 }
 

@@ -38,7 +38,7 @@ type ConversationJSON struct {
 	Unread       int64            `json:"unread"`
 	Muted        bool             `json:"muted"`
 	Pinned       bool             `json:"pinned"`
-	// Mentioned is reserved for mentions: false until they exist.
+	// Mentioned: an unread message mentions the user.
 	Mentioned bool `json:"mentioned"`
 }
 
@@ -55,6 +55,7 @@ func conversationJSON(it conversation.Item) ConversationJSON {
 	out := ConversationJSON{
 		Conversation: it.Conversation, Kind: string(it.Kind), Name: it.Name, Avatar: it.Avatar,
 		HeadSeq: it.HeadSeq, ReadSeq: it.ReadSeq, Unread: it.Unread, Muted: it.Muted, Pinned: it.Pinned,
+		Mentioned: it.Mentioned,
 	}
 	if m := it.Last; m != nil {
 		out.LastMessage = &LastMessageJSON{Sender: httpkit.ID(m.SenderID), Kind: m.Kind, Preview: m.Preview, Seq: m.Seq, TS: m.At.UnixMilli()}

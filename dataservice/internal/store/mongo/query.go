@@ -444,11 +444,13 @@ type stateDoc struct {
 	Pinned bool   `bson:"pinned"`
 	Hidden int64  `bson:"hidden"`
 	TS     int64  `bson:"ts"`
+	// Mention is absent on documents written before mentions: 0.
+	Mention int64 `bson:"mention,omitempty"`
 }
 
 func (s stateDoc) state() store.ConversationState {
 	return store.ConversationState{UserID: s.User, Conversation: s.Conv, ReadSeq: s.Read, LastSentSeq: s.Sent,
-		Muted: s.Muted, Pinned: s.Pinned, HiddenSeq: s.Hidden, UpdatedAt: fromNanos(s.TS)}
+		Muted: s.Muted, Pinned: s.Pinned, HiddenSeq: s.Hidden, UpdatedAt: fromNanos(s.TS), MentionSeq: s.Mention}
 }
 
 func stateFilter(user int64, conv string) bson.D {

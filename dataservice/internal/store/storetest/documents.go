@@ -76,6 +76,8 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"UserReceipts", testUserReceipts},
 		{"Heads", testHeads},
 		{"ConcurrentReadSeq", testConcurrentReadSeq},
+		{"MentionSeqs", testMentionSeqs},
+		{"MentionSeqsBeyondHead", testMentionSeqsBeyondHead},
 		{"ArticleCreateGet", testArticleCreateGet},
 		{"ArticleCreateExists", testArticleCreateExists},
 		{"ArticleGetNotFound", testArticleGetNotFound},

@@ -27,6 +27,7 @@ func statePB(s store.ConversationState) *datav1.ConversationState {
 		Muted:        s.Muted,
 		Pinned:       s.Pinned,
 		HiddenSeq:    s.HiddenSeq,
+		ClearedSeq:   s.ClearedSeq,
 		UpdatedAt:    ts(s.UpdatedAt),
 		MentionSeq:   s.MentionSeq,
 	}

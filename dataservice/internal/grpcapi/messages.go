@@ -59,6 +59,15 @@ func (c *checker) appendRequest(prefix string, r *datav1.AppendMessageRequest) {
 			c.add(prefix+"reaction", "a message changes or reacts, not both")
 		}
 	}
+	if cl := r.GetClear(); cl != nil {
+		if cl.GetUserId() < 1 {
+			c.add(prefix+"clear.user_id", "must be >= 1")
+		}
+		c.key(prefix+"clear.conversation", cl.GetConversation(), maxConversationBytes)
+		if cl.GetUpToSeq() < 1 {
+			c.add(prefix+"clear.up_to_seq", "must be >= 1")
+		}
+	}
 }
 
 // maxEmojiBytes bounds a reaction's emoji (a sequence of code points: flags,
@@ -76,7 +85,15 @@ func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Tim
 		CreatedAt:    now,
 		Change:       change(r.GetChange()),
 		Reaction:     reaction(r.GetReaction()),
+		Clear:        clearOf(r.GetClear()),
 	}
+}
+
+func clearOf(c *datav1.Clear) *store.Clear {
+	if c == nil {
+		return nil
+	}
+	return &store.Clear{UserID: c.GetUserId(), Conversation: c.GetConversation(), UpToSeq: c.GetUpToSeq()}
 }
 
 func reaction(r *datav1.Reaction) *store.Reaction {

@@ -544,6 +544,24 @@ func badCases() []badCase {
 			}))
 			return err
 		}),
+		ia("AppendMessage/clear without user", "clear.user_id", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Clear = &datav1.Clear{Conversation: "c", UpToSeq: 1}
+			}))
+			return err
+		}),
+		ia("AppendMessage/clear without conversation", "clear.conversation", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Clear = &datav1.Clear{UserId: 1, UpToSeq: 1}
+			}))
+			return err
+		}),
+		ia("AppendMessage/clear up to 0", "clear.up_to_seq", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Clear = &datav1.Clear{UserId: 1, Conversation: "c"}
+			}))
+			return err
+		}),
 		ia("GetMessages/negative reactions viewer", "reactions_viewer", func(ctx C, e *E) error {
 			_, err := e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: "c", ReactionsViewer: -1})
 			return err

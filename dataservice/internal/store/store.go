@@ -498,6 +498,16 @@ type Message struct {
 	// Reaction (appends only, never read back) is what a reaction event
 	// adds or removes, in the append's transaction.
 	Reaction *Reaction
+	// Clear (appends only) raises a user's ClearedSeq of a conversation in
+	// the append's transaction (delete for me).
+	Clear *Clear
+}
+
+// Clear raises UserID's ClearedSeq of Conversation to UpToSeq (never back).
+type Clear struct {
+	UserID       int64
+	Conversation string
+	UpToSeq      int64
 }
 
 // Reaction adds (Remove: removes) UserID's Emoji on message TargetSeq of
@@ -664,6 +674,7 @@ type ConversationState struct {
 	Muted        bool
 	Pinned       bool
 	HiddenSeq    int64 // 0: not hidden; else hidden while the head is <= it
+	ClearedSeq   int64 // the user cleared the conversation for themselves up to it (Message.Clear)
 	UpdatedAt    time.Time
 	MentionSeq   int64 // the latest message mentioning the user (0: none); never moves back
 }

@@ -216,6 +216,22 @@ func (ss *Session) doCatchUp() error {
 		}
 		base[name] = max(base[name], floor-1)
 	}
+	// What the user deleted for themselves (delete for me) is not sent.
+	var behind []string
+	for _, name := range names {
+		if heads[name] > base[name] {
+			behind = append(behind, name)
+		}
+	}
+	if len(behind) > 0 {
+		cleared, err := st.ClearedSeqs(ctx, ss.user, behind)
+		if err != nil {
+			return fmt.Errorf("cleared seqs: %w", err)
+		}
+		for name, seq := range cleared {
+			base[name] = max(base[name], seq)
+		}
+	}
 	ss.mu.Lock()
 	for _, name := range names {
 		cs := ss.conv(name)

@@ -191,7 +191,7 @@ func (ss *Session) Admit(f any) error {
 	lim := ss.lims
 	kind, perKind := "", (*rate.Limiter)(nil)
 	switch f.(type) {
-	case *frame.Send, *frame.Recall, *frame.Edit, *frame.React:
+	case *frame.Send, *frame.Recall, *frame.Edit, *frame.React, *frame.DeleteForMe:
 		// A lifecycle event is appended like a message.
 		kind, perKind = "send", lim.user.send
 	case *frame.Read:

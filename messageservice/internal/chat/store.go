@@ -100,6 +100,16 @@ type AppendRequest struct {
 	// Reaction (reaction events) adds or removes a reaction in the
 	// append's transaction (reactions.go).
 	Reaction *Reaction
+	// Clear (delete for me events) raises a user's cleared seq of another
+	// conversation in the append's transaction (clear.go).
+	Clear *Clear
+}
+
+// Clear raises User's cleared seq of Conversation to UpTo (never back).
+type Clear struct {
+	User         int64
+	Conversation string
+	UpTo         int64
 }
 
 // Reaction adds (Remove: removes) User's Emoji on message TargetSeq. The
@@ -163,6 +173,9 @@ type Store interface {
 	// History is Messages with the messages' reactions (by seq, those
 	// that have any) as viewer sees them.
 	History(ctx context.Context, conversation string, after int64, limit int, viewer int64) ([]Message, map[int64][]ReactionCount, bool, error)
+	// ClearedSeqs are user's cleared seqs (delete for me) of the named
+	// conversations that have one.
+	ClearedSeqs(ctx context.Context, user int64, conversations []string) (map[string]int64, error)
 	// Messages after seq after, in seq order, at most limit.
 	Messages(ctx context.Context, conversation string, after int64, limit int) ([]Message, bool, error)
 	// Heads are the last seqs of the conversations (absent: none).

@@ -183,6 +183,25 @@ func refusedChange(reason string) error {
 	return chat.ErrRecalled
 }
 
+// ClearedSeqs reads user's cleared seqs of conversations, 1000 per call.
+func (c *Client) ClearedSeqs(ctx context.Context, user int64, convs []string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for len(convs) > 0 {
+		n := min(len(convs), 1000)
+		resp, err := c.convs.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: user, Conversations: convs[:n]})
+		if err != nil {
+			return nil, translate("GetConversationStates", err)
+		}
+		for _, s := range resp.GetStates() {
+			if s.GetClearedSeq() > 0 {
+				out[s.GetConversation()] = s.GetClearedSeq()
+			}
+		}
+		convs = convs[n:]
+	}
+	return out, nil
+}
+
 // History reads up to limit messages after seq after with their reactions
 // as viewer sees them.
 func (c *Client) History(ctx context.Context, conv string, after int64, limit int, viewer int64) ([]chat.Message, map[int64][]chat.ReactionCount, bool, error) {
@@ -209,6 +228,9 @@ func appendRequest(r chat.AppendRequest) *datav1.AppendMessageRequest {
 	}
 	if c := r.Change; c != nil {
 		m.Change = &datav1.MessageChange{TargetSeq: c.TargetSeq, Kind: c.Kind, Content: c.Content}
+	}
+	if x := r.Clear; x != nil {
+		m.Clear = &datav1.Clear{UserId: x.User, Conversation: x.Conversation, UpToSeq: x.UpTo}
 	}
 	if x := r.Reaction; x != nil {
 		m.Reaction = &datav1.Reaction{TargetSeq: x.TargetSeq, UserId: x.User, Emoji: x.Emoji, Remove: x.Remove}

@@ -179,6 +179,12 @@ func Decode(b []byte) (any, error) {
 			return nil, err
 		}
 		return e, nil
+	case "delete_for_me":
+		d, err := decodeDeleteForMe(&w)
+		if err != nil {
+			return nil, err
+		}
+		return d, nil
 	case "react", "unreact":
 		r, err := decodeReact(&w, w.Type == "unreact")
 		if err != nil {

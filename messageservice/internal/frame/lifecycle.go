@@ -111,6 +111,8 @@ func ClientID(f any) string {
 		return f.ClientMsgID
 	case *React:
 		return f.ClientMsgID
+	case *DeleteForMe:
+		return f.ClientMsgID
 	}
 	return ""
 }
@@ -171,4 +173,30 @@ func validEmoji(s string) bool {
 		}
 	}
 	return true
+}
+
+// Delete for me.
+const KindCleared = "cleared" // the event of a delete for me, in the user's sys: conversation
+
+// DeleteForMe hides the messages of Conversation up to Seq from the user
+// on all their devices; the others see no change.
+type DeleteForMe struct {
+	ClientMsgID  string
+	Conversation string
+	Seq          int64
+}
+
+// ClearedEvent is the content of a delete for me event.
+type ClearedEvent struct {
+	Kind         string `json:"kind"` // "cleared"
+	Conversation string `json:"conversation"`
+	UpToSeq      int64  `json:"up_to_seq"`
+}
+
+func decodeDeleteForMe(w *wire) (*DeleteForMe, error) {
+	id, conv, seq, err := lifecycle(w)
+	if err != nil {
+		return nil, err
+	}
+	return &DeleteForMe{ClientMsgID: id, Conversation: conv, Seq: seq}, nil
 }

@@ -28,6 +28,10 @@ func TestDecodeLifecycle(t *testing.T) {
 		{"react space", `{"type":"react","client_msg_id":"x4","conversation":"g:9","seq":2,"emoji":"a b"}`, nil, CodeBadFrame, "emoji", "x4"},
 		{"react long", `{"type":"react","client_msg_id":"x5","conversation":"g:9","seq":2,"emoji":"` + strings.Repeat("👍", 17) + `"}`, nil, CodeBadFrame, "emoji", "x5"},
 		{"unreact no seq", `{"type":"unreact","client_msg_id":"x6","conversation":"g:9","emoji":"👍"}`, nil, CodeBadFrame, "seq", "x6"},
+		{"delete for me", `{"type":"delete_for_me","client_msg_id":"d1","conversation":"u:1:2","seq":9}`,
+			&DeleteForMe{ClientMsgID: "d1", Conversation: "u:1:2", Seq: 9}, "", "", ""},
+		{"delete for me no seq", `{"type":"delete_for_me","client_msg_id":"d2","conversation":"u:1:2"}`, nil, CodeBadFrame, "seq", "d2"},
+		{"delete for me no conversation", `{"type":"delete_for_me","client_msg_id":"d3","seq":1}`, nil, CodeBadFrame, "conversation", "d3"},
 		{"recall no client id", `{"type":"recall","conversation":"u:1:2","seq":4}`, nil, CodeBadFrame, "client_msg_id", ""},
 		{"recall long client id", `{"type":"recall","client_msg_id":"` + strings.Repeat("a", 65) + `","conversation":"u:1:2","seq":4}`, nil, CodeBadFrame, "client_msg_id", ""},
 		{"recall no conversation", `{"type":"recall","client_msg_id":"r1","seq":4}`, nil, CodeBadFrame, "conversation", "r1"},
@@ -58,6 +62,10 @@ func TestDecodeLifecycle(t *testing.T) {
 					}
 				case *React:
 					if g, ok := got.(*React); !ok || *g != *w {
+						t.Fatalf("Decode = %#v, want %#v", got, w)
+					}
+				case *DeleteForMe:
+					if g, ok := got.(*DeleteForMe); !ok || *g != *w {
 						t.Fatalf("Decode = %#v, want %#v", got, w)
 					}
 				}

@@ -48,6 +48,8 @@ type Session interface {
 	Edit(ctx context.Context, f *frame.Edit, reply func(sent []byte, err error))
 	// React adds or takes back a reaction, answered the same way.
 	React(ctx context.Context, f *frame.React, reply func(sent []byte, err error))
+	// DeleteForMe hides messages from the user's devices, answered the same way.
+	DeleteForMe(ctx context.Context, f *frame.DeleteForMe, reply func(sent []byte, err error))
 	// Admit counts a frame (nil: one that did not decode) against the
 	// rate limits before it is handled; a *chat.RateLimitError refuses it.
 	Admit(f any) error
@@ -515,6 +517,8 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 		c.sess.Edit(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.React:
 		c.sess.React(ctx, f, c.answer(f.ClientMsgID))
+	case *frame.DeleteForMe:
+		c.sess.DeleteForMe(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Ack:
 		if err := c.sess.Ack(ctx, f); err != nil {
 			c.sendError(err, "")
@@ -582,6 +586,7 @@ var codes = []struct {
 	{chat.ErrNotEditable, frame.CodeBadFrame, "seq: only text and emoji messages are edited"},
 	{chat.ErrRecallWindow, frame.CodeForbidden, "seq: past the recall window; only group owners and admins recall later"},
 	{chat.ErrEditWindow, frame.CodeForbidden, "seq: past the edit window"},
+	{chat.ErrClearAhead, frame.CodeBadFrame, "seq: past the last message of the conversation"},
 	{chat.ErrReacted, frame.CodeBadFrame, "emoji: you reacted with this emoji already"},
 	{chat.ErrNotReacted, frame.CodeBadFrame, "emoji: you have not reacted with this emoji"},
 	{chat.ErrTooManyEmoji, frame.CodeBadFrame, "emoji: the message has 20 distinct emoji, the most it holds"},

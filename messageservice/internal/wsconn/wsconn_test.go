@@ -68,6 +68,9 @@ func (s *session) Recall(_ context.Context, _ *frame.Recall, reply func([]byte, 
 func (s *session) Edit(_ context.Context, _ *frame.Edit, reply func([]byte, error)) {
 	reply(nil, errors.New("no edit here"))
 }
+func (s *session) DeleteForMe(_ context.Context, _ *frame.DeleteForMe, reply func([]byte, error)) {
+	reply(nil, errors.New("no delete here"))
+}
 func (s *session) React(_ context.Context, _ *frame.React, reply func([]byte, error)) {
 	reply(nil, errors.New("no reaction here"))
 }

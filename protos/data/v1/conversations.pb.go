@@ -37,7 +37,11 @@ type ConversationState struct {
 	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
 	// The latest message here that mentions the user (0: none); the user is
 	// mentioned while mention_seq > read_seq. Never moves back.
-	MentionSeq    int64 `protobuf:"varint,8,opt,name=mention_seq,json=mentionSeq,proto3" json:"mention_seq,omitempty"`
+	MentionSeq int64 `protobuf:"varint,8,opt,name=mention_seq,json=mentionSeq,proto3" json:"mention_seq,omitempty"`
+	// The user cleared the conversation for themselves up to here (0: never):
+	// their devices show only what comes after. Raised by a clear event's
+	// append (Messages.AppendMessage clear), never moves back.
+	ClearedSeq    int64 `protobuf:"varint,9,opt,name=cleared_seq,json=clearedSeq,proto3" json:"cleared_seq,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -124,6 +128,13 @@ func (x *ConversationState) GetUpdatedAt() *timestamppb.Timestamp {
 func (x *ConversationState) GetMentionSeq() int64 {
 	if x != nil {
 		return x.MentionSeq
+	}
+	return 0
+}
+
+func (x *ConversationState) GetClearedSeq() int64 {
+	if x != nil {
+		return x.ClearedSeq
 	}
 	return 0
 }
@@ -1314,7 +1325,7 @@ var File_data_v1_conversations_proto protoreflect.FileDescriptor
 
 const file_data_v1_conversations_proto_rawDesc = "" +
 	"\n" +
-	"\x1bdata/v1/conversations.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16data/v1/messages.proto\"\x9f\x02\n" +
+	"\x1bdata/v1/conversations.proto\x12\x11privateim.data.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x16data/v1/messages.proto\"\xc0\x02\n" +
 	"\x11ConversationState\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x19\n" +
 	"\bread_seq\x18\x02 \x01(\x03R\areadSeq\x12\"\n" +
@@ -1326,7 +1337,9 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x1f\n" +
 	"\vmention_seq\x18\b \x01(\x03R\n" +
-	"mentionSeq\"b\n" +
+	"mentionSeq\x12\x1f\n" +
+	"\vcleared_seq\x18\t \x01(\x03R\n" +
+	"clearedSeq\"b\n" +
 	"\x11SetReadSeqRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
 	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +

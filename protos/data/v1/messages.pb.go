@@ -201,7 +201,11 @@ type AppendMessageRequest struct {
 	Change *MessageChange `protobuf:"bytes,6,opt,name=change,proto3" json:"change,omitempty"`
 	// A reaction event adds or removes the reaction it names in the append's
 	// own transaction. Not applied again when the message is a duplicate.
-	Reaction      *Reaction `protobuf:"bytes,7,opt,name=reaction,proto3" json:"reaction,omitempty"`
+	Reaction *Reaction `protobuf:"bytes,7,opt,name=reaction,proto3" json:"reaction,omitempty"`
+	// A clear event (stored in the user's own sys: conversation) raises the
+	// user's cleared_seq of another conversation in the append's own
+	// transaction. Not applied again when the message is a duplicate.
+	Clear         *Clear `protobuf:"bytes,8,opt,name=clear,proto3" json:"clear,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -285,6 +289,75 @@ func (x *AppendMessageRequest) GetReaction() *Reaction {
 	return nil
 }
 
+func (x *AppendMessageRequest) GetClear() *Clear {
+	if x != nil {
+		return x.Clear
+	}
+	return nil
+}
+
+// Clear raises user_id's cleared_seq of conversation to up_to_seq (never
+// back): the user's devices no longer show its messages up to it.
+type Clear struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`      // >= 1
+	Conversation  string                 `protobuf:"bytes,2,opt,name=conversation,proto3" json:"conversation,omitempty"`         // 1..128 bytes
+	UpToSeq       int64                  `protobuf:"varint,3,opt,name=up_to_seq,json=upToSeq,proto3" json:"up_to_seq,omitempty"` // >= 1
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Clear) Reset() {
+	*x = Clear{}
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Clear) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Clear) ProtoMessage() {}
+
+func (x *Clear) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Clear.ProtoReflect.Descriptor instead.
+func (*Clear) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Clear) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *Clear) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *Clear) GetUpToSeq() int64 {
+	if x != nil {
+		return x.UpToSeq
+	}
+	return 0
+}
+
 // Reaction adds (or with remove, removes) user_id's emoji on the message
 // target_seq of the appended message's conversation: one per (user,
 // message, emoji), at most 20 distinct emoji per message. NotFound when
@@ -305,7 +378,7 @@ type Reaction struct {
 
 func (x *Reaction) Reset() {
 	*x = Reaction{}
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -317,7 +390,7 @@ func (x *Reaction) String() string {
 func (*Reaction) ProtoMessage() {}
 
 func (x *Reaction) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[2]
+	mi := &file_data_v1_messages_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -330,7 +403,7 @@ func (x *Reaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Reaction.ProtoReflect.Descriptor instead.
 func (*Reaction) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{2}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Reaction) GetTargetSeq() int64 {
@@ -374,7 +447,7 @@ type ReactionCount struct {
 
 func (x *ReactionCount) Reset() {
 	*x = ReactionCount{}
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -386,7 +459,7 @@ func (x *ReactionCount) String() string {
 func (*ReactionCount) ProtoMessage() {}
 
 func (x *ReactionCount) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[3]
+	mi := &file_data_v1_messages_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -399,7 +472,7 @@ func (x *ReactionCount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactionCount.ProtoReflect.Descriptor instead.
 func (*ReactionCount) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{3}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *ReactionCount) GetEmoji() string {
@@ -433,7 +506,7 @@ type MessageReactions struct {
 
 func (x *MessageReactions) Reset() {
 	*x = MessageReactions{}
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -445,7 +518,7 @@ func (x *MessageReactions) String() string {
 func (*MessageReactions) ProtoMessage() {}
 
 func (x *MessageReactions) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[4]
+	mi := &file_data_v1_messages_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -458,7 +531,7 @@ func (x *MessageReactions) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageReactions.ProtoReflect.Descriptor instead.
 func (*MessageReactions) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{4}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *MessageReactions) GetSeq() int64 {
@@ -490,7 +563,7 @@ type MessageChange struct {
 
 func (x *MessageChange) Reset() {
 	*x = MessageChange{}
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -502,7 +575,7 @@ func (x *MessageChange) String() string {
 func (*MessageChange) ProtoMessage() {}
 
 func (x *MessageChange) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[5]
+	mi := &file_data_v1_messages_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -515,7 +588,7 @@ func (x *MessageChange) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MessageChange.ProtoReflect.Descriptor instead.
 func (*MessageChange) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{5}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *MessageChange) GetTargetSeq() int64 {
@@ -551,7 +624,7 @@ type AppendMessageResponse struct {
 
 func (x *AppendMessageResponse) Reset() {
 	*x = AppendMessageResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -563,7 +636,7 @@ func (x *AppendMessageResponse) String() string {
 func (*AppendMessageResponse) ProtoMessage() {}
 
 func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[6]
+	mi := &file_data_v1_messages_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -576,7 +649,7 @@ func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessageResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{6}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *AppendMessageResponse) GetMessage() *Message {
@@ -607,7 +680,7 @@ type AppendMessagesPlusRequest struct {
 
 func (x *AppendMessagesPlusRequest) Reset() {
 	*x = AppendMessagesPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -619,7 +692,7 @@ func (x *AppendMessagesPlusRequest) String() string {
 func (*AppendMessagesPlusRequest) ProtoMessage() {}
 
 func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -632,7 +705,7 @@ func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusRequest.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *AppendMessagesPlusRequest) GetMessages() []*AppendMessageRequest {
@@ -651,7 +724,7 @@ type AppendMessagesPlusResponse struct {
 
 func (x *AppendMessagesPlusResponse) Reset() {
 	*x = AppendMessagesPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +736,7 @@ func (x *AppendMessagesPlusResponse) String() string {
 func (*AppendMessagesPlusResponse) ProtoMessage() {}
 
 func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +749,7 @@ func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *AppendMessagesPlusResponse) GetResults() []*AppendMessageResponse {
@@ -707,7 +780,7 @@ type GetMessagesRequest struct {
 
 func (x *GetMessagesRequest) Reset() {
 	*x = GetMessagesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +792,7 @@ func (x *GetMessagesRequest) String() string {
 func (*GetMessagesRequest) ProtoMessage() {}
 
 func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +805,7 @@ func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetMessagesRequest) GetConversation() string {
@@ -789,7 +862,7 @@ type GetMessagesResponse struct {
 
 func (x *GetMessagesResponse) Reset() {
 	*x = GetMessagesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +874,7 @@ func (x *GetMessagesResponse) String() string {
 func (*GetMessagesResponse) ProtoMessage() {}
 
 func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +887,7 @@ func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetMessagesResponse) GetMessages() []*Message {
@@ -852,7 +925,7 @@ type GetMessagesByTimeRequest struct {
 
 func (x *GetMessagesByTimeRequest) Reset() {
 	*x = GetMessagesByTimeRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -864,7 +937,7 @@ func (x *GetMessagesByTimeRequest) String() string {
 func (*GetMessagesByTimeRequest) ProtoMessage() {}
 
 func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -877,7 +950,7 @@ func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetMessagesByTimeRequest) GetConversation() string {
@@ -925,7 +998,7 @@ type GetMessagesByTimeResponse struct {
 
 func (x *GetMessagesByTimeResponse) Reset() {
 	*x = GetMessagesByTimeResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1010,7 @@ func (x *GetMessagesByTimeResponse) String() string {
 func (*GetMessagesByTimeResponse) ProtoMessage() {}
 
 func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1023,7 @@ func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetMessagesByTimeResponse) GetMessages() []*Message {
@@ -977,7 +1050,7 @@ type GetMessageByClientIDRequest struct {
 
 func (x *GetMessageByClientIDRequest) Reset() {
 	*x = GetMessageByClientIDRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -989,7 +1062,7 @@ func (x *GetMessageByClientIDRequest) String() string {
 func (*GetMessageByClientIDRequest) ProtoMessage() {}
 
 func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1002,7 +1075,7 @@ func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageByClientIDRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageByClientIDRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetMessageByClientIDRequest) GetSenderId() int64 {
@@ -1029,7 +1102,7 @@ type GetConversationHeadsRequest struct {
 
 func (x *GetConversationHeadsRequest) Reset() {
 	*x = GetConversationHeadsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1041,7 +1114,7 @@ func (x *GetConversationHeadsRequest) String() string {
 func (*GetConversationHeadsRequest) ProtoMessage() {}
 
 func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1054,7 +1127,7 @@ func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetConversationHeadsRequest) GetConversations() []string {
@@ -1074,7 +1147,7 @@ type ConversationHead struct {
 
 func (x *ConversationHead) Reset() {
 	*x = ConversationHead{}
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1086,7 +1159,7 @@ func (x *ConversationHead) String() string {
 func (*ConversationHead) ProtoMessage() {}
 
 func (x *ConversationHead) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1099,7 +1172,7 @@ func (x *ConversationHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationHead.ProtoReflect.Descriptor instead.
 func (*ConversationHead) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ConversationHead) GetConversation() string {
@@ -1125,7 +1198,7 @@ type GetConversationHeadsResponse struct {
 
 func (x *GetConversationHeadsResponse) Reset() {
 	*x = GetConversationHeadsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1137,7 +1210,7 @@ func (x *GetConversationHeadsResponse) String() string {
 func (*GetConversationHeadsResponse) ProtoMessage() {}
 
 func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1150,7 +1223,7 @@ func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetConversationHeadsResponse) GetHeads() []*ConversationHead {
@@ -1175,7 +1248,7 @@ type Cursor struct {
 
 func (x *Cursor) Reset() {
 	*x = Cursor{}
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1187,7 +1260,7 @@ func (x *Cursor) String() string {
 func (*Cursor) ProtoMessage() {}
 
 func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1200,7 +1273,7 @@ func (x *Cursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
 func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Cursor) GetUserId() int64 {
@@ -1260,7 +1333,7 @@ type AdvanceCursorRequest struct {
 
 func (x *AdvanceCursorRequest) Reset() {
 	*x = AdvanceCursorRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1345,7 @@ func (x *AdvanceCursorRequest) String() string {
 func (*AdvanceCursorRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1358,7 @@ func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *AdvanceCursorRequest) GetUserId() int64 {
@@ -1337,7 +1410,7 @@ type AdvanceCursorsPlusRequest struct {
 
 func (x *AdvanceCursorsPlusRequest) Reset() {
 	*x = AdvanceCursorsPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1349,7 +1422,7 @@ func (x *AdvanceCursorsPlusRequest) String() string {
 func (*AdvanceCursorsPlusRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1362,7 +1435,7 @@ func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *AdvanceCursorsPlusRequest) GetCursors() []*AdvanceCursorRequest {
@@ -1388,7 +1461,7 @@ type AdvanceCursorsPlusResponse struct {
 
 func (x *AdvanceCursorsPlusResponse) Reset() {
 	*x = AdvanceCursorsPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1400,7 +1473,7 @@ func (x *AdvanceCursorsPlusResponse) String() string {
 func (*AdvanceCursorsPlusResponse) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1413,7 +1486,7 @@ func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *AdvanceCursorsPlusResponse) GetCursors() []*Cursor {
@@ -1436,7 +1509,7 @@ type ListCursorsRequest struct {
 
 func (x *ListCursorsRequest) Reset() {
 	*x = ListCursorsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1448,7 +1521,7 @@ func (x *ListCursorsRequest) String() string {
 func (*ListCursorsRequest) ProtoMessage() {}
 
 func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1461,7 +1534,7 @@ func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsRequest.ProtoReflect.Descriptor instead.
 func (*ListCursorsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListCursorsRequest) GetUserId() int64 {
@@ -1501,7 +1574,7 @@ type ListCursorsResponse struct {
 
 func (x *ListCursorsResponse) Reset() {
 	*x = ListCursorsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1513,7 +1586,7 @@ func (x *ListCursorsResponse) String() string {
 func (*ListCursorsResponse) ProtoMessage() {}
 
 func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1526,7 +1599,7 @@ func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsResponse.ProtoReflect.Descriptor instead.
 func (*ListCursorsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListCursorsResponse) GetCursors() []*Cursor {
@@ -1554,7 +1627,7 @@ type SessionStartPlusRequest struct {
 
 func (x *SessionStartPlusRequest) Reset() {
 	*x = SessionStartPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1566,7 +1639,7 @@ func (x *SessionStartPlusRequest) String() string {
 func (*SessionStartPlusRequest) ProtoMessage() {}
 
 func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1579,7 +1652,7 @@ func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
@@ -1622,7 +1695,7 @@ type SessionStartPlusResponse struct {
 
 func (x *SessionStartPlusResponse) Reset() {
 	*x = SessionStartPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1634,7 +1707,7 @@ func (x *SessionStartPlusResponse) String() string {
 func (*SessionStartPlusResponse) ProtoMessage() {}
 
 func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1647,7 +1720,7 @@ func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
@@ -1701,7 +1774,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1786,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1799,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *Article) GetId() int64 {
@@ -1834,7 +1907,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1846,7 +1919,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1859,7 +1932,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -1913,7 +1986,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1925,7 +1998,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1938,7 +2011,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -1970,7 +2043,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2055,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2068,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -2085,7 +2158,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2097,7 +2170,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2110,7 +2183,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -2158,7 +2231,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2170,7 +2243,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2183,7 +2256,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -2214,7 +2287,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2226,7 +2299,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2239,7 +2312,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -2264,7 +2337,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2349,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2362,7 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{33}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
@@ -2306,7 +2379,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\a \x01(\fR\acontent\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x9c\x02\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xcc\x02\n" +
 	"\x14AppendMessageRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tsender_id\x18\x02 \x01(\x03R\bsenderId\x12\"\n" +
@@ -2314,7 +2387,12 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x04 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\x05 \x01(\fR\acontent\x128\n" +
 	"\x06change\x18\x06 \x01(\v2 .privateim.data.v1.MessageChangeR\x06change\x127\n" +
-	"\breaction\x18\a \x01(\v2\x1b.privateim.data.v1.ReactionR\breaction\"p\n" +
+	"\breaction\x18\a \x01(\v2\x1b.privateim.data.v1.ReactionR\breaction\x12.\n" +
+	"\x05clear\x18\b \x01(\v2\x18.privateim.data.v1.ClearR\x05clear\"`\n" +
+	"\x05Clear\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
+	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x1a\n" +
+	"\tup_to_seq\x18\x03 \x01(\x03R\aupToSeq\"p\n" +
 	"\bReaction\x12\x1d\n" +
 	"\n" +
 	"target_seq\x18\x01 \x01(\x03R\ttargetSeq\x12\x17\n" +
@@ -2512,122 +2590,124 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
 	(*AppendMessageRequest)(nil),         // 2: privateim.data.v1.AppendMessageRequest
-	(*Reaction)(nil),                     // 3: privateim.data.v1.Reaction
-	(*ReactionCount)(nil),                // 4: privateim.data.v1.ReactionCount
-	(*MessageReactions)(nil),             // 5: privateim.data.v1.MessageReactions
-	(*MessageChange)(nil),                // 6: privateim.data.v1.MessageChange
-	(*AppendMessageResponse)(nil),        // 7: privateim.data.v1.AppendMessageResponse
-	(*AppendMessagesPlusRequest)(nil),    // 8: privateim.data.v1.AppendMessagesPlusRequest
-	(*AppendMessagesPlusResponse)(nil),   // 9: privateim.data.v1.AppendMessagesPlusResponse
-	(*GetMessagesRequest)(nil),           // 10: privateim.data.v1.GetMessagesRequest
-	(*GetMessagesResponse)(nil),          // 11: privateim.data.v1.GetMessagesResponse
-	(*GetMessagesByTimeRequest)(nil),     // 12: privateim.data.v1.GetMessagesByTimeRequest
-	(*GetMessagesByTimeResponse)(nil),    // 13: privateim.data.v1.GetMessagesByTimeResponse
-	(*GetMessageByClientIDRequest)(nil),  // 14: privateim.data.v1.GetMessageByClientIDRequest
-	(*GetConversationHeadsRequest)(nil),  // 15: privateim.data.v1.GetConversationHeadsRequest
-	(*ConversationHead)(nil),             // 16: privateim.data.v1.ConversationHead
-	(*GetConversationHeadsResponse)(nil), // 17: privateim.data.v1.GetConversationHeadsResponse
-	(*Cursor)(nil),                       // 18: privateim.data.v1.Cursor
-	(*AdvanceCursorRequest)(nil),         // 19: privateim.data.v1.AdvanceCursorRequest
-	(*AdvanceCursorsPlusRequest)(nil),    // 20: privateim.data.v1.AdvanceCursorsPlusRequest
-	(*AdvanceCursorsPlusResponse)(nil),   // 21: privateim.data.v1.AdvanceCursorsPlusResponse
-	(*ListCursorsRequest)(nil),           // 22: privateim.data.v1.ListCursorsRequest
-	(*ListCursorsResponse)(nil),          // 23: privateim.data.v1.ListCursorsResponse
-	(*SessionStartPlusRequest)(nil),      // 24: privateim.data.v1.SessionStartPlusRequest
-	(*SessionStartPlusResponse)(nil),     // 25: privateim.data.v1.SessionStartPlusResponse
-	(*Article)(nil),                      // 26: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 27: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 28: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 29: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 30: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 31: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 32: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 33: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 34: google.protobuf.Timestamp
-	(*ListFriendshipsRequest)(nil),       // 35: privateim.data.v1.ListFriendshipsRequest
-	(*ListGroupsByMemberRequest)(nil),    // 36: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListFollowingRequest)(nil),         // 37: privateim.data.v1.ListFollowingRequest
-	(*ListFriendshipsResponse)(nil),      // 38: privateim.data.v1.ListFriendshipsResponse
-	(*ListGroupsResponse)(nil),           // 39: privateim.data.v1.ListGroupsResponse
-	(*ListSubscriptionsResponse)(nil),    // 40: privateim.data.v1.ListSubscriptionsResponse
+	(*Clear)(nil),                        // 3: privateim.data.v1.Clear
+	(*Reaction)(nil),                     // 4: privateim.data.v1.Reaction
+	(*ReactionCount)(nil),                // 5: privateim.data.v1.ReactionCount
+	(*MessageReactions)(nil),             // 6: privateim.data.v1.MessageReactions
+	(*MessageChange)(nil),                // 7: privateim.data.v1.MessageChange
+	(*AppendMessageResponse)(nil),        // 8: privateim.data.v1.AppendMessageResponse
+	(*AppendMessagesPlusRequest)(nil),    // 9: privateim.data.v1.AppendMessagesPlusRequest
+	(*AppendMessagesPlusResponse)(nil),   // 10: privateim.data.v1.AppendMessagesPlusResponse
+	(*GetMessagesRequest)(nil),           // 11: privateim.data.v1.GetMessagesRequest
+	(*GetMessagesResponse)(nil),          // 12: privateim.data.v1.GetMessagesResponse
+	(*GetMessagesByTimeRequest)(nil),     // 13: privateim.data.v1.GetMessagesByTimeRequest
+	(*GetMessagesByTimeResponse)(nil),    // 14: privateim.data.v1.GetMessagesByTimeResponse
+	(*GetMessageByClientIDRequest)(nil),  // 15: privateim.data.v1.GetMessageByClientIDRequest
+	(*GetConversationHeadsRequest)(nil),  // 16: privateim.data.v1.GetConversationHeadsRequest
+	(*ConversationHead)(nil),             // 17: privateim.data.v1.ConversationHead
+	(*GetConversationHeadsResponse)(nil), // 18: privateim.data.v1.GetConversationHeadsResponse
+	(*Cursor)(nil),                       // 19: privateim.data.v1.Cursor
+	(*AdvanceCursorRequest)(nil),         // 20: privateim.data.v1.AdvanceCursorRequest
+	(*AdvanceCursorsPlusRequest)(nil),    // 21: privateim.data.v1.AdvanceCursorsPlusRequest
+	(*AdvanceCursorsPlusResponse)(nil),   // 22: privateim.data.v1.AdvanceCursorsPlusResponse
+	(*ListCursorsRequest)(nil),           // 23: privateim.data.v1.ListCursorsRequest
+	(*ListCursorsResponse)(nil),          // 24: privateim.data.v1.ListCursorsResponse
+	(*SessionStartPlusRequest)(nil),      // 25: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 26: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 27: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 28: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 29: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 30: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 31: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 32: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 33: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 34: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 36: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 37: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 38: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 39: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 40: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 41: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	34, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
-	6,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
-	3,  // 2: privateim.data.v1.AppendMessageRequest.reaction:type_name -> privateim.data.v1.Reaction
-	4,  // 3: privateim.data.v1.MessageReactions.counts:type_name -> privateim.data.v1.ReactionCount
-	1,  // 4: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
-	2,  // 5: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
-	7,  // 6: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
-	1,  // 7: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
-	5,  // 8: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
-	34, // 9: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	34, // 10: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 11: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
-	16, // 12: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	34, // 13: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
-	19, // 14: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
-	18, // 15: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
-	18, // 16: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	35, // 17: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
-	36, // 18: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
-	37, // 19: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
-	22, // 20: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
-	38, // 21: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
-	39, // 22: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
-	40, // 23: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
-	23, // 24: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
-	0,  // 25: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	34, // 26: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	34, // 27: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	34, // 28: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 29: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 30: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	34, // 31: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 32: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 33: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	26, // 34: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 35: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 36: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	8,  // 37: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	10, // 38: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	12, // 39: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	14, // 40: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	15, // 41: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	19, // 42: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	20, // 43: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	22, // 44: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	24, // 45: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
-	27, // 46: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	28, // 47: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	29, // 48: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	30, // 49: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	32, // 50: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	7,  // 51: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	9,  // 52: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	11, // 53: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	13, // 54: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 55: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	17, // 56: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	18, // 57: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	21, // 58: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	23, // 59: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	25, // 60: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
-	26, // 61: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	26, // 62: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	26, // 63: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	31, // 64: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	33, // 65: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	51, // [51:66] is the sub-list for method output_type
-	36, // [36:51] is the sub-list for method input_type
-	36, // [36:36] is the sub-list for extension type_name
-	36, // [36:36] is the sub-list for extension extendee
-	0,  // [0:36] is the sub-list for field type_name
+	35, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	7,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
+	4,  // 2: privateim.data.v1.AppendMessageRequest.reaction:type_name -> privateim.data.v1.Reaction
+	3,  // 3: privateim.data.v1.AppendMessageRequest.clear:type_name -> privateim.data.v1.Clear
+	5,  // 4: privateim.data.v1.MessageReactions.counts:type_name -> privateim.data.v1.ReactionCount
+	1,  // 5: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
+	2,  // 6: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
+	8,  // 7: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
+	1,  // 8: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
+	6,  // 9: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
+	35, // 10: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	35, // 11: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 12: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
+	17, // 13: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
+	35, // 14: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 15: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
+	19, // 16: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
+	19, // 17: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
+	36, // 18: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	37, // 19: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	38, // 20: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	23, // 21: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	39, // 22: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	40, // 23: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	41, // 24: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	24, // 25: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 26: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	35, // 27: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	35, // 28: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	35, // 29: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 30: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 31: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	35, // 32: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 33: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 34: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	27, // 35: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 36: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 37: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	9,  // 38: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	11, // 39: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	13, // 40: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	15, // 41: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	16, // 42: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	20, // 43: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	21, // 44: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	23, // 45: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	25, // 46: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	28, // 47: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	29, // 48: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	30, // 49: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	31, // 50: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	33, // 51: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	8,  // 52: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	10, // 53: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	12, // 54: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	14, // 55: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 56: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	18, // 57: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	19, // 58: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	22, // 59: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	24, // 60: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	26, // 61: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	27, // 62: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	27, // 63: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	27, // 64: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	32, // 65: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	34, // 66: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	52, // [52:67] is the sub-list for method output_type
+	37, // [37:52] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2638,14 +2718,14 @@ func file_data_v1_messages_proto_init() {
 	file_data_v1_friends_proto_init()
 	file_data_v1_groups_proto_init()
 	file_data_v1_subscriptions_proto_init()
-	file_data_v1_messages_proto_msgTypes[28].OneofWrappers = []any{}
+	file_data_v1_messages_proto_msgTypes[29].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -425,7 +425,16 @@ func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResul
 // checks (one per user and emoji, 20 emoji) see every committed one.
 func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan appendPlan, b *appendBatch) error {
 	for i, m := range msgs {
-		if (m.Change == nil && m.Reaction == nil) || plan.first[i] != i || b.results[i].Duplicate {
+		if plan.first[i] != i || b.results[i].Duplicate {
+			continue
+		}
+		if c := m.Clear; c != nil {
+			up := bson.D{{Key: "$max", Value: bson.D{{Key: "cleared", Value: c.UpToSeq}}}, {Key: "$setOnInsert", Value: bson.D{{Key: "ts", Value: nanos(m.CreatedAt)}}}}
+			if _, err := d.states.UpdateOne(ctx, stateFilter(c.UserID, c.Conversation), up, options.UpdateOne().SetUpsert(true)); err != nil {
+				return fmt.Errorf("clear %s for %d: %w", c.Conversation, c.UserID, raced(err, idxStateKey))
+			}
+		}
+		if m.Change == nil && m.Reaction == nil {
 			continue
 		}
 		target := int64(0)

@@ -446,11 +446,13 @@ type stateDoc struct {
 	TS     int64  `bson:"ts"`
 	// Mention is absent on documents written before mentions: 0.
 	Mention int64 `bson:"mention,omitempty"`
+	Clear   int64 `bson:"cleared,omitempty"` // delete for me; absent: 0
 }
 
 func (s stateDoc) state() store.ConversationState {
 	return store.ConversationState{UserID: s.User, Conversation: s.Conv, ReadSeq: s.Read, LastSentSeq: s.Sent,
-		Muted: s.Muted, Pinned: s.Pinned, HiddenSeq: s.Hidden, UpdatedAt: fromNanos(s.TS), MentionSeq: s.Mention}
+		Muted: s.Muted, Pinned: s.Pinned, HiddenSeq: s.Hidden, UpdatedAt: fromNanos(s.TS), MentionSeq: s.Mention,
+		ClearedSeq: s.Clear}
 }
 
 func stateFilter(user int64, conv string) bson.D {

@@ -10,7 +10,7 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store"
 )
 
-const stateCols = "user_id, conversation, read_seq, last_sent_seq, muted, pinned, hidden_seq, updated_at, mention_seq"
+const stateCols = "user_id, conversation, read_seq, last_sent_seq, muted, pinned, hidden_seq, updated_at, mention_seq, cleared_seq"
 
 // receiptChunk bounds the UNION ALL of one CountReceipts/UserReceipts
 // statement: 100 small SELECTs stay far below any packet limit.
@@ -108,7 +108,7 @@ func scanStates(rows *sql.Rows) ([]store.ConversationState, error) {
 	var out []store.ConversationState
 	for rows.Next() {
 		var s store.ConversationState
-		if err := rows.Scan(&s.UserID, &s.Conversation, &s.ReadSeq, &s.LastSentSeq, &s.Muted, &s.Pinned, &s.HiddenSeq, &s.UpdatedAt, &s.MentionSeq); err != nil {
+		if err := rows.Scan(&s.UserID, &s.Conversation, &s.ReadSeq, &s.LastSentSeq, &s.Muted, &s.Pinned, &s.HiddenSeq, &s.UpdatedAt, &s.MentionSeq, &s.ClearedSeq); err != nil {
 			return nil, err
 		}
 		out = append(out, s)

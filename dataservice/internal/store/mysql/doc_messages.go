@@ -519,6 +519,14 @@ func orEmpty[T any](s []T) []T {
 func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fresh []int) error {
 	for _, i := range fresh {
 		m := msgs[i]
+		if m.Clear != nil {
+			c := m.Clear
+			if _, err := conn.ExecContext(ctx, "INSERT INTO conversation_states (user_id, conversation, cleared_seq, updated_at) VALUES (?, ?, ?, ?)"+
+				" ON DUPLICATE KEY UPDATE cleared_seq = GREATEST(cleared_seq, VALUES(cleared_seq))",
+				c.UserID, c.Conversation, c.UpToSeq, dbTime(m.CreatedAt)); err != nil {
+				return fmt.Errorf("clear %s for %d: %w", c.Conversation, c.UserID, err)
+			}
+		}
 		if m.Change == nil && m.Reaction == nil {
 			continue
 		}

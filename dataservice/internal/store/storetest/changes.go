@@ -187,6 +187,7 @@ var reactionTests = []struct {
 	{"ReactionRefusals", testReactionRefusals},
 	{"RecallDropsReactions", testRecallDropsReactions},
 	{"ConcurrentReactionsAddUp", testConcurrentReactionsAddUp},
+	{"ClearRaisesClearedSeq", testClearRaisesClearedSeq},
 }
 
 // reaction is a reaction event of user in conv on message target, created
@@ -297,5 +298,42 @@ func testConcurrentReactionsAddUp(t *testing.T, f *docFixture) {
 	wantReactions(t, "after concurrent reactions", f.reactions(t, "c", 100, 1)[1], []store.ReactionCount{{Emoji: "👍", Count: n, Me: true}})
 	if got := f.heads(t, "c")[0]; got != n+1 {
 		t.Errorf("head %d, want %d", got, n+1)
+	}
+}
+
+func testClearRaisesClearedSeq(t *testing.T, f *docFixture) {
+	for i := range 4 {
+		f.appendOne(t, f.msg("c", 2, "m"+string(rune('0'+i))))
+	}
+	clear := func(client string, upTo int64) store.Message {
+		m := f.msg("sys:1", 1, client)
+		m.Kind, m.Content = "cleared", []byte(`{"kind":"cleared"}`)
+		m.Clear = &store.Clear{UserID: 1, Conversation: "c", UpToSeq: upTo}
+		return m
+	}
+	cleared := func() store.ConversationState {
+		t.Helper()
+		st, err := f.s.ConversationStates(f.ctx, 1, []string{"c"})
+		if err != nil || len(st) != 1 {
+			t.Fatalf("ConversationStates: %v, %v", st, err)
+		}
+		return st[0]
+	}
+	f.appendOne(t, clear("k1", 3))
+	if got := cleared(); got.ClearedSeq != 3 || got.ReadSeq != 0 {
+		t.Errorf("after clearing up to 3: cleared %d read %d, want 3 and 0", got.ClearedSeq, got.ReadSeq)
+	}
+	f.appendOne(t, clear("k2", 2))
+	if got := cleared().ClearedSeq; got != 3 {
+		t.Errorf("a clear to 2 moved it back to %d", got)
+	}
+	f.appendOne(t, clear("k3", 4))
+	if got := cleared().ClearedSeq; got != 4 {
+		t.Errorf("cleared %d, want 4", got)
+	}
+	// Others are untouched.
+	st, err := f.s.ConversationStates(f.ctx, 2, []string{"c"})
+	if err != nil || st[0].ClearedSeq != 0 {
+		t.Errorf("the other user's state: %v, %v", st, err)
 	}
 }

@@ -255,3 +255,66 @@ func BenchmarkConversationList1000(b *testing.B) {
 	b.ReportMetric(pct(states, 0.5), "states_p50_ms")
 	b.ReportMetric(pct(states, 0.99), "states_p99_ms")
 }
+
+// BenchmarkSyncWithReactions100 (issue 15): a history page of 100
+// messages, each with reactions of 3 users (two emoji) and one in four
+// edited, read with the viewer's reaction counts ("rich"), against the
+// same page of plain messages read without ("plain"). Target: rich within
+// 1.5x of plain.
+func BenchmarkSyncWithReactions100(b *testing.B) {
+	e := dataservicetest.Start(b)
+	ctx := context.Background()
+	const total, page = 1000, 100
+	for _, conv := range []string{"g:plain", "g:rich"} {
+		msgs := make([]*datav1.AppendMessageRequest, total)
+		for i := range msgs {
+			msgs[i] = &datav1.AppendMessageRequest{Conversation: conv, SenderId: int64(1 + i%50), ClientMsgId: fmt.Sprintf("%s-%d", conv, i), Kind: "text", Content: content}
+		}
+		if _, err := e.Messages.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{Messages: msgs}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var events []*datav1.AppendMessageRequest
+	for seq := int64(1); seq <= total; seq++ {
+		for u, emoji := range []string{"👍", "👍", "❤️"} {
+			user := int64(100 + u)
+			events = append(events, &datav1.AppendMessageRequest{Conversation: "g:rich", SenderId: user, ClientMsgId: fmt.Sprintf("r%d-%d", seq, u),
+				Kind: "react", Content: []byte(`{"kind":"react"}`), Reaction: &datav1.Reaction{TargetSeq: seq, UserId: user, Emoji: emoji}})
+		}
+		if seq%4 == 0 {
+			events = append(events, &datav1.AppendMessageRequest{Conversation: "g:rich", SenderId: int64(1 + (seq-1)%50), ClientMsgId: fmt.Sprintf("e%d", seq),
+				Kind: "edit", Content: []byte(`{"kind":"edit"}`),
+				Change: &datav1.MessageChange{TargetSeq: seq, Kind: "text", Content: []byte(`{"kind":"text","text":"see you at the station at nine, the usual platform","edited_at":1796630400000}`)}})
+		}
+	}
+	for len(events) > 0 {
+		n := min(len(events), 500)
+		if _, err := e.Messages.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{Messages: events[:n]}); err != nil {
+			b.Fatal(err)
+		}
+		events = events[n:]
+	}
+	for _, shape := range []struct {
+		name, conv string
+		viewer     int64
+	}{{"plain", "g:plain", 0}, {"rich", "g:rich", 100}} {
+		b.Run(shape.name, func(b *testing.B) {
+			lat := make([]time.Duration, 0, b.N)
+			b.ResetTimer()
+			for range b.N {
+				after := rand.Int64N(total - page)
+				t0 := time.Now()
+				res, err := e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: shape.conv, AfterSeq: after, Limit: page, ReactionsViewer: shape.viewer})
+				lat = append(lat, time.Since(t0))
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.GetMessages()) != page || (shape.viewer > 0 && len(res.GetReactions()) != page) {
+					b.Fatalf("%d messages, %d with reactions", len(res.GetMessages()), len(res.GetReactions()))
+				}
+			}
+			b.StopTimer()
+			reportLatency(b, lat)
+		})
+	}
+}

@@ -171,37 +171,36 @@ func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesR
 	if err := c.err(); err != nil {
 		return nil, err
 	}
-	msgs, more, err := s.docs.GetMessages(ctx, store.MessageRange{
+	rg := store.MessageRange{
 		Conversation: r.GetConversation(),
 		AfterSeq:     r.GetAfterSeq(),
 		BeforeSeq:    r.GetBeforeSeq(),
 		Limit:        limit,
 		NewestFirst:  r.GetNewestFirst(),
-	})
+	}
+	viewer := r.GetReactionsViewer()
+	if viewer == 0 {
+		msgs, more, err := s.docs.GetMessages(ctx, rg)
+		if err != nil {
+			return nil, s.fail(ctx, "get messages", err)
+		}
+		return &datav1.GetMessagesResponse{Messages: messagesPB(msgs), HasMore: more}, nil
+	}
+	msgs, more, rs, err := s.docs.GetMessagesWithReactions(ctx, rg, viewer)
 	if err != nil {
 		return nil, s.fail(ctx, "get messages", err)
 	}
 	out := &datav1.GetMessagesResponse{Messages: messagesPB(msgs), HasMore: more}
-	if v := r.GetReactionsViewer(); v > 0 && len(msgs) > 0 {
-		seqs := make([]int64, len(msgs))
-		for i, m := range msgs {
-			seqs[i] = m.Seq
+	for _, m := range msgs {
+		counts := rs[m.Seq]
+		if len(counts) == 0 {
+			continue
 		}
-		rs, err := s.docs.Reactions(ctx, r.GetConversation(), seqs, v)
-		if err != nil {
-			return nil, s.fail(ctx, "get reactions", err)
+		mr := &datav1.MessageReactions{Seq: m.Seq, Counts: make([]*datav1.ReactionCount, len(counts))}
+		for i, rc := range counts {
+			mr.Counts[i] = &datav1.ReactionCount{Emoji: rc.Emoji, Count: rc.Count, Me: rc.Me}
 		}
-		for _, seq := range seqs {
-			counts := rs[seq]
-			if len(counts) == 0 {
-				continue
-			}
-			mr := &datav1.MessageReactions{Seq: seq, Counts: make([]*datav1.ReactionCount, len(counts))}
-			for i, rc := range counts {
-				mr.Counts[i] = &datav1.ReactionCount{Emoji: rc.Emoji, Count: rc.Count, Me: rc.Me}
-			}
-			out.Reactions = append(out.Reactions, mr)
-		}
+		out.Reactions = append(out.Reactions, mr)
 	}
 	return out, nil
 }

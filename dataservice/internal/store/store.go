@@ -742,6 +742,10 @@ type Documents interface {
 	GetMessages(ctx context.Context, r MessageRange) (msgs []Message, hasMore bool, err error)
 	GetMessagesByTime(ctx context.Context, conversation string, from, to time.Time, p Page) (msgs []Message, next string, err error)
 	GetMessageByClientID(ctx context.Context, senderID int64, clientMsgID string) (Message, error)
+	// GetMessagesWithReactions is GetMessages with the Reactions of the
+	// messages it returns as viewer sees them, in one round trip where the
+	// adapter can (a history page).
+	GetMessagesWithReactions(ctx context.Context, r MessageRange, viewer int64) (msgs []Message, hasMore bool, reactions map[int64][]ReactionCount, err error)
 	// Reactions returns the reactions of the messages seqs of conversation
 	// that have any, per seq: emoji in the order of their first reaction
 	// (then by emoji), Me for viewer's.

@@ -567,3 +567,20 @@ func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []i
 	}
 	return out, nil
 }
+
+// GetMessagesWithReactions is GetMessages and Reactions of what it returns.
+func (d *Documents) GetMessagesWithReactions(ctx context.Context, r store.MessageRange, viewer int64) ([]store.Message, bool, map[int64][]store.ReactionCount, error) {
+	msgs, more, err := d.GetMessages(ctx, r)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	seqs := make([]int64, len(msgs))
+	for i, m := range msgs {
+		seqs[i] = m.Seq
+	}
+	rs, err := d.Reactions(ctx, r.Conversation, seqs, viewer)
+	if err != nil {
+		return nil, false, nil, err
+	}
+	return msgs, more, rs, nil
+}

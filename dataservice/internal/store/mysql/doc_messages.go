@@ -610,22 +610,92 @@ func react(ctx context.Context, conn *sql.Conn, m store.Message, found bool, kin
 // reactions cost MariaDB a temporary table and a sort per page (twice the
 // time of the page's messages; BenchmarkSyncWithReactions100).
 func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
-	out := map[int64][]store.ReactionCount{}
 	if len(seqs) == 0 {
-		return out, nil
+		return map[int64][]store.ReactionCount{}, nil
 	}
-	want := make(map[int64]bool, len(seqs))
-	lo, hi := seqs[0], seqs[0]
-	for _, s := range seqs {
-		want[s] = true
-		lo, hi = min(lo, s), max(hi, s)
-	}
-	rows, err := d.db.QueryContext(ctx, "SELECT seq, emoji, user_id, created_at FROM message_reactions"+
-		" WHERE conversation = ? AND seq BETWEEN ? AND ?", conversation, lo, hi)
+	lo, hi := slices.Min(seqs), slices.Max(seqs)
+	rows, err := d.db.QueryContext(ctx, reactionsQuery, conversation, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
 	}
 	defer rows.Close()
+	out, err := countReactions(rows, seqs, viewer)
+	if err != nil {
+		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+	}
+	return out, nil
+}
+
+const reactionsQuery = "SELECT seq, emoji, user_id, created_at FROM message_reactions WHERE conversation = ? AND seq BETWEEN ? AND ?"
+
+// GetMessagesWithReactions reads an oldest-first page and its reactions in
+// one packet: seqs are gap-free, so the page can only hold
+// after+1..after+limit, and the reactions of that range are read with it.
+func (d *Documents) GetMessagesWithReactions(ctx context.Context, r store.MessageRange, viewer int64) ([]store.Message, bool, map[int64][]store.ReactionCount, error) {
+	if r.NewestFirst {
+		msgs, more, err := d.GetMessages(ctx, r)
+		if err != nil {
+			return nil, false, nil, err
+		}
+		rs, err := d.Reactions(ctx, r.Conversation, seqsOf(msgs), viewer)
+		return msgs, more, rs, err
+	}
+	limit := clampLimit(r.Limit)
+	hi := r.AfterSeq + int64(limit)
+	q := "SELECT " + msgCols + " FROM messages WHERE conversation = ? AND seq > ?"
+	args := []any{r.Conversation, r.AfterSeq}
+	if r.BeforeSeq > 0 {
+		q += " AND seq < ?"
+		args = append(args, r.BeforeSeq)
+		hi = min(hi, r.BeforeSeq-1)
+	}
+	q += " ORDER BY seq LIMIT ?; " + reactionsQuery
+	args = append(args, limit+1, r.Conversation, r.AfterSeq+1, hi)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	defer rows.Close()
+	var msgs []store.Message
+	for rows.Next() {
+		var m store.Message
+		if err := rows.Scan(&m.ID, &m.Conversation, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Content, &m.CreatedAt); err != nil {
+			return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+		}
+		msgs = append(msgs, m)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	more := len(msgs) > limit
+	if more {
+		msgs = msgs[:limit]
+	}
+	if !rows.NextResultSet() {
+		return nil, false, nil, fmt.Errorf("get messages of %q: no reactions result: %w", r.Conversation, rows.Err())
+	}
+	rs, err := countReactions(rows, seqsOf(msgs), viewer)
+	if err != nil {
+		return nil, false, nil, fmt.Errorf("reactions of %q: %w", r.Conversation, err)
+	}
+	return orEmpty(msgs), more, rs, nil
+}
+
+func seqsOf(msgs []store.Message) []int64 {
+	out := make([]int64, len(msgs))
+	for i, m := range msgs {
+		out[i] = m.Seq
+	}
+	return out
+}
+
+// countReactions counts rows of reactionsQuery for the messages seqs, per
+// emoji in the order of its first reaction (then by emoji).
+func countReactions(rows *sql.Rows, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
+	want := make(map[int64]bool, len(seqs))
+	for _, s := range seqs {
+		want[s] = true
+	}
 	type key struct {
 		seq   int64
 		emoji string
@@ -640,7 +710,7 @@ func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []i
 		var user int64
 		var at time.Time
 		if err := rows.Scan(&k.seq, &k.emoji, &user, &at); err != nil {
-			return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+			return nil, err
 		}
 		if !want[k.seq] {
 			continue
@@ -657,12 +727,13 @@ func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []i
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
+		return nil, err
 	}
 	bySeq := map[int64][]*agg{}
 	for k, a := range counts {
 		bySeq[k.seq] = append(bySeq[k.seq], a)
 	}
+	out := make(map[int64][]store.ReactionCount, len(bySeq))
 	for seq, as := range bySeq {
 		slices.SortFunc(as, func(a, b *agg) int {
 			return cmp.Or(a.first.Compare(b.first), strings.Compare(a.Emoji, b.Emoji))

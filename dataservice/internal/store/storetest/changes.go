@@ -188,6 +188,7 @@ var reactionTests = []struct {
 	{"RecallDropsReactions", testRecallDropsReactions},
 	{"ConcurrentReactionsAddUp", testConcurrentReactionsAddUp},
 	{"ClearRaisesClearedSeq", testClearRaisesClearedSeq},
+	{"MessagesWithReactions", testMessagesWithReactions},
 }
 
 // reaction is a reaction event of user in conv on message target, created
@@ -335,5 +336,49 @@ func testClearRaisesClearedSeq(t *testing.T, f *docFixture) {
 	st, err := f.s.ConversationStates(f.ctx, 2, []string{"c"})
 	if err != nil || st[0].ClearedSeq != 0 {
 		t.Errorf("the other user's state: %v, %v", st, err)
+	}
+}
+
+// testMessagesWithReactions: GetMessagesWithReactions answers what
+// GetMessages and Reactions answer, for every shape of range.
+func testMessagesWithReactions(t *testing.T, f *docFixture) {
+	for i := range 12 {
+		f.appendOne(t, f.msg("c", 1, "m"+string(rune('a'+i))))
+	}
+	for _, seq := range []int64{2, 5, 6, 11} {
+		f.appendOne(t, f.reaction("c", 2, "r"+string(rune('0'+seq)), seq, "👍", false, int(seq)))
+	}
+	f.appendOne(t, f.reaction("c", 3, "x", 5, "❤️", false, 20))
+	for _, r := range []store.MessageRange{
+		{Conversation: "c", Limit: 5},
+		{Conversation: "c", AfterSeq: 4, Limit: 3},
+		{Conversation: "c", AfterSeq: 3, BeforeSeq: 7, Limit: 50},
+		{Conversation: "c", AfterSeq: 10, Limit: 50},
+		{Conversation: "c", Limit: 4, NewestFirst: true},
+		{Conversation: "none", Limit: 5},
+	} {
+		msgs, more, rs, err := f.s.GetMessagesWithReactions(f.ctx, r, 2)
+		if err != nil {
+			t.Fatalf("GetMessagesWithReactions(%+v): %v", r, err)
+		}
+		wantMsgs, wantMore, err := f.s.GetMessages(f.ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(msgs) != len(wantMsgs) || more != wantMore {
+			t.Fatalf("%+v: %d messages more %v, want %d more %v", r, len(msgs), more, len(wantMsgs), wantMore)
+		}
+		var seqs []int64
+		for i := range msgs {
+			wantMessage(t, "message", msgs[i], wantMsgs[i])
+			seqs = append(seqs, msgs[i].Seq)
+		}
+		wantRs := f.reactions(t, r.Conversation, 2, seqs...)
+		if len(rs) != len(wantRs) {
+			t.Errorf("%+v: reactions of %d messages, want %d: %v", r, len(rs), len(wantRs), rs)
+		}
+		for seq, want := range wantRs {
+			wantReactions(t, "reactions", rs[seq], want)
+		}
 	}
 }

@@ -7,6 +7,8 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/gin-gonic/gin"
@@ -56,7 +58,13 @@ func DecodeJSON(contentType string, body io.Reader, dst any) error {
 	rec := &readRecorder{r: body}
 	dec := json.NewDecoder(rec)
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	err = dec.Decode(dst)
+	// A marked id came before anything the decoder stopped at.
+	if path, id, ok := findBadID(reflect.ValueOf(dst), ""); ok {
+		return &errs.Error{Kind: errs.KindInvalid, Code: "wrong_type", Field: path,
+			Message: "must be an id (a decimal string > 0), not " + id.held()}
+	}
+	if err != nil {
 		if rec.err != nil {
 			// Reading failed: the connection's fault (or the size
 			// limit's), not the JSON's.
@@ -98,12 +106,8 @@ func decodeError(err error) error {
 		if typ.Field == "" {
 			return badJSON("the body must be a JSON object")
 		}
-		want := jsonKind(typ.Type.Kind().String())
-		if typ.Type == idType {
-			want = "an id (a decimal string)"
-		}
-		return &errs.Error{Kind: errs.KindInvalid, Code: "wrong_type", Field: typ.Field,
-			Message: "must be " + want + ", not " + typ.Value}
+		return &errs.Error{Kind: errs.KindInvalid, Code: "wrong_type", Field: fieldPath(typ.Field),
+			Message: "must be " + jsonKind(typ.Type.Kind().String()) + ", not " + typ.Value}
 	}
 	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
 		f = strings.Trim(f, `"`)
@@ -112,6 +116,19 @@ func decodeError(err error) error {
 	// Other decoder errors (a bad ",string"-tagged value is one) are about
 	// the JSON.
 	return badJSON(strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// fieldPath is the decoder's path of a field without array indices: Go
+// 1.27's decoder writes "tags.0" where 1.26's wrote "tags".
+func fieldPath(f string) string {
+	parts := strings.Split(f, ".")
+	out := parts[:0]
+	for _, p := range parts {
+		if _, err := strconv.Atoi(p); err != nil || p == "" {
+			out = append(out, p)
+		}
+	}
+	return strings.Join(out, ".")
 }
 
 // readRecorder keeps the first error of reading, other than io.EOF.

@@ -21,8 +21,10 @@ type decodeTarget struct {
 	Nick   *string  `json:"nick"`
 	UserID ID       `json:"user_id,omitzero"` // an id is never 0; "0" is refused
 	Tags   []string `json:"tags"`
+	IDs    []ID     `json:"ids"`
 	Inner  struct {
-		Note string `json:"note"`
+		Note  string `json:"note"`
+		Owner *ID    `json:"owner"`
 	} `json:"inner"`
 }
 
@@ -62,6 +64,10 @@ func TestDecodeJSON(t *testing.T) {
 		{"zero id", ct, `{"user_id":"0"}`, errs.KindInvalid, "wrong_type", "user_id"},
 		{"nested wrong type", ct, `{"inner":{"note":1}}`, errs.KindInvalid, "wrong_type", "inner.note"},
 		{"array element", ct, `{"tags":[1]}`, errs.KindInvalid, "wrong_type", "tags"},
+		{"id in an array", ct, `{"ids":["1","x"]}`, errs.KindInvalid, "wrong_type", "ids"},
+		{"nested pointer id", ct, `{"inner":{"owner":true}}`, errs.KindInvalid, "wrong_type", "inner.owner"},
+		{"bad id before an unknown field", ct, `{"user_id":7,"admin":true}`, errs.KindInvalid, "wrong_type", "user_id"},
+		{"nested array element", ct, `{"inner":{"note":[1]}}`, errs.KindInvalid, "wrong_type", "inner.note"},
 		{"unknown field", ct, `{"name":"a","admin":true}`, errs.KindInvalid, "unknown_field", "admin"},
 		{"unknown nested field", ct, `{"inner":{"x":1}}`, errs.KindInvalid, "unknown_field", "x"},
 	}

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -48,7 +49,8 @@ type Stack struct {
 	MessageAddr string
 
 	mu            sync.Mutex
-	deliveryTaken bool // a node listens on MessageAddr
+	deliveryTaken bool         // a node listens on MessageAddr
+	deliveryLis   net.Listener // listens on MessageAddr until a node takes it
 }
 
 // StackOptions change what StartStackWith sets up.
@@ -69,7 +71,22 @@ func StartStack(tb testing.TB) *Stack {
 // StartStackWith is StartStack with options.
 func StartStackWith(tb testing.TB, o StackOptions) *Stack {
 	tb.Helper()
-	st := &Stack{Data: stacktest.StartDataService(tb), Client: &http.Client{Timeout: 30 * time.Second}, MessageAddr: stacktest.FreeAddr(tb)}
+	// MessageAddr stays listened on from here until the first node serves
+	// on that very socket: a port given up in between can be taken by
+	// another socket of the machine (bind: address already in use).
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	st := &Stack{Client: &http.Client{Timeout: 30 * time.Second}, MessageAddr: lis.Addr().String(), deliveryLis: lis}
+	tb.Cleanup(func() {
+		st.mu.Lock()
+		defer st.mu.Unlock()
+		if !st.deliveryTaken {
+			lis.Close()
+		}
+	})
+	st.Data = stacktest.StartDataService(tb)
 	st.NATS = stacktest.StartNATS(tb, st.Data.Certs)
 	st.NATSURL = st.NATS.URL
 	env := o.UserEnv
@@ -115,12 +132,13 @@ func (st *Stack) Config() config.Config {
 // node).
 func (st *Stack) StartNode(tb testing.TB, cfg config.Config) *Node {
 	tb.Helper()
+	var grpcLis net.Listener
 	st.mu.Lock()
 	if !st.deliveryTaken && cfg.GRPCAddr == "127.0.0.1:0" {
-		st.deliveryTaken, cfg.GRPCAddr = true, st.MessageAddr
+		st.deliveryTaken, cfg.GRPCAddr, grpcLis = true, st.MessageAddr, st.deliveryLis
 	}
 	st.mu.Unlock()
-	srv, err := server.New(cfg, Logger())
+	srv, err := server.NewOn(cfg, Logger(), grpcLis)
 	if err != nil {
 		tb.Fatalf("messageservice: %v", err)
 	}

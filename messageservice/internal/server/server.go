@@ -64,8 +64,17 @@ type Server struct {
 
 // New connects and listens; Run serves. On error everything opened is
 // closed again.
-func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
-	s := &Server{cfg: cfg, log: log}
+func New(cfg config.Config, log *slog.Logger) (*Server, error) {
+	return NewOn(cfg, log, nil)
+}
+
+// NewOn is New serving the internal gRPC API on grpcLis, a socket the
+// caller already listens on (nil: listen on cfg.GRPCAddr). The Server owns
+// grpcLis from the call on, also when NewOn fails. Tests use it to name a
+// node's address to another process before the node starts without giving
+// the port up in between (another socket could take it meanwhile).
+func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server, err error) {
+	s := &Server{cfg: cfg, log: log, grpcLis: grpcLis}
 	defer func() {
 		if err != nil {
 			for _, l := range []net.Listener{s.httpLis, s.grpcLis, s.pprofLis} {
@@ -172,8 +181,10 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}
-	if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-		return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
+	if s.grpcLis == nil {
+		if s.grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
+			return nil, fmt.Errorf("listen grpc %s: %w", cfg.GRPCAddr, err)
+		}
 	}
 	if cfg.PprofAddr != "" {
 		if s.pprofLis, err = net.Listen("tcp", cfg.PprofAddr); err != nil {

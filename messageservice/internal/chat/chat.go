@@ -60,7 +60,8 @@ import (
 // Session.mu, lockorder.Conn) and never calls back into chat.
 type Transport interface {
 	Send(b []byte) bool
-	// SendWait waits for room in the queue (catch-up uses it).
+	// SendWait waits for room in the queue (catch-up uses it), leaving a
+	// part of the queue to Send.
 	SendWait(ctx context.Context, b []byte) error
 	Close(code int, reason string)
 }

@@ -294,7 +294,12 @@ func (c *Conn) Send(b []byte) bool {
 	return true
 }
 
-// SendWait queues b, waiting for room.
+// SendWait queues b, waiting for room: it fills the queue only up to
+// waitLimit, so the frames Send queues meanwhile (answers to the client's
+// frames, live deliveries) have the rest. A catch-up that filled the whole
+// queue made the next sent or pong overflow it: a client reading a long
+// catch-up was closed as a slow reader the moment it sent a message
+// (TestResendDuringCatchUp, once under load).
 func (c *Conn) SendWait(ctx context.Context, b []byte) error {
 	for {
 		select {
@@ -307,7 +312,7 @@ func (c *Conn) SendWait(ctx context.Context, b []byte) error {
 			c.mu.Unlock()
 			return errClosed
 		}
-		if len(c.queue) < c.srv.opt.SendQueue {
+		if len(c.queue) < c.waitLimit() {
 			start := c.pushLocked(b)
 			c.mu.Unlock()
 			if start {
@@ -328,6 +333,11 @@ func (c *Conn) SendWait(ctx context.Context, b []byte) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// waitLimit is how far SendWait fills the queue: three quarters of it.
+func (c *Conn) waitLimit() int {
+	return c.srv.opt.SendQueue - c.srv.opt.SendQueue/4
 }
 
 // pushLocked queues b and reports whether the caller must start the writer.

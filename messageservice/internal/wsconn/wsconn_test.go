@@ -256,6 +256,47 @@ func TestSlowReaderDisconnected(t *testing.T) {
 	}
 }
 
+// TestCatchUpLeavesRoomForLiveFrames: SendWait (catch-up) fills the queue
+// of a client that does not read for now only to three quarters and waits
+// there, so the frames Send queues meanwhile (a sent, a pong, a live
+// message) still fit instead of closing the client as a slow reader.
+func TestCatchUpLeavesRoomForLiveFrames(t *testing.T) {
+	const queue = 16
+	f := start(t, Options{SendQueue: queue, MaxFrameBytes: 1 << 20, WriteTimeout: time.Minute})
+	f.dial(t, "") // reads nothing
+	f.waitOpened(t, 1)
+	c := f.conn(0)
+	big := []byte(`{"type":"message","pad":"` + strings.Repeat("p", 64<<10) + `"}`)
+	ctx, cancel := context.WithCancel(context.Background())
+	waited := make(chan error, 1)
+	go func() {
+		for {
+			if err := c.SendWait(ctx, big); err != nil {
+				waited <- err
+				return
+			}
+		}
+	}()
+	poll.Eventually(t, 20*time.Second, func() error {
+		c.mu.Lock()
+		n, waiting := len(c.queue), c.room != nil
+		c.mu.Unlock()
+		if !waiting || n != queue-queue/4 {
+			return fmt.Errorf("%d frames queued, SendWait waiting: %v; want it waiting at %d", n, waiting, queue-queue/4)
+		}
+		return nil
+	})
+	for i := range queue / 4 {
+		if !c.Send(big) {
+			t.Fatalf("live frame %d refused while catch-up waits", i)
+		}
+	}
+	cancel()
+	if err := <-waited; !errors.Is(err, context.Canceled) {
+		t.Fatalf("SendWait = %v, want context.Canceled", err)
+	}
+}
+
 // TestIdleClosed: a client that answers no ping is closed after the idle
 // timeout.
 func TestIdleClosed(t *testing.T) {

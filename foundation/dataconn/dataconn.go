@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -88,5 +89,21 @@ func Translate(op string, err error) error {
 	default:
 		return fmt.Errorf("dataservice %s: %w", op, err)
 	}
-	return &errs.StoreError{Op: op, Sentinel: sentinel, Message: st.Message()}
+	return &errs.StoreError{Op: op, Sentinel: sentinel, Message: st.Message(), Reason: Refusal(st)}
+}
+
+// ErrorDomain is the ErrorInfo domain of the DataService's refusals.
+const ErrorDomain = "data.privateim"
+
+// Refusal is the reason of the DataService's ErrorInfo among st's details:
+// the name of a protos/data/v1 Refusal (errors.proto), e.g.
+// "REFUSAL_ALREADY_REACTED"; "" when st carries none. Callers tell
+// refusals apart by it, never by the message's words.
+func Refusal(st *status.Status) string {
+	for _, d := range st.Details() {
+		if info, ok := d.(*errdetails.ErrorInfo); ok && info.GetDomain() == ErrorDomain {
+			return info.GetReason()
+		}
+	}
+	return ""
 }

@@ -36,6 +36,10 @@ type StoreError struct {
 	Op       string // the DataService call, e.g. "GetUser"
 	Sentinel error  // ErrNotFound, ErrExists, ErrPrecondition or ErrInvalid
 	Message  string // the DataService's status message, safe to show
+	// Reason names the refusal when callers tell it apart (the ErrorInfo
+	// reason, a protos/data/v1 Refusal name), else "". Match this, never
+	// Message's words.
+	Reason string
 }
 
 func (e *StoreError) Error() string { return e.Op + ": " + e.Sentinel.Error() + ": " + e.Message }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"log/slog"
 
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 )
 
 // msgInternal is all a caller learns of a failure it cannot act on; the
@@ -28,7 +30,7 @@ func statusOf(ctx context.Context, log *slog.Logger, op string, err error) error
 	case errors.Is(err, store.ErrExists):
 		return status.Error(codes.AlreadyExists, "already exists")
 	case errors.As(err, &pre):
-		return status.Error(codes.FailedPrecondition, pre.Reason)
+		return refused(pre)
 	case errors.Is(err, store.ErrPrecondition):
 		return status.Error(codes.FailedPrecondition, "precondition failed")
 	case errors.Is(err, store.ErrNotFound):
@@ -50,4 +52,34 @@ func statusOf(ctx context.Context, log *slog.Logger, op string, err error) error
 	}
 	log.ErrorContext(ctx, "store failed", "op", op, "err", err)
 	return status.Error(codes.Internal, msgInternal)
+}
+
+// ErrorDomain is the ErrorInfo domain of the DataService's refusals.
+const ErrorDomain = "data.privateim"
+
+// refusals names the store's refusals on the wire (errors.proto).
+var refusals = map[store.Refusal]datav1.Refusal{
+	store.RefusalRecalled:     datav1.Refusal_REFUSAL_RECALLED,
+	store.RefusalReacted:      datav1.Refusal_REFUSAL_ALREADY_REACTED,
+	store.RefusalNotReacted:   datav1.Refusal_REFUSAL_NOT_REACTED,
+	store.RefusalTooManyEmoji: datav1.Refusal_REFUSAL_TOO_MANY_EMOJI,
+	store.RefusalAdminLimit:   datav1.Refusal_REFUSAL_ADMIN_LIMIT,
+	store.RefusalMemberLimit:  datav1.Refusal_REFUSAL_MEMBER_LIMIT,
+	store.RefusalTokenUsed:    datav1.Refusal_REFUSAL_TOKEN_USED,
+	store.RefusalTokenExpired: datav1.Refusal_REFUSAL_TOKEN_EXPIRED,
+}
+
+// refused is the FailedPrecondition of pre: its reason as the message
+// and, when callers tell it apart, an ErrorInfo naming it, which is what
+// they match.
+func refused(pre *store.PreconditionError) error {
+	st := status.New(codes.FailedPrecondition, pre.Reason)
+	r, ok := refusals[pre.Code]
+	if !ok {
+		return st.Err()
+	}
+	if d, err := st.WithDetails(&errdetails.ErrorInfo{Reason: r.String(), Domain: ErrorDomain}); err == nil {
+		st = d
+	}
+	return st.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
+	datav1 "github.com/privateim/privateim/protos/data/v1"
 )
 
 func TestStatusOf(t *testing.T) {
@@ -39,5 +40,17 @@ func TestStatusOf(t *testing.T) {
 				t.Errorf("got %v %q, want %v %q", st.Code(), st.Message(), tc.code, tc.msg)
 			}
 		})
+	}
+}
+
+// TestRefusalsNameEveryStoreRefusal: each store.Refusal has its wire name.
+func TestRefusalsNameEveryStoreRefusal(t *testing.T) {
+	for r := store.RefusalNone + 1; r <= store.RefusalTokenExpired; r++ {
+		if w, ok := refusals[r]; !ok || w == datav1.Refusal_REFUSAL_UNSPECIFIED {
+			t.Errorf("store refusal %d has no datav1.Refusal", r)
+		}
+	}
+	if len(refusals) != len(datav1.Refusal_name)-1 {
+		t.Errorf("%d refusals mapped, errors.proto names %d", len(refusals), len(datav1.Refusal_name)-1)
 	}
 }

@@ -26,8 +26,34 @@ var (
 )
 
 // PreconditionError says which state blocked a conditional write. It wraps
-// ErrPrecondition and carries a message that is safe to show callers.
-type PreconditionError struct{ Reason string }
+// ErrPrecondition and carries a message that is safe to show callers, and,
+// when callers act on which state it was, a Refusal naming it.
+type PreconditionError struct {
+	Reason string
+	Code   Refusal
+}
+
+// Refusal names a precondition callers tell apart (grpcapi sends it as the
+// ErrorInfo reason of protos/data/v1/errors.proto's Refusal); RefusalNone
+// for the ones nobody does.
+type Refusal int
+
+const (
+	RefusalNone Refusal = iota
+	RefusalRecalled
+	RefusalReacted
+	RefusalNotReacted
+	RefusalTooManyEmoji
+	RefusalAdminLimit
+	RefusalMemberLimit
+	RefusalTokenUsed
+	RefusalTokenExpired
+)
+
+// Refuse returns a *PreconditionError with code and a formatted reason.
+func Refuse(code Refusal, format string, args ...any) error {
+	return &PreconditionError{Reason: fmt.Sprintf(format, args...), Code: code}
+}
 
 func (e *PreconditionError) Error() string { return "precondition failed: " + e.Reason }
 func (e *PreconditionError) Unwrap() error { return ErrPrecondition }
@@ -524,8 +550,8 @@ type Reaction struct {
 // MaxReactionEmoji is how many distinct emoji a message holds.
 const MaxReactionEmoji = 20
 
-// The reasons of a refused reaction (PreconditionError.Reason; callers
-// across gRPC tell them apart by these words).
+// The words of a refused reaction's PreconditionError.Reason, for people:
+// callers tell the refusals apart by PreconditionError.Code.
 const (
 	ReasonReacted      = "already reacted"
 	ReasonNotReacted   = "not reacted"
@@ -542,11 +568,11 @@ func ReactionRefused(r *Reaction, found bool, kind string, mine, emojiThere bool
 	}
 	switch {
 	case !r.Remove && mine:
-		return Preconditionf("%s with %s", ReasonReacted, r.Emoji)
+		return Refuse(RefusalReacted, "%s with %s", ReasonReacted, r.Emoji)
 	case r.Remove && !mine:
-		return Preconditionf("%s with %s", ReasonNotReacted, r.Emoji)
+		return Refuse(RefusalNotReacted, "%s with %s", ReasonNotReacted, r.Emoji)
 	case !r.Remove && !emojiThere && distinct >= MaxReactionEmoji:
-		return Preconditionf("%s per message", ReasonTooManyEmoji)
+		return Refuse(RefusalTooManyEmoji, "%s per message", ReasonTooManyEmoji)
 	}
 	return nil
 }
@@ -582,7 +608,7 @@ func ChangeRefused(c *MessageChange, found bool, kind string) error {
 		return fmt.Errorf("message %d to change: %w", c.TargetSeq, ErrNotFound)
 	}
 	if kind == KindRecalled {
-		return Preconditionf("message %d was recalled", c.TargetSeq)
+		return Refuse(RefusalRecalled, "message %d was recalled", c.TargetSeq)
 	}
 	return nil
 }

@@ -9,7 +9,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/grpc"
@@ -18,6 +17,7 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/privateim/privateim/foundation/dataconn"
 	"github.com/privateim/privateim/foundation/grpcdial"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
@@ -166,21 +166,21 @@ func message(m *datav1.Message) chat.Message {
 
 // refusedChange is the chat error of an append the DataService refused
 // with FailedPrecondition: a lifecycle event's target was recalled, or a
-// reaction broke a rule, told apart by the words messages.proto gives.
-func refusedChange(reason string) error {
-	for _, r := range []struct {
-		words string
-		err   error
-	}{
-		{"already reacted", chat.ErrReacted},
-		{"not reacted", chat.ErrNotReacted},
-		{"distinct emoji", chat.ErrTooManyEmoji},
-	} {
-		if strings.Contains(reason, r.words) {
-			return r.err
-		}
+// reaction broke a rule, told apart by the status's ErrorInfo reason
+// (protos/data/v1/errors.proto), never by the message's words; nil for a
+// refusal without one of these reasons, which the caller cannot act on.
+func refusedChange(st *status.Status) error {
+	switch dataconn.Refusal(st) {
+	case datav1.Refusal_REFUSAL_ALREADY_REACTED.String():
+		return chat.ErrReacted
+	case datav1.Refusal_REFUSAL_NOT_REACTED.String():
+		return chat.ErrNotReacted
+	case datav1.Refusal_REFUSAL_TOO_MANY_EMOJI.String():
+		return chat.ErrTooManyEmoji
+	case datav1.Refusal_REFUSAL_RECALLED.String():
+		return chat.ErrRecalled
 	}
-	return chat.ErrRecalled
+	return nil
 }
 
 // ClearedSeqs reads user's cleared seqs of conversations, 1000 per call.
@@ -252,7 +252,9 @@ func (c *Client) Append(ctx context.Context, r chat.AppendRequest) (chat.Message
 	resp, err := c.messages.AppendMessage(ctx, appendRequest(r))
 	if err != nil {
 		if st, ok := status.FromError(err); ok && st.Code() == codes.FailedPrecondition {
-			return chat.Message{}, false, fmt.Errorf("AppendMessage: %w", refusedChange(st.Message()))
+			if refused := refusedChange(st); refused != nil {
+				return chat.Message{}, false, fmt.Errorf("AppendMessage: %w", refused)
+			}
 		}
 		return chat.Message{}, false, translate("AppendMessage", err)
 	}

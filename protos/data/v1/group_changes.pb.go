@@ -157,8 +157,8 @@ type ChangeGroupPlusRequest struct {
 	// (FailedPrecondition naming the one that failed):
 	ActorId       int64     `protobuf:"varint,5,opt,name=actor_id,json=actorId,proto3" json:"actor_id,omitempty"`                                                   // with actor_min_role: who acts
 	ActorMinRole  GroupRole `protobuf:"varint,6,opt,name=actor_min_role,json=actorMinRole,proto3,enum=privateim.data.v1.GroupRole" json:"actor_min_role,omitempty"` // the actor is a member (not left) with at least this role; UNSPECIFIED: no check
-	MaxAdmins     int32     `protobuf:"varint,7,opt,name=max_admins,json=maxAdmins,proto3" json:"max_admins,omitempty"`                                             // after the change, at most this many ADMIN members; 0: no check
-	MaxMembers    int32     `protobuf:"varint,8,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"`                                          // after the change, at most this many members (not left); 0: no check
+	MaxAdmins     int32     `protobuf:"varint,7,opt,name=max_admins,json=maxAdmins,proto3" json:"max_admins,omitempty"`                                             // after the change, at most this many ADMIN members (else REFUSAL_ADMIN_LIMIT); 0: no check
+	MaxMembers    int32     `protobuf:"varint,8,opt,name=max_members,json=maxMembers,proto3" json:"max_members,omitempty"`                                          // after the change, at most this many members, not left (else REFUSAL_MEMBER_LIMIT); 0: no check
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }

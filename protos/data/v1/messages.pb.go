@@ -361,11 +361,11 @@ func (x *Clear) GetUpToSeq() int64 {
 // Reaction adds (or with remove, removes) user_id's emoji on the message
 // target_seq of the appended message's conversation: one per (user,
 // message, emoji), at most 20 distinct emoji per message. NotFound when
-// there is no such message; FailedPrecondition, its message saying which,
-// when the message was recalled ("... was recalled"), the user has
-// reacted so already ("already reacted"), has not ("not reacted"), or the
-// message has 20 other emoji ("at most 20 distinct emoji"). Nothing is
-// stored then. A recall removes the message's reactions.
+// there is no such message; FailedPrecondition, its ErrorInfo reason
+// (errors.proto) saying which, when the message was recalled
+// (REFUSAL_RECALLED), the user has reacted so already
+// (REFUSAL_ALREADY_REACTED), has not (REFUSAL_NOT_REACTED), or the message
+// has 20 other emoji (REFUSAL_TOO_MANY_EMOJI). Nothing is stored then. A recall removes the message's reactions.
 type Reaction struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TargetSeq     int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1
@@ -550,8 +550,9 @@ func (x *MessageReactions) GetCounts() []*ReactionCount {
 
 // MessageChange replaces the kind and content of the message target_seq of
 // the appended message's conversation. NotFound when there is no such
-// message; FailedPrecondition when it was recalled (kind "recalled": a
-// recalled message never changes again). Nothing is stored either way.
+// message; FailedPrecondition with reason REFUSAL_RECALLED when it was
+// recalled (kind "recalled": a recalled message never changes again).
+// Nothing is stored either way.
 type MessageChange struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TargetSeq     int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1

@@ -1144,8 +1144,9 @@ func (x *CreateResetTokenRequest) GetExpiresAt() *timestamppb.Timestamp {
 // ResetPasswordPlus, in one transaction: marks the token used, sets the
 // user's password hash, bumps the token version and marks every other
 // unused reset token of the user used (a reset spends them all). NotFound
-// for an unknown token hash; FailedPrecondition when the token is used or
-// expired at `now`.
+// for an unknown token hash; FailedPrecondition when the token is used
+// (reason REFUSAL_TOKEN_USED, errors.proto) or expired at `now`
+// (REFUSAL_TOKEN_EXPIRED).
 type ResetPasswordPlusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TokenHash     string                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`
@@ -1398,8 +1399,9 @@ func (x *CreateEmailTokenRequest) GetExpiresAt() *timestamppb.Timestamp {
 
 // VerifyEmailPlus, in one transaction: marks the token and every other
 // email token of its user used, and sets the user's email_verified. NotFound
-// for an unknown token hash; FailedPrecondition when the token is used or
-// expired at `now`.
+// for an unknown token hash; FailedPrecondition when the token is used
+// (reason REFUSAL_TOKEN_USED, errors.proto) or expired at `now`
+// (REFUSAL_TOKEN_EXPIRED).
 type VerifyEmailPlusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TokenHash     string                 `protobuf:"bytes,1,opt,name=token_hash,json=tokenHash,proto3" json:"token_hash,omitempty"`

@@ -97,12 +97,13 @@ type Store interface {
 	ResetToken(ctx context.Context, tokenHash string) (used bool, expiresAt time.Time, err error)
 	// ResetPassword marks the token used, sets the hash and bumps the token
 	// version at once. errs.ErrNotFound for an unknown token;
-	// errs.ErrPrecondition (an *errs.StoreError whose Message says "used"
-	// or "expired") for a spent one.
+	// ErrResetTokenUsed or ErrResetTokenExpired (wrapping
+	// errs.ErrPrecondition) for a spent one.
 	ResetPassword(ctx context.Context, tokenHash, passwordHash string, now time.Time) (User, error)
 	CreateEmailToken(ctx context.Context, userID int64, tokenHash string, expiresAt time.Time) error
-	// VerifyEmail spends an email token and sets EmailVerified, with the
-	// errors of ResetPassword.
+	// VerifyEmail spends an email token and sets EmailVerified.
+	// errs.ErrNotFound for an unknown token; ErrEmailTokenUsed or
+	// ErrEmailTokenExpired (wrapping errs.ErrPrecondition) for a spent one.
 	VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (User, error)
 	// ChangePassword sets the hash, bumps the token version and spends
 	// every unused reset token of the user at once. errs.ErrNotFound.

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
@@ -91,18 +90,16 @@ func (s *Service) Reset(ctx context.Context, token, password string) error {
 		return fmt.Errorf("hash password: %w", err)
 	}
 	u, err := s.store.ResetPassword(ctx, hashToken(token), string(hash), s.cfg.Now())
-	var se *errs.StoreError
 	switch {
 	case err == nil:
 		s.revoke(ctx, u.ID)
 		return nil
 	case errors.Is(err, errs.ErrNotFound):
 		return ErrResetTokenUnknown
+	case errors.Is(err, ErrResetTokenExpired):
+		// The store tells expired from used at its boundary (Store).
+		return ErrResetTokenExpired
 	case errors.Is(err, errs.ErrPrecondition):
-		// The DataService says which: "reset token used" or "... expired".
-		if errors.As(err, &se) && strings.Contains(se.Message, "expired") {
-			return ErrResetTokenExpired
-		}
 		return ErrResetTokenUsed
 	}
 	return fmt.Errorf("reset password: %w", err)

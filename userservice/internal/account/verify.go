@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/privateim/privateim/foundation/errs"
@@ -70,17 +69,15 @@ func (s *Service) VerifyEmail(ctx context.Context, token string) (User, error) {
 		return User{}, ErrEmailTokenUnknown
 	}
 	u, err := s.store.VerifyEmail(ctx, hashToken(token), s.cfg.Now())
-	var se *errs.StoreError
 	switch {
 	case err == nil:
 		return u, nil
 	case errors.Is(err, errs.ErrNotFound):
 		return User{}, ErrEmailTokenUnknown
+	case errors.Is(err, ErrEmailTokenExpired):
+		// The store tells expired from used at its boundary (Store).
+		return User{}, ErrEmailTokenExpired
 	case errors.Is(err, errs.ErrPrecondition):
-		// The DataService says which: "email token used" or "... expired".
-		if errors.As(err, &se) && strings.Contains(se.Message, "expired") {
-			return User{}, ErrEmailTokenExpired
-		}
 		return User{}, ErrEmailTokenUsed
 	}
 	return User{}, fmt.Errorf("verify email: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -63,10 +62,10 @@ func (c *Client) ChangeGroup(ctx context.Context, ch group.Change) (group.Change
 		err = translate("ChangeGroupPlus", err)
 		var se *errs.StoreError
 		if errors.As(err, &se) && errors.Is(err, errs.ErrPrecondition) {
-			switch {
-			case strings.HasPrefix(se.Message, "max_admins:"):
+			switch se.Reason {
+			case datav1.Refusal_REFUSAL_ADMIN_LIMIT.String():
 				return group.ChangeResult{}, fmt.Errorf("%w: %w", group.ErrAdminLimit, err)
-			case strings.HasPrefix(se.Message, "max_members:"):
+			case datav1.Refusal_REFUSAL_MEMBER_LIMIT.String():
 				return group.ChangeResult{}, fmt.Errorf("%w: %w", group.ErrFull, err)
 			}
 		}

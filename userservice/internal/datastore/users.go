@@ -2,10 +2,13 @@ package datastore
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/privateim/privateim/foundation/errs"
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/userservice/internal/account"
@@ -89,9 +92,24 @@ func (c *Client) ResetPassword(ctx context.Context, tokenHash, passwordHash stri
 		TokenHash: tokenHash, PasswordHash: passwordHash, Now: timestamppb.New(now),
 	})
 	if err != nil {
-		return account.User{}, translate("ResetPasswordPlus", err)
+		return account.User{}, spentToken(translate("ResetPasswordPlus", err), account.ErrResetTokenUsed, account.ErrResetTokenExpired)
 	}
 	return userFromPB(resp.GetUser()), nil
+}
+
+// spentToken wraps err, the DataService's refusal of a token, with used or
+// expired as its ErrorInfo reason names it; err as it is otherwise.
+func spentToken(err, used, expired error) error {
+	var se *errs.StoreError
+	if errors.As(err, &se) {
+		switch se.Reason {
+		case datav1.Refusal_REFUSAL_TOKEN_USED.String():
+			return fmt.Errorf("%w: %w", used, err)
+		case datav1.Refusal_REFUSAL_TOKEN_EXPIRED.String():
+			return fmt.Errorf("%w: %w", expired, err)
+		}
+	}
+	return err
 }
 
 // CreateEmailToken stores the hash of an email-verification token.
@@ -106,7 +124,7 @@ func (c *Client) CreateEmailToken(ctx context.Context, userID int64, tokenHash s
 func (c *Client) VerifyEmail(ctx context.Context, tokenHash string, now time.Time) (account.User, error) {
 	resp, err := c.users.VerifyEmailPlus(ctx, &datav1.VerifyEmailPlusRequest{TokenHash: tokenHash, Now: timestamppb.New(now)})
 	if err != nil {
-		return account.User{}, translate("VerifyEmailPlus", err)
+		return account.User{}, spentToken(translate("VerifyEmailPlus", err), account.ErrEmailTokenUsed, account.ErrEmailTokenExpired)
 	}
 	return userFromPB(resp.GetUser()), nil
 }

@@ -209,14 +209,14 @@ func (r *Relational) ChangeGroupPlus(ctx context.Context, c store.GroupChange) (
 				return err
 			}
 			if n > c.MaxAdmins {
-				return store.Preconditionf("max_admins: the group would have %d admins, at most %d are allowed", n, c.MaxAdmins)
+				return store.Refuse(store.RefusalAdminLimit, "max_admins: the group would have %d admins, at most %d are allowed", n, c.MaxAdmins)
 			}
 		}
 		if res.Group, err = relGetGroup(ctx, tx, c.GroupID); err != nil {
 			return err
 		}
 		if c.MaxMembers > 0 && res.Group.MemberCount > int64(c.MaxMembers) {
-			return store.Preconditionf("max_members: the group would have %d members, at most %d are allowed", res.Group.MemberCount, c.MaxMembers)
+			return store.Refuse(store.RefusalMemberLimit, "max_members: the group would have %d members, at most %d are allowed", res.Group.MemberCount, c.MaxMembers)
 		}
 		for _, mc := range c.Members {
 			m, err := relGetMember(ctx, tx, c.GroupID, mc.UserID)

@@ -225,10 +225,10 @@ func spendToken(ctx context.Context, tx *sql.Tx, table, what, tokenHash string, 
 		return 0, err
 	}
 	if used {
-		return 0, store.Preconditionf("%s used", what)
+		return 0, store.Refuse(store.RefusalTokenUsed, "%s used", what)
 	}
 	if !now.Before(expiresAt) {
-		return 0, store.Preconditionf("%s expired", what)
+		return 0, store.Refuse(store.RefusalTokenExpired, "%s expired", what)
 	}
 	if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET used = TRUE WHERE id = ?", id); err != nil {
 		return 0, err

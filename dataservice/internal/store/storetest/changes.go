@@ -127,8 +127,8 @@ func testChangeOfRecalledRefused(t *testing.T, f *docFixture) {
 	f.refused(t, store.ErrPrecondition, f.event("c", 9, "r2", 1, store.KindRecalled, `{"kind":"recalled","by":"9"}`))
 	var pe *store.PreconditionError
 	_, err := f.s.AppendMessages(f.ctx, []store.Message{f.event("c", 1, "e2", 1, "text", `{}`)})
-	if !errors.As(err, &pe) || pe.Reason == "" {
-		t.Errorf("change of a recalled message: %v, want a *PreconditionError with a reason", err)
+	if !errors.As(err, &pe) || pe.Reason == "" || pe.Code != store.RefusalRecalled {
+		t.Errorf("change of a recalled message: %v, want a *PreconditionError with a reason and RefusalRecalled", err)
 	}
 }
 
@@ -252,9 +252,11 @@ func testReactionRefusals(t *testing.T, f *docFixture) {
 	wantReason := func(reason string, m store.Message) {
 		t.Helper()
 		f.refused(t, store.ErrPrecondition, m)
+		code := map[string]store.Refusal{store.ReasonReacted: store.RefusalReacted, store.ReasonNotReacted: store.RefusalNotReacted,
+			store.ReasonTooManyEmoji: store.RefusalTooManyEmoji, "recalled": store.RefusalRecalled}[reason]
 		var pe *store.PreconditionError
-		if _, err := f.s.AppendMessages(f.ctx, []store.Message{m}); !errors.As(err, &pe) || !bytes.Contains([]byte(pe.Reason), []byte(reason)) {
-			t.Errorf("refusal %v, want the reason %q", err, reason)
+		if _, err := f.s.AppendMessages(f.ctx, []store.Message{m}); !errors.As(err, &pe) || !bytes.Contains([]byte(pe.Reason), []byte(reason)) || pe.Code != code {
+			t.Errorf("refusal %v, want the reason %q and code %d", err, reason, code)
 		}
 	}
 	wantReason(store.ReasonReacted, f.reaction("c", 1, "r2", 1, "👍", false, 2))

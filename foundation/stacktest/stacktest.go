@@ -332,6 +332,9 @@ func randomHex(n int) string {
 
 // FreeAddr returns 127.0.0.1:port with a port that was free a moment ago,
 // for programs that cannot listen on port 0 and say which port they got.
+// Any socket of the machine may take the port before the program binds it
+// (an outgoing connection's local port too): a test that serves in-process
+// keeps a net.Listener open instead and hands it to the server.
 func FreeAddr(tb testing.TB) string {
 	tb.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")

@@ -9,9 +9,12 @@ import (
 // PreviewRunes bounds a preview.
 const PreviewRunes = 100
 
-// Preview is the text the list shows of a message: the text of a text or
-// emoji message, the file name of an image or file, the event of a group
-// system message, cut to PreviewRunes characters. content may be a prefix
+// Preview is the text the list shows of a message, cut to PreviewRunes
+// characters: the text of a text or emoji message and of an edit event (the
+// new text), the file name of an image or file, the place name of a
+// location, the application type of a custom message, the emoji of a
+// reaction event, the event of a group system message. Other kinds (voice,
+// video, card, recall and recalled, cleared) have none: the kind says it. content may be a prefix
 // of the JSON (the DataService cut it): the text is then read up to where
 // it stops.
 func Preview(kind string, content []byte) string {
@@ -19,16 +22,23 @@ func Preview(kind string, content []byte) string {
 		Text  string `json:"text"`
 		Name  string `json:"name"`
 		Event string `json:"event"`
+		Type  string `json:"type"`
+		Emoji string `json:"emoji"`
 	}
 	if json.Unmarshal(content, &c) != nil {
 		c.Text, c.Name, c.Event = prefixField(content, "text"), prefixField(content, "name"), prefixField(content, "event")
+		c.Type, c.Emoji = prefixField(content, "type"), prefixField(content, "emoji")
 	}
 	var s string
 	switch kind {
-	case "text", "emoji":
+	case "text", "emoji", "edit":
 		s = c.Text
-	case "image", "file":
+	case "image", "file", "location":
 		s = c.Name
+	case "custom":
+		s = c.Type
+	case "react", "unreact":
+		s = c.Emoji
 	case "group_event":
 		s = c.Event
 	}

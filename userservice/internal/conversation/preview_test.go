@@ -19,6 +19,13 @@ func TestPreview(t *testing.T) {
 		{"image", "image", `{"kind":"image","url":"http://x/y","name":"cat.png","size":3,"mime":"image/png"}`, "cat.png"},
 		{"file", "file", `{"kind":"file","url":"http://x/y","name":"a.pdf","size":3,"mime":"application/pdf"}`, "a.pdf"},
 		{"group event", "group_event", `{"kind":"group_event","event":"member_joined","actor":"1","users":["1"]}`, "member_joined"},
+		{"location", "location", `{"kind":"location","lat":31.2,"lon":121.5,"name":"外滩"}`, "外滩"},
+		{"custom", "custom", `{"kind":"custom","type":"vote","data":{"q":"lunch?"}}`, "vote"},
+		{"edit event", "edit", `{"kind":"edit","target_seq":2,"text":"hello again","edited_at":1}`, "hello again"},
+		{"reaction event", "react", `{"kind":"react","target_seq":2,"emoji":"👍","user":"202"}`, "👍"},
+		{"recall event", "recall", `{"kind":"recall","target_seq":3,"by":"101"}`, ""},
+		{"recalled", "recalled", `{"kind":"recalled","by":"101"}`, ""},
+		{"voice", "voice", `{"kind":"voice","url":"http://x/y","duration":3000}`, ""},
 		{"unknown kind", "poll", `{"kind":"poll"}`, ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -81,7 +81,7 @@ var Access = grpcserver.Allow{
 	datav1.Subscriptions_DeleteSubscriptionPlus_FullMethodName:   {sub},
 	datav1.Subscriptions_Follow_FullMethodName:                   {user},
 	datav1.Subscriptions_Unfollow_FullMethodName:                 {user},
-	datav1.Subscriptions_GetFollower_FullMethodName:              {sub},
+	datav1.Subscriptions_GetFollower_FullMethodName:              {user, sub},
 	datav1.Subscriptions_ListFollowers_FullMethodName:            {msg, sub},
 	datav1.Subscriptions_ListFollowing_FullMethodName:            {user, msg},
 

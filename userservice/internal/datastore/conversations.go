@@ -101,10 +101,17 @@ func (c *Client) FollowingIDs(ctx context.Context, user int64) ([]int64, error) 
 	})
 }
 
-// Follows implements conversation.Store.
+// Follows implements conversation.Store: one follower row (a deleted
+// subscription's followers are marked left).
 func (c *Client) Follows(ctx context.Context, subscription, user int64) (bool, error) {
-	ids, err := c.FollowingIDs(ctx, user)
-	return slices.Contains(ids, subscription), err
+	f, err := c.subscriptions.GetFollower(ctx, &datav1.GetFollowerRequest{SubscriptionId: subscription, UserId: user})
+	if err != nil {
+		if err = translate("GetFollower", err); isNotFound(err) {
+			return false, nil
+		}
+		return false, err
+	}
+	return !f.GetLeft(), nil
 }
 
 // States implements conversation.Store.
@@ -230,14 +237,11 @@ func (c *Client) SubscriptionNames(ctx context.Context, ids []int64) (map[int64]
 
 // IsMember implements conversation.Store.
 func (c *Client) IsMember(ctx context.Context, group, user int64) (bool, error) {
-	m, err := c.groups.GetGroupMember(ctx, &datav1.GetGroupMemberRequest{GroupId: group, UserId: user})
-	if err != nil {
-		if err = translate("GetGroupMember", err); isNotFound(err) {
-			return false, nil
-		}
-		return false, err
+	m, err := c.Member(ctx, group, user)
+	if isNotFound(err) {
+		return false, nil
 	}
-	return !m.GetLeft(), nil
+	return err == nil && !m.Left, err
 }
 
 // MemberIDs implements conversation.Store.

@@ -33,28 +33,33 @@ func (s *Service) DeliverGroup(ctx context.Context, group int64, seqs, also []in
 	if err != nil {
 		return err
 	}
-	seqs = slices.Clone(seqs)
-	slices.Sort(seqs)
-	seqs = slices.Compact(seqs)
-	name := conv.Group(group).String()
-	first, last := seqs[0], seqs[len(seqs)-1]
-	msgs, _, err := s.store.Messages(ctx, name, first-1, int(last-first+1))
-	if err != nil {
-		return fmt.Errorf("read %s %d..%d: %w", name, first, last, err)
-	}
 	to := slices.Clone(members)
 	for _, u := range also {
 		if !slices.Contains(to, u) {
 			to = append(to, u)
 		}
 	}
+	return s.deliverStored(ctx, conv.Group(group).String(), seqs, to)
+}
+
+// deliverStored hands the stored messages seqs of conversation name to the
+// connections of to on every node, in seq order; ErrNotStored when a seq is
+// not stored.
+func (s *Service) deliverStored(ctx context.Context, name string, seqs, to []int64) error {
+	seqs = slices.Clone(seqs)
+	slices.Sort(seqs)
+	seqs = slices.Compact(seqs)
+	first, last := seqs[0], seqs[len(seqs)-1]
+	msgs, _, err := s.store.Messages(ctx, name, first-1, int(last-first+1))
+	if err != nil {
+		return fmt.Errorf("read %s %d..%d: %w", name, first, last, err)
+	}
 	sent := 0
 	for _, m := range msgs {
 		if _, ok := slices.BinarySearch(seqs, m.Seq); !ok {
 			continue
 		}
-		b := frame.Marshal(messageFrame(m, "message"))
-		s.fanout(to, nil, Delivery{Users: to, Conv: name, Seq: m.Seq, Frame: b})
+		s.fanout(to, nil, Delivery{Users: to, Conv: name, Seq: m.Seq, Frame: frame.Marshal(messageFrame(m, "message"))})
 		sent++
 	}
 	if sent < len(seqs) {
@@ -79,26 +84,5 @@ var ErrNotStored = errors.New("message not stored")
 // the user's connections on every node, as DeliverGroup does for a group.
 // ErrNotStored when a seq is not stored.
 func (s *Service) DeliverUser(ctx context.Context, user int64, seqs []int64) error {
-	seqs = slices.Clone(seqs)
-	slices.Sort(seqs)
-	seqs = slices.Compact(seqs)
-	name := conv.System(user).String()
-	first, last := seqs[0], seqs[len(seqs)-1]
-	msgs, _, err := s.store.Messages(ctx, name, first-1, int(last-first+1))
-	if err != nil {
-		return fmt.Errorf("read %s %d..%d: %w", name, first, last, err)
-	}
-	to := []int64{user}
-	sent := 0
-	for _, m := range msgs {
-		if _, ok := slices.BinarySearch(seqs, m.Seq); !ok {
-			continue
-		}
-		s.fanout(to, nil, Delivery{Users: to, Conv: name, Seq: m.Seq, Frame: frame.Marshal(messageFrame(m, "message"))})
-		sent++
-	}
-	if sent < len(seqs) {
-		return fmt.Errorf("deliver %s: %d of %d seqs are not stored: %w", name, len(seqs)-sent, len(seqs), ErrNotStored)
-	}
-	return nil
+	return s.deliverStored(ctx, conv.System(user).String(), seqs, []int64{user})
 }

@@ -514,13 +514,7 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 	case *frame.Send:
 		// The read loop goes on to the next frame while this one is
 		// stored, so a connection's sends share append batches.
-		c.sess.Send(ctx, f, func(sent []byte, err error) {
-			if err != nil {
-				c.sendError(err, f.ClientMsgID)
-				return
-			}
-			c.Send(sent)
-		})
+		c.sess.Send(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Recall:
 		c.sess.Recall(ctx, f, c.answer(f.ClientMsgID))
 	case *frame.Edit:
@@ -588,7 +582,7 @@ var codes = []struct {
 	{chat.ErrBeforeJoin, frame.CodeBadFrame, "seq: read receipt of a message from before you joined the group"},
 	{chat.ErrReadAhead, frame.CodeBadFrame, "read of a seq past the last message of the conversation"},
 	{chat.ErrNoTyping, frame.CodeBadFrame, "conversation: typing is for 1:1 and group conversations only"},
-	{chat.ErrNoLifecycle, frame.CodeBadFrame, "conversation: recall and edit are for 1:1 and group conversations only"},
+	{chat.ErrNoLifecycle, frame.CodeBadFrame, "conversation: recall, edit and reactions are for 1:1 and group conversations only"},
 	{chat.ErrNoSuchMessage, frame.CodeBadFrame, "seq: no such message in the conversation"},
 	{chat.ErrNotYours, frame.CodeForbidden, "seq: not your message"},
 	{chat.ErrNotChangeable, frame.CodeBadFrame, "seq: system messages and lifecycle events are not recalled or edited"},

@@ -140,12 +140,8 @@ const joinRequestNoticeKind = "group_request"
 
 // joinRequestNotice checks an optional JoinRequestNotice.
 func (c *checker) joinRequestNotice(field string, n *datav1.JoinRequestNotice) {
-	if n == nil {
-		return
-	}
-	c.key(field+".client_msg_id", n.GetClientMsgId(), maxClientMsgIDBytes)
-	if len(n.GetContent()) > maxContentBytes {
-		c.add(field+".content", "at most %d bytes", maxContentBytes)
+	if n != nil {
+		c.noticeFields(field, n.GetClientMsgId(), n.GetContent())
 	}
 }
 
@@ -155,10 +151,7 @@ func (b *base) joinRequestNotice(n *datav1.JoinRequestNotice, user int64) *store
 	if n == nil {
 		return nil
 	}
-	return &store.Message{
-		ID: b.ids.Next(), Conversation: "sys:" + strconv.FormatInt(user, 10), ClientMsgID: n.GetClientMsgId(),
-		Kind: joinRequestNoticeKind, Content: n.GetContent(), CreatedAt: b.now(),
-	}
+	return b.notice("sys:"+strconv.FormatInt(user, 10), joinRequestNoticeKind, n.GetClientMsgId(), n.GetContent())
 }
 
 // withJoinNoticeSeq appends a committed change's notice (nil: none) and

@@ -119,11 +119,15 @@ const groupNoticeKind = "group_event"
 
 // groupNotice checks an optional GroupNotice.
 func (c *checker) groupNotice(field string, n *datav1.GroupNotice) {
-	if n == nil {
-		return
+	if n != nil {
+		c.noticeFields(field, n.GetClientMsgId(), n.GetContent())
 	}
-	c.key(field+".client_msg_id", n.GetClientMsgId(), maxClientMsgIDBytes)
-	if len(n.GetContent()) > maxContentBytes {
+}
+
+// noticeFields checks the fields every system notice has.
+func (c *checker) noticeFields(field, clientMsgID string, content []byte) {
+	c.key(field+".client_msg_id", clientMsgID, maxClientMsgIDBytes)
+	if len(content) > maxContentBytes {
 		c.add(field+".content", "at most %d bytes", maxContentBytes)
 	}
 }
@@ -133,9 +137,14 @@ func (b *base) groupNotice(n *datav1.GroupNotice, groupID int64) *store.Message 
 	if n == nil {
 		return nil
 	}
+	return b.notice(groupConversation(groupID), groupNoticeKind, n.GetClientMsgId(), n.GetContent())
+}
+
+// notice is a system message (sender 0) to store in conversation.
+func (b *base) notice(conversation, kind, clientMsgID string, content []byte) *store.Message {
 	return &store.Message{
-		ID: b.ids.Next(), Conversation: groupConversation(groupID), ClientMsgID: n.GetClientMsgId(),
-		Kind: groupNoticeKind, Content: n.GetContent(), CreatedAt: b.now(),
+		ID: b.ids.Next(), Conversation: conversation, ClientMsgID: clientMsgID,
+		Kind: kind, Content: content, CreatedAt: b.now(),
 	}
 }
 

@@ -808,7 +808,7 @@ type Documents interface {
 	// SetMentionSeqs raises each user's mention seq in the conversation to
 	// the seq (the max of stored and given), all or nothing: a seq beyond
 	// its conversation's head is a *PreconditionError and nothing is
-	// stored. UpdatedAt stays as it is.
+	// stored. An existing row keeps its UpdatedAt; a new one gets now.
 	SetMentionSeqs(ctx context.Context, ms []MentionSeq) error
 	// UpdateConversationSettings changes the set settings and returns the state.
 	UpdateConversationSettings(ctx context.Context, userID int64, conversation string, s ConversationSettings) (ConversationState, error)

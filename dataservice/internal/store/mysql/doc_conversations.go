@@ -42,7 +42,10 @@ func (d *Documents) SetReadSeq(ctx context.Context, userID int64, conversation s
 		if err != nil {
 			return err
 		}
-		changed = n > 0
+		if changed = n > 0; changed {
+			stored = seq // the upsert wrote seq: no read-back
+			return nil
+		}
 		return tx.QueryRowContext(ctx, "SELECT read_seq FROM conversation_states WHERE user_id = ? AND conversation = ?",
 			userID, conversation).Scan(&stored)
 	})

@@ -215,7 +215,8 @@ func messagesByKeys(ctx context.Context, conn *sql.Conn, head string, keys map[d
 }
 
 // bumpCounters adds count[c] to each conversation's counter, creating
-// missing ones, stamps it with at[c] (when the head was appended) and
+// missing ones, stamps it with at[c] (when the head was appended; never moved back, as in
+// the Mongo adapter, should two DataService clocks disagree) and
 // returns the new values: the upsert and the read in one packet, after head
 // (the transaction's begin). The upsert lists conversations in sorted order
 // so concurrent batches lock counters in the same order.
@@ -236,7 +237,7 @@ func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[st
 	// We hold these rows' locks after the upsert, so the values read are
 	// ours until commit.
 	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq, updated_at) VALUES "+values+
-		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq), updated_at = VALUES(updated_at); "+
+		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq), updated_at = GREATEST(COALESCE(updated_at, VALUES(updated_at)), VALUES(updated_at)); "+
 		"SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+placeholders(len(convs))+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("bump seq counters: %w", err)

@@ -2,8 +2,8 @@
 # Builds the web packages: installs Node.js and npm with apt-get when missing
 # (Node >= 18), then per package `npm ci` (when package-lock.json changed
 # since the last install) and `npm run build` (when a source is newer than
-# the last build). Idempotent; a run with nothing changed takes well under
-# a second. `make test` runs it in the background (scripts/test.sh) and the
+# the last build). Idempotent; a run with nothing changed takes about a
+# second (starting node to check its version). `make test` runs it in the background (scripts/test.sh) and the
 # Go tests of tools/sdktest wait for it here (a file lock) instead of
 # building a second time.
 #
@@ -61,7 +61,7 @@ for p in "${packages[@]}"; do
 		say "$p: npm ci"
 		(cd "$p" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 	fi
-	if newer "$p" dist/.built src test tsconfig.json package-lock.json; then
+	if newer "$p" dist/.built src test integration tsconfig.json package-lock.json; then
 		say "$p: build"
 		(cd "$p" && rm -rf dist && npm run --silent build && touch dist/.built)
 	fi

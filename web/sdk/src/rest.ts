@@ -186,6 +186,15 @@ export interface Conversation {
   pinned: boolean;
   mentioned: boolean;
 }
+export interface JoinRequest {
+  group_id: ID;
+  user_id: ID;
+  kind: "request" | "invite";
+  inviter_id?: ID;
+  state: "pending" | "accepted" | "rejected" | "cancelled";
+  created_at: string;
+  updated_at: string;
+}
 export interface Subscription {
   id: ID;
   name: string;
@@ -319,10 +328,11 @@ export class ApiClient {
   updateMe(patch: Partial<Pick<Me, "name" | "mobile" | "gender" | "last_seen_visibility">>): Promise<Me> {
     return this.call("patchMe", { body: patch });
   }
-  changePassword(old_password: string, new_password: string): Promise<Auth> {
-    return this.call("changePassword", { body: { old_password, new_password } });
+  /** Revokes every token of the user (their sockets close with 4003): sign in again after. */
+  changePassword(old_password: string, password: string): Promise<void> {
+    return this.call("changePassword", { body: { old_password, password } });
   }
-  putAvatar(file: Blob, name = "avatar"): Promise<Me> {
+  putAvatar(file: Blob, name = "avatar"): Promise<{ avatar_url: string }> {
     return this.call("putAvatar", { body: form("avatar", file, name) });
   }
   /** Uploads a chat file; its url is what an image or file message carries. */
@@ -378,8 +388,9 @@ export class ApiClient {
   group(id: ID): Promise<Group> {
     return this.call("getGroup", { params: { id } });
   }
-  joinGroup(id: ID, message?: string): Promise<unknown> {
-    return this.call("joinGroup", { params: { id }, body: message === undefined ? {} : { message } });
+  /** 200 with the group for an open group; 202 with the pending request for an approval group. */
+  joinGroup(id: ID): Promise<Group | JoinRequest> {
+    return this.call("joinGroup", { params: { id } });
   }
   quitGroup(id: ID): Promise<void> {
     return this.call("quitGroup", { params: { id } });
@@ -387,7 +398,7 @@ export class ApiClient {
   members(id: ID, page: PageQuery = {}): Promise<{ members: Member[] } & Page> {
     return this.call("listGroupMembers", { params: { id }, query: { ...page } });
   }
-  transferGroup(id: ID, user_id: ID): Promise<unknown> {
+  transferGroup(id: ID, user_id: ID): Promise<Group> {
     return this.call("transferGroup", { params: { id }, body: { user_id } });
   }
   dismissGroup(id: ID): Promise<void> {
@@ -395,16 +406,20 @@ export class ApiClient {
   }
 
   // -------------------------------------------------------- conversations
-  conversations(page: PageQuery = {}): Promise<{ conversations: Conversation[] } & Page> {
+  /** Pinned first, then by last activity; page on with cursor = the previous page's next_cursor. */
+  conversations(page: { limit?: number; cursor?: string } = {}): Promise<{ conversations: Conversation[]; next_cursor: string }> {
     return this.call("listConversations", { query: { ...page } });
   }
-  unreadTotal(): Promise<{ unread: number }> {
+  unreadTotal(): Promise<{ total: number }> {
     return this.call("unreadTotal");
   }
-  updateConversation(conversation: ConversationName, patch: { muted?: boolean; pinned?: boolean; hidden?: boolean }): Promise<unknown> {
+  updateConversation(
+    conversation: ConversationName,
+    patch: { muted?: boolean; pinned?: boolean; hidden?: boolean },
+  ): Promise<{ conversation: ConversationName; muted: boolean; pinned: boolean; hidden: boolean }> {
     return this.call("updateConversation", { params: { conversation }, body: patch });
   }
-  markRead(conversation: ConversationName, seq: number): Promise<unknown> {
+  markRead(conversation: ConversationName, seq: number): Promise<{ conversation: ConversationName; read_seq: number }> {
     return this.call("markRead", { params: { conversation }, body: { seq } });
   }
 
@@ -415,7 +430,7 @@ export class ApiClient {
   following(page: PageQuery = {}): Promise<{ subscriptions: Subscription[] } & Page> {
     return this.call("listFollowing", { query: { ...page } });
   }
-  follow(id: ID): Promise<unknown> {
+  follow(id: ID): Promise<Subscription> {
     return this.call("follow", { params: { id } });
   }
   unfollow(id: ID): Promise<void> {

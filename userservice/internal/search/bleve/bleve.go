@@ -1,12 +1,16 @@
 // Package bleve is the embedded search.Index: a bleve index on local disk,
 // the default when no Elasticsearch is configured. It suits one UserService
-// process; several replicas need the elastic implementation.
+// process; several replicas need the elastic implementation. Open takes a
+// lock beside the index (<dir>.lock) and refuses, with ErrHeld, an index
+// another process has open: two userservices sharing one SEARCH_DIR would
+// each see only their own writes (bleve itself would wait for the other's
+// close forever).
 //
 // Names are analyzed like the elastic implementation's: Unicode words,
 // width-folded and lowercased, with CJK runs as bigrams in search.FieldName
 // and as single characters in search.FieldNameWords.
 //
-// It may import bleve and the search package only.
+// It may import bleve, the search package and foundation/filelock only.
 package bleve
 
 import (
@@ -24,6 +28,7 @@ import (
 	"github.com/blevesearch/bleve/v2/mapping"
 	"github.com/blevesearch/bleve/v2/search/query"
 
+	"github.com/privateim/privateim/foundation/filelock"
 	"github.com/privateim/privateim/userservice/internal/search"
 )
 
@@ -35,8 +40,14 @@ const (
 // Index is a search.Index on a bleve index. Safe for concurrent use (bleve
 // serializes writers itself).
 type Index struct {
-	idx bleve.Index
+	idx    bleve.Index
+	unlock func() // releases <dir>.lock
 }
+
+// ErrHeld is Open's error when another process (or another Open in this
+// one) has the index open.
+var ErrHeld = errors.New("another process has the search index open; " +
+	"run one userservice per SEARCH_DIR, or set ES_URL to share Elasticsearch between instances")
 
 var _ search.Index = (*Index)(nil)
 
@@ -45,21 +56,31 @@ func Open(dir string) (*Index, error) {
 	if dir == "" {
 		return nil, errors.New("open search index: no directory")
 	}
+	dir = filepath.Clean(dir)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
+		return nil, fmt.Errorf("create search index %s: %w", dir, err)
+	}
+	unlock, err := filelock.TryLock(dir + ".lock")
+	if errors.Is(err, filelock.ErrLocked) {
+		return nil, fmt.Errorf("open search index %s: %w", dir, ErrHeld)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open search index %s: %w", dir, err)
+	}
 	idx, err := bleve.Open(dir)
 	if errors.Is(err, bleve.ErrorIndexPathDoesNotExist) {
-		if err := os.MkdirAll(filepath.Dir(dir), 0o750); err != nil {
-			return nil, fmt.Errorf("create search index %s: %w", dir, err)
-		}
 		m, merr := indexMapping()
 		if merr != nil {
+			unlock()
 			return nil, merr
 		}
 		idx, err = bleve.New(dir, m)
 	}
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("open search index %s: %w", dir, err)
 	}
-	return &Index{idx: idx}, nil
+	return &Index{idx: idx, unlock: unlock}, nil
 }
 
 func indexMapping() (*mapping.IndexMappingImpl, error) {
@@ -184,7 +205,9 @@ func toQuery(pq search.Query) query.Query {
 
 // Close implements search.Index.
 func (x *Index) Close() error {
-	if err := x.idx.Close(); err != nil {
+	err := x.idx.Close()
+	x.unlock() // after bleve's close: the next Open finds the index whole
+	if err != nil {
 		return fmt.Errorf("close search index: %w", err)
 	}
 	return nil

@@ -2,8 +2,12 @@ package bleve_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/privateim/privateim/userservice/internal/search"
@@ -63,6 +67,49 @@ func TestOpenFails(t *testing.T) {
 	if _, err := bleve.Open(dir); err == nil {
 		t.Errorf("Open(%s) of a non-index directory succeeded", dir)
 	}
+}
+
+// An index another process has open is refused at once with ErrHeld, whose
+// message names ES_URL (two userservices on one SEARCH_DIR would each see
+// only their own writes); once the holder closes it, it opens. The holder
+// is this test binary run again (TestHoldIndex).
+func TestOpenRefusesAHeldIndex(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "search")
+	x := open(t, dir)
+	if _, err := bleve.Open(dir); !errors.Is(err, bleve.ErrHeld) || !strings.Contains(err.Error(), "ES_URL") {
+		t.Fatalf("second Open in the same process: %v, want ErrHeld naming ES_URL", err)
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestHoldIndex$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "BLEVE_TEST_OPEN="+dir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "refused: ") || !strings.Contains(string(out), "ES_URL") {
+		t.Fatalf("Open in another process: err %v, output:\n%s", err, out)
+	}
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+	x = open(t, dir)
+	if err := x.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestHoldIndex is TestOpenRefusesAHeldIndex's other process: it opens the
+// index in BLEVE_TEST_OPEN and prints how it was refused.
+func TestHoldIndex(t *testing.T) {
+	dir := os.Getenv("BLEVE_TEST_OPEN")
+	if dir == "" {
+		t.Skip("run by TestOpenRefusesAHeldIndex")
+	}
+	x, err := bleve.Open(dir)
+	if err == nil {
+		x.Close()
+		t.Fatal("Open of a held index succeeded")
+	}
+	if !errors.Is(err, bleve.ErrHeld) {
+		t.Fatalf("Open: %v, want ErrHeld", err)
+	}
+	fmt.Println("refused:", err)
 }
 
 func benchName(i int) string {

@@ -372,8 +372,25 @@ func scanMessages(rows *sql.Rows) ([]store.Message, error) {
 // GetMessages returns the messages of r in ascending seq order.
 func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]store.Message, bool, error) {
 	limit := clampLimit(r.Limit)
-	q := "SELECT " + msgCols + " FROM messages WHERE conversation = ? AND seq > ?"
-	args := []any{r.Conversation, r.AfterSeq}
+	q, args := rangeQuery(msgCols, nil, r, limit)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	msgs, err := scanMessages(rows)
+	if err != nil {
+		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
+	}
+	msgs, more := pageOf(msgs, r, limit)
+	return orEmpty(msgs), more, nil
+}
+
+// rangeQuery selects cols (after args, the arguments of cols' marks) of
+// the messages of r, limit+1 of them so the caller can tell whether there
+// are more; newest first when r says so.
+func rangeQuery(cols string, args []any, r store.MessageRange, limit int) (string, []any) {
+	q := "SELECT " + cols + " FROM messages WHERE conversation = ? AND seq > ?"
+	args = append(args, r.Conversation, r.AfterSeq)
 	if r.BeforeSeq > 0 {
 		q += " AND seq < ?"
 		args = append(args, r.BeforeSeq)
@@ -383,23 +400,20 @@ func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]st
 	} else {
 		q += " ORDER BY seq LIMIT ?"
 	}
-	args = append(args, limit+1)
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
-	}
-	msgs, err := scanMessages(rows)
-	if err != nil {
-		return nil, false, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
-	}
-	more := len(msgs) > limit
+	return q, append(args, limit+1)
+}
+
+// pageOf cuts the rows of rangeQuery to limit in ascending seq order and
+// says whether there were more.
+func pageOf[T any](rows []T, r store.MessageRange, limit int) ([]T, bool) {
+	more := len(rows) > limit
 	if more {
-		msgs = msgs[:limit]
+		rows = rows[:limit]
 	}
 	if r.NewestFirst {
-		slices.Reverse(msgs)
+		slices.Reverse(rows)
 	}
-	return orEmpty(msgs), more, nil
+	return rows, more
 }
 
 // GetMessagesByTime pages through [from, to) by (created_at, seq). The page
@@ -538,8 +552,9 @@ func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fre
 			target = m.Reaction.TargetSeq
 		}
 		var kind string
+		var counts []byte
 		found := true
-		err := conn.QueryRowContext(ctx, "SELECT kind FROM messages WHERE conversation = ? AND seq = ? FOR UPDATE", m.Conversation, target).Scan(&kind)
+		err := conn.QueryRowContext(ctx, "SELECT kind, reactions FROM messages WHERE conversation = ? AND seq = ? FOR UPDATE", m.Conversation, target).Scan(&kind, &counts)
 		if errors.Is(err, sql.ErrNoRows) {
 			found = false
 		} else if err != nil {
@@ -551,7 +566,7 @@ func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fre
 			}
 		}
 		if m.Reaction != nil {
-			if err := react(ctx, conn, m, found, kind); err != nil {
+			if err := react(ctx, conn, m, found, kind, counts); err != nil {
 				return err
 			}
 		}
@@ -567,183 +582,18 @@ func changeMessage(ctx context.Context, conn *sql.Conn, conv string, c *store.Me
 	if content == nil {
 		content = []byte{}
 	}
+	if c.Kind == store.KindRecalled {
+		// The reactions and their counts go with the content.
+		if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ?, reactions = '' WHERE conversation = ? AND seq = ?; "+
+			"DELETE FROM message_reactions WHERE conversation = ? AND seq = ?",
+			c.Kind, content, conv, c.TargetSeq, conv, c.TargetSeq); err != nil {
+			return fmt.Errorf("recall message %d: %w", c.TargetSeq, err)
+		}
+		return nil
+	}
 	if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
 		c.Kind, content, conv, c.TargetSeq); err != nil {
 		return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
 	}
-	if c.Kind == store.KindRecalled {
-		if _, err := conn.ExecContext(ctx, "DELETE FROM message_reactions WHERE conversation = ? AND seq = ?", conv, c.TargetSeq); err != nil {
-			return fmt.Errorf("drop the reactions of message %d: %w", c.TargetSeq, err)
-		}
-	}
 	return nil
-}
-
-func react(ctx context.Context, conn *sql.Conn, m store.Message, found bool, kind string) error {
-	r := m.Reaction
-	var distinct int
-	var emojiThere, mine bool
-	if found {
-		if err := conn.QueryRowContext(ctx, "SELECT COUNT(DISTINCT emoji), COALESCE(MAX(emoji = ?), 0), COALESCE(MAX(emoji = ? AND user_id = ?), 0)"+
-			" FROM message_reactions WHERE conversation = ? AND seq = ?",
-			r.Emoji, r.Emoji, r.UserID, m.Conversation, r.TargetSeq).Scan(&distinct, &emojiThere, &mine); err != nil {
-			return fmt.Errorf("read the reactions of message %d: %w", r.TargetSeq, err)
-		}
-	}
-	if err := store.ReactionRefused(r, found, kind, mine, emojiThere, distinct); err != nil {
-		return err
-	}
-	q, args := "INSERT INTO message_reactions (conversation, seq, emoji, user_id, created_at) VALUES (?, ?, ?, ?, ?)",
-		[]any{m.Conversation, r.TargetSeq, r.Emoji, r.UserID, dbTime(m.CreatedAt)}
-	if r.Remove {
-		q, args = "DELETE FROM message_reactions WHERE conversation = ? AND seq = ? AND emoji = ? AND user_id = ?",
-			[]any{m.Conversation, r.TargetSeq, r.Emoji, r.UserID}
-	}
-	if _, err := conn.ExecContext(ctx, q, args...); err != nil {
-		return fmt.Errorf("react to message %d: %w", r.TargetSeq, err)
-	}
-	return nil
-}
-
-// Reactions counts the reactions of the messages seqs of conversation. It
-// reads the rows of the seqs' range in primary key order and counts them
-// here: a page of history is a range, and a GROUP BY with the order of first
-// reactions cost MariaDB a temporary table and a sort per page (twice the
-// time of the page's messages; BenchmarkSyncWithReactions100).
-func (d *Documents) Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
-	if len(seqs) == 0 {
-		return map[int64][]store.ReactionCount{}, nil
-	}
-	lo, hi := slices.Min(seqs), slices.Max(seqs)
-	rows, err := d.db.QueryContext(ctx, reactionsQuery, conversation, lo, hi)
-	if err != nil {
-		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
-	}
-	defer rows.Close()
-	out, err := countReactions(rows, seqs, viewer)
-	if err != nil {
-		return nil, fmt.Errorf("reactions of %s: %w", conversation, err)
-	}
-	return out, nil
-}
-
-const reactionsQuery = "SELECT seq, emoji, user_id, created_at FROM message_reactions WHERE conversation = ? AND seq BETWEEN ? AND ?"
-
-// GetMessagesWithReactions reads an oldest-first page and its reactions in
-// one packet: seqs are gap-free, so the page can only hold
-// after+1..after+limit, and the reactions of that range are read with it.
-func (d *Documents) GetMessagesWithReactions(ctx context.Context, r store.MessageRange, viewer int64) ([]store.Message, bool, map[int64][]store.ReactionCount, error) {
-	if r.NewestFirst {
-		msgs, more, err := d.GetMessages(ctx, r)
-		if err != nil {
-			return nil, false, nil, err
-		}
-		rs, err := d.Reactions(ctx, r.Conversation, seqsOf(msgs), viewer)
-		return msgs, more, rs, err
-	}
-	limit := clampLimit(r.Limit)
-	hi := r.AfterSeq + int64(limit)
-	q := "SELECT " + msgCols + " FROM messages WHERE conversation = ? AND seq > ?"
-	args := []any{r.Conversation, r.AfterSeq}
-	if r.BeforeSeq > 0 {
-		q += " AND seq < ?"
-		args = append(args, r.BeforeSeq)
-		hi = min(hi, r.BeforeSeq-1)
-	}
-	q += " ORDER BY seq LIMIT ?; " + reactionsQuery
-	args = append(args, limit+1, r.Conversation, r.AfterSeq+1, hi)
-	rows, err := d.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
-	}
-	defer rows.Close()
-	var msgs []store.Message
-	for rows.Next() {
-		var m store.Message
-		if err := rows.Scan(&m.ID, &m.Conversation, &m.Seq, &m.SenderID, &m.ClientMsgID, &m.Kind, &m.Content, &m.CreatedAt); err != nil {
-			return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
-		}
-		msgs = append(msgs, m)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, false, nil, fmt.Errorf("get messages of %q: %w", r.Conversation, err)
-	}
-	more := len(msgs) > limit
-	if more {
-		msgs = msgs[:limit]
-	}
-	if !rows.NextResultSet() {
-		return nil, false, nil, fmt.Errorf("get messages of %q: no reactions result: %w", r.Conversation, rows.Err())
-	}
-	rs, err := countReactions(rows, seqsOf(msgs), viewer)
-	if err != nil {
-		return nil, false, nil, fmt.Errorf("reactions of %q: %w", r.Conversation, err)
-	}
-	return orEmpty(msgs), more, rs, nil
-}
-
-func seqsOf(msgs []store.Message) []int64 {
-	out := make([]int64, len(msgs))
-	for i, m := range msgs {
-		out[i] = m.Seq
-	}
-	return out
-}
-
-// countReactions counts rows of reactionsQuery for the messages seqs, per
-// emoji in the order of its first reaction (then by emoji).
-func countReactions(rows *sql.Rows, seqs []int64, viewer int64) (map[int64][]store.ReactionCount, error) {
-	want := make(map[int64]bool, len(seqs))
-	for _, s := range seqs {
-		want[s] = true
-	}
-	type key struct {
-		seq   int64
-		emoji string
-	}
-	type agg struct {
-		store.ReactionCount
-		first time.Time
-	}
-	counts := map[key]*agg{}
-	for rows.Next() {
-		var k key
-		var user int64
-		var at time.Time
-		if err := rows.Scan(&k.seq, &k.emoji, &user, &at); err != nil {
-			return nil, err
-		}
-		if !want[k.seq] {
-			continue
-		}
-		a := counts[k]
-		if a == nil {
-			a = &agg{ReactionCount: store.ReactionCount{Emoji: k.emoji}, first: at}
-			counts[k] = a
-		}
-		a.Count++
-		a.Me = a.Me || user == viewer
-		if at.Before(a.first) {
-			a.first = at
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	bySeq := map[int64][]*agg{}
-	for k, a := range counts {
-		bySeq[k.seq] = append(bySeq[k.seq], a)
-	}
-	out := make(map[int64][]store.ReactionCount, len(bySeq))
-	for seq, as := range bySeq {
-		slices.SortFunc(as, func(a, b *agg) int {
-			return cmp.Or(a.first.Compare(b.first), strings.Compare(a.Emoji, b.Emoji))
-		})
-		rc := make([]store.ReactionCount, len(as))
-		for i, a := range as {
-			rc[i] = a.ReactionCount
-		}
-		out[seq] = rc
-	}
-	return out, nil
 }

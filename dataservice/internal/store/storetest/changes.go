@@ -6,6 +6,7 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
@@ -187,6 +188,7 @@ var reactionTests = []struct {
 	{"ReactionRefusals", testReactionRefusals},
 	{"RecallDropsReactions", testRecallDropsReactions},
 	{"ConcurrentReactionsAddUp", testConcurrentReactionsAddUp},
+	{"ManyUsersReactAndUnreact", testManyUsersReactAndUnreact},
 	{"ClearRaisesClearedSeq", testClearRaisesClearedSeq},
 	{"MessagesWithReactions", testMessagesWithReactions},
 }
@@ -301,6 +303,44 @@ func testConcurrentReactionsAddUp(t *testing.T, f *docFixture) {
 	wantReactions(t, "after concurrent reactions", f.reactions(t, "c", 100, 1)[1], []store.ReactionCount{{Emoji: "👍", Count: n, Me: true}})
 	if got := f.heads(t, "c")[0]; got != n+1 {
 		t.Errorf("head %d, want %d", got, n+1)
+	}
+}
+
+// testManyUsersReactAndUnreact: counts and "me" of an emoji with many users
+// (an adapter may list few users and look many up), while they come and
+// go, and of the first reaction going.
+func testManyUsersReactAndUnreact(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.msg("c", 1, "b"))
+	const n = 40
+	for u := range n {
+		f.appendOne(t, f.reaction("c", int64(100+u), "r", 1, "👍", false, 10+u))
+	}
+	f.appendOne(t, f.reaction("c", 100, "h", 1, "❤️", false, 30))
+	f.appendOne(t, f.reaction("c", 7, "s", 2, "👍", false, 31))
+	want := func(what string, count int64, gone int) {
+		t.Helper()
+		for _, viewer := range []int64{100, 101, int64(100 + n - 1), 7} {
+			rs := f.reactions(t, "c", viewer, 1, 2)
+			mine := viewer >= int64(100+gone) && viewer < 100+n
+			want := []store.ReactionCount{{Emoji: "👍", Count: count, Me: mine}, {Emoji: "❤️", Count: 1, Me: viewer == 100}}
+			if gone >= 20 {
+				// 👍's first reactions are gone: ❤️ (30 ms) came first now,
+				// or at the same time (20 gone) and "❤️" < "👍".
+				want[0], want[1] = want[1], want[0]
+			}
+			wantReactions(t, what, rs[1], want)
+			wantReactions(t, what+", message 2", rs[2], []store.ReactionCount{{Emoji: "👍", Count: 1, Me: viewer == 7}})
+		}
+	}
+	want("40 users", n, 0)
+	// Users 100.. take theirs back, the first reactions first.
+	for u := range n - 2 {
+		f.appendOne(t, f.reaction("c", int64(100+u), "u", 1, "👍", true, 100+u))
+		switch u + 1 {
+		case 1, 20, 23, 24, 25, 30, 37, 38:
+			want(fmt.Sprintf("%d users", n-u-1), int64(n-u-1), u+1)
+		}
 	}
 }
 

@@ -15,11 +15,14 @@ import {
   ApiClient,
   ChatClient,
   MemoryStorage,
+  groupConversation,
+  isLifecycleEvent,
   userConversation,
   type ClientFrame,
   type ClientOptions,
   type CloseInfo,
   type DeliveredMessage,
+  type ReceiptFrame,
   type SentFrame,
   type WebSocketConstructor,
   type WebSocketLike,
@@ -139,8 +142,9 @@ function device(a: Account, opts: Partial<ClientOptions> = {}): Device {
   return d;
 }
 
+/** The texts of the text messages of a conversation the device handed to the app, in order. */
 function texts(d: Device, conversation: string): string[] {
-  return d.got.filter((m) => m.conversation === conversation).map((m) => (m.content as { text: string }).text);
+  return d.got.filter((m) => m.conversation === conversation && m.content.kind === "text").map((m) => (m.content as { text: string }).text);
 }
 
 test("send, ack, and a resend with the same client_msg_id", limit, async () => {
@@ -280,4 +284,66 @@ test("close codes: a fourth connection replaces the oldest, a password change re
     assert.equal(d.closes[0]!.kind, "revoked");
     assert.equal(d.chat.state, "stopped");
   }
+});
+
+test("a group: order for every member, typing, receipts, lifecycle events and history", limit, async () => {
+  const [hal, ida, jon] = await Promise.all([signUp("Hal"), signUp("Ida"), signUp("Jon")]);
+  await friends(hal, ida);
+  await friends(hal, jon);
+  const group = await hal.api.createGroup("SDK group", [ida.id, jon.id]);
+  assert.equal(group.member_count, 3);
+  const conv = groupConversation(group.id);
+  const to = { kind: "group" as const, id: group.id };
+  const [h, i, j] = [device(hal), device(ida), device(jon)];
+  const typing: string[] = [];
+  i.chat.on("typing", (f) => typing.push(`${f.conversation} ${f.user}`));
+  const receipts: ReceiptFrame[] = [];
+  h.chat.on("receipt", (r) => receipts.push(r));
+  await Promise.all([h.chat.connect(), i.chat.connect(), j.chat.connect()]);
+
+  h.chat.typing(conv);
+  await until("ida sees hal typing", () => typing.includes(`${conv} ${hal.id}`));
+
+  const s1 = await h.chat.send(to, { kind: "text", text: "hello group" });
+  const s2 = await h.chat.send(to, { kind: "text", text: "second" });
+  const s3 = await i.chat.send(to, { kind: "text", text: "from ida", reply_to: { seq: s1.seq } });
+  for (const d of [h, i, j]) {
+    await until("the three messages", () => texts(d, conv).length === 3);
+    assert.deepEqual(texts(d, conv), ["hello group", "second", "from ida"]);
+    const seqs = d.got.filter((m) => m.conversation === conv).map((m) => m.seq);
+    assert.deepEqual(seqs, [...seqs].sort((x, y) => x - y), "seq order");
+  }
+
+  // Both others read hal's second message: hal's receipt counts two reads.
+  i.chat.read(conv, s3.seq);
+  j.chat.read(conv, s3.seq);
+  await until("a receipt of two reads", () => receipts.some((r) => r.conversation === conv && r.seq === s2.seq && r.read_count === 2));
+
+  await i.chat.react(conv, s1.seq, "👍");
+  await h.chat.edit(conv, s1.seq, "hello, group");
+  await h.chat.recall(conv, s2.seq);
+  const events = (d: Device) =>
+    d.got.filter((m) => m.conversation === conv && isLifecycleEvent(m.content)).map((m) => {
+      const c = m.content as { kind: string; target_seq: number };
+      return [c.kind, c.target_seq];
+    });
+  for (const d of [h, i, j]) {
+    await until("the three events", () => events(d).length === 3);
+    assert.deepEqual(events(d), [
+      ["react", s1.seq],
+      ["edit", s1.seq],
+      ["recall", s2.seq],
+    ]);
+  }
+
+  // History shows the final state: the edit, the reaction, the tombstone.
+  const page = await j.chat.sync(conv, 0, 50);
+  assert.equal(page.conversation, conv);
+  const first = page.messages.find((m) => m.seq === s1.seq)!;
+  assert.equal((first.content as { text: string }).text, "hello, group");
+  assert.equal(typeof (first.content as { edited_at?: number }).edited_at, "number");
+  assert.deepEqual(first.reactions, [{ emoji: "👍", count: 1, me: false }]);
+  assert.equal(page.messages.find((m) => m.seq === s2.seq)!.content.kind, "recalled");
+  assert.deepEqual((page.messages.find((m) => m.seq === s3.seq)!.content as { reply_to?: unknown }).reply_to, { seq: s1.seq });
+  for (const d of [h, i, j]) d.chat.close();
 });

@@ -126,6 +126,12 @@ export interface ClientOptions {
   syncTimeoutMs?: number;
   /** Frames larger than this are refused locally (the server closes with 1009 over 64 KiB). */
   maxFrameBytes?: number;
+  /**
+   * At most this many outbox frames are on the wire unanswered (default 16):
+   * a long outbox after a reconnect goes out in order at the pace of the
+   * answers, under the server's send burst (40), instead of all at once.
+   */
+  maxInFlight?: number;
 }
 
 /** An error of a client call: a refusal by the server (`code` from docs/websocket.md) or a local one. */
@@ -162,7 +168,10 @@ const terminalCloses: ReadonlySet<number> = new Set([CLOSE_CODES.replaced, CLOSE
 
 export class ChatClient extends Emitter<ClientEvents> {
   private readonly opts: Required<
-    Pick<ClientOptions, "answerTimeoutMs" | "pingIntervalMs" | "ackDelayMs" | "gapWaitMs" | "syncTimeoutMs" | "maxFrameBytes">
+    Pick<
+      ClientOptions,
+      "answerTimeoutMs" | "pingIntervalMs" | "ackDelayMs" | "gapWaitMs" | "syncTimeoutMs" | "maxFrameBytes" | "maxInFlight"
+    >
   >;
   private readonly storage: Storage;
   private readonly WS: WebSocketConstructor;
@@ -209,6 +218,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       gapWaitMs: options.gapWaitMs ?? 300,
       syncTimeoutMs: options.syncTimeoutMs ?? 15_000,
       maxFrameBytes: options.maxFrameBytes ?? 65_536,
+      maxInFlight: options.maxInFlight ?? 16,
     };
   }
 
@@ -333,7 +343,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       await this.storage.set(this.key("outbox/", id), { frame, n: entry.n });
     }
     const p = new Promise<SentFrame>((resolve, reject) => entry.waiters.push({ resolve, reject }));
-    if (this.isOpen() && entry.sentAt === undefined) this.writeEntry(entry);
+    this.pump();
     return p;
   }
 
@@ -341,6 +351,29 @@ export class ChatClient extends Emitter<ClientEvents> {
     // Milliseconds * 1000 + a counter: increasing across reloads.
     this.nextN = Math.max(this.nextN + 1, Date.now() * 1000);
     return this.nextN;
+  }
+
+  /**
+   * Writes outbox frames in submission order: again those whose answer is
+   * overdue, and new ones (or ones whose retry is due) while fewer than
+   * maxInFlight are unanswered. A frame waiting to retry holds back the
+   * frames after it that have not left yet, so they cannot overtake it.
+   */
+  private pump(): void {
+    if (!this.isOpen()) return;
+    const now = Date.now();
+    let inFlight = 0;
+    for (const e of [...this.outbox.values()].sort((a, b) => a.n - b.n)) {
+      if (e.sentAt !== undefined) {
+        inFlight++;
+        if (now - e.sentAt >= this.opts.answerTimeoutMs) this.writeEntry(e);
+        continue;
+      }
+      if (e.retryAt !== undefined && now < e.retryAt) break;
+      if (inFlight >= this.opts.maxInFlight) break;
+      this.writeEntry(e);
+      inFlight++;
+    }
   }
 
   private writeEntry(e: OutboxEntry): void {
@@ -384,6 +417,14 @@ export class ChatClient extends Emitter<ClientEvents> {
     try {
       await this.load();
       const token = await this.currentToken();
+      const exp = tokenClaims(token).exp;
+      if (exp !== undefined && exp * 1000 <= Date.now()) {
+        // The server would refuse it (HTTP 401), which a browser cannot
+        // tell from a network error: say so instead of retrying forever.
+        this.stop(new ChatError("expired", "the token has expired: sign in again"));
+        this.emit("close", { code: CLOSE_CODES.expired, reason: "token expired", kind: "expired", reconnecting: false, opened: false });
+        return;
+      }
       const u = new URL(this.options.url);
       u.searchParams.set("device_id", this.deviceIdValue ?? "");
       u.searchParams.set("token", token);
@@ -404,7 +445,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       this.setState("open");
       for (const w of this.openWaiters.splice(0)) w.resolve();
       // Everything unanswered, in submission order, with the same client_msg_id.
-      for (const e of [...this.outbox.values()].sort((a, b) => a.n - b.n)) this.writeEntry(e);
+      this.pump();
       this.flushReads();
       for (const c of this.buffers.keys()) this.scheduleGapSync(c, 0);
     };
@@ -518,10 +559,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       this.lastPing = now;
       this.write({ type: "ping" });
     }
-    for (const e of [...this.outbox.values()].sort((a, b) => a.n - b.n)) {
-      const due = e.retryAt !== undefined ? now >= e.retryAt : e.sentAt === undefined || now - e.sentAt >= this.opts.answerTimeoutMs;
-      if (due) this.writeEntry(e);
-    }
+    this.pump();
   }
 
   // ---------------------------------------------------------- receiving
@@ -557,6 +595,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     }
     this.emit("sent", s);
     if (e) {
+      this.pump();
       for (const w of e.waiters.splice(0)) w.resolve(s);
       // The sending connection gets no message frame of its own send: the
       // answer fills the seq so the conversation's order has no hole.
@@ -602,6 +641,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       const wait = f.retry_after ?? Math.min(30_000, 1000 * 2 ** Math.min(5, e.refusals));
       e.refusals++;
       e.retryAt = Date.now() + wait;
+      e.sentAt = undefined;
       return;
     }
     this.outbox.delete(f.client_msg_id!);
@@ -609,6 +649,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     const err = new ChatError(f.code, f.message, f);
     for (const w of e.waiters.splice(0)) w.reject(err);
     this.emit("failed", { frame: e.frame, error: f });
+    this.pump();
   }
 
   /** Takes a message (live, echoed or from history) into its conversation's order. */
@@ -820,17 +861,25 @@ export function newId(): string {
   return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 }
 
-/** The `sub` claim of a JWT, or undefined when the token is not one. */
-export function tokenSubject(token: string): string | undefined {
+/** The claims of a JWT the client uses, or {} when the token is not one (it is never verified here). */
+export function tokenClaims(token: string): { sub?: string; exp?: number } {
   const part = token.split(".")[1];
-  if (!part) return undefined;
+  if (!part) return {};
   try {
     const json = atob(part.replace(/-/g, "+").replace(/_/g, "/") + "==".slice(0, (4 - (part.length % 4)) % 4));
-    const sub = (JSON.parse(json) as { sub?: unknown }).sub;
-    return typeof sub === "string" ? sub : undefined;
+    const c = JSON.parse(json) as { sub?: unknown; exp?: unknown };
+    return {
+      sub: typeof c.sub === "string" ? c.sub : undefined,
+      exp: typeof c.exp === "number" ? c.exp : undefined,
+    };
   } catch {
-    return undefined;
+    return {};
   }
+}
+
+/** The `sub` claim of a JWT (the user id), or undefined when the token is not one. */
+export function tokenSubject(token: string): string | undefined {
+  return tokenClaims(token).sub;
 }
 
 export { isLifecycleEvent };

@@ -1,7 +1,7 @@
 // Unit tests of ChatClient's contract logic over an in-process socket the
 // test drives frame by frame (the integration tests run it against the real
 // stack: integration.test.ts).
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 
 import {
@@ -52,8 +52,16 @@ class FakeSocket implements WebSocketLike {
 // A JWT-shaped token whose sub is 101 (the client reads only the payload).
 const token = "x." + Buffer.from(JSON.stringify({ sub: "101" })).toString("base64url") + ".y";
 
+// Every client, closed at the end even after a failure: its timers would keep node running.
+const clients: ChatClient[] = [];
+after(() => clients.forEach((c) => c.close()));
+function track(c: ChatClient): ChatClient {
+  clients.push(c);
+  return c;
+}
+
 function newClient(storage = new MemoryStorage()): ChatClient {
-  return new ChatClient({
+  return track(new ChatClient({
     url: "ws://chat.test/ws",
     token,
     storage,
@@ -62,12 +70,12 @@ function newClient(storage = new MemoryStorage()): ChatClient {
     ackDelayMs: 5,
     gapWaitMs: 20,
     answerTimeoutMs: 200,
-  });
+  }));
 }
 
-/** Polls cond every 5 ms until it holds or 2 s pass. */
+/** Polls cond every 5 ms until it holds or 5 s pass. */
 async function until(what: string, cond: () => boolean): Promise<void> {
-  const deadline = Date.now() + 2000;
+  const deadline = Date.now() + 5000;
   while (!cond()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
@@ -344,4 +352,40 @@ test("frames over the size limit are refused before they leave", async () => {
   await connected(c);
   await assert.rejects(c.sendText({ kind: "user", id: "202" }, "x".repeat(70_000)), (e: Error & { code?: string }) => e.code === "too_large");
   c.close();
+});
+
+test("at most maxInFlight outbox frames are unanswered on the wire, in order", async () => {
+  const c = track(new ChatClient({ url: "ws://chat.test/ws", token, WebSocket: FakeSocket, maxInFlight: 4, answerTimeoutMs: 60_000 }));
+  const s = await connected(c);
+  const sends = Array.from({ length: 10 }, (_, i) => c.sendText({ kind: "user", id: "202" }, `m${i}`));
+  await until("the first four", () => s.of("send").length === 4);
+  const texts = () => s.of("send").map((f) => (f.content as { text: string }).text);
+  assert.deepEqual(texts(), ["m0", "m1", "m2", "m3"]);
+  const answer = (i: number) => {
+    const f = s.of("send")[i]!;
+    s.push({ type: "sent", client_msg_id: f.client_msg_id, msg_id: String(i), conversation: conv, seq: i + 1, ts: i });
+  };
+  answer(0);
+  await until("the fifth", () => s.of("send").length === 5);
+  // A frame waiting to retry holds back those after it that have not left:
+  // m5 and m6 wait for m1's retry (1 s after internal), then follow it.
+  s.push({ type: "error", code: "internal", message: "try again", client_msg_id: s.of("send")[1]!.client_msg_id });
+  answer(2);
+  answer(3);
+  await until("the retry of m1 and the two after it", () => s.of("send").length === 8);
+  assert.deepEqual(texts().slice(4), ["m4", "m1", "m5", "m6"]);
+  c.close();
+  await Promise.allSettled(sends);
+});
+
+test("an expired token stops the client with an expired close instead of retrying", async () => {
+  const expired = "x." + Buffer.from(JSON.stringify({ sub: "101", exp: Math.floor(Date.now() / 1000) - 60 })).toString("base64url") + ".y";
+  const c = track(new ChatClient({ url: "ws://chat.test/ws", token: expired, WebSocket: FakeSocket }));
+  const closes: CloseInfo[] = [];
+  c.on("close", (i) => closes.push(i));
+  const n = FakeSocket.all.length;
+  await assert.rejects(c.connect(), (e: Error & { code?: string }) => e.code === "expired");
+  assert.deepEqual(closes.map((x) => [x.kind, x.reconnecting, x.opened]), [["expired", false, false]]);
+  assert.equal(FakeSocket.all.length, n, "no socket was opened");
+  assert.equal(c.state, "stopped");
 });

@@ -345,5 +345,13 @@ test("a group: order for every member, typing, receipts, lifecycle events and hi
   assert.deepEqual(first.reactions, [{ emoji: "👍", count: 1, me: false }]);
   assert.equal(page.messages.find((m) => m.seq === s2.seq)!.content.kind, "recalled");
   assert.deepEqual((page.messages.find((m) => m.seq === s3.seq)!.content as { reply_to?: unknown }).reply_to, { seq: s1.seq });
-  for (const d of [h, i, j]) d.chat.close();
+
+  // An outsider's sync is refused; the client tells it at once (the ping
+  // after the sync fences the answer), not after its 15 s timeout.
+  const kim = device(await signUp("Kim"));
+  await kim.chat.connect();
+  const asked = Date.now();
+  await assert.rejects(kim.chat.sync(conv, 0, 10), (e: Error & { code?: string }) => e.code === "not_member");
+  assert.ok(Date.now() - asked < 5000, `refused after ${Date.now() - asked} ms`);
+  for (const d of [h, i, j, kim]) d.chat.close();
 });

@@ -156,6 +156,7 @@ interface OutboxEntry {
 }
 
 interface PendingSync {
+  conversation: ConversationName;
   gap: boolean; // asked by the client to fill a gap, not by the app
   after: number; // the after_seq asked
   resolve: (h: HistoryFrame) => void;
@@ -200,6 +201,16 @@ export class ChatClient extends Emitter<ClientEvents> {
   private readonly ackTimers = new Map<ConversationName, ReturnType<typeof setTimeout>>();
   private readonly gapTimers = new Map<ConversationName, ReturnType<typeof setTimeout>>();
   private readonly syncs = new Map<ConversationName, PendingSync[]>();
+  // The server handles a connection's sync, ack, read, typing and ping
+  // frames one after another and answers a refused one with an error
+  // without client_msg_id. So each sync is followed by a ping, its fence:
+  // when that pong comes and the sync has no history yet, it was refused
+  // (with the last such error since the pong before). One entry per ping
+  // written, the sync it fences or undefined (a keepalive); a ping refused
+  // by a rate limit leaves an entry with no pong, so later pongs meet
+  // older entries, whose syncs have been answered anyway.
+  private fences: Array<PendingSync | undefined> = [];
+  private unclaimedError: ErrorFrame | undefined;
   private readonly reads = new Map<ConversationName, number>(); // read frames waiting for a connection
   private readonly typingAt = new Map<ConversationName, number>();
 
@@ -482,6 +493,8 @@ export class ChatClient extends Emitter<ClientEvents> {
       }
     }
     this.syncs.clear();
+    this.fences = [];
+    this.unclaimedError = undefined;
     for (const e of this.outbox.values()) e.sentAt = undefined;
     if (terminal) {
       this.stop(new ChatError(kind, `connection closed: ${code} ${reason}`));
@@ -557,6 +570,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     }
     if (now - this.lastPing >= this.opts.pingIntervalMs) {
       this.lastPing = now;
+      this.fences.push(undefined);
       this.write({ type: "ping" });
     }
     this.pump();
@@ -580,6 +594,7 @@ export class ChatClient extends Emitter<ClientEvents> {
         this.onError(f);
         break;
       case "pong":
+        this.onPong();
         break;
       default:
         // read, receipt, delivered, typing, conversation, presence: to the app as they are.
@@ -634,6 +649,7 @@ export class ChatClient extends Emitter<ClientEvents> {
 
   private onError(f: ErrorFrame): void {
     this.emit("error", f);
+    if (!f.client_msg_id) this.unclaimedError = f;
     const e = f.client_msg_id ? this.outbox.get(f.client_msg_id) : undefined;
     if (!e) return;
     if (RETRYABLE_ERRORS.includes(f.code)) {
@@ -761,6 +777,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       const q = this.syncs.get(c) ?? [];
       this.syncs.set(c, q);
       const s: PendingSync = {
+        conversation: c,
         gap,
         after: afterSeq,
         resolve: (h) => resolve(h),
@@ -774,7 +791,37 @@ export class ChatClient extends Emitter<ClientEvents> {
       };
       q.push(s);
       this.write({ type: "sync", conversation: c, after_seq: afterSeq, limit });
+      this.fences.push(s);
+      this.write({ type: "ping" });
     });
+  }
+
+  /** A pong: every frame written before its ping has been handled; a sync it fences without history was refused. */
+  private onPong(): void {
+    const s = this.fences.shift();
+    const err = this.unclaimedError;
+    this.unclaimedError = undefined;
+    if (!s) return;
+    const q = this.syncs.get(s.conversation);
+    const i = q?.indexOf(s) ?? -1;
+    if (!q || i < 0) return; // answered
+    q.splice(i, 1);
+    if (q.length === 0) this.syncs.delete(s.conversation);
+    clearTimeout(s.timer);
+    s.reject(
+      err
+        ? new ChatError(err.code, err.message, err)
+        : new ChatError("internal", `sync of ${s.conversation}: the server answered no history`),
+    );
+    if (!s.gap) return;
+    const buf = this.buffers.get(s.conversation);
+    if (!err || RETRYABLE_ERRORS.includes(err.code) || !buf?.size) {
+      this.scheduleGapSync(s.conversation, Math.max(1000, err?.retry_after ?? 0));
+      return;
+    }
+    // Refused for good (no longer a member, say): go on from what is here.
+    this.cursors.set(s.conversation, Math.min(...buf.keys()) - 1);
+    this.drain(s.conversation);
   }
 
   private onHistory(h: HistoryFrame): void {

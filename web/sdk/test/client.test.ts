@@ -389,3 +389,30 @@ test("an expired token stops the client with an expired close instead of retryin
   assert.equal(FakeSocket.all.length, n, "no socket was opened");
   assert.equal(c.state, "stopped");
 });
+
+test("a refused sync rejects at once: the ping after it fences its answer", async () => {
+  const c = newClient();
+  const s = await connected(c);
+  const ok = c.sync(conv, 0, 10);
+  const refused = c.sync("g:77", 0, 10);
+  await until("two syncs and their pings", () => s.of("sync").length === 2 && s.of("ping").length >= 2);
+  s.push({ type: "history", conversation: conv, messages: [hist(conv, 1)], has_more: false });
+  s.push({ type: "pong" });
+  s.push({ type: "error", code: "not_member", message: "you are not a member of this conversation" });
+  s.push({ type: "pong" });
+  assert.equal((await ok).messages.length, 1);
+  await assert.rejects(refused, (e: Error & { code?: string }) => e.code === "not_member");
+  c.close();
+});
+
+test("a gap sync refused for good goes on from what is buffered", async () => {
+  const { c, s, got } = await receiving();
+  s.push(msg("g:5", 1));
+  s.push(msg("g:5", 3));
+  await until("a sync", () => s.of("sync").length === 1);
+  s.push({ type: "error", code: "not_member", message: "you are not a member of this conversation" });
+  s.push({ type: "pong" });
+  await until("two messages", () => got.length === 2);
+  assert.deepEqual(got, [1, 3]);
+  c.close();
+});

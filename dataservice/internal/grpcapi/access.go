@@ -90,6 +90,7 @@ var Access = grpcserver.Allow{
 	datav1.Messages_GetMessages_FullMethodName:          {msg},
 	datav1.Messages_GetMessagesByTime_FullMethodName:    {},
 	datav1.Messages_GetMessageByClientID_FullMethodName: {msg}, // a re-sent lifecycle frame's event
+	datav1.Messages_GetMessageVersions_FullMethodName:   {msg}, // the versions frame (edit history)
 	datav1.Messages_GetConversationHeads_FullMethodName: {msg},
 	datav1.Messages_AdvanceCursor_FullMethodName:        {},
 	datav1.Messages_AdvanceCursorsPlus_FullMethodName:   {msg},

@@ -351,12 +351,21 @@ func messagesHappy(t *testing.T, e *dataservicetest.Env) {
 	if !proto.Equal(byID, m) {
 		t.Errorf("GetMessageByClientID = %v, want %v", byID, m)
 	}
+	// An edit keeping the previous version, read back with GetMessageVersions.
+	edit := check(e.Messages.AppendMessage(ctx, &datav1.AppendMessageRequest{Conversation: "u:1:2", SenderId: 2, ClientMsgId: "ed", Kind: "edit",
+		Content: []byte(`{"kind":"edit"}`), Change: &datav1.MessageChange{TargetSeq: 2, Kind: "text", Content: []byte(`{"text":"new"}`), KeepPrevious: true}}))(t)
+	vs := check(e.Messages.GetMessageVersions(ctx, &datav1.GetMessageVersionsRequest{Conversation: "u:1:2", Seq: 2}))(t)
+	if len(vs.GetVersions()) != 1 || vs.GetHasMore() || vs.GetVersions()[0].GetReplacedBySeq() != edit.GetMessage().GetSeq() ||
+		vs.GetVersions()[0].GetKind() != "text" || len(vs.GetVersions()[0].GetContent()) != 0 ||
+		!vs.GetVersions()[0].GetReplacedAt().AsTime().Equal(edit.GetMessage().GetCreatedAt().AsTime()) {
+		t.Errorf("GetMessageVersions: %v after %v", vs, edit)
+	}
 	heads := check(e.Messages.GetConversationHeads(ctx, &datav1.GetConversationHeadsRequest{Conversations: []string{"u:1:2", "nope", "g:10"}}))(t)
 	var hs []string
 	for _, h := range heads.GetHeads() {
 		hs = append(hs, fmt.Sprintf("%s=%d", h.GetConversation(), h.GetLastSeq()))
 	}
-	if fmt.Sprint(hs) != "[u:1:2=6 nope=0 g:10=2]" {
+	if fmt.Sprint(hs) != "[u:1:2=7 nope=0 g:10=2]" {
 		t.Errorf("heads %v", hs)
 	}
 	c := check(e.Messages.AdvanceCursor(ctx, &datav1.AdvanceCursorRequest{UserId: 2, Conversation: "u:1:2", DeliveredSeq: 5, AckedSeq: 3}))(t)

@@ -43,6 +43,9 @@ func (c *checker) appendRequest(prefix string, r *datav1.AppendMessageRequest) {
 			c.add(prefix+"change.target_seq", "must be >= 1")
 		}
 		c.key(prefix+"change.kind", ch.GetKind(), maxKindBytes)
+		if ch.GetKeepPrevious() && ch.GetKind() == store.KindRecalled {
+			c.add(prefix+"change.keep_previous", "a recall keeps no version")
+		}
 		if len(ch.GetContent()) > maxContentBytes {
 			c.add(prefix+"change.content", "at most %d bytes", maxContentBytes)
 		}
@@ -107,7 +110,7 @@ func change(c *datav1.MessageChange) *store.MessageChange {
 	if c == nil {
 		return nil
 	}
-	return &store.MessageChange{TargetSeq: c.GetTargetSeq(), Kind: c.GetKind(), Content: c.GetContent()}
+	return &store.MessageChange{TargetSeq: c.GetTargetSeq(), Kind: c.GetKind(), Content: c.GetContent(), KeepPrevious: c.GetKeepPrevious()}
 }
 
 func (s *messagesServer) AppendMessage(ctx context.Context, r *datav1.AppendMessageRequest) (*datav1.AppendMessageResponse, error) {
@@ -236,6 +239,27 @@ func (s *messagesServer) GetMessageByClientID(ctx context.Context, r *datav1.Get
 		return nil, s.fail(ctx, "get message by client id", err)
 	}
 	return messagePB(m), nil
+}
+
+func (s *messagesServer) GetMessageVersions(ctx context.Context, r *datav1.GetMessageVersionsRequest) (*datav1.GetMessageVersionsResponse, error) {
+	var c checker
+	c.key("conversation", r.GetConversation(), maxConversationBytes)
+	if r.GetSeq() < 1 {
+		c.add("seq", "must be >= 1")
+	}
+	limit := c.limit(r.GetLimit())
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	vs, more, err := s.docs.MessageVersions(ctx, r.GetConversation(), r.GetSeq(), limit)
+	if err != nil {
+		return nil, s.fail(ctx, "get message versions", err)
+	}
+	out := &datav1.GetMessageVersionsResponse{Versions: make([]*datav1.MessageVersion, len(vs)), HasMore: more}
+	for i, v := range vs {
+		out.Versions[i] = &datav1.MessageVersion{Kind: v.Kind, Content: v.Content, ReplacedBySeq: v.ReplacedBySeq, ReplacedAt: ts(v.ReplacedAt)}
+	}
+	return out, nil
 }
 
 func (s *messagesServer) GetConversationHeads(ctx context.Context, r *datav1.GetConversationHeadsRequest) (*datav1.GetConversationHeadsResponse, error) {

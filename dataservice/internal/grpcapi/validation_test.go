@@ -525,6 +525,12 @@ func badCases() []badCase {
 			}))
 			return err
 		}),
+		ia("AppendMessage/recall keeping the previous version", "change.keep_previous", func(ctx C, e *E) error {
+			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
+				r.Change = &datav1.MessageChange{TargetSeq: 1, Kind: "recalled", KeepPrevious: true}
+			}))
+			return err
+		}),
 		ia("AppendMessage/reaction without emoji", "reaction.emoji", func(ctx C, e *E) error {
 			_, err := e.Messages.AppendMessage(ctx, msg(func(r *datav1.AppendMessageRequest) {
 				r.Reaction = &datav1.Reaction{TargetSeq: 1, UserId: 1}
@@ -617,6 +623,18 @@ func badCases() []badCase {
 		}),
 		ia("GetMessagesByTime/bad token", "page_token", func(ctx C, e *E) error {
 			_, err := e.Messages.GetMessagesByTime(ctx, &datav1.GetMessagesByTimeRequest{Conversation: "c", From: now, To: timestamppb.New(now.AsTime().Add(time.Second)), PageToken: badToken})
+			return err
+		}),
+		ia("GetMessageVersions/no conversation", "conversation", func(ctx C, e *E) error {
+			_, err := e.Messages.GetMessageVersions(ctx, &datav1.GetMessageVersionsRequest{Seq: 1})
+			return err
+		}),
+		ia("GetMessageVersions/seq 0", "seq", func(ctx C, e *E) error {
+			_, err := e.Messages.GetMessageVersions(ctx, &datav1.GetMessageVersionsRequest{Conversation: "c"})
+			return err
+		}),
+		ia("GetMessageVersions/limit over 1000", "limit", func(ctx C, e *E) error {
+			_, err := e.Messages.GetMessageVersions(ctx, &datav1.GetMessageVersionsRequest{Conversation: "c", Seq: 1, Limit: 1001})
 			return err
 		}),
 		ia("GetMessageByClientID/no client id", "client_msg_id", func(ctx C, e *E) error {

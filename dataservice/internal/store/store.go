@@ -589,11 +589,25 @@ type ReactionCount struct {
 // appended message's conversation, in the append's transaction: the event
 // and the change are stored together or not at all. A message of kind
 // KindRecalled never changes again; a change to KindRecalled drops the
-// message's reactions.
+// message's reactions and kept versions.
 type MessageChange struct {
 	TargetSeq int64
 	Kind      string
 	Content   []byte
+	// KeepPrevious (an edit, never a recall) keeps the message's kind and
+	// content before the change as a MessageVersion, until a recall
+	// deletes the message's versions with its content.
+	KeepPrevious bool
+}
+
+// MessageVersion is a kept version of a message: its kind and content
+// until the edit event ReplacedBySeq replaced them at ReplacedAt (the
+// event's CreatedAt).
+type MessageVersion struct {
+	Kind          string
+	Content       []byte
+	ReplacedBySeq int64
+	ReplacedAt    time.Time
 }
 
 // KindRecalled is the kind of a recalled message: its content is the
@@ -776,6 +790,9 @@ type Documents interface {
 	// that have any, per seq: emoji in the order of their first reaction
 	// (then by emoji), Me for viewer's.
 	Reactions(ctx context.Context, conversation string, seqs []int64, viewer int64) (map[int64][]ReactionCount, error)
+	// MessageVersions returns the newest limit kept versions of message
+	// seq of conversation, oldest first, and whether there are older ones.
+	MessageVersions(ctx context.Context, conversation string, seq int64, limit int) (versions []MessageVersion, hasMore bool, err error)
 	// ConversationHeads returns the last seq of each conversation, 0 when none, in input order.
 	ConversationHeads(ctx context.Context, conversations []string) ([]int64, error)
 

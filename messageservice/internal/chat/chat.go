@@ -113,6 +113,10 @@ type Options struct {
 	// RecallWindow: how long after sending the sender recalls a message;
 	// EditWindow: edits a text one (lifecycle.go). <= 0: the defaults.
 	RecallWindow, EditWindow time.Duration
+	// EditHistory: an edit keeps the message's previous content, which its
+	// sender and a group's owner and admins read with a versions frame
+	// (Versions), until the message is recalled. Off: nothing is kept.
+	EditHistory bool
 }
 
 // Service is safe for concurrent use. Close stops its goroutines.

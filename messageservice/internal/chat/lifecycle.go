@@ -60,7 +60,8 @@ func (ss *Session) Recall(ctx context.Context, f *frame.Recall, reply func(sent 
 
 // Edit replaces the text of the user's own text or emoji message f.Seq
 // within Options.EditWindow; the message keeps its other fields and gets
-// edited_at. Previous versions are not kept. An edit reaches the
+// edited_at. The previous content is kept as a version when
+// Options.EditHistory is on (Versions). An edit reaches the
 // conversation like a send, so it is checked like one (friends and no
 // blacklist in a 1:1, not muted in a group).
 func (ss *Session) Edit(ctx context.Context, f *frame.Edit, reply func(sent []byte, err error)) {
@@ -85,8 +86,40 @@ func (ss *Session) Edit(ctx context.Context, f *frame.Edit, reply func(sent []by
 	ss.submit(ctx, receivers, AppendRequest{
 		Conversation: f.Conversation, SenderID: ss.user, ClientMsgID: f.ClientMsgID, Kind: frame.KindEdit,
 		Content: frame.Marshal(frame.EditEvent{Kind: frame.KindEdit, TargetSeq: t.Seq, Text: f.Text, EditedAt: at}),
-		Change:  &Change{TargetSeq: t.Seq, Kind: t.Kind, Content: content},
+		Change:  &Change{TargetSeq: t.Seq, Kind: t.Kind, Content: content, KeepPrevious: s.opt.EditHistory},
 	}, reply)
+}
+
+// Versions answers the kept versions of message f.Seq (Options.EditHistory),
+// the newest f.Limit, oldest first: only its sender and, in a group, the
+// owner and admins may read them (ErrNotYours). With EditHistory off none
+// are kept, and the answer lists those kept while it was on.
+func (ss *Session) Versions(ctx context.Context, f *frame.Versions) ([]byte, error) {
+	s := ss.svc
+	_, t, err := ss.target(ctx, f.Conversation, f.Seq)
+	if err != nil {
+		return nil, err
+	}
+	if t.SenderID != ss.user {
+		admin := false
+		if c, err := conv.Parse(f.Conversation); err == nil && c.Kind == conv.KindGroup {
+			if admin, err = s.grps.privileged(ctx, c.A, ss.user); err != nil {
+				return nil, err
+			}
+		}
+		if !admin {
+			return nil, ErrNotYours
+		}
+	}
+	vs, more, err := s.store.Versions(ctx, f.Conversation, f.Seq, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("versions of message %d of %s: %w", f.Seq, f.Conversation, err)
+	}
+	out := frame.VersionHistory{Type: "versions", Conversation: f.Conversation, Seq: f.Seq, Versions: make([]frame.Version, len(vs)), HasMore: more}
+	for i, v := range vs {
+		out.Versions[i] = frame.Version{Content: v.Content, ReplacedBySeq: v.ReplacedBySeq, ReplacedAt: v.ReplacedAt.UnixMilli()}
+	}
+	return frame.Marshal(out), nil
 }
 
 // target returns who takes part in conversation name and its message seq,

@@ -93,6 +93,9 @@ func (st *seqStore) Messages(context.Context, string, int64, int) ([]Message, bo
 func (st *seqStore) History(context.Context, string, int64, int, int64) ([]Message, map[int64][]ReactionCount, bool, error) {
 	return nil, nil, false, nil
 }
+func (st *seqStore) Versions(context.Context, string, int64, int) ([]Version, bool, error) {
+	return nil, false, nil
+}
 func (st *seqStore) ClearedSeqs(context.Context, int64, []string) (map[string]int64, error) {
 	return nil, nil
 }

@@ -196,7 +196,7 @@ func (ss *Session) Admit(f any) error {
 		kind, perKind = "send", lim.user.send
 	case *frame.Read:
 		kind, perKind = "read", lim.user.read
-	case *frame.Sync:
+	case *frame.Sync, *frame.Versions:
 		kind, perKind = "sync", lim.user.sync
 	case *frame.Ack:
 		kind, perKind = "ack", lim.user.ack

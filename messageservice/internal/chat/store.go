@@ -136,6 +136,17 @@ type Change struct {
 	TargetSeq int64
 	Kind      string
 	Content   []byte
+	// KeepPrevious (an edit with Options.EditHistory) keeps the target's
+	// content before the change as a version, until a recall.
+	KeepPrevious bool
+}
+
+// Version is a kept version of an edited message: its content until the
+// edit event ReplacedBySeq replaced it at ReplacedAt.
+type Version struct {
+	Content       []byte
+	ReplacedBySeq int64
+	ReplacedAt    time.Time
 }
 
 // AppendResult is one stored message of AppendBatch.
@@ -173,6 +184,9 @@ type Store interface {
 	// History is Messages with the messages' reactions (by seq, those
 	// that have any) as viewer sees them.
 	History(ctx context.Context, conversation string, after int64, limit int, viewer int64) ([]Message, map[int64][]ReactionCount, bool, error)
+	// Versions are the newest limit kept versions of message seq of
+	// conversation, oldest first, and whether there are older ones.
+	Versions(ctx context.Context, conversation string, seq int64, limit int) ([]Version, bool, error)
 	// ClearedSeqs are user's cleared seqs (delete for me) of the named
 	// conversations that have one.
 	ClearedSeqs(ctx context.Context, user int64, conversations []string) (map[string]int64, error)

@@ -65,7 +65,11 @@ type Config struct {
 	// EditWindow (EDIT_WINDOW): a sender edits a text message this long
 	// after sending it.
 	EditWindow time.Duration
-	FileBase   fileurl.Base // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
+	// EditHistory (EDIT_HISTORY): an edit keeps the message's previous
+	// content for its sender and a group's owner and admins (the versions
+	// frame) until the message is recalled; off by default.
+	EditHistory bool
+	FileBase    fileurl.Base // FILE_BASE_URL: the file store (the userservice's PUBLIC_URL + /static/); image and file message urls must be under it
 
 	// Frame rate limits (docs/websocket.md, "Rate limits"), each "rate,burst".
 	FramesPerConn Rate // FRAME_RATE_CONN: every frame of one connection
@@ -164,6 +168,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("TYPING_MAX_MEMBERS", "typing-max-members", "500", "groups with more members than this get no typing frames", config.Int(func(c *Config) *int { return &c.TypingMaxMembers })),
 	config.Var("RECALL_WINDOW", "recall-window", "2m", "how long after sending a sender may recall a message (group owners and admins: any time)", config.Duration(func(c *Config) *time.Duration { return &c.RecallWindow })),
 	config.Var("EDIT_WINDOW", "edit-window", "24h", "how long after sending a sender may edit a text message", config.Duration(func(c *Config) *time.Duration { return &c.EditWindow })),
+	config.Var("EDIT_HISTORY", "edit-history", "false", "keep the previous versions of edited messages for their sender and group owners and admins (the versions frame) until a recall", config.Bool(func(c *Config) *bool { return &c.EditHistory })),
 	config.Var("FRAME_RATE_CONN", "frame-rate-conn", "100,200", "client frames of any type a second per connection, and the burst (\"rate,burst\" or off)", config.Parsed(func(c *Config) *Rate { return &c.FramesPerConn }, ParseRate)),
 	config.Var("FRAME_RATE_USER", "frame-rate-user", "200,400", "client frames of any type a second per user over all their connections on this node, and the burst", config.Parsed(func(c *Config) *Rate { return &c.FramesPerUser }, ParseRate)),
 	config.Var("READ_RATE", "read-rate", "5,20", "read frames a second per user, and the burst", config.Parsed(func(c *Config) *Rate { return &c.ReadRate }, ParseRate)),

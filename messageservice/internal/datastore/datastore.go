@@ -183,6 +183,19 @@ func refusedChange(st *status.Status) error {
 	return nil
 }
 
+// Versions reads the kept versions of a message.
+func (c *Client) Versions(ctx context.Context, conv string, seq int64, limit int) ([]chat.Version, bool, error) {
+	resp, err := c.messages.GetMessageVersions(ctx, &datav1.GetMessageVersionsRequest{Conversation: conv, Seq: seq, Limit: int32(limit)})
+	if err != nil {
+		return nil, false, translate("GetMessageVersions", err)
+	}
+	out := make([]chat.Version, len(resp.GetVersions()))
+	for i, v := range resp.GetVersions() {
+		out[i] = chat.Version{Content: v.GetContent(), ReplacedBySeq: v.GetReplacedBySeq(), ReplacedAt: v.GetReplacedAt().AsTime()}
+	}
+	return out, resp.GetHasMore(), nil
+}
+
 // ClearedSeqs reads user's cleared seqs of conversations, 1000 per call.
 func (c *Client) ClearedSeqs(ctx context.Context, user int64, convs []string) (map[string]int64, error) {
 	out := map[string]int64{}
@@ -227,7 +240,7 @@ func appendRequest(r chat.AppendRequest) *datav1.AppendMessageRequest {
 		Conversation: r.Conversation, SenderId: r.SenderID, ClientMsgId: r.ClientMsgID, Kind: r.Kind, Content: r.Content,
 	}
 	if c := r.Change; c != nil {
-		m.Change = &datav1.MessageChange{TargetSeq: c.TargetSeq, Kind: c.Kind, Content: c.Content}
+		m.Change = &datav1.MessageChange{TargetSeq: c.TargetSeq, Kind: c.Kind, Content: c.Content, KeepPrevious: c.KeepPrevious}
 	}
 	if x := r.Clear; x != nil {
 		m.Clear = &datav1.Clear{UserId: x.User, Conversation: x.Conversation, UpToSeq: x.UpTo}

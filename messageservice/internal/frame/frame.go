@@ -80,6 +80,13 @@ type (
 		AfterSeq     int64
 		Limit        int
 	}
+	// Versions asks for the kept versions of an edited message (edit
+	// history), the newest Limit.
+	Versions struct {
+		Conversation string
+		Seq          int64
+		Limit        int
+	}
 	// Read is a read receipt up to Seq.
 	Read struct {
 		Conversation string
@@ -108,7 +115,7 @@ type wire struct {
 	Emoji        *string          `json:"emoji"` // react, unreact
 }
 
-// Decode reads one client frame: *Send, *Ack, *Sync, *Read, *Typing, *Recall, *Edit or *Ping, or a
+// Decode reads one client frame: *Send, *Ack, *Sync, *Versions, *Read, *Typing, *Recall, *Edit or *Ping, or a
 // *Error with code bad_frame or unknown_type.
 func Decode(b []byte) (any, error) {
 	b = bytes.TrimSpace(b)
@@ -159,6 +166,19 @@ func Decode(b []byte) (any, error) {
 			return nil, bad("limit must be 1..%d", MaxSyncLimit)
 		}
 		return s, nil
+	case "versions":
+		conv, seq, err := convSeq(&w)
+		if err != nil {
+			return nil, err
+		}
+		v := &Versions{Conversation: conv, Seq: seq, Limit: DefaultSync}
+		if w.Limit != nil {
+			v.Limit = *w.Limit
+		}
+		if v.Limit < 1 || v.Limit > MaxSyncLimit {
+			return nil, bad("limit must be 1..%d", MaxSyncLimit)
+		}
+		return v, nil
 	case "typing":
 		if w.Conversation == nil {
 			return nil, bad("conversation is missing")

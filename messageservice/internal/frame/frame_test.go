@@ -20,6 +20,12 @@ func TestDecode(t *testing.T) {
 		{"ack", `{"type":"ack","conversation":"u:1:2","seq":4}`, &Ack{}, ""},
 		{"read", `{"type":"read","conversation":"g:9","seq":1}`, &Read{}, ""},
 		{"sync", `{"type":"sync","conversation":"g:9","after_seq":0,"limit":200}`, &Sync{}, ""},
+		{"versions", `{"type":"versions","conversation":"g:9","seq":3}`, &Versions{}, ""},
+		{"versions with limit", `{"type":"versions","conversation":"u:1:2","seq":3,"limit":200}`, &Versions{}, ""},
+		{"versions no seq", `{"type":"versions","conversation":"g:9"}`, nil, CodeBadFrame},
+		{"versions limit 0", `{"type":"versions","conversation":"g:9","seq":3,"limit":0}`, nil, CodeBadFrame},
+		{"versions over limit", `{"type":"versions","conversation":"g:9","seq":3,"limit":201}`, nil, CodeBadFrame},
+		{"versions bad conversation", `{"type":"versions","conversation":"g:x","seq":3}`, nil, CodeBadFrame},
 		{"ping", `{"type":"ping"}`, &Ping{}, ""},
 		{"typing", `{"type":"typing","conversation":"g:9"}`, &Typing{}, ""},
 		{"typing no conversation", `{"type":"typing"}`, nil, CodeBadFrame},
@@ -70,6 +76,8 @@ func typeName(v any) string {
 		return "read"
 	case *Sync:
 		return "sync"
+	case *Versions:
+		return "versions"
 	case *Ping:
 		return "ping"
 	}

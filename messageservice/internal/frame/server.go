@@ -33,6 +33,22 @@ type (
 		Messages     []Message `json:"messages"`
 		HasMore      bool      `json:"has_more"`
 	}
+	// VersionHistory answers a versions frame: the kept versions of
+	// message Seq, oldest first.
+	VersionHistory struct {
+		Type         string    `json:"type"` // "versions"
+		Conversation string    `json:"conversation"`
+		Seq          int64     `json:"seq"`
+		Versions     []Version `json:"versions"`
+		HasMore      bool      `json:"has_more"`
+	}
+	// Version is a message's content until the edit event ReplacedBySeq
+	// replaced it at ReplacedAt (unix ms); the content as it was stored.
+	Version struct {
+		Content       json.RawMessage `json:"content"`
+		ReplacedBySeq int64           `json:"replaced_by_seq"`
+		ReplacedAt    int64           `json:"replaced_at"`
+	}
 	// ReadReceipt forwards a read frame to the other members.
 	ReadReceipt struct {
 		Type         string `json:"type"` // "read"

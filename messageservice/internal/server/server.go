@@ -127,7 +127,7 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 	if s.chat, err = chat.New(log, s.data, chat.Options{
 		RetryInterval: cfg.RetryInterval, MaxTries: cfg.MaxTries,
 		SendRate: cfg.SendRate, SendBurst: cfg.SendBurst, CacheTTL: cfg.CacheTTL, RelationCache: cfg.RelationCache, Files: cfg.FileBase,
-		TypingMaxMembers: cfg.TypingMaxMembers, RecallWindow: cfg.RecallWindow, EditWindow: cfg.EditWindow,
+		TypingMaxMembers: cfg.TypingMaxMembers, RecallWindow: cfg.RecallWindow, EditWindow: cfg.EditWindow, EditHistory: cfg.EditHistory,
 		Frames: chat.FrameLimits{
 			PerConn: chat.Rate(cfg.FramesPerConn), PerUser: chat.Rate(cfg.FramesPerUser),
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),

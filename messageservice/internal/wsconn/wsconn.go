@@ -41,6 +41,7 @@ type Session interface {
 	Send(ctx context.Context, f *frame.Send, reply func(sent []byte, err error))
 	Ack(ctx context.Context, f *frame.Ack) error
 	Sync(ctx context.Context, f *frame.Sync) ([]byte, error)
+	Versions(ctx context.Context, f *frame.Versions) ([]byte, error)
 	Read(ctx context.Context, f *frame.Read) error
 	Typing(ctx context.Context, f *frame.Typing) error
 	// Recall and Edit store a lifecycle event like Send, answered the same way.
@@ -528,12 +529,9 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 			c.sendError(err, "")
 		}
 	case *frame.Sync:
-		h, err := c.sess.Sync(ctx, f)
-		if err != nil {
-			c.sendError(err, "")
-			return
-		}
-		c.Send(h)
+		c.reply(c.sess.Sync(ctx, f))
+	case *frame.Versions:
+		c.reply(c.sess.Versions(ctx, f))
 	case *frame.Read:
 		if err := c.sess.Read(ctx, f); err != nil {
 			c.sendError(err, "")
@@ -543,6 +541,15 @@ func (c *Conn) handle(ctx context.Context, b []byte) {
 			c.sendError(err, "")
 		}
 	}
+}
+
+// reply sends the answer of a read (sync, versions) or its error.
+func (c *Conn) reply(answer []byte, err error) {
+	if err != nil {
+		c.sendError(err, "")
+		return
+	}
+	c.Send(answer)
 }
 
 // answer is the reply of a lifecycle frame: the sent frame or the error.

@@ -60,6 +60,9 @@ func (s *session) Ack(context.Context, *frame.Ack) error { return nil }
 func (s *session) Sync(context.Context, *frame.Sync) ([]byte, error) {
 	return []byte(`{"type":"history"}`), nil
 }
+func (s *session) Versions(context.Context, *frame.Versions) ([]byte, error) {
+	return []byte(`{"type":"versions"}`), nil
+}
 func (s *session) Read(context.Context, *frame.Read) error     { return nil }
 func (s *session) Typing(context.Context, *frame.Typing) error { return nil }
 func (s *session) Recall(_ context.Context, _ *frame.Recall, reply func([]byte, error)) {

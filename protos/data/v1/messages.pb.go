@@ -552,12 +552,17 @@ func (x *MessageReactions) GetCounts() []*ReactionCount {
 // the appended message's conversation. NotFound when there is no such
 // message; FailedPrecondition with reason REFUSAL_RECALLED when it was
 // recalled (kind "recalled": a recalled message never changes again).
-// Nothing is stored either way.
+// Nothing is stored either way. A recall (kind "recalled") also deletes the
+// message's kept versions.
 type MessageChange struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TargetSeq     int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1
-	Kind          string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                             // 1..32 bytes
-	Content       []byte                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`                       // <= 256 KiB
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TargetSeq int64                  `protobuf:"varint,1,opt,name=target_seq,json=targetSeq,proto3" json:"target_seq,omitempty"` // >= 1
+	Kind      string                 `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`                             // 1..32 bytes
+	Content   []byte                 `protobuf:"bytes,3,opt,name=content,proto3" json:"content,omitempty"`                       // <= 256 KiB
+	// An edit: the message's kind and content before the change are kept as
+	// a version (GetMessageVersions) until the message is recalled. Not with
+	// kind "recalled".
+	KeepPrevious  bool `protobuf:"varint,4,opt,name=keep_previous,json=keepPrevious,proto3" json:"keep_previous,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -613,6 +618,199 @@ func (x *MessageChange) GetContent() []byte {
 	return nil
 }
 
+func (x *MessageChange) GetKeepPrevious() bool {
+	if x != nil {
+		return x.KeepPrevious
+	}
+	return false
+}
+
+// A kept version of a message: its kind and content until the edit event
+// replaced_by_seq replaced them at replaced_at.
+type MessageVersion struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Kind          string                 `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Content       []byte                 `protobuf:"bytes,2,opt,name=content,proto3" json:"content,omitempty"`
+	ReplacedBySeq int64                  `protobuf:"varint,3,opt,name=replaced_by_seq,json=replacedBySeq,proto3" json:"replaced_by_seq,omitempty"`
+	ReplacedAt    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=replaced_at,json=replacedAt,proto3" json:"replaced_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MessageVersion) Reset() {
+	*x = MessageVersion{}
+	mi := &file_data_v1_messages_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MessageVersion) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MessageVersion) ProtoMessage() {}
+
+func (x *MessageVersion) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MessageVersion.ProtoReflect.Descriptor instead.
+func (*MessageVersion) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *MessageVersion) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *MessageVersion) GetContent() []byte {
+	if x != nil {
+		return x.Content
+	}
+	return nil
+}
+
+func (x *MessageVersion) GetReplacedBySeq() int64 {
+	if x != nil {
+		return x.ReplacedBySeq
+	}
+	return 0
+}
+
+func (x *MessageVersion) GetReplacedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReplacedAt
+	}
+	return nil
+}
+
+// The kept versions of message seq of conversation, oldest first: the
+// newest `limit` (0 means 50, at most 1000) of them; has_more tells of
+// older ones. None for a message never edited with keep_previous, or
+// recalled since; no check that the message exists.
+type GetMessageVersionsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conversation  string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	Seq           int64                  `protobuf:"varint,2,opt,name=seq,proto3" json:"seq,omitempty"` // >= 1
+	Limit         int32                  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageVersionsRequest) Reset() {
+	*x = GetMessageVersionsRequest{}
+	mi := &file_data_v1_messages_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageVersionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageVersionsRequest) ProtoMessage() {}
+
+func (x *GetMessageVersionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageVersionsRequest.ProtoReflect.Descriptor instead.
+func (*GetMessageVersionsRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetMessageVersionsRequest) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *GetMessageVersionsRequest) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
+func (x *GetMessageVersionsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+type GetMessageVersionsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Versions      []*MessageVersion      `protobuf:"bytes,1,rep,name=versions,proto3" json:"versions,omitempty"`
+	HasMore       bool                   `protobuf:"varint,2,opt,name=has_more,json=hasMore,proto3" json:"has_more,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMessageVersionsResponse) Reset() {
+	*x = GetMessageVersionsResponse{}
+	mi := &file_data_v1_messages_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMessageVersionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMessageVersionsResponse) ProtoMessage() {}
+
+func (x *GetMessageVersionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMessageVersionsResponse.ProtoReflect.Descriptor instead.
+func (*GetMessageVersionsResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetMessageVersionsResponse) GetVersions() []*MessageVersion {
+	if x != nil {
+		return x.Versions
+	}
+	return nil
+}
+
+func (x *GetMessageVersionsResponse) GetHasMore() bool {
+	if x != nil {
+		return x.HasMore
+	}
+	return false
+}
+
 type AppendMessageResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
 	Message *Message               `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
@@ -625,7 +823,7 @@ type AppendMessageResponse struct {
 
 func (x *AppendMessageResponse) Reset() {
 	*x = AppendMessageResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -637,7 +835,7 @@ func (x *AppendMessageResponse) String() string {
 func (*AppendMessageResponse) ProtoMessage() {}
 
 func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[7]
+	mi := &file_data_v1_messages_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -650,7 +848,7 @@ func (x *AppendMessageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessageResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessageResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{7}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *AppendMessageResponse) GetMessage() *Message {
@@ -681,7 +879,7 @@ type AppendMessagesPlusRequest struct {
 
 func (x *AppendMessagesPlusRequest) Reset() {
 	*x = AppendMessagesPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +891,7 @@ func (x *AppendMessagesPlusRequest) String() string {
 func (*AppendMessagesPlusRequest) ProtoMessage() {}
 
 func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[8]
+	mi := &file_data_v1_messages_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +904,7 @@ func (x *AppendMessagesPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusRequest.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{8}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *AppendMessagesPlusRequest) GetMessages() []*AppendMessageRequest {
@@ -725,7 +923,7 @@ type AppendMessagesPlusResponse struct {
 
 func (x *AppendMessagesPlusResponse) Reset() {
 	*x = AppendMessagesPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -737,7 +935,7 @@ func (x *AppendMessagesPlusResponse) String() string {
 func (*AppendMessagesPlusResponse) ProtoMessage() {}
 
 func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[9]
+	mi := &file_data_v1_messages_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -750,7 +948,7 @@ func (x *AppendMessagesPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AppendMessagesPlusResponse.ProtoReflect.Descriptor instead.
 func (*AppendMessagesPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{9}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *AppendMessagesPlusResponse) GetResults() []*AppendMessageResponse {
@@ -781,7 +979,7 @@ type GetMessagesRequest struct {
 
 func (x *GetMessagesRequest) Reset() {
 	*x = GetMessagesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -793,7 +991,7 @@ func (x *GetMessagesRequest) String() string {
 func (*GetMessagesRequest) ProtoMessage() {}
 
 func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[10]
+	mi := &file_data_v1_messages_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -806,7 +1004,7 @@ func (x *GetMessagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{10}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetMessagesRequest) GetConversation() string {
@@ -863,7 +1061,7 @@ type GetMessagesResponse struct {
 
 func (x *GetMessagesResponse) Reset() {
 	*x = GetMessagesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -875,7 +1073,7 @@ func (x *GetMessagesResponse) String() string {
 func (*GetMessagesResponse) ProtoMessage() {}
 
 func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[11]
+	mi := &file_data_v1_messages_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -888,7 +1086,7 @@ func (x *GetMessagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{11}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *GetMessagesResponse) GetMessages() []*Message {
@@ -926,7 +1124,7 @@ type GetMessagesByTimeRequest struct {
 
 func (x *GetMessagesByTimeRequest) Reset() {
 	*x = GetMessagesByTimeRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -938,7 +1136,7 @@ func (x *GetMessagesByTimeRequest) String() string {
 func (*GetMessagesByTimeRequest) ProtoMessage() {}
 
 func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[12]
+	mi := &file_data_v1_messages_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -951,7 +1149,7 @@ func (x *GetMessagesByTimeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeRequest.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{12}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *GetMessagesByTimeRequest) GetConversation() string {
@@ -999,7 +1197,7 @@ type GetMessagesByTimeResponse struct {
 
 func (x *GetMessagesByTimeResponse) Reset() {
 	*x = GetMessagesByTimeResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +1209,7 @@ func (x *GetMessagesByTimeResponse) String() string {
 func (*GetMessagesByTimeResponse) ProtoMessage() {}
 
 func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[13]
+	mi := &file_data_v1_messages_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +1222,7 @@ func (x *GetMessagesByTimeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessagesByTimeResponse.ProtoReflect.Descriptor instead.
 func (*GetMessagesByTimeResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{13}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *GetMessagesByTimeResponse) GetMessages() []*Message {
@@ -1051,7 +1249,7 @@ type GetMessageByClientIDRequest struct {
 
 func (x *GetMessageByClientIDRequest) Reset() {
 	*x = GetMessageByClientIDRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1063,7 +1261,7 @@ func (x *GetMessageByClientIDRequest) String() string {
 func (*GetMessageByClientIDRequest) ProtoMessage() {}
 
 func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[14]
+	mi := &file_data_v1_messages_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1076,7 +1274,7 @@ func (x *GetMessageByClientIDRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMessageByClientIDRequest.ProtoReflect.Descriptor instead.
 func (*GetMessageByClientIDRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{14}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *GetMessageByClientIDRequest) GetSenderId() int64 {
@@ -1103,7 +1301,7 @@ type GetConversationHeadsRequest struct {
 
 func (x *GetConversationHeadsRequest) Reset() {
 	*x = GetConversationHeadsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1115,7 +1313,7 @@ func (x *GetConversationHeadsRequest) String() string {
 func (*GetConversationHeadsRequest) ProtoMessage() {}
 
 func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[15]
+	mi := &file_data_v1_messages_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1128,7 +1326,7 @@ func (x *GetConversationHeadsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsRequest.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{15}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetConversationHeadsRequest) GetConversations() []string {
@@ -1148,7 +1346,7 @@ type ConversationHead struct {
 
 func (x *ConversationHead) Reset() {
 	*x = ConversationHead{}
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1160,7 +1358,7 @@ func (x *ConversationHead) String() string {
 func (*ConversationHead) ProtoMessage() {}
 
 func (x *ConversationHead) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[16]
+	mi := &file_data_v1_messages_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1173,7 +1371,7 @@ func (x *ConversationHead) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConversationHead.ProtoReflect.Descriptor instead.
 func (*ConversationHead) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{16}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ConversationHead) GetConversation() string {
@@ -1199,7 +1397,7 @@ type GetConversationHeadsResponse struct {
 
 func (x *GetConversationHeadsResponse) Reset() {
 	*x = GetConversationHeadsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1409,7 @@ func (x *GetConversationHeadsResponse) String() string {
 func (*GetConversationHeadsResponse) ProtoMessage() {}
 
 func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[17]
+	mi := &file_data_v1_messages_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1422,7 @@ func (x *GetConversationHeadsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetConversationHeadsResponse.ProtoReflect.Descriptor instead.
 func (*GetConversationHeadsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{17}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetConversationHeadsResponse) GetHeads() []*ConversationHead {
@@ -1249,7 +1447,7 @@ type Cursor struct {
 
 func (x *Cursor) Reset() {
 	*x = Cursor{}
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1261,7 +1459,7 @@ func (x *Cursor) String() string {
 func (*Cursor) ProtoMessage() {}
 
 func (x *Cursor) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[18]
+	mi := &file_data_v1_messages_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1274,7 +1472,7 @@ func (x *Cursor) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Cursor.ProtoReflect.Descriptor instead.
 func (*Cursor) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{18}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Cursor) GetUserId() int64 {
@@ -1334,7 +1532,7 @@ type AdvanceCursorRequest struct {
 
 func (x *AdvanceCursorRequest) Reset() {
 	*x = AdvanceCursorRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1346,7 +1544,7 @@ func (x *AdvanceCursorRequest) String() string {
 func (*AdvanceCursorRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[19]
+	mi := &file_data_v1_messages_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1359,7 +1557,7 @@ func (x *AdvanceCursorRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{19}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *AdvanceCursorRequest) GetUserId() int64 {
@@ -1411,7 +1609,7 @@ type AdvanceCursorsPlusRequest struct {
 
 func (x *AdvanceCursorsPlusRequest) Reset() {
 	*x = AdvanceCursorsPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1423,7 +1621,7 @@ func (x *AdvanceCursorsPlusRequest) String() string {
 func (*AdvanceCursorsPlusRequest) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[20]
+	mi := &file_data_v1_messages_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1436,7 +1634,7 @@ func (x *AdvanceCursorsPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusRequest.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{20}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *AdvanceCursorsPlusRequest) GetCursors() []*AdvanceCursorRequest {
@@ -1462,7 +1660,7 @@ type AdvanceCursorsPlusResponse struct {
 
 func (x *AdvanceCursorsPlusResponse) Reset() {
 	*x = AdvanceCursorsPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1474,7 +1672,7 @@ func (x *AdvanceCursorsPlusResponse) String() string {
 func (*AdvanceCursorsPlusResponse) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[21]
+	mi := &file_data_v1_messages_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1487,7 +1685,7 @@ func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{21}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *AdvanceCursorsPlusResponse) GetCursors() []*Cursor {
@@ -1510,7 +1708,7 @@ type ListCursorsRequest struct {
 
 func (x *ListCursorsRequest) Reset() {
 	*x = ListCursorsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1522,7 +1720,7 @@ func (x *ListCursorsRequest) String() string {
 func (*ListCursorsRequest) ProtoMessage() {}
 
 func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[22]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1535,7 +1733,7 @@ func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsRequest.ProtoReflect.Descriptor instead.
 func (*ListCursorsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{22}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListCursorsRequest) GetUserId() int64 {
@@ -1575,7 +1773,7 @@ type ListCursorsResponse struct {
 
 func (x *ListCursorsResponse) Reset() {
 	*x = ListCursorsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1587,7 +1785,7 @@ func (x *ListCursorsResponse) String() string {
 func (*ListCursorsResponse) ProtoMessage() {}
 
 func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[23]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1600,7 +1798,7 @@ func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsResponse.ProtoReflect.Descriptor instead.
 func (*ListCursorsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{23}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListCursorsResponse) GetCursors() []*Cursor {
@@ -1628,7 +1826,7 @@ type SessionStartPlusRequest struct {
 
 func (x *SessionStartPlusRequest) Reset() {
 	*x = SessionStartPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1640,7 +1838,7 @@ func (x *SessionStartPlusRequest) String() string {
 func (*SessionStartPlusRequest) ProtoMessage() {}
 
 func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1653,7 +1851,7 @@ func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
@@ -1696,7 +1894,7 @@ type SessionStartPlusResponse struct {
 
 func (x *SessionStartPlusResponse) Reset() {
 	*x = SessionStartPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1708,7 +1906,7 @@ func (x *SessionStartPlusResponse) String() string {
 func (*SessionStartPlusResponse) ProtoMessage() {}
 
 func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1721,7 +1919,7 @@ func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
@@ -1775,7 +1973,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1787,7 +1985,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1800,7 +1998,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Article) GetId() int64 {
@@ -1908,7 +2106,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1920,7 +2118,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1933,7 +2131,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -1987,7 +2185,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2197,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2210,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -2044,7 +2242,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2056,7 +2254,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2069,7 +2267,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -2159,7 +2357,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2171,7 +2369,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2184,7 +2382,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -2232,7 +2430,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2442,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2455,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -2288,7 +2486,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2300,7 +2498,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2313,7 +2511,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -2338,7 +2536,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[33]
+	mi := &file_data_v1_messages_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2350,7 +2548,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[33]
+	mi := &file_data_v1_messages_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2363,7 +2561,7 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{33}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{36}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
@@ -2406,12 +2604,26 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x02me\x18\x03 \x01(\bR\x02me\"^\n" +
 	"\x10MessageReactions\x12\x10\n" +
 	"\x03seq\x18\x01 \x01(\x03R\x03seq\x128\n" +
-	"\x06counts\x18\x02 \x03(\v2 .privateim.data.v1.ReactionCountR\x06counts\"\\\n" +
+	"\x06counts\x18\x02 \x03(\v2 .privateim.data.v1.ReactionCountR\x06counts\"\x81\x01\n" +
 	"\rMessageChange\x12\x1d\n" +
 	"\n" +
 	"target_seq\x18\x01 \x01(\x03R\ttargetSeq\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x18\n" +
-	"\acontent\x18\x03 \x01(\fR\acontent\"k\n" +
+	"\acontent\x18\x03 \x01(\fR\acontent\x12#\n" +
+	"\rkeep_previous\x18\x04 \x01(\bR\fkeepPrevious\"\xa3\x01\n" +
+	"\x0eMessageVersion\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x18\n" +
+	"\acontent\x18\x02 \x01(\fR\acontent\x12&\n" +
+	"\x0freplaced_by_seq\x18\x03 \x01(\x03R\rreplacedBySeq\x12;\n" +
+	"\vreplaced_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"replacedAt\"g\n" +
+	"\x19GetMessageVersionsRequest\x12\"\n" +
+	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x10\n" +
+	"\x03seq\x18\x02 \x01(\x03R\x03seq\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\"v\n" +
+	"\x1aGetMessageVersionsResponse\x12=\n" +
+	"\bversions\x18\x01 \x03(\v2!.privateim.data.v1.MessageVersionR\bversions\x12\x19\n" +
+	"\bhas_more\x18\x02 \x01(\bR\ahasMore\"k\n" +
 	"\x15AppendMessageResponse\x124\n" +
 	"\amessage\x18\x01 \x01(\v2\x1a.privateim.data.v1.MessageR\amessage\x12\x1c\n" +
 	"\tduplicate\x18\x02 \x01(\bR\tduplicate\"`\n" +
@@ -2558,13 +2770,14 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x16ARTICLE_STATE_APPROVED\x10\x03\x12\x1a\n" +
 	"\x16ARTICLE_STATE_REJECTED\x10\x04\x12\x1b\n" +
 	"\x17ARTICLE_STATE_PUBLISHED\x10\x05\x12\x1b\n" +
-	"\x17ARTICLE_STATE_WITHDRAWN\x10\x062\x9f\b\n" +
+	"\x17ARTICLE_STATE_WITHDRAWN\x10\x062\x92\t\n" +
 	"\bMessages\x12b\n" +
 	"\rAppendMessage\x12'.privateim.data.v1.AppendMessageRequest\x1a(.privateim.data.v1.AppendMessageResponse\x12q\n" +
 	"\x12AppendMessagesPlus\x12,.privateim.data.v1.AppendMessagesPlusRequest\x1a-.privateim.data.v1.AppendMessagesPlusResponse\x12\\\n" +
 	"\vGetMessages\x12%.privateim.data.v1.GetMessagesRequest\x1a&.privateim.data.v1.GetMessagesResponse\x12n\n" +
 	"\x11GetMessagesByTime\x12+.privateim.data.v1.GetMessagesByTimeRequest\x1a,.privateim.data.v1.GetMessagesByTimeResponse\x12b\n" +
-	"\x14GetMessageByClientID\x12..privateim.data.v1.GetMessageByClientIDRequest\x1a\x1a.privateim.data.v1.Message\x12w\n" +
+	"\x14GetMessageByClientID\x12..privateim.data.v1.GetMessageByClientIDRequest\x1a\x1a.privateim.data.v1.Message\x12q\n" +
+	"\x12GetMessageVersions\x12,.privateim.data.v1.GetMessageVersionsRequest\x1a-.privateim.data.v1.GetMessageVersionsResponse\x12w\n" +
 	"\x14GetConversationHeads\x12..privateim.data.v1.GetConversationHeadsRequest\x1a/.privateim.data.v1.GetConversationHeadsResponse\x12S\n" +
 	"\rAdvanceCursor\x12'.privateim.data.v1.AdvanceCursorRequest\x1a\x19.privateim.data.v1.Cursor\x12q\n" +
 	"\x12AdvanceCursorsPlus\x12,.privateim.data.v1.AdvanceCursorsPlusRequest\x1a-.privateim.data.v1.AdvanceCursorsPlusResponse\x12\\\n" +
@@ -2591,7 +2804,7 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
@@ -2601,114 +2814,121 @@ var file_data_v1_messages_proto_goTypes = []any{
 	(*ReactionCount)(nil),                // 5: privateim.data.v1.ReactionCount
 	(*MessageReactions)(nil),             // 6: privateim.data.v1.MessageReactions
 	(*MessageChange)(nil),                // 7: privateim.data.v1.MessageChange
-	(*AppendMessageResponse)(nil),        // 8: privateim.data.v1.AppendMessageResponse
-	(*AppendMessagesPlusRequest)(nil),    // 9: privateim.data.v1.AppendMessagesPlusRequest
-	(*AppendMessagesPlusResponse)(nil),   // 10: privateim.data.v1.AppendMessagesPlusResponse
-	(*GetMessagesRequest)(nil),           // 11: privateim.data.v1.GetMessagesRequest
-	(*GetMessagesResponse)(nil),          // 12: privateim.data.v1.GetMessagesResponse
-	(*GetMessagesByTimeRequest)(nil),     // 13: privateim.data.v1.GetMessagesByTimeRequest
-	(*GetMessagesByTimeResponse)(nil),    // 14: privateim.data.v1.GetMessagesByTimeResponse
-	(*GetMessageByClientIDRequest)(nil),  // 15: privateim.data.v1.GetMessageByClientIDRequest
-	(*GetConversationHeadsRequest)(nil),  // 16: privateim.data.v1.GetConversationHeadsRequest
-	(*ConversationHead)(nil),             // 17: privateim.data.v1.ConversationHead
-	(*GetConversationHeadsResponse)(nil), // 18: privateim.data.v1.GetConversationHeadsResponse
-	(*Cursor)(nil),                       // 19: privateim.data.v1.Cursor
-	(*AdvanceCursorRequest)(nil),         // 20: privateim.data.v1.AdvanceCursorRequest
-	(*AdvanceCursorsPlusRequest)(nil),    // 21: privateim.data.v1.AdvanceCursorsPlusRequest
-	(*AdvanceCursorsPlusResponse)(nil),   // 22: privateim.data.v1.AdvanceCursorsPlusResponse
-	(*ListCursorsRequest)(nil),           // 23: privateim.data.v1.ListCursorsRequest
-	(*ListCursorsResponse)(nil),          // 24: privateim.data.v1.ListCursorsResponse
-	(*SessionStartPlusRequest)(nil),      // 25: privateim.data.v1.SessionStartPlusRequest
-	(*SessionStartPlusResponse)(nil),     // 26: privateim.data.v1.SessionStartPlusResponse
-	(*Article)(nil),                      // 27: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 28: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 29: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 30: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 31: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 32: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 33: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 34: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 35: google.protobuf.Timestamp
-	(*ListFriendshipsRequest)(nil),       // 36: privateim.data.v1.ListFriendshipsRequest
-	(*ListGroupsByMemberRequest)(nil),    // 37: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListFollowingRequest)(nil),         // 38: privateim.data.v1.ListFollowingRequest
-	(*ListFriendshipsResponse)(nil),      // 39: privateim.data.v1.ListFriendshipsResponse
-	(*ListGroupsResponse)(nil),           // 40: privateim.data.v1.ListGroupsResponse
-	(*ListSubscriptionsResponse)(nil),    // 41: privateim.data.v1.ListSubscriptionsResponse
+	(*MessageVersion)(nil),               // 8: privateim.data.v1.MessageVersion
+	(*GetMessageVersionsRequest)(nil),    // 9: privateim.data.v1.GetMessageVersionsRequest
+	(*GetMessageVersionsResponse)(nil),   // 10: privateim.data.v1.GetMessageVersionsResponse
+	(*AppendMessageResponse)(nil),        // 11: privateim.data.v1.AppendMessageResponse
+	(*AppendMessagesPlusRequest)(nil),    // 12: privateim.data.v1.AppendMessagesPlusRequest
+	(*AppendMessagesPlusResponse)(nil),   // 13: privateim.data.v1.AppendMessagesPlusResponse
+	(*GetMessagesRequest)(nil),           // 14: privateim.data.v1.GetMessagesRequest
+	(*GetMessagesResponse)(nil),          // 15: privateim.data.v1.GetMessagesResponse
+	(*GetMessagesByTimeRequest)(nil),     // 16: privateim.data.v1.GetMessagesByTimeRequest
+	(*GetMessagesByTimeResponse)(nil),    // 17: privateim.data.v1.GetMessagesByTimeResponse
+	(*GetMessageByClientIDRequest)(nil),  // 18: privateim.data.v1.GetMessageByClientIDRequest
+	(*GetConversationHeadsRequest)(nil),  // 19: privateim.data.v1.GetConversationHeadsRequest
+	(*ConversationHead)(nil),             // 20: privateim.data.v1.ConversationHead
+	(*GetConversationHeadsResponse)(nil), // 21: privateim.data.v1.GetConversationHeadsResponse
+	(*Cursor)(nil),                       // 22: privateim.data.v1.Cursor
+	(*AdvanceCursorRequest)(nil),         // 23: privateim.data.v1.AdvanceCursorRequest
+	(*AdvanceCursorsPlusRequest)(nil),    // 24: privateim.data.v1.AdvanceCursorsPlusRequest
+	(*AdvanceCursorsPlusResponse)(nil),   // 25: privateim.data.v1.AdvanceCursorsPlusResponse
+	(*ListCursorsRequest)(nil),           // 26: privateim.data.v1.ListCursorsRequest
+	(*ListCursorsResponse)(nil),          // 27: privateim.data.v1.ListCursorsResponse
+	(*SessionStartPlusRequest)(nil),      // 28: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 29: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 30: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 31: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 32: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 33: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 34: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 35: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 36: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 37: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 39: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 40: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 41: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 42: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 43: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 44: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	35, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	38, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
 	7,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
 	4,  // 2: privateim.data.v1.AppendMessageRequest.reaction:type_name -> privateim.data.v1.Reaction
 	3,  // 3: privateim.data.v1.AppendMessageRequest.clear:type_name -> privateim.data.v1.Clear
 	5,  // 4: privateim.data.v1.MessageReactions.counts:type_name -> privateim.data.v1.ReactionCount
-	1,  // 5: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
-	2,  // 6: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
-	8,  // 7: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
-	1,  // 8: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
-	6,  // 9: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
-	35, // 10: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	35, // 11: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
-	1,  // 12: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
-	17, // 13: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	35, // 14: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
-	20, // 15: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
-	19, // 16: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
-	19, // 17: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	36, // 18: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
-	37, // 19: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
-	38, // 20: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
-	23, // 21: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
-	39, // 22: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
-	40, // 23: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
-	41, // 24: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
-	24, // 25: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
-	0,  // 26: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	35, // 27: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	35, // 28: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	35, // 29: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 30: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 31: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	35, // 32: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 33: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 34: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	27, // 35: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 36: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 37: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	9,  // 38: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	11, // 39: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	13, // 40: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	15, // 41: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	16, // 42: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	20, // 43: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	21, // 44: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	23, // 45: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	25, // 46: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
-	28, // 47: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	29, // 48: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	30, // 49: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	31, // 50: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	33, // 51: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	8,  // 52: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	10, // 53: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	12, // 54: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	14, // 55: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 56: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	18, // 57: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	19, // 58: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	22, // 59: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	24, // 60: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	26, // 61: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
-	27, // 62: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	27, // 63: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	27, // 64: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	32, // 65: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	34, // 66: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	52, // [52:67] is the sub-list for method output_type
-	37, // [37:52] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	38, // 5: privateim.data.v1.MessageVersion.replaced_at:type_name -> google.protobuf.Timestamp
+	8,  // 6: privateim.data.v1.GetMessageVersionsResponse.versions:type_name -> privateim.data.v1.MessageVersion
+	1,  // 7: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
+	2,  // 8: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
+	11, // 9: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
+	1,  // 10: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
+	6,  // 11: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
+	38, // 12: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	38, // 13: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	1,  // 14: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
+	20, // 15: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
+	38, // 16: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	23, // 17: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
+	22, // 18: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
+	22, // 19: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
+	39, // 20: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	40, // 21: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	41, // 22: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	26, // 23: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	42, // 24: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	43, // 25: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	44, // 26: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	27, // 27: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 28: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	38, // 29: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	38, // 30: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	38, // 31: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 32: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 33: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	38, // 34: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 35: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 36: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	30, // 37: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 38: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 39: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	12, // 40: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	14, // 41: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	16, // 42: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	18, // 43: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	9,  // 44: privateim.data.v1.Messages.GetMessageVersions:input_type -> privateim.data.v1.GetMessageVersionsRequest
+	19, // 45: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	23, // 46: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	24, // 47: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	26, // 48: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	28, // 49: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	31, // 50: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	32, // 51: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	33, // 52: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	34, // 53: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	36, // 54: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	11, // 55: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	13, // 56: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	15, // 57: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	17, // 58: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 59: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	10, // 60: privateim.data.v1.Messages.GetMessageVersions:output_type -> privateim.data.v1.GetMessageVersionsResponse
+	21, // 61: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	22, // 62: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	25, // 63: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	27, // 64: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	29, // 65: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	30, // 66: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	30, // 67: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	30, // 68: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	35, // 69: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	37, // 70: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	55, // [55:71] is the sub-list for method output_type
+	39, // [39:55] is the sub-list for method input_type
+	39, // [39:39] is the sub-list for extension type_name
+	39, // [39:39] is the sub-list for extension extendee
+	0,  // [0:39] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2719,14 +2939,14 @@ func file_data_v1_messages_proto_init() {
 	file_data_v1_friends_proto_init()
 	file_data_v1_groups_proto_init()
 	file_data_v1_subscriptions_proto_init()
-	file_data_v1_messages_proto_msgTypes[29].OneofWrappers = []any{}
+	file_data_v1_messages_proto_msgTypes[32].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   37,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

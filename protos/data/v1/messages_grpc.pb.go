@@ -24,6 +24,7 @@ const (
 	Messages_GetMessages_FullMethodName          = "/privateim.data.v1.Messages/GetMessages"
 	Messages_GetMessagesByTime_FullMethodName    = "/privateim.data.v1.Messages/GetMessagesByTime"
 	Messages_GetMessageByClientID_FullMethodName = "/privateim.data.v1.Messages/GetMessageByClientID"
+	Messages_GetMessageVersions_FullMethodName   = "/privateim.data.v1.Messages/GetMessageVersions"
 	Messages_GetConversationHeads_FullMethodName = "/privateim.data.v1.Messages/GetConversationHeads"
 	Messages_AdvanceCursor_FullMethodName        = "/privateim.data.v1.Messages/AdvanceCursor"
 	Messages_AdvanceCursorsPlus_FullMethodName   = "/privateim.data.v1.Messages/AdvanceCursorsPlus"
@@ -40,6 +41,7 @@ type MessagesClient interface {
 	GetMessages(ctx context.Context, in *GetMessagesRequest, opts ...grpc.CallOption) (*GetMessagesResponse, error)
 	GetMessagesByTime(ctx context.Context, in *GetMessagesByTimeRequest, opts ...grpc.CallOption) (*GetMessagesByTimeResponse, error)
 	GetMessageByClientID(ctx context.Context, in *GetMessageByClientIDRequest, opts ...grpc.CallOption) (*Message, error)
+	GetMessageVersions(ctx context.Context, in *GetMessageVersionsRequest, opts ...grpc.CallOption) (*GetMessageVersionsResponse, error)
 	GetConversationHeads(ctx context.Context, in *GetConversationHeadsRequest, opts ...grpc.CallOption) (*GetConversationHeadsResponse, error)
 	AdvanceCursor(ctx context.Context, in *AdvanceCursorRequest, opts ...grpc.CallOption) (*Cursor, error)
 	AdvanceCursorsPlus(ctx context.Context, in *AdvanceCursorsPlusRequest, opts ...grpc.CallOption) (*AdvanceCursorsPlusResponse, error)
@@ -105,6 +107,16 @@ func (c *messagesClient) GetMessageByClientID(ctx context.Context, in *GetMessag
 	return out, nil
 }
 
+func (c *messagesClient) GetMessageVersions(ctx context.Context, in *GetMessageVersionsRequest, opts ...grpc.CallOption) (*GetMessageVersionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetMessageVersionsResponse)
+	err := c.cc.Invoke(ctx, Messages_GetMessageVersions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *messagesClient) GetConversationHeads(ctx context.Context, in *GetConversationHeadsRequest, opts ...grpc.CallOption) (*GetConversationHeadsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetConversationHeadsResponse)
@@ -164,6 +176,7 @@ type MessagesServer interface {
 	GetMessages(context.Context, *GetMessagesRequest) (*GetMessagesResponse, error)
 	GetMessagesByTime(context.Context, *GetMessagesByTimeRequest) (*GetMessagesByTimeResponse, error)
 	GetMessageByClientID(context.Context, *GetMessageByClientIDRequest) (*Message, error)
+	GetMessageVersions(context.Context, *GetMessageVersionsRequest) (*GetMessageVersionsResponse, error)
 	GetConversationHeads(context.Context, *GetConversationHeadsRequest) (*GetConversationHeadsResponse, error)
 	AdvanceCursor(context.Context, *AdvanceCursorRequest) (*Cursor, error)
 	AdvanceCursorsPlus(context.Context, *AdvanceCursorsPlusRequest) (*AdvanceCursorsPlusResponse, error)
@@ -193,6 +206,9 @@ func (UnimplementedMessagesServer) GetMessagesByTime(context.Context, *GetMessag
 }
 func (UnimplementedMessagesServer) GetMessageByClientID(context.Context, *GetMessageByClientIDRequest) (*Message, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetMessageByClientID not implemented")
+}
+func (UnimplementedMessagesServer) GetMessageVersions(context.Context, *GetMessageVersionsRequest) (*GetMessageVersionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMessageVersions not implemented")
 }
 func (UnimplementedMessagesServer) GetConversationHeads(context.Context, *GetConversationHeadsRequest) (*GetConversationHeadsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetConversationHeads not implemented")
@@ -320,6 +336,24 @@ func _Messages_GetMessageByClientID_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Messages_GetMessageVersions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMessageVersionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MessagesServer).GetMessageVersions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Messages_GetMessageVersions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MessagesServer).GetMessageVersions(ctx, req.(*GetMessageVersionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Messages_GetConversationHeads_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetConversationHeadsRequest)
 	if err := dec(in); err != nil {
@@ -436,6 +470,10 @@ var Messages_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetMessageByClientID",
 			Handler:    _Messages_GetMessageByClientID_Handler,
+		},
+		{
+			MethodName: "GetMessageVersions",
+			Handler:    _Messages_GetMessageVersions_Handler,
 		},
 		{
 			MethodName: "GetConversationHeads",

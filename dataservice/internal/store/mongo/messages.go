@@ -445,17 +445,22 @@ func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan
 		}
 		filter := bson.D{{Key: "conv", Value: m.Conversation}, {Key: "seq", Value: target}}
 		var doc struct {
-			Kind string `bson:"kind"`
+			Kind    string `bson:"kind"`
+			Content []byte `bson:"content"`
 		}
 		found := true
-		err := d.messages.FindOne(ctx, filter, options.FindOne().SetProjection(bson.D{{Key: "kind", Value: 1}})).Decode(&doc)
+		projection := bson.D{{Key: "kind", Value: 1}}
+		if m.Change != nil && m.Change.KeepPrevious {
+			projection = append(projection, bson.E{Key: "content", Value: 1})
+		}
+		err := d.messages.FindOne(ctx, filter, options.FindOne().SetProjection(projection)).Decode(&doc)
 		if errors.Is(err, mdb.ErrNoDocuments) {
 			found = false
 		} else if err != nil {
 			return fmt.Errorf("read message %d to change: %w", target, err)
 		}
 		if c := m.Change; c != nil {
-			if err := d.changeMessage(ctx, filter, c, found, doc.Kind); err != nil {
+			if err := d.changeMessage(ctx, filter, b.results[i].Message, c, found, doc.Kind, doc.Content); err != nil {
 				return err
 			}
 		}
@@ -468,9 +473,22 @@ func (d *Documents) applyChanges(ctx context.Context, msgs []store.Message, plan
 	return nil
 }
 
-func (d *Documents) changeMessage(ctx context.Context, filter bson.D, c *store.MessageChange, found bool, kind string) error {
+// changeMessage applies c, the change of event ev (stored now), to its
+// target (filter), whose kind and (with KeepPrevious) content were read.
+func (d *Documents) changeMessage(ctx context.Context, filter bson.D, ev store.Message, c *store.MessageChange, found bool, kind string, previous []byte) error {
 	if err := store.ChangeRefused(c, found, kind); err != nil {
 		return err
+	}
+	if c.KeepPrevious && c.Kind != store.KindRecalled {
+		if previous == nil {
+			previous = []byte{}
+		}
+		v := bson.D{{Key: "conv", Value: ev.Conversation}, {Key: "seq", Value: c.TargetSeq}, {Key: "by", Value: ev.Seq},
+			{Key: "kind", Value: kind}, {Key: "content", Value: bson.Binary{Subtype: bson.TypeBinaryGeneric, Data: previous}},
+			{Key: "ts", Value: nanos(ev.CreatedAt)}}
+		if _, err := d.versions.InsertOne(ctx, v); err != nil {
+			return fmt.Errorf("keep the version of message %d: %w", c.TargetSeq, err)
+		}
 	}
 	content := c.Content
 	if content == nil {
@@ -486,6 +504,9 @@ func (d *Documents) changeMessage(ctx context.Context, filter bson.D, c *store.M
 	if c.Kind == store.KindRecalled {
 		if _, err := d.reactions.DeleteMany(ctx, filter); err != nil {
 			return fmt.Errorf("drop the reactions of message %d: %w", c.TargetSeq, err)
+		}
+		if _, err := d.versions.DeleteMany(ctx, filter); err != nil {
+			return fmt.Errorf("drop the versions of message %d: %w", c.TargetSeq, err)
 		}
 	}
 	return nil
@@ -583,4 +604,40 @@ func (d *Documents) GetMessagesWithReactions(ctx context.Context, r store.Messag
 		return nil, false, nil, err
 	}
 	return msgs, more, rs, nil
+}
+
+// MessageVersions returns the newest limit kept versions of message seq,
+// oldest first.
+func (d *Documents) MessageVersions(ctx context.Context, conversation string, seq int64, limit int) ([]store.MessageVersion, bool, error) {
+	if limit <= 0 {
+		limit = defaultLimit
+	}
+	limit = min(limit, 1000)
+	cur, err := d.versions.Find(ctx, bson.D{{Key: "conv", Value: conversation}, {Key: "seq", Value: seq}},
+		options.Find().SetSort(bson.D{{Key: "by", Value: -1}}).SetLimit(int64(limit)+1))
+	if err != nil {
+		return nil, false, fmt.Errorf("versions of message %d of %q: %w", seq, conversation, err)
+	}
+	var docs []struct {
+		Kind    string `bson:"kind"`
+		Content []byte `bson:"content"`
+		By      int64  `bson:"by"`
+		TS      int64  `bson:"ts"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, false, fmt.Errorf("versions of message %d of %q: %w", seq, conversation, err)
+	}
+	more := len(docs) > limit
+	if more {
+		docs = docs[:limit]
+	}
+	out := make([]store.MessageVersion, len(docs))
+	for i, v := range docs {
+		content := v.Content
+		if content == nil {
+			content = []byte{}
+		}
+		out[len(docs)-1-i] = store.MessageVersion{Kind: v.Kind, Content: content, ReplacedBySeq: v.By, ReplacedAt: fromNanos(v.TS)}
+	}
+	return out, more, nil
 }

@@ -42,6 +42,8 @@ const (
 	collStates   = "conv_states"
 	// collReactions holds one document per (message, emoji, user).
 	collReactions = "reactions"
+	// collVersions holds the kept versions of edited messages.
+	collVersions = "versions"
 )
 
 // ShardKeys are the shard keys chosen for a sharded cluster (apply with
@@ -74,6 +76,9 @@ var ShardKeys = map[string]bson.D{
 	// reactions by {conv: 1, seq: 1}, like messages: a message's reactions
 	// live with it, and the unique key starts with the shard key.
 	collReactions: {{Key: "conv", Value: 1}, {Key: "seq", Value: 1}},
+	// versions by {conv: 1, seq: 1}, like messages: they live with their
+	// message and the unique key starts with the shard key.
+	collVersions: {{Key: "conv", Value: 1}, {Key: "seq", Value: 1}},
 }
 
 // Documents implements store.Documents on MongoDB. It is safe for concurrent
@@ -87,7 +92,10 @@ type Documents struct {
 	states   *mdb.Collection
 	// reactions: one document per (conv, seq, emoji, user), with ts.
 	reactions *mdb.Collection
-	now       func() time.Time
+	// versions: one document per kept version (conv, seq, by: the edit
+	// event's seq, kind, content, ts).
+	versions *mdb.Collection
+	now      func() time.Time
 }
 
 var _ store.Documents = (*Documents)(nil)
@@ -131,6 +139,7 @@ func newDocuments(client *mdb.Client, database string) *Documents {
 		articles:  db.Collection(collArticles),
 		states:    db.Collection(collStates),
 		reactions: db.Collection(collReactions),
+		versions:  db.Collection(collVersions),
 		now:       func() time.Time { return time.Now().UTC() },
 	}
 }
@@ -171,6 +180,7 @@ func (d *Documents) EnsureIndexes(ctx context.Context) error {
 		collArticles:  d.articles,
 		collStates:    d.states,
 		collReactions: d.reactions,
+		collVersions:  d.versions,
 	}
 	for _, ci := range Indexes() {
 		if len(ci.Models) == 0 {
@@ -224,6 +234,7 @@ const (
 	idxStateConv  = "c_u"
 	idxID         = "_id_" // the server's name for the _id index
 	idxReaction   = "conv_seq_emoji_user"
+	idxVersion    = "conv_seq_by"
 )
 
 // errTooManyConflicts is returned when racing appends keep colliding.

@@ -54,6 +54,11 @@ func Indexes() []CollectionIndexes {
 			{Keys: bson.D{{Key: "conv", Value: 1}, {Key: "seq", Value: 1}, {Key: "emoji", Value: 1}, {Key: "user", Value: 1}},
 				Options: options.Index().SetName(idxReaction).SetUnique(true)},
 		}},
+		{Collection: collVersions, Models: []mdb.IndexModel{
+			// One version per (message, edit event); read newest first.
+			{Keys: bson.D{{Key: "conv", Value: 1}, {Key: "seq", Value: 1}, {Key: "by", Value: 1}},
+				Options: options.Index().SetName(idxVersion).SetUnique(true)},
+		}},
 		{Collection: collArticles, Models: []mdb.IndexModel{
 			{Keys: bson.D{{Key: "sub", Value: 1}, {Key: "_id", Value: -1}},
 				Options: options.Index().SetName(idxSubID)},

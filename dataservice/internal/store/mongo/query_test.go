@@ -81,6 +81,7 @@ func TestIndexes(t *testing.T) {
 		{collStates, "u_c", `{"u":` + I("1") + `,"c":` + I("1") + `}`, true},
 		{collStates, "c_u", `{"c":` + I("1") + `,"u":` + I("1") + `}`, false},
 		{collReactions, "conv_seq_emoji_user", `{"conv":` + I("1") + `,"seq":` + I("1") + `,"emoji":` + I("1") + `,"user":` + I("1") + `}`, true},
+		{collVersions, "conv_seq_by", `{"conv":` + I("1") + `,"seq":` + I("1") + `,"by":` + I("1") + `}`, true},
 		{collArticles, "sub_id", `{"sub":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 		{collArticles, "state_id", `{"state":` + I("1") + `,"_id":` + I("-1") + `}`, false},
 	}
@@ -101,7 +102,7 @@ func TestIndexes(t *testing.T) {
 			got = append(got, idx{ci.Collection, *o.Name, ext(t, m.Keys), o.Unique != nil && *o.Unique})
 		}
 	}
-	for _, c := range []string{collMessages, collCounters, collCursors, collArticles, collStates, collReactions} {
+	for _, c := range []string{collMessages, collCounters, collCursors, collArticles, collStates, collReactions, collVersions} {
 		if !colls[c] {
 			t.Errorf("collection %s missing from Indexes()", c)
 		}

@@ -148,7 +148,7 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 			results[i] = store.AppendResult{Message: m}
 			rows = append(rows, m)
 		}
-		if err := applyChanges(ctx, conn, msgs, fresh); err != nil {
+		if err := applyChanges(ctx, conn, msgs, fresh, results); err != nil {
 			return nil, err
 		}
 		tail, tailArgs := senderStates(rows)
@@ -531,7 +531,7 @@ func orEmpty[T any](s []T) []T {
 // so a reaction's checks (one per user and emoji, 20 emoji) count exactly.
 // Lifecycle events are rare, so each costs its own round trips; plain
 // batches pay nothing.
-func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fresh []int) error {
+func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fresh []int, results []store.AppendResult) error {
 	for _, i := range fresh {
 		m := msgs[i]
 		if m.Clear != nil {
@@ -561,7 +561,7 @@ func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fre
 			return fmt.Errorf("read message %d to change: %w", target, err)
 		}
 		if m.Change != nil {
-			if err := changeMessage(ctx, conn, m.Conversation, m.Change, found, kind); err != nil {
+			if err := changeMessage(ctx, conn, results[i].Message, m.Change, found, kind); err != nil {
 				return err
 			}
 		}
@@ -574,7 +574,9 @@ func applyChanges(ctx context.Context, conn *sql.Conn, msgs []store.Message, fre
 	return nil
 }
 
-func changeMessage(ctx context.Context, conn *sql.Conn, conv string, c *store.MessageChange, found bool, kind string) error {
+// changeMessage applies c, the change of event ev (stored now), to its
+// target.
+func changeMessage(ctx context.Context, conn *sql.Conn, ev store.Message, c *store.MessageChange, found bool, kind string) error {
 	if err := store.ChangeRefused(c, found, kind); err != nil {
 		return err
 	}
@@ -582,18 +584,52 @@ func changeMessage(ctx context.Context, conn *sql.Conn, conv string, c *store.Me
 	if content == nil {
 		content = []byte{}
 	}
+	conv := ev.Conversation
 	if c.Kind == store.KindRecalled {
-		// The reactions and their counts go with the content.
+		// The reactions, their counts and the kept versions go with the
+		// content.
 		if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ?, reactions = '' WHERE conversation = ? AND seq = ?; "+
-			"DELETE FROM message_reactions WHERE conversation = ? AND seq = ?",
-			c.Kind, content, conv, c.TargetSeq, conv, c.TargetSeq); err != nil {
+			"DELETE FROM message_reactions WHERE conversation = ? AND seq = ?; "+
+			"DELETE FROM message_versions WHERE conversation = ? AND seq = ?",
+			c.Kind, content, conv, c.TargetSeq, conv, c.TargetSeq, conv, c.TargetSeq); err != nil {
 			return fmt.Errorf("recall message %d: %w", c.TargetSeq, err)
 		}
 		return nil
 	}
-	if _, err := conn.ExecContext(ctx, "UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
-		c.Kind, content, conv, c.TargetSeq); err != nil {
+	q, args := "", []any{}
+	if c.KeepPrevious {
+		q = "INSERT INTO message_versions (conversation, seq, replaced_by_seq, kind, content, replaced_at)" +
+			" SELECT conversation, seq, ?, kind, content, ? FROM messages WHERE conversation = ? AND seq = ?; "
+		args = append(args, ev.Seq, ev.CreatedAt, conv, c.TargetSeq)
+	}
+	if _, err := conn.ExecContext(ctx, q+"UPDATE messages SET kind = ?, content = ? WHERE conversation = ? AND seq = ?",
+		append(args, c.Kind, content, conv, c.TargetSeq)...); err != nil {
 		return fmt.Errorf("change message %d: %w", c.TargetSeq, err)
 	}
 	return nil
+}
+
+// MessageVersions returns the newest limit kept versions of message seq,
+// oldest first.
+func (d *Documents) MessageVersions(ctx context.Context, conversation string, seq int64, limit int) ([]store.MessageVersion, bool, error) {
+	limit = clampLimit(limit)
+	rows, err := d.db.QueryContext(ctx, "SELECT kind, content, replaced_by_seq, replaced_at FROM message_versions"+
+		" WHERE conversation = ? AND seq = ? ORDER BY replaced_by_seq DESC LIMIT ?", conversation, seq, limit+1)
+	if err != nil {
+		return nil, false, fmt.Errorf("versions of message %d of %q: %w", seq, conversation, err)
+	}
+	defer rows.Close()
+	out := []store.MessageVersion{}
+	for rows.Next() {
+		var v store.MessageVersion
+		if err := rows.Scan(&v.Kind, &v.Content, &v.ReplacedBySeq, &v.ReplacedAt); err != nil {
+			return nil, false, fmt.Errorf("versions of message %d of %q: %w", seq, conversation, err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, false, fmt.Errorf("versions of message %d of %q: %w", seq, conversation, err)
+	}
+	out, more := pageOf(out, store.MessageRange{NewestFirst: true}, limit)
+	return out, more, nil
 }

@@ -22,6 +22,7 @@ var changeTests = []struct {
 	{"ChangeOfUnknownSeqRefused", testChangeOfUnknownSeqRefused},
 	{"ChangeRefusedFailsTheBatch", testChangeRefusedFailsTheBatch},
 	{"ConcurrentRecallsOneWins", testConcurrentRecallsOneWins},
+	{"EditKeepsPreviousVersions", testEditKeepsPreviousVersions},
 }
 
 // event is a message of sender in conv that changes message target.
@@ -422,5 +423,79 @@ func testMessagesWithReactions(t *testing.T, f *docFixture) {
 		for seq, want := range wantRs {
 			wantReactions(t, "reactions", rs[seq], want)
 		}
+	}
+}
+
+// testEditKeepsPreviousVersions: an edit with KeepPrevious keeps what the
+// message was before it (kind, content byte-for-byte, the event's seq and
+// time), one without keeps nothing, a re-sent edit keeps nothing more, the
+// newest come first when limited, and a recall deletes them.
+func testEditKeepsPreviousVersions(t *testing.T, f *docFixture) {
+	f.appendOne(t, f.msg("c", 1, "a"))
+	f.appendOne(t, f.msg("c", 2, "b"))
+	edit := func(client string, target int64, text string, keep bool, ms int) store.AppendResult {
+		t.Helper()
+		ev := f.event("c", 1, client, target, "text", `{"kind":"text","text":"`+text+`"}`)
+		ev.Change.KeepPrevious = keep
+		ev.CreatedAt = at(ms)
+		return f.appendOne(t, ev)
+	}
+	versions := func(seq int64, limit int) ([]store.MessageVersion, bool) {
+		t.Helper()
+		vs, more, err := f.s.MessageVersions(f.ctx, "c", seq, limit)
+		if err != nil {
+			t.Fatalf("MessageVersions(%d): %v", seq, err)
+		}
+		return vs, more
+	}
+	e1 := edit("e1", 1, "one", true, 10).Message
+	e2 := edit("e2", 1, "two", true, 20).Message
+	edit("e3", 1, "three", false, 30)
+	if again := edit("e2", 1, "two", true, 20); !again.Duplicate {
+		t.Fatalf("re-sent edit stored again")
+	}
+	e4 := edit("e4", 1, "four", true, 40).Message
+	vs, more := versions(1, 0)
+	want := []store.MessageVersion{
+		{Kind: "text", Content: []byte(`{"text":"a"}`), ReplacedBySeq: e1.Seq, ReplacedAt: at(10)},
+		{Kind: "text", Content: []byte(`{"kind":"text","text":"one"}`), ReplacedBySeq: e2.Seq, ReplacedAt: at(20)},
+		{Kind: "text", Content: []byte(`{"kind":"text","text":"three"}`), ReplacedBySeq: e4.Seq, ReplacedAt: at(40)},
+	}
+	wantVersions := func(what string, got, want []store.MessageVersion) {
+		t.Helper()
+		if len(got) != len(want) {
+			t.Fatalf("%s: %d versions, want %d: %+v", what, len(got), len(want), got)
+		}
+		for i := range want {
+			g, w := got[i], want[i]
+			if g.Kind != w.Kind || !bytes.Equal(g.Content, w.Content) || g.ReplacedBySeq != w.ReplacedBySeq || !g.ReplacedAt.Equal(w.ReplacedAt) {
+				t.Errorf("%s: version %d is %s %s by %d at %v, want %s %s by %d at %v", what, i,
+					g.Kind, g.Content, g.ReplacedBySeq, g.ReplacedAt, w.Kind, w.Content, w.ReplacedBySeq, w.ReplacedAt)
+			}
+		}
+	}
+	wantVersions("all", vs, want)
+	if more {
+		t.Errorf("all: more")
+	}
+	vs, more = versions(1, 2)
+	wantVersions("the newest 2", vs, want[1:])
+	if !more {
+		t.Errorf("the newest 2: no more")
+	}
+	wantContent(t, "the message", f.stored(t, "c", 1), "text", `{"kind":"text","text":"four"}`)
+	if vs, _ := versions(2, 0); len(vs) != 0 {
+		t.Errorf("a message never edited: %+v", vs)
+	}
+	if vs, _ := versions(99, 0); len(vs) != 0 {
+		t.Errorf("no such message: %+v", vs)
+	}
+	edit("f1", 2, "b2", true, 50)
+	f.appendOne(t, f.event("c", 1, "rec", 1, store.KindRecalled, `{"kind":"recalled"}`))
+	if vs, _ := versions(1, 0); len(vs) != 0 {
+		t.Errorf("a recalled message keeps versions: %+v", vs)
+	}
+	if vs, _ := versions(2, 0); len(vs) != 1 {
+		t.Errorf("the other message after the recall: %+v, want its one version", vs)
 	}
 }

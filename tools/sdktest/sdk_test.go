@@ -113,8 +113,13 @@ func TestSDKIntegration(t *testing.T) {
 	d := stacktest.StartDataService(t)
 	ns := stacktest.StartNATS(t, d.Certs)
 	msgGRPC := stacktest.FreeAddr(t)
-	u := stacktest.StartUserService(t, d, stacktest.UserServiceOptions{NATS: ns, MessageAddr: msgGRPC})
-	msgEnv := []string{"HTTP_ADDR=" + stacktest.FreeAddr(t), "GRPC_ADDR=" + msgGRPC, "NODE_ID=sdk-1", "RETRY_INTERVAL=1s"}
+	// The userservice's address is fixed so that the file URLs it signs
+	// (PUBLIC_URL) are what the messageservice takes in messages (FILE_BASE_URL).
+	userHTTP := stacktest.FreeAddr(t)
+	u := stacktest.StartUserService(t, d, stacktest.UserServiceOptions{NATS: ns, MessageAddr: msgGRPC,
+		Env: []string{"HTTP_ADDR=" + userHTTP, "PUBLIC_URL=http://" + userHTTP}})
+	msgEnv := []string{"HTTP_ADDR=" + stacktest.FreeAddr(t), "GRPC_ADDR=" + msgGRPC, "NODE_ID=sdk-1", "RETRY_INTERVAL=1s",
+		"FILE_BASE_URL=http://" + userHTTP + "/static/"}
 	ms := stacktest.StartMessageService(t, d, u, ns, msgEnv...)
 
 	type request struct {

@@ -13,6 +13,7 @@ import WebSocket from "ws";
 
 import {
   ApiClient,
+  ApiError,
   ChatClient,
   MemoryStorage,
   groupConversation,
@@ -354,4 +355,39 @@ test("a group: order for every member, typing, receipts, lifecycle events and hi
   await assert.rejects(kim.chat.sync(conv, 0, 10), (e: Error & { code?: string }) => e.code === "not_member");
   assert.ok(Date.now() - asked < 5000, `refused after ${Date.now() - asked} ms`);
   for (const d of [h, i, j, kim]) d.chat.close();
+});
+
+test("REST errors carry status, code and field; an uploaded image goes out as an image message", limit, async () => {
+  const [kit, lou] = await Promise.all([signUp("Kit"), signUp("Lou")]);
+  await friends(kit, lou);
+  const anon = new ApiClient({ baseUrl: API });
+  await assert.rejects(anon.signIn(kit.email, "not-the-password"), (e) => e instanceof ApiError && e.status === 401 && e.code === "bad_credentials");
+  await assert.rejects(anon.signUp("", "nobody@example.com", "password-1"), (e) => e instanceof ApiError && e.status === 400 && e.field === "name");
+  assert.equal(anon.token, undefined, "a failed sign-in keeps no token");
+
+  // A 1x1 PNG.
+  const png = Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64");
+  const up = await kit.api.uploadFile(new Blob([png], { type: "image/png" }), "dot.png");
+  assert.deepEqual({ name: up.name, size: up.size, mime: up.mime }, { name: "dot.png", size: png.length, mime: "image/png" });
+
+  const k = device(kit);
+  const l = device(lou);
+  await Promise.all([k.chat.connect(), l.chat.connect()]);
+  const conv = userConversation(kit.id, lou.id);
+  const sent = await k.chat.send({ kind: "user", id: lou.id }, { kind: "image", url: up.url, name: up.name, size: up.size, mime: up.mime, width: 1, height: 1 });
+  await until("lou's image", () => l.got.some((m) => m.conversation === conv && m.content.kind === "image"));
+  const image = l.got.find((m) => m.content.kind === "image")!.content as { url: string; width: number };
+  assert.equal(image.url, up.url);
+  const file = await fetch(image.url);
+  assert.equal(file.status, 200);
+  assert.deepEqual(Buffer.from(await file.arrayBuffer()), png);
+
+  // The conversation list counts it unread until Lou reads it.
+  const entry = async () => (await lou.api.conversations()).conversations.find((c) => c.conversation === conv);
+  const before = await entry();
+  assert.deepEqual({ unread: before?.unread, kind: before?.last_message?.kind }, { unread: 1, kind: "image" });
+  await lou.api.markRead(conv, sent.seq);
+  assert.equal((await entry())?.unread, 0);
+  assert.equal((await lou.api.unreadTotal()).total, 0);
+  for (const d of [k, l]) d.chat.close();
 });

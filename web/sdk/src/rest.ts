@@ -203,6 +203,37 @@ export interface Subscription {
   follower_count: number;
   created_at: string;
 }
+/** A subscription account as the subscriptionservice shows it (its owner's side). */
+export interface SubscriptionAccount {
+  id: ID;
+  name: string;
+  intro: string;
+  owner_id: ID;
+  avatar_url: string;
+  follower_count: number;
+  created_at: string;
+  updated_at: string;
+}
+export interface Article {
+  id: ID;
+  subscription_id: ID;
+  author_id: ID;
+  title: string;
+  body: string;
+  cover_url: string;
+  state: "draft" | "in_review" | "approved" | "rejected" | "published" | "withdrawn";
+  reject_reason?: string;
+  reviewer_id?: ID;
+  pushed: boolean;
+  created_at: string;
+  updated_at: string;
+  published_at?: string;
+}
+export interface ArticleInput {
+  title: string;
+  body?: string;
+  cover_url?: string;
+}
 export interface UploadedFile {
   url: string;
   name: string;
@@ -436,8 +467,39 @@ export class ApiClient {
   unfollow(id: ID): Promise<void> {
     return this.call("unfollow", { params: { id } });
   }
-  reviewQueue(page: PageQuery = {}): Promise<unknown> {
+
+  // ---------------------------------- the subscriptionservice: accounts, articles, review
+  createSubscription(name: string, intro = ""): Promise<SubscriptionAccount> {
+    return this.call("createSubscription", { body: { name, intro } });
+  }
+  mySubscriptions(page: PageQuery = {}): Promise<{ subscriptions: SubscriptionAccount[] } & Page> {
+    return this.call("listMySubscriptions", { query: { ...page } });
+  }
+  /** Newest first: every article for the owner, published and withdrawn ones for followers. */
+  articles(id: ID, page: PageQuery = {}): Promise<{ articles: Article[] } & Page> {
+    return this.call("listArticles", { params: { id }, query: { ...page } });
+  }
+  article(id: ID, aid: ID): Promise<Article> {
+    return this.call("getArticle", { params: { id, aid } });
+  }
+  createArticle(id: ID, input: ArticleInput): Promise<Article> {
+    return this.call("createArticle", { params: { id }, body: input });
+  }
+  submitArticle(id: ID, aid: ID): Promise<Article> {
+    return this.call("submitArticle", { params: { id, aid } });
+  }
+  publishArticle(id: ID, aid: ID): Promise<Article> {
+    return this.call("publishArticle", { params: { id, aid } });
+  }
+  /** The articles in review (reviewers). */
+  reviewQueue(page: PageQuery = {}): Promise<{ articles: Article[] } & Page> {
     return this.call("reviewQueue", { query: { ...page } });
+  }
+  approveArticle(aid: ID): Promise<Article> {
+    return this.call("approveArticle", { params: { aid } });
+  }
+  rejectArticle(aid: ID, reason: string): Promise<Article> {
+    return this.call("rejectArticle", { params: { aid }, body: { reason } });
   }
 }
 

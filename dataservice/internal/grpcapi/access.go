@@ -105,6 +105,7 @@ var Access = grpcserver.Allow{
 	datav1.Conversations_GetUserReceipts_FullMethodName:            {user, msg},
 	datav1.Conversations_GetHeads_FullMethodName:                   {user, msg},
 	datav1.Conversations_SetMentionSeqs_FullMethodName:             {msg},
+	datav1.Conversations_GetUnreadPlus_FullMethodName:              {user},
 
 	datav1.Articles_CreateArticle_FullMethodName: {sub},
 	datav1.Articles_GetArticle_FullMethodName:    {sub},

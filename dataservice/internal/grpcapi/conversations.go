@@ -209,3 +209,34 @@ func (s *conversationsServer) GetHeads(ctx context.Context, r *datav1.GetHeadsRe
 	}
 	return out, nil
 }
+
+func (s *conversationsServer) GetUnreadPlus(ctx context.Context, r *datav1.GetUnreadPlusRequest) (*datav1.GetUnreadPlusResponse, error) {
+	var c checker
+	c.id("user_id", r.GetUserId())
+	qs := r.GetConversations()
+	if len(qs) < 1 || len(qs) > maxHeads {
+		c.add("conversations", "must hold 1..%d", maxHeads)
+	}
+	in := make([]store.UnreadQuery, len(qs))
+	for i, q := range qs {
+		c.key(fmt.Sprintf("conversations[%d].conversation", i), q.GetConversation(), maxConversationBytes)
+		c.nonNegative(fmt.Sprintf("conversations[%d].floor_seq", i), q.GetFloorSeq())
+		in[i] = store.UnreadQuery{Conversation: q.GetConversation(), FloorSeq: q.GetFloorSeq()}
+	}
+	if err := c.err(); err != nil {
+		return nil, err
+	}
+	es, err := s.docs.Unread(ctx, r.GetUserId(), in)
+	if err != nil {
+		return nil, s.fail(ctx, "get unread", err)
+	}
+	out := &datav1.GetUnreadPlusResponse{Entries: make([]*datav1.UnreadEntry, len(es))}
+	for i, e := range es {
+		pe := &datav1.UnreadEntry{Conversation: e.Head.Conversation, HeadSeq: e.Head.Seq, State: statePB(e.State), Unread: e.Unread}
+		if e.Head.Seq > 0 {
+			pe.UpdatedAt = ts(e.Head.UpdatedAt)
+		}
+		out.Entries[i] = pe
+	}
+	return out, nil
+}

@@ -133,4 +133,28 @@ func TestConversationsOverGRPC(t *testing.T) {
 		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{})), "conversations")
 		wantField(t, errOf(c.GetHeads(ctx, &datav1.GetHeadsRequest{Conversations: []string{conv}, ContentLimit: -1})), "content_limit")
 	})
+
+	t.Run("GetUnreadPlus", func(t *testing.T) {
+		// 902 read 2 of 901's 3 messages (SetReadSeq above); 905 read none
+		// and reads after a floor of 1; an uncounted message counts for nobody.
+		check(e.Messages.AppendMessage(ctx, &datav1.AppendMessageRequest{
+			Conversation: conv, ClientMsgId: "notice", Kind: "group_event", Content: []byte(`{}`), Uncounted: true}))(t)
+		got := check(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902, Conversations: []*datav1.UnreadQuery{
+			{Conversation: "none"}, {Conversation: conv}}}))(t).GetEntries()
+		if e := got[0]; e.GetConversation() != "none" || e.GetHeadSeq() != 0 || e.GetUpdatedAt() != nil || e.GetUnread() != 0 {
+			t.Errorf("entry of none = %v", e)
+		}
+		if e := got[1]; e.GetHeadSeq() != 4 || e.GetUpdatedAt() == nil || e.GetState().GetReadSeq() != 2 || e.GetUnread() != 1 {
+			t.Errorf("entry of 902 = %v, want head 4, read 2, unread 1", e)
+		}
+		floored := check(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 905, Conversations: []*datav1.UnreadQuery{
+			{Conversation: conv, FloorSeq: 1}}}))(t).GetEntries()[0]
+		if floored.GetUnread() != 2 || floored.GetState().GetConversation() != conv {
+			t.Errorf("entry of 905 after floor 1 = %v, want unread 2", floored)
+		}
+		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902})), "conversations")
+		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{Conversations: []*datav1.UnreadQuery{{Conversation: conv}}})), "user_id")
+		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902, Conversations: []*datav1.UnreadQuery{{Conversation: ""}}})), "conversations[0].conversation")
+		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902, Conversations: []*datav1.UnreadQuery{{Conversation: conv, FloorSeq: -1}}})), "conversations[0].floor_seq")
+	})
 }

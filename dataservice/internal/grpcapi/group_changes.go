@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
@@ -289,6 +290,10 @@ func (s *groupChangesServer) CreateGroupNoticePlus(ctx context.Context, r *datav
 // FlushGroupNotices appends the notice later.
 func (b *base) appendNotice(ctx context.Context, n store.Message) (store.Message, bool) {
 	n.SenderID = 0
+	// A group's notices (joins, leaves, renames) are shown in the chat but
+	// do not count as unread; a user's own notices (sys:, join requests)
+	// do. The outbox keeps no flag: the conversation says which.
+	n.Uncounted = strings.HasPrefix(n.Conversation, "g:")
 	if n.Seq > 0 { // appended before: answer the stored message
 		m, err := b.docs.GetMessageByClientID(ctx, 0, n.ClientMsgID)
 		if err != nil {

@@ -89,6 +89,7 @@ func (s *messagesServer) newMessage(r *datav1.AppendMessageRequest, now time.Tim
 		Change:       change(r.GetChange()),
 		Reaction:     reaction(r.GetReaction()),
 		Clear:        clearOf(r.GetClear()),
+		Uncounted:    r.GetUncounted(),
 	}
 }
 

@@ -527,6 +527,18 @@ type Message struct {
 	// Clear (appends only) raises a user's ClearedSeq of a conversation in
 	// the append's transaction (delete for me).
 	Clear *Clear
+	// Uncounted (appends only): the message does not count as unread (a
+	// group's system notice).
+	Uncounted bool
+}
+
+// Counts says whether m counts as unread for the others of its
+// conversation: neither a lifecycle event (a change, a reaction, a clear)
+// nor Uncounted. Each adapter keeps, per conversation, how many messages
+// counted up to the head, per message how many up to it, and per user
+// state how many up to the read seq (moved with it), so Unread subtracts.
+func (m Message) Counts() bool {
+	return m.Change == nil && m.Reaction == nil && m.Clear == nil && !m.Uncounted
 }
 
 // Clear raises UserID's ClearedSeq of Conversation to UpToSeq (never back).
@@ -769,6 +781,23 @@ type Head struct {
 	Truncated    bool
 }
 
+// UnreadQuery names one conversation of a user's unread entries; the user
+// reads after FloorSeq at the earliest (a group joined with history
+// "joined"), 0 for none.
+type UnreadQuery struct {
+	Conversation string
+	FloorSeq     int64
+}
+
+// UnreadEntry is one conversation of a user: its head (Seq and UpdatedAt
+// of Head), the user's state, and how many messages that count (Counts)
+// follow the read point max(ReadSeq, FloorSeq, ClearedSeq) up to the head.
+type UnreadEntry struct {
+	Head   Head
+	State  ConversationState
+	Unread int64
+}
+
 // Documents is the document role (MongoDB in production, MySQL by default).
 type Documents interface {
 	// AppendMessages stores msgs (ID and CreatedAt set by the caller; Seq
@@ -840,6 +869,10 @@ type Documents interface {
 	// to contentLimit bytes; contentLimit 0: the heads only (Last unset,
 	// Truncated false).
 	Heads(ctx context.Context, conversations []string, contentLimit int) ([]Head, error)
+	// Unread answers userID's entry of each query, in order: the head
+	// without its last message, the state (zeros when none is stored) and
+	// the unread count, without counting messages.
+	Unread(ctx context.Context, userID int64, qs []UnreadQuery) ([]UnreadEntry, error)
 
 	Ping(ctx context.Context) error
 	Close() error

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/privateim/privateim/messageservice/internal/mstest"
 )
@@ -114,14 +115,14 @@ func TestConversationList(t *testing.T) {
 	if ac.Unread != 0 || ac.ReadSeq != 1 || ac.LastMessage == nil || len([]rune(ac.LastMessage.Preview)) != 100 || ac.LastMessage.Sender != ada.ID {
 		t.Fatalf("1:1 with carol (ada sent last: nothing unread, preview cut to 100): %+v %+v", ac, ac.LastMessage)
 	}
-	// The group's created event (from the system, seq 1) and carol's
-	// message are unread: the first members read from the start.
+	// Carol's message is unread, the group's created event (from the
+	// system, seq 1) does not count: the first members read from the start.
 	if ag.Kind != "group" || ag.LastMessage == nil || ag.LastMessage.Preview != "hi group" || ag.LastMessage.Sender != carol.ID ||
-		ag.HeadSeq != 2 || ag.ReadSeq != 0 || ag.Unread != 2 {
+		ag.HeadSeq != 2 || ag.ReadSeq != 0 || ag.Unread != 1 {
 		t.Fatalf("group: %+v", ag)
 	}
-	if got := unreadTotal(t, st, ada); got != 5 {
-		t.Fatalf("unread total %d, want 5", got)
+	if got := unreadTotal(t, st, ada); got != 4 {
+		t.Fatalf("unread total %d, want 4", got)
 	}
 	if got := convList(t, st, ada, 1); len(got) != 3 || got[0].Conversation != withCarol || got[2].Conversation != direct {
 		t.Fatalf("paged one by one: %+v", got)
@@ -382,4 +383,96 @@ func TestReadOverHTTP(t *testing.T) {
 	if got := unreadOf(); got != 1 {
 		t.Fatalf("refused reads changed the read seq: unread %d, want 1", got)
 	}
+}
+
+// unreadsOf polls u's list until want(unread by conversation, total)
+// holds, failing after wait with what it saw last. The sender's own read
+// seq is written soon after a send, not with it (docs/userservice.md), so
+// a list read right after may still count one's own message.
+func unreadsOf(t *testing.T, st *mstest.Stack, u mstest.User, what string, want map[string]int64, total int64) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for {
+		got := map[string]int64{}
+		for _, it := range convList(t, st, u, 50) {
+			got[it.Conversation] = it.Unread
+		}
+		gotTotal := unreadTotal(t, st, u)
+		ok := gotTotal == total
+		for c, n := range want {
+			ok = ok && got[c] == n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: unread %v total %d, want %v total %d", what, got, gotTotal, want, total)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestUnreadCountsOnlyMessages (issue 14 with issue 15's events): through
+// the real stack on two nodes, unread counts the messages from others a
+// person sees as new: not edits, reactions, unreactions or recalls (each
+// an event of its own seq), not a group's system notices, not delete for
+// me's event in the user's own sys: conversation, not one's own messages
+// (sending, reacting, clearing read the conversation); a recalled message
+// stays counted (its tombstone is what the reader sees). Reads on another
+// device and clears take unread to zero.
+func TestUnreadCountsOnlyMessages(t *testing.T) {
+	st := stack(t)
+	nodes := startNodes(t, st, 2)
+	n1, n2 := nodes[0], nodes[1]
+	ada, bob, carol := st.NewUser(t, "Ada"), st.NewUser(t, "Bob"), st.NewUser(t, "Carol")
+	g := st.NewFriendsGroup(t, ada, bob, carol) // seq 1: the group's created notice
+	laptop, phone := n1.Dial(t, ada, "laptop"), n2.Dial(t, ada, "phone")
+	cb, cc := n2.Dial(t, bob, "b"), n1.Dial(t, carol, "c")
+	seen(t, n1, bob)
+	seen(t, n2, carol)
+	direct, group, sys := conv(ada, bob), "g:"+g, "sys:"+ada.ID
+
+	unreadsOf(t, st, ada, "a group's created notice", map[string]int64{group: 0}, 0)
+	sendText(t, cb, "user", ada.ID, "b1", "one")  // 1
+	sendText(t, cb, "user", ada.ID, "b2", "two")  // 2
+	sendText(t, cc, "group", g, "c1", "hi group") // group 2
+	unreadsOf(t, st, ada, "after sends", map[string]int64{direct: 2, group: 1}, 3)
+
+	sentOf(t, cb, editFrame("e1", direct, 1, "one, edited"))                                                      // 3
+	sentOf(t, cb, reactFrame("react", "r1", direct, 1, "👍"))                                                      // 4
+	sentOf(t, cb, reactFrame("unreact", "r2", direct, 1, "👍"))                                                    // 5
+	sentOf(t, cb, recallFrame("rc", direct, 2))                                                                   // 6
+	sentOf(t, cc, reactFrame("react", "r3", group, 2, "🎉"))                                                       // group 3
+	st.Do(t, http.MethodPatch, "/groups/"+g, ada.Token, map[string]string{"name": "Renamed"}, http.StatusOK, nil) // group 4: a notice
+	unreadsOf(t, st, ada, "after an edit, reactions, a recall and a rename", map[string]int64{direct: 2, group: 1}, 3)
+
+	// Ada reacts in the group: her own event reads it. Carol writes again.
+	sentOf(t, phone, reactFrame("react", "a1", group, 2, "👍"))
+	unreadsOf(t, st, ada, "after ada's reaction", map[string]int64{group: 0}, 2)
+	sendText(t, cc, "group", g, "c2", "again")
+	unreadsOf(t, st, ada, "after carol's second message", map[string]int64{group: 1}, 3)
+
+	// Delete for me of the 1:1 on the laptop: nothing of it unread, and
+	// the event in ada's sys: conversation counts for nobody.
+	sentOf(t, laptop, deleteFrame("d1", direct, 6))
+	unreadsOf(t, st, ada, "after delete for me", map[string]int64{direct: 0, sys: 0}, 1)
+	sendText(t, cb, "user", ada.ID, "b3", "three") // 7 (the clear event is in sys:)
+	unreadsOf(t, st, ada, "a message after the clear", map[string]int64{direct: 1}, 2)
+
+	// Reads on another device: the laptop reads both, the list (any
+	// device) shows nothing unread.
+	list := convList(t, st, ada, 50)
+	heads := map[string]int64{}
+	for _, it := range list {
+		heads[it.Conversation] = it.HeadSeq
+	}
+	laptop.WriteJSON(map[string]any{"type": "read", "conversation": direct, "seq": heads[direct]})
+	laptop.WriteJSON(map[string]any{"type": "read", "conversation": group, "seq": heads[group]})
+	unreadsOf(t, st, ada, "after the laptop's reads", map[string]int64{direct: 0, group: 0}, 0)
+
+	// One's own messages never count: ada writes, bob's side counts them.
+	sendText(t, phone, "user", bob.ID, "a2", "from ada")
+	sendText(t, laptop, "group", g, "a3", "ada to the group")
+	unreadsOf(t, st, ada, "after ada's own messages", map[string]int64{direct: 0, group: 0}, 0)
+	unreadsOf(t, st, bob, "bob after ada's messages", map[string]int64{direct: 1, group: 3}, 4)
 }

@@ -1321,6 +1321,238 @@ func (*SetMentionSeqsResponse) Descriptor() ([]byte, []int) {
 	return file_data_v1_conversations_proto_rawDescGZIP(), []int{21}
 }
 
+// GetUnreadPlus: one user's entries of 1..2000 conversations in one round
+// trip (a conversation list, an unread total): each conversation's head,
+// the user's state and the unread count, answered in input order. unread
+// counts the messages that count (AppendMessageRequest.uncounted) after
+// the user's read point, max(read_seq, floor_seq, cleared_seq), up to the
+// head; 0 when that point is at or past the head.
+type UnreadQuery struct {
+	state        protoimpl.MessageState `protogen:"open.v1"`
+	Conversation string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	// The first seq the user may read is floor_seq + 1 (a group joined with
+	// history "joined": its join seq); 0 for none.
+	FloorSeq      int64 `protobuf:"varint,2,opt,name=floor_seq,json=floorSeq,proto3" json:"floor_seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnreadQuery) Reset() {
+	*x = UnreadQuery{}
+	mi := &file_data_v1_conversations_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnreadQuery) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnreadQuery) ProtoMessage() {}
+
+func (x *UnreadQuery) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnreadQuery.ProtoReflect.Descriptor instead.
+func (*UnreadQuery) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *UnreadQuery) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *UnreadQuery) GetFloorSeq() int64 {
+	if x != nil {
+		return x.FloorSeq
+	}
+	return 0
+}
+
+type GetUnreadPlusRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Conversations []*UnreadQuery         `protobuf:"bytes,2,rep,name=conversations,proto3" json:"conversations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUnreadPlusRequest) Reset() {
+	*x = GetUnreadPlusRequest{}
+	mi := &file_data_v1_conversations_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUnreadPlusRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUnreadPlusRequest) ProtoMessage() {}
+
+func (x *GetUnreadPlusRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUnreadPlusRequest.ProtoReflect.Descriptor instead.
+func (*GetUnreadPlusRequest) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *GetUnreadPlusRequest) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *GetUnreadPlusRequest) GetConversations() []*UnreadQuery {
+	if x != nil {
+		return x.Conversations
+	}
+	return nil
+}
+
+type UnreadEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Conversation  string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	HeadSeq       int64                  `protobuf:"varint,2,opt,name=head_seq,json=headSeq,proto3" json:"head_seq,omitempty"`      // 0: no messages
+	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"` // unset when head_seq is 0
+	State         *ConversationState     `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`                          // zeros when none is stored
+	Unread        int64                  `protobuf:"varint,5,opt,name=unread,proto3" json:"unread,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnreadEntry) Reset() {
+	*x = UnreadEntry{}
+	mi := &file_data_v1_conversations_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnreadEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnreadEntry) ProtoMessage() {}
+
+func (x *UnreadEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnreadEntry.ProtoReflect.Descriptor instead.
+func (*UnreadEntry) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *UnreadEntry) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *UnreadEntry) GetHeadSeq() int64 {
+	if x != nil {
+		return x.HeadSeq
+	}
+	return 0
+}
+
+func (x *UnreadEntry) GetUpdatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedAt
+	}
+	return nil
+}
+
+func (x *UnreadEntry) GetState() *ConversationState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *UnreadEntry) GetUnread() int64 {
+	if x != nil {
+		return x.Unread
+	}
+	return 0
+}
+
+type GetUnreadPlusResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*UnreadEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetUnreadPlusResponse) Reset() {
+	*x = GetUnreadPlusResponse{}
+	mi := &file_data_v1_conversations_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetUnreadPlusResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetUnreadPlusResponse) ProtoMessage() {}
+
+func (x *GetUnreadPlusResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_conversations_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetUnreadPlusResponse.ProtoReflect.Descriptor instead.
+func (*GetUnreadPlusResponse) Descriptor() ([]byte, []int) {
+	return file_data_v1_conversations_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *GetUnreadPlusResponse) GetEntries() []*UnreadEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
 var File_data_v1_conversations_proto protoreflect.FileDescriptor
 
 const file_data_v1_conversations_proto_rawDesc = "" +
@@ -1417,7 +1649,22 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\x03seq\x18\x03 \x01(\x03R\x03seq\"R\n" +
 	"\x15SetMentionSeqsRequest\x129\n" +
 	"\bmentions\x18\x01 \x03(\v2\x1d.privateim.data.v1.MentionSeqR\bmentions\"\x18\n" +
-	"\x16SetMentionSeqsResponse2\xc8\x06\n" +
+	"\x16SetMentionSeqsResponse\"N\n" +
+	"\vUnreadQuery\x12\"\n" +
+	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
+	"\tfloor_seq\x18\x02 \x01(\x03R\bfloorSeq\"u\n" +
+	"\x14GetUnreadPlusRequest\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12D\n" +
+	"\rconversations\x18\x02 \x03(\v2\x1e.privateim.data.v1.UnreadQueryR\rconversations\"\xdb\x01\n" +
+	"\vUnreadEntry\x12\"\n" +
+	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x19\n" +
+	"\bhead_seq\x18\x02 \x01(\x03R\aheadSeq\x129\n" +
+	"\n" +
+	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12:\n" +
+	"\x05state\x18\x04 \x01(\v2$.privateim.data.v1.ConversationStateR\x05state\x12\x16\n" +
+	"\x06unread\x18\x05 \x01(\x03R\x06unread\"Q\n" +
+	"\x15GetUnreadPlusResponse\x128\n" +
+	"\aentries\x18\x01 \x03(\v2\x1e.privateim.data.v1.UnreadEntryR\aentries2\xac\a\n" +
 	"\rConversations\x12Y\n" +
 	"\n" +
 	"SetReadSeq\x12$.privateim.data.v1.SetReadSeqRequest\x1a%.privateim.data.v1.SetReadSeqResponse\x12z\n" +
@@ -1427,7 +1674,8 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\rCountReceipts\x12'.privateim.data.v1.CountReceiptsRequest\x1a(.privateim.data.v1.CountReceiptsResponse\x12h\n" +
 	"\x0fGetUserReceipts\x12).privateim.data.v1.GetUserReceiptsRequest\x1a*.privateim.data.v1.GetUserReceiptsResponse\x12S\n" +
 	"\bGetHeads\x12\".privateim.data.v1.GetHeadsRequest\x1a#.privateim.data.v1.GetHeadsResponse\x12e\n" +
-	"\x0eSetMentionSeqs\x12(.privateim.data.v1.SetMentionSeqsRequest\x1a).privateim.data.v1.SetMentionSeqsResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
+	"\x0eSetMentionSeqs\x12(.privateim.data.v1.SetMentionSeqsRequest\x1a).privateim.data.v1.SetMentionSeqsResponse\x12b\n" +
+	"\rGetUnreadPlus\x12'.privateim.data.v1.GetUnreadPlusRequest\x1a(.privateim.data.v1.GetUnreadPlusResponseB6Z4github.com/privateim/privateim/protos/data/v1;datav1b\x06proto3"
 
 var (
 	file_data_v1_conversations_proto_rawDescOnce sync.Once
@@ -1441,7 +1689,7 @@ func file_data_v1_conversations_proto_rawDescGZIP() []byte {
 	return file_data_v1_conversations_proto_rawDescData
 }
 
-var file_data_v1_conversations_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_data_v1_conversations_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_data_v1_conversations_proto_goTypes = []any{
 	(*ConversationState)(nil),                 // 0: privateim.data.v1.ConversationState
 	(*SetReadSeqRequest)(nil),                 // 1: privateim.data.v1.SetReadSeqRequest
@@ -1465,41 +1713,51 @@ var file_data_v1_conversations_proto_goTypes = []any{
 	(*MentionSeq)(nil),                        // 19: privateim.data.v1.MentionSeq
 	(*SetMentionSeqsRequest)(nil),             // 20: privateim.data.v1.SetMentionSeqsRequest
 	(*SetMentionSeqsResponse)(nil),            // 21: privateim.data.v1.SetMentionSeqsResponse
-	(*timestamppb.Timestamp)(nil),             // 22: google.protobuf.Timestamp
-	(*Message)(nil),                           // 23: privateim.data.v1.Message
+	(*UnreadQuery)(nil),                       // 22: privateim.data.v1.UnreadQuery
+	(*GetUnreadPlusRequest)(nil),              // 23: privateim.data.v1.GetUnreadPlusRequest
+	(*UnreadEntry)(nil),                       // 24: privateim.data.v1.UnreadEntry
+	(*GetUnreadPlusResponse)(nil),             // 25: privateim.data.v1.GetUnreadPlusResponse
+	(*timestamppb.Timestamp)(nil),             // 26: google.protobuf.Timestamp
+	(*Message)(nil),                           // 27: privateim.data.v1.Message
 }
 var file_data_v1_conversations_proto_depIdxs = []int32{
-	22, // 0: privateim.data.v1.ConversationState.updated_at:type_name -> google.protobuf.Timestamp
+	26, // 0: privateim.data.v1.ConversationState.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: privateim.data.v1.GetConversationStatesResponse.states:type_name -> privateim.data.v1.ConversationState
 	8,  // 2: privateim.data.v1.CountReceiptsRequest.queries:type_name -> privateim.data.v1.ReceiptQuery
 	10, // 3: privateim.data.v1.CountReceiptsResponse.counts:type_name -> privateim.data.v1.ReceiptCount
 	12, // 4: privateim.data.v1.GetUserReceiptsRequest.keys:type_name -> privateim.data.v1.UserReceiptKey
 	14, // 5: privateim.data.v1.GetUserReceiptsResponse.receipts:type_name -> privateim.data.v1.UserReceipt
-	22, // 6: privateim.data.v1.ConversationHeadInfo.updated_at:type_name -> google.protobuf.Timestamp
-	23, // 7: privateim.data.v1.ConversationHeadInfo.last_message:type_name -> privateim.data.v1.Message
+	26, // 6: privateim.data.v1.ConversationHeadInfo.updated_at:type_name -> google.protobuf.Timestamp
+	27, // 7: privateim.data.v1.ConversationHeadInfo.last_message:type_name -> privateim.data.v1.Message
 	17, // 8: privateim.data.v1.GetHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHeadInfo
 	19, // 9: privateim.data.v1.SetMentionSeqsRequest.mentions:type_name -> privateim.data.v1.MentionSeq
-	1,  // 10: privateim.data.v1.Conversations.SetReadSeq:input_type -> privateim.data.v1.SetReadSeqRequest
-	3,  // 11: privateim.data.v1.Conversations.GetConversationStates:input_type -> privateim.data.v1.GetConversationStatesRequest
-	5,  // 12: privateim.data.v1.Conversations.UpdateConversationSettings:input_type -> privateim.data.v1.UpdateConversationSettingsRequest
-	6,  // 13: privateim.data.v1.Conversations.ListReaders:input_type -> privateim.data.v1.ListReadersRequest
-	9,  // 14: privateim.data.v1.Conversations.CountReceipts:input_type -> privateim.data.v1.CountReceiptsRequest
-	13, // 15: privateim.data.v1.Conversations.GetUserReceipts:input_type -> privateim.data.v1.GetUserReceiptsRequest
-	16, // 16: privateim.data.v1.Conversations.GetHeads:input_type -> privateim.data.v1.GetHeadsRequest
-	20, // 17: privateim.data.v1.Conversations.SetMentionSeqs:input_type -> privateim.data.v1.SetMentionSeqsRequest
-	2,  // 18: privateim.data.v1.Conversations.SetReadSeq:output_type -> privateim.data.v1.SetReadSeqResponse
-	4,  // 19: privateim.data.v1.Conversations.GetConversationStates:output_type -> privateim.data.v1.GetConversationStatesResponse
-	0,  // 20: privateim.data.v1.Conversations.UpdateConversationSettings:output_type -> privateim.data.v1.ConversationState
-	7,  // 21: privateim.data.v1.Conversations.ListReaders:output_type -> privateim.data.v1.ListReadersResponse
-	11, // 22: privateim.data.v1.Conversations.CountReceipts:output_type -> privateim.data.v1.CountReceiptsResponse
-	15, // 23: privateim.data.v1.Conversations.GetUserReceipts:output_type -> privateim.data.v1.GetUserReceiptsResponse
-	18, // 24: privateim.data.v1.Conversations.GetHeads:output_type -> privateim.data.v1.GetHeadsResponse
-	21, // 25: privateim.data.v1.Conversations.SetMentionSeqs:output_type -> privateim.data.v1.SetMentionSeqsResponse
-	18, // [18:26] is the sub-list for method output_type
-	10, // [10:18] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	22, // 10: privateim.data.v1.GetUnreadPlusRequest.conversations:type_name -> privateim.data.v1.UnreadQuery
+	26, // 11: privateim.data.v1.UnreadEntry.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 12: privateim.data.v1.UnreadEntry.state:type_name -> privateim.data.v1.ConversationState
+	24, // 13: privateim.data.v1.GetUnreadPlusResponse.entries:type_name -> privateim.data.v1.UnreadEntry
+	1,  // 14: privateim.data.v1.Conversations.SetReadSeq:input_type -> privateim.data.v1.SetReadSeqRequest
+	3,  // 15: privateim.data.v1.Conversations.GetConversationStates:input_type -> privateim.data.v1.GetConversationStatesRequest
+	5,  // 16: privateim.data.v1.Conversations.UpdateConversationSettings:input_type -> privateim.data.v1.UpdateConversationSettingsRequest
+	6,  // 17: privateim.data.v1.Conversations.ListReaders:input_type -> privateim.data.v1.ListReadersRequest
+	9,  // 18: privateim.data.v1.Conversations.CountReceipts:input_type -> privateim.data.v1.CountReceiptsRequest
+	13, // 19: privateim.data.v1.Conversations.GetUserReceipts:input_type -> privateim.data.v1.GetUserReceiptsRequest
+	16, // 20: privateim.data.v1.Conversations.GetHeads:input_type -> privateim.data.v1.GetHeadsRequest
+	20, // 21: privateim.data.v1.Conversations.SetMentionSeqs:input_type -> privateim.data.v1.SetMentionSeqsRequest
+	23, // 22: privateim.data.v1.Conversations.GetUnreadPlus:input_type -> privateim.data.v1.GetUnreadPlusRequest
+	2,  // 23: privateim.data.v1.Conversations.SetReadSeq:output_type -> privateim.data.v1.SetReadSeqResponse
+	4,  // 24: privateim.data.v1.Conversations.GetConversationStates:output_type -> privateim.data.v1.GetConversationStatesResponse
+	0,  // 25: privateim.data.v1.Conversations.UpdateConversationSettings:output_type -> privateim.data.v1.ConversationState
+	7,  // 26: privateim.data.v1.Conversations.ListReaders:output_type -> privateim.data.v1.ListReadersResponse
+	11, // 27: privateim.data.v1.Conversations.CountReceipts:output_type -> privateim.data.v1.CountReceiptsResponse
+	15, // 28: privateim.data.v1.Conversations.GetUserReceipts:output_type -> privateim.data.v1.GetUserReceiptsResponse
+	18, // 29: privateim.data.v1.Conversations.GetHeads:output_type -> privateim.data.v1.GetHeadsResponse
+	21, // 30: privateim.data.v1.Conversations.SetMentionSeqs:output_type -> privateim.data.v1.SetMentionSeqsResponse
+	25, // 31: privateim.data.v1.Conversations.GetUnreadPlus:output_type -> privateim.data.v1.GetUnreadPlusResponse
+	23, // [23:32] is the sub-list for method output_type
+	14, // [14:23] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_conversations_proto_init() }
@@ -1515,7 +1773,7 @@ func file_data_v1_conversations_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_conversations_proto_rawDesc), len(file_data_v1_conversations_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	Conversations_GetUserReceipts_FullMethodName            = "/privateim.data.v1.Conversations/GetUserReceipts"
 	Conversations_GetHeads_FullMethodName                   = "/privateim.data.v1.Conversations/GetHeads"
 	Conversations_SetMentionSeqs_FullMethodName             = "/privateim.data.v1.Conversations/SetMentionSeqs"
+	Conversations_GetUnreadPlus_FullMethodName              = "/privateim.data.v1.Conversations/GetUnreadPlus"
 )
 
 // ConversationsClient is the client API for Conversations service.
@@ -41,6 +42,7 @@ type ConversationsClient interface {
 	GetUserReceipts(ctx context.Context, in *GetUserReceiptsRequest, opts ...grpc.CallOption) (*GetUserReceiptsResponse, error)
 	GetHeads(ctx context.Context, in *GetHeadsRequest, opts ...grpc.CallOption) (*GetHeadsResponse, error)
 	SetMentionSeqs(ctx context.Context, in *SetMentionSeqsRequest, opts ...grpc.CallOption) (*SetMentionSeqsResponse, error)
+	GetUnreadPlus(ctx context.Context, in *GetUnreadPlusRequest, opts ...grpc.CallOption) (*GetUnreadPlusResponse, error)
 }
 
 type conversationsClient struct {
@@ -131,6 +133,16 @@ func (c *conversationsClient) SetMentionSeqs(ctx context.Context, in *SetMention
 	return out, nil
 }
 
+func (c *conversationsClient) GetUnreadPlus(ctx context.Context, in *GetUnreadPlusRequest, opts ...grpc.CallOption) (*GetUnreadPlusResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetUnreadPlusResponse)
+	err := c.cc.Invoke(ctx, Conversations_GetUnreadPlus_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ConversationsServer is the server API for Conversations service.
 // All implementations must embed UnimplementedConversationsServer
 // for forward compatibility.
@@ -143,6 +155,7 @@ type ConversationsServer interface {
 	GetUserReceipts(context.Context, *GetUserReceiptsRequest) (*GetUserReceiptsResponse, error)
 	GetHeads(context.Context, *GetHeadsRequest) (*GetHeadsResponse, error)
 	SetMentionSeqs(context.Context, *SetMentionSeqsRequest) (*SetMentionSeqsResponse, error)
+	GetUnreadPlus(context.Context, *GetUnreadPlusRequest) (*GetUnreadPlusResponse, error)
 	mustEmbedUnimplementedConversationsServer()
 }
 
@@ -176,6 +189,9 @@ func (UnimplementedConversationsServer) GetHeads(context.Context, *GetHeadsReque
 }
 func (UnimplementedConversationsServer) SetMentionSeqs(context.Context, *SetMentionSeqsRequest) (*SetMentionSeqsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetMentionSeqs not implemented")
+}
+func (UnimplementedConversationsServer) GetUnreadPlus(context.Context, *GetUnreadPlusRequest) (*GetUnreadPlusResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetUnreadPlus not implemented")
 }
 func (UnimplementedConversationsServer) mustEmbedUnimplementedConversationsServer() {}
 func (UnimplementedConversationsServer) testEmbeddedByValue()                       {}
@@ -342,6 +358,24 @@ func _Conversations_SetMentionSeqs_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Conversations_GetUnreadPlus_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetUnreadPlusRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ConversationsServer).GetUnreadPlus(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Conversations_GetUnreadPlus_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ConversationsServer).GetUnreadPlus(ctx, req.(*GetUnreadPlusRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Conversations_ServiceDesc is the grpc.ServiceDesc for Conversations service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -380,6 +414,10 @@ var Conversations_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetMentionSeqs",
 			Handler:    _Conversations_SetMentionSeqs_Handler,
+		},
+		{
+			MethodName: "GetUnreadPlus",
+			Handler:    _Conversations_GetUnreadPlus_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -205,7 +205,11 @@ type AppendMessageRequest struct {
 	// A clear event (stored in the user's own sys: conversation) raises the
 	// user's cleared_seq of another conversation in the append's own
 	// transaction. Not applied again when the message is a duplicate.
-	Clear         *Clear `protobuf:"bytes,8,opt,name=clear,proto3" json:"clear,omitempty"`
+	Clear *Clear `protobuf:"bytes,8,opt,name=clear,proto3" json:"clear,omitempty"`
+	// The message does not count as unread (conversation lists): a group's
+	// system notice, say. Lifecycle events (change, reaction, clear) never
+	// count, with or without it.
+	Uncounted     bool `protobuf:"varint,9,opt,name=uncounted,proto3" json:"uncounted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -294,6 +298,13 @@ func (x *AppendMessageRequest) GetClear() *Clear {
 		return x.Clear
 	}
 	return nil
+}
+
+func (x *AppendMessageRequest) GetUncounted() bool {
+	if x != nil {
+		return x.Uncounted
+	}
+	return false
 }
 
 // Clear raises user_id's cleared_seq of conversation to up_to_seq (never
@@ -2578,7 +2589,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x04kind\x18\x06 \x01(\tR\x04kind\x12\x18\n" +
 	"\acontent\x18\a \x01(\fR\acontent\x129\n" +
 	"\n" +
-	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xcc\x02\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\xea\x02\n" +
 	"\x14AppendMessageRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tsender_id\x18\x02 \x01(\x03R\bsenderId\x12\"\n" +
@@ -2587,7 +2598,8 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\acontent\x18\x05 \x01(\fR\acontent\x128\n" +
 	"\x06change\x18\x06 \x01(\v2 .privateim.data.v1.MessageChangeR\x06change\x127\n" +
 	"\breaction\x18\a \x01(\v2\x1b.privateim.data.v1.ReactionR\breaction\x12.\n" +
-	"\x05clear\x18\b \x01(\v2\x18.privateim.data.v1.ClearR\x05clear\"`\n" +
+	"\x05clear\x18\b \x01(\v2\x18.privateim.data.v1.ClearR\x05clear\x12\x1c\n" +
+	"\tuncounted\x18\t \x01(\bR\tuncounted\"`\n" +
 	"\x05Clear\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
 	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x1a\n" +

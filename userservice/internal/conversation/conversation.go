@@ -3,9 +3,10 @@
 // subscriptions and the system conversation, pinned first and then by last
 // activity, each with its last message, head and read seqs, unread count
 // and settings; the total unread; the settings (mute, pin, hide) and who
-// read a message. Read state and heads are the DataService's
-// (Conversations); unread counts are head_seq - read_seq, never a count
-// over messages.
+// read a message. Read state, heads and unread counts are the DataService's
+// (Conversations): unread counts the messages from others a person sees as
+// new (not lifecycle events, not a group's system notices), kept as counts
+// beside the head and the read seq, never a count over messages.
 //
 // It imports foundation/errs only: storage is a Store, the messageservice
 // (mirroring settings to the user's devices) a Notifier.
@@ -58,6 +59,22 @@ type Message struct {
 	CreatedAt time.Time
 }
 
+// EntryQuery names a conversation of the list; the user reads after
+// FloorSeq at the earliest (a group joined with history "joined"), 0: none.
+type EntryQuery struct {
+	Conversation string
+	FloorSeq     int64
+}
+
+// Entry is a conversation of the list before it is named: its head (Last
+// nil), the user's state, and how many messages from others the user has
+// not read (after max(read seq, floor, cleared seq)).
+type Entry struct {
+	Head   Head
+	State  State
+	Unread int64
+}
+
 // Membership is the user's membership of a group.
 type Membership struct {
 	GroupID int64
@@ -86,9 +103,9 @@ type Store interface {
 	Memberships(ctx context.Context, user int64) ([]Membership, error)
 	// FollowingIDs are the subscriptions user follows.
 	FollowingIDs(ctx context.Context, user int64) ([]int64, error)
-	// States reads user's state in each of conversations, in order (zero
-	// for those without a row).
-	States(ctx context.Context, user int64, conversations []string) ([]State, error)
+	// Entries reads user's entry of each query, in order: the head (no
+	// last message), the state (zero without a row) and the unread count.
+	Entries(ctx context.Context, user int64, qs []EntryQuery) ([]Entry, error)
 	// Heads reads the head of each conversation, in order, with the last
 	// message's content cut to contentLimit bytes; 0: the heads only
 	// (Last nil), much cheaper for many conversations.

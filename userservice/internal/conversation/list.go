@@ -23,9 +23,12 @@ type Item struct {
 	// ReadSeq: the user's read seq, floored for a group at the member's
 	// join seq (history "joined"), never past the head.
 	ReadSeq int64
-	Unread  int64 // HeadSeq - ReadSeq
-	Muted   bool
-	Pinned  bool
+	// Unread: the messages from others after the read point that count
+	// (not lifecycle events, not a group's system notices); the
+	// DataService's count, never one over messages.
+	Unread int64
+	Muted  bool
+	Pinned bool
 	// Mentioned: a message the user has not read mentions them (by id or
 	// mention_all).
 	Mentioned bool
@@ -59,15 +62,17 @@ const (
 
 // entry is one conversation before it is named.
 type entry struct {
-	name  Name
-	floor int64 // first seq the user reads (groups with history "joined")
-	state State
-	head  Head
+	name   Name
+	floor  int64 // first seq the user reads (groups with history "joined")
+	state  State
+	head   Head
+	unread int64
 }
 
-// gather reads every conversation of the user with its state and head
-// (no last message: the previews of a page are read apart), in
-// two rounds of DataService calls. Hidden ones (no message since they
+// gather reads every conversation of the user with its state, head (no
+// last message: the previews of a page are read apart) and unread count,
+// in two rounds of DataService calls: the relations, then one
+// GetUnreadPlus. Hidden ones (no message since they
 // were hidden) and 1:1s and system conversations without messages are
 // left out.
 func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
@@ -75,16 +80,13 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 		wg                 sync.WaitGroup
 		friends, following []int64
 		groups             []Membership
-		states             []State
 		errF, errG, errS   error
-		errT               error
 	)
 	wg.Go(func() { friends, errF = s.store.FriendIDs(ctx, user) })
 	wg.Go(func() { groups, errG = s.store.Memberships(ctx, user) })
 	wg.Go(func() { following, errS = s.store.FollowingIDs(ctx, user) })
-	wg.Go(func() { states, errT = s.store.States(ctx, user, nil) })
 	wg.Wait()
-	for _, err := range []error{errF, errG, errS, errT} {
+	for _, err := range []error{errF, errG, errS} {
 		if err != nil {
 			return nil, fmt.Errorf("conversations of %d: %w", user, err)
 		}
@@ -104,22 +106,17 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 		es = append(es, entry{name: conv.Subscription(id)})
 	}
 	es = append(es, entry{name: conv.System(user)})
-	names := make([]string, len(es))
-	for i := range es {
-		names[i] = es[i].name.String()
+	qs := make([]EntryQuery, len(es))
+	for i, e := range es {
+		qs[i] = EntryQuery{Conversation: e.name.String(), FloorSeq: e.floor}
 	}
-	heads, err := s.store.Heads(ctx, names, 0)
+	got, err := s.store.Entries(ctx, user, qs)
 	if err != nil {
-		return nil, fmt.Errorf("heads of %d conversations: %w", len(names), err)
-	}
-	byName := make(map[string]State, len(states))
-	for _, st := range states {
-		byName[st.Conversation] = st
+		return nil, fmt.Errorf("entries of %d conversations: %w", len(qs), err)
 	}
 	out := es[:0]
 	for i, e := range es {
-		e.head = heads[i]
-		e.state = byName[names[i]]
+		e.head, e.state, e.unread = got[i].Head, got[i].State, got[i].Unread
 		if e.head.HeadSeq == 0 && (e.name.Kind == conv.KindUser || e.name.Kind == conv.KindSystem) {
 			continue
 		}
@@ -136,7 +133,7 @@ func (e entry) item() Item {
 	read := min(max(e.state.ReadSeq, e.floor), e.head.HeadSeq)
 	it := Item{
 		Conversation: e.name.String(), Kind: kindOf(e.name.Kind), HeadSeq: e.head.HeadSeq, ReadSeq: read,
-		Unread: e.head.HeadSeq - read, Muted: e.state.Muted, Pinned: e.state.Pinned, activity: e.head.UpdatedAt,
+		Unread: e.unread, Muted: e.state.Muted, Pinned: e.state.Pinned, activity: e.head.UpdatedAt,
 		Mentioned: e.state.MentionSeq > read,
 	}
 	return it

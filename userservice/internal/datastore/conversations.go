@@ -114,15 +114,29 @@ func (c *Client) Follows(ctx context.Context, subscription, user int64) (bool, e
 	return !f.GetLeft(), nil
 }
 
-// States implements conversation.Store.
-func (c *Client) States(ctx context.Context, user int64, conversations []string) ([]conversation.State, error) {
-	resp, err := c.conversations.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: user, Conversations: conversations})
-	if err != nil {
-		return nil, translate("GetConversationStates", err)
-	}
-	out := make([]conversation.State, len(resp.GetStates()))
-	for i, s := range resp.GetStates() {
-		out[i] = stateFromPB(s)
+// Entries implements conversation.Store, in calls of up to 2000.
+func (c *Client) Entries(ctx context.Context, user int64, qs []conversation.EntryQuery) ([]conversation.Entry, error) {
+	out := make([]conversation.Entry, 0, len(qs))
+	for chunk := range slices.Chunk(qs, maxHeads) {
+		req := &datav1.GetUnreadPlusRequest{UserId: user, Conversations: make([]*datav1.UnreadQuery, len(chunk))}
+		for i, q := range chunk {
+			req.Conversations[i] = &datav1.UnreadQuery{Conversation: q.Conversation, FloorSeq: q.FloorSeq}
+		}
+		resp, err := c.conversations.GetUnreadPlus(ctx, req)
+		if err != nil {
+			return nil, translate("GetUnreadPlus", err)
+		}
+		for _, e := range resp.GetEntries() {
+			en := conversation.Entry{
+				Head:  conversation.Head{Conversation: e.GetConversation(), HeadSeq: e.GetHeadSeq()},
+				State: stateFromPB(e.GetState()), Unread: e.GetUnread(),
+			}
+			if e.GetUpdatedAt() != nil {
+				en.Head.UpdatedAt = e.GetUpdatedAt().AsTime()
+			}
+			en.State.Conversation = e.GetConversation()
+			out = append(out, en)
+		}
 	}
 	return out, nil
 }

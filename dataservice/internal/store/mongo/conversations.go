@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
 	"go.mongodb.org/mongo-driver/v2/bson"
@@ -25,7 +26,8 @@ func (d *Documents) head(ctx context.Context, conv string) (int64, error) {
 }
 
 // SetReadSeq checks the head (heads only grow, so a check before the write
-// stays true), then sets read where it is below seq. A stored read at or past
+// stays true) and reads the count as of seq from its message, then sets
+// read (and rc, the count) where read is below seq. A stored read at or past
 // seq makes the upsert's filter miss and its insert collide with the unique
 // (u, c) key: that is "unchanged".
 func (d *Documents) SetReadSeq(ctx context.Context, userID int64, conversation string, seq int64) (int64, bool, error) {
@@ -37,8 +39,13 @@ func (d *Documents) SetReadSeq(ctx context.Context, userID int64, conversation s
 		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation,
 			store.Preconditionf("seq %d is beyond the conversation's head %d", seq, head))
 	}
+	counted, err := d.countsAt(ctx, map[string][]int64{conversation: {seq}})
+	if err != nil {
+		return 0, false, fmt.Errorf("set read seq of user %d in %q: %w", userID, conversation, err)
+	}
 	filter := append(stateFilter(userID, conversation), bson.E{Key: "read", Value: bson.D{{Key: "$lt", Value: seq}}})
-	update := bson.D{{Key: "$set", Value: bson.D{{Key: "read", Value: seq}, {Key: "ts", Value: nanos(d.now())}}}}
+	update := bson.D{{Key: "$set", Value: bson.D{{Key: "read", Value: seq}, {Key: "rc", Value: counted[conversation][seq]},
+		{Key: "ts", Value: nanos(d.now())}}}}
 	_, err = d.states.UpdateOne(ctx, filter, update, options.UpdateOne().SetUpsert(true))
 	switch {
 	case err == nil:
@@ -254,6 +261,130 @@ func (d *Documents) Heads(ctx context.Context, conversations []string, contentLi
 		if h, ok := byConv[c]; ok {
 			out[i] = h
 		}
+	}
+	return out, nil
+}
+
+// countsAt reads the messages' counts (of messages that count as unread,
+// as of each) at the given seqs per conversation, by their (conv, seq) key.
+func (d *Documents) countsAt(ctx context.Context, seqs map[string][]int64) (map[string]map[int64]int64, error) {
+	keys := bson.A{}
+	for c, ss := range seqs {
+		for _, seq := range ss {
+			keys = append(keys, bson.D{{Key: "conv", Value: c}, {Key: "seq", Value: seq}})
+		}
+	}
+	out := map[string]map[int64]int64{}
+	if len(keys) == 0 {
+		return out, nil
+	}
+	cur, err := d.messages.Find(ctx, bson.D{{Key: "$or", Value: keys}},
+		options.Find().SetProjection(bson.D{{Key: "conv", Value: 1}, {Key: "seq", Value: 1}, {Key: "counted", Value: 1}}))
+	if err != nil {
+		return nil, fmt.Errorf("counts at %d seqs: %w", len(keys), err)
+	}
+	var docs []struct {
+		Conv    string `bson:"conv"`
+		Seq     int64  `bson:"seq"`
+		Counted int64  `bson:"counted"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("counts at %d seqs: %w", len(keys), err)
+	}
+	for _, doc := range docs {
+		if out[doc.Conv] == nil {
+			out[doc.Conv] = map[int64]int64{}
+		}
+		out[doc.Conv][doc.Seq] = doc.Counted
+	}
+	return out, nil
+}
+
+// Unread reads the counters and the user's states (one shard: conv_states
+// is sharded by u), then, only for conversations whose read point is a
+// floor or cleared seq past read (a member who joined and has not read
+// yet), the counts as of those seqs.
+func (d *Documents) Unread(ctx context.Context, userID int64, qs []store.UnreadQuery) ([]store.UnreadEntry, error) {
+	out := make([]store.UnreadEntry, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	convs := make([]string, len(qs))
+	for i, q := range qs {
+		convs[i] = q.Conversation
+	}
+	cur, err := d.counters.Find(ctx, countersFilter(convs))
+	if err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	var counters []counterDoc
+	if err := cur.All(ctx, &counters); err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	heads := make(map[string]counterDoc, len(counters))
+	for _, c := range counters {
+		heads[c.Conv] = c
+	}
+	scur, err := d.states.Find(ctx, bson.D{{Key: "u", Value: userID}, {Key: "c", Value: bson.D{{Key: "$in", Value: convs}}}})
+	if err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	var docs []stateDoc
+	if err := scur.All(ctx, &docs); err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	states := make(map[string]stateDoc, len(docs))
+	for _, doc := range docs {
+		states[doc.Conv] = doc
+	}
+	points := make([]int64, len(qs))
+	lookups := map[string][]int64{}
+	var untimed []string // counters from before they kept a time
+	for i, q := range qs {
+		h, st := heads[q.Conversation], states[q.Conversation]
+		points[i] = max(q.FloorSeq, st.Clear)
+		if points[i] > st.Read && points[i] < h.Seq {
+			lookups[q.Conversation] = append(lookups[q.Conversation], points[i])
+		}
+		if h.Seq > 0 && h.TS == 0 {
+			untimed = append(untimed, q.Conversation)
+		}
+	}
+	at, err := d.countsAt(ctx, lookups)
+	if err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	var times map[string]time.Time
+	if len(untimed) > 0 {
+		hs, err := d.Heads(ctx, untimed, 0)
+		if err != nil {
+			return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+		}
+		times = make(map[string]time.Time, len(hs))
+		for _, h := range hs {
+			times[h.Conversation] = h.UpdatedAt
+		}
+	}
+	for i, q := range qs {
+		h, st := heads[q.Conversation], states[q.Conversation]
+		e := store.UnreadEntry{Head: store.Head{Conversation: q.Conversation, Seq: h.Seq}, State: st.state()}
+		if h.Seq > 0 {
+			e.Head.UpdatedAt = fromNanos(h.TS)
+			if h.TS == 0 {
+				e.Head.UpdatedAt = times[q.Conversation]
+			}
+		}
+		if _, ok := states[q.Conversation]; !ok {
+			e.State = store.ConversationState{UserID: userID, Conversation: q.Conversation}
+		}
+		if points[i] < h.Seq {
+			base := st.ReadCounted
+			if points[i] > st.Read {
+				base = at[q.Conversation][points[i]]
+			}
+			e.Unread = max(0, h.Counted-base)
+		}
+		out[i] = e
 	}
 	return out, nil
 }

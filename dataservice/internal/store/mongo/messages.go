@@ -116,7 +116,7 @@ func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan ap
 	}
 	b := newAppendBatch(msgs, plan, existing)
 	if len(b.convs) > 0 {
-		last, err := d.reserveSeqs(ctx, b.convs, b.count, newestTime(msgs))
+		last, err := d.reserveSeqs(ctx, b.convs, b.count, b.counts, newestTime(msgs))
 		if err != nil {
 			return nil, err
 		}
@@ -127,7 +127,7 @@ func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan ap
 		if _, err := d.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
 			return nil, fmt.Errorf("insert messages: %w", raced(err, idxSenderCMID))
 		}
-		if err := d.moveSenders(ctx, b.results); err != nil {
+		if err := d.moveSenders(ctx, b); err != nil {
 			return nil, err
 		}
 	}
@@ -140,12 +140,15 @@ type appendBatch struct {
 	results []store.AppendResult
 	convs   []string         // conversations with new messages, first-appearance order
 	count   map[string]int64 // new messages per conversation
+	counts  map[string]int64 // of those, the ones that count as unread (store.Message.Counts)
+	counted []int64          // per input: a new message's count as of it
 }
 
 // newAppendBatch answers the inputs whose key was stored before and counts
 // the new messages of each conversation.
 func newAppendBatch(msgs []store.Message, plan appendPlan, existing map[clientKey]store.Message) *appendBatch {
-	b := &appendBatch{results: make([]store.AppendResult, len(msgs)), count: map[string]int64{}}
+	b := &appendBatch{results: make([]store.AppendResult, len(msgs)), count: map[string]int64{}, counts: map[string]int64{},
+		counted: make([]int64, len(msgs))}
 	for i, m := range msgs {
 		if plan.first[i] != i {
 			continue
@@ -158,16 +161,22 @@ func newAppendBatch(msgs []store.Message, plan appendPlan, existing map[clientKe
 			b.convs = append(b.convs, m.Conversation)
 		}
 		b.count[m.Conversation]++
+		if m.Counts() {
+			b.counts[m.Conversation]++
+		}
 	}
 	return b
 }
 
 // assign numbers the new messages of each conversation last-count+1 ..
-// last in input order and returns the documents to insert.
-func (b *appendBatch) assign(msgs []store.Message, plan appendPlan, last map[string]int64) []any {
+// last in input order and returns the documents to insert, each with the
+// conversation's count of messages that count as of it ("counted").
+func (b *appendBatch) assign(msgs []store.Message, plan appendPlan, last map[string]counterDoc) []any {
 	next := make(map[string]int64, len(b.convs))
+	counted := make(map[string]int64, len(b.convs))
 	for _, c := range b.convs {
-		next[c] = last[c] - b.count[c] + 1
+		next[c] = last[c].Seq - b.count[c] + 1
+		counted[c] = last[c].Counted - b.counts[c]
 	}
 	docs := make([]any, 0, len(msgs))
 	for i, m := range msgs {
@@ -181,7 +190,11 @@ func (b *appendBatch) assign(msgs []store.Message, plan appendPlan, last map[str
 		if m.Content == nil {
 			m.Content = []byte{}
 		}
-		docs = append(docs, messageDocument(m))
+		if m.Counts() {
+			counted[m.Conversation]++
+		}
+		docs = append(docs, append(messageDocument(m), bson.E{Key: "counted", Value: counted[m.Conversation]}))
+		b.counted[i] = counted[m.Conversation]
 		b.results[i] = store.AppendResult{Message: m}
 	}
 	return docs
@@ -213,26 +226,27 @@ func (d *Documents) findByClientKeys(ctx context.Context, keys []clientKey) (map
 	return found, nil
 }
 
-// reserveSeqs raises each conversation's counter by count[conv] and returns
-// the new values (the last seq reserved). One conversation takes one
+// reserveSeqs raises each conversation's counter by count[conv] (and its
+// count of messages that count by counts[conv]) and returns the new values
+// (the last seq reserved). One conversation takes one
 // findOneAndUpdate; several take one bulk write plus one read, which inside
 // the transaction sees the transaction's own increments.
-func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[string]int64, at time.Time) (map[string]int64, error) {
-	last := make(map[string]int64, len(convs))
+func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count, counts map[string]int64, at time.Time) (map[string]counterDoc, error) {
+	last := make(map[string]counterDoc, len(convs))
 	if len(convs) == 1 {
 		c := convs[0]
 		var doc counterDoc
-		err := d.counters.FindOneAndUpdate(ctx, counterFilter(c), counterIncUpdate(count[c], nanos(at)),
+		err := d.counters.FindOneAndUpdate(ctx, counterFilter(c), counterIncUpdate(count[c], counts[c], nanos(at)),
 			options.FindOneAndUpdate().SetUpsert(true).SetReturnDocument(options.After)).Decode(&doc)
 		if err != nil {
 			return nil, fmt.Errorf("reserve seqs of %q: %w", c, raced(err, idxID))
 		}
-		last[c] = doc.Seq
+		last[c] = doc
 		return last, nil
 	}
 	models := make([]mdb.WriteModel, len(convs))
 	for i, c := range convs {
-		models[i] = mdb.NewUpdateOneModel().SetFilter(counterFilter(c)).SetUpdate(counterIncUpdate(count[c], nanos(at))).SetUpsert(true)
+		models[i] = mdb.NewUpdateOneModel().SetFilter(counterFilter(c)).SetUpdate(counterIncUpdate(count[c], counts[c], nanos(at))).SetUpsert(true)
 	}
 	if _, err := d.counters.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false)); err != nil {
 		return nil, fmt.Errorf("reserve seqs of %d conversations: %w", len(convs), raced(err, idxID))
@@ -246,11 +260,11 @@ func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count map[s
 		return nil, fmt.Errorf("read counters: %w", err)
 	}
 	for _, doc := range docs {
-		last[doc.Conv] = doc.Seq
+		last[doc.Conv] = doc
 	}
 	for _, c := range convs {
-		if last[c] < count[c] {
-			return nil, fmt.Errorf("read counters: counter of %q is %d after reserving %d", c, last[c], count[c])
+		if last[c].Seq < count[c] {
+			return nil, fmt.Errorf("read counters: counter of %q is %d after reserving %d", c, last[c].Seq, count[c])
 		}
 	}
 	return last, nil
@@ -383,16 +397,16 @@ func newestTime(msgs []store.Message) time.Time {
 
 // moveSenders moves each sender's read and sent seqs to the last seq the
 // sender got in each conversation of the stored results (system messages,
-// sender 0, move nothing), inside the append transaction, so unread (head -
-// read) never counts one's own messages.
-func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResult) error {
+// sender 0, move nothing) and the read count to the count as of it,
+// inside the append transaction, so unread never counts one's own messages.
+func (d *Documents) moveSenders(ctx context.Context, b *appendBatch) error {
 	type key struct {
 		user int64
 		conv string
 	}
-	last := map[key]int64{}
+	last := map[key]counterDoc{}
 	var order []key
-	for _, r := range results {
+	for i, r := range b.results {
 		m := r.Message
 		if r.Duplicate || m.SenderID == 0 || m.Seq == 0 {
 			continue
@@ -401,7 +415,9 @@ func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResul
 		if _, ok := last[k]; !ok {
 			order = append(order, k)
 		}
-		last[k] = max(last[k], m.Seq)
+		if m.Seq > last[k].Seq {
+			last[k] = counterDoc{Seq: m.Seq, Counted: b.counted[i]}
+		}
 	}
 	if len(order) == 0 {
 		return nil
@@ -409,7 +425,7 @@ func (d *Documents) moveSenders(ctx context.Context, results []store.AppendResul
 	now := d.now()
 	models := make([]mdb.WriteModel, len(order))
 	for i, k := range order {
-		models[i] = mdb.NewUpdateOneModel().SetFilter(stateFilter(k.user, k.conv)).SetUpdate(sentUpdate(last[k], now)).SetUpsert(true)
+		models[i] = mdb.NewUpdateOneModel().SetFilter(stateFilter(k.user, k.conv)).SetUpdate(sentUpdate(last[k].Seq, last[k].Counted, now)).SetUpsert(true)
 	}
 	if _, err := d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
 		return fmt.Errorf("move senders' read seqs: %w", raced(err, idxStateKey))

@@ -171,9 +171,9 @@ func counterFilter(conv string) bson.D {
 
 // The counter's ts (Unix ns) is when its head was appended: the newest
 // created time of the batch, never moved back.
-func counterIncUpdate(n, ts int64) bson.D {
+func counterIncUpdate(n, counted, ts int64) bson.D {
 	return bson.D{
-		{Key: "$inc", Value: bson.D{{Key: "seq", Value: n}}},
+		{Key: "$inc", Value: bson.D{{Key: "seq", Value: n}, {Key: "counted", Value: counted}}},
 		{Key: "$max", Value: bson.D{{Key: "ts", Value: ts}}},
 	}
 }
@@ -183,9 +183,10 @@ func countersFilter(convs []string) bson.D {
 }
 
 type counterDoc struct {
-	Conv string `bson:"_id"`
-	Seq  int64  `bson:"seq"`
-	TS   int64  `bson:"ts"`
+	Conv    string `bson:"_id"`
+	Seq     int64  `bson:"seq"`
+	TS      int64  `bson:"ts"`
+	Counted int64  `bson:"counted,omitempty"` // messages up to seq that count as unread
 }
 
 // rangeFilter selects r.AfterSeq < seq (< r.BeforeSeq when > 0).
@@ -452,6 +453,9 @@ type stateDoc struct {
 	// Mention is absent on documents written before mentions: 0.
 	Mention int64 `bson:"mention,omitempty"`
 	Clear   int64 `bson:"cleared,omitempty"` // delete for me; absent: 0
+	// ReadCounted: the conversation's count of messages that count as of
+	// Read (the count grows with seq, so $max keeps the two paired).
+	ReadCounted int64 `bson:"rc,omitempty"`
 }
 
 func (s stateDoc) state() store.ConversationState {
@@ -464,11 +468,11 @@ func stateFilter(user int64, conv string) bson.D {
 	return bson.D{{Key: "u", Value: user}, {Key: "c", Value: conv}}
 }
 
-// sentUpdate moves a sender's read and sent seqs to seq ($max), for the
-// append transaction.
-func sentUpdate(seq int64, now time.Time) bson.D {
+// sentUpdate moves a sender's read and sent seqs to seq and the read
+// count to counted ($max), for the append transaction.
+func sentUpdate(seq, counted int64, now time.Time) bson.D {
 	return bson.D{
-		{Key: "$max", Value: bson.D{{Key: "read", Value: seq}, {Key: "sent", Value: seq}}},
+		{Key: "$max", Value: bson.D{{Key: "read", Value: seq}, {Key: "sent", Value: seq}, {Key: "rc", Value: counted}}},
 		{Key: "$set", Value: bson.D{{Key: "ts", Value: nanos(now)}}},
 	}
 }

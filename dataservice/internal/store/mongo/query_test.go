@@ -165,7 +165,7 @@ func TestMessageBuilders(t *testing.T) {
 			`{"$or":[{"sender":` + L("42") + `,"cmid":{"$in":["a","b"]}},{"sender":` + L("0") + `,"cmid":{"$in":["sys"]}}]}`},
 		{"by client id", byClientIDFilter(42, "c-1"), `{"sender":` + L("42") + `,"cmid":"c-1"}`},
 		{"counter", counterFilter("u:1:2"), `{"_id":"u:1:2"}`},
-		{"counter inc", counterIncUpdate(3, 7), `{"$inc":{"seq":` + L("3") + `},"$max":{"ts":` + L("7") + `}}`},
+		{"counter inc", counterIncUpdate(3, 2, 7), `{"$inc":{"seq":` + L("3") + `,"counted":` + L("2") + `},"$max":{"ts":` + L("7") + `}}`},
 		{"counters", countersFilter([]string{"a", "b"}), `{"_id":{"$in":["a","b"]}}`},
 		{"range after", rangeFilter(store.MessageRange{Conversation: "g:1", AfterSeq: 5}),
 			`{"conv":"g:1","seq":{"$gt":` + L("5") + `}}`},
@@ -339,7 +339,7 @@ func TestAppendBatch(t *testing.T) {
 		t.Fatalf("count = %v, want %v", b.count, want)
 	}
 	// The counters after $inc: g:1 had 41, g:2 had 0.
-	docs := b.assign(msgs, plan, map[string]int64{"g:1": 43, "g:2": 2})
+	docs := b.assign(msgs, plan, map[string]counterDoc{"g:1": {Seq: 43, Counted: 43}, "g:2": {Seq: 2, Counted: 2}})
 	res := b.finish(plan)
 	type row struct {
 		id, seq int64
@@ -357,7 +357,8 @@ func TestAppendBatch(t *testing.T) {
 	}
 	wantDocs := []store.Message{res[0].Message, res[1].Message, res[3].Message, res[6].Message}
 	for i, d := range docs {
-		if got, want := ext(t, d), ext(t, messageDocument(wantDocs[i])); got != want {
+		m := wantDocs[i]
+		if got, want := ext(t, d), ext(t, append(messageDocument(m), bson.E{Key: "counted", Value: m.Seq})); got != want {
 			t.Errorf("document %d = %s, want %s", i, got, want)
 		}
 	}

@@ -16,8 +16,10 @@ const stateCols = "user_id, conversation, read_seq, last_sent_seq, muted, pinned
 // statement: 100 small SELECTs stay far below any packet limit.
 const receiptChunk = 100
 
-// SetReadSeq reads the head (read_seq may not pass it), then upserts the
-// state with read_seq = GREATEST(stored, seq). The connection does not set
+// SetReadSeq reads the head (read_seq may not pass it) and the count of
+// messages that count as of seq (messages.counted), then upserts the state
+// with read_seq = GREATEST(stored, seq), read_counted likewise (the count
+// grows with seq, so the two stay paired). The connection does not set
 // CLIENT_FOUND_ROWS, so the upsert reports 0 rows when nothing changed,
 // which is what changed says; updated_at moves only with read_seq (it is
 // assigned first, while read_seq still holds the old value).
@@ -25,16 +27,20 @@ func (d *Documents) SetReadSeq(ctx context.Context, userID int64, conversation s
 	var stored int64
 	var changed bool
 	err := docTx(ctx, d.db, func(tx *sql.Tx) error {
-		head, err := headOf(ctx, tx, conversation)
-		if err != nil {
-			return err
+		var head, counted int64
+		err := tx.QueryRowContext(ctx, "SELECT cs.seq, COALESCE(m.counted, 0) FROM conversation_seq cs"+
+			" LEFT JOIN messages m ON m.conversation = cs.conversation AND m.seq = ? WHERE cs.conversation = ?",
+			seq, conversation).Scan(&head, &counted)
+		if err != nil && err != sql.ErrNoRows {
+			return fmt.Errorf("head of %q: %w", conversation, err)
 		}
 		if seq > head {
 			return store.Preconditionf("seq %d is beyond the conversation's head %d", seq, head)
 		}
-		res, err := tx.ExecContext(ctx, "INSERT INTO conversation_states (user_id, conversation, read_seq, updated_at) VALUES (?, ?, ?, ?)"+
+		res, err := tx.ExecContext(ctx, "INSERT INTO conversation_states (user_id, conversation, read_seq, read_counted, updated_at) VALUES (?, ?, ?, ?, ?)"+
 			" ON DUPLICATE KEY UPDATE updated_at = IF(VALUES(read_seq) > read_seq, VALUES(updated_at), updated_at),"+
-			" read_seq = GREATEST(read_seq, VALUES(read_seq))", userID, conversation, seq, dbTime(time.Now()))
+			" read_seq = GREATEST(read_seq, VALUES(read_seq)), read_counted = GREATEST(read_counted, VALUES(read_counted))",
+			userID, conversation, seq, counted, dbTime(time.Now()))
 		if err != nil {
 			return err
 		}
@@ -365,6 +371,143 @@ func (d *Documents) Heads(ctx context.Context, conversations []string, contentLi
 		if h, ok := byConv[c]; ok {
 			out[i] = h
 		}
+	}
+	return out, nil
+}
+
+// Unread reads the heads and the user's states of qs in one packet (two
+// statements, by primary key each), then, only for the conversations whose
+// read point is a floor or cleared seq past read_seq (a member who joined
+// and has not read yet), the counts as of those seqs by the messages'
+// (conversation, seq) key.
+func (d *Documents) Unread(ctx context.Context, userID int64, qs []store.UnreadQuery) ([]store.UnreadEntry, error) {
+	out := make([]store.UnreadEntry, len(qs))
+	if len(qs) == 0 {
+		return out, nil
+	}
+	args := make([]any, 0, 2*len(qs)+1)
+	for _, q := range qs {
+		args = append(args, q.Conversation)
+	}
+	args = append(args, userID)
+	for _, q := range qs {
+		args = append(args, q.Conversation)
+	}
+	in := placeholders(len(qs))
+	rows, err := d.db.QueryContext(ctx, "SELECT cs.conversation, cs.seq, cs.counted, COALESCE(cs.updated_at, m.created_at)"+
+		" FROM conversation_seq cs LEFT JOIN messages m ON cs.updated_at IS NULL AND m.conversation = cs.conversation AND m.seq = cs.seq"+
+		" WHERE cs.conversation IN ("+in+"); "+
+		"SELECT "+stateCols+", read_counted FROM conversation_states WHERE user_id = ? AND conversation IN ("+in+")", args...)
+	if err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	heads, states, err := scanUnread(rows)
+	if err != nil {
+		return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+	}
+	var lookups []counter // seqs whose counts are needed
+	var lookupConvs []string
+	points := make([]int64, len(qs))
+	for i, q := range qs {
+		h, st := heads[q.Conversation], states[q.Conversation]
+		out[i] = store.UnreadEntry{Head: store.Head{Conversation: q.Conversation, Seq: h.seq, UpdatedAt: h.at}, State: st.ConversationState}
+		if out[i].State.Conversation == "" {
+			out[i].State = store.ConversationState{UserID: userID, Conversation: q.Conversation}
+		}
+		points[i] = max(q.FloorSeq, st.ClearedSeq)
+		if points[i] > st.ReadSeq && points[i] < h.seq {
+			lookups = append(lookups, counter{seq: points[i]})
+			lookupConvs = append(lookupConvs, q.Conversation)
+		}
+	}
+	at := map[string]map[int64]int64{}
+	if len(lookups) > 0 {
+		if at, err = countsAt(ctx, d.db, lookupConvs, lookups); err != nil {
+			return nil, fmt.Errorf("unread of user %d: %w", userID, err)
+		}
+	}
+	for i, q := range qs {
+		h, st := heads[q.Conversation], states[q.Conversation]
+		base := st.readCounted
+		if points[i] >= h.seq {
+			continue
+		}
+		if points[i] > st.ReadSeq {
+			base = at[q.Conversation][points[i]]
+		}
+		out[i].Unread = max(0, h.counted-base)
+	}
+	return out, nil
+}
+
+type unreadHead struct {
+	seq, counted int64
+	at           time.Time
+}
+
+type unreadState struct {
+	store.ConversationState
+	readCounted int64
+}
+
+func scanUnread(rows *sql.Rows) (map[string]unreadHead, map[string]unreadState, error) {
+	defer rows.Close()
+	heads := map[string]unreadHead{}
+	for rows.Next() {
+		var c string
+		var h unreadHead
+		var at sql.NullTime
+		if err := rows.Scan(&c, &h.seq, &h.counted, &at); err != nil {
+			return nil, nil, err
+		}
+		h.at = at.Time
+		heads[c] = h
+	}
+	if err := rows.Err(); err != nil {
+		return nil, nil, err
+	}
+	states := map[string]unreadState{}
+	if !rows.NextResultSet() {
+		return nil, nil, fmt.Errorf("states missing: %w", rows.Err())
+	}
+	for rows.Next() {
+		var s unreadState
+		if err := rows.Scan(&s.UserID, &s.Conversation, &s.ReadSeq, &s.LastSentSeq, &s.Muted, &s.Pinned, &s.HiddenSeq,
+			&s.UpdatedAt, &s.MentionSeq, &s.ClearedSeq, &s.readCounted); err != nil {
+			return nil, nil, err
+		}
+		states[s.Conversation] = s
+	}
+	return heads, states, rows.Err()
+}
+
+// countsAt reads messages.counted of each (convs[i], seqs[i].seq).
+func countsAt(ctx context.Context, db *sql.DB, convs []string, seqs []counter) (map[string]map[int64]int64, error) {
+	where := make([]string, len(seqs))
+	args := make([]any, 0, 2*len(seqs))
+	for i, s := range seqs {
+		where[i] = "(conversation = ? AND seq = ?)"
+		args = append(args, convs[i], s.seq)
+	}
+	rows, err := db.QueryContext(ctx, "SELECT conversation, seq, counted FROM messages WHERE "+strings.Join(where, " OR "), args...)
+	if err != nil {
+		return nil, fmt.Errorf("counts at %d seqs: %w", len(seqs), err)
+	}
+	defer rows.Close()
+	out := map[string]map[int64]int64{}
+	for rows.Next() {
+		var c string
+		var seq, n int64
+		if err := rows.Scan(&c, &seq, &n); err != nil {
+			return nil, fmt.Errorf("counts at %d seqs: %w", len(seqs), err)
+		}
+		if out[c] == nil {
+			out[c] = map[int64]int64{}
+		}
+		out[c][seq] = n
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("counts at %d seqs: %w", len(seqs), err)
 	}
 	return out, nil
 }

@@ -106,6 +106,7 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 	// The messages to store: first occurrences of keys not stored before.
 	var fresh []int
 	count := map[string]int64{}
+	counts := map[string]int64{} // of count, those that count as unread
 	for i, m := range msgs {
 		k := keyOf(m)
 		if _, ok := stored[k]; ok || first[k] != i {
@@ -113,6 +114,9 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 		}
 		fresh = append(fresh, i)
 		count[m.Conversation]++
+		if m.Counts() {
+			counts[m.Conversation]++
+		}
 	}
 
 	results := make([]store.AppendResult, len(msgs))
@@ -127,26 +131,31 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 				at[m.Conversation] = m.CreatedAt
 			}
 		}
-		heads, err := bumpCounters(ctx, conn, head, count, at)
+		heads, err := bumpCounters(ctx, conn, head, count, counts, at)
 		if err != nil {
 			return nil, err
 		}
-		// heads[c] is the last seq now reserved; ours are the count[c] before it.
-		next := make(map[string]int64, len(count))
+		// heads[c] is the last seq now reserved and the count as of it;
+		// ours are the count[c] seqs before it.
+		next := make(map[string]counter, len(count))
 		for c, n := range count {
-			next[c] = heads[c] - n + 1
+			next[c] = counter{seq: heads[c].seq - n + 1, counted: heads[c].counted - counts[c]}
 		}
-		rows := make([]store.Message, 0, len(fresh))
+		rows := make([]row, 0, len(fresh))
 		for _, i := range fresh {
 			m := msgs[i]
-			m.Seq = next[m.Conversation]
-			next[m.Conversation]++
+			n := next[m.Conversation]
+			m.Seq = n.seq
+			if m.Counts() {
+				n.counted++
+			}
+			next[m.Conversation] = counter{seq: n.seq + 1, counted: n.counted}
 			m.CreatedAt = dbTime(m.CreatedAt)
 			if m.Content == nil {
 				m.Content = []byte{}
 			}
 			results[i] = store.AppendResult{Message: m}
-			rows = append(rows, m)
+			rows = append(rows, row{Message: m, counted: n.counted})
 		}
 		if err := applyChanges(ctx, conn, msgs, fresh, results); err != nil {
 			return nil, err
@@ -214,43 +223,54 @@ func messagesByKeys(ctx context.Context, conn *sql.Conn, head string, keys map[d
 	return out, nil
 }
 
-// bumpCounters adds count[c] to each conversation's counter, creating
-// missing ones, stamps it with at[c] (when the head was appended; never moved back, as in
+// counter is a conversation_seq row: the head and how many messages up to
+// it count as unread; or a message's seq and the count as of it.
+type counter struct{ seq, counted int64 }
+
+// row is a message to insert with its count (messages.counted).
+type row struct {
+	store.Message
+	counted int64
+}
+
+// bumpCounters adds count[c] to each conversation's counter and counts[c]
+// to its count of messages that count, creating missing ones, stamps it with at[c] (when the head was appended; never moved back, as in
 // the Mongo adapter, should two DataService clocks disagree) and
 // returns the new values: the upsert and the read in one packet, after head
 // (the transaction's begin). The upsert lists conversations in sorted order
 // so concurrent batches lock counters in the same order.
-func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[string]int64, at map[string]time.Time) (map[string]int64, error) {
+func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count, counts map[string]int64, at map[string]time.Time) (map[string]counter, error) {
 	convs := make([]string, 0, len(count))
 	for c := range count {
 		convs = append(convs, c)
 	}
 	slices.Sort(convs)
-	values := strings.Repeat("(?, ?, ?), ", len(convs)-1) + "(?, ?, ?)"
-	args := make([]any, 0, 4*len(convs))
+	values := strings.Repeat("(?, ?, ?, ?), ", len(convs)-1) + "(?, ?, ?, ?)"
+	args := make([]any, 0, 5*len(convs))
 	for _, c := range convs {
-		args = append(args, c, count[c], dbTime(at[c]))
+		args = append(args, c, count[c], counts[c], dbTime(at[c]))
 	}
 	for _, c := range convs {
 		args = append(args, c)
 	}
 	// We hold these rows' locks after the upsert, so the values read are
 	// ours until commit.
-	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq, updated_at) VALUES "+values+
-		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq), updated_at = GREATEST(COALESCE(updated_at, VALUES(updated_at)), VALUES(updated_at)); "+
-		"SELECT conversation, seq FROM conversation_seq WHERE conversation IN ("+placeholders(len(convs))+")", args...)
+	rows, err := conn.QueryContext(ctx, head+"INSERT INTO conversation_seq (conversation, seq, counted, updated_at) VALUES "+values+
+		" ON DUPLICATE KEY UPDATE seq = seq + VALUES(seq), counted = counted + VALUES(counted),"+
+		" updated_at = GREATEST(COALESCE(updated_at, VALUES(updated_at)), VALUES(updated_at)); "+
+		"SELECT conversation, seq, counted FROM conversation_seq WHERE conversation IN ("+placeholders(len(convs))+")", args...)
 	if err != nil {
 		return nil, fmt.Errorf("bump seq counters: %w", err)
 	}
 	defer rows.Close()
-	heads := make(map[string]int64, len(convs))
+	heads := make(map[string]counter, len(convs))
 	for rows.Next() {
 		var c string
-		var seq int64
-		if err := rows.Scan(&c, &seq); err != nil {
+		var h counter
+		if err := rows.Scan(&c, &h.seq, &h.counted); err != nil {
 			return nil, fmt.Errorf("read seq counters: %w", err)
 		}
-		heads[c] = seq
+		heads[c] = h
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("read seq counters: %w", err)
@@ -266,20 +286,22 @@ func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count map[st
 // (system messages, sender 0, move nothing), in key order so concurrent
 // appends lock the rows in the same order; "" when there is none. It runs in
 // the append's transaction, in the packet of the last INSERT, so it costs no
-// round trip and unread (head - read_seq) never counts one's own messages.
-func senderStates(rows []store.Message) (string, []any) {
+// round trip and unread never counts one's own messages.
+func senderStates(rows []row) (string, []any) {
 	type key struct {
 		user int64
 		conv string
 	}
-	last := map[key]int64{}
+	last := map[key]counter{}
 	var at time.Time
 	for _, m := range rows {
 		if m.SenderID == 0 {
 			continue
 		}
 		k := key{m.SenderID, m.Conversation}
-		last[k] = max(last[k], m.Seq)
+		if m.Seq > last[k].seq {
+			last[k] = counter{m.Seq, m.counted}
+		}
 		if m.CreatedAt.After(at) {
 			at = m.CreatedAt
 		}
@@ -292,13 +314,13 @@ func senderStates(rows []store.Message) (string, []any) {
 		keys = append(keys, k)
 	}
 	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.user, b.user), strings.Compare(a.conv, b.conv)) })
-	args := make([]any, 0, 5*len(keys))
+	args := make([]any, 0, 6*len(keys))
 	for _, k := range keys {
-		args = append(args, k.user, k.conv, last[k], last[k], at)
+		args = append(args, k.user, k.conv, last[k].seq, last[k].counted, last[k].seq, at)
 	}
-	return "INSERT INTO conversation_states (user_id, conversation, read_seq, last_sent_seq, updated_at) VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?), ", len(keys)-1) + "(?, ?, ?, ?, ?)" +
-		" ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq))," +
+	return "INSERT INTO conversation_states (user_id, conversation, read_seq, read_counted, last_sent_seq, updated_at) VALUES " +
+		strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(keys)-1) + "(?, ?, ?, ?, ?, ?)" +
+		" ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq)), read_counted = GREATEST(read_counted, VALUES(read_counted))," +
 		" last_sent_seq = GREATEST(last_sent_seq, VALUES(last_sent_seq)), updated_at = VALUES(updated_at)", args
 }
 
@@ -307,8 +329,8 @@ func senderStates(rows []store.Message) (string, []any) {
 // transaction, "" for none) and the COMMIT, in (sender, client id) order so
 // two batches sharing keys take the unique index's locks in the same order.
 // A failed statement stops its packet: the COMMIT does not run.
-func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.Message, tail string, tailArgs []any) error {
-	slices.SortFunc(rows, func(a, b store.Message) int {
+func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []row, tail string, tailArgs []any) error {
+	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.SenderID, b.SenderID), strings.Compare(a.ClientMsgID, b.ClientMsgID))
 	})
 	for len(rows) > 0 {
@@ -319,12 +341,12 @@ func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []store.M
 		}
 		chunk := rows[:n]
 		rows = rows[n:]
-		args := make([]any, 0, 8*len(chunk))
+		args := make([]any, 0, 9*len(chunk))
 		for _, m := range chunk {
-			args = append(args, m.ID, m.Conversation, m.Seq, m.SenderID, m.ClientMsgID, m.Kind, m.Content, m.CreatedAt)
+			args = append(args, m.ID, m.Conversation, m.Seq, m.SenderID, m.ClientMsgID, m.Kind, m.Content, m.CreatedAt, m.counted)
 		}
-		q := "INSERT INTO messages (" + msgCols + ") VALUES " +
-			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?)"
+		q := "INSERT INTO messages (" + msgCols + ", counted) VALUES " +
+			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		if len(rows) == 0 {
 			if tail != "" {
 				q += "; " + tail

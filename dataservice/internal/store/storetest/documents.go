@@ -91,6 +91,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 	}
 	tests = append(tests, changeTests...)
 	tests = append(tests, reactionTests...)
+	tests = append(tests, unreadTests...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.fn(t, &docFixture{s: newStore(t), ctx: t.Context()})

@@ -118,7 +118,7 @@ func TestSDKIntegration(t *testing.T) {
 	userHTTP := stacktest.FreeAddr(t)
 	u := stacktest.StartUserService(t, d, stacktest.UserServiceOptions{NATS: ns, MessageAddr: msgGRPC,
 		Env: []string{"HTTP_ADDR=" + userHTTP, "PUBLIC_URL=http://" + userHTTP}})
-	msgEnv := []string{"HTTP_ADDR=" + stacktest.FreeAddr(t), "GRPC_ADDR=" + msgGRPC, "NODE_ID=sdk-1", "RETRY_INTERVAL=1s",
+	msgEnv := []string{"HTTP_ADDR=" + stacktest.FreeAddr(t), "GRPC_ADDR=" + msgGRPC, "NODE_ID=sdk-1", "RETRY_INTERVAL=1s", "EDIT_HISTORY=true",
 		"FILE_BASE_URL=http://" + userHTTP + "/static/"}
 	ms := stacktest.StartMessageService(t, d, u, ns, msgEnv...)
 

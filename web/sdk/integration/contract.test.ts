@@ -321,8 +321,15 @@ test("a group: order for every member, typing, receipts, lifecycle events and hi
   await until("a receipt of two reads", () => receipts.some((r) => r.conversation === conv && r.seq === s2.seq && r.read_count === 2));
 
   await i.chat.react(conv, s1.seq, "👍");
-  await h.chat.edit(conv, s1.seq, "hello, group");
+  const edited = await h.chat.edit(conv, s1.seq, "hello, group");
   await h.chat.recall(conv, s2.seq);
+  // The node runs with EDIT_HISTORY: the sender reads what the message said before; a member may not.
+  const v = await h.chat.versions(conv, s1.seq);
+  assert.deepEqual(
+    v.versions.map((x) => [(x.content as { text: string }).text, x.replaced_by_seq]),
+    [["hello group", edited.seq]],
+  );
+  await assert.rejects(j.chat.versions(conv, s1.seq), (e: Error & { code?: string }) => e.code === "forbidden");
   const events = (d: Device) =>
     d.got.filter((m) => m.conversation === conv && isLifecycleEvent(m.content)).map((m) => {
       const c = m.content as { kind: string; target_seq: number };

@@ -30,6 +30,9 @@ import {
   type SendContent,
   type SendFrame,
   type SentFrame,
+  type SyncFrame,
+  type VersionsAnswerFrame,
+  type VersionsFrame,
   type ServerFrame,
   type Target,
 } from "./frames.js";
@@ -95,6 +98,7 @@ export interface ClientEvents {
   conversation: Extract<ServerFrame, { type: "conversation" }>;
   presence: Extract<ServerFrame, { type: "presence" }>;
   history: HistoryFrame;
+  versions: VersionsAnswerFrame;
   /** Every frame as it arrives, before the client handles it. */
   frame: ServerFrame;
 }
@@ -155,11 +159,13 @@ interface OutboxEntry {
   waiters: Array<{ resolve: (s: SentFrame) => void; reject: (e: Error) => void }>;
 }
 
-interface PendingSync {
+/** A sync or versions frame waiting for its answer (history or versions), or for the pong that tells it was refused. */
+interface PendingRequest {
+  key: string; // what answers it: "sync <conversation>" or "versions <conversation> <seq>"
   conversation: ConversationName;
-  gap: boolean; // asked by the client to fill a gap, not by the app
+  gap: boolean; // a sync asked by the client to fill a gap, not by the app
   after: number; // the after_seq asked
-  resolve: (h: HistoryFrame) => void;
+  resolve: (answer: never) => void;
   reject: (e: Error) => void;
   timer: ReturnType<typeof setTimeout>;
 }
@@ -200,7 +206,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   private readonly acked = new Map<ConversationName, number>(); // acked on this connection
   private readonly ackTimers = new Map<ConversationName, ReturnType<typeof setTimeout>>();
   private readonly gapTimers = new Map<ConversationName, ReturnType<typeof setTimeout>>();
-  private readonly syncs = new Map<ConversationName, PendingSync[]>();
+  private readonly requests = new Map<string, PendingRequest[]>(); // by key, in the order written
   // The server handles a connection's sync, ack, read, typing and ping
   // frames one after another and answers a refused one with an error
   // without client_msg_id. So each sync is followed by a ping, its fence:
@@ -209,7 +215,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   // written, the sync it fences or undefined (a keepalive); a ping refused
   // by a rate limit leaves an entry with no pong, so later pongs meet
   // older entries, whose syncs have been answered anyway.
-  private fences: Array<PendingSync | undefined> = [];
+  private fences: Array<PendingRequest | undefined> = [];
   private unclaimedError: ErrorFrame | undefined;
   private readonly reads = new Map<ConversationName, number>(); // read frames waiting for a connection
   private readonly typingAt = new Map<ConversationName, number>();
@@ -337,6 +343,16 @@ export class ChatClient extends Emitter<ClientEvents> {
   sync(conversation: ConversationName, afterSeq = 0, limit = 50): Promise<HistoryFrame> {
     if (limit < 1 || limit > 200) return Promise.reject(new ChatError("bad_frame", "limit: must be 1..200"));
     return this.requestSync(conversation, afterSeq, limit, false);
+  }
+
+  /**
+   * The kept previous versions of edited message seq (with EDIT_HISTORY on
+   * the server; `[]` otherwise), for its sender and a group's owner and
+   * admins; others are refused `forbidden`.
+   */
+  versions(conversation: ConversationName, seq: number, limit = 50): Promise<VersionsAnswerFrame> {
+    if (limit < 1 || limit > 200) return Promise.reject(new ChatError("bad_frame", "limit: must be 1..200"));
+    return this.request(`versions ${conversation} ${seq}`, conversation, { type: "versions", conversation, seq, limit });
   }
 
   private async submit(frame: OutboxFrame): Promise<SentFrame> {
@@ -486,13 +502,13 @@ export class ChatClient extends Emitter<ClientEvents> {
     const terminal = terminalCloses.has(code);
     const lived = opened && Date.now() - this.openedAt >= 5000;
     if (lived) this.attempt = 0;
-    for (const q of this.syncs.values()) {
+    for (const q of this.requests.values()) {
       for (const s of q) {
         clearTimeout(s.timer);
         s.reject(new ChatError("closed", "the connection closed before the sync was answered"));
       }
     }
-    this.syncs.clear();
+    this.requests.clear();
     this.fences = [];
     this.unclaimedError = undefined;
     for (const e of this.outbox.values()) e.sentAt = undefined;
@@ -590,6 +606,11 @@ export class ChatClient extends Emitter<ClientEvents> {
       case "history":
         this.onHistory(f);
         break;
+      case "versions": {
+        this.emit("versions", f);
+        this.answered(`versions ${f.conversation} ${f.seq}`)?.resolve(f as never);
+        break;
+      }
       case "error":
         this.onError(f);
         break;
@@ -762,7 +783,7 @@ export class ChatClient extends Emitter<ClientEvents> {
       setTimeout(() => {
         this.gapTimers.delete(c);
         if (!this.buffers.get(c)?.size || !this.isOpen()) return;
-        if (this.syncs.get(c)?.some((s) => s.gap)) return; // its answer drains or schedules again
+        if (this.requests.get(`sync ${c}`)?.some((s) => s.gap)) return; // its answer drains or schedules again
         const after = this.cursors.get(c) ?? 0;
         this.requestSync(c, after, 200, true).catch(() => {
           // Closed or timed out: the next connection's open tries again.
@@ -772,28 +793,43 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   private requestSync(c: ConversationName, afterSeq: number, limit: number, gap: boolean): Promise<HistoryFrame> {
-    if (!this.isOpen()) return Promise.reject(new ChatError("not_connected", "sync: not connected"));
-    return new Promise((resolve, reject) => {
-      const q = this.syncs.get(c) ?? [];
-      this.syncs.set(c, q);
-      const s: PendingSync = {
+    return this.request(`sync ${c}`, c, { type: "sync", conversation: c, after_seq: afterSeq, limit }, gap, afterSeq);
+  }
+
+  /** Writes a frame answered in order (sync, versions) and its fencing ping. */
+  private request<T>(key: string, c: ConversationName, frame: SyncFrame | VersionsFrame, gap = false, after = 0): Promise<T> {
+    if (!this.isOpen()) return Promise.reject(new ChatError("not_connected", `${frame.type}: not connected`));
+    return new Promise<T>((resolve, reject) => {
+      const q = this.requests.get(key) ?? [];
+      this.requests.set(key, q);
+      const s: PendingRequest = {
+        key,
         conversation: c,
         gap,
-        after: afterSeq,
-        resolve: (h) => resolve(h),
+        after,
+        resolve: resolve as (answer: never) => void,
         reject,
         timer: setTimeout(() => {
           const i = q.indexOf(s);
           if (i >= 0) q.splice(i, 1);
-          reject(new ChatError("timeout", `sync of ${c}: no answer within ${this.opts.syncTimeoutMs} ms`));
+          reject(new ChatError("timeout", `${frame.type} of ${c}: no answer within ${this.opts.syncTimeoutMs} ms`));
           if (gap) this.scheduleGapSync(c, this.opts.gapWaitMs);
         }, this.opts.syncTimeoutMs),
       };
       q.push(s);
-      this.write({ type: "sync", conversation: c, after_seq: afterSeq, limit });
+      this.write(frame);
       this.fences.push(s);
       this.write({ type: "ping" });
     });
+  }
+
+  /** The oldest request waiting for an answer of key: the server answers them in order. */
+  private answered(key: string): PendingRequest | undefined {
+    const q = this.requests.get(key);
+    const s = q?.shift();
+    if (q && q.length === 0) this.requests.delete(key);
+    if (s) clearTimeout(s.timer);
+    return s;
   }
 
   /** A pong: every frame written before its ping has been handled; a sync it fences without history was refused. */
@@ -802,16 +838,16 @@ export class ChatClient extends Emitter<ClientEvents> {
     const err = this.unclaimedError;
     this.unclaimedError = undefined;
     if (!s) return;
-    const q = this.syncs.get(s.conversation);
+    const q = this.requests.get(s.key);
     const i = q?.indexOf(s) ?? -1;
     if (!q || i < 0) return; // answered
     q.splice(i, 1);
-    if (q.length === 0) this.syncs.delete(s.conversation);
+    if (q.length === 0) this.requests.delete(s.key);
     clearTimeout(s.timer);
     s.reject(
       err
         ? new ChatError(err.code, err.message, err)
-        : new ChatError("internal", `sync of ${s.conversation}: the server answered no history`),
+        : new ChatError("internal", `${s.key}: the server answered nothing`),
     );
     if (!s.gap) return;
     const buf = this.buffers.get(s.conversation);
@@ -825,11 +861,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   }
 
   private onHistory(h: HistoryFrame): void {
-    // The server answers the syncs of one connection in order.
-    const q = this.syncs.get(h.conversation);
-    const s = q?.shift();
-    if (q && q.length === 0) this.syncs.delete(h.conversation);
-    if (s) clearTimeout(s.timer);
+    const s = this.answered(`sync ${h.conversation}`);
     const c = h.conversation;
     const cur = this.cursors.get(c);
     if (s?.gap && cur !== undefined && cur === s.after) {
@@ -846,7 +878,7 @@ export class ChatClient extends Emitter<ClientEvents> {
     for (const m of h.messages) this.accept(toMessage(c, m), true);
     this.drain(c);
     this.emit("history", h);
-    s?.resolve(h);
+    s?.resolve(h as never);
   }
 
   private flushReads(): void {

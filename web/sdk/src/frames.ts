@@ -226,6 +226,13 @@ export interface DeleteForMeFrame {
   conversation: ConversationName;
   seq: number;
 }
+/** The kept previous versions of edited message seq (EDIT_HISTORY; docs/websocket.md "Edit history"). */
+export interface VersionsFrame {
+  type: "versions";
+  conversation: ConversationName;
+  seq: number;
+  limit?: number;
+}
 export interface PingFrame {
   type: "ping";
 }
@@ -240,6 +247,7 @@ export type ClientFrame =
   | EditFrame
   | ReactFrame
   | DeleteForMeFrame
+  | VersionsFrame
   | PingFrame;
 
 /** Client frames answered by `sent` (or an error naming their client_msg_id): they go through the outbox. */
@@ -278,6 +286,20 @@ export interface HistoryFrame {
   type: "history";
   conversation: ConversationName;
   messages: HistoryMessage[];
+  has_more: boolean;
+}
+/** One kept version: the content as stored until the edit event at seq replaced_by_seq replaced it at replaced_at. */
+export interface Version {
+  content: Content;
+  replaced_by_seq: number;
+  replaced_at: number;
+}
+/** The answer to `versions`: oldest first, the newest `limit` of them. */
+export interface VersionsAnswerFrame {
+  type: "versions";
+  conversation: ConversationName;
+  seq: number;
+  versions: Version[];
   has_more: boolean;
 }
 export interface ReadStateFrame {
@@ -335,6 +357,7 @@ export type ServerFrame =
   | SentFrame
   | MessageFrame
   | HistoryFrame
+  | VersionsAnswerFrame
   | ReadStateFrame
   | ReceiptFrame
   | DeliveredFrame
@@ -398,6 +421,7 @@ const clientFields = {
   react: ["type", "client_msg_id", "conversation", "seq", "emoji"],
   unreact: ["type", "client_msg_id", "conversation", "seq", "emoji"],
   delete_for_me: ["type", "client_msg_id", "conversation", "seq"],
+  versions: ["type", "conversation", "seq", "limit"],
   ping: ["type"],
 } as const;
 
@@ -405,6 +429,7 @@ const serverFields = {
   sent: ["type", "client_msg_id", "msg_id", "conversation", "seq", "ts"],
   message: ["type", "msg_id", "conversation", "seq", "from", "to", "content", "ts", "reactions"],
   history: ["type", "conversation", "messages", "has_more"],
+  versions: ["type", "conversation", "seq", "versions", "has_more"],
   read: ["type", "conversation", "seq", "user"],
   receipt: ["type", "conversation", "seq", "read_count", "delivered_count"],
   delivered: ["type", "conversation", "seq", "user"],

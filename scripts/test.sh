@@ -9,7 +9,7 @@
 #   - Work that waits on the network or builds something only a few tests
 #     need runs in the background while lint compiles: the module downloads
 #     and tidy-check (which downloads what GOWORK=off resolves differently),
-#     and the zincsearch and mailpit builds, and the web build (node/npm
+#     and the zincsearch, versitygw (S3) and mailpit builds, and the web build (node/npm
 #     if missing, npm ci, tsc: scripts/web.sh). Their output goes to
 #     .dev/log/<step>.log and is printed when the step fails.
 #   - One `go test` over every module instead of one per module, so the
@@ -58,6 +58,8 @@ background tidy-check bash -c "go mod download && $MAKE --no-print-directory tid
 # builds it; for the tests this fills the build cache, and stacktest's own
 # `go build` of mailpit only links.
 background builds bash -c 'bash scripts/zincsearch.sh && go build -o .dev/bin/ github.com/axllent/mailpit'
+# The S3 tests (stacktest.StartS3) wait for this build on its lock.
+background versitygw bash scripts/versitygw.sh
 # The SDK's tests (tools/sdktest) wait for this build on its lock.
 background web bash scripts/web.sh
 
@@ -70,5 +72,6 @@ fail=0
 # shellcheck disable=SC2086 # GOTEST_FLAGS is a list of flags
 go test ${GOTEST_FLAGS:-} "${packages[@]}" || fail=1
 finish builds || fail=1
+finish versitygw || fail=1
 finish web || fail=1
 exit $fail

@@ -17,21 +17,10 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 version=v0.4.10
 out=${ZINCSEARCH_BIN:-$root/.dev/bin/zincsearch}
 
-# `make test` starts this build in the background and the search tests run
-# this script too: a second caller waits here for the first one's build.
-mkdir -p "$(dirname "$out")"
-exec 9>"$out.lock"
-flock 9
-if [ -x "$out" ]; then
-	exit 0
-fi
-
-src=$(GOWORK=off GOFLAGS=-mod=mod go mod download -json "github.com/zincsearch/zincsearch@$version" |
-	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
-if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
-	echo "zincsearch.sh: go mod download of zincsearch $version failed" >&2
-	exit 1
-fi
+# shellcheck source=scripts/modbuild.sh
+. "$root/scripts/modbuild.sh"
+build_once "$out"
+src=$(module_dir github.com/zincsearch/zincsearch "$version")
 
 work=$(mktemp -d)
 tmp=

@@ -49,7 +49,11 @@ type Config struct {
 	ResetTTL     time.Duration // RESET_TTL: password-reset link lifetime
 	VerifyTTL    time.Duration // EMAIL_VERIFY_TTL: email-verification link lifetime
 
-	UploadDir      string        // UPLOAD_DIR
+	UploadDir string // UPLOAD_DIR: files when S3URL is ""
+	// S3 (S3_URL, S3_BUCKET, S3_REGION, S3_ACCESS_KEY, S3_SECRET_KEY,
+	// S3_PART_SIZE) is the S3-compatible bucket of the files; URL "" =
+	// UPLOAD_DIR.
+	S3             S3
 	FileURLSecret  string        // FILE_URL_SECRET (secret): signs chat file URLs; "" = derived from JWT_SECRET
 	FileURLTTL     time.Duration // FILE_URL_TTL: how long a chat file URL works
 	UploadQuota    int64         // UPLOAD_QUOTA: bytes of chat files one user may store
@@ -149,6 +153,12 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("RESET_TTL", "reset-ttl", "30m", "password-reset link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.ResetTTL })),
 	config.Var("EMAIL_VERIFY_TTL", "email-verify-ttl", "48h", "email-verification link lifetime", config.Duration(func(c *Config) *time.Duration { return &c.VerifyTTL })),
 	config.Var("UPLOAD_DIR", "upload-dir", ".dev/uploads", "where avatars and files are stored", config.String(func(c *Config) *string { return &c.UploadDir })),
+	config.Var("S3_URL", "s3-url", "", "S3-compatible endpoint, http(s)://host[:port], for avatars and files (shared by every instance); empty for upload-dir", config.String(func(c *Config) *string { return &c.S3.URL })),
+	config.Var("S3_BUCKET", "s3-bucket", "privateim", "S3 bucket of avatars and files; made when missing", config.String(func(c *Config) *string { return &c.S3.Bucket })),
+	config.Var("S3_REGION", "s3-region", "us-east-1", "S3 region", config.String(func(c *Config) *string { return &c.S3.Region })),
+	config.Var("S3_ACCESS_KEY", "s3-access-key", "", "S3 access key id", config.String(func(c *Config) *string { return &c.S3.AccessKey })),
+	config.Var("S3_SECRET_KEY", "s3-secret-key", "", "S3 secret access key", config.Secret(config.String(func(c *Config) *string { return &c.S3.SecretKey }))),
+	config.Var("S3_PART_SIZE", "s3-part-size", "16777216", "bytes of each part of a multipart upload to S3 (at least 5 MiB); larger files go up in parts", config.Int64(func(c *Config) *int64 { return &c.S3.PartSize })),
 	config.Var("FILE_URL_SECRET", "file-url-secret", "", "key (>= 32 bytes) of the signatures of chat file URLs; empty derives one from JWT_SECRET", config.Secret(config.String(func(c *Config) *string { return &c.FileURLSecret }))),
 	config.Var("FILE_URL_TTL", "file-url-ttl", "168h", "how long a chat file URL (POST /api/v1/files) can be fetched", config.Duration(func(c *Config) *time.Duration { return &c.FileURLTTL })),
 	config.Var("UPLOAD_QUOTA", "upload-quota", "104857600", "bytes of chat files one user may store (100 MiB)", config.Int64(func(c *Config) *int64 { return &c.UploadQuota })),
@@ -206,6 +216,12 @@ func (c Config) NATSClient() natsauth.Client {
 	return natsauth.Client{URL: c.NATSURL, Auth: c.NATSAuth, TLS: files}
 }
 
+// S3 is the S3-compatible bucket of the files (Config.S3).
+type S3 struct {
+	URL, Bucket, Region, AccessKey, SecretKey string
+	PartSize                                  int64
+}
+
 // MinJWTSecret is the shortest JWT_SECRET accepted, in bytes.
 const MinJWTSecret = 32
 
@@ -243,6 +259,17 @@ func (c Config) Validate() error {
 	}
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		errs = append(errs, fmt.Errorf("public-url %q: want an http(s) URL", c.PublicURL))
+	}
+	if c.S3.URL != "" {
+		if c.S3.Bucket == "" {
+			errs = append(errs, errors.New("s3-bucket (S3_BUCKET) is required with s3-url"))
+		}
+		if c.S3.AccessKey == "" || c.S3.SecretKey == "" {
+			errs = append(errs, errors.New("s3-access-key and s3-secret-key (S3_ACCESS_KEY, S3_SECRET_KEY) are required with s3-url"))
+		}
+		if c.S3.PartSize < 5<<20 {
+			errs = append(errs, fmt.Errorf("s3-part-size (S3_PART_SIZE) must be at least 5 MiB (5242880), got %d", c.S3.PartSize))
+		}
 	}
 	if c.FileURLSecret != "" && len(c.FileURLSecret) < 32 {
 		errs = append(errs, fmt.Errorf("file-url-secret (FILE_URL_SECRET) must be at least 32 bytes, got %d", len(c.FileURLSecret)))

@@ -69,7 +69,7 @@ func (m Media) postFile(c *gin.Context) {
 // a browser from running anything uploaded (nosniff, a sandboxing CSP,
 // attachments for all but images, audio, video and plain text).
 func (m Media) static(c *gin.Context) {
-	st, err := m.Svc.OpenStatic(c.Param("path"), c.Request.URL.Query())
+	st, err := m.Svc.OpenStatic(c.Request.Context(), c.Param("path"), c.Request.URL.Query())
 	if err != nil {
 		httpkit.Fail(c, err)
 		return

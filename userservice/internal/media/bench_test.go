@@ -27,7 +27,7 @@ func BenchmarkParseQRCode(b *testing.B) {
 	if err := jpeg.Encode(&jp, photo, &jpeg.Options{Quality: 85}); err != nil {
 		b.Fatal(err)
 	}
-	s := newService(b, Config{})
+	s, _ := newService(b, Config{})
 	for name, data := range map[string][]byte{"png256": code, "jpeg1280x960": jp.Bytes()} {
 		b.Run(name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))

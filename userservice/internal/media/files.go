@@ -1,6 +1,7 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"os"
 	"path"
 	"regexp"
 	"strconv"
@@ -20,6 +20,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/errs"
 	"github.com/privateim/privateim/foundation/fileurl"
+	"github.com/privateim/privateim/userservice/internal/filestore"
 )
 
 // File is a stored chat file.
@@ -50,7 +51,7 @@ func (s *Service) SaveFile(ctx context.Context, user int64, name string, r io.Re
 		return File{}, ErrEmptyFile
 	}
 	head = head[:n]
-	room, err := s.quota.reserve(user, MaxFileBytes)
+	room, err := s.quota.reserve(ctx, user, MaxFileBytes)
 	if err != nil {
 		return File{}, err
 	}
@@ -60,54 +61,34 @@ func (s *Service) SaveFile(ctx context.Context, user int64, name string, r io.Re
 		return File{}, ErrQuotaExceeded
 	}
 	typ := http.DetectContentType(head)
-	dir := path.Join(dirFiles, strconv.FormatInt(user, 10))
-	if err := s.root.Mkdir(dir, 0o750); err != nil && !errors.Is(err, fs.ErrExist) {
-		return File{}, fmt.Errorf("store file: %w", err)
-	}
-	rel := path.Join(dir, randomName()+fileExt(typ))
+	rel := path.Join(dirFiles, strconv.FormatInt(user, 10), randomName()+fileExt(typ))
 
-	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return File{}, fmt.Errorf("store file: %w", err)
-	}
-	written, err := writeFile(f, head, r, room)
+	// One byte past the limit is read, to tell a file of exactly the
+	// limit from a larger one; a larger one is deleted again.
+	limit := min(room, MaxFileBytes)
+	body := io.MultiReader(bytes.NewReader(head), io.LimitReader(errs.MarkReads(r), limit+1-int64(len(head))))
+	written, err := s.storage.Put(ctx, rel, typ, body)
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
+	if err == nil && written > limit {
+		err = ErrQuotaExceeded
+		if written > MaxFileBytes {
+			err = ErrFileTooBig
+		}
+	}
 	if err != nil {
-		s.remove(rel)
+		s.remove(ctx, rel)
+		if _, ok := errors.AsType[*errs.ReadError](err); ok {
+			return File{}, err
+		}
+		if _, ok := errors.AsType[*errs.Error](err); !ok {
+			err = fmt.Errorf("store file: %w", err)
+		}
 		return File{}, err
 	}
 	size = written
 	return File{URL: s.public + "/static/" + rel + "?" + s.files.Query(rel), Name: SanitizeName(name), Size: size, MIME: typ}, nil
-}
-
-// writeFile writes head and the rest of r to f and closes it, refusing more
-// than MaxFileBytes (ErrFileTooBig) or room (ErrQuotaExceeded) in all.
-func writeFile(f *os.File, head []byte, r io.Reader, room int64) (int64, error) {
-	defer f.Close()
-	if _, err := f.Write(head); err != nil {
-		return 0, fmt.Errorf("store file: %w", err)
-	}
-	limit := min(room, MaxFileBytes)
-	rest, err := io.Copy(f, io.LimitReader(errs.MarkReads(r), limit+1-int64(len(head))))
-	if err != nil {
-		if _, ok := errors.AsType[*errs.ReadError](err); ok {
-			return 0, err
-		}
-		return 0, fmt.Errorf("store file: %w", err)
-	}
-	size := int64(len(head)) + rest
-	switch {
-	case size > MaxFileBytes:
-		return 0, ErrFileTooBig
-	case size > limit:
-		return 0, ErrQuotaExceeded
-	}
-	if err := f.Close(); err != nil {
-		return 0, fmt.Errorf("store file: %w", err)
-	}
-	return size, nil
 }
 
 // fileExt is the stored extension of a sniffed type. Types a browser or a
@@ -194,7 +175,7 @@ func SanitizeName(name string) string {
 
 // Static is a stored file opened to be served.
 type Static struct {
-	File    *os.File // the caller closes it
+	File    filestore.Object // the caller closes it
 	Name    string
 	ModTime time.Time
 	// MIME is sniffed from the file's bytes, the same way SaveFile did.
@@ -218,7 +199,7 @@ var avatarPath = regexp.MustCompile(`^avatars/[0-9a-f]{32}\.[a-z0-9]{2,5}$`)
 // and has not expired. Any miss, a missing, wrong or expired signature
 // included, is ErrStaticNotFound: a stranger cannot tell a file that
 // exists from one that does not.
-func (s *Service) OpenStatic(p string, q url.Values) (*Static, error) {
+func (s *Service) OpenStatic(ctx context.Context, p string, q url.Values) (*Static, error) {
 	p = strings.TrimPrefix(p, "/")
 	var expires time.Time
 	switch {
@@ -232,25 +213,17 @@ func (s *Service) OpenStatic(p string, q url.Values) (*Static, error) {
 	default:
 		return nil, ErrStaticNotFound
 	}
-	f, err := s.root.Open(p)
-	if errors.Is(err, os.ErrNotExist) {
+	f, err := s.storage.Open(ctx, p)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrStaticNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", p, err)
 	}
-	st, err := f.Stat()
-	if err == nil && !st.Mode().IsRegular() {
-		f.Close()
-		return nil, ErrStaticNotFound
-	}
 	var head [sniffLen]byte
-	var n int
-	if err == nil {
-		n, err = io.ReadFull(f, head[:])
-		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
-			err = nil
-		}
+	n, err := io.ReadFull(f, head[:])
+	if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		err = nil
 	}
 	if err == nil {
 		_, err = f.Seek(0, io.SeekStart)
@@ -260,7 +233,7 @@ func (s *Service) OpenStatic(p string, q url.Values) (*Static, error) {
 		return nil, fmt.Errorf("read %s: %w", p, err)
 	}
 	typ := http.DetectContentType(head[:n])
-	return &Static{File: f, Name: path.Base(p), ModTime: st.ModTime(), MIME: typ, Inline: inline(typ),
+	return &Static{File: f, Name: path.Base(p), ModTime: f.ModTime(), MIME: typ, Inline: inline(typ),
 		Private: !expires.IsZero(), Expires: expires}, nil
 }
 

@@ -1,12 +1,13 @@
 package media
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"image"
 	"io"
-	"os"
+	"net/http"
 	"path"
 	"regexp"
 
@@ -54,19 +55,19 @@ func (s *Service) setAvatar(ctx context.Context, user int64, r io.Reader, set fu
 	}
 	name := randomName() + imagecheck.Ext[format]
 	rel := path.Join(dirAvatars, name)
-	if err := s.write(rel, data); err != nil {
-		return "", err
+	if _, err := s.storage.Put(ctx, rel, http.DetectContentType(data), bytes.NewReader(data)); err != nil {
+		return "", fmt.Errorf("store avatar: %w", err)
 	}
 	url := s.url(dirAvatars, name)
 	prev, err := set(url)
 	if err != nil {
-		s.remove(rel)
+		s.remove(ctx, rel)
 		return "", err
 	}
 	// The previous avatar is ours to delete when it is one of our files;
 	// whatever the host part of its URL was then.
 	if m := oldAvatar.FindStringSubmatch(prev); m != nil && m[1] != name {
-		s.remove(path.Join(dirAvatars, m[1]))
+		s.remove(ctx, path.Join(dirAvatars, m[1]))
 	}
 	return url, nil
 }
@@ -84,7 +85,7 @@ func (s *Service) LoadAvatar(ctx context.Context, key int64, url string) (image.
 	if m == nil {
 		return nil, ErrNotOurAvatar
 	}
-	f, err := s.root.Open(path.Join(dirAvatars, m[1]))
+	f, err := s.storage.Open(ctx, path.Join(dirAvatars, m[1]))
 	if err != nil {
 		return nil, fmt.Errorf("open avatar: %w", err)
 	}
@@ -104,27 +105,10 @@ func (s *Service) LoadAvatar(ctx context.Context, key int64, url string) (image.
 
 var oldAvatar = regexp.MustCompile(`/static/avatars/([0-9a-f]{32}\.(?:png|jpg|gif|webp))$`)
 
-// write stores data at rel (a new random name) in the upload directory.
-func (s *Service) write(rel string, data []byte) error {
-	f, err := s.root.OpenFile(rel, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o640)
-	if err != nil {
-		return fmt.Errorf("store upload: %w", err)
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		s.remove(rel)
-		return fmt.Errorf("store upload: %w", err)
-	}
-	if err := f.Close(); err != nil {
-		s.remove(rel)
-		return fmt.Errorf("store upload: %w", err)
-	}
-	return nil
-}
-
 // remove deletes rel, logging a failure: an orphan file costs only space.
-func (s *Service) remove(rel string) {
-	if err := s.root.Remove(rel); err != nil && !errors.Is(err, os.ErrNotExist) {
+// It runs even when ctx is cancelled (an upload cut off is cleaned up).
+func (s *Service) remove(ctx context.Context, rel string) {
+	if err := s.storage.Delete(context.WithoutCancel(ctx), rel); err != nil {
 		s.log.Warn("remove upload", "file", rel, "err", err)
 	}
 }

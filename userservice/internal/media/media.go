@@ -1,5 +1,6 @@
 // Package media is the userservice's media feature: avatars and chat files
-// stored under one upload directory and served back under /static/, and
+// kept in a Storage (a directory, or an S3-compatible bucket that several
+// instances share) and served back under /static/, and
 // PrivateIM QR codes (privateim://user/<id>, privateim://group/<id>,
 // privateim://subscription/<id>) made as PNG and read from pictures.
 //
@@ -9,7 +10,7 @@
 // client's header. Stored names are random, so a URL is unguessable and
 // never reused.
 //
-// Layout of the upload directory (URLs are PublicURL + "/static/" + path):
+// Layout of the keys in the Storage (URLs are PublicURL + "/static/" + key):
 //
 //	avatars/<32 hex><ext>   ext from the decoded format (.png .jpg .gif .webp)
 //	files/<user id>/<32 hex><ext>   ext from the sniffed type, ".bin" when unsafe or unknown
@@ -17,7 +18,10 @@
 // Avatars are public. Chat files are private: their URLs carry a signature
 // and an expiry (foundation/fileurl) that OpenStatic checks, and each user
 // may store at most Config.Quota bytes of them (the sizes under
-// files/<user id>/, counted once per process and kept up to date).
+// files/<user id>/, counted once per process and kept up to date; with
+// several instances on one bucket each counts again on a user's first
+// upload to it, so a user can pass the quota by at most one file per
+// instance).
 // Decoding pictures (avatars, QR codes) runs in two bounded pools, each
 // taking at most PerUserDecodes pictures of one user at once.
 //
@@ -30,9 +34,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 
 	"github.com/privateim/privateim/foundation/errs"
@@ -65,7 +67,9 @@ type Store interface {
 
 // Config of the feature.
 type Config struct {
-	Dir       string // UPLOAD_DIR; created when missing
+	// Storage keeps the files; required. The caller closes it after the
+	// Service is done.
+	Storage   Storage
 	PublicURL string // base of the URLs answered, e.g. "http://127.0.0.1:8080"
 	// Files signs and checks the URLs of chat files (foundation/fileurl);
 	// required.
@@ -105,14 +109,14 @@ var (
 
 // Service is the media feature. It is safe for concurrent use.
 type Service struct {
-	store  Store
-	log    *slog.Logger
-	root   *os.Root // the upload directory; every file access goes through it
-	public string   // PublicURL without a trailing slash
-	files  *fileurl.Signer
-	quota  *quota
-	qr     *pool // decodes of pictures to read QR codes from
-	avatar *pool // decodes of avatars
+	store   Store
+	log     *slog.Logger
+	storage Storage // every file access goes through it
+	public  string  // PublicURL without a trailing slash
+	files   *fileurl.Signer
+	quota   *quota
+	qr      *pool // decodes of pictures to read QR codes from
+	avatar  *pool // decodes of avatars
 }
 
 const (
@@ -120,10 +124,10 @@ const (
 	dirFiles   = "files"
 )
 
-// New opens (creating if needed) the upload directory. Close releases it.
+// New makes the feature on c.Storage.
 func New(store Store, log *slog.Logger, c Config) (*Service, error) {
-	if c.Dir == "" {
-		return nil, errors.New("media: no upload directory")
+	if c.Storage == nil {
+		return nil, errors.New("media: no file storage")
 	}
 	if c.Files == nil {
 		return nil, errors.New("media: no file URL signer")
@@ -134,29 +138,17 @@ func New(store Store, log *slog.Logger, c Config) (*Service, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	for _, d := range []string{dirAvatars, dirFiles} {
-		if err := os.MkdirAll(c.Dir+string(os.PathSeparator)+d, 0o750); err != nil {
-			return nil, fmt.Errorf("media: create upload directory: %w", err)
-		}
-	}
-	root, err := os.OpenRoot(c.Dir)
-	if err != nil {
-		return nil, fmt.Errorf("media: open upload directory: %w", err)
-	}
 	return &Service{
-		store:  store,
-		log:    log,
-		root:   root,
-		public: strings.TrimRight(c.PublicURL, "/"),
-		files:  c.Files,
-		quota:  newQuota(root, c.Quota),
-		qr:     newPool(c.QRDecoders, c.PerUserDecodes),
-		avatar: newPool(c.AvatarDecoders, c.PerUserDecodes),
+		store:   store,
+		log:     log,
+		storage: c.Storage,
+		public:  strings.TrimRight(c.PublicURL, "/"),
+		files:   c.Files,
+		quota:   newQuota(c.Storage, c.Quota),
+		qr:      newPool(c.QRDecoders, c.PerUserDecodes),
+		avatar:  newPool(c.AvatarDecoders, c.PerUserDecodes),
 	}, nil
 }
-
-// Close releases the upload directory.
-func (s *Service) Close(context.Context) error { return s.root.Close() }
 
 // randomName is 32 hex digits (128 random bits).
 func randomName() string {

@@ -6,7 +6,8 @@ import (
 	"errors"
 	"io/fs"
 	"net/url"
-	"path"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/privateim/privateim/foundation/fileurl"
+	"github.com/privateim/privateim/userservice/internal/filestore/local"
 )
 
 func TestSanitizeName(t *testing.T) {
@@ -43,7 +45,7 @@ func TestSanitizeName(t *testing.T) {
 
 func TestFilesAndStatic(t *testing.T) {
 	t.Parallel()
-	s := newService(t, Config{Quota: MaxFileBytes + 10})
+	s, dir := newService(t, Config{Quota: MaxFileBytes + 10})
 	ctx := context.Background()
 
 	f, err := s.SaveFile(ctx, 7, "../<b>.html", strings.NewReader("<html><script>alert(1)</script>"))
@@ -61,7 +63,7 @@ func TestFilesAndStatic(t *testing.T) {
 	if u.Host != "h:1" || !ok || !strings.HasPrefix(p, "files/7/") || !strings.HasSuffix(p, ".bin") {
 		t.Fatalf("URL %q: want http://h:1/static/files/7/<random>.bin?exp=...&sig=...", f.URL)
 	}
-	st, err := s.OpenStatic("/"+p, u.Query())
+	st, err := s.OpenStatic(context.Background(), "/"+p, u.Query())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +87,7 @@ func TestFilesAndStatic(t *testing.T) {
 	if _, err := s.SaveFile(ctx, 7, "small", strings.NewReader("fits")); err != nil {
 		t.Errorf("file within the quota: %v", err)
 	}
-	if n := countFiles(t, s, 7) + countFiles(t, s, 8); n != 2 {
+	if n := countFiles(t, dir, 7) + countFiles(t, dir, 8); n != 2 {
 		t.Errorf("%d files stored; the refused ones must be removed", n)
 	}
 
@@ -93,37 +95,43 @@ func TestFilesAndStatic(t *testing.T) {
 	for _, bad := range []string{"", "/", "/files", "/files/", "/files/7/", "/../" + p, "/files/../files/x",
 		"/avatars/" + name, "/files/" + name, "/files/8/" + name, "/files/7/" + strings.ToUpper(name), "/" + p + "/", "/" + p + "x",
 		"/files/.tmp", "//etc/passwd", "/files/7/00000000000000000000000000000000.png"} {
-		if _, err := s.OpenStatic(bad, u.Query()); !errors.Is(err, ErrStaticNotFound) {
+		if _, err := s.OpenStatic(context.Background(), bad, u.Query()); !errors.Is(err, ErrStaticNotFound) {
 			t.Errorf("OpenStatic(%q) = %v, want ErrStaticNotFound", bad, err)
 		}
 	}
 	for name, q := range map[string]url.Values{"no signature": nil, "no expiry": {"sig": u.Query()["sig"]},
 		"other expiry": {"sig": u.Query()["sig"], "exp": {"9999999999"}}} {
-		if _, err := s.OpenStatic("/"+p, q); !errors.Is(err, ErrStaticNotFound) {
+		if _, err := s.OpenStatic(context.Background(), "/"+p, q); !errors.Is(err, ErrStaticNotFound) {
 			t.Errorf("%s: OpenStatic = %v, want ErrStaticNotFound", name, err)
 		}
 	}
 }
 
-// newService is a Service on a temp dir, URLs at http://h:1/.
-func newService(t testing.TB, c Config) *Service {
+// newService is a Service on a temp dir (the second result), URLs at
+// http://h:1/.
+func newService(t testing.TB, c Config) (*Service, string) {
 	t.Helper()
 	files, err := fileurl.New(fileurl.DeriveKey("test"), time.Hour, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	c.Dir, c.PublicURL, c.Files = t.TempDir(), "http://h:1/", files
+	dir := t.TempDir()
+	d, err := local.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	c.Storage, c.PublicURL, c.Files = d, "http://h:1/", files
 	s, err := New(nil, nil, c)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { s.Close(context.Background()) })
-	return s
+	return s, dir
 }
 
-func countFiles(t *testing.T, s *Service, user int64) int {
+func countFiles(t *testing.T, dir string, user int64) int {
 	t.Helper()
-	d, err := s.root.Open(path.Join(dirFiles, strconv.FormatInt(user, 10)))
+	d, err := os.Open(filepath.Join(dir, dirFiles, strconv.FormatInt(user, 10)))
 	if errors.Is(err, fs.ErrNotExist) {
 		return 0
 	}

@@ -1,42 +1,39 @@
 package media
 
 import (
-	"errors"
-	"fmt"
-	"io/fs"
-	"os"
+	"context"
 	"path"
 	"strconv"
 	"sync"
 )
 
 // quota keeps the bytes of chat files each user stores, counted from the
-// user's directory (files/<id>/) on the user's first upload of the process
+// user's keys (files/<id>/) on the user's first upload of the process
 // and kept up to date after, and hands out room for uploads.
 //
 // Owner: Service; mu is a leaf and guards used.
 type quota struct {
-	root *os.Root
-	max  int64
-	mu   sync.Mutex
-	used map[int64]int64 // user -> bytes stored or reserved by uploads in flight
+	storage Storage
+	max     int64
+	mu      sync.Mutex
+	used    map[int64]int64 // user -> bytes stored or reserved by uploads in flight
 }
 
-func newQuota(root *os.Root, max int64) *quota {
-	return &quota{root: root, max: max, used: make(map[int64]int64)}
+func newQuota(storage Storage, max int64) *quota {
+	return &quota{storage: storage, max: max, used: make(map[int64]int64)}
 }
 
 // reserve sets aside room for an upload of user of at most limit bytes:
 // n is the room given (at most limit, the rest of the quota),
 // ErrQuotaExceeded when there is none.
-func (q *quota) reserve(user int64, limit int64) (n int64, err error) {
+func (q *quota) reserve(ctx context.Context, user int64, limit int64) (n int64, err error) {
 	q.mu.Lock()
 	used, ok := q.used[user]
 	q.mu.Unlock()
 	if !ok {
 		// Counted outside the lock: a directory of many files takes a
 		// while, and other users' uploads need not wait for it.
-		if used, err = q.count(user); err != nil {
+		if used, err = q.count(ctx, user); err != nil {
 			return 0, err
 		}
 	}
@@ -63,25 +60,6 @@ func (q *quota) settle(user, n, stored int64) {
 }
 
 // count sums the sizes of user's stored files.
-func (q *quota) count(user int64) (int64, error) {
-	dir := path.Join(dirFiles, strconv.FormatInt(user, 10))
-	d, err := q.root.Open(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return 0, nil
-	}
-	if err != nil {
-		return 0, fmt.Errorf("count uploads of user %d: %w", user, err)
-	}
-	defer d.Close()
-	entries, err := d.ReadDir(-1)
-	if err != nil {
-		return 0, fmt.Errorf("count uploads of user %d: %w", user, err)
-	}
-	var sum int64
-	for _, e := range entries {
-		if info, err := e.Info(); err == nil && info.Mode().IsRegular() {
-			sum += info.Size()
-		}
-	}
-	return sum, nil
+func (q *quota) count(ctx context.Context, user int64) (int64, error) {
+	return q.storage.Usage(ctx, path.Join(dirFiles, strconv.FormatInt(user, 10))+"/")
 }

@@ -86,12 +86,15 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	mediaSvc, err := media.New(s.data, log, media.Config{Dir: cfg.UploadDir, PublicURL: cfg.PublicURL, Files: files,
+	storage, err := s.openStorage(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	mediaSvc, err := media.New(s.data, log, media.Config{Storage: storage, PublicURL: cfg.PublicURL, Files: files,
 		Quota: cfg.UploadQuota, QRDecoders: cfg.QRDecoders, AvatarDecoders: cfg.AvatarDecoders, PerUserDecodes: cfg.DecodesPerUser})
 	if err != nil {
 		return nil, err
 	}
-	s.Closers.Add("media", mediaSvc.Close)
 
 	// Features register their HTTP routes here, one value each.
 	features := []httpkit.Feature{

@@ -171,6 +171,7 @@ func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesR
 		c.add("before_seq", "must be greater than after_seq")
 	}
 	c.nonNegative("reactions_viewer", r.GetReactionsViewer())
+	c.nonNegative("cleared_for", r.GetClearedFor())
 	limit := c.limit(r.GetLimit())
 	if err := c.err(); err != nil {
 		return nil, err
@@ -181,6 +182,7 @@ func (s *messagesServer) GetMessages(ctx context.Context, r *datav1.GetMessagesR
 		BeforeSeq:    r.GetBeforeSeq(),
 		Limit:        limit,
 		NewestFirst:  r.GetNewestFirst(),
+		ClearedFor:   r.GetClearedFor(),
 	}
 	viewer := r.GetReactionsViewer()
 	if viewer == 0 {

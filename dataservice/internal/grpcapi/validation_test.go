@@ -568,6 +568,10 @@ func badCases() []badCase {
 			}))
 			return err
 		}),
+		ia("GetMessages/negative cleared_for", "cleared_for", func(ctx C, e *E) error {
+			_, err := e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: "c", ClearedFor: -1})
+			return err
+		}),
 		ia("GetMessages/negative reactions viewer", "reactions_viewer", func(ctx C, e *E) error {
 			_, err := e.Messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: "c", ReactionsViewer: -1})
 			return err

@@ -652,6 +652,9 @@ type MessageRange struct {
 	BeforeSeq    int64
 	Limit        int
 	NewestFirst  bool
+	// ClearedFor > 0: the range starts after that user's ClearedSeq of
+	// the conversation when it is past AfterSeq.
+	ClearedFor int64
 }
 
 type Cursor struct {

@@ -69,13 +69,10 @@ func (ss *Session) Sync(ctx context.Context, f *frame.Sync) ([]byte, error) {
 		return nil, err
 	}
 	// Below the member's join seq is clamped, not refused: the history
-	// simply starts where the member's does.
-	cleared, err := ss.svc.store.ClearedSeqs(ctx, ss.user, []string{f.Conversation})
-	if err != nil {
-		return nil, fmt.Errorf("cleared seq of %s: %w", f.Conversation, err)
-	}
-	// What the user deleted for themselves is left out the same way.
-	msgs, reactions, more, err := ss.svc.store.History(ctx, f.Conversation, max(f.AfterSeq, floor-1, cleared[f.Conversation]), f.Limit, ss.user)
+	// simply starts where the member's does. What the user deleted for
+	// themselves is left out the same way, by History in the page's own
+	// round trip.
+	msgs, reactions, more, err := ss.svc.store.History(ctx, f.Conversation, max(f.AfterSeq, floor-1), f.Limit, ss.user)
 	if err != nil {
 		return nil, fmt.Errorf("history of %s: %w", f.Conversation, err)
 	}

@@ -181,8 +181,9 @@ type Store interface {
 	// MessageByClientID is the message user stored with clientMsgID;
 	// ErrNotFound when none.
 	MessageByClientID(ctx context.Context, user int64, clientMsgID string) (Message, error)
-	// History is Messages with the messages' reactions (by seq, those
-	// that have any) as viewer sees them.
+	// History is Messages after max(after, viewer's cleared seq of the
+	// conversation: delete for me) with the messages' reactions (by seq,
+	// those that have any) as viewer sees them, in one round trip.
 	History(ctx context.Context, conversation string, after int64, limit int, viewer int64) ([]Message, map[int64][]ReactionCount, bool, error)
 	// Versions are the newest limit kept versions of message seq of
 	// conversation, oldest first, and whether there are older ones.

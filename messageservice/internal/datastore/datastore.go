@@ -215,10 +215,11 @@ func (c *Client) ClearedSeqs(ctx context.Context, user int64, convs []string) (m
 	return out, nil
 }
 
-// History reads up to limit messages after seq after with their reactions
-// as viewer sees them.
+// History reads up to limit messages after seq after, or after viewer's
+// cleared seq of the conversation when that is later, with their
+// reactions as viewer sees them: one GetMessages.
 func (c *Client) History(ctx context.Context, conv string, after int64, limit int, viewer int64) ([]chat.Message, map[int64][]chat.ReactionCount, bool, error) {
-	resp, err := c.messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: conv, AfterSeq: after, Limit: int32(limit), ReactionsViewer: viewer})
+	resp, err := c.messages.GetMessages(ctx, &datav1.GetMessagesRequest{Conversation: conv, AfterSeq: after, Limit: int32(limit), ReactionsViewer: viewer, ClearedFor: viewer})
 	if err != nil {
 		return nil, nil, false, translate("GetMessages", err)
 	}

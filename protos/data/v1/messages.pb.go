@@ -984,8 +984,12 @@ type GetMessagesRequest struct {
 	// > 0: the response carries the reactions of the returned messages, with
 	// me set for this user.
 	ReactionsViewer int64 `protobuf:"varint,6,opt,name=reactions_viewer,json=reactionsViewer,proto3" json:"reactions_viewer,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// > 0: the range starts after this user's cleared_seq of the
+	// conversation (delete for me) when that is past after_seq, read in the
+	// same query: a sync is one round trip.
+	ClearedFor    int64 `protobuf:"varint,7,opt,name=cleared_for,json=clearedFor,proto3" json:"cleared_for,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetMessagesRequest) Reset() {
@@ -1056,6 +1060,13 @@ func (x *GetMessagesRequest) GetNewestFirst() bool {
 func (x *GetMessagesRequest) GetReactionsViewer() int64 {
 	if x != nil {
 		return x.ReactionsViewer
+	}
+	return 0
+}
+
+func (x *GetMessagesRequest) GetClearedFor() int64 {
+	if x != nil {
+		return x.ClearedFor
 	}
 	return 0
 }
@@ -2642,7 +2653,7 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\x19AppendMessagesPlusRequest\x12C\n" +
 	"\bmessages\x18\x01 \x03(\v2'.privateim.data.v1.AppendMessageRequestR\bmessages\"`\n" +
 	"\x1aAppendMessagesPlusResponse\x12B\n" +
-	"\aresults\x18\x01 \x03(\v2(.privateim.data.v1.AppendMessageResponseR\aresults\"\xd8\x01\n" +
+	"\aresults\x18\x01 \x03(\v2(.privateim.data.v1.AppendMessageResponseR\aresults\"\xf9\x01\n" +
 	"\x12GetMessagesRequest\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
 	"\tafter_seq\x18\x02 \x01(\x03R\bafterSeq\x12\x1d\n" +
@@ -2650,7 +2661,9 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"before_seq\x18\x03 \x01(\x03R\tbeforeSeq\x12\x14\n" +
 	"\x05limit\x18\x04 \x01(\x05R\x05limit\x12!\n" +
 	"\fnewest_first\x18\x05 \x01(\bR\vnewestFirst\x12)\n" +
-	"\x10reactions_viewer\x18\x06 \x01(\x03R\x0freactionsViewer\"\xab\x01\n" +
+	"\x10reactions_viewer\x18\x06 \x01(\x03R\x0freactionsViewer\x12\x1f\n" +
+	"\vcleared_for\x18\a \x01(\x03R\n" +
+	"clearedFor\"\xab\x01\n" +
 	"\x13GetMessagesResponse\x126\n" +
 	"\bmessages\x18\x01 \x03(\v2\x1a.privateim.data.v1.MessageR\bmessages\x12\x19\n" +
 	"\bhas_more\x18\x02 \x01(\bR\ahasMore\x12A\n" +

@@ -273,6 +273,16 @@ func (d *Documents) reserveSeqs(ctx context.Context, convs []string, count, coun
 // GetMessages returns messages of r in ascending seq; hasMore tells of more
 // in the range past the page (newer ones, or older ones with NewestFirst).
 func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]store.Message, bool, error) {
+	if r.ClearedFor > 0 {
+		var st struct {
+			Cleared int64 `bson:"cleared"`
+		}
+		err := d.states.FindOne(ctx, stateFilter(r.ClearedFor, r.Conversation), options.FindOne().SetProjection(bson.D{{Key: "cleared", Value: 1}})).Decode(&st)
+		if err != nil && !errors.Is(err, mdb.ErrNoDocuments) {
+			return nil, false, fmt.Errorf("cleared seq of %q for %d: %w", r.Conversation, r.ClearedFor, err)
+		}
+		r.AfterSeq = max(r.AfterSeq, st.Cleared)
+	}
 	limit := r.Limit
 	if limit <= 0 {
 		limit = defaultLimit

@@ -413,6 +413,13 @@ func (d *Documents) GetMessages(ctx context.Context, r store.MessageRange) ([]st
 func rangeQuery(cols string, args []any, r store.MessageRange, limit int) (string, []any) {
 	q := "SELECT " + cols + " FROM messages WHERE conversation = ? AND seq > ?"
 	args = append(args, r.Conversation, r.AfterSeq)
+	if r.ClearedFor > 0 {
+		// A constant subquery: MariaDB reads it first and scans the range
+		// from there, in the page's own round trip.
+		q = "SELECT " + cols + " FROM messages WHERE conversation = ? AND seq > GREATEST(?, COALESCE((SELECT cleared_seq" +
+			" FROM conversation_states WHERE user_id = ? AND conversation = ?), 0))"
+		args = append(args, r.ClearedFor, r.Conversation)
+	}
 	if r.BeforeSeq > 0 {
 		q += " AND seq < ?"
 		args = append(args, r.BeforeSeq)

@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/privateim/privateim/dataservice/internal/store"
@@ -191,6 +192,7 @@ var reactionTests = []struct {
 	{"ConcurrentReactionsAddUp", testConcurrentReactionsAddUp},
 	{"ManyUsersReactAndUnreact", testManyUsersReactAndUnreact},
 	{"ClearRaisesClearedSeq", testClearRaisesClearedSeq},
+	{"MessagesAfterClearedSeq", testMessagesAfterClearedSeq},
 	{"MessagesWithReactions", testMessagesWithReactions},
 }
 
@@ -497,5 +499,57 @@ func testEditKeepsPreviousVersions(t *testing.T, f *docFixture) {
 	}
 	if vs, _ := versions(2, 0); len(vs) != 1 {
 		t.Errorf("the other message after the recall: %+v, want its one version", vs)
+	}
+}
+
+// testMessagesAfterClearedSeq: a range read for a user (ClearedFor) starts
+// after the user's cleared seq when that is past AfterSeq, with and
+// without reactions, oldest or newest first; another user's reads and a
+// user who cleared nothing are not moved.
+func testMessagesAfterClearedSeq(t *testing.T, f *docFixture) {
+	for i := range 6 {
+		f.appendOne(t, f.msg("c", 2, "m"+string(rune('0'+i))))
+	}
+	f.appendOne(t, f.reaction("c", 2, "r", 5, "👍", false, 1))
+	clear := f.msg("sys:1", 1, "k")
+	clear.Kind, clear.Content = "cleared", []byte(`{"kind":"cleared"}`)
+	clear.Clear = &store.Clear{UserID: 1, Conversation: "c", UpToSeq: 3}
+	f.appendOne(t, clear)
+	seqs := func(msgs []store.Message) []int64 {
+		out := []int64{}
+		for _, m := range msgs {
+			out = append(out, m.Seq)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name string
+		r    store.MessageRange
+		want string
+	}{
+		{"from the start", store.MessageRange{Conversation: "c", ClearedFor: 1, Limit: 50}, "[4 5 6 7]"},
+		{"after the cleared seq already", store.MessageRange{Conversation: "c", AfterSeq: 4, ClearedFor: 1, Limit: 50}, "[5 6 7]"},
+		{"before the cleared seq", store.MessageRange{Conversation: "c", BeforeSeq: 4, ClearedFor: 1, Limit: 50}, "[]"},
+		{"newest first", store.MessageRange{Conversation: "c", ClearedFor: 1, Limit: 2, NewestFirst: true}, "[6 7]"},
+		{"another user", store.MessageRange{Conversation: "c", ClearedFor: 2, Limit: 50}, "[1 2 3 4 5 6 7]"},
+		{"not for a user", store.MessageRange{Conversation: "c", AfterSeq: 1, Limit: 50}, "[2 3 4 5 6 7]"},
+	} {
+		msgs, _, err := f.s.GetMessages(f.ctx, tc.r)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := fmt.Sprint(seqs(msgs)); got != tc.want {
+			t.Errorf("%s: GetMessages %s, want %s", tc.name, got, tc.want)
+		}
+		msgs, _, rs, err := f.s.GetMessagesWithReactions(f.ctx, tc.r, 2)
+		if err != nil {
+			t.Fatalf("%s with reactions: %v", tc.name, err)
+		}
+		if got := fmt.Sprint(seqs(msgs)); got != tc.want {
+			t.Errorf("%s: GetMessagesWithReactions %s, want %s", tc.name, got, tc.want)
+		}
+		if strings.Contains(tc.want, "5") && len(rs[5]) != 1 {
+			t.Errorf("%s: reactions %v, want message 5's", tc.name, rs)
+		}
 	}
 }

@@ -3,7 +3,8 @@
 # the dataservice talks to databases (no other go.mod may require a database
 # driver and no .go file outside dataservice/ may import one), and the module
 # boundaries: services never depend on each other or on tools, foundation
-# depends on no layer, protos/ holds generated code only.
+# depends on no layer, protos/ holds generated code only, deploy/ (the
+# tests of the images and manifests) depends on no PrivateIM module.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -105,6 +106,12 @@ while IFS= read -r gomod; do
 			[ -n "$(required "$s")" ] && boundary "foundation/go.mod requires the $s module: foundation imports only the standard library and third-party packages" "$(required "$s")"
 		done
 	fi
+	# (f) deploy checks what ships from the outside: it builds the binaries
+	# and reads their -h, and requires no PrivateIM module.
+	if [ "$m" = deploy ]; then
+		hits=$(echo "$deps" | awk -v p="$prefix/" '$1 == "require" && index($2, p) == 1')
+		[ -n "$hits" ] && boundary "deploy/go.mod requires a PrivateIM module: deploy reads the binaries' -h instead of importing their code" "$hits"
+	fi
 	# (e) no replace leads to a service module, by module path or by directory.
 	hits=$(echo "$deps" | awk -v prefix="$prefix" -v services="$services" '
 		$1 == "replace" {
@@ -123,6 +130,8 @@ for m in $services; do
 done
 hits=$(imports_of foundation "protos|tools|${services// /|}")
 [ -n "$hits" ] && boundary "foundation imports protos, tools or a service: it imports only the standard library and third-party packages" "$hits"
+hits=$(imports_of deploy "protos|foundation|tools|${services// /|}")
+[ -n "$hits" ] && boundary "deploy imports a PrivateIM module: it checks the binaries from the outside (their -h), never their code" "$hits"
 hits=$(imports_of protos "foundation|tools|${services// /|}")
 [ -n "$hits" ] && boundary "protos imports foundation, tools or a service: generated code imports only grpc/protobuf" "$hits"
 

@@ -82,6 +82,34 @@ func TestCertificatesNameTheirIdentity(t *testing.T) {
 	}
 }
 
+// -extra issues a certificate of its own for a server that is not a
+// service, for the hosts given, naming that identity; a service's identity
+// is refused.
+func TestExtraIdentities(t *testing.T) {
+	dir := t.TempDir()
+	if err := run([]string{"-dir", dir, "-hosts", "nats-1,localhost", "-extra", "nats"}, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	files := devpki.Paths(dir).For("nats")
+	pair, err := tls.LoadX509KeyPair(files.Cert, files.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, ok := tlsconfig.IdentityOf(leaf); !ok || id != "nats" {
+		t.Errorf("identity %q, %v; want nats", id, ok)
+	}
+	if err := leaf.VerifyHostname("nats-1"); err != nil {
+		t.Errorf("not valid for -hosts: %v", err)
+	}
+	if err := run([]string{"-dir", dir, "-extra", "dataservice"}, io.Discard); err == nil {
+		t.Error("-extra dataservice: want an error")
+	}
+}
+
 func TestRunRejectsEmptyHosts(t *testing.T) {
 	if err := run([]string{"-dir", t.TempDir(), "-hosts", " , "}, io.Discard); err == nil {
 		t.Fatal("want an error for -hosts with no host")

@@ -416,3 +416,25 @@ test("a gap sync refused for good goes on from what is buffered", async () => {
   assert.deepEqual(got, [1, 3]);
   c.close();
 });
+
+test("versions resolves with its answer, or rejects with the refusal its ping fences", async () => {
+  const c = newClient();
+  const s = await connected(c);
+  const mine = c.versions(conv, 7);
+  const theirs = c.versions(conv, 8);
+  await until("two versions frames", () => s.of("versions").length === 2);
+  assert.deepEqual(s.of("versions")[0], { type: "versions", conversation: conv, seq: 7, limit: 50 });
+  s.push({
+    type: "versions",
+    conversation: conv,
+    seq: 7,
+    versions: [{ content: { kind: "text", text: "v1" }, replaced_by_seq: 9, replaced_at: 5 }],
+    has_more: false,
+  });
+  s.push({ type: "pong" });
+  s.push({ type: "error", code: "forbidden", message: "seq: not your message" });
+  s.push({ type: "pong" });
+  assert.deepEqual((await mine).versions.map((v) => v.replaced_by_seq), [9]);
+  await assert.rejects(theirs, (e: Error & { code?: string }) => e.code === "forbidden");
+  c.close();
+});

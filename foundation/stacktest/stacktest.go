@@ -24,6 +24,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -164,12 +165,33 @@ func StartDataService(tb testing.TB) *DataService {
 			tb.Logf("drop test database %s: %v", d.Database, err)
 		}
 	})
+	startData(tb, bin, d, 1)
+	return d
+}
+
+// StartReplica starts another DataService on d's database and
+// certificates, with snowflake node id node (not 1, d's; each instance
+// needs its own), as a second instance behind a balancer would run. It is
+// stopped at cleanup.
+func (d *DataService) StartReplica(tb testing.TB, node int) *DataService {
+	tb.Helper()
+	r := *d
+	r.LogFile = filepath.Join(tb.TempDir(), fmt.Sprintf("dataservice-%d.log", node))
+	startData(tb, dataservice.build(tb), &r, node)
+	return &r
+}
+
+// startData starts the DataService binary for d (its DSN, certificates and
+// log file set) and fills in d.Addr once it serves.
+func startData(tb testing.TB, bin string, d *DataService, node int) {
+	tb.Helper()
 	p := startProcess(tb, bin, d.LogFile, append([]string{
 		"GRPC_ADDR=127.0.0.1:0",
 		"MYSQL_DSN=" + d.DSN,
 		"LOG_LEVEL=info",
 		"HEALTH_INTERVAL=0",
-	}, certs.Data.Env()...), nil)
+		"SNOWFLAKE_NODE=" + strconv.Itoa(node),
+	}, d.Certs.Data.Env()...), nil)
 	// The DataService logs {"msg":"listening","addr":...} once its stores
 	// are open and migrated.
 	addr, err := p.waitLine(60*time.Second, func(line string) (string, bool) {
@@ -183,10 +205,9 @@ func StartDataService(tb testing.TB) *DataService {
 		tb.Fatalf("dataservice did not start: %v\n%s", err, logtail.Tail(d.LogFile, 4000))
 	}
 	d.Addr = addr
-	if err := waitServing(d.Addr, certs.Client, 30*time.Second); err != nil {
+	if err := waitServing(d.Addr, d.Certs.Client, 30*time.Second); err != nil {
 		tb.Fatalf("dataservice not healthy: %v\n%s", err, logtail.Tail(d.LogFile, 4000))
 	}
-	return d
 }
 
 // waitServing polls the gRPC health service at addr until SERVING.

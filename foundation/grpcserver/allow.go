@@ -23,9 +23,12 @@ import (
 //
 // Beyond the table: the health service is open to every certificate the CA
 // signed (readiness probes, the dial check), so is reflection when it is
-// on, and tlsconfig.Operator may call every method (people and tools). Any
-// other call, an identity not listed or a method not in the table, is
-// PermissionDenied.
+// on, and tlsconfig.Operator may call every method (people and tools)
+// but the admin methods. A method whose row lists tlsconfig.Admin is an
+// admin method: every admin identity (tlsconfig.IsAdmin) may call it and
+// nobody else, the operator included, so each admin action has an admin's
+// certificate, and its audit row, behind it. Any other call, an identity
+// not listed or a method not in the table, is PermissionDenied.
 type Allow map[string][]string
 
 // openPrefixes are the services every verified certificate may call.
@@ -40,7 +43,12 @@ func (a Allow) permit(identity, method string) error {
 			return nil
 		}
 	}
-	if identity == tlsconfig.Operator || slices.Contains(a[method], identity) {
+	allowed := a[method]
+	if slices.Contains(allowed, tlsconfig.Admin) {
+		if tlsconfig.IsAdmin(identity) {
+			return nil
+		}
+	} else if identity == tlsconfig.Operator || slices.Contains(allowed, identity) {
 		return nil
 	}
 	return status.Errorf(codes.PermissionDenied, "%s: this caller's certificate may not call it", method)

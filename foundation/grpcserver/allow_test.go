@@ -25,7 +25,14 @@ import (
 var echoDesc = grpc.ServiceDesc{
 	ServiceName: "test.Echo",
 	HandlerType: (*any)(nil),
-	Methods: []grpc.MethodDesc{{MethodName: "Call", Handler: func(_ any, ctx context.Context, dec func(any) error, in grpc.UnaryServerInterceptor) (any, error) {
+	Methods:     []grpc.MethodDesc{unaryEcho("Call"), unaryEcho("Admin")},
+	Streams: []grpc.StreamDesc{{StreamName: "Watch", ServerStreams: true, Handler: func(_ any, s grpc.ServerStream) error {
+		return s.SendMsg(&healthpb.HealthCheckResponse{})
+	}}},
+}
+
+func unaryEcho(name string) grpc.MethodDesc {
+	return grpc.MethodDesc{MethodName: name, Handler: func(_ any, ctx context.Context, dec func(any) error, in grpc.UnaryServerInterceptor) (any, error) {
 		req := new(healthpb.HealthCheckRequest)
 		if err := dec(req); err != nil {
 			return nil, err
@@ -34,11 +41,8 @@ var echoDesc = grpc.ServiceDesc{
 		if in == nil {
 			return h(ctx, req)
 		}
-		return in(ctx, req, &grpc.UnaryServerInfo{FullMethod: "/test.Echo/Call"}, h)
-	}}},
-	Streams: []grpc.StreamDesc{{StreamName: "Watch", ServerStreams: true, Handler: func(_ any, s grpc.ServerStream) error {
-		return s.SendMsg(&healthpb.HealthCheckResponse{})
-	}}},
+		return in(ctx, req, &grpc.UnaryServerInfo{FullMethod: "/test.Echo/" + name}, h)
+	}}
 }
 
 func startEcho(t *testing.T, allow Allow) (string, devpki.Set) {
@@ -69,7 +73,8 @@ func startEcho(t *testing.T, allow Allow) (string, devpki.Set) {
 
 func TestAllowList(t *testing.T) {
 	t.Parallel()
-	addr, set := startEcho(t, Allow{"/test.Echo/Call": {tlsconfig.UserService}, "/test.Echo/Watch": {tlsconfig.MessageService}})
+	addr, set := startEcho(t, Allow{"/test.Echo/Call": {tlsconfig.UserService}, "/test.Echo/Watch": {tlsconfig.MessageService},
+		"/test.Echo/Admin": {tlsconfig.Admin}})
 	// A certificate of the same CA for an identity no table names.
 	stranger := set.For("stranger")
 	ca, err := devpki.LoadCA(set.CA, filepath.Join(set.Dir, "ca-key.pem"))
@@ -88,6 +93,19 @@ func TestAllowList(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		return stacktest.Dial(t, addr, files).Invoke(ctx, "/test.Echo/Call", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{})
+	}
+	admin := func(files tlsconfig.Files) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		return stacktest.Dial(t, addr, files).Invoke(ctx, "/test.Echo/Admin", &healthpb.HealthCheckRequest{}, &healthpb.HealthCheckResponse{})
+	}
+	named, err := ca.Issue("admin-ann", "127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ann := set.For("admin-ann")
+	if err := named.WriteFiles(ann); err != nil {
+		t.Fatal(err)
 	}
 	watch := func(files tlsconfig.Files) error {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -124,6 +142,11 @@ func TestAllowList(t *testing.T) {
 		{"listed identity streams", watch, set.Message, ""},
 		{"stream of another identity is denied", watch, set.User, "/test.Echo/Watch"},
 		{"health is open to any certificate of the CA", health, stranger, ""},
+		{"admin calls an admin method", admin, set.Admin, ""},
+		{"a named admin calls an admin method", admin, ann, ""},
+		{"operator may not call an admin method", admin, set.Client, "/test.Echo/Admin"},
+		{"a service may not call an admin method", admin, set.User, "/test.Echo/Admin"},
+		{"admin may not call another method", call, set.Admin, "/test.Echo/Call"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -147,7 +170,7 @@ func TestAllowList(t *testing.T) {
 
 func TestUnlisted(t *testing.T) {
 	t.Parallel()
-	s := New(nil, Options{Allow: Allow{"/test.Echo/Call": {tlsconfig.UserService}}})
+	s := New(nil, Options{Allow: Allow{"/test.Echo/Call": {tlsconfig.UserService}, "/test.Echo/Admin": {tlsconfig.Admin}}})
 	s.RegisterService(&echoDesc, struct{}{})
 	if got := s.Unlisted(); len(got) != 1 || got[0] != "/test.Echo/Watch" {
 		t.Fatalf("Unlisted = %v, want [/test.Echo/Watch]", got)

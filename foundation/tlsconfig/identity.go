@@ -22,7 +22,18 @@ const (
 	// Operator is the certificate of people and tools (grpcurl, loadgen,
 	// the tests' direct calls): every server lets it call every method.
 	Operator = "operator"
+	// Admin is the certificate of the people who act on abuse (suspend a
+	// user, delete a message, ...): only the admin methods accept it, and
+	// only it may call them (not the operator; IsAdmin). "admin-<name>"
+	// is an admin too, so the audit log tells admins apart.
+	Admin = "admin"
 )
+
+// IsAdmin reports whether identity is an admin's: Admin or
+// "admin-<name>".
+func IsAdmin(identity string) bool {
+	return identity == Admin || (strings.HasPrefix(identity, Admin+"-") && len(identity) > len(Admin)+1)
+}
 
 // Services are the identities of the four services, in the order they
 // are started.

@@ -38,3 +38,12 @@ func TestIdentityOf(t *testing.T) {
 		})
 	}
 }
+
+func TestIsAdmin(t *testing.T) {
+	for id, want := range map[string]bool{"admin": true, "admin-ann": true, "admin-": false, "administrator": false,
+		"operator": false, "userservice": false, "": false} {
+		if got := IsAdmin(id); got != want {
+			t.Errorf("IsAdmin(%q) = %v, want %v", id, got, want)
+		}
+	}
+}

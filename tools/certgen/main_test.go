@@ -17,7 +17,7 @@ import (
 var pemFiles = []string{"ca.pem", "ca-key.pem",
 	"dataservice.pem", "dataservice-key.pem", "messageservice.pem", "messageservice-key.pem",
 	"userservice.pem", "userservice-key.pem", "subscriptionservice.pem", "subscriptionservice-key.pem",
-	"operator.pem", "operator-key.pem"}
+	"operator.pem", "operator-key.pem", "admin.pem", "admin-key.pem"}
 
 func readAll(t *testing.T, dir string) map[string][]byte {
 	t.Helper()

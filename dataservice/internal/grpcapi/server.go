@@ -31,7 +31,7 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Register registers the eight DataService services on s.
+// Register registers the nine DataService services on s.
 func Register(s grpc.ServiceRegistrar, d Deps) {
 	b := &base{rel: d.Relational, docs: d.Documents, ids: d.IDs, log: d.Log, clock: d.Now}
 	if b.log == nil {
@@ -49,6 +49,7 @@ func Register(s grpc.ServiceRegistrar, d Deps) {
 	datav1.RegisterArticlesServer(s, &articlesServer{base: b})
 	datav1.RegisterGroupChangesServer(s, &groupChangesServer{base: b})
 	datav1.RegisterConversationsServer(s, &conversationsServer{base: b})
+	datav1.RegisterAuditServer(s, &auditServer{base: b})
 }
 
 // base is shared by the six servers; it is read-only after Register.

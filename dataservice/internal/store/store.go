@@ -402,6 +402,25 @@ type Follower struct {
 	UpdatedAt      time.Time
 }
 
+// AuditEntry is one admin action (protos/data/v1/audit.proto): appended,
+// never changed.
+type AuditEntry struct {
+	ID        int64
+	Actor     string
+	Action    string
+	Target    string
+	Detail    string // a JSON object
+	Outcome   string
+	Service   string
+	CreatedAt time.Time
+}
+
+// AuditFilter narrows ListAudit; empty fields match every entry.
+type AuditFilter struct {
+	Target string
+	Action string
+}
+
 // Relational is the MySQL role. New rows get their ids from the caller
 // (snowflake), so adapters never rely on auto-increment. Every method
 // returns ErrNotFound / ErrExists / ErrPrecondition (possibly wrapped in the
@@ -410,6 +429,10 @@ type Relational interface {
 	CreateUser(ctx context.Context, u User) (User, error)
 	GetUser(ctx context.Context, id int64) (User, error)
 	GetUserByEmail(ctx context.Context, email string) (User, error)
+	// AppendAudit stores an admin action (ID and CreatedAt set by the
+	// caller); ListAudit pages them newest first (by ID).
+	AppendAudit(ctx context.Context, e AuditEntry) (AuditEntry, error)
+	ListAudit(ctx context.Context, f AuditFilter, p Page) (entries []AuditEntry, next string, err error)
 	GetUsers(ctx context.Context, ids []int64) ([]User, error)
 	SearchUsers(ctx context.Context, namePrefix string, includeDeleted bool, p Page) (users []User, next string, err error)
 	UpdateUser(ctx context.Context, id int64, up UserUpdate) (User, error)

@@ -154,6 +154,9 @@ type Set struct {
 	// operator-key.pem): grpcurl, the tools and the tests' direct calls;
 	// every server lets it call every method.
 	Client tlsconfig.Files
+	// Admin is the admins' certificate (admin.pem, admin-key.pem): only
+	// the admin methods accept it (imctl's admin commands).
+	Admin tlsconfig.Files
 }
 
 // Paths returns the layout of dir without touching the disk.
@@ -161,7 +164,7 @@ func Paths(dir string) Set {
 	s := Set{Dir: dir, CA: filepath.Join(dir, "ca.pem")}
 	s.Data, s.User = s.For(tlsconfig.DataService), s.For(tlsconfig.UserService)
 	s.Message, s.Subscription = s.For(tlsconfig.MessageService), s.For(tlsconfig.SubscriptionService)
-	s.Client = s.For(tlsconfig.Operator)
+	s.Client, s.Admin = s.For(tlsconfig.Operator), s.For(tlsconfig.Admin)
 	return s
 }
 
@@ -194,9 +197,9 @@ func (s Set) Issue(identity string, hosts ...string) (tlsconfig.Files, error) {
 	return files, l.WriteFiles(files)
 }
 
-// Identities are the certificates Write makes: the four services' and the
-// operator's.
-var Identities = append(append([]string(nil), tlsconfig.Services...), tlsconfig.Operator)
+// Identities are the certificates Write makes: the four services', the
+// operator's and the admin's.
+var Identities = append(append([]string(nil), tlsconfig.Services...), tlsconfig.Operator, tlsconfig.Admin)
 
 // DefaultHosts are the names the dev certificates are valid for.
 var DefaultHosts = []string{"localhost", "127.0.0.1", "::1"}

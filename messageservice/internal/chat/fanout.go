@@ -11,7 +11,7 @@ import "time"
 // singleNode.
 type Router interface {
 	// Opened and Closed announce a local connection.
-	Opened(user int64, conn uint64, opened time.Time)
+	Opened(user int64, conn uint64, device string, opened time.Time)
 	Closed(user int64, conn uint64)
 	// Remote groups users by the other nodes holding their connections.
 	Remote(users []int64) map[string][]int64
@@ -20,17 +20,23 @@ type Router interface {
 	Forward(node string, d Delivery)
 	// OnlineElsewhere reports whether user has a connection on another node.
 	OnlineElsewhere(user int64) bool
+	// RemoteSessions are user's connections on the other nodes.
+	RemoteSessions(user int64) []SessionInfo
+	// RemoteUsers are the users with a connection on another node.
+	RemoteUsers() []int64
 }
 
 // singleNode is the Router of a node without a cluster: nobody is
 // connected anywhere else.
 type singleNode struct{}
 
-func (singleNode) Opened(int64, uint64, time.Time)   {}
-func (singleNode) Closed(int64, uint64)              {}
-func (singleNode) Remote([]int64) map[string][]int64 { return nil }
-func (singleNode) Forward(string, Delivery)          {}
-func (singleNode) OnlineElsewhere(int64) bool        { return false }
+func (singleNode) Opened(int64, uint64, string, time.Time) {}
+func (singleNode) Closed(int64, uint64)                    {}
+func (singleNode) Remote([]int64) map[string][]int64       { return nil }
+func (singleNode) Forward(string, Delivery)                {}
+func (singleNode) OnlineElsewhere(int64) bool              { return false }
+func (singleNode) RemoteSessions(int64) []SessionInfo      { return nil }
+func (singleNode) RemoteUsers() []int64                    { return nil }
 
 var _ Router = singleNode{}
 
@@ -43,6 +49,9 @@ type Delivery struct {
 	Conv  string
 	Seq   int64
 	Frame []byte // one JSON frame
+	// Logout, when set, is no frame: the users' connections of this
+	// device close with CloseLoggedOut (an admin's LogoutDevice).
+	Logout *string
 }
 
 // fanout delivers a frame to every connection of users on every node but
@@ -57,7 +66,13 @@ func (s *Service) fanout(users []int64, except *Session, d Delivery) {
 
 // Deliver hands d, which another node routed here, to the local
 // connections of d.Users.
-func (s *Service) Deliver(d Delivery) { s.deliverLocal(d, nil) }
+func (s *Service) Deliver(d Delivery) {
+	if d.Logout != nil {
+		s.logoutLocal(d.Users, *d.Logout)
+		return
+	}
+	s.deliverLocal(d, nil)
+}
 
 // deliverLocal hands d to the local connections of d.Users but except.
 func (s *Service) deliverLocal(d Delivery, except *Session) {
@@ -79,6 +94,7 @@ func (s *Service) deliverLocal(d Delivery, except *Session) {
 type LocalConn struct {
 	User   int64
 	ID     uint64
+	Device string
 	Opened time.Time
 }
 
@@ -86,7 +102,7 @@ type LocalConn struct {
 func (s *Service) LocalConns() []LocalConn {
 	var out []LocalConn
 	s.hub.Each(func(user int64, c *Session) {
-		out = append(out, LocalConn{User: user, ID: c.id, Opened: c.opened})
+		out = append(out, LocalConn{User: user, ID: c.id, Device: c.device, Opened: c.opened})
 	})
 	return out
 }

@@ -128,9 +128,11 @@ type otherNode struct {
 	seqs map[string][]int64
 }
 
-func (o *otherNode) Opened(int64, uint64, time.Time) {}
-func (o *otherNode) Closed(int64, uint64)            {}
-func (o *otherNode) OnlineElsewhere(int64) bool      { return true }
+func (o *otherNode) Opened(int64, uint64, string, time.Time) {}
+func (o *otherNode) RemoteSessions(int64) []SessionInfo      { return nil }
+func (o *otherNode) RemoteUsers() []int64                    { return nil }
+func (o *otherNode) Closed(int64, uint64)                    {}
+func (o *otherNode) OnlineElsewhere(int64) bool              { return true }
 func (o *otherNode) Remote(users []int64) map[string][]int64 {
 	return map[string][]int64{"other": users}
 }

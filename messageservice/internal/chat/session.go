@@ -31,7 +31,7 @@ func (s *Service) Open(t Transport, user int64, device string, cred Credentials)
 	if first && !s.router.OnlineElsewhere(user) {
 		s.announce(user, true)
 	}
-	s.router.Opened(user, sess.id, sess.opened)
+	s.router.Opened(user, sess.id, device, sess.opened)
 	sess.mu.Lock()
 	if !sess.closed {
 		sess.expiry = sess.expire()

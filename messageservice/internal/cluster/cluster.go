@@ -88,6 +88,7 @@ type connRef struct {
 	Node   string `json:"n"`
 	ID     uint64 `json:"i"`
 	User   int64  `json:"u"`
+	Device string `json:"d,omitempty"`
 	Opened int64  `json:"o"` // unix ns
 }
 
@@ -109,10 +110,11 @@ type snapshot struct {
 
 // envelope is a chat.Delivery between nodes, on privateim.msg.node.<node>.
 type envelope struct {
-	Users []int64         `json:"u"`
-	Conv  string          `json:"c,omitempty"`
-	Seq   int64           `json:"s,omitempty"`
-	Frame json.RawMessage `json:"f"` // a JSON frame; raw, not base64, on the wire
+	Users  []int64         `json:"u"`
+	Conv   string          `json:"c,omitempty"`
+	Seq    int64           `json:"s,omitempty"`
+	Logout *string         `json:"l,omitempty"` // chat.Delivery.Logout: a device to close, no frame
+	Frame  json.RawMessage `json:"f"`           // a JSON frame; raw, not base64, on the wire; last (Forward)
 }
 
 type heartbeat struct {
@@ -185,8 +187,8 @@ func (c *Cluster) publish(subject string, v any) {
 }
 
 // Opened records a local connection and tells the others.
-func (c *Cluster) Opened(user int64, conn uint64, opened time.Time) {
-	ev := connEvent{Open: true, Conn: connRef{Node: c.node, ID: conn, User: user, Opened: opened.UnixNano()}}
+func (c *Cluster) Opened(user int64, conn uint64, device string, opened time.Time) {
+	ev := connEvent{Open: true, Conn: connRef{Node: c.node, ID: conn, User: user, Device: device, Opened: opened.UnixNano()}}
 	evict := c.apply(ev)
 	c.publish(prefix+"conn."+c.node, ev)
 	c.evict(evict)
@@ -266,7 +268,7 @@ func (c *Cluster) evict(refs []connRef) {
 func (c *Cluster) publishSnapshot() {
 	snap := snapshot{Node: c.node}
 	for _, lc := range c.local.LocalConns() {
-		snap.Conns = append(snap.Conns, connRef{Node: c.node, ID: lc.ID, User: lc.User, Opened: lc.Opened.UnixNano()})
+		snap.Conns = append(snap.Conns, connRef{Node: c.node, ID: lc.ID, User: lc.User, Device: lc.Device, Opened: lc.Opened.UnixNano()})
 	}
 	c.publish(prefix+"snapshot."+c.node, snap)
 }
@@ -399,6 +401,33 @@ func (c *Cluster) OnlineElsewhere(user int64) bool {
 	return false
 }
 
+// RemoteSessions are user's connections on the other nodes, as this
+// node's registry knows them.
+func (c *Cluster) RemoteSessions(user int64) []chat.SessionInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []chat.SessionInfo
+	for _, r := range c.users[user] {
+		if r.Node != c.node {
+			out = append(out, chat.SessionInfo{Node: r.Node, ID: r.ID, Device: r.Device, Opened: time.Unix(0, r.Opened)})
+		}
+	}
+	return out
+}
+
+// RemoteUsers are the users with a connection on another node.
+func (c *Cluster) RemoteUsers() []int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []int64
+	for u, list := range c.users {
+		if slices.ContainsFunc(list, func(r connRef) bool { return r.Node != c.node }) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
+
 // Conns is how many connections user holds in the cluster, as this node
 // knows.
 func (c *Cluster) Conns(user int64) int {
@@ -425,7 +454,7 @@ func (c *Cluster) Nodes() []string {
 func (c *Cluster) Forward(node string, d chat.Delivery) {
 	subject := prefix + "node." + node
 	if len(d.Frame) == 0 {
-		c.publish(subject, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: d.Frame})
+		c.publish(subject, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Logout: d.Logout, Frame: d.Frame})
 		return
 	}
 	b, err := json.Marshal(envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: json.RawMessage(`0`)})
@@ -445,5 +474,5 @@ func (c *Cluster) onDelivery(m *nats.Msg) {
 		c.log.Warn("cluster delivery does not decode", "err", err)
 		return
 	}
-	c.local.Deliver(chat.Delivery{Users: e.Users, Conv: e.Conv, Seq: e.Seq, Frame: e.Frame})
+	c.local.Deliver(chat.Delivery{Users: e.Users, Conv: e.Conv, Seq: e.Seq, Frame: e.Frame, Logout: e.Logout})
 }

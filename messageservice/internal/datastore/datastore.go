@@ -52,6 +52,7 @@ type Client struct {
 	convs    datav1.ConversationsClient
 
 	subscriptions datav1.SubscriptionsClient
+	audit         datav1.AuditClient
 }
 
 // Dial makes a DataService client; it connects lazily.
@@ -66,6 +67,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 		groups: datav1.NewGroupsClient(conn), messages: datav1.NewMessagesClient(conn),
 		convs:         datav1.NewConversationsClient(conn),
 		subscriptions: datav1.NewSubscriptionsClient(conn),
+		audit:         datav1.NewAuditClient(conn),
 	}, nil
 }
 

@@ -16,6 +16,7 @@ func TestAccessNamesEveryMethod(t *testing.T) {
 	t.Parallel()
 	s := grpcserver.New(nil, grpcserver.Options{Allow: grpcapi.Access})
 	messagev1.RegisterMessageServiceServer(s, grpcapi.New(nil, nil, "", chat.PruneOptions{}, nil))
+	messagev1.RegisterAdminServer(s, grpcapi.NewAdmin(nil, nil, "", nil))
 	if got := s.Unlisted(); len(got) > 0 {
 		t.Fatalf("methods missing from grpcapi.Access: %v", got)
 	}

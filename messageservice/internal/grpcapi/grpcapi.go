@@ -3,7 +3,9 @@
 // (system notices), Broadcast (a subscription's post), Online, Prune,
 // Stats, DeliverGroup (a group's stored system messages), DeliverUser (a user's stored
 // join request notices), MarkRead (a read through the userservice's HTTP
-// API) and ConversationChanged (a user's conversation settings). It
+// API) and ConversationChanged (a user's conversation settings); and
+// privateim.message.v1.Admin (admin.go: the admins' sessions and messages
+// actions, audit-logged). It
 // validates requests, calls chat and translates errors in one
 // place (code): callers get a safe message, the log gets the cause.
 package grpcapi
@@ -59,6 +61,14 @@ var Access = grpcserver.Allow{
 	// The userservice mirrors a user's conversation settings to their
 	// own devices (the frame names only what the user set).
 	messagev1.MessageService_ConversationChanged_FullMethodName: {tlsconfig.UserService},
+
+	// privateim.message.v1.Admin (admin.go) is the admins' alone: a row
+	// naming tlsconfig.Admin is closed to everyone else, the operator
+	// included (foundation/grpcserver.Allow).
+	messagev1.Admin_ListSessions_FullMethodName:    {tlsconfig.Admin},
+	messagev1.Admin_LogoutDevice_FullMethodName:    {tlsconfig.Admin},
+	messagev1.Admin_DeleteMessage_FullMethodName:   {tlsconfig.Admin},
+	messagev1.Admin_BroadcastNotice_FullMethodName: {tlsconfig.Admin},
 }
 
 // Node is what the API needs of the node.

@@ -164,10 +164,10 @@ func TestSocketOfDeletedAccountIsClosedOnEveryNode(t *testing.T) {
 	})
 }
 
-func TestSocketOfBannedUserIsClosedOnEveryNode(t *testing.T) {
+func TestSocketOfSuspendedUserIsClosedOnEveryNode(t *testing.T) {
 	st, n1, n2 := cluster(t, mstest.StackOptions{})
 	v := newVictim(t, st, n1, n2)
-	conn, err := grpcdial.Dial("userservice", st.Users.GRPCAddr, st.Data.Certs.Client)
+	conn, err := grpcdial.Dial("userservice", st.Users.GRPCAddr, st.Data.Certs.Admin)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +177,8 @@ func TestSocketOfBannedUserIsClosedOnEveryNode(t *testing.T) {
 	v.expectRevoked(t, n1, func() {
 		ctx, cancel := context.WithTimeout(context.Background(), wait)
 		defer cancel()
-		if r, err := admin.BanUser(ctx, &userv1.BanUserRequest{UserId: id}); err != nil || !r.GetBanned() {
-			t.Fatalf("ban: %v %v", r, err)
+		if r, err := admin.SuspendUser(ctx, &userv1.SuspendUserRequest{UserId: id}); err != nil || !r.GetSuspended() {
+			t.Fatalf("suspend: %v %v", r, err)
 		}
 	})
 	st.Do(t, http.MethodPost, "/auth/signin", "", map[string]string{"email": v.user.Email, "password": v.user.Password}, http.StatusForbidden, nil)

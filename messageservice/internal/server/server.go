@@ -27,6 +27,7 @@ import (
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
+	"github.com/privateim/privateim/foundation/audit"
 	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/foundation/natsauth"
@@ -178,6 +179,7 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 	}
 	s.grpc = grpcserver.New(creds, grpcserver.Options{Allow: grpcapi.Access, Log: log, Reflection: cfg.Reflection})
 	messagev1.RegisterMessageServiceServer(s.grpc, grpcapi.New(log, s.chat, cfg.NodeID, s.pruneOptions(), nil))
+	messagev1.RegisterAdminServer(s.grpc, grpcapi.NewAdmin(log, s.chat, cfg.NodeID, audit.New(log, s.data, tlsconfig.MessageService)))
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
 		return nil, fmt.Errorf("listen http %s: %w", cfg.HTTPAddr, err)
 	}

@@ -9,6 +9,7 @@ package userv1
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -21,27 +22,28 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-type BanUserRequest struct {
+type SuspendUserRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"` // required, > 0
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`                // optional, <= 512; kept in the audit log
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BanUserRequest) Reset() {
-	*x = BanUserRequest{}
+func (x *SuspendUserRequest) Reset() {
+	*x = SuspendUserRequest{}
 	mi := &file_user_v1_admin_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BanUserRequest) String() string {
+func (x *SuspendUserRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BanUserRequest) ProtoMessage() {}
+func (*SuspendUserRequest) ProtoMessage() {}
 
-func (x *BanUserRequest) ProtoReflect() protoreflect.Message {
+func (x *SuspendUserRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_user_v1_admin_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -53,40 +55,47 @@ func (x *BanUserRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BanUserRequest.ProtoReflect.Descriptor instead.
-func (*BanUserRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use SuspendUserRequest.ProtoReflect.Descriptor instead.
+func (*SuspendUserRequest) Descriptor() ([]byte, []int) {
 	return file_user_v1_admin_proto_rawDescGZIP(), []int{0}
 }
 
-func (x *BanUserRequest) GetUserId() int64 {
+func (x *SuspendUserRequest) GetUserId() int64 {
 	if x != nil {
 		return x.UserId
 	}
 	return 0
 }
 
-type BanUserResponse struct {
+func (x *SuspendUserRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type SuspendUserResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Banned        bool                   `protobuf:"varint,2,opt,name=banned,proto3" json:"banned,omitempty"` // the state after the call
+	Suspended     bool                   `protobuf:"varint,2,opt,name=suspended,proto3" json:"suspended,omitempty"` // the state after the call
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *BanUserResponse) Reset() {
-	*x = BanUserResponse{}
+func (x *SuspendUserResponse) Reset() {
+	*x = SuspendUserResponse{}
 	mi := &file_user_v1_admin_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *BanUserResponse) String() string {
+func (x *SuspendUserResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*BanUserResponse) ProtoMessage() {}
+func (*SuspendUserResponse) ProtoMessage() {}
 
-func (x *BanUserResponse) ProtoReflect() protoreflect.Message {
+func (x *SuspendUserResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_user_v1_admin_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -98,46 +107,47 @@ func (x *BanUserResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use BanUserResponse.ProtoReflect.Descriptor instead.
-func (*BanUserResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use SuspendUserResponse.ProtoReflect.Descriptor instead.
+func (*SuspendUserResponse) Descriptor() ([]byte, []int) {
 	return file_user_v1_admin_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *BanUserResponse) GetUserId() int64 {
+func (x *SuspendUserResponse) GetUserId() int64 {
 	if x != nil {
 		return x.UserId
 	}
 	return 0
 }
 
-func (x *BanUserResponse) GetBanned() bool {
+func (x *SuspendUserResponse) GetSuspended() bool {
 	if x != nil {
-		return x.Banned
+		return x.Suspended
 	}
 	return false
 }
 
-type UnbanUserRequest struct {
+type UnsuspendUserRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"` // required, > 0
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`                // optional, <= 512
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *UnbanUserRequest) Reset() {
-	*x = UnbanUserRequest{}
+func (x *UnsuspendUserRequest) Reset() {
+	*x = UnsuspendUserRequest{}
 	mi := &file_user_v1_admin_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *UnbanUserRequest) String() string {
+func (x *UnsuspendUserRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*UnbanUserRequest) ProtoMessage() {}
+func (*UnsuspendUserRequest) ProtoMessage() {}
 
-func (x *UnbanUserRequest) ProtoReflect() protoreflect.Message {
+func (x *UnsuspendUserRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_user_v1_admin_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -149,40 +159,47 @@ func (x *UnbanUserRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use UnbanUserRequest.ProtoReflect.Descriptor instead.
-func (*UnbanUserRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use UnsuspendUserRequest.ProtoReflect.Descriptor instead.
+func (*UnsuspendUserRequest) Descriptor() ([]byte, []int) {
 	return file_user_v1_admin_proto_rawDescGZIP(), []int{2}
 }
 
-func (x *UnbanUserRequest) GetUserId() int64 {
+func (x *UnsuspendUserRequest) GetUserId() int64 {
 	if x != nil {
 		return x.UserId
 	}
 	return 0
 }
 
-type UnbanUserResponse struct {
+func (x *UnsuspendUserRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type UnsuspendUserResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
-	Banned        bool                   `protobuf:"varint,2,opt,name=banned,proto3" json:"banned,omitempty"` // the state after the call
+	Suspended     bool                   `protobuf:"varint,2,opt,name=suspended,proto3" json:"suspended,omitempty"` // the state after the call
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *UnbanUserResponse) Reset() {
-	*x = UnbanUserResponse{}
+func (x *UnsuspendUserResponse) Reset() {
+	*x = UnsuspendUserResponse{}
 	mi := &file_user_v1_admin_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *UnbanUserResponse) String() string {
+func (x *UnsuspendUserResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*UnbanUserResponse) ProtoMessage() {}
+func (*UnsuspendUserResponse) ProtoMessage() {}
 
-func (x *UnbanUserResponse) ProtoReflect() protoreflect.Message {
+func (x *UnsuspendUserResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_user_v1_admin_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -194,43 +211,389 @@ func (x *UnbanUserResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use UnbanUserResponse.ProtoReflect.Descriptor instead.
-func (*UnbanUserResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use UnsuspendUserResponse.ProtoReflect.Descriptor instead.
+func (*UnsuspendUserResponse) Descriptor() ([]byte, []int) {
 	return file_user_v1_admin_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *UnbanUserResponse) GetUserId() int64 {
+func (x *UnsuspendUserResponse) GetUserId() int64 {
 	if x != nil {
 		return x.UserId
 	}
 	return 0
 }
 
-func (x *UnbanUserResponse) GetBanned() bool {
+func (x *UnsuspendUserResponse) GetSuspended() bool {
 	if x != nil {
-		return x.Banned
+		return x.Suspended
 	}
 	return false
+}
+
+type DismissGroupRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"` // required, > 0
+	Reason        string                 `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`                   // optional, <= 512
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DismissGroupRequest) Reset() {
+	*x = DismissGroupRequest{}
+	mi := &file_user_v1_admin_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DismissGroupRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DismissGroupRequest) ProtoMessage() {}
+
+func (x *DismissGroupRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_user_v1_admin_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DismissGroupRequest.ProtoReflect.Descriptor instead.
+func (*DismissGroupRequest) Descriptor() ([]byte, []int) {
+	return file_user_v1_admin_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *DismissGroupRequest) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+func (x *DismissGroupRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+type DismissGroupResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GroupId       int64                  `protobuf:"varint,1,opt,name=group_id,json=groupId,proto3" json:"group_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DismissGroupResponse) Reset() {
+	*x = DismissGroupResponse{}
+	mi := &file_user_v1_admin_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DismissGroupResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DismissGroupResponse) ProtoMessage() {}
+
+func (x *DismissGroupResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_user_v1_admin_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DismissGroupResponse.ProtoReflect.Descriptor instead.
+func (*DismissGroupResponse) Descriptor() ([]byte, []int) {
+	return file_user_v1_admin_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *DismissGroupResponse) GetGroupId() int64 {
+	if x != nil {
+		return x.GroupId
+	}
+	return 0
+}
+
+// AuditEntry is one admin action of the cluster, of any service.
+type AuditEntry struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            int64                  `protobuf:"varint,1,opt,name=id,proto3" json:"id,omitempty"`
+	Actor         string                 `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`     // the admin certificate's identity
+	Action        string                 `protobuf:"bytes,3,opt,name=action,proto3" json:"action,omitempty"`   // suspend_user, unsuspend_user, dismiss_group, logout_device, delete_message, list_sessions, broadcast_notice
+	Target        string                 `protobuf:"bytes,4,opt,name=target,proto3" json:"target,omitempty"`   // user:<id>, group:<id>, <conversation>/<seq>, all-online
+	Detail        string                 `protobuf:"bytes,5,opt,name=detail,proto3" json:"detail,omitempty"`   // JSON object: reason and the request's other fields
+	Outcome       string                 `protobuf:"bytes,6,opt,name=outcome,proto3" json:"outcome,omitempty"` // the gRPC code name of the answer: "OK", "NotFound", ...
+	Service       string                 `protobuf:"bytes,7,opt,name=service,proto3" json:"service,omitempty"` // the service that acted
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditEntry) Reset() {
+	*x = AuditEntry{}
+	mi := &file_user_v1_admin_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditEntry) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditEntry) ProtoMessage() {}
+
+func (x *AuditEntry) ProtoReflect() protoreflect.Message {
+	mi := &file_user_v1_admin_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditEntry.ProtoReflect.Descriptor instead.
+func (*AuditEntry) Descriptor() ([]byte, []int) {
+	return file_user_v1_admin_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *AuditEntry) GetId() int64 {
+	if x != nil {
+		return x.Id
+	}
+	return 0
+}
+
+func (x *AuditEntry) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetService() string {
+	if x != nil {
+		return x.Service
+	}
+	return ""
+}
+
+func (x *AuditEntry) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+type ListAuditRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Limit         int32                  `protobuf:"varint,1,opt,name=limit,proto3" json:"limit,omitempty"` // 0..1000, 0: 50
+	PageToken     string                 `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	Target        string                 `protobuf:"bytes,3,opt,name=target,proto3" json:"target,omitempty"` // optional filter
+	Action        string                 `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"` // optional filter
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditRequest) Reset() {
+	*x = ListAuditRequest{}
+	mi := &file_user_v1_admin_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditRequest) ProtoMessage() {}
+
+func (x *ListAuditRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_user_v1_admin_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditRequest.ProtoReflect.Descriptor instead.
+func (*ListAuditRequest) Descriptor() ([]byte, []int) {
+	return file_user_v1_admin_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListAuditRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListAuditRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListAuditRequest) GetTarget() string {
+	if x != nil {
+		return x.Target
+	}
+	return ""
+}
+
+func (x *ListAuditRequest) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+type ListAuditResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Entries       []*AuditEntry          `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"` // newest first
+	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListAuditResponse) Reset() {
+	*x = ListAuditResponse{}
+	mi := &file_user_v1_admin_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListAuditResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListAuditResponse) ProtoMessage() {}
+
+func (x *ListAuditResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_user_v1_admin_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListAuditResponse.ProtoReflect.Descriptor instead.
+func (*ListAuditResponse) Descriptor() ([]byte, []int) {
+	return file_user_v1_admin_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListAuditResponse) GetEntries() []*AuditEntry {
+	if x != nil {
+		return x.Entries
+	}
+	return nil
+}
+
+func (x *ListAuditResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
 }
 
 var File_user_v1_admin_proto protoreflect.FileDescriptor
 
 const file_user_v1_admin_proto_rawDesc = "" +
 	"\n" +
-	"\x13user/v1/admin.proto\x12\x11privateim.user.v1\")\n" +
-	"\x0eBanUserRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x03R\x06userId\"B\n" +
-	"\x0fBanUserResponse\x12\x17\n" +
+	"\x13user/v1/admin.proto\x12\x11privateim.user.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"E\n" +
+	"\x12SuspendUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x16\n" +
-	"\x06banned\x18\x02 \x01(\bR\x06banned\"+\n" +
-	"\x10UnbanUserRequest\x12\x17\n" +
-	"\auser_id\x18\x01 \x01(\x03R\x06userId\"D\n" +
-	"\x11UnbanUserResponse\x12\x17\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"L\n" +
+	"\x13SuspendUserResponse\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1c\n" +
+	"\tsuspended\x18\x02 \x01(\bR\tsuspended\"G\n" +
+	"\x14UnsuspendUserRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x16\n" +
-	"\x06banned\x18\x02 \x01(\bR\x06banned2\xb1\x01\n" +
-	"\x05Admin\x12P\n" +
-	"\aBanUser\x12!.privateim.user.v1.BanUserRequest\x1a\".privateim.user.v1.BanUserResponse\x12V\n" +
-	"\tUnbanUser\x12#.privateim.user.v1.UnbanUserRequest\x1a$.privateim.user.v1.UnbanUserResponseB6Z4github.com/privateim/privateim/protos/user/v1;userv1b\x06proto3"
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"N\n" +
+	"\x15UnsuspendUserResponse\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\x1c\n" +
+	"\tsuspended\x18\x02 \x01(\bR\tsuspended\"H\n" +
+	"\x13DismissGroupRequest\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\"1\n" +
+	"\x14DismissGroupResponse\x12\x19\n" +
+	"\bgroup_id\x18\x01 \x01(\x03R\agroupId\"\xe9\x01\n" +
+	"\n" +
+	"AuditEntry\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\x03R\x02id\x12\x14\n" +
+	"\x05actor\x18\x02 \x01(\tR\x05actor\x12\x16\n" +
+	"\x06action\x18\x03 \x01(\tR\x06action\x12\x16\n" +
+	"\x06target\x18\x04 \x01(\tR\x06target\x12\x16\n" +
+	"\x06detail\x18\x05 \x01(\tR\x06detail\x12\x18\n" +
+	"\aoutcome\x18\x06 \x01(\tR\aoutcome\x12\x18\n" +
+	"\aservice\x18\a \x01(\tR\aservice\x129\n" +
+	"\n" +
+	"created_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"w\n" +
+	"\x10ListAuditRequest\x12\x14\n" +
+	"\x05limit\x18\x01 \x01(\x05R\x05limit\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tR\tpageToken\x12\x16\n" +
+	"\x06target\x18\x03 \x01(\tR\x06target\x12\x16\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\"t\n" +
+	"\x11ListAuditResponse\x127\n" +
+	"\aentries\x18\x01 \x03(\v2\x1d.privateim.user.v1.AuditEntryR\aentries\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x82\x03\n" +
+	"\x05Admin\x12\\\n" +
+	"\vSuspendUser\x12%.privateim.user.v1.SuspendUserRequest\x1a&.privateim.user.v1.SuspendUserResponse\x12b\n" +
+	"\rUnsuspendUser\x12'.privateim.user.v1.UnsuspendUserRequest\x1a(.privateim.user.v1.UnsuspendUserResponse\x12_\n" +
+	"\fDismissGroup\x12&.privateim.user.v1.DismissGroupRequest\x1a'.privateim.user.v1.DismissGroupResponse\x12V\n" +
+	"\tListAudit\x12#.privateim.user.v1.ListAuditRequest\x1a$.privateim.user.v1.ListAuditResponseB6Z4github.com/privateim/privateim/protos/user/v1;userv1b\x06proto3"
 
 var (
 	file_user_v1_admin_proto_rawDescOnce sync.Once
@@ -244,23 +607,35 @@ func file_user_v1_admin_proto_rawDescGZIP() []byte {
 	return file_user_v1_admin_proto_rawDescData
 }
 
-var file_user_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
+var file_user_v1_admin_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
 var file_user_v1_admin_proto_goTypes = []any{
-	(*BanUserRequest)(nil),    // 0: privateim.user.v1.BanUserRequest
-	(*BanUserResponse)(nil),   // 1: privateim.user.v1.BanUserResponse
-	(*UnbanUserRequest)(nil),  // 2: privateim.user.v1.UnbanUserRequest
-	(*UnbanUserResponse)(nil), // 3: privateim.user.v1.UnbanUserResponse
+	(*SuspendUserRequest)(nil),    // 0: privateim.user.v1.SuspendUserRequest
+	(*SuspendUserResponse)(nil),   // 1: privateim.user.v1.SuspendUserResponse
+	(*UnsuspendUserRequest)(nil),  // 2: privateim.user.v1.UnsuspendUserRequest
+	(*UnsuspendUserResponse)(nil), // 3: privateim.user.v1.UnsuspendUserResponse
+	(*DismissGroupRequest)(nil),   // 4: privateim.user.v1.DismissGroupRequest
+	(*DismissGroupResponse)(nil),  // 5: privateim.user.v1.DismissGroupResponse
+	(*AuditEntry)(nil),            // 6: privateim.user.v1.AuditEntry
+	(*ListAuditRequest)(nil),      // 7: privateim.user.v1.ListAuditRequest
+	(*ListAuditResponse)(nil),     // 8: privateim.user.v1.ListAuditResponse
+	(*timestamppb.Timestamp)(nil), // 9: google.protobuf.Timestamp
 }
 var file_user_v1_admin_proto_depIdxs = []int32{
-	0, // 0: privateim.user.v1.Admin.BanUser:input_type -> privateim.user.v1.BanUserRequest
-	2, // 1: privateim.user.v1.Admin.UnbanUser:input_type -> privateim.user.v1.UnbanUserRequest
-	1, // 2: privateim.user.v1.Admin.BanUser:output_type -> privateim.user.v1.BanUserResponse
-	3, // 3: privateim.user.v1.Admin.UnbanUser:output_type -> privateim.user.v1.UnbanUserResponse
-	2, // [2:4] is the sub-list for method output_type
-	0, // [0:2] is the sub-list for method input_type
-	0, // [0:0] is the sub-list for extension type_name
-	0, // [0:0] is the sub-list for extension extendee
-	0, // [0:0] is the sub-list for field type_name
+	9, // 0: privateim.user.v1.AuditEntry.created_at:type_name -> google.protobuf.Timestamp
+	6, // 1: privateim.user.v1.ListAuditResponse.entries:type_name -> privateim.user.v1.AuditEntry
+	0, // 2: privateim.user.v1.Admin.SuspendUser:input_type -> privateim.user.v1.SuspendUserRequest
+	2, // 3: privateim.user.v1.Admin.UnsuspendUser:input_type -> privateim.user.v1.UnsuspendUserRequest
+	4, // 4: privateim.user.v1.Admin.DismissGroup:input_type -> privateim.user.v1.DismissGroupRequest
+	7, // 5: privateim.user.v1.Admin.ListAudit:input_type -> privateim.user.v1.ListAuditRequest
+	1, // 6: privateim.user.v1.Admin.SuspendUser:output_type -> privateim.user.v1.SuspendUserResponse
+	3, // 7: privateim.user.v1.Admin.UnsuspendUser:output_type -> privateim.user.v1.UnsuspendUserResponse
+	5, // 8: privateim.user.v1.Admin.DismissGroup:output_type -> privateim.user.v1.DismissGroupResponse
+	8, // 9: privateim.user.v1.Admin.ListAudit:output_type -> privateim.user.v1.ListAuditResponse
+	6, // [6:10] is the sub-list for method output_type
+	2, // [2:6] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_user_v1_admin_proto_init() }
@@ -274,7 +649,7 @@ func file_user_v1_admin_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_user_v1_admin_proto_rawDesc), len(file_user_v1_admin_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   4,
+			NumMessages:   9,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,28 +19,38 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	Admin_BanUser_FullMethodName   = "/privateim.user.v1.Admin/BanUser"
-	Admin_UnbanUser_FullMethodName = "/privateim.user.v1.Admin/UnbanUser"
+	Admin_SuspendUser_FullMethodName   = "/privateim.user.v1.Admin/SuspendUser"
+	Admin_UnsuspendUser_FullMethodName = "/privateim.user.v1.Admin/UnsuspendUser"
+	Admin_DismissGroup_FullMethodName  = "/privateim.user.v1.Admin/DismissGroup"
+	Admin_ListAudit_FullMethodName     = "/privateim.user.v1.Admin/ListAudit"
 )
 
 // AdminClient is the client API for Admin service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
-// Admin is the operators' API: the only way to ban a user. It is served on
-// the UserService's internal gRPC port (mutual TLS) and meant for an
-// operator's certificate, never for the other services.
+// Admin is the admins' API for accounts and groups (docs/operations.md,
+// "Admin API and imctl"). It is served on the UserService's internal gRPC
+// port (mutual TLS) and only an admin certificate (identity "admin" or
+// "admin-<name>") may call it: not the services, not the operator. Every
+// call but ListAudit is written to the audit log with its outcome.
 type AdminClient interface {
-	// BanUser bans a user: sign-in answers 403 `account_banned`, every token
-	// issued so far is revoked (the token version is bumped) and the user's
-	// WebSockets are closed on every message node (close 4003 `revoked`).
-	// Banning a banned user changes nothing. InvalidArgument for a bad id,
-	// NotFound for an unknown or deleted user.
-	BanUser(ctx context.Context, in *BanUserRequest, opts ...grpc.CallOption) (*BanUserResponse, error)
-	// UnbanUser lets the user sign in again; tokens revoked by the ban stay
-	// revoked. Unbanning a user who is not banned changes nothing.
+	// SuspendUser suspends a user: sign-in answers 403 `account_suspended`,
+	// every token issued so far is revoked (the token version is bumped)
+	// and the user's WebSockets are closed on every message node (close
+	// 4003 `revoked`). Suspending a suspended user changes nothing.
 	// InvalidArgument for a bad id, NotFound for an unknown or deleted user.
-	UnbanUser(ctx context.Context, in *UnbanUserRequest, opts ...grpc.CallOption) (*UnbanUserResponse, error)
+	SuspendUser(ctx context.Context, in *SuspendUserRequest, opts ...grpc.CallOption) (*SuspendUserResponse, error)
+	// UnsuspendUser lets the user sign in again; tokens revoked by the
+	// suspension stay revoked. Same errors.
+	UnsuspendUser(ctx context.Context, in *UnsuspendUserRequest, opts ...grpc.CallOption) (*UnsuspendUserResponse, error)
+	// DismissGroup dismisses any group as its owner could: the members get
+	// the `dismissed` notice (actor "0": an admin) and the group is gone.
+	// InvalidArgument for a bad id, NotFound for an unknown or dismissed group.
+	DismissGroup(ctx context.Context, in *DismissGroupRequest, opts ...grpc.CallOption) (*DismissGroupResponse, error)
+	// ListAudit pages the audit log of every service's admin actions,
+	// newest first. InvalidArgument for a bad limit or page_token.
+	ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error)
 }
 
 type adminClient struct {
@@ -51,20 +61,40 @@ func NewAdminClient(cc grpc.ClientConnInterface) AdminClient {
 	return &adminClient{cc}
 }
 
-func (c *adminClient) BanUser(ctx context.Context, in *BanUserRequest, opts ...grpc.CallOption) (*BanUserResponse, error) {
+func (c *adminClient) SuspendUser(ctx context.Context, in *SuspendUserRequest, opts ...grpc.CallOption) (*SuspendUserResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(BanUserResponse)
-	err := c.cc.Invoke(ctx, Admin_BanUser_FullMethodName, in, out, cOpts...)
+	out := new(SuspendUserResponse)
+	err := c.cc.Invoke(ctx, Admin_SuspendUser_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
 	return out, nil
 }
 
-func (c *adminClient) UnbanUser(ctx context.Context, in *UnbanUserRequest, opts ...grpc.CallOption) (*UnbanUserResponse, error) {
+func (c *adminClient) UnsuspendUser(ctx context.Context, in *UnsuspendUserRequest, opts ...grpc.CallOption) (*UnsuspendUserResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(UnbanUserResponse)
-	err := c.cc.Invoke(ctx, Admin_UnbanUser_FullMethodName, in, out, cOpts...)
+	out := new(UnsuspendUserResponse)
+	err := c.cc.Invoke(ctx, Admin_UnsuspendUser_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) DismissGroup(ctx context.Context, in *DismissGroupRequest, opts ...grpc.CallOption) (*DismissGroupResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DismissGroupResponse)
+	err := c.cc.Invoke(ctx, Admin_DismissGroup_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *adminClient) ListAudit(ctx context.Context, in *ListAuditRequest, opts ...grpc.CallOption) (*ListAuditResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListAuditResponse)
+	err := c.cc.Invoke(ctx, Admin_ListAudit_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -75,20 +105,28 @@ func (c *adminClient) UnbanUser(ctx context.Context, in *UnbanUserRequest, opts 
 // All implementations must embed UnimplementedAdminServer
 // for forward compatibility.
 //
-// Admin is the operators' API: the only way to ban a user. It is served on
-// the UserService's internal gRPC port (mutual TLS) and meant for an
-// operator's certificate, never for the other services.
+// Admin is the admins' API for accounts and groups (docs/operations.md,
+// "Admin API and imctl"). It is served on the UserService's internal gRPC
+// port (mutual TLS) and only an admin certificate (identity "admin" or
+// "admin-<name>") may call it: not the services, not the operator. Every
+// call but ListAudit is written to the audit log with its outcome.
 type AdminServer interface {
-	// BanUser bans a user: sign-in answers 403 `account_banned`, every token
-	// issued so far is revoked (the token version is bumped) and the user's
-	// WebSockets are closed on every message node (close 4003 `revoked`).
-	// Banning a banned user changes nothing. InvalidArgument for a bad id,
-	// NotFound for an unknown or deleted user.
-	BanUser(context.Context, *BanUserRequest) (*BanUserResponse, error)
-	// UnbanUser lets the user sign in again; tokens revoked by the ban stay
-	// revoked. Unbanning a user who is not banned changes nothing.
+	// SuspendUser suspends a user: sign-in answers 403 `account_suspended`,
+	// every token issued so far is revoked (the token version is bumped)
+	// and the user's WebSockets are closed on every message node (close
+	// 4003 `revoked`). Suspending a suspended user changes nothing.
 	// InvalidArgument for a bad id, NotFound for an unknown or deleted user.
-	UnbanUser(context.Context, *UnbanUserRequest) (*UnbanUserResponse, error)
+	SuspendUser(context.Context, *SuspendUserRequest) (*SuspendUserResponse, error)
+	// UnsuspendUser lets the user sign in again; tokens revoked by the
+	// suspension stay revoked. Same errors.
+	UnsuspendUser(context.Context, *UnsuspendUserRequest) (*UnsuspendUserResponse, error)
+	// DismissGroup dismisses any group as its owner could: the members get
+	// the `dismissed` notice (actor "0": an admin) and the group is gone.
+	// InvalidArgument for a bad id, NotFound for an unknown or dismissed group.
+	DismissGroup(context.Context, *DismissGroupRequest) (*DismissGroupResponse, error)
+	// ListAudit pages the audit log of every service's admin actions,
+	// newest first. InvalidArgument for a bad limit or page_token.
+	ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error)
 	mustEmbedUnimplementedAdminServer()
 }
 
@@ -99,11 +137,17 @@ type AdminServer interface {
 // pointer dereference when methods are called.
 type UnimplementedAdminServer struct{}
 
-func (UnimplementedAdminServer) BanUser(context.Context, *BanUserRequest) (*BanUserResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method BanUser not implemented")
+func (UnimplementedAdminServer) SuspendUser(context.Context, *SuspendUserRequest) (*SuspendUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuspendUser not implemented")
 }
-func (UnimplementedAdminServer) UnbanUser(context.Context, *UnbanUserRequest) (*UnbanUserResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method UnbanUser not implemented")
+func (UnimplementedAdminServer) UnsuspendUser(context.Context, *UnsuspendUserRequest) (*UnsuspendUserResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnsuspendUser not implemented")
+}
+func (UnimplementedAdminServer) DismissGroup(context.Context, *DismissGroupRequest) (*DismissGroupResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method DismissGroup not implemented")
+}
+func (UnimplementedAdminServer) ListAudit(context.Context, *ListAuditRequest) (*ListAuditResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListAudit not implemented")
 }
 func (UnimplementedAdminServer) mustEmbedUnimplementedAdminServer() {}
 func (UnimplementedAdminServer) testEmbeddedByValue()               {}
@@ -126,38 +170,74 @@ func RegisterAdminServer(s grpc.ServiceRegistrar, srv AdminServer) {
 	s.RegisterService(&Admin_ServiceDesc, srv)
 }
 
-func _Admin_BanUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(BanUserRequest)
+func _Admin_SuspendUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuspendUserRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(AdminServer).BanUser(ctx, in)
+		return srv.(AdminServer).SuspendUser(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Admin_BanUser_FullMethodName,
+		FullMethod: Admin_SuspendUser_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AdminServer).BanUser(ctx, req.(*BanUserRequest))
+		return srv.(AdminServer).SuspendUser(ctx, req.(*SuspendUserRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
 
-func _Admin_UnbanUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(UnbanUserRequest)
+func _Admin_UnsuspendUser_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnsuspendUserRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(AdminServer).UnbanUser(ctx, in)
+		return srv.(AdminServer).UnsuspendUser(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: Admin_UnbanUser_FullMethodName,
+		FullMethod: Admin_UnsuspendUser_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AdminServer).UnbanUser(ctx, req.(*UnbanUserRequest))
+		return srv.(AdminServer).UnsuspendUser(ctx, req.(*UnsuspendUserRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_DismissGroup_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DismissGroupRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).DismissGroup(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_DismissGroup_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).DismissGroup(ctx, req.(*DismissGroupRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Admin_ListAudit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListAuditRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AdminServer).ListAudit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Admin_ListAudit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AdminServer).ListAudit(ctx, req.(*ListAuditRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -170,12 +250,20 @@ var Admin_ServiceDesc = grpc.ServiceDesc{
 	HandlerType: (*AdminServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
-			MethodName: "BanUser",
-			Handler:    _Admin_BanUser_Handler,
+			MethodName: "SuspendUser",
+			Handler:    _Admin_SuspendUser_Handler,
 		},
 		{
-			MethodName: "UnbanUser",
-			Handler:    _Admin_UnbanUser_Handler,
+			MethodName: "UnsuspendUser",
+			Handler:    _Admin_UnsuspendUser_Handler,
+		},
+		{
+			MethodName: "DismissGroup",
+			Handler:    _Admin_DismissGroup_Handler,
+		},
+		{
+			MethodName: "ListAudit",
+			Handler:    _Admin_ListAudit_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

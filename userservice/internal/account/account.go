@@ -156,7 +156,7 @@ var (
 	ErrTokenInvalid      = errs.New(errs.KindUnauthenticated, "invalid_token", "the token is not valid")
 	ErrTokenExpired      = errs.New(errs.KindUnauthenticated, "token_expired", "the token has expired; sign in again")
 	ErrTokenRevoked      = errs.New(errs.KindUnauthenticated, "token_revoked", "the token was revoked; sign in again")
-	ErrBanned            = errs.New(errs.KindForbidden, "account_banned", "this account is banned")
+	ErrBanned            = errs.New(errs.KindForbidden, "account_suspended", "this account is suspended; ask the operators")
 	ErrUserNotFound      = errs.New(errs.KindNotFound, "user_not_found", "no such user")
 	ErrResetTokenUnknown = &errs.Error{Kind: errs.KindInvalid, Code: "reset_token_invalid", Field: "token", Message: "unknown reset token"}
 	ErrResetTokenUsed    = errs.New(errs.KindGone, "reset_token_used", "this reset link was used already; ask for a new one")

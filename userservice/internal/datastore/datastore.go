@@ -26,6 +26,7 @@ type Client struct {
 	groupChanges  datav1.GroupChangesClient
 	subscriptions datav1.SubscriptionsClient
 	conversations datav1.ConversationsClient
+	audit         datav1.AuditClient
 }
 
 // Dial makes a client of the DataService at addr with mutual TLS. It does
@@ -40,6 +41,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 			groupChanges:  datav1.NewGroupChangesClient(conn.CC),
 			subscriptions: datav1.NewSubscriptionsClient(conn.CC),
 			conversations: datav1.NewConversationsClient(conn.CC),
+			audit:         datav1.NewAuditClient(conn.CC),
 		}
 	})
 }

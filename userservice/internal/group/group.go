@@ -548,6 +548,39 @@ func (s *Service) Dismiss(ctx context.Context, me, id int64) error {
 	if _, _, err := s.Authorize(ctx, me, id, ActDismiss); err != nil {
 		return err
 	}
+	return s.dismiss(ctx, id, me, RoleOwner)
+}
+
+// Errors of DismissByAdmin, which name the request's field.
+var (
+	ErrAdminGroupNotFound = &errs.Error{Kind: errs.KindNotFound, Code: "group_not_found", Field: "group_id", Message: "no such group"}
+	ErrAdminDismissed     = &errs.Error{Kind: errs.KindNotFound, Code: "group_dismissed", Field: "group_id", Message: "the group was dismissed already"}
+)
+
+// DismissByAdmin dismisses any live group for an admin of the deployment
+// (the userservice's Admin gRPC): what the owner's Dismiss does, the
+// notice's actor 0 (no member). ErrAdminGroupNotFound, ErrAdminDismissed.
+func (s *Service) DismissByAdmin(ctx context.Context, id int64) error {
+	if id <= 0 {
+		return errs.Invalid("group_id", "must be > 0")
+	}
+	if _, err := s.live(ctx, id, ErrAdminDismissed); err != nil {
+		if errors.Is(err, ErrGroupNotFound) {
+			return ErrAdminGroupNotFound
+		}
+		return err
+	}
+	if err := s.dismiss(ctx, id, 0, ""); err != nil {
+		return err
+	}
+	s.log.InfoContext(ctx, "group dismissed by an admin", "group", id)
+	return nil
+}
+
+// dismiss stores the dismissal of group id by actor, who must hold
+// minRole when it is set, with its notice to the members, and tells the
+// message nodes and the search index.
+func (s *Service) dismiss(ctx context.Context, id, actor int64, minRole Role) error {
 	// After the dismissal nobody is a member: the notice goes to those who
 	// were.
 	was, err := s.memberIDs(ctx, id)
@@ -555,12 +588,12 @@ func (s *Service) Dismiss(ctx context.Context, me, id int64) error {
 		return err
 	}
 	if _, err := s.apply(ctx, Change{
-		GroupID: id, Group: &Update{Dismissed: ptr(true)}, ActorID: me, ActorMinRole: RoleOwner,
-		Notice: NewNotice(EventDismissed, me, nil, nil),
+		GroupID: id, Group: &Update{Dismissed: ptr(true)}, ActorID: actor, ActorMinRole: minRole,
+		Notice: NewNotice(EventDismissed, actor, nil, nil),
 	}, was); err != nil {
 		return err
 	}
-	s.events.Publish(ctx, relation.Event{Kind: relation.GroupDismissed, UserID: me, GroupID: id, At: s.now()})
+	s.events.Publish(ctx, relation.Event{Kind: relation.GroupDismissed, UserID: actor, GroupID: id, At: s.now()})
 	if err := s.index.Delete(ctx, search.KindGroup, id); err != nil {
 		s.log.ErrorContext(ctx, "unindex group", "group", id, "err", err)
 	}

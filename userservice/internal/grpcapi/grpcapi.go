@@ -2,7 +2,8 @@
 // services, served with mutual TLS: privateim.user.v1.Auth (CheckToken),
 // privateim.user.v1.Directory (the subscription service keeps the search
 // index of subscription accounts current; directory.go),
-// privateim.user.v1.Admin (operators ban and unban users; admin.go), the
+// privateim.user.v1.Admin (admins suspend users, dismiss groups and read
+// the audit log; admin.go), the
 // gRPC health service and server reflection when on (foundation/grpcserver). Errors become gRPC
 // codes here, once, by grpcserver.Status; causes of internal errors go to
 // the log only.
@@ -21,6 +22,7 @@ import (
 
 	userv1 "github.com/privateim/privateim/protos/user/v1"
 
+	"github.com/privateim/privateim/foundation/audit"
 	"github.com/privateim/privateim/foundation/grpcserver"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 	"github.com/privateim/privateim/userservice/internal/account"
@@ -33,15 +35,18 @@ type TokenChecker interface {
 
 // Access is who may call each method: the message nodes and the
 // subscriptionservice check tokens; only the subscriptionservice keeps
-// the directory of subscription accounts; Admin is the operator's alone
-// (tlsconfig.Operator may call every method, so its rows list nobody
-// else). A new RPC goes here in the same commit (TestAccessNamesEveryMethod).
+// the directory of subscription accounts; Admin is the admins' alone
+// (a row naming tlsconfig.Admin is closed to everyone else, the operator
+// included: foundation/grpcserver.Allow). A new RPC goes here in the same
+// commit (TestAccessNamesEveryMethod).
 var Access = grpcserver.Allow{
 	userv1.Auth_CheckToken_FullMethodName:              {tlsconfig.MessageService, tlsconfig.SubscriptionService},
 	userv1.Directory_IndexSubscription_FullMethodName:  {tlsconfig.SubscriptionService},
 	userv1.Directory_RemoveSubscription_FullMethodName: {tlsconfig.SubscriptionService},
-	userv1.Admin_BanUser_FullMethodName:                {},
-	userv1.Admin_UnbanUser_FullMethodName:              {},
+	userv1.Admin_SuspendUser_FullMethodName:            {tlsconfig.Admin},
+	userv1.Admin_UnsuspendUser_FullMethodName:          {tlsconfig.Admin},
+	userv1.Admin_DismissGroup_FullMethodName:           {tlsconfig.Admin},
+	userv1.Admin_ListAudit_FullMethodName:              {tlsconfig.Admin},
 }
 
 // Accounts is what Auth and Admin need of the account feature.
@@ -50,14 +55,23 @@ type Accounts interface {
 	Banner
 }
 
+// Deps are what the servers need.
+type Deps struct {
+	Accounts  Accounts
+	Directory Directory
+	Groups    GroupDismisser
+	AuditLog  AuditLog
+	Audit     *audit.Recorder // records every Admin call but ListAudit
+}
+
 // NewServer builds the server with Auth, Directory and Admin registered
 // behind Access, reflection when asked for; it reports NOT_SERVING until
 // SetServing(true).
-func NewServer(log *slog.Logger, accounts Accounts, dir Directory, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
+func NewServer(log *slog.Logger, d Deps, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
 	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
-	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: accounts})
-	userv1.RegisterDirectoryServer(s, &directoryServer{log: log, dir: dir})
-	userv1.RegisterAdminServer(s, &adminServer{log: log, ban: accounts})
+	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: d.Accounts})
+	userv1.RegisterDirectoryServer(s, &directoryServer{log: log, dir: d.Directory})
+	userv1.RegisterAdminServer(s, &adminServer{log: log, ban: d.Accounts, groups: d.Groups, auditLog: d.AuditLog, audit: d.Audit})
 	return s
 }
 

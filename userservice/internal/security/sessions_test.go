@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,19 +87,24 @@ func TestOtherResetLinksAreSpentByAReset(t *testing.T) {
 
 func admin(t *testing.T, e *usertest.Env) (userv1.AdminClient, userv1.AuthClient) {
 	t.Helper()
-	conn, err := grpcdial.Dial("userservice", e.GRPCAddr, e.Certs.Client)
+	conn, err := grpcdial.Dial("userservice", e.GRPCAddr, e.Certs.Admin)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return userv1.NewAdminClient(conn), userv1.NewAuthClient(conn)
+	op, err := grpcdial.Dial("userservice", e.GRPCAddr, e.Certs.Client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { op.Close() })
+	return userv1.NewAdminClient(conn), userv1.NewAuthClient(op)
 }
 
-// TestBannedUserCannotSignInNorUseTokens: a ban revokes every token and
-// refuses sign-in (403 account_banned, told only to who knows the
-// password); an unban lets the user sign in again, but the tokens the ban
-// revoked stay revoked.
-func TestBannedUserCannotSignInNorUseTokens(t *testing.T) {
+// TestSuspendedUserCannotSignInNorUseTokens: a suspension revokes every
+// token and refuses sign-in (403 account_suspended, told only to who knows
+// the password); unsuspending lets the user sign in again, but the tokens
+// the suspension revoked stay revoked.
+func TestSuspendedUserCannotSignInNorUseTokens(t *testing.T) {
 	t.Parallel()
 	e := usertest.Start(t)
 	adm, auth := admin(t, e)
@@ -110,22 +116,22 @@ func TestBannedUserCannotSignInNorUseTokens(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	r, err := adm.BanUser(ctx, &userv1.BanUserRequest{UserId: id})
-	if err != nil || !r.GetBanned() || r.GetUserId() != id {
-		t.Fatalf("ban: %v %v", r, err)
+	r, err := adm.SuspendUser(ctx, &userv1.SuspendUserRequest{UserId: id})
+	if err != nil || !r.GetSuspended() || r.GetUserId() != id {
+		t.Fatalf("suspend: %v %v", r, err)
 	}
-	if _, err := adm.BanUser(ctx, &userv1.BanUserRequest{UserId: id}); err != nil {
-		t.Fatalf("banning again: %v", err)
+	if _, err := adm.SuspendUser(ctx, &userv1.SuspendUserRequest{UserId: id}); err != nil {
+		t.Fatalf("suspending again: %v", err)
 	}
 	expect(t, e.Do(t, "GET", "/api/v1/me", a.Token, nil), http.StatusUnauthorized, "token_revoked")
 	if _, err := auth.CheckToken(ctx, &userv1.CheckTokenRequest{Token: a.Token}); status.Code(err) != codes.Unauthenticated {
-		t.Fatalf("CheckToken of a banned user's token: %v", err)
+		t.Fatalf("CheckToken of a suspended user's token: %v", err)
 	}
-	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": a.Password}), http.StatusForbidden, "account_banned")
+	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": a.Password}), http.StatusForbidden, "account_suspended")
 	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": "a wrong password"}), http.StatusUnauthorized, "bad_credentials")
 
-	if r, err := adm.UnbanUser(ctx, &userv1.UnbanUserRequest{UserId: id}); err != nil || r.GetBanned() {
-		t.Fatalf("unban: %v %v", r, err)
+	if r, err := adm.UnsuspendUser(ctx, &userv1.UnsuspendUserRequest{UserId: id}); err != nil || r.GetSuspended() {
+		t.Fatalf("unsuspend: %v %v", r, err)
 	}
 	expect(t, e.Do(t, "GET", "/api/v1/me", a.Token, nil), http.StatusUnauthorized, "token_revoked")
 	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": a.Password}), http.StatusOK, "")
@@ -138,11 +144,11 @@ func TestBannedUserCannotSignInNorUseTokens(t *testing.T) {
 		"negative id":  {-1, codes.InvalidArgument},
 		"unknown user": {123456789, codes.NotFound},
 	} {
-		if _, err := adm.BanUser(ctx, &userv1.BanUserRequest{UserId: tc.id}); status.Code(err) != tc.code {
-			t.Errorf("%s: ban: %v, want %s", name, err, tc.code)
+		if _, err := adm.SuspendUser(ctx, &userv1.SuspendUserRequest{UserId: tc.id}); status.Code(err) != tc.code || !strings.HasPrefix(status.Convert(err).Message(), "user_id: ") {
+			t.Errorf("%s: suspend: %v, want %s naming user_id", name, err, tc.code)
 		}
-		if _, err := adm.UnbanUser(ctx, &userv1.UnbanUserRequest{UserId: tc.id}); status.Code(err) != tc.code {
-			t.Errorf("%s: unban: %v, want %s", name, err, tc.code)
+		if _, err := adm.UnsuspendUser(ctx, &userv1.UnsuspendUserRequest{UserId: tc.id}); status.Code(err) != tc.code || !strings.HasPrefix(status.Convert(err).Message(), "user_id: ") {
+			t.Errorf("%s: unsuspend: %v, want %s naming user_id", name, err, tc.code)
 		}
 	}
 }
@@ -162,9 +168,10 @@ func TestDeletedAccountTokensAndSignInAreRefused(t *testing.T) {
 	expect(t, e.Do(t, "POST", "/api/v1/auth/signin", "", map[string]string{"email": a.Email, "password": a.Password}), http.StatusUnauthorized, "bad_credentials")
 }
 
-// TestServiceCertificateCannotBanUsers: Admin is the operator's; a
-// service's certificate (a compromised message node) may not ban anyone.
-func TestServiceCertificateCannotBanUsers(t *testing.T) {
+// TestOnlyAnAdminCertificateMaySuspendUsers: Admin is the admins'; a
+// service's certificate (a compromised message node) and the operator's
+// may not suspend anyone.
+func TestOnlyAnAdminCertificateMaySuspendUsers(t *testing.T) {
 	t.Parallel()
 	e := usertest.Start(t)
 	a := e.NewAccount(t, "Ada")
@@ -174,14 +181,14 @@ func TestServiceCertificateCannotBanUsers(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	defer cancel()
-	for name, files := range map[string]tlsconfig.Files{"messageservice": e.Certs.Message, "subscriptionservice": e.Certs.Subscription} {
+	for name, files := range map[string]tlsconfig.Files{"messageservice": e.Certs.Message, "subscriptionservice": e.Certs.Subscription, "operator": e.Certs.Client} {
 		conn, err := grpcdial.Dial("userservice", e.GRPCAddr, files)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer conn.Close()
-		if _, err := userv1.NewAdminClient(conn).BanUser(ctx, &userv1.BanUserRequest{UserId: id}); status.Code(err) != codes.PermissionDenied {
-			t.Errorf("%s certificate: BanUser: %v, want PermissionDenied", name, err)
+		if _, err := userv1.NewAdminClient(conn).SuspendUser(ctx, &userv1.SuspendUserRequest{UserId: id}); status.Code(err) != codes.PermissionDenied {
+			t.Errorf("%s certificate: SuspendUser: %v, want PermissionDenied", name, err)
 		}
 	}
 	expect(t, e.Do(t, "GET", "/api/v1/me", a.Token, nil), http.StatusOK, "")

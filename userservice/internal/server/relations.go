@@ -32,6 +32,7 @@ type relations struct {
 	// no-op without NATS).
 	flush   func(context.Context) error
 	follows *follow.Service // set by relationFeatures; also served as gRPC Directory
+	groups  *group.Service  // set by relationFeatures; also served as gRPC Admin/DismissGroup
 	// deliverer hands group system messages to devices: the MessageService
 	// when MESSAGE_ADDR is set, else nobody (devices catch up).
 	deliverer group.Deliverer
@@ -122,8 +123,9 @@ const revokeFlushTimeout = time.Second
 // relationFeatures are the HTTP features of people, groups and follows.
 func (s *Server) relationFeatures(log *slog.Logger, mediaSvc *media.Service) []httpkit.Feature {
 	s.rel.follows = follow.New(follow.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})
-	groups := group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
+	s.rel.groups = group.New(group.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log,
 		Deliverer: s.rel.deliverer, MemberLimit: s.cfg.GroupMemberLimit, MaxAdmins: s.cfg.GroupMaxAdmins})
+	groups := s.rel.groups
 	return []httpkit.Feature{
 		httpapi.People{Svc: friend.New(friend.Deps{Store: s.data, Index: s.rel.index, Events: s.rel.events, Log: log})},
 		httpapi.Groups{Svc: groups},

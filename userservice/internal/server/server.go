@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"strings"
 
+	"github.com/privateim/privateim/foundation/audit"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/foundation/fileurl"
@@ -131,7 +132,8 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.GRPC = grpcapi.NewServer(log, s.accounts, s.rel.follows, creds, cfg.Reflection)
+	s.GRPC = grpcapi.NewServer(log, grpcapi.Deps{Accounts: s.accounts, Directory: s.rel.follows, Groups: s.rel.groups,
+		AuditLog: s.data, Audit: audit.New(log, s.data, tlsconfig.UserService)}, creds, cfg.Reflection)
 
 	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 		return nil, err

@@ -67,6 +67,16 @@ func TestConversationsOverGRPC(t *testing.T) {
 	})
 
 	t.Run("States", func(t *testing.T) {
+		// The sender's read seq moves with AdvanceCursorsPlus sent (the
+		// messageservice's cursor writer), not with the append.
+		sent := func(noResult bool, ss ...*datav1.SentSeq) (*datav1.AdvanceCursorsPlusResponse, error) {
+			return e.Messages.AdvanceCursorsPlus(ctx, &datav1.AdvanceCursorsPlusRequest{NoResult: noResult, Sent: ss})
+		}
+		check(sent(true, &datav1.SentSeq{UserId: 901, Conversation: conv, Seq: 3}, &datav1.SentSeq{UserId: 902, Conversation: conv, Seq: 3}))(t)
+		wantField(t, errOf(sent(false, &datav1.SentSeq{UserId: 901, Conversation: conv, Seq: 3})), "no_result")
+		wantField(t, errOf(sent(true, &datav1.SentSeq{UserId: 901, Conversation: conv})), "sent[0].seq")
+		wantField(t, errOf(sent(true, &datav1.SentSeq{Conversation: conv, Seq: 1})), "sent[0].user_id")
+		wantField(t, errOf(sent(true)), "cursors")
 		got := check(c.GetConversationStates(ctx, &datav1.GetConversationStatesRequest{UserId: 901, Conversations: []string{conv, "nope"}}))(t)
 		if len(got.GetStates()) != 2 {
 			t.Fatalf("states = %v", got)

@@ -322,13 +322,24 @@ func (s *messagesServer) AdvanceCursor(ctx context.Context, r *datav1.AdvanceCur
 
 func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.AdvanceCursorsPlusRequest) (*datav1.AdvanceCursorsPlusResponse, error) {
 	var c checker
-	in := r.GetCursors()
-	if len(in) == 0 || len(in) > maxBatch {
-		c.add("cursors", "must hold 1..%d cursors", maxBatch)
-	} else {
-		for i, x := range in {
-			c.cursorRequest(fmt.Sprintf("cursors[%d].", i), x)
-		}
+	in, sent := r.GetCursors(), r.GetSent()
+	switch {
+	case len(in) > maxBatch || len(in) == 0 && len(sent) == 0:
+		c.add("cursors", "must hold 1..%d cursors (0 with sent)", maxBatch)
+	case len(sent) > maxBatch:
+		c.add("sent", "must hold 0..%d", maxBatch)
+	case len(sent) > 0 && !r.GetNoResult():
+		c.add("no_result", "must be true with sent")
+	}
+	for i, x := range in {
+		c.cursorRequest(fmt.Sprintf("cursors[%d].", i), x)
+	}
+	moves := make([]store.SentSeq, len(sent))
+	for i, x := range sent {
+		c.id(fmt.Sprintf("sent[%d].user_id", i), x.GetUserId())
+		c.key(fmt.Sprintf("sent[%d].conversation", i), x.GetConversation(), maxConversationBytes)
+		c.id(fmt.Sprintf("sent[%d].seq", i), x.GetSeq())
+		moves[i] = store.SentSeq{UserID: x.GetUserId(), Conversation: x.GetConversation(), Seq: x.GetSeq()}
 	}
 	if err := c.err(); err != nil {
 		return nil, err
@@ -338,8 +349,13 @@ func (s *messagesServer) AdvanceCursorsPlus(ctx context.Context, r *datav1.Advan
 		want[i] = cursorOf(x)
 	}
 	if r.GetNoResult() {
-		if err := s.docs.AdvanceCursorsNoResult(ctx, want); err != nil {
-			return nil, s.fail(ctx, "advance cursors", err)
+		if len(want) > 0 {
+			if err := s.docs.AdvanceCursorsNoResult(ctx, want); err != nil {
+				return nil, s.fail(ctx, "advance cursors", err)
+			}
+		}
+		if err := s.docs.MoveSenders(ctx, moves); err != nil {
+			return nil, s.fail(ctx, "move senders", err)
 		}
 		return &datav1.AdvanceCursorsPlusResponse{}, nil
 	}

@@ -747,14 +747,21 @@ type ArticleFilter struct {
 type ConversationState struct {
 	UserID       int64
 	Conversation string
-	ReadSeq      int64 // never moves back; an append moves the sender's to its seq
-	LastSentSeq  int64 // the user's last message here; set by the append
+	ReadSeq      int64 // never moves back; MoveSenders moves the sender's to its message
+	LastSentSeq  int64 // the user's last message here; set by MoveSenders
 	Muted        bool
 	Pinned       bool
 	HiddenSeq    int64 // 0: not hidden; else hidden while the head is <= it
 	ClearedSeq   int64 // the user cleared the conversation for themselves up to it (Message.Clear)
 	UpdatedAt    time.Time
 	MentionSeq   int64 // the latest message mentioning the user (0: none); never moves back
+}
+
+// SentSeq names a message UserID sent: Seq in Conversation.
+type SentSeq struct {
+	UserID       int64
+	Conversation string
+	Seq          int64
 }
 
 // MentionSeq raises one user's mention seq in one conversation.
@@ -858,6 +865,11 @@ type Documents interface {
 	// messageservice's cursor writer sets on every batch): the same writes,
 	// without reading the cursors back, which is most of the cost.
 	AdvanceCursorsNoResult(ctx context.Context, cs []Cursor) error
+	// MoveSenders raises each sender's ReadSeq and LastSentSeq (and the read
+	// count) of the conversation to the seq of a message the user sent
+	// there (never back), outside any append: an entry whose message is
+	// not stored or not the user's moves nothing.
+	MoveSenders(ctx context.Context, sent []SentSeq) error
 	ListCursors(ctx context.Context, f CursorFilter) ([]Cursor, error)
 
 	CreateArticle(ctx context.Context, a Article) (Article, error)

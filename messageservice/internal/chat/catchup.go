@@ -184,7 +184,7 @@ func (ss *Session) doCatchUp() error {
 		}
 		for len(start) > 0 {
 			n := min(len(start), maxCursorCall)
-			if err := st.AdvanceCursors(ctx, start[:n]); err != nil {
+			if err := st.AdvanceCursors(ctx, start[:n], nil); err != nil {
 				return fmt.Errorf("start cursors: %w", err)
 			}
 			start = start[n:]

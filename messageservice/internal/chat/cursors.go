@@ -1,5 +1,6 @@
 // The cursor writer: device cursor advances (acks, own sends) coalesced per
-// (user, device, conversation) and written in few AdvanceCursors calls.
+// (user, device, conversation), and the senders' read seqs (Sent) per
+// (user, conversation), written in few AdvanceCursors calls.
 
 package chat
 
@@ -28,20 +29,43 @@ type cursorKey struct {
 
 type cursorSeqs struct{ delivered, acked int64 }
 
+// Sent names a message its sender sent: the sender's read seq (and last
+// sent seq) of the conversation rises to Seq, so one's own messages never
+// count as unread.
+type Sent struct {
+	User         int64
+	Conversation string
+	Seq          int64
+}
+
+type sentKey struct {
+	user int64
+	conv string
+}
+
 // cursorBatch is the advances collected while the previous batch was
 // being written; done closes once it is written (or given up on).
 type cursorBatch struct {
 	m    map[cursorKey]cursorSeqs
+	sent map[sentKey]int64 // the highest seq per sender and conversation
 	done chan struct{}
 }
 
 func newCursorBatch() *cursorBatch {
-	return &cursorBatch{m: make(map[cursorKey]cursorSeqs), done: make(chan struct{})}
+	return &cursorBatch{m: make(map[cursorKey]cursorSeqs), sent: make(map[sentKey]int64), done: make(chan struct{})}
 }
 
+func (b *cursorBatch) size() int { return len(b.m) + len(b.sent) }
+
 // cursorWriter coalesces cursor advances (acks, and the sender's own
-// messages) into AdvanceCursorsPlus calls, off the connections' read
-// loops. Advances are cumulative and the DataService keeps the max, so
+// messages) and the senders' read seqs into AdvanceCursorsPlus calls, off
+// the connections' read loops. The senders' read seqs were written in the
+// append's own transaction before, which cost 12 % of p2p send throughput
+// (one more row write per append; docs/benchmarks.md, issue 14); here a
+// sender's messages of one batch are one row write, after the append: the
+// conversation list may count one's own message for up to cursorGather
+// plus the write, and for longer when the node dies in between (until the
+// user's next send or read). Advances are cumulative and the DataService keeps the max, so
 // only the highest seqs per (user, device, conversation) need writing: a
 // batch keeps one entry per key. Like the appender it is a group commit:
 // the first advance is written at once, the ones arriving meanwhile go in
@@ -81,8 +105,34 @@ func (w *cursorWriter) advance(ctx context.Context, a CursorAdvance) error {
 		w.mu.Lock()
 		b := w.cur
 		old, ok := b.m[k]
-		if ok || len(b.m) < maxPendingCursors {
+		if ok || b.size() < maxPendingCursors {
 			b.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
+			w.mu.Unlock()
+			select {
+			case w.kick <- struct{}{}:
+			default:
+			}
+			return nil
+		}
+		w.mu.Unlock()
+		select { // full: wait until this batch is taken and written
+		case <-b.done:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// sent queues a sender's read seq move; it blocks only while the batch is
+// full.
+func (w *cursorWriter) sent(ctx context.Context, s Sent) error {
+	k := sentKey{s.User, s.Conversation}
+	for {
+		w.mu.Lock()
+		b := w.cur
+		old, ok := b.sent[k]
+		if ok || b.size() < maxPendingCursors {
+			b.sent[k] = max(old, s.Seq)
 			w.mu.Unlock()
 			select {
 			case w.kick <- struct{}{}:
@@ -106,7 +156,7 @@ func (w *cursorWriter) sync(ctx context.Context) error {
 	if w.inflight != nil {
 		waits = append(waits, w.inflight.done)
 	}
-	if len(w.cur.m) > 0 {
+	if w.cur.size() > 0 {
 		waits = append(waits, w.cur.done)
 	}
 	w.mu.Unlock()
@@ -166,7 +216,7 @@ func (w *cursorWriter) run(stop <-chan struct{}) {
 func (w *cursorWriter) flush(stop <-chan struct{}) {
 	w.mu.Lock()
 	b := w.cur
-	if len(b.m) == 0 {
+	if b.size() == 0 {
 		w.mu.Unlock()
 		return
 	}
@@ -177,27 +227,37 @@ func (w *cursorWriter) flush(stop <-chan struct{}) {
 	for k, v := range b.m {
 		as = append(as, CursorAdvance{User: k.user, Device: k.device, Conversation: k.conv, Delivered: v.delivered, Acked: v.acked})
 	}
+	ss := make([]Sent, 0, len(b.sent))
+	for k, seq := range b.sent {
+		ss = append(ss, Sent{User: k.user, Conversation: k.conv, Seq: seq})
+	}
 	var failed []CursorAdvance
-	for len(as) > 0 {
-		n := min(len(as), maxCursorCall)
+	var failedSent []Sent
+	for len(as) > 0 || len(ss) > 0 {
+		n, m := min(len(as), maxCursorCall), min(len(ss), maxCursorCall)
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		err := w.store.AdvanceCursors(ctx, as[:n])
-		if err != nil && n > 1 {
-			// One refused cursor must not hold back the others: each
+		err := w.store.AdvanceCursors(ctx, as[:n], ss[:m])
+		if err != nil && n+m > 1 {
+			// One refused entry must not hold back the others: each
 			// alone; what still fails is tried again later.
 			for i := range as[:n] {
-				if w.store.AdvanceCursors(ctx, as[i:i+1]) != nil {
+				if w.store.AdvanceCursors(ctx, as[i:i+1], nil) != nil {
 					failed = append(failed, as[i])
 				}
 			}
+			for i := range ss[:m] {
+				if w.store.AdvanceCursors(ctx, nil, ss[i:i+1]) != nil {
+					failedSent = append(failedSent, ss[i])
+				}
+			}
 		} else if err != nil {
-			failed = append(failed, as[0])
+			failed, failedSent = append(failed, as[:n]...), append(failedSent, ss[:m]...)
 		}
 		cancel()
 		if err != nil {
-			w.log.Warn("advance cursors", "cursors", n, "failed", len(failed), "err", err)
+			w.log.Warn("advance cursors", "cursors", n, "sent", m, "failed", len(failed)+len(failedSent), "err", err)
 		}
-		as = as[n:]
+		as, ss = as[n:], ss[m:]
 	}
 	w.mu.Lock()
 	w.inflight = nil
@@ -207,10 +267,14 @@ func (w *cursorWriter) flush(stop <-chan struct{}) {
 			old := w.cur.m[k]
 			w.cur.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
 		}
+		for _, s := range failedSent {
+			k := sentKey{s.User, s.Conversation}
+			w.cur.sent[k] = max(w.cur.sent[k], s.Seq)
+		}
 	}
 	w.mu.Unlock()
 	close(b.done)
-	if len(failed) > 0 && stop != nil {
+	if len(failed)+len(failedSent) > 0 && stop != nil {
 		select {
 		case <-time.After(200 * time.Millisecond):
 		case <-stop:

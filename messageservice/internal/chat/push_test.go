@@ -102,7 +102,7 @@ func (st *seqStore) ClearedSeqs(context.Context, int64, []string) (map[string]in
 func (st *seqStore) MessageByClientID(context.Context, int64, string) (Message, error) {
 	return Message{}, ErrNotFound
 }
-func (st *seqStore) AdvanceCursors(context.Context, []CursorAdvance) error { return nil }
+func (st *seqStore) AdvanceCursors(context.Context, []CursorAdvance, []Sent) error { return nil }
 
 // The read-state methods: this unit test's sends store no read state.
 func (st *seqStore) SetReadSeq(context.Context, int64, string, int64) (int64, bool, error) {

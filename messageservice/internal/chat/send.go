@@ -121,6 +121,10 @@ func (ss *Session) submitThen(ctx context.Context, receivers []int64, r AppendRe
 		if stored != nil {
 			stored(m)
 		}
+		// Sending reads the conversation up to one's own message.
+		if err := s.cursors.sent(s.ctx, Sent{User: ss.user, Conversation: m.Conversation, Seq: m.Seq}); err != nil {
+			s.log.Warn("move the sender's read seq", "user", ss.user, "conversation", m.Conversation, "err", err)
+		}
 		if advance {
 			a := CursorAdvance{User: ss.user, Device: ss.device, Conversation: m.Conversation, Delivered: delivered, Acked: m.Seq}
 			if err := s.cursors.advance(s.ctx, a); err != nil {

@@ -196,8 +196,9 @@ type Store interface {
 	// Heads are the last seqs of the conversations (absent: none).
 	Heads(ctx context.Context, conversations []string) (map[string]int64, error)
 	// AdvanceCursors moves up to 1000 cursors forward (each seq becomes
-	// the max of the stored and the given one) in one round trip.
-	AdvanceCursors(ctx context.Context, as []CursorAdvance) error
+	// the max of the stored and the given one) and up to 1000 senders'
+	// read seqs to their messages (never back) in one round trip.
+	AdvanceCursors(ctx context.Context, as []CursorAdvance, sent []Sent) error
 	// SetPresence records that user went online or offline at at, unless
 	// a later change was recorded (LastSeen.Applied false): the last
 	// seen time the profiles show.

@@ -307,14 +307,19 @@ func (c *Client) Heads(ctx context.Context, convs []string) (map[string]int64, e
 	return out, nil
 }
 
-// AdvanceCursors moves up to 1000 cursors forward (never back) in one call.
-func (c *Client) AdvanceCursors(ctx context.Context, as []chat.CursorAdvance) error {
+// AdvanceCursors moves up to 1000 cursors forward and up to 1000 senders'
+// read seqs (never back) in one call.
+func (c *Client) AdvanceCursors(ctx context.Context, as []chat.CursorAdvance, sent []chat.Sent) error {
 	// chat does not use the stored cursors: no_result spares their read-back.
-	req := &datav1.AdvanceCursorsPlusRequest{Cursors: make([]*datav1.AdvanceCursorRequest, len(as)), NoResult: true}
+	req := &datav1.AdvanceCursorsPlusRequest{Cursors: make([]*datav1.AdvanceCursorRequest, len(as)), NoResult: true,
+		Sent: make([]*datav1.SentSeq, len(sent))}
 	for i, a := range as {
 		req.Cursors[i] = &datav1.AdvanceCursorRequest{
 			UserId: a.User, DeviceId: a.Device, Conversation: a.Conversation, DeliveredSeq: a.Delivered, AckedSeq: a.Acked,
 		}
+	}
+	for i, s := range sent {
+		req.Sent[i] = &datav1.SentSeq{UserId: s.User, Conversation: s.Conversation, Seq: s.Seq}
 	}
 	_, err := c.messages.AdvanceCursorsPlus(ctx, req)
 	return translate("AdvanceCursorsPlus", err)

@@ -28,7 +28,7 @@ type ConversationState struct {
 	state        protoimpl.MessageState `protogen:"open.v1"`
 	Conversation string                 `protobuf:"bytes,1,opt,name=conversation,proto3" json:"conversation,omitempty"`
 	ReadSeq      int64                  `protobuf:"varint,2,opt,name=read_seq,json=readSeq,proto3" json:"read_seq,omitempty"`               // never moves back
-	LastSentSeq  int64                  `protobuf:"varint,3,opt,name=last_sent_seq,json=lastSentSeq,proto3" json:"last_sent_seq,omitempty"` // the user's last message here (0: none); set by the append
+	LastSentSeq  int64                  `protobuf:"varint,3,opt,name=last_sent_seq,json=lastSentSeq,proto3" json:"last_sent_seq,omitempty"` // the user's last message here (0: none); AdvanceCursorsPlus sent
 	Muted        bool                   `protobuf:"varint,4,opt,name=muted,proto3" json:"muted,omitempty"`
 	Pinned       bool                   `protobuf:"varint,5,opt,name=pinned,proto3" json:"pinned,omitempty"`
 	// 0: not hidden. Otherwise the head when it was hidden: the conversation

@@ -1617,14 +1617,22 @@ func (x *AdvanceCursorRequest) GetAckedSeq() int64 {
 	return 0
 }
 
-// AdvanceCursorsPlus advances up to 1000 cursors in one round trip.
+// AdvanceCursorsPlus advances up to 1000 cursors in one round trip, and
+// moves up to 1000 senders' read seqs (sent): at least one of the two.
 type AdvanceCursorsPlusRequest struct {
 	state   protoimpl.MessageState  `protogen:"open.v1"`
 	Cursors []*AdvanceCursorRequest `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
 	// When true the response holds no cursors, and the store need not read
 	// them back after writing (MySQL: one statement instead of a transaction
-	// of upsert and read).
-	NoResult      bool `protobuf:"varint,2,opt,name=no_result,json=noResult,proto3" json:"no_result,omitempty"`
+	// of upsert and read). Required with sent.
+	NoResult bool `protobuf:"varint,2,opt,name=no_result,json=noResult,proto3" json:"no_result,omitempty"`
+	// Messages their senders sent: each sender's read_seq and last_sent_seq
+	// of the conversation rise to the message's seq (never back), as a read
+	// would, so one's own messages are never unread. An entry whose message
+	// is not the user's (or not stored) moves nothing. The messageservice
+	// sends these from its coalesced cursor batch, outside the append's
+	// transaction (docs/benchmarks.md, issue 14).
+	Sent          []*SentSeq `protobuf:"bytes,3,rep,name=sent,proto3" json:"sent,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1673,6 +1681,73 @@ func (x *AdvanceCursorsPlusRequest) GetNoResult() bool {
 	return false
 }
 
+func (x *AdvanceCursorsPlusRequest) GetSent() []*SentSeq {
+	if x != nil {
+		return x.Sent
+	}
+	return nil
+}
+
+type SentSeq struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
+	Conversation  string                 `protobuf:"bytes,2,opt,name=conversation,proto3" json:"conversation,omitempty"`
+	Seq           int64                  `protobuf:"varint,3,opt,name=seq,proto3" json:"seq,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SentSeq) Reset() {
+	*x = SentSeq{}
+	mi := &file_data_v1_messages_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SentSeq) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SentSeq) ProtoMessage() {}
+
+func (x *SentSeq) ProtoReflect() protoreflect.Message {
+	mi := &file_data_v1_messages_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SentSeq.ProtoReflect.Descriptor instead.
+func (*SentSeq) Descriptor() ([]byte, []int) {
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *SentSeq) GetUserId() int64 {
+	if x != nil {
+		return x.UserId
+	}
+	return 0
+}
+
+func (x *SentSeq) GetConversation() string {
+	if x != nil {
+		return x.Conversation
+	}
+	return ""
+}
+
+func (x *SentSeq) GetSeq() int64 {
+	if x != nil {
+		return x.Seq
+	}
+	return 0
+}
+
 type AdvanceCursorsPlusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Cursors       []*Cursor              `protobuf:"bytes,1,rep,name=cursors,proto3" json:"cursors,omitempty"`
@@ -1682,7 +1757,7 @@ type AdvanceCursorsPlusResponse struct {
 
 func (x *AdvanceCursorsPlusResponse) Reset() {
 	*x = AdvanceCursorsPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1694,7 +1769,7 @@ func (x *AdvanceCursorsPlusResponse) String() string {
 func (*AdvanceCursorsPlusResponse) ProtoMessage() {}
 
 func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[24]
+	mi := &file_data_v1_messages_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1707,7 +1782,7 @@ func (x *AdvanceCursorsPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdvanceCursorsPlusResponse.ProtoReflect.Descriptor instead.
 func (*AdvanceCursorsPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{24}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *AdvanceCursorsPlusResponse) GetCursors() []*Cursor {
@@ -1730,7 +1805,7 @@ type ListCursorsRequest struct {
 
 func (x *ListCursorsRequest) Reset() {
 	*x = ListCursorsRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1742,7 +1817,7 @@ func (x *ListCursorsRequest) String() string {
 func (*ListCursorsRequest) ProtoMessage() {}
 
 func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[25]
+	mi := &file_data_v1_messages_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1755,7 +1830,7 @@ func (x *ListCursorsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsRequest.ProtoReflect.Descriptor instead.
 func (*ListCursorsRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{25}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListCursorsRequest) GetUserId() int64 {
@@ -1795,7 +1870,7 @@ type ListCursorsResponse struct {
 
 func (x *ListCursorsResponse) Reset() {
 	*x = ListCursorsResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1807,7 +1882,7 @@ func (x *ListCursorsResponse) String() string {
 func (*ListCursorsResponse) ProtoMessage() {}
 
 func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[26]
+	mi := &file_data_v1_messages_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1820,7 +1895,7 @@ func (x *ListCursorsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListCursorsResponse.ProtoReflect.Descriptor instead.
 func (*ListCursorsResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{26}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ListCursorsResponse) GetCursors() []*Cursor {
@@ -1848,7 +1923,7 @@ type SessionStartPlusRequest struct {
 
 func (x *SessionStartPlusRequest) Reset() {
 	*x = SessionStartPlusRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1860,7 +1935,7 @@ func (x *SessionStartPlusRequest) String() string {
 func (*SessionStartPlusRequest) ProtoMessage() {}
 
 func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[27]
+	mi := &file_data_v1_messages_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1873,7 +1948,7 @@ func (x *SessionStartPlusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusRequest.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{27}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *SessionStartPlusRequest) GetFriendships() *ListFriendshipsRequest {
@@ -1916,7 +1991,7 @@ type SessionStartPlusResponse struct {
 
 func (x *SessionStartPlusResponse) Reset() {
 	*x = SessionStartPlusResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2003,7 @@ func (x *SessionStartPlusResponse) String() string {
 func (*SessionStartPlusResponse) ProtoMessage() {}
 
 func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[28]
+	mi := &file_data_v1_messages_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2016,7 @@ func (x *SessionStartPlusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionStartPlusResponse.ProtoReflect.Descriptor instead.
 func (*SessionStartPlusResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{28}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SessionStartPlusResponse) GetFriendships() *ListFriendshipsResponse {
@@ -1995,7 +2070,7 @@ type Article struct {
 
 func (x *Article) Reset() {
 	*x = Article{}
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2082,7 @@ func (x *Article) String() string {
 func (*Article) ProtoMessage() {}
 
 func (x *Article) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[29]
+	mi := &file_data_v1_messages_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2095,7 @@ func (x *Article) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Article.ProtoReflect.Descriptor instead.
 func (*Article) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{29}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *Article) GetId() int64 {
@@ -2128,7 +2203,7 @@ type CreateArticleRequest struct {
 
 func (x *CreateArticleRequest) Reset() {
 	*x = CreateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2140,7 +2215,7 @@ func (x *CreateArticleRequest) String() string {
 func (*CreateArticleRequest) ProtoMessage() {}
 
 func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[30]
+	mi := &file_data_v1_messages_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2153,7 +2228,7 @@ func (x *CreateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateArticleRequest.ProtoReflect.Descriptor instead.
 func (*CreateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{30}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CreateArticleRequest) GetSubscriptionId() int64 {
@@ -2207,7 +2282,7 @@ type GetArticleRequest struct {
 
 func (x *GetArticleRequest) Reset() {
 	*x = GetArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2219,7 +2294,7 @@ func (x *GetArticleRequest) String() string {
 func (*GetArticleRequest) ProtoMessage() {}
 
 func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[31]
+	mi := &file_data_v1_messages_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2232,7 +2307,7 @@ func (x *GetArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetArticleRequest.ProtoReflect.Descriptor instead.
 func (*GetArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{31}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetArticleRequest) GetId() int64 {
@@ -2264,7 +2339,7 @@ type UpdateArticleRequest struct {
 
 func (x *UpdateArticleRequest) Reset() {
 	*x = UpdateArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2276,7 +2351,7 @@ func (x *UpdateArticleRequest) String() string {
 func (*UpdateArticleRequest) ProtoMessage() {}
 
 func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[32]
+	mi := &file_data_v1_messages_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2289,7 +2364,7 @@ func (x *UpdateArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateArticleRequest.ProtoReflect.Descriptor instead.
 func (*UpdateArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{32}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *UpdateArticleRequest) GetId() int64 {
@@ -2379,7 +2454,7 @@ type ListArticlesRequest struct {
 
 func (x *ListArticlesRequest) Reset() {
 	*x = ListArticlesRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[33]
+	mi := &file_data_v1_messages_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2391,7 +2466,7 @@ func (x *ListArticlesRequest) String() string {
 func (*ListArticlesRequest) ProtoMessage() {}
 
 func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[33]
+	mi := &file_data_v1_messages_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2404,7 +2479,7 @@ func (x *ListArticlesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesRequest.ProtoReflect.Descriptor instead.
 func (*ListArticlesRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{33}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListArticlesRequest) GetSubscriptionId() int64 {
@@ -2452,7 +2527,7 @@ type ListArticlesResponse struct {
 
 func (x *ListArticlesResponse) Reset() {
 	*x = ListArticlesResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[34]
+	mi := &file_data_v1_messages_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2539,7 @@ func (x *ListArticlesResponse) String() string {
 func (*ListArticlesResponse) ProtoMessage() {}
 
 func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[34]
+	mi := &file_data_v1_messages_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2552,7 @@ func (x *ListArticlesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListArticlesResponse.ProtoReflect.Descriptor instead.
 func (*ListArticlesResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{34}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *ListArticlesResponse) GetArticles() []*Article {
@@ -2508,7 +2583,7 @@ type DeleteArticleRequest struct {
 
 func (x *DeleteArticleRequest) Reset() {
 	*x = DeleteArticleRequest{}
-	mi := &file_data_v1_messages_proto_msgTypes[35]
+	mi := &file_data_v1_messages_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2520,7 +2595,7 @@ func (x *DeleteArticleRequest) String() string {
 func (*DeleteArticleRequest) ProtoMessage() {}
 
 func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[35]
+	mi := &file_data_v1_messages_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2533,7 +2608,7 @@ func (x *DeleteArticleRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleRequest.ProtoReflect.Descriptor instead.
 func (*DeleteArticleRequest) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{35}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *DeleteArticleRequest) GetId() int64 {
@@ -2558,7 +2633,7 @@ type DeleteArticleResponse struct {
 
 func (x *DeleteArticleResponse) Reset() {
 	*x = DeleteArticleResponse{}
-	mi := &file_data_v1_messages_proto_msgTypes[36]
+	mi := &file_data_v1_messages_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2570,7 +2645,7 @@ func (x *DeleteArticleResponse) String() string {
 func (*DeleteArticleResponse) ProtoMessage() {}
 
 func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_data_v1_messages_proto_msgTypes[36]
+	mi := &file_data_v1_messages_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2583,7 +2658,7 @@ func (x *DeleteArticleResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteArticleResponse.ProtoReflect.Descriptor instead.
 func (*DeleteArticleResponse) Descriptor() ([]byte, []int) {
-	return file_data_v1_messages_proto_rawDescGZIP(), []int{36}
+	return file_data_v1_messages_proto_rawDescGZIP(), []int{37}
 }
 
 var File_data_v1_messages_proto protoreflect.FileDescriptor
@@ -2701,10 +2776,15 @@ const file_data_v1_messages_proto_rawDesc = "" +
 	"\tdevice_id\x18\x02 \x01(\tR\bdeviceId\x12\"\n" +
 	"\fconversation\x18\x03 \x01(\tR\fconversation\x12#\n" +
 	"\rdelivered_seq\x18\x04 \x01(\x03R\fdeliveredSeq\x12\x1b\n" +
-	"\tacked_seq\x18\x05 \x01(\x03R\backedSeq\"{\n" +
+	"\tacked_seq\x18\x05 \x01(\x03R\backedSeq\"\xab\x01\n" +
 	"\x19AdvanceCursorsPlusRequest\x12A\n" +
 	"\acursors\x18\x01 \x03(\v2'.privateim.data.v1.AdvanceCursorRequestR\acursors\x12\x1b\n" +
-	"\tno_result\x18\x02 \x01(\bR\bnoResult\"Q\n" +
+	"\tno_result\x18\x02 \x01(\bR\bnoResult\x12.\n" +
+	"\x04sent\x18\x03 \x03(\v2\x1a.privateim.data.v1.SentSeqR\x04sent\"X\n" +
+	"\aSentSeq\x12\x17\n" +
+	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12\"\n" +
+	"\fconversation\x18\x02 \x01(\tR\fconversation\x12\x10\n" +
+	"\x03seq\x18\x03 \x01(\x03R\x03seq\"Q\n" +
 	"\x1aAdvanceCursorsPlusResponse\x123\n" +
 	"\acursors\x18\x01 \x03(\v2\x19.privateim.data.v1.CursorR\acursors\"\x91\x01\n" +
 	"\x12ListCursorsRequest\x12\x17\n" +
@@ -2829,7 +2909,7 @@ func file_data_v1_messages_proto_rawDescGZIP() []byte {
 }
 
 var file_data_v1_messages_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 37)
+var file_data_v1_messages_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_data_v1_messages_proto_goTypes = []any{
 	(ArticleState)(0),                    // 0: privateim.data.v1.ArticleState
 	(*Message)(nil),                      // 1: privateim.data.v1.Message
@@ -2856,104 +2936,106 @@ var file_data_v1_messages_proto_goTypes = []any{
 	(*Cursor)(nil),                       // 22: privateim.data.v1.Cursor
 	(*AdvanceCursorRequest)(nil),         // 23: privateim.data.v1.AdvanceCursorRequest
 	(*AdvanceCursorsPlusRequest)(nil),    // 24: privateim.data.v1.AdvanceCursorsPlusRequest
-	(*AdvanceCursorsPlusResponse)(nil),   // 25: privateim.data.v1.AdvanceCursorsPlusResponse
-	(*ListCursorsRequest)(nil),           // 26: privateim.data.v1.ListCursorsRequest
-	(*ListCursorsResponse)(nil),          // 27: privateim.data.v1.ListCursorsResponse
-	(*SessionStartPlusRequest)(nil),      // 28: privateim.data.v1.SessionStartPlusRequest
-	(*SessionStartPlusResponse)(nil),     // 29: privateim.data.v1.SessionStartPlusResponse
-	(*Article)(nil),                      // 30: privateim.data.v1.Article
-	(*CreateArticleRequest)(nil),         // 31: privateim.data.v1.CreateArticleRequest
-	(*GetArticleRequest)(nil),            // 32: privateim.data.v1.GetArticleRequest
-	(*UpdateArticleRequest)(nil),         // 33: privateim.data.v1.UpdateArticleRequest
-	(*ListArticlesRequest)(nil),          // 34: privateim.data.v1.ListArticlesRequest
-	(*ListArticlesResponse)(nil),         // 35: privateim.data.v1.ListArticlesResponse
-	(*DeleteArticleRequest)(nil),         // 36: privateim.data.v1.DeleteArticleRequest
-	(*DeleteArticleResponse)(nil),        // 37: privateim.data.v1.DeleteArticleResponse
-	(*timestamppb.Timestamp)(nil),        // 38: google.protobuf.Timestamp
-	(*ListFriendshipsRequest)(nil),       // 39: privateim.data.v1.ListFriendshipsRequest
-	(*ListGroupsByMemberRequest)(nil),    // 40: privateim.data.v1.ListGroupsByMemberRequest
-	(*ListFollowingRequest)(nil),         // 41: privateim.data.v1.ListFollowingRequest
-	(*ListFriendshipsResponse)(nil),      // 42: privateim.data.v1.ListFriendshipsResponse
-	(*ListGroupsResponse)(nil),           // 43: privateim.data.v1.ListGroupsResponse
-	(*ListSubscriptionsResponse)(nil),    // 44: privateim.data.v1.ListSubscriptionsResponse
+	(*SentSeq)(nil),                      // 25: privateim.data.v1.SentSeq
+	(*AdvanceCursorsPlusResponse)(nil),   // 26: privateim.data.v1.AdvanceCursorsPlusResponse
+	(*ListCursorsRequest)(nil),           // 27: privateim.data.v1.ListCursorsRequest
+	(*ListCursorsResponse)(nil),          // 28: privateim.data.v1.ListCursorsResponse
+	(*SessionStartPlusRequest)(nil),      // 29: privateim.data.v1.SessionStartPlusRequest
+	(*SessionStartPlusResponse)(nil),     // 30: privateim.data.v1.SessionStartPlusResponse
+	(*Article)(nil),                      // 31: privateim.data.v1.Article
+	(*CreateArticleRequest)(nil),         // 32: privateim.data.v1.CreateArticleRequest
+	(*GetArticleRequest)(nil),            // 33: privateim.data.v1.GetArticleRequest
+	(*UpdateArticleRequest)(nil),         // 34: privateim.data.v1.UpdateArticleRequest
+	(*ListArticlesRequest)(nil),          // 35: privateim.data.v1.ListArticlesRequest
+	(*ListArticlesResponse)(nil),         // 36: privateim.data.v1.ListArticlesResponse
+	(*DeleteArticleRequest)(nil),         // 37: privateim.data.v1.DeleteArticleRequest
+	(*DeleteArticleResponse)(nil),        // 38: privateim.data.v1.DeleteArticleResponse
+	(*timestamppb.Timestamp)(nil),        // 39: google.protobuf.Timestamp
+	(*ListFriendshipsRequest)(nil),       // 40: privateim.data.v1.ListFriendshipsRequest
+	(*ListGroupsByMemberRequest)(nil),    // 41: privateim.data.v1.ListGroupsByMemberRequest
+	(*ListFollowingRequest)(nil),         // 42: privateim.data.v1.ListFollowingRequest
+	(*ListFriendshipsResponse)(nil),      // 43: privateim.data.v1.ListFriendshipsResponse
+	(*ListGroupsResponse)(nil),           // 44: privateim.data.v1.ListGroupsResponse
+	(*ListSubscriptionsResponse)(nil),    // 45: privateim.data.v1.ListSubscriptionsResponse
 }
 var file_data_v1_messages_proto_depIdxs = []int32{
-	38, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
+	39, // 0: privateim.data.v1.Message.created_at:type_name -> google.protobuf.Timestamp
 	7,  // 1: privateim.data.v1.AppendMessageRequest.change:type_name -> privateim.data.v1.MessageChange
 	4,  // 2: privateim.data.v1.AppendMessageRequest.reaction:type_name -> privateim.data.v1.Reaction
 	3,  // 3: privateim.data.v1.AppendMessageRequest.clear:type_name -> privateim.data.v1.Clear
 	5,  // 4: privateim.data.v1.MessageReactions.counts:type_name -> privateim.data.v1.ReactionCount
-	38, // 5: privateim.data.v1.MessageVersion.replaced_at:type_name -> google.protobuf.Timestamp
+	39, // 5: privateim.data.v1.MessageVersion.replaced_at:type_name -> google.protobuf.Timestamp
 	8,  // 6: privateim.data.v1.GetMessageVersionsResponse.versions:type_name -> privateim.data.v1.MessageVersion
 	1,  // 7: privateim.data.v1.AppendMessageResponse.message:type_name -> privateim.data.v1.Message
 	2,  // 8: privateim.data.v1.AppendMessagesPlusRequest.messages:type_name -> privateim.data.v1.AppendMessageRequest
 	11, // 9: privateim.data.v1.AppendMessagesPlusResponse.results:type_name -> privateim.data.v1.AppendMessageResponse
 	1,  // 10: privateim.data.v1.GetMessagesResponse.messages:type_name -> privateim.data.v1.Message
 	6,  // 11: privateim.data.v1.GetMessagesResponse.reactions:type_name -> privateim.data.v1.MessageReactions
-	38, // 12: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
-	38, // 13: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
+	39, // 12: privateim.data.v1.GetMessagesByTimeRequest.from:type_name -> google.protobuf.Timestamp
+	39, // 13: privateim.data.v1.GetMessagesByTimeRequest.to:type_name -> google.protobuf.Timestamp
 	1,  // 14: privateim.data.v1.GetMessagesByTimeResponse.messages:type_name -> privateim.data.v1.Message
 	20, // 15: privateim.data.v1.GetConversationHeadsResponse.heads:type_name -> privateim.data.v1.ConversationHead
-	38, // 16: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 16: privateim.data.v1.Cursor.updated_at:type_name -> google.protobuf.Timestamp
 	23, // 17: privateim.data.v1.AdvanceCursorsPlusRequest.cursors:type_name -> privateim.data.v1.AdvanceCursorRequest
-	22, // 18: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
-	22, // 19: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
-	39, // 20: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
-	40, // 21: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
-	41, // 22: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
-	26, // 23: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
-	42, // 24: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
-	43, // 25: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
-	44, // 26: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
-	27, // 27: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
-	0,  // 28: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
-	38, // 29: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
-	38, // 30: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
-	38, // 31: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 32: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	0,  // 33: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
-	38, // 34: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
-	0,  // 35: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	0,  // 36: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
-	30, // 37: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
-	0,  // 38: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
-	2,  // 39: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
-	12, // 40: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
-	14, // 41: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
-	16, // 42: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
-	18, // 43: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
-	9,  // 44: privateim.data.v1.Messages.GetMessageVersions:input_type -> privateim.data.v1.GetMessageVersionsRequest
-	19, // 45: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
-	23, // 46: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
-	24, // 47: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
-	26, // 48: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
-	28, // 49: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
-	31, // 50: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
-	32, // 51: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
-	33, // 52: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
-	34, // 53: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
-	36, // 54: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
-	11, // 55: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
-	13, // 56: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
-	15, // 57: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
-	17, // 58: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
-	1,  // 59: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
-	10, // 60: privateim.data.v1.Messages.GetMessageVersions:output_type -> privateim.data.v1.GetMessageVersionsResponse
-	21, // 61: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
-	22, // 62: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
-	25, // 63: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
-	27, // 64: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
-	29, // 65: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
-	30, // 66: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
-	30, // 67: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
-	30, // 68: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
-	35, // 69: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
-	37, // 70: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
-	55, // [55:71] is the sub-list for method output_type
-	39, // [39:55] is the sub-list for method input_type
-	39, // [39:39] is the sub-list for extension type_name
-	39, // [39:39] is the sub-list for extension extendee
-	0,  // [0:39] is the sub-list for field type_name
+	25, // 18: privateim.data.v1.AdvanceCursorsPlusRequest.sent:type_name -> privateim.data.v1.SentSeq
+	22, // 19: privateim.data.v1.AdvanceCursorsPlusResponse.cursors:type_name -> privateim.data.v1.Cursor
+	22, // 20: privateim.data.v1.ListCursorsResponse.cursors:type_name -> privateim.data.v1.Cursor
+	40, // 21: privateim.data.v1.SessionStartPlusRequest.friendships:type_name -> privateim.data.v1.ListFriendshipsRequest
+	41, // 22: privateim.data.v1.SessionStartPlusRequest.groups:type_name -> privateim.data.v1.ListGroupsByMemberRequest
+	42, // 23: privateim.data.v1.SessionStartPlusRequest.following:type_name -> privateim.data.v1.ListFollowingRequest
+	27, // 24: privateim.data.v1.SessionStartPlusRequest.cursors:type_name -> privateim.data.v1.ListCursorsRequest
+	43, // 25: privateim.data.v1.SessionStartPlusResponse.friendships:type_name -> privateim.data.v1.ListFriendshipsResponse
+	44, // 26: privateim.data.v1.SessionStartPlusResponse.groups:type_name -> privateim.data.v1.ListGroupsResponse
+	45, // 27: privateim.data.v1.SessionStartPlusResponse.following:type_name -> privateim.data.v1.ListSubscriptionsResponse
+	28, // 28: privateim.data.v1.SessionStartPlusResponse.cursors:type_name -> privateim.data.v1.ListCursorsResponse
+	0,  // 29: privateim.data.v1.Article.state:type_name -> privateim.data.v1.ArticleState
+	39, // 30: privateim.data.v1.Article.created_at:type_name -> google.protobuf.Timestamp
+	39, // 31: privateim.data.v1.Article.updated_at:type_name -> google.protobuf.Timestamp
+	39, // 32: privateim.data.v1.Article.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 33: privateim.data.v1.CreateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	0,  // 34: privateim.data.v1.UpdateArticleRequest.state:type_name -> privateim.data.v1.ArticleState
+	39, // 35: privateim.data.v1.UpdateArticleRequest.published_at:type_name -> google.protobuf.Timestamp
+	0,  // 36: privateim.data.v1.UpdateArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	0,  // 37: privateim.data.v1.ListArticlesRequest.states:type_name -> privateim.data.v1.ArticleState
+	31, // 38: privateim.data.v1.ListArticlesResponse.articles:type_name -> privateim.data.v1.Article
+	0,  // 39: privateim.data.v1.DeleteArticleRequest.expected_state:type_name -> privateim.data.v1.ArticleState
+	2,  // 40: privateim.data.v1.Messages.AppendMessage:input_type -> privateim.data.v1.AppendMessageRequest
+	12, // 41: privateim.data.v1.Messages.AppendMessagesPlus:input_type -> privateim.data.v1.AppendMessagesPlusRequest
+	14, // 42: privateim.data.v1.Messages.GetMessages:input_type -> privateim.data.v1.GetMessagesRequest
+	16, // 43: privateim.data.v1.Messages.GetMessagesByTime:input_type -> privateim.data.v1.GetMessagesByTimeRequest
+	18, // 44: privateim.data.v1.Messages.GetMessageByClientID:input_type -> privateim.data.v1.GetMessageByClientIDRequest
+	9,  // 45: privateim.data.v1.Messages.GetMessageVersions:input_type -> privateim.data.v1.GetMessageVersionsRequest
+	19, // 46: privateim.data.v1.Messages.GetConversationHeads:input_type -> privateim.data.v1.GetConversationHeadsRequest
+	23, // 47: privateim.data.v1.Messages.AdvanceCursor:input_type -> privateim.data.v1.AdvanceCursorRequest
+	24, // 48: privateim.data.v1.Messages.AdvanceCursorsPlus:input_type -> privateim.data.v1.AdvanceCursorsPlusRequest
+	27, // 49: privateim.data.v1.Messages.ListCursors:input_type -> privateim.data.v1.ListCursorsRequest
+	29, // 50: privateim.data.v1.Messages.SessionStartPlus:input_type -> privateim.data.v1.SessionStartPlusRequest
+	32, // 51: privateim.data.v1.Articles.CreateArticle:input_type -> privateim.data.v1.CreateArticleRequest
+	33, // 52: privateim.data.v1.Articles.GetArticle:input_type -> privateim.data.v1.GetArticleRequest
+	34, // 53: privateim.data.v1.Articles.UpdateArticle:input_type -> privateim.data.v1.UpdateArticleRequest
+	35, // 54: privateim.data.v1.Articles.ListArticles:input_type -> privateim.data.v1.ListArticlesRequest
+	37, // 55: privateim.data.v1.Articles.DeleteArticle:input_type -> privateim.data.v1.DeleteArticleRequest
+	11, // 56: privateim.data.v1.Messages.AppendMessage:output_type -> privateim.data.v1.AppendMessageResponse
+	13, // 57: privateim.data.v1.Messages.AppendMessagesPlus:output_type -> privateim.data.v1.AppendMessagesPlusResponse
+	15, // 58: privateim.data.v1.Messages.GetMessages:output_type -> privateim.data.v1.GetMessagesResponse
+	17, // 59: privateim.data.v1.Messages.GetMessagesByTime:output_type -> privateim.data.v1.GetMessagesByTimeResponse
+	1,  // 60: privateim.data.v1.Messages.GetMessageByClientID:output_type -> privateim.data.v1.Message
+	10, // 61: privateim.data.v1.Messages.GetMessageVersions:output_type -> privateim.data.v1.GetMessageVersionsResponse
+	21, // 62: privateim.data.v1.Messages.GetConversationHeads:output_type -> privateim.data.v1.GetConversationHeadsResponse
+	22, // 63: privateim.data.v1.Messages.AdvanceCursor:output_type -> privateim.data.v1.Cursor
+	26, // 64: privateim.data.v1.Messages.AdvanceCursorsPlus:output_type -> privateim.data.v1.AdvanceCursorsPlusResponse
+	28, // 65: privateim.data.v1.Messages.ListCursors:output_type -> privateim.data.v1.ListCursorsResponse
+	30, // 66: privateim.data.v1.Messages.SessionStartPlus:output_type -> privateim.data.v1.SessionStartPlusResponse
+	31, // 67: privateim.data.v1.Articles.CreateArticle:output_type -> privateim.data.v1.Article
+	31, // 68: privateim.data.v1.Articles.GetArticle:output_type -> privateim.data.v1.Article
+	31, // 69: privateim.data.v1.Articles.UpdateArticle:output_type -> privateim.data.v1.Article
+	36, // 70: privateim.data.v1.Articles.ListArticles:output_type -> privateim.data.v1.ListArticlesResponse
+	38, // 71: privateim.data.v1.Articles.DeleteArticle:output_type -> privateim.data.v1.DeleteArticleResponse
+	56, // [56:72] is the sub-list for method output_type
+	40, // [40:56] is the sub-list for method input_type
+	40, // [40:40] is the sub-list for extension type_name
+	40, // [40:40] is the sub-list for extension extendee
+	0,  // [0:40] is the sub-list for field type_name
 }
 
 func init() { file_data_v1_messages_proto_init() }
@@ -2964,14 +3046,14 @@ func file_data_v1_messages_proto_init() {
 	file_data_v1_friends_proto_init()
 	file_data_v1_groups_proto_init()
 	file_data_v1_subscriptions_proto_init()
-	file_data_v1_messages_proto_msgTypes[32].OneofWrappers = []any{}
+	file_data_v1_messages_proto_msgTypes[33].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_data_v1_messages_proto_rawDesc), len(file_data_v1_messages_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   37,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   2,
 		},

@@ -388,3 +388,48 @@ func (d *Documents) Unread(ctx context.Context, userID int64, qs []store.UnreadQ
 	}
 	return out, nil
 }
+
+// MoveSenders reads the messages (by their (conv, seq) key, only where
+// sender is the user) for their read counts, then raises the senders'
+// states in one unordered bulk write of $max upserts, apart from the
+// append. Two first upserts of one state racing collide on the unique
+// (u, c) key: the bulk write is run again once, when the rows exist.
+func (d *Documents) MoveSenders(ctx context.Context, sent []store.SentSeq) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	keys := make(bson.A, len(sent))
+	for i, s := range sent {
+		keys[i] = bson.D{{Key: "conv", Value: s.Conversation}, {Key: "seq", Value: s.Seq}, {Key: "sender", Value: s.UserID}}
+	}
+	cur, err := d.messages.Find(ctx, bson.D{{Key: "$or", Value: keys}},
+		options.Find().SetProjection(bson.D{{Key: "conv", Value: 1}, {Key: "seq", Value: 1}, {Key: "sender", Value: 1}, {Key: "counted", Value: 1}}))
+	if err != nil {
+		return fmt.Errorf("move %d senders: %w", len(sent), err)
+	}
+	var docs []struct {
+		Conv    string `bson:"conv"`
+		Seq     int64  `bson:"seq"`
+		Sender  int64  `bson:"sender"`
+		Counted int64  `bson:"counted"`
+	}
+	if err := cur.All(ctx, &docs); err != nil {
+		return fmt.Errorf("move %d senders: %w", len(sent), err)
+	}
+	if len(docs) == 0 {
+		return nil
+	}
+	now := d.now()
+	models := make([]mdb.WriteModel, len(docs))
+	for i, m := range docs {
+		models[i] = mdb.NewUpdateOneModel().SetFilter(stateFilter(m.Sender, m.Conv)).SetUpdate(sentUpdate(m.Seq, m.Counted, now)).SetUpsert(true)
+	}
+	_, err = d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	if mdb.IsDuplicateKeyError(err) {
+		_, err = d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(false))
+	}
+	if err != nil {
+		return fmt.Errorf("move %d senders: %w", len(sent), err)
+	}
+	return nil
+}

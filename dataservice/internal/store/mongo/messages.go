@@ -127,9 +127,6 @@ func (d *Documents) appendTxn(ctx context.Context, msgs []store.Message, plan ap
 		if _, err := d.messages.InsertMany(ctx, docs, options.InsertMany().SetOrdered(true)); err != nil {
 			return nil, fmt.Errorf("insert messages: %w", raced(err, idxSenderCMID))
 		}
-		if err := d.moveSenders(ctx, b); err != nil {
-			return nil, err
-		}
 	}
 	return b.finish(plan), nil
 }
@@ -403,44 +400,6 @@ func newestTime(msgs []store.Message) time.Time {
 		}
 	}
 	return at
-}
-
-// moveSenders moves each sender's read and sent seqs to the last seq the
-// sender got in each conversation of the stored results (system messages,
-// sender 0, move nothing) and the read count to the count as of it,
-// inside the append transaction, so unread never counts one's own messages.
-func (d *Documents) moveSenders(ctx context.Context, b *appendBatch) error {
-	type key struct {
-		user int64
-		conv string
-	}
-	last := map[key]counterDoc{}
-	var order []key
-	for i, r := range b.results {
-		m := r.Message
-		if r.Duplicate || m.SenderID == 0 || m.Seq == 0 {
-			continue
-		}
-		k := key{m.SenderID, m.Conversation}
-		if _, ok := last[k]; !ok {
-			order = append(order, k)
-		}
-		if m.Seq > last[k].Seq {
-			last[k] = counterDoc{Seq: m.Seq, Counted: b.counted[i]}
-		}
-	}
-	if len(order) == 0 {
-		return nil
-	}
-	now := d.now()
-	models := make([]mdb.WriteModel, len(order))
-	for i, k := range order {
-		models[i] = mdb.NewUpdateOneModel().SetFilter(stateFilter(k.user, k.conv)).SetUpdate(sentUpdate(last[k].Seq, last[k].Counted, now)).SetUpsert(true)
-	}
-	if _, err := d.states.BulkWrite(ctx, models, options.BulkWrite().SetOrdered(true)); err != nil {
-		return fmt.Errorf("move senders' read seqs: %w", raced(err, idxStateKey))
-	}
-	return nil
 }
 
 // applyChanges applies the changes and reactions of the new messages

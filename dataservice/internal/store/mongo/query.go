@@ -469,7 +469,7 @@ func stateFilter(user int64, conv string) bson.D {
 }
 
 // sentUpdate moves a sender's read and sent seqs to seq and the read
-// count to counted ($max), for the append transaction.
+// count to counted ($max), for MoveSenders.
 func sentUpdate(seq, counted int64, now time.Time) bson.D {
 	return bson.D{
 		{Key: "$max", Value: bson.D{{Key: "read", Value: seq}, {Key: "sent", Value: seq}, {Key: "rc", Value: counted}}},

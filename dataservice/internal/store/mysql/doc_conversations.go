@@ -1,9 +1,11 @@
 package mysql
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -510,4 +512,41 @@ func countsAt(ctx context.Context, db *sql.DB, convs []string, seqs []counter) (
 		return nil, fmt.Errorf("counts at %d seqs: %w", len(seqs), err)
 	}
 	return out, nil
+}
+
+// MoveSenders is one INSERT ... SELECT: the rows come from the messages
+// themselves (by their (conversation, seq) key, only where sender_id is
+// the user), so the read count is the message's and a wrong entry moves
+// nothing; each value becomes GREATEST(stored, given). It runs apart from
+// the append, which it no longer slows (docs/benchmarks.md, issue 14). A
+// deadlock victim is run again, up to 5 times.
+func (d *Documents) MoveSenders(ctx context.Context, sent []store.SentSeq) error {
+	if len(sent) == 0 {
+		return nil
+	}
+	sorted := slices.Clone(sent)
+	slices.SortFunc(sorted, func(a, b store.SentSeq) int {
+		return cmp.Or(strings.Compare(a.Conversation, b.Conversation), cmp.Compare(a.Seq, b.Seq))
+	})
+	where := make([]string, len(sorted))
+	args := make([]any, 0, 1+3*len(sorted))
+	args = append(args, dbTime(time.Now()))
+	for i, s := range sorted {
+		where[i] = "(m.conversation = ? AND m.seq = ? AND m.sender_id = ?)"
+		args = append(args, s.Conversation, s.Seq, s.UserID)
+	}
+	q := "INSERT INTO conversation_states (user_id, conversation, read_seq, read_counted, last_sent_seq, updated_at)" +
+		" SELECT m.sender_id, m.conversation, m.seq, m.counted, m.seq, ? FROM messages m WHERE " + strings.Join(where, " OR ") +
+		" ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq)), read_counted = GREATEST(read_counted, VALUES(read_counted))," +
+		" last_sent_seq = GREATEST(last_sent_seq, VALUES(last_sent_seq)), updated_at = VALUES(updated_at)"
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err = d.db.ExecContext(ctx, q, args...); err == nil || !isRetryable(err) {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("move %d senders: %w", len(sent), err)
+	}
+	return nil
 }

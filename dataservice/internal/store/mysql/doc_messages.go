@@ -160,8 +160,7 @@ func (d *Documents) appendOnce(ctx context.Context, msgs []store.Message, lookup
 		if err := applyChanges(ctx, conn, msgs, fresh, results); err != nil {
 			return nil, err
 		}
-		tail, tailArgs := senderStates(rows)
-		if err := insertMessagesAndCommit(ctx, conn, rows, tail, tailArgs); err != nil {
+		if err := insertMessagesAndCommit(ctx, conn, rows); err != nil {
 			return nil, err
 		}
 	}
@@ -281,55 +280,11 @@ func bumpCounters(ctx context.Context, conn *sql.Conn, head string, count, count
 	return heads, nil
 }
 
-// senderStates is the upsert that moves each sender's read_seq and
-// last_sent_seq to the last seq the sender got in each conversation of rows
-// (system messages, sender 0, move nothing), in key order so concurrent
-// appends lock the rows in the same order; "" when there is none. It runs in
-// the append's transaction, in the packet of the last INSERT, so it costs no
-// round trip and unread never counts one's own messages.
-func senderStates(rows []row) (string, []any) {
-	type key struct {
-		user int64
-		conv string
-	}
-	last := map[key]counter{}
-	var at time.Time
-	for _, m := range rows {
-		if m.SenderID == 0 {
-			continue
-		}
-		k := key{m.SenderID, m.Conversation}
-		if m.Seq > last[k].seq {
-			last[k] = counter{m.Seq, m.counted}
-		}
-		if m.CreatedAt.After(at) {
-			at = m.CreatedAt
-		}
-	}
-	if len(last) == 0 {
-		return "", nil
-	}
-	keys := make([]key, 0, len(last))
-	for k := range last {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.user, b.user), strings.Compare(a.conv, b.conv)) })
-	args := make([]any, 0, 6*len(keys))
-	for _, k := range keys {
-		args = append(args, k.user, k.conv, last[k].seq, last[k].counted, last[k].seq, at)
-	}
-	return "INSERT INTO conversation_states (user_id, conversation, read_seq, read_counted, last_sent_seq, updated_at) VALUES " +
-		strings.Repeat("(?, ?, ?, ?, ?, ?), ", len(keys)-1) + "(?, ?, ?, ?, ?, ?)" +
-		" ON DUPLICATE KEY UPDATE read_seq = GREATEST(read_seq, VALUES(read_seq)), read_counted = GREATEST(read_counted, VALUES(read_counted))," +
-		" last_sent_seq = GREATEST(last_sent_seq, VALUES(last_sent_seq)), updated_at = VALUES(updated_at)", args
-}
-
 // insertMessagesAndCommit inserts rows with multi-row INSERTs of bounded
-// size, the last one in one packet with tail (a statement of the same
-// transaction, "" for none) and the COMMIT, in (sender, client id) order so
+// size, the last one in one packet with the COMMIT, in (sender, client id) order so
 // two batches sharing keys take the unique index's locks in the same order.
 // A failed statement stops its packet: the COMMIT does not run.
-func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []row, tail string, tailArgs []any) error {
+func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []row) error {
 	slices.SortFunc(rows, func(a, b row) int {
 		return cmp.Or(cmp.Compare(a.SenderID, b.SenderID), strings.Compare(a.ClientMsgID, b.ClientMsgID))
 	})
@@ -348,10 +303,6 @@ func insertMessagesAndCommit(ctx context.Context, conn *sql.Conn, rows []row, ta
 		q := "INSERT INTO messages (" + msgCols + ", counted) VALUES " +
 			strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?, ?), ", len(chunk)-1) + "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 		if len(rows) == 0 {
-			if tail != "" {
-				q += "; " + tail
-				args = append(args, tailArgs...)
-			}
 			q += "; COMMIT"
 		}
 		if _, err := conn.ExecContext(ctx, q, args...); err != nil {

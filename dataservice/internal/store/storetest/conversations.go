@@ -77,20 +77,61 @@ func testReadSeqBeyondHead(t *testing.T, f *docFixture) {
 	}
 }
 
-func testAppendMovesSenderReadSeq(t *testing.T, f *docFixture) {
+// send appends msgs and then moves their senders' read seqs, as the
+// messageservice does (its cursor writer calls MoveSenders after the append).
+func (f *docFixture) send(t *testing.T, msgs ...store.Message) []store.AppendResult {
+	t.Helper()
+	res := f.append(t, msgs...)
+	var sent []store.SentSeq
+	for _, r := range res {
+		if r.Message.SenderID != 0 {
+			sent = append(sent, store.SentSeq{UserID: r.Message.SenderID, Conversation: r.Message.Conversation, Seq: r.Message.Seq})
+		}
+	}
+	if err := f.s.MoveSenders(f.ctx, sent); err != nil {
+		t.Fatalf("MoveSenders(%v): %v", sent, err)
+	}
+	return res
+}
+
+// sendFill is fill with the senders moved (send).
+func (f *docFixture) sendFill(t *testing.T, conv string, sender int64, n int) {
+	t.Helper()
+	for range n {
+		f.send(t, f.msg(conv, sender, fmt.Sprintf("fill-%d", f.id())))
+	}
+}
+
+func testMoveSenders(t *testing.T, f *docFixture) {
 	f.fill(t, "c", 1, 2)
+	if st := f.state(t, 1, "c"); st.ReadSeq != 0 || st.LastSentSeq != 0 {
+		t.Errorf("sender after 2 appends: read %d, sent %d; want 0, 0 (the append moves nobody)", st.ReadSeq, st.LastSentSeq)
+	}
+	move := func(sent ...store.SentSeq) {
+		t.Helper()
+		if err := f.s.MoveSenders(f.ctx, sent); err != nil {
+			t.Fatalf("MoveSenders(%v): %v", sent, err)
+		}
+	}
+	move(store.SentSeq{UserID: 1, Conversation: "c", Seq: 2})
+	if st := f.state(t, 1, "c"); st.ReadSeq != 2 || st.LastSentSeq != 2 || st.UpdatedAt.IsZero() {
+		t.Errorf("sender after MoveSenders: %+v; want read 2, sent 2", st)
+	}
+	f.fill(t, "c", 2, 1) // seq 3
+	// Not the user's message, an unknown seq or conversation: nothing.
+	move(store.SentSeq{UserID: 1, Conversation: "c", Seq: 3}, store.SentSeq{UserID: 2, Conversation: "c", Seq: 1},
+		store.SentSeq{UserID: 2, Conversation: "c", Seq: 9}, store.SentSeq{UserID: 2, Conversation: "none", Seq: 1})
 	if st := f.state(t, 1, "c"); st.ReadSeq != 2 || st.LastSentSeq != 2 {
-		t.Errorf("sender after 2 sends: read %d, sent %d; want 2, 2", st.ReadSeq, st.LastSentSeq)
+		t.Errorf("sender 1 after moves of others' messages: read %d, sent %d; want 2, 2", st.ReadSeq, st.LastSentSeq)
 	}
-	f.fill(t, "c", 2, 1) // seq 3: the other's read seq moves, the first's stays
-	if st := f.state(t, 1, "c"); st.ReadSeq != 2 || st.LastSentSeq != 2 {
-		t.Errorf("sender 1 after another's send: read %d, sent %d; want 2, 2", st.ReadSeq, st.LastSentSeq)
+	if st := f.state(t, 2, "c"); st.ReadSeq != 0 || !st.UpdatedAt.IsZero() {
+		t.Errorf("sender 2 after wrong moves: %+v; want nothing stored", st)
 	}
-	if st := f.state(t, 2, "c"); st.ReadSeq != 3 || st.LastSentSeq != 3 {
-		t.Errorf("sender 2: read %d, sent %d; want 3, 3", st.ReadSeq, st.LastSentSeq)
-	}
-	// A batch: the last seq of each sender in each conversation.
-	f.append(t, f.msg("c", 1, "b1"), f.msg("d", 1, "b2"), f.msg("c", 1, "b3"), f.msg("c", 2, "b4"))
+	// A batch across conversations and users; never back.
+	f.append(t, f.msg("c", 1, "b1"), f.msg("d", 1, "b2"), f.msg("c", 1, "b3"), f.msg("c", 2, "b4")) // c 4, d 1, c 5, c 6
+	move(store.SentSeq{UserID: 1, Conversation: "c", Seq: 5}, store.SentSeq{UserID: 1, Conversation: "d", Seq: 1},
+		store.SentSeq{UserID: 2, Conversation: "c", Seq: 6}, store.SentSeq{UserID: 2, Conversation: "c", Seq: 3})
+	move(store.SentSeq{UserID: 1, Conversation: "c", Seq: 4})
 	for _, tc := range []struct {
 		user       int64
 		conv       string
@@ -100,16 +141,14 @@ func testAppendMovesSenderReadSeq(t *testing.T, f *docFixture) {
 			t.Errorf("after the batch, user %d in %q: read %d, sent %d; want %d, %d", tc.user, tc.conv, st.ReadSeq, st.LastSentSeq, tc.read, tc.sent)
 		}
 	}
-	// A read seq already past the sent seq stays; a duplicate moves nothing.
+	// A read seq already past the sent seq stays.
 	f.setRead(t, 1, "c", 6)
-	f.appendOne(t, f.msg("c", 1, "b1"))
+	move(store.SentSeq{UserID: 1, Conversation: "c", Seq: 5})
 	if st := f.state(t, 1, "c"); st.ReadSeq != 6 || st.LastSentSeq != 5 {
-		t.Errorf("after a duplicate: read %d, sent %d; want 6, 5", st.ReadSeq, st.LastSentSeq)
+		t.Errorf("after a read past it: read %d, sent %d; want 6, 5", st.ReadSeq, st.LastSentSeq)
 	}
-	// System messages move nobody.
-	f.appendOne(t, f.msg("sys", 0, "s1"))
-	if st, err := f.s.ConversationStates(f.ctx, 0, nil); err != nil || len(st) != 0 {
-		t.Errorf("states of sender 0 = %+v, %v; want none", st, err)
+	if err := f.s.MoveSenders(f.ctx, nil); err != nil {
+		t.Errorf("MoveSenders(nil): %v", err)
 	}
 }
 

@@ -68,7 +68,7 @@ func RunDocuments(t *testing.T, newStore func(t *testing.T) store.Documents) {
 		{"ConcurrentCursorAdvance", testConcurrentCursorAdvance},
 		{"ReadSeqMonotonic", testReadSeqMonotonic},
 		{"ReadSeqBeyondHead", testReadSeqBeyondHead},
-		{"AppendMovesSenderReadSeq", testAppendMovesSenderReadSeq},
+		{"MoveSenders", testMoveSenders},
 		{"ConversationStatesOrder", testConversationStatesOrder},
 		{"ConversationSettings", testConversationSettings},
 		{"ListReaders", testListReaders},

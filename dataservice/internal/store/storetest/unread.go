@@ -39,9 +39,9 @@ func (f *docFixture) unreadOf(t *testing.T, user int64, conv string) int64 {
 }
 
 func testUnreadCountsOnlyCounted(t *testing.T, f *docFixture) {
-	// 1 and 2 talk in c, 3 only reacts; 2 reads nothing. Every append
-	// moves its sender's read seq, lifecycle events too.
-	f.fill(t, "c", 1, 2) // seqs 1, 2
+	// 1 and 2 talk in c, 3 only reacts; 2 reads nothing. Every message
+	// sent moves its sender's read seq (send), lifecycle events too.
+	f.sendFill(t, "c", 1, 2) // seqs 1, 2
 	steps := []struct {
 		name         string
 		msgs         []store.Message
@@ -58,7 +58,7 @@ func testUnreadCountsOnlyCounted(t *testing.T, f *docFixture) {
 	}
 	for _, s := range steps {
 		if len(s.msgs) > 0 {
-			f.append(t, s.msgs...)
+			f.send(t, s.msgs...)
 		}
 		if got1, got2 := f.unreadOf(t, 1, "c"), f.unreadOf(t, 2, "c"); got1 != s.want1 || got2 != s.want2 {
 			t.Errorf("after %s: unread of 1 %d, of 2 %d; want %d, %d", s.name, got1, got2, s.want1, s.want2)
@@ -76,7 +76,7 @@ func testUnreadCountsOnlyCounted(t *testing.T, f *docFixture) {
 		}
 	}
 	// A duplicate moves nothing; a new message counts once.
-	f.append(t, f.msg("c", 2, "b1"), f.msg("c", 2, "b4"))
+	f.send(t, f.msg("c", 2, "b1"), f.msg("c", 2, "b4"))
 	if got := f.unreadOf(t, 1, "c"); got != 1 {
 		t.Errorf("after a duplicate and a new message: unread %d, want 1", got)
 	}
@@ -92,9 +92,9 @@ func uncounted(m store.Message) store.Message {
 }
 
 func testUnreadFloorsAndClears(t *testing.T, f *docFixture) {
-	f.fill(t, "g", 1, 3)                               // 1..3
+	f.sendFill(t, "g", 1, 3)                           // 1..3
 	f.appendOne(t, uncounted(f.msg("g", 0, "joined"))) // 4: 2 joins
-	f.fill(t, "g", 1, 2)                               // 5, 6
+	f.sendFill(t, "g", 1, 2)                           // 5, 6
 	q := func(floor int64) store.UnreadQuery { return store.UnreadQuery{Conversation: "g", FloorSeq: floor} }
 	for _, tc := range []struct {
 		floor, want int64
@@ -117,19 +117,19 @@ func testUnreadFloorsAndClears(t *testing.T, f *docFixture) {
 	clear := f.msg("sys:2", 2, "clear")
 	clear.Kind, clear.Content = "cleared", []byte(`{"kind":"cleared"}`)
 	clear.Clear = &store.Clear{UserID: 2, Conversation: "g", UpToSeq: 6}
-	f.appendOne(t, clear)
+	f.send(t, clear)
 	if got := f.unread(t, 2, q(4), store.UnreadQuery{Conversation: "sys:2"}); got[0].Unread != 0 || got[1].Unread != 0 {
 		t.Errorf("after clearing: unread %d in g, %d in sys:2; want 0, 0", got[0].Unread, got[1].Unread)
 	}
-	f.fill(t, "g", 1, 1) // 7
+	f.sendFill(t, "g", 1, 1) // 7
 	if got := f.unread(t, 2, q(4))[0]; got.Unread != 1 || got.State.ClearedSeq != 6 {
 		t.Errorf("a message after the clear: %+v, want unread 1, cleared 6", got)
 	}
 }
 
 func testUnreadAnswersInInputOrder(t *testing.T, f *docFixture) {
-	f.fill(t, "a", 1, 2)
-	f.fill(t, "b", 1, 1)
+	f.sendFill(t, "a", 1, 2)
+	f.sendFill(t, "b", 1, 1)
 	muted := true
 	if _, err := f.s.UpdateConversationSettings(f.ctx, 2, "empty", store.ConversationSettings{Muted: &muted}); err != nil {
 		t.Fatal(err)

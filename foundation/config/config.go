@@ -292,3 +292,11 @@ func EnvVar[C any](field func(*C) *string) Setting[C] {
 			return v, nil
 		}))
 }
+
+// MetricsVar is the METRICS_ADDR setting every service has, filling
+// field: where GET /metrics (Prometheus) is served, apart from the public
+// API; empty (the default) serves none. The metrics are counted either
+// way (docs/operations.md, "Metrics").
+func MetricsVar[C any](field func(*C) *string) Setting[C] {
+	return Var("METRICS_ADDR", "metrics-addr", "", "serve GET /metrics (Prometheus) on this address, e.g. :9464; empty for off", String(field))
+}

@@ -35,8 +35,8 @@ type Conn struct {
 // Dial makes a connection to the DataService at addr with mutual TLS (see
 // grpcdial). It does not wait for the connection: calls fail with
 // Unavailable until it is up.
-func Dial(addr string, files tlsconfig.Files) (*Conn, error) {
-	cc, err := grpcdial.Dial(tlsconfig.DataService, addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Conn, error) {
+	cc, err := grpcdial.Dial(tlsconfig.DataService, addr, files, append([]grpc.DialOption{grpcdial.MaxMessageBytes(maxMessageBytes)}, opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -45,8 +45,9 @@ func Dial(addr string, files tlsconfig.Files) (*Conn, error) {
 
 // DialClient dials like Dial and makes a service's client of the
 // connection with build (the DataService's API clients it uses, all on conn.CC).
-func DialClient[T any](addr string, files tlsconfig.Files, build func(conn *Conn) T) (T, error) {
-	conn, err := Dial(addr, files)
+// opts add to the dial's (metrics and tracing interceptors).
+func DialClient[T any](addr string, files tlsconfig.Files, build func(conn *Conn) T, opts ...grpc.DialOption) (T, error) {
+	conn, err := Dial(addr, files, opts...)
 	if err != nil {
 		var zero T
 		return zero, err

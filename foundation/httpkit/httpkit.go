@@ -26,6 +26,7 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/metrics"
 )
 
 // Feature registers one feature's routes.
@@ -53,6 +54,9 @@ type Deps struct {
 	Ready          func(context.Context) error // nil when the DataService answers its health check
 	TrustedProxies []string                    // whose X-Forwarded-For is believed; nil: none
 	Features       []Feature
+	// Outer are middleware that run before everything else (metrics,
+	// tracing: foundation/metrics.Registry.Gin), in this order.
+	Outer []gin.HandlerFunc
 }
 
 // API is the HTTP handler with its readiness switch.
@@ -77,6 +81,7 @@ func New(d Deps) (*API, error) {
 	a := &API{engine: e, deps: d}
 	// The request log is outermost so that it also logs the requests whose
 	// handler panicked, answered by recovery.
+	e.Use(d.Outer...)
 	e.Use(a.logRequests, a.recovery)
 	e.NoRoute(func(c *gin.Context) { WriteError(c, http.StatusNotFound, "not_found", "no such route", "") })
 	e.NoMethod(func(c *gin.Context) {
@@ -187,4 +192,18 @@ func (a *API) recovery(c *gin.Context) {
 		WriteError(c, http.StatusInternalServerError, codeInternal, msgInternal, "")
 	}()
 	c.Next()
+}
+
+// Metrics counts every request of the engine by its route template
+// (c.FullPath(), "/api/v1/users/:id") in r (foundation/metrics: requests
+// by route, method and code, and their duration). Put it in Deps.Outer,
+// first, so that it sees the status the handlers and the other middleware
+// set.
+func Metrics(r *metrics.Registry) gin.HandlerFunc {
+	observe := r.HTTPObserver()
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		observe(c.FullPath(), c.Request.Method, c.Writer.Status(), start)
+	}
 }

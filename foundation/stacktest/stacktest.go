@@ -128,6 +128,8 @@ type DataService struct {
 	DSN      string     // the database it serves (password included: do not log)
 	Database string
 	LogFile  string // its stderr
+	// MetricsAddr is 127.0.0.1:port of GET /metrics.
+	MetricsAddr string
 }
 
 // TempCerts writes the certificates of a throw-away CA into dir/certs of a
@@ -191,12 +193,16 @@ func startData(tb testing.TB, bin string, d *DataService, node int) {
 		"LOG_LEVEL=info",
 		"HEALTH_INTERVAL=0",
 		"SNOWFLAKE_NODE=" + strconv.Itoa(node),
+		"METRICS_ADDR=127.0.0.1:0",
 	}, d.Certs.Data.Env()...), nil)
-	// The DataService logs {"msg":"listening","addr":...} once its stores
-	// are open and migrated.
+	// The DataService logs {"msg":"metrics","addr":...}, then
+	// {"msg":"listening","addr":...} once its stores are open and migrated.
 	addr, err := p.waitLine(60*time.Second, func(line string) (string, bool) {
 		var rec struct{ Msg, Addr string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.Addr != "" {
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "metrics" {
+			d.MetricsAddr = rec.Addr
+		}
+		if rec.Msg == "listening" && rec.Addr != "" {
 			return rec.Addr, true
 		}
 		return "", false

@@ -17,7 +17,9 @@ var userservice = &binary{name: "userservice", pkg: "./userservice/cmd/userservi
 type UserService struct {
 	URL      string // http://127.0.0.1:port, the public HTTP API
 	GRPCAddr string // 127.0.0.1:port, Auth over mutual TLS (the DataService's CA)
-	LogFile  string
+	// MetricsAddr is 127.0.0.1:port of GET /metrics.
+	MetricsAddr string
+	LogFile     string
 }
 
 // UserServiceOptions change what StartUserService sets up.
@@ -53,6 +55,7 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 		"NATS_URL=",
 		"MESSAGE_ADDR=" + o.MessageAddr,
 		"LOG_LEVEL=info",
+		"METRICS_ADDR=127.0.0.1:0",
 	}
 	env = append(env, d.Certs.User.Env()...)
 	if o.NATS != nil {
@@ -63,8 +66,11 @@ func StartUserService(tb testing.TB, d *DataService, o UserServiceOptions) *User
 	// it serves.
 	var addrs struct{ HTTP, GRPC string }
 	_, err := p.waitLine(60*time.Second, func(line string) (string, bool) {
-		var rec struct{ Msg, HTTP, GRPC string }
-		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "listening" && rec.HTTP != "" && rec.GRPC != "" {
+		var rec struct{ Msg, HTTP, GRPC, Addr string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "metrics" {
+			u.MetricsAddr = rec.Addr
+		}
+		if rec.Msg == "listening" && rec.HTTP != "" && rec.GRPC != "" {
 			addrs.HTTP, addrs.GRPC = rec.HTTP, rec.GRPC
 			return rec.HTTP, true
 		}

@@ -19,6 +19,7 @@ import (
 	"github.com/privateim/privateim/dataservice/internal/store/mongo"
 	"github.com/privateim/privateim/dataservice/internal/store/mysql"
 	fconfig "github.com/privateim/privateim/foundation/config"
+	"github.com/privateim/privateim/foundation/metrics"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
 )
@@ -48,8 +49,9 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 		return fmt.Errorf("server tls: %w", err)
 	}
 
+	reg := metrics.New("dataservice")
 	startCtx, cancel := context.WithTimeout(ctx, startTimeout)
-	rel, docs, closeStores, err := openStores(startCtx, cfg)
+	rel, docs, closeStores, err := openStores(startCtx, cfg, reg)
 	cancel()
 	if err != nil {
 		return err
@@ -64,7 +66,13 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 	if err != nil {
 		return fmt.Errorf("listen %s: %w", cfg.GRPCAddr, err)
 	}
-	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds, cfg.Reflection)
+	srv := grpcapi.NewServer(grpcapi.Deps{Relational: rel, Documents: docs, IDs: ids, Log: log}, creds, cfg.Reflection, reg.GRPCServerOptions()...)
+	ms, err := metrics.Start(cfg.MetricsAddr, reg, log)
+	if err != nil {
+		lis.Close()
+		return err
+	}
+	defer ms.Close(context.Background())
 
 	serving := runner.Serve(runner.Server{Name: "grpc", Serve: func() error { return srv.Serve(lis) }})
 	srv.SetServing(true)
@@ -92,12 +100,14 @@ func run(ctx context.Context, log *slog.Logger, args []string, getenv func(strin
 }
 
 // openStores opens the relational store (always MySQL) and the document
-// store cfg.DocBackend names. close closes both.
-func openStores(ctx context.Context, cfg config.Config) (store.Relational, store.Documents, func() error, error) {
+// store cfg.DocBackend names, and registers the MySQL pool's statistics
+// with reg. close closes both.
+func openStores(ctx context.Context, cfg config.Config, reg *metrics.Registry) (store.Relational, store.Documents, func() error, error) {
 	db, err := mysql.Open(ctx, cfg.MySQLDSN, mysql.Options{})
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("open mysql %s: %w", fconfig.Mask(cfg.MySQLDSN), err)
 	}
+	reg.DB(db, "mysql")
 	rel := mysql.NewRelational(db)
 	var docs store.Documents
 	switch cfg.DocBackend {

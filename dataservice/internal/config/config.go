@@ -28,6 +28,7 @@ type Config struct {
 	MongoDB         string          // MONGO_DB / -mongo-db
 	TLS             tlsconfig.Files // TLS_CA, TLS_CERT, TLS_KEY / -tls-ca, -tls-cert, -tls-key: its own certificate (identity dataservice)
 	Reflection      bool            // GRPC_REFLECTION / -grpc-reflection
+	MetricsAddr     string          // METRICS_ADDR: GET /metrics (Prometheus); "" = off
 	Env             string          // ENV / -env: development or production
 	SnowflakeNode   int64           // SNOWFLAKE_NODE / -snowflake-node: 0..1023
 	LogLevel        slog.Level      // LOG_LEVEL / -log-level: debug, info, warn, error
@@ -53,6 +54,7 @@ var settings = []config.Setting[Config]{
 	config.Var("TLS_CERT", "tls-cert", "certs/dataservice.pem", "the DataService's certificate (URI SAN spiffe://privateim/dataservice)", config.String(func(c *Config) *string { return &c.TLS.Cert })),
 	config.Var("TLS_KEY", "tls-key", "certs/dataservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key })),
 	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.MetricsVar(func(c *Config) *string { return &c.MetricsAddr }),
 	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("SNOWFLAKE_NODE", "snowflake-node", "1", "snowflake node id, 0..1023, unique per running instance", config.Int64(func(c *Config) *int64 { return &c.SnowflakeNode })),
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),

@@ -30,11 +30,13 @@ type Server struct {
 // interceptor, the six DataService services, health (NOT_SERVING until
 // SetServing) and reflection when asked for (GRPC_REFLECTION, so grpcurl
 // works with the dev certificates).
-func NewServer(d Deps, creds credentials.TransportCredentials, reflection bool) *Server {
+// opts come first, outside the logging/recovering interceptor (metrics and
+// tracing see a panic's Internal).
+func NewServer(d Deps, creds credentials.TransportCredentials, reflection bool, opts ...grpc.ServerOption) *Server {
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	gs := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: d.Log, Reflection: reflection, Server: []grpc.ServerOption{
+	gs := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: d.Log, Reflection: reflection, Server: append(opts,
 		grpc.MaxRecvMsgSize(MaxMessageBytes),
 		grpc.MaxSendMsgSize(MaxMessageBytes),
 		grpc.KeepaliveParams(keepalive.ServerParameters{
@@ -47,7 +49,7 @@ func NewServer(d Deps, creds credentials.TransportCredentials, reflection bool) 
 			PermitWithoutStream: true,
 		}),
 		grpc.ChainUnaryInterceptor(UnaryInterceptor(d.Log)),
-	}})
+	)})
 	Register(gs, d)
 	return &Server{Server: gs, deps: d}
 }

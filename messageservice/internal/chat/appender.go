@@ -9,6 +9,8 @@ import (
 	"hash/fnv"
 	"sync/atomic"
 	"time"
+
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 )
 
 // appender batches concurrent appends into AppendMessagesPlus calls (group
@@ -31,6 +33,7 @@ type appender struct {
 	store   Store
 	shards  [appendWorkers]chan *appendCall // bounded; senders wait for room
 	batched atomic.Int64                    // messages stored in batches of more than one
+	metrics *nodemetrics.Metrics
 }
 
 type appendCall struct {
@@ -56,8 +59,8 @@ const (
 	maxBatch      = 1000
 )
 
-func newAppender(st Store) *appender {
-	a := &appender{store: st}
+func newAppender(st Store, m *nodemetrics.Metrics) *appender {
+	a := &appender{store: st, metrics: m}
 	for i := range a.shards {
 		a.shards[i] = make(chan *appendCall, maxBatch)
 	}
@@ -107,7 +110,9 @@ func (a *appender) store1(batch []*appendCall) {
 		for i, c := range batch {
 			reqs[i] = c.req
 		}
+		start := time.Now()
 		res, err := a.store.AppendBatch(ctx, reqs)
+		a.observe(start, err)
 		if err == nil && len(res) == len(batch) {
 			a.batched.Add(int64(len(batch)))
 			for i, c := range batch {
@@ -117,8 +122,27 @@ func (a *appender) store1(batch []*appendCall) {
 		}
 	}
 	for _, c := range batch {
+		start := time.Now()
 		c.res.Message, c.res.Duplicate, c.err = a.store.Append(ctx, c.req)
+		a.observe(start, c.err)
 	}
+}
+
+// observe counts one append call that started at start.
+func (a *appender) observe(start time.Time, err error) {
+	a.metrics.Store.Observe(time.Since(start).Seconds())
+	if err != nil {
+		a.metrics.StoreFailures.Inc()
+	}
+}
+
+// queued is the number of appends waiting for a worker.
+func (a *appender) queued() int {
+	n := 0
+	for _, sh := range a.shards {
+		n += len(sh)
+	}
+	return n
 }
 
 // append stores r, batched with concurrent ones, and runs stored (when

@@ -52,6 +52,7 @@ import (
 	"github.com/privateim/privateim/foundation/fileurl"
 	"github.com/privateim/privateim/messageservice/internal/hub"
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 )
 
 // Transport is one client connection. Send never blocks: a connection whose
@@ -110,6 +111,9 @@ type Options struct {
 	// image or file message must be a chat file under it (fileurl.go).
 	// The zero Base accepts none.
 	Files fileurl.Base
+	// Metrics counts deliveries, store calls, redeliveries, evictions and
+	// prunes; nil: counted in metrics nobody reads.
+	Metrics *nodemetrics.Metrics
 	// RecallWindow: how long after sending the sender recalls a message;
 	// EditWindow: edits a text one (lifecycle.go). <= 0: the defaults.
 	RecallWindow, EditWindow time.Duration
@@ -181,6 +185,9 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 	if opt.Tokens == nil {
 		opt.Tokens = refuseAll{}
 	}
+	if opt.Metrics == nil {
+		opt.Metrics = nodemetrics.New(nil)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Service{
 		log: log, store: st, opt: opt, hub: hub.New[*Session](),
@@ -197,7 +204,7 @@ func New(log *slog.Logger, st Store, opt Options) (*Service, error) {
 		ctx:      ctx, cancel: cancel,
 		router: singleNode{},
 	}
-	s.appends = newAppender(st)
+	s.appends = newAppender(st, opt.Metrics)
 	s.receipts = newReceiptQueue(s)
 	if opt.Join != nil {
 		r, err := opt.Join(s)
@@ -243,8 +250,14 @@ type Stats struct {
 // Prune drops cached group and subscription nodes by age and activity
 // (PruneOptions) as of now; it returns how many of each it dropped.
 func (s *Service) Prune(now time.Time, o PruneOptions) (groups, subscriptions int) {
-	return s.grps.prune(now, o), s.subs.prune(now, o)
+	groups, subscriptions = s.grps.prune(now, o), s.subs.prune(now, o)
+	s.opt.Metrics.PrunedGroups.Add(float64(groups))
+	s.opt.Metrics.PrunedSubs.Add(float64(subscriptions))
+	return groups, subscriptions
 }
+
+// AppendQueued is the number of appends waiting for an append worker.
+func (s *Service) AppendQueued() int { return s.appends.queued() }
 
 // Stats counts online users, connections and pending messages.
 func (s *Service) Stats() Stats {

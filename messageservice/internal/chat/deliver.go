@@ -118,6 +118,7 @@ func (ss *Session) redeliver() {
 					continue
 				}
 				ss.t.Send(p.b)
+				ss.svc.opt.Metrics.Redeliveries.Inc()
 				p.tries++
 				p.due = now.Add(ss.svc.opt.RetryInterval)
 			}

@@ -52,6 +52,10 @@ type Delivery struct {
 	// Logout, when set, is no frame: the users' connections of this
 	// device close with CloseLoggedOut (an admin's LogoutDevice).
 	Logout *string
+	// Sent is when the node that stored the message received its send
+	// frame (unix nanoseconds; 0: not a send, nothing to time): the start
+	// of the send-to-deliver latency (privateim_chat_delivery_seconds).
+	Sent int64
 }
 
 // fanout delivers a frame to every connection of users on every node but
@@ -76,17 +80,22 @@ func (s *Service) Deliver(d Delivery) {
 
 // deliverLocal hands d to the local connections of d.Users but except.
 func (s *Service) deliverLocal(d Delivery, except *Session) {
+	delivered := false
 	for _, u := range d.Users {
 		for _, c := range s.hub.Conns(u) {
 			if c == except {
 				continue
 			}
+			delivered = true
 			if d.Conv != "" {
 				c.deliverLive(d.Conv, d.Seq, d.Frame)
 			} else {
 				c.t.Send(d.Frame)
 			}
 		}
+	}
+	if delivered {
+		s.opt.Metrics.Delivered(d.Sent) // once per node and message, not per receiver
 	}
 }
 
@@ -112,6 +121,7 @@ func (s *Service) LocalConns() []LocalConn {
 func (s *Service) Evict(user int64, id uint64) {
 	for _, c := range s.hub.Conns(user) {
 		if c.id == id {
+			s.opt.Metrics.Evictions.Inc()
 			c.t.Close(CloseReplaced, "replaced")
 		}
 	}

@@ -66,6 +66,7 @@ func (ss *Session) submit(ctx context.Context, receivers []int64, r AppendReques
 func (ss *Session) submitThen(ctx context.Context, receivers []int64, r AppendRequest, stored func(Message), reply func(sent []byte, err error)) {
 	s := ss.svc
 	conv := r.Conversation
+	received := time.Now().UnixNano() // the start of the send-to-deliver latency
 	// Only the connection's read loop calls Send: slots needs no lock.
 	if ss.slots == nil {
 		ss.slots = make(chan struct{}, maxInFlight)
@@ -107,7 +108,7 @@ func (ss *Session) submitThen(ctx context.Context, receivers []int64, r AppendRe
 		// that did not get it now rather than at their next gap or
 		// reconnect.
 		b := frame.Marshal(messageFrame(m, "message"))
-		s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b})
+		s.fanout(receivers, ss, Delivery{Users: receivers, Conv: m.Conversation, Seq: m.Seq, Frame: b, Sent: received})
 		// The sending connection holds it like any message it sent, so a
 		// catch-up reading it back does not send it here.
 		advance, delivered = ss.ownStored(m)

@@ -26,6 +26,7 @@ func (s *Service) Open(t Transport, user int64, device string, cred Credentials)
 	s.catching.Add(1) // before the hub shows the session: Stats never says caught up too early
 	evicted, hasEvicted, first := s.hub.Add(user, sess)
 	if hasEvicted {
+		s.opt.Metrics.Evictions.Inc()
 		evicted.t.Close(CloseReplaced, "replaced")
 	}
 	if first && !s.router.OnlineElsewhere(user) {

@@ -46,6 +46,7 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/hub"
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 )
 
 const prefix = natsauth.ClusterPrefix
@@ -65,6 +66,8 @@ type Options struct {
 	NodeID    string
 	Heartbeat time.Duration // 0: 1s
 	DeadAfter time.Duration // 0: 3 heartbeats
+	// Metrics counts forwards; nil: counted in metrics nobody reads.
+	Metrics *nodemetrics.Metrics
 }
 
 // Cluster is one node's view of the cluster. Close stops it.
@@ -114,6 +117,7 @@ type envelope struct {
 	Conv   string          `json:"c,omitempty"`
 	Seq    int64           `json:"s,omitempty"`
 	Logout *string         `json:"l,omitempty"` // chat.Delivery.Logout: a device to close, no frame
+	Sent   int64           `json:"t,omitempty"` // chat.Delivery.Sent
 	Frame  json.RawMessage `json:"f"`           // a JSON frame; raw, not base64, on the wire; last (Forward)
 }
 
@@ -132,6 +136,9 @@ func Start(log *slog.Logger, nc *nats.Conn, local Local, opt Options) (*Cluster,
 	}
 	if opt.DeadAfter <= 0 {
 		opt.DeadAfter = 3 * opt.Heartbeat
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = nodemetrics.New(nil)
 	}
 	c := &Cluster{
 		log: log, nc: nc, node: opt.NodeID, opt: opt, local: local, pub: nc.Publish, stop: make(chan struct{}),
@@ -453,11 +460,12 @@ func (c *Cluster) Nodes() []string {
 // messages carry byte-for-byte (custom data, ext).
 func (c *Cluster) Forward(node string, d chat.Delivery) {
 	subject := prefix + "node." + node
+	c.opt.Metrics.Forwards.Inc()
 	if len(d.Frame) == 0 {
-		c.publish(subject, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Logout: d.Logout, Frame: d.Frame})
+		c.publish(subject, envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Logout: d.Logout, Sent: d.Sent, Frame: d.Frame})
 		return
 	}
-	b, err := json.Marshal(envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Frame: json.RawMessage(`0`)})
+	b, err := json.Marshal(envelope{Users: d.Users, Conv: d.Conv, Seq: d.Seq, Sent: d.Sent, Frame: json.RawMessage(`0`)})
 	if err == nil {
 		// The placeholder 0 is the last field's value: replace it.
 		b = append(append(b[:len(b)-2], d.Frame...), '}')
@@ -474,5 +482,6 @@ func (c *Cluster) onDelivery(m *nats.Msg) {
 		c.log.Warn("cluster delivery does not decode", "err", err)
 		return
 	}
-	c.local.Deliver(chat.Delivery{Users: e.Users, Conv: e.Conv, Seq: e.Seq, Frame: e.Frame, Logout: e.Logout})
+	c.opt.Metrics.ForwardsReceived.Inc()
+	c.local.Deliver(chat.Delivery{Users: e.Users, Conv: e.Conv, Seq: e.Seq, Frame: e.Frame, Logout: e.Logout, Sent: e.Sent})
 }

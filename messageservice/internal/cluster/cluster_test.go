@@ -12,6 +12,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"github.com/privateim/privateim/messageservice/internal/chat"
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 )
 
 type evictions struct{ got []string }
@@ -26,7 +27,7 @@ func (e *evictions) Evict(user int64, conn uint64) {
 // published by subject.
 func newCluster(node string, local Local) (*Cluster, map[string]int) {
 	published := map[string]int{}
-	c := &Cluster{log: slog.New(slog.DiscardHandler), node: node, local: local,
+	c := &Cluster{log: slog.New(slog.DiscardHandler), node: node, local: local, opt: Options{Metrics: nodemetrics.New(nil)},
 		users: map[int64][]connRef{}, nodes: map[string]*nodeInfo{}}
 	c.pub = func(subject string, _ []byte) error { published[subject]++; return nil }
 	return c, published
@@ -112,7 +113,8 @@ type delivered struct {
 func (d *delivered) Deliver(x chat.Delivery) { d.got = append(d.got, x) }
 
 // TestEnvelopeCarriesADelivery: a delivery forwarded to a node arrives
-// there whole, with its frame as raw JSON on the wire (not base64).
+// there whole (the send's time too), with its frame as raw JSON on the
+// wire (not base64).
 func TestEnvelopeCarriesADelivery(t *testing.T) {
 	var wire []byte
 	a, _ := newCluster("a", &evictions{})
@@ -125,7 +127,7 @@ func TestEnvelopeCarriesADelivery(t *testing.T) {
 	// The frame crosses byte-for-byte (a message's custom data and ext
 	// are the client's own JSON): not compacted, not re-escaped.
 	frame := `{"type":"message","content":{"kind":"custom","data":{ "a" : "<b&c>" , "n":1.50 }}}`
-	sent := chat.Delivery{Users: []int64{3, 4}, Conv: "g:9", Seq: 12, Frame: []byte(frame)}
+	sent := chat.Delivery{Users: []int64{3, 4}, Conv: "g:9", Seq: 12, Frame: []byte(frame), Sent: 1765123456789012345}
 	a.Forward("b", sent)
 	if !json.Valid(wire) || !strings.Contains(string(wire), `"f":`+frame) {
 		t.Fatalf("on the wire: %s", wire)

@@ -98,6 +98,9 @@ type Config struct {
 	// PprofAddr (PPROF_ADDR) serves net/http/pprof when set; off by
 	// default. Bind it to 127.0.0.1: profiles show internals.
 	PprofAddr string
+	// MetricsAddr (METRICS_ADDR) serves GET /metrics (Prometheus) when
+	// set; off by default (docs/operations.md, "Metrics").
+	MetricsAddr string
 }
 
 // Rate is PerSecond events a second in bursts of Burst; written
@@ -184,6 +187,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("LOG_LEVEL", "log-level", "info", "debug, info, warn or error", config.Level(func(c *Config) *slog.Level { return &c.LogLevel })),
 	config.Var("SHUTDOWN_TIMEOUT", "shutdown-timeout", "10s", "how long a graceful stop waits", config.Duration(func(c *Config) *time.Duration { return &c.ShutdownTimeout })),
 	config.Var("PPROF_ADDR", "pprof-addr", "", "serve net/http/pprof here (e.g. 127.0.0.1:6061); empty for off", config.String(func(c *Config) *string { return &c.PprofAddr })),
+	config.MetricsVar(func(c *Config) *string { return &c.MetricsAddr }),
 	config.Var("DRAIN_SPREAD", "drain-spread", "2s", "at shutdown, close the WebSockets in ten waves over this (0: all at once), so clients do not reconnect elsewhere all at once", config.Duration(func(c *Config) *time.Duration { return &c.DrainSpread })),
 }, config.HTTPTimeoutVars(func(c *Config) *config.HTTPTimeouts { return &c.HTTP }, "30s")) // until the upgrade
 

@@ -37,8 +37,8 @@ var _ chat.Store = (*Client)(nil)
 // dial connects to the service peer (its identity: tlsconfig.DataService,
 // tlsconfig.UserService), whose messages may be as large as the
 // DataService's.
-func dial(peer, addr string, files tlsconfig.Files) (*grpc.ClientConn, error) {
-	return grpcdial.Dial(peer, addr, files, grpcdial.MaxMessageBytes(maxMessageBytes))
+func dial(peer, addr string, files tlsconfig.Files, opts []grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpcdial.Dial(peer, addr, files, append([]grpc.DialOption{grpcdial.MaxMessageBytes(maxMessageBytes)}, opts...)...)
 }
 
 // Client is the DataService client; safe for concurrent use.
@@ -55,9 +55,10 @@ type Client struct {
 	audit         datav1.AuditClient
 }
 
-// Dial makes a DataService client; it connects lazily.
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := dial(tlsconfig.DataService, addr, files)
+// Dial makes a DataService client; it connects lazily. opts add to the
+// dial's (metrics and tracing interceptors).
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
+	conn, err := dial(tlsconfig.DataService, addr, files, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -332,9 +333,10 @@ type Auth struct {
 	auth   userv1.AuthClient
 }
 
-// DialAuth makes a userservice Auth client; it connects lazily.
-func DialAuth(addr string, files tlsconfig.Files) (*Auth, error) {
-	conn, err := dial(tlsconfig.UserService, addr, files)
+// DialAuth makes a userservice Auth client; it connects lazily. opts add
+// to the dial's.
+func DialAuth(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Auth, error) {
+	conn, err := dial(tlsconfig.UserService, addr, files, opts)
 	if err != nil {
 		return nil, err
 	}

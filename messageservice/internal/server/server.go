@@ -30,6 +30,7 @@ import (
 	"github.com/privateim/privateim/foundation/audit"
 	fconfig "github.com/privateim/privateim/foundation/config"
 	"github.com/privateim/privateim/foundation/grpcserver"
+	"github.com/privateim/privateim/foundation/metrics"
 	"github.com/privateim/privateim/foundation/natsauth"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/foundation/tlsconfig"
@@ -41,6 +42,7 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/datastore"
 	"github.com/privateim/privateim/messageservice/internal/events"
 	"github.com/privateim/privateim/messageservice/internal/grpcapi"
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 	"github.com/privateim/privateim/messageservice/internal/wsconn"
 )
 
@@ -59,6 +61,8 @@ type Server struct {
 	pprof   *http.Server // nil unless PprofAddr is set
 	grpc    *grpcserver.Server
 	ready   atomic.Bool
+	reg     *metrics.Registry
+	metrics *metrics.Server // nil unless MetricsAddr is set
 
 	httpLis, grpcLis, pprofLis net.Listener
 }
@@ -83,13 +87,18 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 					l.Close()
 				}
 			}
+			if s.metrics != nil {
+				s.metrics.Close(context.Background())
+			}
 			s.closeAll()
 		}
 	}()
-	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.ClientTLS); err != nil {
+	s.reg = metrics.New("messageservice")
+	node := nodemetrics.New(s.reg)
+	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.ClientTLS, s.reg.GRPCDialOptions()...); err != nil {
 		return nil, err
 	}
-	if s.auth, err = datastore.DialAuth(cfg.UserAddr, cfg.ClientTLS); err != nil {
+	if s.auth, err = datastore.DialAuth(cfg.UserAddr, cfg.ClientTLS, s.reg.GRPCDialOptions()...); err != nil {
 		return nil, err
 	}
 	url := cfg.NATSURL
@@ -134,9 +143,10 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 			Read: chat.Rate(cfg.ReadRate), Sync: chat.Rate(cfg.SyncRate), Abuse: chat.Rate(cfg.RefusedRate),
 			Ack: chat.Rate(cfg.AckRate), Typing: chat.Rate(cfg.TypingRate),
 		},
-		Tokens: s.auth,
+		Tokens:  s.auth,
+		Metrics: node,
 		Join: func(local *chat.Service) (chat.Router, error) {
-			c, err := cluster.Start(log, s.nc, local, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat})
+			c, err := cluster.Start(log, s.nc, local, cluster.Options{NodeID: cfg.NodeID, Heartbeat: cfg.ClusterHeartbeat, Metrics: node})
 			if err != nil {
 				return nil, err
 			}
@@ -154,7 +164,9 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 	}, wsconn.Options{
 		MaxFrameBytes: cfg.MaxFrameBytes, SendQueue: cfg.SendQueue,
 		PingInterval: cfg.PingInterval, IdleTimeout: cfg.IdleTimeout, BadToken: datastore.ErrBadToken,
+		Metrics: node,
 	})
+	s.reg.MustRegister(statsCollector{s})
 	mux := http.NewServeMux()
 	mux.Handle("GET /ws", s.ws)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
@@ -163,7 +175,7 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	s.http = &http.Server{
-		Handler: mux,
+		Handler: s.reg.HTTP(mux),
 		// Until the upgrade; net/http clears the deadlines of a hijacked
 		// connection and wsconn sets its own (IDLE_TIMEOUT, writes).
 		ReadHeaderTimeout: cfg.HTTP.ReadHeader,
@@ -177,7 +189,7 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.grpc = grpcserver.New(creds, grpcserver.Options{Allow: grpcapi.Access, Log: log, Reflection: cfg.Reflection})
+	s.grpc = grpcserver.New(creds, grpcserver.Options{Allow: grpcapi.Access, Log: log, Reflection: cfg.Reflection, Server: s.reg.GRPCServerOptions()})
 	messagev1.RegisterMessageServiceServer(s.grpc, grpcapi.New(log, s.chat, cfg.NodeID, s.pruneOptions(), nil))
 	messagev1.RegisterAdminServer(s.grpc, grpcapi.NewAdmin(log, s.chat, cfg.NodeID, audit.New(log, s.data, tlsconfig.MessageService)))
 	if s.httpLis, err = net.Listen("tcp", cfg.HTTPAddr); err != nil {
@@ -193,6 +205,11 @@ func NewOn(cfg config.Config, log *slog.Logger, grpcLis net.Listener) (_ *Server
 			return nil, fmt.Errorf("listen pprof %s: %w", cfg.PprofAddr, err)
 		}
 		s.pprof = &http.Server{Handler: pprofMux(), ReadHeaderTimeout: 10 * time.Second}
+	}
+	if cfg.MetricsAddr != "" {
+		if s.metrics, err = metrics.Listen(cfg.MetricsAddr, s.reg); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -283,6 +300,14 @@ func (s *Server) HTTPAddr() string { return s.httpLis.Addr().String() }
 // GRPCAddr is where the internal gRPC API listens.
 func (s *Server) GRPCAddr() string { return s.grpcLis.Addr().String() }
 
+// MetricsAddr is where GET /metrics listens ("" when METRICS_ADDR is not set).
+func (s *Server) MetricsAddr() string {
+	if s.metrics == nil {
+		return ""
+	}
+	return s.metrics.Addr()
+}
+
 // Chat is the node's chat service (tests read its Stats).
 func (s *Server) Chat() *chat.Service { return s.chat }
 
@@ -318,6 +343,11 @@ func (s *Server) Run(ctx context.Context) error {
 		go func() { _ = s.pprof.Serve(s.pprofLis) }() // ends at Close below
 		defer s.pprof.Close()
 		s.log.Info("pprof", "addr", s.pprofLis.Addr().String())
+	}
+	if s.metrics != nil {
+		go func() { _ = s.metrics.Serve() }() // ends at Close below
+		defer s.metrics.Close(context.Background())
+		s.log.Info("metrics", "addr", s.metrics.Addr())
 	}
 	pruneCtx, stopPrune := context.WithCancel(ctx)
 	pruned := make(chan struct{})

@@ -31,6 +31,7 @@ import (
 	"github.com/privateim/privateim/messageservice/internal/chat"
 	"github.com/privateim/privateim/messageservice/internal/frame"
 	"github.com/privateim/privateim/messageservice/internal/lockorder"
+	"github.com/privateim/privateim/messageservice/internal/nodemetrics"
 )
 
 // Session is what a connection's frames are handed to (*chat.Session).
@@ -72,6 +73,9 @@ type Options struct {
 	WriteTimeout  time.Duration // 0: 10s
 	// BadToken matches the Authenticator's refusal (errors.Is).
 	BadToken error
+	// Metrics counts frames, slow readers and rate-limited frames; nil:
+	// counted in metrics nobody reads.
+	Metrics *nodemetrics.Metrics
 }
 
 const (
@@ -115,6 +119,9 @@ type Server struct {
 func NewServer(log *slog.Logger, auth Authenticator, open func(c *Conn, user int64, device string, cred chat.Credentials) Session, opt Options) *Server {
 	if opt.WriteTimeout <= 0 {
 		opt.WriteTimeout = 10 * time.Second
+	}
+	if opt.Metrics == nil {
+		opt.Metrics = nodemetrics.New(nil)
 	}
 	return &Server{
 		log: log, auth: auth, open: open, opt: opt, conns: make(map[*Conn]struct{}), mu: lockorder.Mutex{Rank: lockorder.Leaf},
@@ -200,6 +207,25 @@ func (s *Server) Count() int {
 	return len(s.conns)
 }
 
+// Queued is the number of frames waiting in the send queues of all
+// connections (read at scrape time: it takes every connection's lock in
+// turn, never two at once).
+func (s *Server) Queued() int {
+	s.mu.Lock()
+	conns := make([]*Conn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		c.mu.Lock()
+		n += len(c.queue)
+		c.mu.Unlock()
+	}
+	return n
+}
+
 // CloseAll closes every connection with 1001 "going away", refuses new
 // ones, and waits (until ctx ends) for their goroutines to end. The closes
 // are spread over spread in ten waves ("lame duck"), so that the clients
@@ -283,12 +309,14 @@ func (c *Conn) Send(b []byte) bool {
 		c.slow = true
 		c.mu.Unlock()
 		if first {
+			c.srv.opt.Metrics.SlowReaderCloses.Inc()
 			go c.Close(CloseSlowReader, "slow reader")
 		}
 		return false
 	}
 	start := c.pushLocked(b)
 	c.mu.Unlock()
+	c.srv.opt.Metrics.FrameOut(b)
 	if start {
 		go c.writeLoop()
 	}
@@ -316,6 +344,7 @@ func (c *Conn) SendWait(ctx context.Context, b []byte) error {
 		if len(c.queue) < c.waitLimit() {
 			start := c.pushLocked(b)
 			c.mu.Unlock()
+			c.srv.opt.Metrics.FrameOut(b)
 			if start {
 				go c.writeLoop()
 			}
@@ -488,6 +517,7 @@ func (c *Conn) readLoop() {
 		}
 		alive()
 		if typ != websocket.TextMessage {
+			s.opt.Metrics.FrameIn(nodemetrics.InInvalid)
 			if c.admit(nil, "") {
 				c.Send(frame.ErrorBytes(frame.CodeBadFrame, "want text frames of JSON", ""))
 			}
@@ -499,6 +529,7 @@ func (c *Conn) readLoop() {
 
 func (c *Conn) handle(ctx context.Context, b []byte) {
 	f, err := frame.Decode(b)
+	c.srv.opt.Metrics.FrameIn(frameIn(f))
 	id := frame.ClientID(f)
 	if !c.admit(f, id) {
 		return
@@ -550,6 +581,38 @@ func (c *Conn) reply(answer []byte, err error) {
 		return
 	}
 	c.Send(answer)
+}
+
+// frameIn is the metrics label of a decoded frame (nil: did not decode).
+func frameIn(f any) nodemetrics.FrameIn {
+	switch f := f.(type) {
+	case *frame.Send:
+		return nodemetrics.InSend
+	case *frame.Ack:
+		return nodemetrics.InAck
+	case *frame.Sync:
+		return nodemetrics.InSync
+	case *frame.Versions:
+		return nodemetrics.InVersions
+	case *frame.Read:
+		return nodemetrics.InRead
+	case *frame.Typing:
+		return nodemetrics.InTyping
+	case *frame.Recall:
+		return nodemetrics.InRecall
+	case *frame.Edit:
+		return nodemetrics.InEdit
+	case *frame.React:
+		if f.Remove {
+			return nodemetrics.InUnreact
+		}
+		return nodemetrics.InReact
+	case *frame.DeleteForMe:
+		return nodemetrics.InDeleteForMe
+	case *frame.Ping:
+		return nodemetrics.InPing
+	}
+	return nodemetrics.InInvalid
 }
 
 // answer is the reply of a lifecycle frame: the sent frame or the error.
@@ -614,6 +677,7 @@ func (c *Conn) sendError(err error, clientMsgID string) {
 	}
 	var rl *chat.RateLimitError
 	if errors.As(err, &rl) {
+		c.srv.opt.Metrics.RateLimited.WithLabelValues(rl.Limit).Inc()
 		c.Send(frame.Marshal(frame.ErrorFrame{
 			Type: "error", Code: frame.CodeRateLimited, ClientMsgID: clientMsgID,
 			Message:    "over the " + rl.Limit + " rate limit; slow down",

@@ -34,6 +34,7 @@ type Config struct {
 	TLS         tlsconfig.Files     // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity subscriptionservice), served
 	ClientTLS   tlsconfig.Files     // the same files, presented calling the other services
 	Reflection  bool                // GRPC_REFLECTION
+	MetricsAddr string              // METRICS_ADDR: GET /metrics (Prometheus); "" = off
 	Env         string              // ENV: development or production
 
 	// ReviewerEmails (REVIEWER_EMAILS, comma separated) are the accounts
@@ -61,6 +62,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("TLS_CERT", "tls-cert", "certs/subscriptionservice.pem", "the subscriptionservice's certificate (URI SAN spiffe://privateim/subscriptionservice), served and presented to the services it calls", config.String(func(c *Config) *string { return &c.TLS.Cert }, func(c *Config) *string { return &c.ClientTLS.Cert })),
 	config.Var("TLS_KEY", "tls-key", "certs/subscriptionservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key }, func(c *Config) *string { return &c.ClientTLS.Key })),
 	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.MetricsVar(func(c *Config) *string { return &c.MetricsAddr }),
 	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("REVIEWER_EMAILS", "reviewer-emails", "", "comma-separated emails of the accounts that review articles", config.List(func(c *Config) *[]string { return &c.ReviewerEmails }, reviewerEmail)),
 	config.Var("PUBLIC_URL", "public-url", "http://127.0.0.1:8082", "public base URL of this service, used in avatar URLs", config.String(func(c *Config) *string { return &c.PublicURL })),

@@ -10,6 +10,8 @@
 package datastore
 
 import (
+	"google.golang.org/grpc"
+
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/foundation/dataconn"
@@ -28,12 +30,12 @@ type Client struct {
 
 // Dial makes the Client of the DataService at addr with mutual TLS; calls
 // fail with Unavailable until the connection is up (Dial does not wait).
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
 	return dataconn.DialClient(addr, files, func(conn *dataconn.Conn) *Client {
 		cc := conn.CC
 		return &Client{Conn: conn, users: datav1.NewUsersClient(cc),
 			subscriptions: datav1.NewSubscriptionsClient(cc), articles: datav1.NewArticlesClient(cc)}
-	})
+	}, opts...)
 }
 
 // translate turns a DataService call's error into a store error: the one

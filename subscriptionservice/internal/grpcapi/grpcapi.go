@@ -13,6 +13,7 @@ import (
 	"context"
 	"log/slog"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
@@ -37,8 +38,9 @@ var Access = grpcserver.Allow{
 
 // NewServer builds the server with Subscriptions registered behind Access,
 // reflection when asked for; it reports NOT_SERVING until SetServing(true).
-func NewServer(log *slog.Logger, articles *article.Service, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
-	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
+// opts add to the server's (metrics and tracing interceptors).
+func NewServer(log *slog.Logger, articles *article.Service, creds credentials.TransportCredentials, reflection bool, opts ...grpc.ServerOption) *grpcserver.Server {
+	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection, Server: opts})
 	subscriptionv1.RegisterSubscriptionsServer(s, &subscriptionsServer{log: log, articles: articles})
 	return s
 }

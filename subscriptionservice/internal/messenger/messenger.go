@@ -28,8 +28,8 @@ type Client struct {
 
 // Dial makes a client of the MessageService at addr; it connects lazily, so
 // the subscriptionservice starts (and publishes) while it is down.
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := grpcdial.Dial(tlsconfig.MessageService, addr, files)
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
+	conn, err := grpcdial.Dial(tlsconfig.MessageService, addr, files, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -14,9 +14,12 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/gin-gonic/gin"
+
 	"github.com/privateim/privateim/foundation/tlsconfig"
 
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/foundation/metrics"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/subscriptionservice/internal/article"
 	"github.com/privateim/privateim/subscriptionservice/internal/config"
@@ -36,6 +39,8 @@ type Server struct {
 	log         *slog.Logger
 	Articles    *article.Service // exported for tests that wait on the push loop
 	api         *httpkit.API
+	reg         *metrics.Registry
+	metrics     *metrics.Server // nil unless METRICS_ADDR is set
 }
 
 // New builds everything and opens both listeners; Run serves (and starts
@@ -47,17 +52,23 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{APIs: runner.APIs{Timeout: cfg.ShutdownTimeout, Log: log}, cfg: cfg, log: log}
 	defer s.CloseOnError(&err)
 
-	data, err := datastore.Dial(cfg.DataAddr, cfg.ClientTLS)
+	s.reg = metrics.New("subscriptionservice")
+	if s.metrics, err = metrics.Start(cfg.MetricsAddr, s.reg, log); err != nil {
+		return nil, err
+	}
+	s.Closers.Add("metrics", s.metrics.Close) // the last to close
+
+	data, err := datastore.Dial(cfg.DataAddr, cfg.ClientTLS, s.reg.GRPCDialOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	s.Closers.Add("dataservice client", func(context.Context) error { return data.Close() })
-	users, err := userclient.Dial(cfg.UserAddr, cfg.ClientTLS)
+	users, err := userclient.Dial(cfg.UserAddr, cfg.ClientTLS, s.reg.GRPCDialOptions()...)
 	if err != nil {
 		return nil, err
 	}
 	s.Closers.Add("userservice client", func(context.Context) error { return users.Close() })
-	msgs, err := messenger.Dial(cfg.MessageAddr, cfg.ClientTLS)
+	msgs, err := messenger.Dial(cfg.MessageAddr, cfg.ClientTLS, s.reg.GRPCDialOptions()...)
 	if err != nil {
 		return nil, err
 	}
@@ -88,6 +99,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 			httpapi.Subscriptions{Svc: accounts, Avatars: avatars},
 			httpapi.Articles{Svc: s.Articles},
 		},
+		Outer: []gin.HandlerFunc{httpkit.Metrics(s.reg)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
@@ -99,7 +111,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
-	s.GRPC = grpcapi.NewServer(log, s.Articles, creds, cfg.Reflection)
+	s.GRPC = grpcapi.NewServer(log, s.Articles, creds, cfg.Reflection, s.reg.GRPCServerOptions()...)
 
 	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 		return nil, err
@@ -114,3 +126,6 @@ func (s *Server) Run(ctx context.Context) error {
 	s.Articles.Start()
 	return s.APIs.Run(ctx)
 }
+
+// MetricsAddr is where GET /metrics listens ("" when METRICS_ADDR is not set).
+func (s *Server) MetricsAddr() string { return s.metrics.Addr() }

@@ -31,8 +31,8 @@ type Client struct {
 }
 
 // Dial makes a client of the userservice at addr; it connects lazily.
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := grpcdial.Dial(tlsconfig.UserService, addr, files)
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
+	conn, err := grpcdial.Dial(tlsconfig.UserService, addr, files, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -27,17 +27,18 @@ import (
 
 // Config of the userservice binary. Default returns one with every default.
 type Config struct {
-	HTTPAddr   string              // HTTP_ADDR: the public HTTP API
-	HTTP       config.HTTPTimeouts // HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT
-	GRPCAddr   string              // GRPC_ADDR: the internal gRPC API (mTLS)
-	DataAddr   string              // DATA_ADDR: the DataService
-	TLS        tlsconfig.Files     // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity userservice), served
-	DataTLS    tlsconfig.Files     // the same files, presented calling the DataService
-	Reflection bool                // GRPC_REFLECTION
-	Env        string              // ENV: development or production
-	JWTSecret  string              // JWT_SECRET (secret): HS256 key, >= 32 bytes
-	JWTTTL     time.Duration       // JWT_TTL: token lifetime
-	BcryptCost int                 // BCRYPT_COST: 4..31
+	HTTPAddr    string              // HTTP_ADDR: the public HTTP API
+	HTTP        config.HTTPTimeouts // HTTP_READ_HEADER_TIMEOUT, HTTP_READ_TIMEOUT, HTTP_WRITE_TIMEOUT, HTTP_IDLE_TIMEOUT
+	GRPCAddr    string              // GRPC_ADDR: the internal gRPC API (mTLS)
+	DataAddr    string              // DATA_ADDR: the DataService
+	TLS         tlsconfig.Files     // TLS_CA, TLS_CERT, TLS_KEY: its own certificate (identity userservice), served
+	DataTLS     tlsconfig.Files     // the same files, presented calling the DataService
+	Reflection  bool                // GRPC_REFLECTION
+	MetricsAddr string              // METRICS_ADDR: GET /metrics (Prometheus); "" = off
+	Env         string              // ENV: development or production
+	JWTSecret   string              // JWT_SECRET (secret): HS256 key, >= 32 bytes
+	JWTTTL      time.Duration       // JWT_TTL: token lifetime
+	BcryptCost  int                 // BCRYPT_COST: 4..31
 
 	SMTPAddr     string        // SMTP_ADDR: host:port of the SMTP server
 	SMTPUser     string        // SMTP_USER: empty = no authentication
@@ -139,6 +140,7 @@ var settings = slices.Concat([]config.Setting[Config]{
 	config.Var("TLS_CERT", "tls-cert", "certs/userservice.pem", "the userservice's certificate (URI SAN spiffe://privateim/userservice), served and presented to the DataService", config.String(func(c *Config) *string { return &c.TLS.Cert }, func(c *Config) *string { return &c.DataTLS.Cert })),
 	config.Var("TLS_KEY", "tls-key", "certs/userservice-key.pem", "its key", config.String(func(c *Config) *string { return &c.TLS.Key }, func(c *Config) *string { return &c.DataTLS.Key })),
 	config.Var("GRPC_REFLECTION", "grpc-reflection", "false", "serve gRPC server reflection (grpcurl without .proto files); make run turns it on", config.Bool(func(c *Config) *bool { return &c.Reflection })),
+	config.MetricsVar(func(c *Config) *string { return &c.MetricsAddr }),
 	config.EnvVar(func(c *Config) *string { return &c.Env }),
 	config.Var("JWT_SECRET", "jwt-secret", "", "HS256 key for tokens, at least 32 bytes (required; prefer the environment to the flag)", config.Secret(config.String(func(c *Config) *string { return &c.JWTSecret }))),
 	config.Var("JWT_TTL", "jwt-ttl", "24h", "token lifetime", config.Duration(func(c *Config) *time.Duration { return &c.JWTTTL })),

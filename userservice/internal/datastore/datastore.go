@@ -10,6 +10,8 @@
 package datastore
 
 import (
+	"google.golang.org/grpc"
+
 	datav1 "github.com/privateim/privateim/protos/data/v1"
 
 	"github.com/privateim/privateim/foundation/dataconn"
@@ -31,7 +33,7 @@ type Client struct {
 
 // Dial makes a client of the DataService at addr with mutual TLS. It does
 // not wait for the connection: calls fail with Unavailable until it is up.
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
 	return dataconn.DialClient(addr, files, func(conn *dataconn.Conn) *Client {
 		return &Client{
 			Conn:          conn,
@@ -43,7 +45,7 @@ func Dial(addr string, files tlsconfig.Files) (*Client, error) {
 			conversations: datav1.NewConversationsClient(conn.CC),
 			audit:         datav1.NewAuditClient(conn.CC),
 		}
-	})
+	}, opts...)
 }
 
 // translate turns a DataService call's error into a store error: the one

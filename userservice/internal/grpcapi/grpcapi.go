@@ -15,6 +15,7 @@ import (
 	"context"
 	"log/slog"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/status"
@@ -67,8 +68,9 @@ type Deps struct {
 // NewServer builds the server with Auth, Directory and Admin registered
 // behind Access, reflection when asked for; it reports NOT_SERVING until
 // SetServing(true).
-func NewServer(log *slog.Logger, d Deps, creds credentials.TransportCredentials, reflection bool) *grpcserver.Server {
-	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection})
+// opts add to the server's (metrics and tracing interceptors).
+func NewServer(log *slog.Logger, d Deps, creds credentials.TransportCredentials, reflection bool, opts ...grpc.ServerOption) *grpcserver.Server {
+	s := grpcserver.New(creds, grpcserver.Options{Allow: Access, Log: log, Reflection: reflection, Server: opts})
 	userv1.RegisterAuthServer(s, &authServer{log: log, tokens: d.Accounts})
 	userv1.RegisterDirectoryServer(s, &directoryServer{log: log, dir: d.Directory})
 	userv1.RegisterAdminServer(s, &adminServer{log: log, ban: d.Accounts, groups: d.Groups, auditLog: d.AuditLog, audit: d.Audit})

@@ -38,8 +38,8 @@ type Client struct {
 
 // Dial makes a client of the MessageService at addr; it connects lazily,
 // so the userservice starts (and changes groups) while it is down.
-func Dial(addr string, files tlsconfig.Files) (*Client, error) {
-	conn, err := grpcdial.Dial("messageservice", addr, files)
+func Dial(addr string, files tlsconfig.Files, opts ...grpc.DialOption) (*Client, error) {
+	conn, err := grpcdial.Dial("messageservice", addr, files, opts...)
 	if err != nil {
 		return nil, err
 	}

@@ -64,7 +64,7 @@ func (s *Server) openRelations(ctx context.Context) error {
 	s.rel.deliverer = group.NoDelivery{}
 	s.rel.notifier, s.rel.marker = conversation.NoNotifier{}, conversation.NoMarker{}
 	if s.cfg.MessageAddr != "" {
-		m, err := messenger.Dial(s.cfg.MessageAddr, s.cfg.DataTLS)
+		m, err := messenger.Dial(s.cfg.MessageAddr, s.cfg.DataTLS, s.reg.GRPCDialOptions()...)
 		if err != nil {
 			return fmt.Errorf("messageservice client: %w", err)
 		}

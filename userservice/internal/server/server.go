@@ -13,6 +13,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+
+	"github.com/gin-gonic/gin"
 	"strings"
 
 	"github.com/privateim/privateim/foundation/audit"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/privateim/privateim/foundation/fileurl"
 	"github.com/privateim/privateim/foundation/httpkit"
+	"github.com/privateim/privateim/foundation/metrics"
 	"github.com/privateim/privateim/foundation/runner"
 	"github.com/privateim/privateim/userservice/internal/account"
 	"github.com/privateim/privateim/userservice/internal/config"
@@ -40,6 +43,8 @@ type Server struct {
 	accounts    *account.Service
 	api         *httpkit.API
 	rel         relations // search index and relation events (relations.go)
+	reg         *metrics.Registry
+	metrics     *metrics.Server // nil unless METRICS_ADDR is set
 }
 
 // New builds everything and opens both listeners; Run serves. On error
@@ -51,7 +56,13 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 	s := &Server{APIs: runner.APIs{Timeout: cfg.ShutdownTimeout, Log: log}, cfg: cfg, log: log}
 	defer s.CloseOnError(&err)
 
-	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.DataTLS); err != nil {
+	s.reg = metrics.New("userservice")
+	if s.metrics, err = metrics.Start(cfg.MetricsAddr, s.reg, log); err != nil {
+		return nil, err
+	}
+	s.Closers.Add("metrics", s.metrics.Close) // the last to close
+
+	if s.data, err = datastore.Dial(cfg.DataAddr, cfg.DataTLS, s.reg.GRPCDialOptions()...); err != nil {
 		return nil, err
 	}
 	s.Closers.Add("dataservice client", func(context.Context) error { return s.data.Close() })
@@ -121,6 +132,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		Ready:          s.data.Check,
 		TrustedProxies: cfg.TrustedProxies,
 		Features:       features,
+		Outer:          []gin.HandlerFunc{httpkit.Metrics(s.reg)},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("http api: %w", err)
@@ -133,7 +145,7 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 		return nil, fmt.Errorf("server tls: %w", err)
 	}
 	s.GRPC = grpcapi.NewServer(log, grpcapi.Deps{Accounts: s.accounts, Directory: s.rel.follows, Groups: s.rel.groups,
-		AuditLog: s.data, Audit: audit.New(log, s.data, tlsconfig.UserService)}, creds, cfg.Reflection)
+		AuditLog: s.data, Audit: audit.New(log, s.data, tlsconfig.UserService)}, creds, cfg.Reflection, s.reg.GRPCServerOptions()...)
 
 	if err := s.Listen(cfg.HTTPAddr, cfg.GRPCAddr); err != nil {
 		return nil, err
@@ -142,3 +154,6 @@ func New(cfg config.Config, log *slog.Logger) (_ *Server, err error) {
 }
 
 func limiter(r config.Rate, keys int) *ratelimit.Limiter { return ratelimit.New(r.N, r.Per, keys) }
+
+// MetricsAddr is where GET /metrics listens ("" when METRICS_ADDR is not set).
+func (s *Server) MetricsAddr() string { return s.metrics.Addr() }

@@ -48,6 +48,7 @@ certs:
 	@go run ./tools/certgen -dir certs
 
 run: provision certs
+	@WEB_NO_CHROMIUM=1 bash scripts/web.sh
 	@go build -o .dev/bin/devstack ./tools/devstack
 	@$(WITH_ENV); exec .dev/bin/devstack -certs certs -bin .dev/bin
 

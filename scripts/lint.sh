@@ -3,8 +3,9 @@
 # the dataservice talks to databases (no other go.mod may require a database
 # driver and no .go file outside dataservice/ may import one), and the module
 # boundaries: services never depend on each other or on tools, foundation
-# depends on no layer, protos/ holds generated code only, deploy/ (the
-# tests of the images and manifests) depends on no PrivateIM module.
+# depends on no layer, web/ depends on foundation only and nothing on web/,
+# protos/ holds generated code only, deploy/ (the tests of the images and
+# manifests) depends on no PrivateIM module.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -134,6 +135,23 @@ hits=$(imports_of deploy "protos|foundation|tools|${services// /|}")
 [ -n "$hits" ] && boundary "deploy imports a PrivateIM module: it checks the binaries from the outside (their -h), never their code" "$hits"
 hits=$(imports_of protos "foundation|tools|${services// /|}")
 [ -n "$hits" ] && boundary "protos imports foundation, tools or a service: generated code imports only grpc/protobuf" "$hits"
+
+# web/ (the web app and its gateway) speaks to the services only over their
+# public HTTP and WebSocket APIs: it imports foundation and nothing else of
+# ours, and nothing of ours imports it (make run builds its binary by path).
+hits=$(imports_of web "protos|tools|${services// /|}")
+[ -n "$hits" ] && boundary "web imports protos, tools or a service: the web app's gateway reaches the services over their public APIs only" "$hits"
+for m in foundation protos tools $services; do
+	hits=$(imports_of "$m" web)
+	[ -n "$hits" ] && boundary "$m imports the web module: nothing depends on web/" "$hits"
+	if [ -f "$m/go.mod" ] && gomod_deps "$m/go.mod" | awk -v p="$prefix/web" '$1 == "require" && $2 == p' | grep -q .; then
+		boundary "$m/go.mod requires the web module: nothing depends on web/" "$m/go.mod"
+	fi
+done
+if [ -f web/go.mod ] && hits=$(gomod_deps web/go.mod | awk -v prefix="$prefix" -v services="protos tools $services" '
+	$1 == "require" { n = split(services, svc, " "); for (i = 1; i <= n; i++) if ($2 == prefix "/" svc[i]) print }') && [ -n "$hits" ]; then
+	boundary "web/go.mod requires protos, tools or a service: it requires foundation only" "$hits"
+fi
 
 # (c) protos/ holds generated code only: each .go file carries the standard
 # header (https://go.dev/s/generatedcode) before its package clause.

@@ -60,7 +60,8 @@ background tidy-check bash -c "go mod download && $MAKE --no-print-directory tid
 background builds bash -c 'bash scripts/zincsearch.sh && go build -o .dev/bin/ github.com/axllent/mailpit'
 # The S3 tests (stacktest.StartS3) wait for this build on its lock.
 background versitygw bash scripts/versitygw.sh
-# The SDK's tests (tools/sdktest) wait for this build on its lock.
+# The SDK's tests (tools/sdktest) wait for this build on its lock, the
+# browser tests (web/internal/browsertest) for it and the chromium install.
 background web bash scripts/web.sh
 
 $MAKE --no-print-directory lint

@@ -7,11 +7,19 @@
 # Go tests of tools/sdktest wait for it here (a file lock) instead of
 # building a second time.
 #
-# Packages, built in this order: web/sdk (@privateim/sdk).
+# Packages, built in this order: web/sdk (@privateim/sdk), web/app (the web
+# app, which bundles the SDK: rebuilt when the SDK's build is newer than its
+# own; dist/ is embedded by the webgateway, docs/web.md).
+#
+# Then, under .dev/chromium.lock (the web build's lock released, so the
+# SDK's tests need not wait for it), Debian's chromium for the browser tests
+# of web/internal/browsertest, with apt-get when missing (about 70 s and
+# 100 MB on a fresh machine, docs/benchmarks.md "Cold start"). WEB_NO_CHROMIUM=1
+# skips it (make run needs no browser).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
-packages=(web/sdk)
+packages=(web/sdk web/app)
 
 say() { echo "web.sh: $*"; }
 die() {
@@ -61,8 +69,25 @@ for p in "${packages[@]}"; do
 		say "$p: npm ci"
 		(cd "$p" && npm ci --prefer-offline --no-audit --no-fund --loglevel=error)
 	fi
-	if newer "$p" dist/.built src test integration tsconfig.json package-lock.json; then
+	# The app is rebuilt when the SDK's build it bundles is newer than its own.
+	if newer "$p" dist/.built src test integration tsconfig.json package-lock.json index.html build.mjs ||
+		{ [ "$p" = web/app ] && [ web/sdk/dist/.built -nt web/app/dist/.built ]; }; then
 		say "$p: build"
 		(cd "$p" && rm -rf dist && npm run --silent build && touch dist/.built)
 	fi
 done
+
+# The web build is done: whoever waits for it (the SDK's tests) may go on.
+flock -u 9
+
+if [ "${WEB_NO_CHROMIUM:-}" != 1 ]; then
+	exec 8>.dev/chromium.lock
+	flock 8
+	if ! command -v chromium >/dev/null && ! command -v chromium-browser >/dev/null; then
+		command -v apt-get >/dev/null || die "no chromium and no apt-get: install chromium for the browser tests yourself"
+		say "apt-get install chromium (the browser tests' headless browser)"
+		"${sudo_cmd[@]}" apt-get update -qq
+		"${sudo_cmd[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium >/dev/null
+		command -v chromium >/dev/null || die "chromium is still missing after apt-get install chromium"
+	fi
+fi

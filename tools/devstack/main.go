@@ -47,6 +47,7 @@ type config struct {
 	natsListen   string // the NATS server embedded in the messageservice; the userservice publishes there
 	subHTTP      string // subscriptionservice public HTTP API
 	subGRPC      string // subscriptionservice internal gRPC (mTLS)
+	webHTTP      string // webgateway: the web app and the APIs at one origin, the address to open
 	reviewers    string // REVIEWER_EMAILS, passed through to the subscriptionservice
 	mailSMTP     string // mailpit SMTP
 	mailWeb      string // mailpit web UI and API
@@ -69,6 +70,7 @@ func loadConfig(args []string) (config, error) {
 		natsListen: envOr("NATS_LISTEN", "127.0.0.1:4250"),
 		subHTTP:    envOr("SUBSCRIPTIONSERVICE_HTTP_ADDR", "127.0.0.1:8082"),
 		subGRPC:    envOr("SUBSCRIPTIONSERVICE_GRPC_ADDR", "127.0.0.1:9093"),
+		webHTTP:    envOr("WEB_HTTP_ADDR", "127.0.0.1:8000"),
 		reviewers:  os.Getenv("REVIEWER_EMAILS"),
 		mailSMTP:   envOr("MAILPIT_SMTP_ADDR", "127.0.0.1:1025"),
 		mailWeb:    envOr("MAILPIT_WEB_ADDR", "127.0.0.1:8025"),
@@ -123,6 +125,20 @@ func devSecret(path string) (string, error) {
 		return "", fmt.Errorf("write jwt secret: %w", err)
 	}
 	return s, nil
+}
+
+// webURL is the one address a person opens: the webgateway's. The
+// services' PUBLIC_URLs are it too, so the links in mails (reset, verify)
+// open the app, and avatar and chat-file URLs are of the app's origin (the
+// messageservice accepts only file URLs under its FILE_BASE_URL).
+// "localhost", not 127.0.0.1: what a person types, and the origin the URLs
+// must match in the browser.
+func (c config) webURL() string {
+	_, port, err := net.SplitHostPort(dialAddr(c.webHTTP))
+	if err != nil {
+		return "http://" + c.webHTTP
+	}
+	return "http://localhost:" + port
 }
 
 func envOr(key, def string) string {
@@ -184,7 +200,7 @@ func services(c config) []service {
 			// Its own embedded NATS, whatever NATS_URL the shell holds.
 			"USER_ADDR=" + dialAddr(c.userGRPC), "NATS_URL=", "NATS_LISTEN=" + c.natsListen,
 			"NATS_EVENTS_USER=userservice", "NATS_EVENTS_PASSWORD=" + c.natsEvents,
-			"FILE_BASE_URL=http://" + dialAddr(c.userHTTP) + "/static/", // the userservice's PUBLIC_URL
+			"FILE_BASE_URL=" + c.webURL() + "/static/", // the userservice's PUBLIC_URL
 		}, tlsEnv(certs.Message)...),
 		endpoints: []string{
 			fmt.Sprintf("WebSocket    ws://%s/ws  (docs/websocket.md; GET /healthz, /readyz)", dialAddr(c.msgHTTP)),
@@ -201,7 +217,9 @@ func services(c config) []service {
 			"MESSAGE_ADDR=" + dialAddr(c.msgGRPC), // group system messages (DeliverGroup)
 			"JWT_SECRET=" + c.jwtSecret, "SMTP_ADDR=" + dialAddr(c.mailSMTP),
 			"SMTP_TLS=none", // mailpit on this machine: the one case for plain SMTP
-			"PUBLIC_URL=http://" + dialAddr(c.userHTTP),
+			"PUBLIC_URL=" + c.webURL(),
+			// The webgateway on this machine forwards the browser's address.
+			"TRUSTED_PROXIES=127.0.0.1,::1",
 			"UPLOAD_DIR=" + filepath.Join(dev, "uploads"), "SEARCH_DIR=" + filepath.Join(dev, "search"),
 			"NATS_URL=nats://" + dialAddr(c.natsListen), "NATS_USER=userservice", "NATS_PASSWORD=" + c.natsEvents,
 		}, tlsEnv(certs.User)...),
@@ -219,13 +237,27 @@ func services(c config) []service {
 		env: append([]string{
 			"HTTP_ADDR=" + c.subHTTP, "GRPC_ADDR=" + c.subGRPC, "DATA_ADDR=" + dialAddr(c.dataAddr),
 			"USER_ADDR=" + dialAddr(c.userGRPC), "MESSAGE_ADDR=" + dialAddr(c.msgGRPC),
-			"REVIEWER_EMAILS=" + c.reviewers, "PUBLIC_URL=http://" + dialAddr(c.subHTTP),
+			"REVIEWER_EMAILS=" + c.reviewers, "PUBLIC_URL=" + c.webURL() + "/sub",
 			"UPLOAD_DIR=" + filepath.Join(dev, "subscription-uploads"),
 		}, tlsEnv(certs.Subscription)...),
 		endpoints: []string{
 			fmt.Sprintf("HTTP         http://%s/api/v1/  (GET /openapi.yaml, /healthz, /readyz)", dialAddr(c.subHTTP)),
 			fmt.Sprintf("gRPC + mTLS  %-16s privateim.subscription.v1.Subscriptions (CreateArticle, Publish, ListArticles)", c.subGRPC),
 			fmt.Sprintf("reviewers    %s  (REVIEWER_EMAILS)", reviewersShown(c.reviewers)),
+		},
+	}, {
+		// Last: it only forwards to the others. It serves the app built
+		// into it (scripts/web.sh, which make run runs first).
+		name:       "webgateway",
+		pkg:        "./web/cmd/webgateway",
+		httpHealth: "http://" + dialAddr(c.webHTTP) + "/healthz",
+		ports:      []string{c.webHTTP},
+		env: []string{
+			"HTTP_ADDR=" + c.webHTTP, "USER_URL=http://" + dialAddr(c.userHTTP),
+			"SUBSCRIPTION_URL=http://" + dialAddr(c.subHTTP), "MESSAGE_URLS=http://" + dialAddr(c.msgHTTP),
+		},
+		endpoints: []string{
+			fmt.Sprintf("HTTP         %s  the web app; /api/ -> userservice, /sub/ -> subscriptionservice, /ws -> messageservice (docs/web.md)", c.webURL()),
 		},
 	}}
 }
@@ -345,6 +377,7 @@ func printEndpoints(w io.Writer, c config, svcs []service) {
 		}
 	}
 	fmt.Fprintf(w, "Operator certificate (may call every method): %s, key %s, CA %s. For example:\n", rel(certs.Client.Cert), rel(certs.Client.Key), rel(certs.Client.CA))
-	fmt.Fprintf(w, "  go tool grpcurl -cacert %s -cert %s -key %s %s list\n\n",
+	fmt.Fprintf(w, "  go tool grpcurl -cacert %s -cert %s -key %s %s list\n",
 		rel(certs.Client.CA), rel(certs.Client.Cert), rel(certs.Client.Key), svcs[0].addr)
+	fmt.Fprintf(w, "\n  Open %s in a browser: sign up, add a friend, chat.\n\n", c.webURL())
 }

@@ -57,7 +57,19 @@ func benchConversations(b *testing.B, e *usertest.Env) usertest.Account {
 		}
 		appends = append(appends, &datav1.AppendMessageRequest{Conversation: fmt.Sprint("g:", g.GetGroup().GetId()), SenderId: sender, ClientMsgId: fmt.Sprint("g", i), Kind: "text", Content: text(i)})
 	}
-	if _, err := msgs.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{Messages: appends}); err != nil {
+	res, err := msgs.AppendMessagesPlus(ctx, &datav1.AppendMessagesPlusRequest{Messages: appends})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// The messageservice's cursor writer moves a sender's read seq to their
+	// own message (AdvanceCursorsPlus sent); do what it would.
+	var sent []*datav1.SentSeq
+	for _, r := range res.GetResults() {
+		if m := r.GetMessage(); m.GetSenderId() == uid {
+			sent = append(sent, &datav1.SentSeq{UserId: uid, Conversation: m.GetConversation(), Seq: m.GetSeq()})
+		}
+	}
+	if _, err := msgs.AdvanceCursorsPlus(ctx, &datav1.AdvanceCursorsPlusRequest{Sent: sent, NoResult: true}); err != nil {
 		b.Fatal(err)
 	}
 	return u

@@ -21,11 +21,26 @@ type composeFile struct {
 		Image       string            `yaml:"image"`
 		Environment map[string]string `yaml:"environment"`
 		Volumes     []string          `yaml:"volumes"`
+		Ports       []string          `yaml:"ports"`
 		ReadOnly    bool              `yaml:"read_only"`
 		Healthcheck *struct {
 			Test []string `yaml:"test"`
 		} `yaml:"healthcheck"`
 	} `yaml:"services"`
+}
+
+// readCompose reads dir's compose.yaml: decoded, and its text.
+func readCompose(t *testing.T, dir string) (composeFile, []byte) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c composeFile
+	if err := yaml.Unmarshal(data, &c); err != nil {
+		t.Fatalf("compose.yaml: %v", err)
+	}
+	return c, data
 }
 
 // deploy/compose: every PrivateIM service is built from its Dockerfile,
@@ -37,14 +52,7 @@ func TestCompose(t *testing.T) {
 	root := repoRoot(t)
 	bins := Binaries(t)
 	dir := filepath.Join(root, "deploy", "compose")
-	data, err := os.ReadFile(filepath.Join(dir, "compose.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c composeFile
-	if err := yaml.Unmarshal(data, &c); err != nil {
-		t.Fatalf("compose.yaml: %v", err)
-	}
+	c, data := readCompose(t, dir)
 
 	seen := make(map[string]int)
 	nodeIDs := make(map[string]bool)

@@ -230,6 +230,16 @@ func (s *conversationsServer) GetUnreadPlus(ctx context.Context, r *datav1.GetUn
 	if err != nil {
 		return nil, s.fail(ctx, "get unread", err)
 	}
+	if r.GetTotalOnly() {
+		out := &datav1.GetUnreadPlusResponse{}
+		for _, e := range es {
+			hidden := e.State.HiddenSeq > 0 && e.Head.Seq <= e.State.HiddenSeq
+			if !e.State.Muted && !hidden {
+				out.Total += e.Unread
+			}
+		}
+		return out, nil
+	}
 	out := &datav1.GetUnreadPlusResponse{Entries: make([]*datav1.UnreadEntry, len(es))}
 	for i, e := range es {
 		pe := &datav1.UnreadEntry{Conversation: e.Head.Conversation, HeadSeq: e.Head.Seq, State: statePB(e.State), Unread: e.Unread}

@@ -162,6 +162,32 @@ func TestConversationsOverGRPC(t *testing.T) {
 		if floored.GetUnread() != 2 || floored.GetState().GetConversation() != conv {
 			t.Errorf("entry of 905 after floor 1 = %v, want unread 2", floored)
 		}
+		// total_only: the sum over conversations neither muted nor hidden.
+		total := func(settings *datav1.UpdateConversationSettingsRequest) int64 {
+			t.Helper()
+			if settings != nil {
+				settings.UserId, settings.Conversation = 902, conv
+				check(c.UpdateConversationSettings(ctx, settings))(t)
+			}
+			got := check(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902, TotalOnly: true, Conversations: []*datav1.UnreadQuery{
+				{Conversation: "none"}, {Conversation: conv}}}))(t)
+			if len(got.GetEntries()) != 0 {
+				t.Errorf("total_only answered entries %v", got.GetEntries())
+			}
+			return got.GetTotal()
+		}
+		if n := total(nil); n != 1 {
+			t.Errorf("total of 902 = %d, want 1", n)
+		}
+		if n := total(&datav1.UpdateConversationSettingsRequest{Muted: proto.Bool(true)}); n != 0 {
+			t.Errorf("total of 902 muted = %d, want 0", n)
+		}
+		if n := total(&datav1.UpdateConversationSettingsRequest{Muted: proto.Bool(false), Hidden: proto.Bool(true)}); n != 0 {
+			t.Errorf("total of 902 hidden at the head = %d, want 0", n)
+		}
+		if n := total(&datav1.UpdateConversationSettingsRequest{Hidden: proto.Bool(false)}); n != 1 {
+			t.Errorf("total of 902 shown again = %d, want 1", n)
+		}
 		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902})), "conversations")
 		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{Conversations: []*datav1.UnreadQuery{{Conversation: conv}}})), "user_id")
 		wantField(t, errOf(c.GetUnreadPlus(ctx, &datav1.GetUnreadPlusRequest{UserId: 902, Conversations: []*datav1.UnreadQuery{{Conversation: ""}}})), "conversations[0].conversation")

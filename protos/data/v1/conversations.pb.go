@@ -1385,6 +1385,11 @@ type GetUnreadPlusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	UserId        int64                  `protobuf:"varint,1,opt,name=user_id,json=userId,proto3" json:"user_id,omitempty"`
 	Conversations []*UnreadQuery         `protobuf:"bytes,2,rep,name=conversations,proto3" json:"conversations,omitempty"`
+	// When true the response holds no entries, only total: the sum of the
+	// unread counts of the conversations that are neither muted nor hidden
+	// (hidden_seq > 0 and head_seq <= hidden_seq), what an unread badge
+	// shows, without sending every entry (docs/benchmarks.md, issue 14).
+	TotalOnly     bool `protobuf:"varint,3,opt,name=total_only,json=totalOnly,proto3" json:"total_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1431,6 +1436,13 @@ func (x *GetUnreadPlusRequest) GetConversations() []*UnreadQuery {
 		return x.Conversations
 	}
 	return nil
+}
+
+func (x *GetUnreadPlusRequest) GetTotalOnly() bool {
+	if x != nil {
+		return x.TotalOnly
+	}
+	return false
 }
 
 type UnreadEntry struct {
@@ -1511,7 +1523,8 @@ func (x *UnreadEntry) GetUnread() int64 {
 
 type GetUnreadPlusResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Entries       []*UnreadEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"`
+	Entries       []*UnreadEntry         `protobuf:"bytes,1,rep,name=entries,proto3" json:"entries,omitempty"` // none when total_only
+	Total         int64                  `protobuf:"varint,2,opt,name=total,proto3" json:"total,omitempty"`    // set only when total_only
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1551,6 +1564,13 @@ func (x *GetUnreadPlusResponse) GetEntries() []*UnreadEntry {
 		return x.Entries
 	}
 	return nil
+}
+
+func (x *GetUnreadPlusResponse) GetTotal() int64 {
+	if x != nil {
+		return x.Total
+	}
+	return 0
 }
 
 var File_data_v1_conversations_proto protoreflect.FileDescriptor
@@ -1652,19 +1672,22 @@ const file_data_v1_conversations_proto_rawDesc = "" +
 	"\x16SetMentionSeqsResponse\"N\n" +
 	"\vUnreadQuery\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x1b\n" +
-	"\tfloor_seq\x18\x02 \x01(\x03R\bfloorSeq\"u\n" +
+	"\tfloor_seq\x18\x02 \x01(\x03R\bfloorSeq\"\x94\x01\n" +
 	"\x14GetUnreadPlusRequest\x12\x17\n" +
 	"\auser_id\x18\x01 \x01(\x03R\x06userId\x12D\n" +
-	"\rconversations\x18\x02 \x03(\v2\x1e.privateim.data.v1.UnreadQueryR\rconversations\"\xdb\x01\n" +
+	"\rconversations\x18\x02 \x03(\v2\x1e.privateim.data.v1.UnreadQueryR\rconversations\x12\x1d\n" +
+	"\n" +
+	"total_only\x18\x03 \x01(\bR\ttotalOnly\"\xdb\x01\n" +
 	"\vUnreadEntry\x12\"\n" +
 	"\fconversation\x18\x01 \x01(\tR\fconversation\x12\x19\n" +
 	"\bhead_seq\x18\x02 \x01(\x03R\aheadSeq\x129\n" +
 	"\n" +
 	"updated_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12:\n" +
 	"\x05state\x18\x04 \x01(\v2$.privateim.data.v1.ConversationStateR\x05state\x12\x16\n" +
-	"\x06unread\x18\x05 \x01(\x03R\x06unread\"Q\n" +
+	"\x06unread\x18\x05 \x01(\x03R\x06unread\"g\n" +
 	"\x15GetUnreadPlusResponse\x128\n" +
-	"\aentries\x18\x01 \x03(\v2\x1e.privateim.data.v1.UnreadEntryR\aentries2\xac\a\n" +
+	"\aentries\x18\x01 \x03(\v2\x1e.privateim.data.v1.UnreadEntryR\aentries\x12\x14\n" +
+	"\x05total\x18\x02 \x01(\x03R\x05total2\xac\a\n" +
 	"\rConversations\x12Y\n" +
 	"\n" +
 	"SetReadSeq\x12$.privateim.data.v1.SetReadSeqRequest\x1a%.privateim.data.v1.SetReadSeqResponse\x12z\n" +

@@ -106,6 +106,9 @@ type Store interface {
 	// Entries reads user's entry of each query, in order: the head (no
 	// last message), the state (zero without a row) and the unread count.
 	Entries(ctx context.Context, user int64, qs []EntryQuery) ([]Entry, error)
+	// UnreadTotal sums the unread counts of the entries of qs that are
+	// neither muted nor hidden, without reading the entries.
+	UnreadTotal(ctx context.Context, user int64, qs []EntryQuery) (int64, error)
 	// Heads reads the head of each conversation, in order, with the last
 	// message's content cut to contentLimit bytes; 0: the heads only
 	// (Last nil), much cheaper for many conversations.

@@ -76,6 +76,32 @@ type entry struct {
 // were hidden) and 1:1s and system conversations without messages are
 // left out.
 func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
+	es, qs, err := s.queries(ctx, user)
+	if err != nil {
+		return nil, err
+	}
+	got, err := s.store.Entries(ctx, user, qs)
+	if err != nil {
+		return nil, fmt.Errorf("entries of %d conversations: %w", len(qs), err)
+	}
+	out := es[:0]
+	for i, e := range es {
+		e.head, e.state, e.unread = got[i].Head, got[i].State, got[i].Unread
+		if e.head.HeadSeq == 0 && (e.name.Kind == conv.KindUser || e.name.Kind == conv.KindSystem) {
+			continue
+		}
+		if e.state.HiddenSeq > 0 && e.head.HeadSeq <= e.state.HiddenSeq {
+			continue
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// queries reads the relations of user (friends, groups, subscriptions, in
+// parallel) and names every conversation the user may have, with the
+// query of each.
+func (s *Service) queries(ctx context.Context, user int64) ([]entry, []EntryQuery, error) {
 	var (
 		wg                 sync.WaitGroup
 		friends, following []int64
@@ -88,7 +114,7 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 	wg.Wait()
 	for _, err := range []error{errF, errG, errS} {
 		if err != nil {
-			return nil, fmt.Errorf("conversations of %d: %w", user, err)
+			return nil, nil, fmt.Errorf("conversations of %d: %w", user, err)
 		}
 	}
 	es := make([]entry, 0, len(friends)+len(groups)+len(following)+1)
@@ -110,22 +136,7 @@ func (s *Service) gather(ctx context.Context, user int64) ([]entry, error) {
 	for i, e := range es {
 		qs[i] = EntryQuery{Conversation: e.name.String(), FloorSeq: e.floor}
 	}
-	got, err := s.store.Entries(ctx, user, qs)
-	if err != nil {
-		return nil, fmt.Errorf("entries of %d conversations: %w", len(qs), err)
-	}
-	out := es[:0]
-	for i, e := range es {
-		e.head, e.state, e.unread = got[i].Head, got[i].State, got[i].Unread
-		if e.head.HeadSeq == 0 && (e.name.Kind == conv.KindUser || e.name.Kind == conv.KindSystem) {
-			continue
-		}
-		if e.state.HiddenSeq > 0 && e.head.HeadSeq <= e.state.HiddenSeq {
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, nil
+	return es, qs, nil
 }
 
 // item is e without its name and preview.
@@ -298,16 +309,17 @@ func (s *Service) name(ctx context.Context, user int64, items []Item, byConv map
 
 // Unread is the total unread of user's conversations that are neither
 // muted nor hidden.
+// The DataService sums the counts (GetUnreadPlus total_only): a
+// conversation without messages has none, so the list's other filters do
+// not change the sum.
 func (s *Service) Unread(ctx context.Context, user int64) (int64, error) {
-	es, err := s.gather(ctx, user)
+	_, qs, err := s.queries(ctx, user)
 	if err != nil {
 		return 0, err
 	}
-	var n int64
-	for _, e := range es {
-		if it := e.item(); !it.Muted {
-			n += it.Unread
-		}
+	n, err := s.store.UnreadTotal(ctx, user, qs)
+	if err != nil {
+		return 0, fmt.Errorf("unread total of %d conversations: %w", len(qs), err)
 	}
 	return n, nil
 }

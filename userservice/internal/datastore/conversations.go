@@ -141,6 +141,24 @@ func (c *Client) Entries(ctx context.Context, user int64, qs []conversation.Entr
 	return out, nil
 }
 
+// UnreadTotal implements conversation.Store, in calls of up to 2000
+// (GetUnreadPlus total_only).
+func (c *Client) UnreadTotal(ctx context.Context, user int64, qs []conversation.EntryQuery) (int64, error) {
+	var n int64
+	for chunk := range slices.Chunk(qs, maxHeads) {
+		req := &datav1.GetUnreadPlusRequest{UserId: user, TotalOnly: true, Conversations: make([]*datav1.UnreadQuery, len(chunk))}
+		for i, q := range chunk {
+			req.Conversations[i] = &datav1.UnreadQuery{Conversation: q.Conversation, FloorSeq: q.FloorSeq}
+		}
+		resp, err := c.conversations.GetUnreadPlus(ctx, req)
+		if err != nil {
+			return 0, translate("GetUnreadPlus", err)
+		}
+		n += resp.GetTotal()
+	}
+	return n, nil
+}
+
 func stateFromPB(s *datav1.ConversationState) conversation.State {
 	return conversation.State{
 		Conversation: s.GetConversation(), ReadSeq: s.GetReadSeq(),

@@ -153,8 +153,8 @@ func testMoveSenders(t *testing.T, f *docFixture) {
 }
 
 func testConversationStatesOrder(t *testing.T, f *docFixture) {
-	f.fill(t, "b", 1, 1)
-	f.fill(t, "a", 1, 2)
+	f.sendFill(t, "b", 1, 1)
+	f.sendFill(t, "a", 1, 2)
 	got, err := f.s.ConversationStates(f.ctx, 1, []string{"a", "unknown", "b", "a"})
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +225,7 @@ func testConversationSettings(t *testing.T, f *docFixture) {
 }
 
 func testListReaders(t *testing.T, f *docFixture) {
-	f.fill(t, "g", 1, 5)
+	f.sendFill(t, "g", 1, 5)
 	for u := int64(2); u <= 8; u++ {
 		f.setRead(t, u, "g", u-3) // users 2,3 read nothing (0 is not stored), 4..8 read 1..5
 	}
@@ -257,8 +257,8 @@ func testListReaders(t *testing.T, f *docFixture) {
 }
 
 func testCountReceipts(t *testing.T, f *docFixture) {
-	f.fill(t, "g", 1, 4)
-	f.fill(t, "h", 1, 1)
+	f.sendFill(t, "g", 1, 4)
+	f.sendFill(t, "h", 1, 1)
 	f.setRead(t, 2, "g", 3)
 	f.setRead(t, 3, "g", 1)
 	f.setRead(t, 2, "h", 1)
@@ -291,7 +291,7 @@ func testCountReceipts(t *testing.T, f *docFixture) {
 }
 
 func testUserReceipts(t *testing.T, f *docFixture) {
-	f.fill(t, "u:1:2", 1, 5)
+	f.sendFill(t, "u:1:2", 1, 5)
 	f.setRead(t, 2, "u:1:2", 3)
 	f.advance(t,
 		store.Cursor{UserID: 2, DeviceID: "a", Conversation: "u:1:2", DeliveredSeq: 5, AckedSeq: 4},

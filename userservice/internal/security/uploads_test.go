@@ -78,6 +78,7 @@ func declaredPNG(t *testing.T, w, h uint32) []byte {
 func TestHugePixelQRUploadIsDownscaledAndStillRead(t *testing.T) {
 	t.Parallel()
 	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.QRDecoders, c.DecodesPerUser = 2, 1 }})
+	patient(e)
 	ada := e.NewAccount(t, "Ada")
 	bob := e.NewAccount(t, "Bob")
 	content := "privateim://user/" + ada.ID
@@ -92,6 +93,7 @@ func TestHugePixelQRUploadIsDownscaledAndStillRead(t *testing.T) {
 			t.Fatalf("status %d %s, want 200 with %s", r.Status, r.Body, content)
 		}
 	})
+	awaitDecodeSlot(t, e, bob.Token, http.MethodPost, "/api/v1/qrcode/parse", "image")
 	t.Run("pixel budget", func(t *testing.T) {
 		for _, size := range [][2]uint32{{6001, 6000}, {1 << 20, 1 << 20}, {36_000_001, 1}} {
 			r := e.Upload(t, http.MethodPost, "/api/v1/qrcode/parse", bob.Token, "image", "x.png", declaredPNG(t, size[0], size[1]))
@@ -100,6 +102,7 @@ func TestHugePixelQRUploadIsDownscaledAndStillRead(t *testing.T) {
 			}
 		}
 	})
+	awaitDecodeSlot(t, e, bob.Token, http.MethodPost, "/api/v1/qrcode/parse", "image")
 	t.Run("one user at a time", func(t *testing.T) {
 		const n = 6
 		var wg sync.WaitGroup
@@ -275,6 +278,7 @@ func uploadStatus(e *usertest.Env, method, path, token, ct string, body []byte) 
 func TestPictureFloodOfOneUserLeavesOthersDecoding(t *testing.T) {
 	t.Parallel()
 	e := usertest.StartWith(t, usertest.Options{Configure: func(c *config.Config) { c.QRDecoders, c.AvatarDecoders, c.DecodesPerUser = 2, 2, 1 }})
+	patient(e)
 	mallory := e.NewAccount(t, "Mallory")
 	ada := e.NewAccount(t, "Ada")
 	qr := hugeQRPNG(t, 6000, "privateim://user/"+ada.ID)
@@ -337,6 +341,7 @@ func TestPictureFloodOfOneUserLeavesOthersDecoding(t *testing.T) {
 				}
 			}
 			halt()
+			awaitDecodeSlot(t, e, mallory.Token, tc.method, tc.path, tc.field)
 			for k, n := range statuses {
 				if k != "200 " && k != "429 busy" {
 					t.Errorf("the flood got %d× %q, want only 200 and 429 busy", n, k)
@@ -347,4 +352,37 @@ func TestPictureFloodOfOneUserLeavesOthersDecoding(t *testing.T) {
 			}
 		})
 	}
+}
+
+// patient gives e's client a timeout past the server's own deadline for
+// an answer (HTTP_WRITE_TIMEOUT): a decode slowed down by a loaded machine
+// then ends with the server's answer or its cut, not with the client
+// giving up (apitest's 30 s) while the decode goes on holding the user's
+// slot, which makes the user's next pictures 429 busy.
+func patient(e *usertest.Env) {
+	e.Client = &http.Client{Timeout: e.Config.HTTP.Write + 15*time.Second}
+}
+
+// awaitDecodeSlot waits until the user of token has no picture being
+// decoded in the pool behind method and path: a 1×1 picture sent there is
+// answered with anything but 429 busy. Between sub-tests, so that a decode
+// the server still runs after a failed request does not turn the next
+// sub-test's pictures busy; it asserts nothing itself.
+func awaitDecodeSlot(t *testing.T, e *usertest.Env, token, method, path, field string) {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewGray(image.Rect(0, 0, 1, 1))); err != nil {
+		t.Fatal(err)
+	}
+	ct, body := apitest.MultipartFile(t, field, "probe.png", b.Bytes())
+	poll.Eventually(t, e.Config.HTTP.Write+15*time.Second, func() error {
+		st, code, err := uploadStatus(e, method, path, token, ct, body)
+		if err != nil {
+			return err
+		}
+		if st == http.StatusTooManyRequests && code == "busy" {
+			return fmt.Errorf("%s %s: the user's picture is still being decoded (429 busy)", method, path)
+		}
+		return nil
+	})
 }

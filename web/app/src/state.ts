@@ -128,7 +128,7 @@ export async function connect(): Promise<void> {
     });
     c.on("close", (info) => {
       lastClose = info;
-      if (info.kind === "revoked" || info.kind === "expired") {
+      if (info.kind === "revoked" || info.kind === "expired" || info.kind === "logged_out") {
         signOut();
         notice("Your session ended (" + info.kind + "): sign in again.");
         return;

@@ -64,6 +64,7 @@ export type CloseKind =
   | "catch_up_queue_full" // 4002
   | "revoked" // 4003: sign in again
   | "expired" // 4004: sign in again
+  | "logged_out" // 4005: an admin logged this device out; drop the token and sign in again
   | "rate_limited" // 4008
   | "no_pong" // the client gave up on a silent connection
   | "network"; // anything else: the connection broke or never opened
@@ -72,7 +73,7 @@ export interface CloseInfo {
   code: number;
   reason: string;
   kind: CloseKind;
-  /** Whether the client connects again by itself (false for replaced, revoked and expired). */
+  /** Whether the client connects again by itself (false for replaced, revoked, expired and logged_out). */
   reconnecting: boolean;
   /** Whether the connection had opened (a refused upgrade, e.g. HTTP 401, never opens). */
   opened: boolean;
@@ -171,7 +172,7 @@ interface PendingRequest {
 }
 
 const OPEN = 1;
-const terminalCloses: ReadonlySet<number> = new Set([CLOSE_CODES.replaced, CLOSE_CODES.revoked, CLOSE_CODES.expired]);
+const terminalCloses: ReadonlySet<number> = new Set([CLOSE_CODES.replaced, CLOSE_CODES.revoked, CLOSE_CODES.expired, CLOSE_CODES.loggedOut]);
 
 export class ChatClient extends Emitter<ClientEvents> {
   private readonly opts: Required<
@@ -267,7 +268,7 @@ export class ChatClient extends Emitter<ClientEvents> {
   /**
    * Loads the stored state and connects; resolves once a connection is
    * open (it keeps trying meanwhile), rejects when close() is called or the
-   * server closes with replaced, revoked or expired first. Calling it again
+   * server closes with replaced, revoked, expired or logged_out first. Calling it again
    * after such a close connects again.
    */
   connect(): Promise<void> {
@@ -924,6 +925,8 @@ function closeKind(code: number, reason: string): CloseKind {
       return "revoked";
     case CLOSE_CODES.expired:
       return "expired";
+    case CLOSE_CODES.loggedOut:
+      return "logged_out";
     case CLOSE_CODES.rateLimited:
       return "rate_limited";
     case 4000:

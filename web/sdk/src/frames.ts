@@ -402,6 +402,7 @@ export const CLOSE_CODES = {
   catchUpQueueFull: 4002,
   revoked: 4003,
   expired: 4004,
+  loggedOut: 4005,
   rateLimited: 4008,
 } as const;
 

@@ -260,6 +260,14 @@ test("close codes are events: replaced stops, slow reconnects", async () => {
   s.serverClose(4003, "revoked");
   assert.equal(closes[2]!.kind, "revoked");
   assert.equal(c.state, "stopped");
+  // An admin's logout of this device is final too.
+  s = await connected(c);
+  s.serverClose(4005, "logged out");
+  assert.deepEqual(
+    { kind: closes[3]!.kind, reconnecting: closes[3]!.reconnecting },
+    { kind: "logged_out", reconnecting: false },
+  );
+  assert.equal(c.state, "stopped");
 });
 
 test("the outbox survives a reload: a new client on the same storage sends it with the same id", async () => {

@@ -101,46 +101,46 @@ func newCursorWriter(log *slog.Logger, st Store) *cursorWriter {
 // advance queues a; it blocks only while the batch is full.
 func (w *cursorWriter) advance(ctx context.Context, a CursorAdvance) error {
 	k := cursorKey{a.User, a.Device, a.Conversation}
-	for {
-		w.mu.Lock()
-		b := w.cur
+	return w.queue(ctx, func(b *cursorBatch) bool {
 		old, ok := b.m[k]
-		if ok || b.size() < maxPendingCursors {
-			b.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
-			w.mu.Unlock()
-			select {
-			case w.kick <- struct{}{}:
-			default:
-			}
-			return nil
+		if !ok && b.size() >= maxPendingCursors {
+			return false
 		}
-		w.mu.Unlock()
-		select { // full: wait until this batch is taken and written
-		case <-b.done:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+		b.m[k] = cursorSeqs{max(old.delivered, a.Delivered), max(old.acked, a.Acked)}
+		return true
+	})
 }
 
 // sent queues a sender's read seq move; it blocks only while the batch is
 // full.
 func (w *cursorWriter) sent(ctx context.Context, s Sent) error {
 	k := sentKey{s.User, s.Conversation}
+	return w.queue(ctx, func(b *cursorBatch) bool {
+		old, ok := b.sent[k]
+		if !ok && b.size() >= maxPendingCursors {
+			return false
+		}
+		b.sent[k] = max(old, s.Seq)
+		return true
+	})
+}
+
+// queue runs put on the current batch under w.mu and kicks the writer;
+// when put finds the batch full (returns false) it waits until that batch
+// is taken and written, then tries the next one.
+func (w *cursorWriter) queue(ctx context.Context, put func(b *cursorBatch) bool) error {
 	for {
 		w.mu.Lock()
 		b := w.cur
-		old, ok := b.sent[k]
-		if ok || b.size() < maxPendingCursors {
-			b.sent[k] = max(old, s.Seq)
-			w.mu.Unlock()
+		ok := put(b)
+		w.mu.Unlock()
+		if ok {
 			select {
 			case w.kick <- struct{}{}:
 			default:
 			}
 			return nil
 		}
-		w.mu.Unlock()
 		select { // full: wait until this batch is taken and written
 		case <-b.done:
 		case <-ctx.Done():
